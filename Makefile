@@ -1,0 +1,127 @@
+# ngx_http_manta_module
+#
+#   make deps        install the Debian packages the build and tests need
+#   make / build     build objs/ngx_http_manta_module.so against nginx-dev
+#   make test        build, then run everything under t/ with prove
+#   make run         the gateway on 127.0.0.1:8080 in front of a mock Manta
+#   make install     copy the module into nginx's modules directory
+#   make clean
+
+NGINX_SRC  ?= /usr/share/nginx/src
+NGINX      ?= /usr/sbin/nginx
+BUILD      ?= $(CURDIR)/build
+NGX_BUILD   = $(BUILD)/nginx
+MODULE      = $(NGX_BUILD)/objs/ngx_http_manta_module.so
+MODULES_DIR ?= /usr/lib/nginx/modules
+
+CC         ?= cc
+NGX_CC_OPT ?= -g -O2 -fstack-protector-strong -Wformat \
+              -Werror=format-security -fPIC
+NGX_LD_OPT ?= -Wl,-z,relro -Wl,-z,now -fPIC
+CORE_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc
+CORE_LIBS   = -ljansson -lpcre2-8 -lutf8proc -lcrypto
+
+CORE_SRCS   = $(wildcard src/manta_*.c)
+CORE_HDRS   = $(wildcard src/manta_*.h)
+GLUE_SRCS   = $(wildcard src/ngx_http_manta_*.c src/ngx_http_manta_*.h)
+UNIT_SRCS   = $(wildcard t/unit/*.c)
+UNIT        = $(BUILD)/unit/manta_unit
+
+DEB_PKGS    = nginx-core nginx-dev libjansson-dev libpcre2-dev libssl-dev \
+              libutf8proc-dev openssl curl gcc make perl
+
+SHELL      := /bin/bash
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build deps test unit run install clean
+
+all: build
+
+build: $(MODULE)
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	        | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# nginx's configure writes into its own tree: configure a copy of it
+$(NGX_BUILD)/objs/Makefile: config
+	@test -x $(NGINX_SRC)/configure || { \
+	    echo "no nginx source at $(NGINX_SRC): run 'make deps'" >&2; exit 1; }
+	rm -rf $(NGX_BUILD) && mkdir -p $(BUILD)
+	cp -a $(NGINX_SRC)/. $(NGX_BUILD)
+	cd $(NGX_BUILD) && \
+	    if [ -f conf_flags ]; then . ./conf_flags; fi; \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" --with-compat \
+	        --with-cc-opt="$(NGX_CC_OPT)" --with-ld-opt="$(NGX_LD_OPT)" \
+	        --add-dynamic-module=$(CURDIR) > configure.log 2>&1 \
+	    || { cat configure.log >&2; exit 1; }
+
+$(MODULE): $(NGX_BUILD)/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
+	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
+
+$(UNIT): $(CORE_SRCS) $(CORE_HDRS) $(UNIT_SRCS) $(wildcard t/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -It/unit -o $@ $(CORE_SRCS) $(UNIT_SRCS) $(CORE_LIBS)
+
+unit: $(UNIT)
+
+test: deps build unit
+	MANTA_MODULE=$(MODULE) MANTA_UNIT=$(UNIT) NGINX_BIN=$(NGINX) \
+	    prove -r t/
+
+install: build
+	$(SUDO) install -m 644 $(MODULE) $(MODULES_DIR)/
+
+clean:
+	rm -rf $(BUILD)
+
+run: deps build
+	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) t/lib/run.sh
+
+# fuzzing: libFuzzer drivers t/fuzz/fuzz_<name>.c, seeds in
+# t/fuzz/corpus/<name>/; each runs FUZZ_SECONDS on a copy of its corpus in
+# build/fuzz/corpus/<name> and any crash, leak or violated invariant fails
+#
+#   make fuzz FUZZ_SECONDS=10
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined -Isrc
+FUZZ_DIR      = $(BUILD)/fuzz
+FUZZ_NAMES    = $(patsubst t/fuzz/fuzz_%.c,%,$(wildcard t/fuzz/fuzz_*.c))
+FUZZ_BINS     = $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
+
+.PHONY: fuzz
+
+$(FUZZ_DIR)/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz.c t/fuzz/fuzz.h \
+                    $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< t/fuzz/fuzz.c $(CORE_SRCS) \
+	    $(CORE_LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for t in $(FUZZ_NAMES); do \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/crashes; \
+	    cp t/fuzz/corpus/$$t/* $(FUZZ_DIR)/corpus/$$t/; \
+	    log=$(FUZZ_DIR)/fuzz_$$t.log; \
+	    if ! $(FUZZ_DIR)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	            -print_final_stats=1 \
+	            -artifact_prefix=$(FUZZ_DIR)/crashes/$$t- \
+	            $(FUZZ_DIR)/corpus/$$t > $$log 2>&1; then \
+	        tail -n 60 $$log; \
+	        echo "fuzz_$$t FAILED: see $$log and $(FUZZ_DIR)/crashes/"; \
+	        exit 1; \
+	    fi; \
+	    echo "fuzz_$$t: $$(grep -h 'stat::number_of_executed_units' $$log \
+	        | awk '{ print $$2 }') runs in $(FUZZ_SECONDS) s"; \
+	done

@@ -1,0 +1,939 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * The credentials file of SPEC section 4 and the JWT claims of its tokens.
+ * While the file is parsed, jansson allocates through a malloc/free pair
+ * that wipes every block before releasing it, so the copies of tokens and
+ * secrets jansson makes (lexer buffers, string values) leave nothing behind.
+ * Error messages name members, bots, lines and columns, never any byte of a
+ * token or secret: jansson's own error text is never used, as it may quote
+ * the input.
+ */
+
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "manta_creds.h"
+#include "manta_json.h"
+#include "manta_request.h"
+
+
+#define MANTA_BEARER        "Bearer "
+#define MANTA_PREFIX_START  "{\"secret\":\""
+#define MANTA_PREFIX_END    "\",\"name\":\""
+
+/* limit_req keeps burst * 1000 in an ngx_uint_t */
+#define MANTA_BURST_MAX     1000000000
+
+/* bytes of a bot id or member name quoted in an error message */
+#define MANTA_QUOTE_MAX     64
+#define MANTA_QUOTE_SIZE    (MANTA_QUOTE_MAX * 4 + 4)
+
+#define manta_cpymem(dst, src, n)  (((char *) memcpy(dst, src, n)) + (n))
+#define manta_cpylit(dst, s)       manta_cpymem(dst, s, sizeof(s) - 1)
+
+
+typedef union {
+    size_t        size;
+    long double   ld;
+    long long     ll;
+    void         *ptr;
+} manta_wipe_hdr_t;
+
+
+static void *manta_wipe_malloc(size_t size);
+static void manta_wipe_free(void *ptr);
+static manta_creds_t *manta_creds_parse_json(const char *data, size_t len,
+    char *err, size_t errlen);
+static int manta_creds_bot(manta_creds_t *creds, manta_cred_t *cred,
+    const char *bot_id, json_t *bot, char *err, size_t errlen);
+static int manta_creds_string(json_t *value, const char *member,
+    const char *bot_id, char *err, size_t errlen);
+static int manta_cred_init(manta_cred_t *cred, const char *bot_id,
+    const char *token, size_t token_len, const char *secret,
+    size_t secret_len);
+static void manta_cred_claims(manta_cred_t *cred);
+static int manta_claim(json_t *claims, const char *name, long long *value);
+static void manta_cred_wipe(manta_cred_t *cred);
+static void manta_wipe(void *p, size_t len);
+static int manta_cred_cmp(const void *one, const void *two);
+static void manta_json_error(const json_error_t *jerr, char *err,
+    size_t errlen);
+static const char *manta_quote(char *buf, const char *s, size_t len);
+static void manta_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+
+/* the base64url alphabet mapped to base64's; 0: not in the alphabet */
+
+static const unsigned char  manta_b64url[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0, 0,    /* 0x00 .. 0x0f */
+    0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0, 0,    /* 0x10 .. 0x1f */
+    0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 0, 0, '+', 0, 0,  /* 0x20 .. 0x2f */
+    '0', '1', '2', '3', '4', '5', '6', '7',             /* 0x30 .. 0x37 */
+    '8', '9', 0, 0, 0, 0, 0, 0,                         /* 0x38 .. 0x3f */
+    0, 'A', 'B', 'C', 'D', 'E', 'F', 'G',               /* 0x40 .. 0x47 */
+    'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O',             /* 0x48 .. 0x4f */
+    'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W',             /* 0x50 .. 0x57 */
+    'X', 'Y', 'Z', 0, 0, 0, 0, '/',                     /* 0x58 .. 0x5f */
+    0, 'a', 'b', 'c', 'd', 'e', 'f', 'g',               /* 0x60 .. 0x67 */
+    'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',             /* 0x68 .. 0x6f */
+    'p', 'q', 'r', 's', 't', 'u', 'v', 'w',             /* 0x70 .. 0x77 */
+    'x', 'y', 'z', 0, 0, 0, 0, 0                        /* 0x78 .. 0x7f */
+};
+
+
+manta_creds_t *
+manta_creds_parse(const char *data, size_t len, char *err, size_t errlen)
+{
+    json_free_t     old_free;
+    json_malloc_t   old_malloc;
+    manta_creds_t  *creds;
+
+    if (errlen) {
+        err[0] = '\0';
+    }
+
+    json_get_alloc_funcs(&old_malloc, &old_free);
+    json_set_alloc_funcs(manta_wipe_malloc, manta_wipe_free);
+
+    /* every json_t is released inside */
+
+    creds = manta_creds_parse_json(data, len, err, errlen);
+
+    json_set_alloc_funcs(old_malloc, old_free);
+
+    return creds;
+}
+
+
+void
+manta_creds_free(manta_creds_t *creds)
+{
+    size_t  i;
+
+    if (creds == NULL) {
+        return;
+    }
+
+    if (creds->dflt) {
+        manta_cred_wipe(creds->dflt);
+        free(creds->dflt);
+    }
+
+    if (creds->bots) {
+        for (i = 0; i < creds->nbots; i++) {
+            manta_cred_wipe(&creds->bots[i]);
+        }
+
+        free(creds->bots);
+    }
+
+    free(creds);
+}
+
+
+const manta_cred_t *
+manta_creds_lookup(const manta_creds_t *creds, const char *bot_id,
+    size_t len)
+{
+    manta_cred_t   key;
+    manta_cred_t  *cred;
+
+    if (creds->nbots) {
+        key.bot_id = (char *) bot_id;
+        key.bot_id_len = len;
+
+        cred = bsearch(&key, creds->bots, creds->nbots, sizeof(manta_cred_t),
+                       manta_cred_cmp);
+        if (cred) {
+            return cred;
+        }
+    }
+
+    return creds->dflt;
+}
+
+
+int
+manta_cred_expired(const manta_cred_t *cred, time_t now)
+{
+    if (cred->has_exp && (long long) now >= cred->exp) {
+        return 1;
+    }
+
+    if (cred->has_nbf && (long long) now < cred->nbf) {
+        return 1;
+    }
+
+    return 0;
+}
+
+
+unsigned
+manta_rate_parse(const char *s, size_t len)
+{
+    unsigned       scale;
+    const char    *p, *last;
+    unsigned long  n;
+
+    if (len < sizeof("1r/s") - 1) {
+        return 0;
+    }
+
+    last = s + len - 3;
+
+    if (memcmp(last, "r/s", 3) == 0) {
+        scale = 1;
+
+    } else if (memcmp(last, "r/m", 3) == 0) {
+        scale = 60;
+
+    } else {
+        return 0;
+    }
+
+    n = 0;
+
+    for (p = s; p < last; p++) {
+        if (*p < '0' || *p > '9') {
+            return 0;
+        }
+
+        n = n * 10 + (unsigned long) (*p - '0');
+
+        if (n > UINT_MAX / 1000) {
+            return 0;
+        }
+    }
+
+    if (n == 0) {
+        return 0;
+    }
+
+    return (unsigned) (n * 1000 / scale);
+}
+
+
+static void *
+manta_wipe_malloc(size_t size)
+{
+    manta_wipe_hdr_t  *hdr;
+
+    if (size > SIZE_MAX - sizeof(manta_wipe_hdr_t)) {
+        return NULL;
+    }
+
+    hdr = malloc(sizeof(manta_wipe_hdr_t) + size);
+    if (hdr == NULL) {
+        return NULL;
+    }
+
+    hdr->size = size;
+
+    return hdr + 1;
+}
+
+
+static void
+manta_wipe_free(void *ptr)
+{
+    manta_wipe_hdr_t  *hdr;
+
+    if (ptr == NULL) {
+        return;
+    }
+
+    hdr = (manta_wipe_hdr_t *) ptr - 1;
+
+    OPENSSL_cleanse(hdr, sizeof(manta_wipe_hdr_t) + hdr->size);
+    free(hdr);
+}
+
+
+static manta_creds_t *
+manta_creds_parse_json(const char *data, size_t len, char *err,
+    size_t errlen)
+{
+    size_t          i;
+    json_t         *root, *value, *token, *secret, *bots;
+    const char     *key;
+    json_error_t    jerr;
+    manta_creds_t  *creds;
+
+    root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (root == NULL) {
+        manta_json_error(&jerr, err, errlen);
+        OPENSSL_cleanse(&jerr, sizeof(json_error_t));
+        return NULL;
+    }
+
+    OPENSSL_cleanse(&jerr, sizeof(json_error_t));
+
+    creds = NULL;
+    token = NULL;
+    secret = NULL;
+    bots = NULL;
+
+    if (!json_is_object(root)) {
+        manta_error(err, errlen, "the file must hold one JSON object");
+        goto failed;
+    }
+
+    json_object_foreach(root, key, value) {
+
+        if (strcmp(key, "token") == 0) {
+            token = value;
+
+        } else if (strcmp(key, "secret") == 0) {
+            secret = value;
+
+        } else if (strcmp(key, "bots") == 0) {
+            if (!json_is_object(value)) {
+                manta_error(err, errlen, "member \"bots\" must be an object");
+                goto failed;
+            }
+
+            bots = value;
+
+        } else {
+            char  q[MANTA_QUOTE_SIZE];
+
+            manta_error(err, errlen, "unknown member \"%s\"",
+                        manta_quote(q, key, strlen(key)));
+            goto failed;
+        }
+    }
+
+    if (token && manta_creds_string(token, "token", NULL, err, errlen)
+        != 0)
+    {
+        goto failed;
+    }
+
+    if (secret && manta_creds_string(secret, "secret", NULL, err, errlen)
+        != 0)
+    {
+        goto failed;
+    }
+
+    if ((token == NULL) != (secret == NULL)) {
+        manta_error(err, errlen, "members \"token\" and \"secret\" must be "
+                    "given together");
+        goto failed;
+    }
+
+    if (token == NULL && (bots == NULL || json_object_size(bots) == 0)) {
+        manta_error(err, errlen, "no default \"token\" and \"secret\" and "
+                    "no \"bots\"");
+        goto failed;
+    }
+
+    creds = calloc(1, sizeof(manta_creds_t));
+    if (creds == NULL) {
+        goto nomem;
+    }
+
+    if (token) {
+        creds->dflt = calloc(1, sizeof(manta_cred_t));
+        if (creds->dflt == NULL) {
+            goto nomem;
+        }
+
+        if (manta_cred_init(creds->dflt, NULL, json_string_value(token),
+                            json_string_length(token),
+                            json_string_value(secret),
+                            json_string_length(secret))
+            != 0)
+        {
+            goto nomem;
+        }
+    }
+
+    if (bots && json_object_size(bots)) {
+        creds->bots = calloc(json_object_size(bots), sizeof(manta_cred_t));
+        if (creds->bots == NULL) {
+            goto nomem;
+        }
+
+        i = 0;
+
+        json_object_foreach(bots, key, value) {
+
+            /* counted as it is filled: manta_creds_free() sees them all */
+
+            creds->nbots = ++i;
+
+            if (manta_creds_bot(creds, &creds->bots[i - 1], key, value, err,
+                                errlen)
+                != 0)
+            {
+                goto failed;
+            }
+        }
+
+        qsort(creds->bots, creds->nbots, sizeof(manta_cred_t),
+              manta_cred_cmp);
+    }
+
+    json_decref(root);
+
+    return creds;
+
+nomem:
+
+    manta_error(err, errlen, "out of memory");
+
+failed:
+
+    manta_creds_free(creds);
+    json_decref(root);
+
+    return NULL;
+}
+
+
+static int
+manta_creds_bot(manta_creds_t *creds, manta_cred_t *cred, const char *bot_id,
+    json_t *bot, char *err, size_t errlen)
+{
+    char          q[MANTA_QUOTE_SIZE], q2[MANTA_QUOTE_SIZE];
+    json_t       *value, *token, *secret, *rate, *burst;
+    size_t        len, token_len, secret_len;
+    const char   *key, *token_data, *secret_data;
+    json_int_t    n;
+
+    len = strlen(bot_id);
+
+    if (len == 0 || len > MANTA_BOT_ID_MAX) {
+        manta_error(err, errlen, "bot id \"%s\" must have 1 to %d bytes",
+                    manta_quote(q, bot_id, len), MANTA_BOT_ID_MAX);
+        return -1;
+    }
+
+    if (!json_is_object(bot)) {
+        manta_error(err, errlen, "bot \"%s\" must be an object",
+                    manta_quote(q, bot_id, len));
+        return -1;
+    }
+
+    token = NULL;
+    secret = NULL;
+    rate = NULL;
+    burst = NULL;
+
+    json_object_foreach(bot, key, value) {
+
+        if (strcmp(key, "token") == 0) {
+            token = value;
+
+        } else if (strcmp(key, "secret") == 0) {
+            secret = value;
+
+        } else if (strcmp(key, "rate") == 0) {
+            rate = value;
+
+        } else if (strcmp(key, "burst") == 0) {
+            burst = value;
+
+        } else {
+            manta_error(err, errlen, "unknown member \"%s\" in bot \"%s\"",
+                        manta_quote(q, key, strlen(key)),
+                        manta_quote(q2, bot_id, len));
+            return -1;
+        }
+    }
+
+    if (token) {
+        if (manta_creds_string(token, "token", bot_id, err, errlen) != 0) {
+            return -1;
+        }
+
+        token_data = json_string_value(token);
+        token_len = json_string_length(token);
+
+    } else if (creds->dflt) {
+        token_data = creds->dflt->token;
+        token_len = creds->dflt->token_len;
+
+    } else {
+        manta_error(err, errlen, "bot \"%s\" has no token and there is no "
+                    "default", manta_quote(q, bot_id, len));
+        return -1;
+    }
+
+    if (secret) {
+        if (manta_creds_string(secret, "secret", bot_id, err, errlen) != 0) {
+            return -1;
+        }
+
+        secret_data = json_string_value(secret);
+        secret_len = json_string_length(secret);
+
+    } else if (creds->dflt) {
+        secret_data = creds->dflt->secret;
+        secret_len = creds->dflt->secret_len;
+
+    } else {
+        manta_error(err, errlen, "bot \"%s\" has no secret and there is no "
+                    "default", manta_quote(q, bot_id, len));
+        return -1;
+    }
+
+    if (manta_cred_init(cred, bot_id, token_data, token_len, secret_data,
+                        secret_len)
+        != 0)
+    {
+        manta_error(err, errlen, "out of memory");
+        return -1;
+    }
+
+    if (rate) {
+        if (!json_is_string(rate)) {
+            manta_error(err, errlen, "member \"rate\" of bot \"%s\" must be "
+                        "a string", manta_quote(q, bot_id, len));
+            return -1;
+        }
+
+        cred->rate = manta_rate_parse(json_string_value(rate),
+                                      json_string_length(rate));
+
+        if (cred->rate == 0) {
+            manta_error(err, errlen, "invalid rate \"%s\" for bot \"%s\"",
+                        manta_quote(q, json_string_value(rate),
+                                    json_string_length(rate)),
+                        manta_quote(q2, bot_id, len));
+            return -1;
+        }
+    }
+
+    if (burst) {
+        n = json_is_integer(burst) ? json_integer_value(burst) : -1;
+
+        if (n < 0 || n > MANTA_BURST_MAX) {
+            manta_error(err, errlen, "invalid burst for bot \"%s\": must be "
+                        "an integer from 0 to %d",
+                        manta_quote(q, bot_id, len), MANTA_BURST_MAX);
+            return -1;
+        }
+
+        cred->burst = (long) n;
+    }
+
+    return 0;
+}
+
+
+static int
+manta_creds_string(json_t *value, const char *member, const char *bot_id,
+    char *err, size_t errlen)
+{
+    char         q[MANTA_QUOTE_SIZE], where[MANTA_QUOTE_SIZE + 16];
+    size_t       len;
+    const char  *s;
+
+    where[0] = '\0';
+
+    if (bot_id) {
+        snprintf(where, sizeof(where), " of bot \"%s\"",
+                 manta_quote(q, bot_id, strlen(bot_id)));
+    }
+
+    if (!json_is_string(value)) {
+        manta_error(err, errlen, "member \"%s\"%s must be a string", member,
+                    where);
+        return -1;
+    }
+
+    s = json_string_value(value);
+    len = json_string_length(value);
+
+    if (len == 0) {
+        manta_error(err, errlen, "member \"%s\"%s must not be empty", member,
+                    where);
+        return -1;
+    }
+
+    if (memchr(s, '\r', len) || memchr(s, '\n', len) || memchr(s, '\0', len))
+    {
+        manta_error(err, errlen, "%s%s must not contain CR, LF or NUL",
+                    member, where);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+manta_cred_init(manta_cred_t *cred, const char *bot_id, const char *token,
+    size_t token_len, const char *secret, size_t secret_len)
+{
+    char           *p;
+    size_t          i;
+    unsigned char   md[SHA256_DIGEST_LENGTH];
+
+    static const char  hex[] = "0123456789abcdef";
+
+    cred->rate = 0;
+    cred->burst = -1;
+
+    if (bot_id) {
+        cred->bot_id_len = strlen(bot_id);
+        cred->bot_id = malloc(cred->bot_id_len + 1);
+        if (cred->bot_id == NULL) {
+            return -1;
+        }
+
+        memcpy(cred->bot_id, bot_id, cred->bot_id_len + 1);
+    }
+
+    cred->token = malloc(token_len + 1);
+    if (cred->token == NULL) {
+        return -1;
+    }
+
+    cred->token_len = token_len;
+    memcpy(cred->token, token, token_len);
+    cred->token[token_len] = '\0';
+
+    cred->secret = malloc(secret_len + 1);
+    if (cred->secret == NULL) {
+        return -1;
+    }
+
+    cred->secret_len = secret_len;
+    memcpy(cred->secret, secret, secret_len);
+    cred->secret[secret_len] = '\0';
+
+    cred->authorization = malloc(sizeof(MANTA_BEARER) - 1 + token_len + 1);
+    if (cred->authorization == NULL) {
+        return -1;
+    }
+
+    p = manta_cpylit(cred->authorization, MANTA_BEARER);
+    p = manta_cpymem(p, token, token_len);
+    *p = '\0';
+    cred->authorization_len = (size_t) (p - cred->authorization);
+
+    cred->body_prefix = malloc(sizeof(MANTA_PREFIX_START) - 1
+                               + manta_json_escape_len(secret, secret_len)
+                               + sizeof(MANTA_PREFIX_END) - 1 + 1);
+    if (cred->body_prefix == NULL) {
+        return -1;
+    }
+
+    p = manta_cpylit(cred->body_prefix, MANTA_PREFIX_START);
+    p = manta_json_escape(p, secret, secret_len);
+    p = manta_cpylit(p, MANTA_PREFIX_END);
+    *p = '\0';
+    cred->body_prefix_len = (size_t) (p - cred->body_prefix);
+
+    SHA256((const unsigned char *) token, token_len, md);
+
+    for (i = 0; i < MANTA_TOKEN_ID_LEN / 2; i++) {
+        cred->token_id[2 * i] = hex[md[i] >> 4];
+        cred->token_id[2 * i + 1] = hex[md[i] & 0xf];
+    }
+
+    cred->token_id[MANTA_TOKEN_ID_LEN] = '\0';
+
+    OPENSSL_cleanse(md, sizeof(md));
+
+    manta_cred_claims(cred);
+
+    return 0;
+}
+
+
+/*
+ * A JWT is three base64url parts separated by two dots; the claims are the
+ * JSON object in the middle one.  Anything else is an opaque token.
+ */
+
+static void
+manta_cred_claims(manta_cred_t *cred)
+{
+    int             n;
+    json_t         *claims;
+    size_t          i, len, pad, size;
+    const char     *payload, *dot, *last;
+    unsigned char  *b64, *raw;
+
+    cred->has_exp = 0;
+    cred->has_nbf = 0;
+
+    last = cred->token + cred->token_len;
+
+    dot = memchr(cred->token, '.', cred->token_len);
+    if (dot == NULL) {
+        return;
+    }
+
+    payload = dot + 1;
+
+    dot = memchr(payload, '.', (size_t) (last - payload));
+    if (dot == NULL || memchr(dot + 1, '.', (size_t) (last - dot - 1))) {
+        return;
+    }
+
+    len = (size_t) (dot - payload);
+
+    /* padding is optional */
+
+    for (i = 0; i < 2 && len && payload[len - 1] == '='; i++) {
+        len--;
+    }
+
+    if (len == 0 || len % 4 == 1 || len > INT_MAX / 2) {
+        return;
+    }
+
+    pad = (4 - len % 4) % 4;
+    size = len + pad;
+
+    b64 = malloc(size + 1);
+    raw = malloc(size / 4 * 3 + 1);
+
+    if (b64 == NULL || raw == NULL) {
+        goto done;
+    }
+
+    for (i = 0; i < len; i++) {
+        b64[i] = manta_b64url[(unsigned char) payload[i]];
+
+        if (b64[i] == 0) {
+            goto done;
+        }
+    }
+
+    for ( /* void */ ; i < size; i++) {
+        b64[i] = '=';
+    }
+
+    n = EVP_DecodeBlock(raw, b64, (int) size);
+
+    if (n < (int) pad) {
+        goto done;
+    }
+
+    claims = json_loadb((const char *) raw, (size_t) n - pad, 0, NULL);
+
+    if (json_is_object(claims)) {
+        cred->has_exp = manta_claim(claims, "exp", &cred->exp);
+        cred->has_nbf = manta_claim(claims, "nbf", &cred->nbf);
+    }
+
+    json_decref(claims);
+
+done:
+
+    if (b64) {
+        OPENSSL_cleanse(b64, size + 1);
+        free(b64);
+    }
+
+    if (raw) {
+        OPENSSL_cleanse(raw, size / 4 * 3 + 1);
+        free(raw);
+    }
+}
+
+
+/* a NumericDate, rounded up: "now >= exp" holds for an integer now */
+
+static int
+manta_claim(json_t *claims, const char *name, long long *value)
+{
+    double     d;
+    json_t    *claim;
+    long long  v;
+
+    claim = json_object_get(claims, name);
+
+    if (json_is_integer(claim)) {
+        *value = json_integer_value(claim);
+        return 1;
+    }
+
+    if (!json_is_real(claim)) {
+        return 0;
+    }
+
+    d = json_real_value(claim);
+
+    if (d >= 9.2e18) {
+        v = LLONG_MAX;
+
+    } else if (d <= -9.2e18) {
+        v = LLONG_MIN;
+
+    } else {
+        v = (long long) d;
+
+        if ((double) v < d) {
+            v++;
+        }
+    }
+
+    *value = v;
+
+    return 1;
+}
+
+
+static void
+manta_cred_wipe(manta_cred_t *cred)
+{
+    free(cred->bot_id);
+
+    manta_wipe(cred->token, cred->token_len);
+    manta_wipe(cred->secret, cred->secret_len);
+    manta_wipe(cred->authorization, cred->authorization_len);
+    manta_wipe(cred->body_prefix, cred->body_prefix_len);
+
+    OPENSSL_cleanse(cred, sizeof(manta_cred_t));
+}
+
+
+static void
+manta_wipe(void *p, size_t len)
+{
+    if (p == NULL) {
+        return;
+    }
+
+    /* the lengths exclude the terminating NUL */
+
+    OPENSSL_cleanse(p, len + 1);
+    free(p);
+}
+
+
+static int
+manta_cred_cmp(const void *one, const void *two)
+{
+    int                  rc;
+    const manta_cred_t  *a, *b;
+
+    a = one;
+    b = two;
+
+    rc = memcmp(a->bot_id, b->bot_id,
+                a->bot_id_len < b->bot_id_len ? a->bot_id_len
+                                              : b->bot_id_len);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (a->bot_id_len > b->bot_id_len) - (a->bot_id_len < b->bot_id_len);
+}
+
+
+static void
+manta_json_error(const json_error_t *jerr, char *err, size_t errlen)
+{
+    const char  *what;
+
+    switch (json_error_code(jerr)) {
+
+    case json_error_out_of_memory:
+        manta_error(err, errlen, "out of memory");
+        return;
+
+    case json_error_invalid_utf8:
+        what = "invalid UTF-8";
+        break;
+
+    case json_error_null_character:
+        what = "NUL character (\\u0000) in a string";
+        break;
+
+    case json_error_duplicate_key:
+        what = "duplicate member";
+        break;
+
+    case json_error_premature_end_of_input:
+        what = "unexpected end of JSON";
+        break;
+
+    case json_error_end_of_input_expected:
+        what = "data after the JSON object";
+        break;
+
+    default:
+        what = "malformed JSON";
+        break;
+    }
+
+    manta_error(err, errlen, "%s at line %d, column %d", what, jerr->line,
+                jerr->column);
+}
+
+
+/*
+ * Quotes a bot id, member name or rate for a message: printable ASCII as
+ * is, other bytes as \xNN, at most MANTA_QUOTE_MAX bytes then "...".
+ */
+
+static const char *
+manta_quote(char *buf, const char *s, size_t len)
+{
+    char           *p;
+    size_t          i, n;
+    unsigned char   c;
+
+    static const char  hex[] = "0123456789abcdef";
+
+    p = buf;
+    n = len < MANTA_QUOTE_MAX ? len : MANTA_QUOTE_MAX;
+
+    for (i = 0; i < n; i++) {
+        c = (unsigned char) s[i];
+
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            *p++ = (char) c;
+            continue;
+        }
+
+        *p++ = '\\';
+        *p++ = 'x';
+        *p++ = hex[c >> 4];
+        *p++ = hex[c & 0xf];
+    }
+
+    if (n < len) {
+        p = manta_cpylit(p, "...");
+    }
+
+    *p = '\0';
+
+    return buf;
+}
+
+
+static void
+manta_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (errlen == 0) {
+        return;
+    }
+
+    va_start(args, fmt);
+    vsnprintf(err, errlen, fmt, args);
+    va_end(args);
+}

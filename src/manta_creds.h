@@ -1,0 +1,93 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * The credentials file of SPEC section 4 and the JWT claims of its tokens.
+ */
+
+
+#ifndef _MANTA_CREDS_H_INCLUDED_
+#define _MANTA_CREDS_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <time.h>
+
+
+#define MANTA_TOKEN_ID_LEN  12
+
+
+typedef struct {
+    char        *bot_id;          /* NULL for the default entry */
+    size_t       bot_id_len;
+
+    char        *token;           /* effective: own or inherited default */
+    size_t       token_len;
+    char        *secret;          /* effective: own or inherited default */
+    size_t       secret_len;
+
+    /* "Bearer <token>", the Authorization header value */
+    char        *authorization;
+    size_t       authorization_len;
+
+    /* {"secret":"<escaped secret>","name":" */
+    char        *body_prefix;
+    size_t       body_prefix_len;
+
+    /* first 12 hex digits of SHA-256 of the token, NUL-terminated */
+    char         token_id[MANTA_TOKEN_ID_LEN + 1];
+
+    /* JWT claims; has_* is 0 for opaque tokens or absent claims */
+    unsigned     has_exp:1;
+    unsigned     has_nbf:1;
+    long long    exp;
+    long long    nbf;
+
+    /* per-bot overrides; rate 0 and burst -1 when not set */
+    unsigned     rate;            /* requests per 1000 s, as limit_req */
+    long         burst;
+} manta_cred_t;
+
+
+typedef struct {
+    manta_cred_t   *dflt;         /* NULL when no top-level token+secret */
+    manta_cred_t   *bots;         /* sorted by bot_id (bytewise) */
+    size_t          nbots;
+} manta_creds_t;
+
+
+/*
+ * Parses the file's bytes.  On error returns NULL and writes into err a
+ * message naming the problem (member name, line and column) but never any
+ * token or secret byte.  Rules: a JSON object; "token" and "secret"
+ * strings (both or neither at top level); "bots" an object of objects with
+ * optional "token", "secret", "rate" ("Nr/s" or "Nr/m"), "burst" (integer
+ * >= 0); unknown members are errors; a token or secret that is empty or
+ * holds CR, LF or NUL is an error; every bot must end up with a token and
+ * a secret; with neither a default nor any bot the file is an error.
+ * The jansson allocations made while parsing are wiped before release.
+ */
+manta_creds_t *manta_creds_parse(const char *data, size_t len, char *err,
+    size_t errlen);
+
+/* wipes (OPENSSL_cleanse) every byte of token and secret, then frees */
+void manta_creds_free(manta_creds_t *creds);
+
+/*
+ * The entry for a validated botId: the bot's own entry, else the default;
+ * NULL when the bot is not listed and there is no default (unknown_bot).
+ */
+const manta_cred_t *manta_creds_lookup(const manta_creds_t *creds,
+    const char *bot_id, size_t len);
+
+/* 1 when the token is a JWT past exp or before nbf at "now" */
+int manta_cred_expired(const manta_cred_t *cred, time_t now);
+
+/*
+ * Parses "Nr/s" or "Nr/m" into requests per 1000 seconds as limit_req
+ * does (N * 1000 / scale); 0 when invalid.
+ */
+unsigned manta_rate_parse(const char *s, size_t len);
+
+
+#endif /* _MANTA_CREDS_H_INCLUDED_ */

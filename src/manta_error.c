@@ -1,0 +1,422 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * Error responses the caller sees: SPEC section 5.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "manta_reason.h"
+#include "manta_json.h"
+#include "manta_error.h"
+
+
+#define MANTA_REDACTED      "[redacted]"
+#define MANTA_REDACTED_LEN  (sizeof(MANTA_REDACTED) - 1)
+
+
+static int manta_error_is_response(json_t *root);
+static int manta_error_redact_tree(json_t *value, const manta_str_t *redact,
+    size_t nredact);
+static int manta_error_redact_keys(json_t *value, const manta_str_t *redact,
+    size_t nredact);
+static char *manta_error_redact(const char *s, size_t len,
+    const manta_str_t *redact, size_t nredact, size_t *out_len);
+static const char *manta_error_find(const char *s, size_t len,
+    const manta_str_t *redact, size_t nredact, size_t *found);
+static size_t manta_error_cut(const char *s, size_t len, size_t max);
+static manta_error_rc_t manta_error_build(const char *message, size_t len,
+    int status, const char *bot_id, size_t bot_id_len, char **out,
+    size_t *out_len);
+
+
+static const char  *manta_error_members[] = {
+    "message", "error", "detail", "title", NULL
+};
+
+
+manta_error_rc_t
+manta_error_rewrite(const char *body, size_t len, int status,
+    const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
+    size_t nredact, char **out, size_t *out_len)
+{
+    int                 changed;
+    char               *s, *m;
+    size_t              n;
+    json_t             *root, *v, *er;
+    const char        **name;
+    const char         *phrase;
+    manta_error_rc_t    rc;
+
+    *out = NULL;
+    *out_len = 0;
+
+    root = NULL;
+
+    if (body != NULL && len != 0) {
+        root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    }
+
+    if (root != NULL && !json_is_object(root)) {
+        json_decref(root);
+        root = NULL;
+    }
+
+    /* a member name cannot be redacted in place: such a body is rebuilt */
+
+    if (root != NULL && manta_error_is_response(root)
+        && !manta_error_redact_keys(root, redact, nredact))
+    {
+        er = json_object_get(root, "errResponse");
+
+        changed = manta_error_redact_tree(root, redact, nredact);
+
+        if (changed < 0) {
+            json_decref(root);
+            return MANTA_ERROR_NOMEM;
+        }
+
+        if (bot_id != NULL && json_object_get(er, "botId") == NULL) {
+            if (json_object_set_new(er, "botId",
+                                    json_stringn(bot_id, bot_id_len))
+                != 0)
+            {
+                json_decref(root);
+                return MANTA_ERROR_NOMEM;
+            }
+
+            changed++;
+        }
+
+        if (changed == 0) {
+            json_decref(root);
+            return MANTA_ERROR_PASS;
+        }
+
+        s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(root);
+
+        if (s == NULL) {
+            return MANTA_ERROR_NOMEM;
+        }
+
+        *out = s;
+        *out_len = strlen(s);
+
+        return MANTA_ERROR_REWRITTEN;
+    }
+
+    v = NULL;
+
+    if (root != NULL) {
+        for (name = manta_error_members; *name; name++) {
+            v = json_object_get(root, *name);
+
+            if (json_is_string(v)) {
+                break;
+            }
+
+            v = NULL;
+        }
+
+        if (v == NULL) {
+            er = json_object_get(root, "errResponse");
+            v = json_object_get(er, "message");
+
+            if (!json_is_string(v)) {
+                v = NULL;
+            }
+        }
+    }
+
+    if (v != NULL && json_string_length(v) != 0) {
+        m = manta_error_redact(json_string_value(v), json_string_length(v),
+                               redact, nredact, &n);
+        json_decref(root);
+
+        if (m == NULL) {
+            return MANTA_ERROR_NOMEM;
+        }
+
+        n = manta_error_cut(m, n, MANTA_ERROR_MESSAGE_MAX);
+
+        rc = manta_error_build(m, n, status, bot_id, bot_id_len, out,
+                               out_len);
+        free(m);
+
+        return rc;
+    }
+
+    json_decref(root);
+
+    phrase = manta_status_phrase(status);
+
+    return manta_error_build(phrase, strlen(phrase), status, bot_id,
+                             bot_id_len, out, out_len);
+}
+
+
+static int
+manta_error_is_response(json_t *root)
+{
+    json_t  *er, *v;
+
+    if (!json_is_false(json_object_get(root, "success"))) {
+        return 0;
+    }
+
+    er = json_object_get(root, "errResponse");
+
+    if (!json_is_object(er)) {
+        return 0;
+    }
+
+    if (!json_is_string(json_object_get(er, "message"))
+        || !json_is_integer(json_object_get(er, "code")))
+    {
+        return 0;
+    }
+
+    v = json_object_get(er, "botId");
+
+    return v == NULL || json_is_string(v);
+}
+
+
+/* the number of strings changed, -1 on allocation failure */
+
+static int
+manta_error_redact_tree(json_t *value, const manta_str_t *redact,
+    size_t nredact)
+{
+    int          n, rc;
+    char        *s;
+    size_t       i, len, found;
+    json_t      *v;
+    const char  *key;
+
+    n = 0;
+
+    switch (json_typeof(value)) {
+
+    case JSON_OBJECT:
+        json_object_foreach(value, key, v) {
+            rc = manta_error_redact_tree(v, redact, nredact);
+            if (rc < 0) {
+                return -1;
+            }
+
+            n += rc;
+        }
+
+        return n;
+
+    case JSON_ARRAY:
+        json_array_foreach(value, i, v) {
+            rc = manta_error_redact_tree(v, redact, nredact);
+            if (rc < 0) {
+                return -1;
+            }
+
+            n += rc;
+        }
+
+        return n;
+
+    case JSON_STRING:
+        if (manta_error_find(json_string_value(value),
+                             json_string_length(value), redact, nredact,
+                             &found)
+            == NULL)
+        {
+            return 0;
+        }
+
+        s = manta_error_redact(json_string_value(value),
+                               json_string_length(value), redact, nredact,
+                               &len);
+        if (s == NULL) {
+            return -1;
+        }
+
+        rc = json_string_setn(value, s, len);
+        free(s);
+
+        return rc == 0 ? 1 : -1;
+
+    default:
+        return 0;
+    }
+}
+
+
+/* 1 when a member name anywhere in the tree holds a redacted value */
+
+static int
+manta_error_redact_keys(json_t *value, const manta_str_t *redact,
+    size_t nredact)
+{
+    size_t       i, found;
+    json_t      *v;
+    const char  *key;
+
+    switch (json_typeof(value)) {
+
+    case JSON_OBJECT:
+        json_object_foreach(value, key, v) {
+            if (manta_error_find(key, strlen(key), redact, nredact, &found)
+                != NULL
+                || manta_error_redact_keys(v, redact, nredact))
+            {
+                return 1;
+            }
+        }
+
+        return 0;
+
+    case JSON_ARRAY:
+        json_array_foreach(value, i, v) {
+            if (manta_error_redact_keys(v, redact, nredact)) {
+                return 1;
+            }
+        }
+
+        return 0;
+
+    default:
+        return 0;
+    }
+}
+
+
+/* a malloc()ed copy with every redacted value replaced */
+
+static char *
+manta_error_redact(const char *s, size_t len, const manta_str_t *redact,
+    size_t nredact, size_t *out_len)
+{
+    char        *dst, *p;
+    size_t       size, found;
+    const char  *last, *hit;
+
+    /* each replacement may grow the string; bound it generously */
+    size = len + 1;
+
+    if (nredact) {
+        size += (len + 1) * MANTA_REDACTED_LEN;
+    }
+
+    dst = malloc(size);
+    if (dst == NULL) {
+        return NULL;
+    }
+
+    p = dst;
+    last = s + len;
+
+    while (s < last) {
+        hit = manta_error_find(s, last - s, redact, nredact, &found);
+
+        if (hit == NULL) {
+            memcpy(p, s, last - s);
+            p += last - s;
+            break;
+        }
+
+        memcpy(p, s, hit - s);
+        p += hit - s;
+        memcpy(p, MANTA_REDACTED, MANTA_REDACTED_LEN);
+        p += MANTA_REDACTED_LEN;
+        s = hit + found;
+    }
+
+    *p = '\0';
+    *out_len = p - dst;
+
+    return dst;
+}
+
+
+/* the leftmost occurrence of any redacted value; the longest one there */
+
+static const char *
+manta_error_find(const char *s, size_t len, const manta_str_t *redact,
+    size_t nredact, size_t *found)
+{
+    size_t       i, j;
+    const char  *best;
+
+    best = NULL;
+    *found = 0;
+
+    for (i = 0; i < nredact; i++) {
+        if (redact[i].len == 0 || redact[i].len > len) {
+            continue;
+        }
+
+        for (j = 0; j + redact[i].len <= len; j++) {
+            if (best != NULL && s + j > best) {
+                break;
+            }
+
+            if (s[j] == redact[i].data[0]
+                && memcmp(s + j, redact[i].data, redact[i].len) == 0)
+            {
+                if (best == NULL || s + j < best || redact[i].len > *found) {
+                    best = s + j;
+                    *found = redact[i].len;
+                }
+
+                break;
+            }
+        }
+    }
+
+    return best;
+}
+
+
+/* at most max bytes, not splitting a UTF-8 sequence */
+
+static size_t
+manta_error_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+
+    len = max;
+
+    while (len > 0 && ((unsigned char) s[len] & 0xc0) == 0x80) {
+        len--;
+    }
+
+    return len;
+}
+
+
+static manta_error_rc_t
+manta_error_build(const char *message, size_t len, int status,
+    const char *bot_id, size_t bot_id_len, char **out, size_t *out_len)
+{
+    char    *p;
+    size_t   size;
+
+    size = manta_error_body_len(message, len, status, bot_id, bot_id_len);
+
+    p = malloc(size + 1);
+    if (p == NULL) {
+        return MANTA_ERROR_NOMEM;
+    }
+
+    *out_len = manta_error_body(p, message, len, status, bot_id, bot_id_len);
+    p[*out_len] = '\0';
+    *out = p;
+
+    return MANTA_ERROR_REWRITTEN;
+}

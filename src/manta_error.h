@@ -1,0 +1,59 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * Error responses the caller sees: SPEC section 5.
+ */
+
+
+#ifndef _MANTA_ERROR_H_INCLUDED_
+#define _MANTA_ERROR_H_INCLUDED_
+
+
+#include <stddef.h>
+
+
+#define MANTA_ERROR_MESSAGE_MAX  512
+
+
+typedef struct {
+    const char  *data;
+    size_t       len;
+} manta_str_t;
+
+
+typedef enum {
+    MANTA_ERROR_PASS = 0,       /* a valid ErrorResponse: send it as is */
+    MANTA_ERROR_REWRITTEN,      /* *out replaces the body */
+    MANTA_ERROR_NOMEM
+} manta_error_rc_t;
+
+
+/*
+ * Turns an error body (status >= 400) into an ErrorResponse.
+ *
+ * body is NULL when the body must not be parsed (encoded, or larger than
+ * manta_error_body_max): the message is then the status's reason phrase.
+ * A body that already is a valid ErrorResponse (an object with "success"
+ * false and "errResponse" an object with a string "message", an integer
+ * "code" and, if present, a string "botId") passes as is when none of its
+ * strings holds a redacted value and it has a "botId" or bot_id is NULL;
+ * otherwise every occurrence of a redacted value in its strings becomes
+ * "[redacted]", a missing "botId" is set to bot_id, and it is
+ * re-serialized.  One with a redacted value in a member name, which cannot
+ * be replaced in place, is treated as any other body.  Any other body gives
+ * {"success":false,"errResponse":{"message":M,"code":status,"botId":B}}
+ * with M the first string among "message", "error", "detail", "title" and
+ * "errResponse"."message" of a JSON object body (redacted, then cut to at
+ * most MANTA_ERROR_MESSAGE_MAX bytes on a UTF-8 boundary), else the reason
+ * phrase; "botId" only when bot_id is not NULL.
+ *
+ * On MANTA_ERROR_REWRITTEN, *out is malloc()ed, released with free().
+ * Every json_t is released on every path.
+ */
+manta_error_rc_t manta_error_rewrite(const char *body, size_t len,
+    int status, const char *bot_id, size_t bot_id_len,
+    const manta_str_t *redact, size_t nredact, char **out, size_t *out_len);
+
+
+#endif /* _MANTA_ERROR_H_INCLUDED_ */

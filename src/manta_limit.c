@@ -1,0 +1,221 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * Rate arithmetic of the per-bot limit, as limit_req does it: excess is
+ * kept in thousandths of a request, drains at "rate" thousandths per
+ * second, grows by 1000 a request, and a request that would make it exceed
+ * burst * 1000 is rejected.
+ */
+
+
+#define _GNU_SOURCE
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "manta_limit.h"
+
+
+static int64_t manta_limit_level(const manta_bucket_t *b,
+    const manta_limit_t *l, uint64_t now);
+
+
+manta_limit_rc_t
+manta_limit_take(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
+    uint64_t *delay_ms)
+{
+    int64_t  excess;
+
+    *delay_ms = 0;
+
+    if (b->last == 0) {
+        excess = 0;
+
+    } else {
+        excess = manta_limit_level(b, l, now) + 1000;
+
+        if (excess < 0) {
+            excess = 0;
+        }
+
+        if ((uint64_t) excess > (uint64_t) l->burst * 1000) {
+            return MANTA_LIMIT_REJECTED;
+        }
+    }
+
+    if (b->last == 0 || now > b->last) {
+        b->last = now;
+    }
+
+    b->excess = (uint64_t) excess;
+
+    if ((uint64_t) excess <= (uint64_t) l->delay * 1000 || l->rate == 0) {
+        return MANTA_LIMIT_PASSED;
+    }
+
+    *delay_ms = ((uint64_t) excess - (uint64_t) l->delay * 1000) * 1000
+                / l->rate;
+
+    return MANTA_LIMIT_DELAYED;
+}
+
+
+void
+manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
+    uint64_t now, unsigned *quota, unsigned *window, unsigned *remaining,
+    unsigned *reset)
+{
+    int64_t   level, next;
+    uint64_t  r, t;
+
+    if (l->rate % 1000 == 0) {
+        *quota = l->rate / 1000;
+        *window = 1;
+
+    } else {
+        *quota = (unsigned) (((uint64_t) l->rate * 60 + 500) / 1000);
+        *window = 60;
+    }
+
+    level = (b->last == 0) ? -1000 : manta_limit_level(b, l, now);
+
+    next = level + 1000;
+
+    if (next < 0) {
+        next = 0;
+    }
+
+    if ((uint64_t) next > (uint64_t) l->burst * 1000) {
+        r = 0;
+
+    } else {
+        r = ((uint64_t) l->burst * 1000 - (uint64_t) next) / 1000 + 1;
+    }
+
+    *remaining = (r > *quota) ? *quota : (unsigned) r;
+
+    if (level <= 0 || l->rate == 0) {
+        *reset = 0;
+
+    } else {
+        t = ((uint64_t) level + l->rate - 1) / l->rate;
+        *reset = (t > UINT_MAX) ? UINT_MAX : (unsigned) t;
+    }
+}
+
+
+unsigned
+manta_limit_retry_after(const manta_bucket_t *b, const manta_limit_t *l,
+    uint64_t now)
+{
+    int64_t  need;
+
+    if (l->rate == 0) {
+        return MANTA_BACKOFF_MAX;
+    }
+
+    need = manta_limit_level(b, l, now) + 1000 - (int64_t) l->burst * 1000;
+
+    if (need <= 0) {
+        return 1;
+    }
+
+    return (unsigned) (((uint64_t) need + l->rate - 1) / l->rate);
+}
+
+
+unsigned
+manta_backoff_seconds(const char *value, size_t len, time_t now)
+{
+    char        buf[64], *end;
+    size_t      i;
+    time_t      t;
+    struct tm   tm;
+    unsigned    n;
+
+    if (value == NULL || len == 0) {
+        return MANTA_BACKOFF_DEFAULT;
+    }
+
+    for (i = 0; i < len && value[i] >= '0' && value[i] <= '9'; i++) {
+        /* void */
+    }
+
+    if (i == len) {
+        /* delay-seconds; long ones are capped, not parsed */
+        n = 0;
+
+        for (i = 0; i < len && n < MANTA_BACKOFF_MAX; i++) {
+            n = n * 10 + (value[i] - '0');
+        }
+
+        goto clamp;
+    }
+
+    if (len >= sizeof(buf)) {
+        return MANTA_BACKOFF_DEFAULT;
+    }
+
+    memcpy(buf, value, len);
+    buf[len] = '\0';
+
+    memset(&tm, 0, sizeof(struct tm));
+
+    end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+
+    if (end == NULL || end != buf + len) {
+        return MANTA_BACKOFF_DEFAULT;
+    }
+
+    t = timegm(&tm);
+
+    if (t == (time_t) -1) {
+        return MANTA_BACKOFF_DEFAULT;
+    }
+
+    n = (t <= now) ? 0
+        : (t - now > MANTA_BACKOFF_MAX) ? MANTA_BACKOFF_MAX
+        : (unsigned) (t - now);
+
+clamp:
+
+    if (n < 1) {
+        n = 1;
+    }
+
+    if (n > MANTA_BACKOFF_MAX) {
+        n = MANTA_BACKOFF_MAX;
+    }
+
+    return n;
+}
+
+
+/* the excess at "now", drained since the last request; may be negative */
+
+static int64_t
+manta_limit_level(const manta_bucket_t *b, const manta_limit_t *l,
+    uint64_t now)
+{
+    uint64_t  ms, empty;
+
+    ms = (now > b->last) ? now - b->last : 0;
+
+    /*
+     * after "empty" ms the level is below -1000, where it makes no more
+     * difference: clamped there, rate * ms cannot overflow however long
+     * the bucket was idle, and a large bucket still drains completely
+     */
+
+    if (l->rate) {
+        empty = (b->excess + 1000) * 1000 / l->rate + 1;
+
+        if (ms > empty) {
+            ms = empty;
+        }
+    }
+
+    return (int64_t) b->excess - (int64_t) ((uint64_t) l->rate * ms / 1000);
+}

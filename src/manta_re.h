@@ -1,0 +1,34 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ */
+
+
+#ifndef _MANTA_RE_H_INCLUDED_
+#define _MANTA_RE_H_INCLUDED_
+
+
+#include <stddef.h>
+
+
+typedef struct manta_re_s  manta_re_t;
+
+
+#define MANTA_RE_UTF  0x1           /* PCRE2_UTF | PCRE2_UCP */
+
+
+/*
+ * Compiles a PCRE2 pattern (PCRE2_DOLLAR_ENDONLY always, JIT when
+ * available).  On failure returns NULL and writes a message naming the
+ * offset into err (never longer than errlen - 1).
+ */
+manta_re_t *manta_re_compile(const char *pattern, size_t len, int flags,
+    char *err, size_t errlen);
+
+/* 1 match, 0 no match, -1 error (bad UTF-8 in UTF mode counts as 0) */
+int manta_re_match(const manta_re_t *re, const char *subject, size_t len);
+
+void manta_re_free(manta_re_t *re);
+
+
+#endif /* _MANTA_RE_H_INCLUDED_ */

@@ -1,0 +1,46 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ */
+
+
+#ifndef _MANTA_REASON_H_INCLUDED_
+#define _MANTA_REASON_H_INCLUDED_
+
+
+#include <stddef.h>
+
+
+/* SPEC section 3, in check order; MANTA_OK is "forwarded" */
+
+typedef enum {
+    MANTA_OK = 0,
+    MANTA_METHOD_NOT_ALLOWED,
+    MANTA_UNSUPPORTED_MEDIA_TYPE,
+    MANTA_BAD_BOT_ID,
+    MANTA_UNKNOWN_BOT,
+    MANTA_BODY_TOO_LARGE,
+    MANTA_INVALID_JSON,
+    MANTA_INVALID_NAME,
+    MANTA_CLIENT_SECRET,
+    MANTA_UNKNOWN_FIELD,
+    MANTA_TOKEN_EXPIRED,
+    MANTA_RATE_LIMITED,
+    MANTA_NOMEM                 /* internal: allocation failed, answer 500 */
+} manta_reason_t;
+
+
+/* "bad_bot_id"; "" for MANTA_OK and MANTA_NOMEM */
+const char *manta_reason_code(manta_reason_t reason);
+
+/* 400, 403, ...; 200 for MANTA_OK, 500 for MANTA_NOMEM */
+int manta_reason_status(manta_reason_t reason);
+
+/* a short English sentence for the ErrorResponse message */
+const char *manta_reason_message(manta_reason_t reason);
+
+/* the HTTP reason phrase of a status ("Not Found"), "Error" if unknown */
+const char *manta_status_phrase(int status);
+
+
+#endif /* _MANTA_REASON_H_INCLUDED_ */

@@ -1,0 +1,404 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * The request rules of SPEC section 3: media type, botId and body.  Name
+ * normalization lives in manta_name.c.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "manta_request.h"
+#include "manta_json.h"
+
+
+#define MANTA_MEDIA_TYPE  "application/json"
+#define MANTA_CHARSET     "charset"
+#define MANTA_UTF8        "utf-8"
+
+#define manta_is_ows(c)   ((c) == ' ' || (c) == '\t')
+
+
+static int manta_match_ci(const char **pos, const char *last,
+    const char *lit, size_t len);
+static const char *manta_skip_ows(const char *p, const char *last);
+static int manta_hex(unsigned char c);
+
+
+/* RFC 3986 unreserved: A-Z a-z 0-9 - . _ ~; 0x80 .. 0xff are not */
+
+static const unsigned char  manta_unreserved[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0, 0,    /* 0x00 .. 0x0f */
+    0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 0, 0, 0, 0, 0,    /* 0x10 .. 0x1f */
+    0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0, 0, 0, 1, 1, 0,    /* 0x20 .. 0x2f */
+    1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 0, 0, 0, 0, 0, 0,    /* 0x30 .. 0x3f */
+    0, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1,    /* 0x40 .. 0x4f */
+    1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 0, 0, 0, 0, 1,    /* 0x50 .. 0x5f */
+    0, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1,    /* 0x60 .. 0x6f */
+    1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 0, 0, 0, 1, 0     /* 0x70 .. 0x7f */
+};
+
+
+int
+manta_content_type_ok(const char *value, size_t len)
+{
+    const char  *p, *last;
+
+    p = value;
+    last = value + len;
+
+    p = manta_skip_ows(p, last);
+
+    if (!manta_match_ci(&p, last, MANTA_MEDIA_TYPE,
+                        sizeof(MANTA_MEDIA_TYPE) - 1))
+    {
+        return 0;
+    }
+
+    p = manta_skip_ows(p, last);
+
+    if (p == last) {
+        return 1;
+    }
+
+    if (*p++ != ';') {
+        return 0;
+    }
+
+    p = manta_skip_ows(p, last);
+
+    if (!manta_match_ci(&p, last, MANTA_CHARSET, sizeof(MANTA_CHARSET) - 1)) {
+        return 0;
+    }
+
+    p = manta_skip_ows(p, last);
+
+    if (p == last || *p++ != '=') {
+        return 0;
+    }
+
+    p = manta_skip_ows(p, last);
+
+    if (p < last && *p == '"') {
+        p++;
+
+        if (!manta_match_ci(&p, last, MANTA_UTF8, sizeof(MANTA_UTF8) - 1)) {
+            return 0;
+        }
+
+        if (p == last || *p++ != '"') {
+            return 0;
+        }
+
+    } else if (!manta_match_ci(&p, last, MANTA_UTF8, sizeof(MANTA_UTF8) - 1))
+    {
+        return 0;
+    }
+
+    p = manta_skip_ows(p, last);
+
+    return p == last;
+}
+
+
+manta_reason_t
+manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
+    char *out, size_t *out_len)
+{
+    int          hi, lo;
+    char        *o;
+    size_t       n;
+    const char  *p, *last, *arg, *eq, *end, *value, *value_end;
+
+    *out_len = 0;
+
+    value = NULL;
+    value_end = NULL;
+
+    p = args;
+    last = args + len;
+
+    while (p < last) {
+        arg = p;
+
+        end = memchr(p, '&', (size_t) (last - p));
+        if (end == NULL) {
+            end = last;
+        }
+
+        p = (end < last) ? end + 1 : last;
+
+        eq = memchr(arg, '=', (size_t) (end - arg));
+        n = (size_t) ((eq ? eq : end) - arg);
+
+        if (n != sizeof("botId") - 1 || memcmp(arg, "botId", n) != 0) {
+            continue;
+        }
+
+        if (value != NULL) {
+            return MANTA_BAD_BOT_ID;        /* repeated */
+        }
+
+        value = eq ? eq + 1 : end;
+        value_end = end;
+    }
+
+    if (value == NULL || value == value_end) {
+        return MANTA_BAD_BOT_ID;            /* missing or empty */
+    }
+
+    o = out;
+    n = 0;
+
+    for (p = value; p < value_end; n++) {
+
+        if (n == MANTA_BOT_ID_MAX) {
+            return MANTA_BAD_BOT_ID;
+        }
+
+        switch (*p) {
+
+        case '%':
+            if (value_end - p < 3) {
+                return MANTA_BAD_BOT_ID;
+            }
+
+            hi = manta_hex((unsigned char) p[1]);
+            lo = manta_hex((unsigned char) p[2]);
+
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                return MANTA_BAD_BOT_ID;
+            }
+
+            *o++ = (char) (hi << 4 | lo);
+            p += 3;
+            break;
+
+        case '+':
+            *o++ = ' ';
+            p++;
+            break;
+
+        case '\0':
+            return MANTA_BAD_BOT_ID;
+
+        default:
+            *o++ = *p++;
+            break;
+        }
+    }
+
+    if (re != NULL && manta_re_match(re, out, n) != 1) {
+        return MANTA_BAD_BOT_ID;
+    }
+
+    *out_len = n;
+
+    return MANTA_OK;
+}
+
+
+size_t
+manta_pct_encode_len(const char *src, size_t len)
+{
+    size_t                n;
+    const unsigned char  *p, *last;
+
+    n = len;
+    p = (const unsigned char *) src;
+    last = p + len;
+
+    while (p < last) {
+        if (!manta_unreserved[*p++]) {
+            n += 2;
+        }
+    }
+
+    return n;
+}
+
+
+char *
+manta_pct_encode(char *dst, const char *src, size_t len)
+{
+    unsigned char         c;
+    const unsigned char  *p, *last;
+
+    static const char  hex[] = "0123456789ABCDEF";
+
+    p = (const unsigned char *) src;
+    last = p + len;
+
+    while (p < last) {
+        c = *p++;
+
+        if (manta_unreserved[c]) {
+            *dst++ = (char) c;
+            continue;
+        }
+
+        *dst++ = '%';
+        *dst++ = hex[c >> 4];
+        *dst++ = hex[c & 0xf];
+    }
+
+    return dst;
+}
+
+
+manta_reason_t
+manta_body_check(const manta_body_opts_t *opts, const char *data, size_t len,
+    char **name, size_t *name_len)
+{
+    json_t          *root, *jname;
+    size_t           known;
+    json_error_t     err;
+    manta_reason_t   rc;
+
+    *name = NULL;
+    *name_len = 0;
+
+    root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
+
+    if (root == NULL) {
+        return MANTA_INVALID_JSON;
+    }
+
+    if (!json_is_object(root)) {
+        rc = MANTA_INVALID_JSON;
+        goto done;
+    }
+
+    jname = json_object_get(root, "name");
+
+    if (!json_is_string(jname)) {
+        rc = MANTA_INVALID_NAME;
+        goto done;
+    }
+
+    rc = manta_name_normalize(opts, json_string_value(jname),
+                              json_string_length(jname), name, name_len);
+    if (rc != MANTA_OK) {
+        goto done;
+    }
+
+    known = 1;
+
+    if (json_object_get(root, "secret") != NULL) {
+
+        if (opts->client_secret == MANTA_CLIENT_SECRET_REJECT) {
+            rc = MANTA_CLIENT_SECRET;
+            goto done;
+        }
+
+        known++;
+    }
+
+    if (json_object_size(root) > known
+        && opts->unknown_fields == MANTA_UNKNOWN_FIELDS_REJECT)
+    {
+        rc = MANTA_UNKNOWN_FIELD;
+        goto done;
+    }
+
+    rc = MANTA_OK;
+
+done:
+
+    json_decref(root);
+
+    if (rc != MANTA_OK && *name != NULL) {
+        free(*name);
+        *name = NULL;
+        *name_len = 0;
+    }
+
+    return rc;
+}
+
+
+size_t
+manta_body_build_len(size_t prefix_len, const char *name, size_t name_len)
+{
+    return prefix_len + manta_json_escape_len(name, name_len) + 2;
+}
+
+
+size_t
+manta_body_build(char *dst, const char *prefix, size_t prefix_len,
+    const char *name, size_t name_len)
+{
+    char  *p;
+
+    p = memcpy(dst, prefix, prefix_len);
+    p = manta_json_escape(p + prefix_len, name, name_len);
+
+    *p++ = '"';
+    *p++ = '}';
+
+    return (size_t) (p - dst);
+}
+
+
+static int
+manta_match_ci(const char **pos, const char *last, const char *lit,
+    size_t len)
+{
+    char         c;
+    size_t       i;
+    const char  *p;
+
+    p = *pos;
+
+    if ((size_t) (last - p) < len) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = p[i];
+
+        if (c >= 'A' && c <= 'Z') {
+            c |= 0x20;
+        }
+
+        if (c != lit[i]) {
+            return 0;
+        }
+    }
+
+    *pos = p + len;
+
+    return 1;
+}
+
+
+static const char *
+manta_skip_ows(const char *p, const char *last)
+{
+    while (p < last && manta_is_ows(*p)) {
+        p++;
+    }
+
+    return p;
+}
+
+
+static int
+manta_hex(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}

@@ -1,0 +1,92 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * The request rules of SPEC section 3: media type, botId, body.
+ */
+
+
+#ifndef _MANTA_REQUEST_H_INCLUDED_
+#define _MANTA_REQUEST_H_INCLUDED_
+
+
+#include <stddef.h>
+#include "manta_reason.h"
+#include "manta_re.h"
+
+
+#define MANTA_BOT_ID_MAX  1024      /* decoded bytes; longer is bad_bot_id */
+
+
+/*
+ * 1 when the Content-Type value is application/json with at most a
+ * "charset=utf-8" parameter (case-insensitive, optional white space around
+ * ';' and '=', charset value optionally quoted); 0 otherwise.
+ */
+int manta_content_type_ok(const char *value, size_t len);
+
+/*
+ * Finds exactly one "botId" argument in the query string (args without '?';
+ * '&' separates, names compared case-sensitively, an argument without '='
+ * is a name with an empty value), percent-decodes it ('+' is a space) into
+ * out (MANTA_BOT_ID_MAX bytes), and matches it against re.
+ * Returns MANTA_OK with *out_len set, or MANTA_BAD_BOT_ID when missing,
+ * empty, repeated, badly encoded, longer than MANTA_BOT_ID_MAX, holding a
+ * NUL byte, or not matching.
+ */
+manta_reason_t manta_bot_id_parse(const char *args, size_t len,
+    const manta_re_t *re, char *out, size_t *out_len);
+
+/* percent-encodes everything but RFC 3986 unreserved; upper-case hex */
+size_t manta_pct_encode_len(const char *src, size_t len);
+char *manta_pct_encode(char *dst, const char *src, size_t len);
+
+
+typedef enum {
+    MANTA_UNKNOWN_FIELDS_REJECT = 0,
+    MANTA_UNKNOWN_FIELDS_DROP
+} manta_unknown_fields_t;
+
+typedef enum {
+    MANTA_CLIENT_SECRET_REJECT = 0,
+    MANTA_CLIENT_SECRET_REPLACE
+} manta_client_secret_t;
+
+typedef struct {
+    size_t                   name_max_length;   /* code points */
+    const manta_re_t        *name_re;           /* NULL: none; UTF mode */
+    manta_unknown_fields_t   unknown_fields;
+    manta_client_secret_t    client_secret;
+} manta_body_opts_t;
+
+
+/*
+ * Validates the request body (SPEC section 3, rows invalid_json ..
+ * unknown_field, in that order) and normalizes the name.  On MANTA_OK
+ * *name is a malloc()ed NUL-terminated UTF-8 string of *name_len bytes that
+ * the caller releases with free(); on any other result *name is NULL.
+ * Parsing uses jansson with JSON_REJECT_DUPLICATES, no JSON_DECODE_ANY, no
+ * JSON_ALLOW_NUL; every json_t is released before returning.
+ */
+manta_reason_t manta_body_check(const manta_body_opts_t *opts,
+    const char *data, size_t len, char **name, size_t *name_len);
+
+/*
+ * Name normalization alone (SPEC section 3): NFC, zero-width removal,
+ * control/bidi rejection, trim, white space collapse, then the non-empty,
+ * length and pattern checks.  Same ownership as manta_body_check().
+ */
+manta_reason_t manta_name_normalize(const manta_body_opts_t *opts,
+    const char *src, size_t len, char **name, size_t *name_len);
+
+/*
+ * The forwarded body: prefix (see manta_creds.h, {"secret":"...","name":")
+ * + the JSON-escaped name + "\"}".
+ */
+size_t manta_body_build_len(size_t prefix_len, const char *name,
+    size_t name_len);
+size_t manta_body_build(char *dst, const char *prefix, size_t prefix_len,
+    const char *name, size_t name_len);
+
+
+#endif /* _MANTA_REQUEST_H_INCLUDED_ */

@@ -1,0 +1,466 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_manta_module.h"
+#include "manta_error.h"
+
+
+static ngx_int_t ngx_http_manta_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_manta_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_manta_limit_headers(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf);
+
+static ngx_int_t ngx_http_manta_error_collect(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_buf_t *b);
+static ngx_int_t ngx_http_manta_error_send(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
+static ngx_int_t ngx_http_manta_error_body(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_str_t *in, ngx_str_t *out);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+/*
+ * Responses with a status of 400 or more in a manta_endpoint location,
+ * upstream's or nginx's own, are held back here: their body is collected
+ * (up to manta_error_body_max) and replaced by an ErrorResponse, sent with
+ * its headers once the body's last buffer has been seen.  The module's own
+ * rejections already have that shape and pass.
+ */
+
+static ngx_int_t
+ngx_http_manta_header_filter(ngx_http_request_t *r)
+{
+    ngx_str_t                   body;
+    ngx_http_manta_ctx_t       *ctx;
+    ngx_http_manta_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+
+    if (mlcf->endpoint == NGX_HTTP_MANTA_OFF || r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_manta_get_ctx(r);
+
+    if (ctx == NULL) {
+        ctx = ngx_http_manta_create_ctx(r);
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->error_state) {
+        /* the held-back headers of an error response, now sent */
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (mlcf->limit_zone) {
+
+        if (r->headers_out.status == NGX_HTTP_TOO_MANY_REQUESTS
+            && r->upstream && ctx->body && mlcf->upstream_backoff)
+        {
+            ngx_http_manta_limit_backoff(r, ctx);
+        }
+
+        if (mlcf->limit_headers
+            && ngx_http_manta_limit_headers(r, ctx, mlcf) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (!mlcf->errors
+        || r->headers_out.status < NGX_HTTP_BAD_REQUEST
+        || ctx->reason != MANTA_OK)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "manta error filter: %ui", r->headers_out.status);
+
+    if (r->headers_out.content_encoding
+        && r->headers_out.content_encoding->value.len)
+    {
+        /* an encoded body is never parsed */
+        ctx->error_skip = 1;
+    }
+
+    if (r->headers_out.content_length_n > (off_t) mlcf->error_body_max) {
+        ctx->error_skip = 1;
+    }
+
+    if (r->headers_out.content_encoding) {
+        r->headers_out.content_encoding->hash = 0;
+        r->headers_out.content_encoding = NULL;
+    }
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_last_modified(r);
+    ngx_http_clear_etag(r);
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+
+    if (r->header_only || r->method == NGX_HTTP_HEAD) {
+        /* no body will follow: the reason phrase answers */
+
+        ctx->error_state = NGX_HTTP_MANTA_ERROR_SENT;
+
+        if (ngx_http_manta_error_body(r, ctx, NULL, &body) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        r->headers_out.content_length_n = body.len;
+
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx->error_state = NGX_HTTP_MANTA_ERROR_COLLECTING;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_manta_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_uint_t             last;
+    ngx_chain_t           *cl;
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_manta_module);
+
+    if (ctx == NULL || ctx->error_state != NGX_HTTP_MANTA_ERROR_COLLECTING) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    last = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+
+        if (ngx_http_manta_error_collect(r, ctx, cl->buf) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (cl->buf->last_buf) {
+            last = 1;
+        }
+    }
+
+    if (!last) {
+        return NGX_OK;
+    }
+
+    ctx->error_state = NGX_HTTP_MANTA_ERROR_SENT;
+
+    return ngx_http_manta_error_send(r, ctx);
+}
+
+
+/*
+ * RateLimit-Policy and RateLimit, structured fields of the IETF httpapi
+ * ratelimit-headers draft 11, named after the zone; Retry-After on the
+ * module's own 429.
+ */
+
+static ngx_int_t
+ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_http_manta_loc_conf_t *mlcf)
+{
+    u_char          *p, *last;
+    size_t           len;
+    ngx_str_t       *zone;
+    manta_limit_t    limit;
+    manta_bucket_t   empty;
+    unsigned         quota, window, remaining, reset;
+
+    zone = &mlcf->limit_zone->shm.name;
+
+    if (!ctx->limit_fields && ctx->cred) {
+        /* rejected before the limit: the bot's bucket as it stands */
+        ngx_http_manta_limit_peek(r, ctx);
+    }
+
+    if (ctx->limit_fields) {
+        quota = ctx->limit_quota;
+        window = ctx->limit_window;
+
+    } else {
+        ngx_http_manta_limit_conf(r, ctx, &limit);
+        ngx_memzero(&empty, sizeof(manta_bucket_t));
+        manta_limit_fields(&empty, &limit, 0, &quota, &window, &remaining,
+                           &reset);
+    }
+
+    len = sizeof("\"\";q=;w=") - 1 + zone->len + 2 * NGX_INT_T_LEN;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_sprintf(p, "\"%V\";q=%ui;w=%ui", zone, (ngx_uint_t) quota,
+                       (ngx_uint_t) window);
+
+    if (ngx_http_manta_add_header(r, "RateLimit-Policy",
+                                  sizeof("RateLimit-Policy") - 1, p, last - p)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->limit_fields) {
+        return NGX_OK;
+    }
+
+    len = sizeof("\"\";r=;t=") - 1 + zone->len + 2 * NGX_INT_T_LEN;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_sprintf(p, "\"%V\";r=%ui;t=%ui", zone,
+                       (ngx_uint_t) ctx->limit_remaining,
+                       (ngx_uint_t) ctx->limit_reset);
+
+    if (ngx_http_manta_add_header(r, "RateLimit", sizeof("RateLimit") - 1,
+                                  p, last - p)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->reason != MANTA_RATE_LIMITED) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_sprintf(p, "%ui", (ngx_uint_t) ctx->limit_retry_after);
+
+    return ngx_http_manta_add_header(r, "Retry-After",
+                                     sizeof("Retry-After") - 1, p, last - p);
+}
+
+
+ngx_int_t
+ngx_http_manta_add_header(ngx_http_request_t *r, char *key, size_t key_len,
+    u_char *value, size_t value_len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = key_len;
+    h->value.data = value;
+    h->value.len = value_len;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+/* copies a buffer of the error body, then marks it consumed */
+
+static ngx_int_t
+ngx_http_manta_error_collect(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_buf_t *b)
+{
+    off_t                       size;
+    ssize_t                     n;
+    ngx_http_manta_loc_conf_t  *mlcf;
+
+    size = ngx_buf_size(b);
+
+    if (size == 0 || ngx_buf_special(b)) {
+        return NGX_OK;
+    }
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+
+    if (ctx->error_skip
+        || (off_t) ctx->error_len + size > (off_t) mlcf->error_body_max)
+    {
+        ctx->error_skip = 1;
+        goto consumed;
+    }
+
+    if (ctx->error_body == NULL) {
+        ctx->error_body = ngx_pnalloc(r->pool, mlcf->error_body_max);
+        if (ctx->error_body == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_buf_in_memory(b)) {
+        ngx_memcpy(ctx->error_body + ctx->error_len, b->pos, (size_t) size);
+
+    } else {
+        n = ngx_read_file(b->file, ctx->error_body + ctx->error_len,
+                          (size_t) size, b->file_pos);
+
+        if (n != (ssize_t) size) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          ngx_read_file_n " read %z of %O bytes of an "
+                          "error response", n, size);
+            return NGX_ERROR;
+        }
+    }
+
+    ctx->error_len += (size_t) size;
+
+consumed:
+
+    if (ngx_buf_in_memory(b)) {
+        b->pos = b->last;
+    }
+
+    if (b->in_file) {
+        b->file_pos = b->file_last;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_manta_error_send(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    ngx_int_t     rc;
+    ngx_str_t     in, body;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    in.data = ctx->error_body;
+    in.len = ctx->error_len;
+
+    if (ngx_http_manta_error_body(r, ctx, ctx->error_skip ? NULL : &in,
+                                  &body)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.content_length_n = body.len;
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body.data;
+    b->last = body.data + body.len;
+    b->start = b->pos;
+    b->end = b->last;
+    b->memory = body.len ? 1 : 0;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}
+
+
+/*
+ * The ErrorResponse for the collected body: "in" is NULL when the body is
+ * not to be parsed.  The token and secret used for the request are
+ * redacted.
+ */
+
+static ngx_int_t
+ngx_http_manta_error_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_str_t *in, ngx_str_t *out)
+{
+    char              *p;
+    size_t             len, nredact;
+    manta_str_t        redact[2];
+    const char        *bot_id;
+    manta_error_rc_t   rc;
+
+    nredact = 0;
+
+    if (ctx->cred) {
+        redact[0].data = ctx->cred->token;
+        redact[0].len = ctx->cred->token_len;
+        redact[1].data = ctx->cred->secret;
+        redact[1].len = ctx->cred->secret_len;
+        nredact = 2;
+    }
+
+    bot_id = ctx->bot_id.len ? (char *) ctx->bot_id.data : NULL;
+
+    rc = manta_error_rewrite(in ? (char *) in->data : NULL, in ? in->len : 0,
+                             (int) r->headers_out.status, bot_id,
+                             ctx->bot_id.len, redact, nredact, &p, &len);
+
+    switch (rc) {
+
+    case MANTA_ERROR_PASS:
+        *out = *in;
+        return NGX_OK;
+
+    case MANTA_ERROR_REWRITTEN:
+        ctx->error_rewritten = 1;
+
+        out->data = ngx_pnalloc(r->pool, len);
+        if (out->data == NULL) {
+            free(p);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(out->data, p, len);
+        out->len = len;
+        free(p);
+
+        return NGX_OK;
+
+    default: /* MANTA_ERROR_NOMEM */
+        return NGX_ERROR;
+    }
+}
+
+
+ngx_int_t
+ngx_http_manta_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_manta_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_manta_body_filter;
+
+    return NGX_OK;
+}

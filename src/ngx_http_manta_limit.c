@@ -1,0 +1,805 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_manta_module.h"
+
+
+typedef struct {
+    u_char                         color;
+    u_char                         dummy;
+    u_short                        len;
+    ngx_queue_t                    queue;
+    manta_bucket_t                 bucket;
+    ngx_msec_t                     blocked;     /* upstream backoff until */
+    u_char                         data[1];
+} ngx_http_manta_limit_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                   rbtree;
+    ngx_rbtree_node_t              sentinel;
+    ngx_queue_t                    queue;
+} ngx_http_manta_limit_shctx_t;
+
+
+typedef struct {
+    ngx_http_manta_limit_shctx_t  *sh;
+    ngx_slab_pool_t               *shpool;
+    ngx_uint_t                     rate;        /* requests per 1000 s */
+} ngx_http_manta_limit_ctx_t;
+
+
+static ngx_int_t ngx_http_manta_limit_lookup(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
+    manta_limit_t *limit);
+static void ngx_http_manta_limit_delay(ngx_http_request_t *r);
+static ngx_http_manta_limit_node_t *ngx_http_manta_limit_node(
+    ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key, ngx_uint_t create);
+static void ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx,
+    ngx_uint_t n);
+static void ngx_http_manta_limit_rbtree_insert_value(
+    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel);
+static ngx_int_t ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+
+
+/*
+ * Charges one request of a validated botId to the location's zone.
+ * NGX_OK: forward now; NGX_AGAIN: forward after a delay, the write event
+ * handler resumes the phases; NGX_DECLINED: rejected (rate or backoff).
+ */
+
+ngx_int_t
+ngx_http_manta_limit_account(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  level;
+    manta_limit_t               limit;
+    ngx_http_manta_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+
+    if (mlcf->limit_zone == NULL || ctx->limit_status) {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_manta_limit_lookup(r, ctx, mlcf, &limit);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    switch (ctx->limit_status) {
+
+    case NGX_HTTP_MANTA_LIMIT_REJECTED:
+    case NGX_HTTP_MANTA_LIMIT_BACKOFF:
+
+        if (ctx->limit_status == NGX_HTTP_MANTA_LIMIT_REJECTED) {
+            ngx_log_error(mlcf->limit_log_level, r->connection->log, 0,
+                          "limiting requests%s by zone \"%V\", "
+                          "botId \"%V\"",
+                          mlcf->limit_dry_run ? ", dry run," : "",
+                          &mlcf->limit_zone->shm.name, &ctx->bot_id);
+
+        } else {
+            ngx_log_error(mlcf->limit_log_level, r->connection->log, 0,
+                          "limiting requests%s after upstream 429 by zone "
+                          "\"%V\", botId \"%V\"",
+                          mlcf->limit_dry_run ? ", dry run," : "",
+                          &mlcf->limit_zone->shm.name, &ctx->bot_id);
+        }
+
+        if (mlcf->limit_dry_run) {
+            ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED_DRY_RUN;
+            return NGX_OK;
+        }
+
+        return NGX_DECLINED;
+
+    case NGX_HTTP_MANTA_LIMIT_DELAYED:
+
+        if (mlcf->limit_dry_run) {
+            ctx->limit_status = NGX_HTTP_MANTA_LIMIT_DELAYED_DRY_RUN;
+            return NGX_OK;
+        }
+
+        level = (mlcf->limit_log_level == NGX_LOG_INFO)
+                ? NGX_LOG_INFO : mlcf->limit_log_level + 1;
+
+        ngx_log_error(level, r->connection->log, 0,
+                      "delaying request by %M ms by zone \"%V\", "
+                      "botId \"%V\"", ctx->limit_delay,
+                      &mlcf->limit_zone->shm.name, &ctx->bot_id);
+
+        r->read_event_handler = ngx_http_test_reading;
+        r->write_event_handler = ngx_http_manta_limit_delay;
+
+        r->connection->write->delayed = 1;
+        ngx_add_timer(r->connection->write, ctx->limit_delay);
+
+        return NGX_AGAIN;
+
+    default: /* NGX_HTTP_MANTA_LIMIT_PASSED */
+        return NGX_OK;
+    }
+}
+
+
+/* the decision, taken under the zone's lock */
+
+static ngx_int_t
+ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_http_manta_loc_conf_t *mlcf, manta_limit_t *limit)
+{
+    uint64_t                      delay;
+    ngx_msec_t                    now;
+    ngx_http_manta_limit_ctx_t   *lctx;
+    ngx_http_manta_limit_node_t  *lr;
+
+    lctx = mlcf->limit_zone->data;
+
+    ngx_http_manta_limit_conf(r, ctx, limit);
+
+    now = ngx_current_msec;
+
+    ngx_shmtx_lock(&lctx->shpool->mutex);
+
+    lr = ngx_http_manta_limit_node(lctx, &ctx->bot_id, 1);
+
+    if (lr == NULL) {
+        ngx_shmtx_unlock(&lctx->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "could not allocate node in manta_limit_zone \"%V\"",
+                      &mlcf->limit_zone->shm.name);
+
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
+        ctx->limit_retry_after = 1;
+        return NGX_OK;
+    }
+
+    if (mlcf->upstream_backoff && lr->blocked
+        && (ngx_msec_int_t) (lr->blocked - now) > 0)
+    {
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
+        ctx->limit_retry_after = (lr->blocked - now + 999) / 1000;
+
+    } else {
+        switch (manta_limit_take(&lr->bucket, limit, now, &delay)) {
+
+        case MANTA_LIMIT_REJECTED:
+            ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
+            ctx->limit_retry_after = manta_limit_retry_after(&lr->bucket,
+                                                             limit, now);
+            break;
+
+        case MANTA_LIMIT_DELAYED:
+            ctx->limit_status = NGX_HTTP_MANTA_LIMIT_DELAYED;
+            ctx->limit_delay = (ngx_msec_t) delay;
+            break;
+
+        default: /* MANTA_LIMIT_PASSED */
+            ctx->limit_status = NGX_HTTP_MANTA_LIMIT_PASSED;
+            break;
+        }
+    }
+
+    manta_limit_fields(&lr->bucket, limit, now, &ctx->limit_quota,
+                       &ctx->limit_window, &ctx->limit_remaining,
+                       &ctx->limit_reset);
+    ctx->limit_fields = 1;
+
+    ngx_shmtx_unlock(&lctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/* the zone's rate and the location's burst, or the bot's own */
+
+void
+ngx_http_manta_limit_conf(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    manta_limit_t *limit)
+{
+    ngx_http_manta_loc_conf_t   *mlcf;
+    ngx_http_manta_limit_ctx_t  *lctx;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+    lctx = mlcf->limit_zone->data;
+
+    limit->rate = (unsigned) lctx->rate;
+    limit->burst = (unsigned) mlcf->limit_burst;
+
+    if (ctx->cred && ctx->cred->rate) {
+        limit->rate = ctx->cred->rate;
+    }
+
+    if (ctx->cred && ctx->cred->burst >= 0) {
+        limit->burst = (unsigned) ctx->cred->burst;
+    }
+
+    limit->delay = (mlcf->limit_delay == NGX_HTTP_MANTA_LIMIT_NODELAY)
+                   ? limit->burst : (unsigned) mlcf->limit_delay;
+}
+
+
+/*
+ * The RateLimit fields of a response the limit did not account (a
+ * rejection after the botId was validated): the bucket as it is.
+ */
+
+void
+ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    manta_limit_t                 limit;
+    manta_bucket_t                bucket;
+    ngx_http_manta_loc_conf_t    *mlcf;
+    ngx_http_manta_limit_ctx_t   *lctx;
+    ngx_http_manta_limit_node_t  *lr;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+    lctx = mlcf->limit_zone->data;
+
+    ngx_http_manta_limit_conf(r, ctx, &limit);
+
+    ngx_memzero(&bucket, sizeof(manta_bucket_t));
+
+    ngx_shmtx_lock(&lctx->shpool->mutex);
+
+    lr = ngx_http_manta_limit_node(lctx, &ctx->bot_id, 0);
+
+    if (lr) {
+        bucket = lr->bucket;
+    }
+
+    ngx_shmtx_unlock(&lctx->shpool->mutex);
+
+    manta_limit_fields(&bucket, &limit, ngx_current_msec, &ctx->limit_quota,
+                       &ctx->limit_window, &ctx->limit_remaining,
+                       &ctx->limit_reset);
+    ctx->limit_fields = 1;
+}
+
+
+/* upstream answered 429: the bot waits locally until its Retry-After */
+
+void
+ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    unsigned                      seconds;
+    ngx_str_t                    *value;
+    ngx_uint_t                    i;
+    ngx_msec_t                    until;
+    ngx_list_part_t              *part;
+    ngx_table_elt_t              *h;
+    ngx_http_manta_loc_conf_t    *mlcf;
+    ngx_http_manta_limit_ctx_t   *lctx;
+    ngx_http_manta_limit_node_t  *lr;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+    lctx = mlcf->limit_zone->data;
+
+    value = NULL;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash && h[i].key.len == sizeof("Retry-After") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Retry-After",
+                               sizeof("Retry-After") - 1)
+               == 0)
+        {
+            value = &h[i].value;
+            break;
+        }
+    }
+
+    seconds = manta_backoff_seconds(value ? (char *) value->data : NULL,
+                                    value ? value->len : 0, ngx_time());
+
+    until = ngx_current_msec + seconds * 1000;
+
+    ngx_shmtx_lock(&lctx->shpool->mutex);
+
+    lr = ngx_http_manta_limit_node(lctx, &ctx->bot_id, 1);
+
+    if (lr) {
+        lr->blocked = until;
+    }
+
+    ngx_shmtx_unlock(&lctx->shpool->mutex);
+
+    ngx_log_error(mlcf->limit_log_level, r->connection->log, 0,
+                  "upstream answered 429: botId \"%V\" backs off for %ud s "
+                  "in zone \"%V\"", &ctx->bot_id, seconds,
+                  &mlcf->limit_zone->shm.name);
+}
+
+
+static void
+ngx_http_manta_limit_delay(ngx_http_request_t *r)
+{
+    ngx_event_t  *wev;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "manta limit delay");
+
+    wev = r->connection->write;
+
+    if (wev->delayed) {
+
+        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+
+        return;
+    }
+
+    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_core_run_phases(r);
+}
+
+
+/* called with the zone locked; bumps the node in the LRU queue */
+
+static ngx_http_manta_limit_node_t *
+ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
+    ngx_uint_t create)
+{
+    size_t                        size;
+    uint32_t                      hash;
+    ngx_int_t                     rc;
+    ngx_rbtree_node_t            *node, *sentinel;
+    ngx_http_manta_limit_node_t  *lr;
+
+    hash = ngx_crc32_short(key->data, key->len);
+
+    node = lctx->sh->rbtree.root;
+    sentinel = lctx->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        /* hash == node->key */
+
+        lr = (ngx_http_manta_limit_node_t *) &node->color;
+
+        rc = ngx_memn2cmp(key->data, lr->data, key->len, (size_t) lr->len);
+
+        if (rc == 0) {
+            ngx_queue_remove(&lr->queue);
+            ngx_queue_insert_head(&lctx->sh->queue, &lr->queue);
+            return lr;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    if (!create) {
+        return NULL;
+    }
+
+    size = offsetof(ngx_rbtree_node_t, color)
+           + offsetof(ngx_http_manta_limit_node_t, data)
+           + key->len;
+
+    ngx_http_manta_limit_expire(lctx, 1);
+
+    node = ngx_slab_alloc_locked(lctx->shpool, size);
+
+    if (node == NULL) {
+        ngx_http_manta_limit_expire(lctx, 0);
+
+        node = ngx_slab_alloc_locked(lctx->shpool, size);
+        if (node == NULL) {
+            return NULL;
+        }
+    }
+
+    node->key = hash;
+
+    lr = (ngx_http_manta_limit_node_t *) &node->color;
+
+    lr->len = (u_short) key->len;
+    lr->bucket.last = 0;
+    lr->bucket.excess = 0;
+    lr->blocked = 0;
+
+    ngx_memcpy(lr->data, key->data, key->len);
+
+    ngx_rbtree_insert(&lctx->sh->rbtree, node);
+
+    ngx_queue_insert_head(&lctx->sh->queue, &lr->queue);
+
+    return lr;
+}
+
+
+/*
+ * As limit_req: n == 1 removes up to two idle nodes (drained for a minute
+ * and not backing off), n == 0 also removes the least recently used node
+ * whatever its state.
+ */
+
+static void
+ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx, ngx_uint_t n)
+{
+    ngx_msec_t                    now;
+    ngx_queue_t                  *q;
+    ngx_msec_int_t                ms;
+    ngx_rbtree_node_t            *node;
+    ngx_http_manta_limit_node_t  *lr;
+
+    now = ngx_current_msec;
+
+    while (n < 3) {
+
+        if (ngx_queue_empty(&lctx->sh->queue)) {
+            return;
+        }
+
+        q = ngx_queue_last(&lctx->sh->queue);
+
+        lr = ngx_queue_data(q, ngx_http_manta_limit_node_t, queue);
+
+        if (n++ != 0) {
+
+            ms = (ngx_msec_int_t) (now - lr->bucket.last);
+            ms = ngx_abs(ms);
+
+            if (ms < 60000) {
+                return;
+            }
+
+            if ((ngx_msec_int_t) (lr->blocked - now) > 0 && lr->blocked) {
+                return;
+            }
+
+            if (lr->bucket.excess > lctx->rate * (ngx_uint_t) ms / 1000) {
+                return;
+            }
+        }
+
+        ngx_queue_remove(q);
+
+        node = (ngx_rbtree_node_t *)
+                   ((u_char *) lr - offsetof(ngx_rbtree_node_t, color));
+
+        ngx_rbtree_delete(&lctx->sh->rbtree, node);
+
+        ngx_slab_free_locked(lctx->shpool, node);
+    }
+}
+
+
+static void
+ngx_http_manta_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t            **p;
+    ngx_http_manta_limit_node_t   *lrn, *lrnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            lrn = (ngx_http_manta_limit_node_t *) &node->color;
+            lrnt = (ngx_http_manta_limit_node_t *) &temp->color;
+
+            p = (ngx_memn2cmp(lrn->data, lrnt->data, lrn->len, lrnt->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_int_t
+ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_manta_limit_ctx_t  *octx = data;
+
+    size_t                       len;
+    ngx_http_manta_limit_ctx_t  *lctx;
+
+    lctx = shm_zone->data;
+
+    if (octx) {
+        /* a reload: the same zone, its state kept */
+        lctx->sh = octx->sh;
+        lctx->shpool = octx->shpool;
+
+        return NGX_OK;
+    }
+
+    lctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        lctx->sh = lctx->shpool->data;
+
+        return NGX_OK;
+    }
+
+    lctx->sh = ngx_slab_alloc(lctx->shpool,
+                              sizeof(ngx_http_manta_limit_shctx_t));
+    if (lctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    lctx->shpool->data = lctx->sh;
+
+    ngx_rbtree_init(&lctx->sh->rbtree, &lctx->sh->sentinel,
+                    ngx_http_manta_limit_rbtree_insert_value);
+
+    ngx_queue_init(&lctx->sh->queue);
+
+    len = sizeof(" in manta_limit_zone \"\"") + shm_zone->shm.name.len;
+
+    lctx->shpool->log_ctx = ngx_slab_alloc(lctx->shpool, len);
+    if (lctx->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(lctx->shpool->log_ctx, " in manta_limit_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    lctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+/* "manta_limit_zone zone=NAME:SIZE rate=RATE" */
+
+char *
+ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    u_char                      *p;
+    size_t                       len;
+    ssize_t                      size;
+    ngx_str_t                   *value, name, s;
+    ngx_uint_t                   i, rate;
+    ngx_shm_zone_t              *shm_zone;
+    ngx_http_manta_limit_ctx_t  *lctx;
+
+    value = cf->args->elts;
+
+    size = 0;
+    rate = 0;
+    name.len = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            name.data = value[i].data + 5;
+
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone size \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            name.len = p - name.data;
+
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+
+            if (size == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone size \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (size < (ssize_t) (8 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "zone \"%V\" is too small", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "rate=", 5) == 0) {
+
+            len = value[i].len - 5;
+
+            rate = manta_rate_parse((char *) value[i].data + 5, len);
+
+            if (rate == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid rate \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (rate == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"rate\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    lctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_limit_ctx_t));
+    if (lctx == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    lctx->rate = rate;
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_manta_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V \"%V\" is already defined",
+                           &cmd->name, &name);
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone->init = ngx_http_manta_limit_init_zone;
+    shm_zone->data = lctx;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "manta_limit zone=NAME [burst=N] [nodelay | delay=N]" */
+
+char *
+ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_manta_loc_conf_t *mlcf = conf;
+
+    ngx_int_t        burst, delay;
+    ngx_str_t       *value, s;
+    ngx_uint_t       i;
+    ngx_shm_zone_t  *shm_zone;
+
+    if (mlcf->limit_zone != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    shm_zone = NULL;
+    burst = 0;
+    delay = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            s.len = value[i].len - 5;
+            s.data = value[i].data + 5;
+
+            shm_zone = ngx_shared_memory_add(cf, &s, 0,
+                                             &ngx_http_manta_module);
+            if (shm_zone == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
+
+            burst = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            if (burst <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid burst value \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "delay=", 6) == 0) {
+
+            delay = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            if (delay <= 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid delay value \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "nodelay") == 0) {
+            delay = NGX_HTTP_MANTA_LIMIT_NODELAY;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    mlcf->limit_zone = shm_zone;
+    mlcf->limit_burst = burst;
+    mlcf->limit_delay = delay;
+
+    return NGX_CONF_OK;
+}

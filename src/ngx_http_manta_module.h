@@ -1,0 +1,129 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ */
+
+
+#ifndef _NGX_HTTP_MANTA_MODULE_H_INCLUDED_
+#define _NGX_HTTP_MANTA_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "manta_reason.h"
+#include "manta_json.h"
+#include "manta_re.h"
+#include "manta_request.h"
+#include "manta_creds.h"
+#include "manta_limit.h"
+
+
+#define NGX_HTTP_MANTA_OFF         0
+#define NGX_HTTP_MANTA_CLIENT_TAG  1
+
+#define NGX_HTTP_MANTA_ERROR_COLLECTING  1
+#define NGX_HTTP_MANTA_ERROR_SENT        2
+
+#define NGX_HTTP_MANTA_LIMIT_PASSED            1
+#define NGX_HTTP_MANTA_LIMIT_DELAYED           2
+#define NGX_HTTP_MANTA_LIMIT_REJECTED          3
+#define NGX_HTTP_MANTA_LIMIT_DELAYED_DRY_RUN   4
+#define NGX_HTTP_MANTA_LIMIT_REJECTED_DRY_RUN  5
+#define NGX_HTTP_MANTA_LIMIT_BACKOFF           6
+
+#define NGX_HTTP_MANTA_LIMIT_NODELAY  ((ngx_uint_t) -1)
+
+
+typedef struct {
+    ngx_str_t                  file;
+    manta_creds_t             *creds;
+} ngx_http_manta_creds_t;
+
+
+typedef struct {
+    manta_re_t                *default_bot_id_re;
+    ngx_int_t                  request_body_index;
+} ngx_http_manta_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                 endpoint;
+    ngx_http_manta_creds_t    *creds;
+    manta_re_t                *bot_id_re;
+    manta_re_t                *name_re;
+    size_t                     body_max_size;
+    ngx_uint_t                 name_max_length;
+    ngx_uint_t                 unknown_fields;
+    ngx_uint_t                 client_secret;
+    ngx_flag_t                 token_expiry_check;
+    ngx_flag_t                 errors;
+    size_t                     error_body_max;
+
+    ngx_shm_zone_t            *limit_zone;
+    ngx_uint_t                 limit_burst;
+    ngx_uint_t                 limit_delay;
+    ngx_flag_t                 limit_dry_run;
+    ngx_uint_t                 limit_log_level;
+    ngx_uint_t                 limit_status;
+    ngx_flag_t                 limit_headers;
+    ngx_flag_t                 upstream_backoff;
+} ngx_http_manta_loc_conf_t;
+
+
+typedef struct {
+    ngx_http_request_t        *request;
+    manta_reason_t             reason;
+    ngx_int_t                  status;      /* the phase handler's answer */
+    ngx_str_t                  bot_id;      /* decoded and validated */
+    const manta_cred_t        *cred;
+    u_char                    *body;        /* forwarded, wiped at the end */
+    size_t                     body_len;
+    off_t                      received;
+    u_char                    *error_body;  /* upstream's, up to the max */
+    size_t                     error_len;
+    ngx_uint_t                 limit_status;
+    ngx_msec_t                 limit_delay;
+    unsigned                   limit_retry_after;
+    unsigned                   limit_quota;
+    unsigned                   limit_window;
+    unsigned                   limit_remaining;
+    unsigned                   limit_reset;
+    unsigned                   limit_fields:1;
+    unsigned                   handled:1;
+    unsigned                   reading:1;
+    unsigned                   too_large:1;
+    unsigned                   error_state:2;
+    unsigned                   error_skip:1;
+    unsigned                   error_rewritten:1;
+} ngx_http_manta_ctx_t;
+
+
+ngx_http_manta_ctx_t *ngx_http_manta_get_ctx(ngx_http_request_t *r);
+ngx_http_manta_ctx_t *ngx_http_manta_create_ctx(ngx_http_request_t *r);
+
+char *ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_manta_request_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_manta_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_manta_add_header(ngx_http_request_t *r, char *key,
+    size_t key_len, u_char *value, size_t value_len);
+ngx_int_t ngx_http_manta_add_variables(ngx_conf_t *cf);
+
+ngx_int_t ngx_http_manta_limit_account(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
+void ngx_http_manta_limit_conf(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, manta_limit_t *limit);
+void ngx_http_manta_limit_peek(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
+void ngx_http_manta_limit_backoff(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
+char *ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+
+extern ngx_module_t  ngx_http_manta_module;
+
+
+#endif /* _NGX_HTTP_MANTA_MODULE_H_INCLUDED_ */

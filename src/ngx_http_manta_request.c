@@ -1,0 +1,825 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <openssl/crypto.h>
+
+#include "ngx_http_manta_module.h"
+
+
+static ngx_int_t ngx_http_manta_handler(ngx_http_request_t *r);
+static manta_reason_t ngx_http_manta_check_head(ngx_http_request_t *r,
+    ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx);
+static void ngx_http_manta_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_manta_process_body(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
+static ngx_int_t ngx_http_manta_read_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+static ngx_int_t ngx_http_manta_forward(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
+static ngx_int_t ngx_http_manta_set_headers(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
+static ngx_table_elt_t *ngx_http_manta_push_header(ngx_list_t *headers,
+    char *key, size_t key_len, u_char *value, size_t value_len);
+static ngx_int_t ngx_http_manta_reject(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, manta_reason_t reason);
+static ngx_int_t ngx_http_manta_send_error(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_uint_t status, const char *message);
+static ngx_int_t ngx_http_manta_request_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static void ngx_http_manta_cleanup(void *data);
+
+
+static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
+
+
+/*
+ * Headers the caller may send that never reach upstream: the module sets
+ * its own Authorization and Content-Type, the proxy module sets the body's
+ * length, and the response to the caller is never encoded by upstream.
+ */
+
+static ngx_str_t  ngx_http_manta_drop_headers[] = {
+    ngx_string("authorization"),
+    ngx_string("accept-encoding"),
+    ngx_string("content-type"),
+    ngx_string("content-length"),
+    ngx_string("transfer-encoding"),
+    ngx_null_string
+};
+
+
+/*
+ * The gateway runs in the precontent phase: after every access check
+ * (auth_request, allow/deny, satisfy), before the proxy content handler,
+ * as the mirror module does when it needs the request body.
+ */
+
+static ngx_int_t
+ngx_http_manta_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    manta_reason_t              reason;
+    ngx_http_manta_ctx_t       *ctx;
+    ngx_http_manta_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+
+    if (mlcf->endpoint == NGX_HTTP_MANTA_OFF || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_manta_get_ctx(r);
+
+    if (ctx && ctx->handled) {
+        /* the body has been read, or an internal redirect came back */
+        return ctx->status;
+    }
+
+    if (ctx == NULL) {
+        ctx = ngx_http_manta_create_ctx(r);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ctx->handled = 1;
+
+    reason = ngx_http_manta_check_head(r, mlcf, ctx);
+
+    if (reason != MANTA_OK) {
+        rc = ngx_http_manta_reject(r, ctx, reason);
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    ctx->reading = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_manta_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        ctx->status = rc;
+        return rc;
+    }
+
+    ngx_http_finalize_request(r, NGX_DONE);
+    return NGX_DONE;
+}
+
+
+/* the checks that need no body: SPEC section 3, rows 1 to 5 */
+
+static manta_reason_t
+ngx_http_manta_check_head(ngx_http_request_t *r,
+    ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_table_elt_t  *ct;
+    manta_reason_t    reason;
+
+    if (r->method != NGX_HTTP_POST) {
+        return MANTA_METHOD_NOT_ALLOWED;
+    }
+
+    ct = r->headers_in.content_type;
+
+    if (ct == NULL
+        || !manta_content_type_ok((char *) ct->value.data, ct->value.len))
+    {
+        return MANTA_UNSUPPORTED_MEDIA_TYPE;
+    }
+
+    p = ngx_pnalloc(r->pool, MANTA_BOT_ID_MAX);
+    if (p == NULL) {
+        return MANTA_NOMEM;
+    }
+
+    reason = manta_bot_id_parse((char *) r->args.data, r->args.len,
+                                mlcf->bot_id_re, (char *) p, &len);
+    if (reason != MANTA_OK) {
+        return reason;
+    }
+
+    ctx->bot_id.data = p;
+    ctx->bot_id.len = len;
+
+    ctx->cred = manta_creds_lookup(mlcf->creds->creds, (char *) p, len);
+
+    if (ctx->cred == NULL) {
+        return MANTA_UNKNOWN_BOT;
+    }
+
+    if (r->headers_in.content_length_n > (off_t) mlcf->body_max_size) {
+        return MANTA_BODY_TOO_LARGE;
+    }
+
+    return MANTA_OK;
+}
+
+
+static void
+ngx_http_manta_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t              rc;
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_manta_module);
+
+    ctx->reading = 0;
+
+    rc = ngx_http_manta_process_body(r, ctx);
+
+    if (rc == NGX_AGAIN) {
+        ctx->status = NGX_DECLINED;
+        return;
+    }
+
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    ctx->status = NGX_DECLINED;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+}
+
+
+/*
+ * The checks on the body (SPEC section 3, rows 6 to 11), then the request
+ * is rewritten for upstream.  NGX_DECLINED means "forward".
+ */
+
+static ngx_int_t
+ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    char                       *name;
+    size_t                      name_len, len;
+    ngx_int_t                   rc;
+    ngx_str_t                   body;
+    manta_reason_t              reason;
+    manta_body_opts_t           opts;
+    const manta_cred_t         *cred;
+    ngx_http_manta_loc_conf_t  *mlcf;
+
+    if (ctx->too_large) {
+        return ngx_http_manta_reject(r, ctx, MANTA_BODY_TOO_LARGE);
+    }
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+
+    if (ngx_http_manta_read_body(r, &body) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (body.len > mlcf->body_max_size) {
+        return ngx_http_manta_reject(r, ctx, MANTA_BODY_TOO_LARGE);
+    }
+
+    opts.name_max_length = mlcf->name_max_length;
+    opts.name_re = mlcf->name_re;
+    opts.unknown_fields = mlcf->unknown_fields;
+    opts.client_secret = mlcf->client_secret;
+
+    reason = manta_body_check(&opts, (char *) body.data, body.len,
+                              &name, &name_len);
+
+    if (reason != MANTA_OK) {
+        return ngx_http_manta_reject(r, ctx, reason);
+    }
+
+    cred = ctx->cred;
+
+    if (mlcf->token_expiry_check && manta_cred_expired(cred, ngx_time())) {
+        free(name);
+        return ngx_http_manta_reject(r, ctx, MANTA_TOKEN_EXPIRED);
+    }
+
+    /* only a request that passed every check spends the bot's quota */
+
+    rc = ngx_http_manta_limit_account(r, ctx);
+
+    if (rc == NGX_ERROR) {
+        free(name);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        free(name);
+        return ngx_http_manta_reject(r, ctx, MANTA_RATE_LIMITED);
+    }
+
+    len = manta_body_build_len(cred->body_prefix_len, name, name_len);
+
+    ctx->body = ngx_pnalloc(r->pool, len);
+    if (ctx->body == NULL) {
+        free(name);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->body_len = manta_body_build((char *) ctx->body, cred->body_prefix,
+                                     cred->body_prefix_len, name, name_len);
+    free(name);
+
+    if (ngx_http_manta_forward(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* NGX_AGAIN: delayed by the limit, the timer resumes the phases */
+
+    return (rc == NGX_AGAIN) ? NGX_AGAIN : NGX_DECLINED;
+}
+
+
+/* the caller's body as one piece, wherever nginx has put it */
+
+static ngx_int_t
+ngx_http_manta_read_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *p;
+    size_t        len, size;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_str_null(body);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    cl = r->request_body->bufs;
+
+    if (cl->next == NULL && !cl->buf->in_file) {
+        body->data = cl->buf->pos;
+        body->len = cl->buf->last - cl->buf->pos;
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for ( /* void */ ; cl; cl = cl->next) {
+        len += (size_t) ngx_buf_size(cl->buf);
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (!b->in_file) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        size = (size_t) (b->file_last - b->file_pos);
+
+        n = ngx_read_file(b->file, p, size, b->file_pos);
+
+        if (n == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if ((size_t) n != size) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          ngx_read_file_n " read only %z of %uz bytes "
+                          "of the request body", n, size);
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    body->len = p - body->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * What the proxy module sends: the canonical query, the re-serialized body
+ * and the headers of ngx_http_manta_set_headers().
+ */
+
+static ngx_int_t
+ngx_http_manta_forward(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_buf_t                   *b;
+    ngx_chain_t                 *cl;
+    ngx_http_manta_main_conf_t  *mmcf;
+
+    len = sizeof("botId=") - 1
+          + manta_pct_encode_len((char *) ctx->bot_id.data, ctx->bot_id.len);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    r->args.data = p;
+    p = ngx_cpymem(p, "botId=", sizeof("botId=") - 1);
+    p = (u_char *) manta_pct_encode((char *) p, (char *) ctx->bot_id.data,
+                                    ctx->bot_id.len);
+    r->args.len = p - r->args.data;
+
+    /* proxy_pass without a URI would send the caller's request line */
+    r->valid_unparsed_uri = 0;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->start = ctx->body;
+    b->pos = ctx->body;
+    b->last = ctx->body + ctx->body_len;
+    b->end = b->last;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    /*
+     * $request_body is evaluated (and cached) before the body is replaced:
+     * it keeps showing what the caller sent, never the server's secret
+     */
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
+
+    if (ngx_http_get_indexed_variable(r, mmcf->request_body_index) == NULL) {
+        return NGX_ERROR;
+    }
+
+    r->request_body->bufs = cl;
+
+    r->headers_in.content_length_n = ctx->body_len;
+    r->headers_in.chunked = 0;
+
+    return ngx_http_manta_set_headers(r, ctx);
+}
+
+
+/*
+ * The caller's headers are copied to a new list without those of
+ * ngx_http_manta_drop_headers; Content-Type and Authorization are added.
+ * The Authorization entry has a zero hash, nginx's mark for a header that
+ * variables must not see, so $http_authorization never shows the token;
+ * the proxy module forwards every entry of the list all the same.
+ */
+
+static ngx_int_t
+ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    ngx_str_t        *drop;
+    ngx_uint_t        i, n;
+    ngx_list_t        headers;
+    ngx_table_elt_t  *h, *header;
+    ngx_list_part_t  *part;
+
+    n = 2;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        n += part->nelts;
+    }
+
+    if (ngx_list_init(&headers, r->pool, n, sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    part = &r->headers_in.headers.part;
+    header = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            header = part->elts;
+            i = 0;
+        }
+
+        for (drop = ngx_http_manta_drop_headers; drop->len; drop++) {
+            if (header[i].key.len == drop->len
+                && ngx_strncmp(header[i].lowcase_key, drop->data, drop->len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (drop->len) {
+            continue;
+        }
+
+        h = ngx_list_push(&headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = header[i];
+    }
+
+    h = ngx_http_manta_push_header(&headers, "Content-Type",
+                                   sizeof("Content-Type") - 1,
+                                   (u_char *) "application/json",
+                                   sizeof("application/json") - 1);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    r->headers_in.content_type = h;
+
+    h = ngx_http_manta_push_header(&headers, "Authorization",
+                                   sizeof("Authorization") - 1,
+                                   (u_char *) ctx->cred->authorization,
+                                   ctx->cred->authorization_len);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 0;
+
+    r->headers_in.headers = headers;
+    r->headers_in.authorization = NULL;
+    r->headers_in.content_length = NULL;
+    r->headers_in.transfer_encoding = NULL;
+
+    return NGX_OK;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_manta_push_header(ngx_list_t *headers, char *key, size_t key_len,
+    u_char *value, size_t value_len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->key.data = (u_char *) key;
+    h->key.len = key_len;
+    h->value.data = value;
+    h->value.len = value_len;
+
+    h->lowcase_key = ngx_pnalloc(headers->pool, key_len);
+    if (h->lowcase_key == NULL) {
+        return NULL;
+    }
+
+    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, key_len);
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return h;
+}
+
+
+static ngx_int_t
+ngx_http_manta_reject(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    manta_reason_t reason)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  status;
+    ngx_http_manta_loc_conf_t  *mlcf;
+
+    if (reason == MANTA_NOMEM) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->reason = reason;
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "manta: request rejected: %s", manta_reason_code(reason));
+
+    if (reason == MANTA_METHOD_NOT_ALLOWED
+        && ngx_http_manta_add_header(r, "Allow", sizeof("Allow") - 1,
+                                     (u_char *) "POST", sizeof("POST") - 1)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (reason == MANTA_RATE_LIMITED) {
+        mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+        status = mlcf->limit_status;
+
+    } else {
+        status = manta_reason_status(reason);
+    }
+
+    return ngx_http_manta_send_error(r, ctx, status,
+                                     manta_reason_message(reason));
+}
+
+
+/* an ErrorResponse with the status as its code, sent by the module */
+
+static ngx_int_t
+ngx_http_manta_send_error(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_uint_t status, const char *message)
+{
+    size_t        len;
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+    const char   *bot_id;
+
+    bot_id = ctx->bot_id.len ? (char *) ctx->bot_id.data : NULL;
+
+    len = manta_error_body_len(message, ngx_strlen(message), (int) status,
+                               bot_id, ctx->bot_id.len);
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last += manta_error_body((char *) b->pos, message, ngx_strlen(message),
+                                (int) status, bot_id, ctx->bot_id.len);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * Counts the body while it is read.  Past manta_body_max_size the rest is
+ * read and dropped, as a discarded body would be, so that the answer is a
+ * 413 ErrorResponse and the connection stays usable.
+ */
+
+static ngx_int_t
+ngx_http_manta_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t                *cl, *out, **ll;
+    ngx_http_manta_ctx_t       *ctx;
+    ngx_http_manta_loc_conf_t  *mlcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_manta_module);
+
+    if (ctx == NULL || !ctx->reading) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+
+    for (cl = in; cl; cl = cl->next) {
+        ctx->received += ngx_buf_size(cl->buf);
+    }
+
+    if (ctx->received > (off_t) mlcf->body_max_size) {
+        ctx->too_large = 1;
+    }
+
+    if (!ctx->too_large) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    out = NULL;
+    ll = &out;
+
+    for (cl = in; cl; cl = cl->next) {
+        if (cl->buf->last_buf) {
+            *ll = cl;
+            ll = &cl->next;
+            continue;
+        }
+
+        cl->buf->pos = cl->buf->last;
+    }
+
+    *ll = NULL;
+
+    return ngx_http_next_request_body_filter(r, out);
+}
+
+
+ngx_http_manta_ctx_t *
+ngx_http_manta_create_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_manta_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx->request = r;
+    ctx->status = NGX_DONE;
+
+    cln->handler = ngx_http_manta_cleanup;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_manta_module);
+
+    return ctx;
+}
+
+
+/*
+ * The module context survives internal redirects (which clear r->ctx)
+ * through its pool cleanup, as the realip module's does.
+ */
+
+ngx_http_manta_ctx_t *
+ngx_http_manta_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_manta_module);
+
+    if (ctx == NULL && (r->internal || r->filter_finalize)) {
+
+        for (cln = r->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_http_manta_cleanup) {
+                ctx = cln->data;
+
+                if (ctx->request == r) {
+                    ngx_http_set_ctx(r, ctx, ngx_http_manta_module);
+                    break;
+                }
+
+                ctx = NULL;
+            }
+        }
+    }
+
+    return ctx;
+}
+
+
+/*
+ * The forwarded body holds the secret, the proxy module's request header
+ * buffer the token: both are wiped before the request's pool is freed.
+ */
+
+static void
+ngx_http_manta_cleanup(void *data)
+{
+    ngx_http_manta_ctx_t  *ctx = data;
+
+    ngx_buf_t           *b;
+    ngx_chain_t         *cl;
+    ngx_http_request_t  *r;
+
+    if (ctx->body) {
+        OPENSSL_cleanse(ctx->body, ctx->body_len);
+    }
+
+    if (ctx->error_body) {
+        /* upstream may have echoed the secret */
+        OPENSSL_cleanse(ctx->error_body, ctx->error_len);
+    }
+
+    r = ctx->request;
+
+    if (ctx->body == NULL || r->upstream == NULL) {
+        return;
+    }
+
+    for (cl = r->upstream->request_bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->temporary && b->start && b->last > b->start) {
+            OPENSSL_cleanse(b->start, b->last - b->start);
+        }
+    }
+}
+
+
+ngx_int_t
+ngx_http_manta_request_init(ngx_conf_t *cf)
+{
+    ngx_str_t                    name;
+    ngx_http_handler_pt         *h;
+    ngx_http_core_main_conf_t   *cmcf;
+    ngx_http_manta_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
+
+    ngx_str_set(&name, "request_body");
+
+    mmcf->request_body_index = ngx_http_get_variable_index(cf, &name);
+
+    if (mmcf->request_body_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_manta_handler;
+
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_manta_request_body_filter;
+
+    return NGX_OK;
+}

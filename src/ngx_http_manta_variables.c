@@ -1,0 +1,196 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_manta_module.h"
+
+
+static ngx_int_t ngx_http_manta_bot_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_manta_reject_reason_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_manta_token_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_manta_limit_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_manta_error_rewritten_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static void ngx_http_manta_set_variable(ngx_http_variable_value_t *v,
+    u_char *data, size_t len);
+
+
+static ngx_http_variable_t  ngx_http_manta_vars[] = {
+
+    { ngx_string("manta_bot_id"), NULL,
+      ngx_http_manta_bot_id_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("manta_reject_reason"), NULL,
+      ngx_http_manta_reject_reason_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("manta_token_id"), NULL,
+      ngx_http_manta_token_id_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("manta_limit_status"), NULL,
+      ngx_http_manta_limit_status_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("manta_error_rewritten"), NULL,
+      ngx_http_manta_error_rewritten_variable, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_int_t
+ngx_http_manta_bot_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_manta_get_ctx(r->main);
+
+    if (ctx == NULL) {
+        ngx_http_manta_set_variable(v, NULL, 0);
+        return NGX_OK;
+    }
+
+    ngx_http_manta_set_variable(v, ctx->bot_id.data, ctx->bot_id.len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_manta_reject_reason_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char            *code;
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_manta_get_ctx(r->main);
+
+    if (ctx == NULL) {
+        ngx_http_manta_set_variable(v, NULL, 0);
+        return NGX_OK;
+    }
+
+    code = manta_reason_code(ctx->reason);
+
+    ngx_http_manta_set_variable(v, (u_char *) code, ngx_strlen(code));
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_manta_token_id_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_manta_get_ctx(r->main);
+
+    if (ctx == NULL || ctx->cred == NULL) {
+        ngx_http_manta_set_variable(v, NULL, 0);
+        return NGX_OK;
+    }
+
+    ngx_http_manta_set_variable(v, (u_char *) ctx->cred->token_id,
+                                MANTA_TOKEN_ID_LEN);
+
+    return NGX_OK;
+}
+
+
+static ngx_str_t  ngx_http_manta_limit_statuses[] = {
+    ngx_null_string,
+    ngx_string("PASSED"),
+    ngx_string("DELAYED"),
+    ngx_string("REJECTED"),
+    ngx_string("DELAYED_DRY_RUN"),
+    ngx_string("REJECTED_DRY_RUN"),
+    ngx_string("BACKOFF")
+};
+
+
+static ngx_int_t
+ngx_http_manta_limit_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t             *s;
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_manta_get_ctx(r->main);
+
+    if (ctx == NULL) {
+        ngx_http_manta_set_variable(v, NULL, 0);
+        return NGX_OK;
+    }
+
+    s = &ngx_http_manta_limit_statuses[ctx->limit_status];
+
+    ngx_http_manta_set_variable(v, s->data, s->len);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_manta_error_rewritten_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_manta_get_ctx(r->main);
+
+    if (ctx && ctx->error_rewritten) {
+        ngx_http_manta_set_variable(v, (u_char *) "1", 1);
+
+    } else {
+        ngx_http_manta_set_variable(v, (u_char *) "0", 1);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_manta_set_variable(ngx_http_variable_value_t *v, u_char *data,
+    size_t len)
+{
+    if (len == 0) {
+        /* logged as "-", as nginx does for an empty module variable */
+        v->not_found = 1;
+        return;
+    }
+
+    v->len = len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = data;
+}
+
+
+ngx_int_t
+ngx_http_manta_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_manta_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}

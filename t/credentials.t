@@ -1,0 +1,268 @@
+#!/usr/bin/perl
+
+# Tests for the credentials of ngx_http_manta_module (SPEC section 4): the
+# per-bot entries and the defaults, unknown bots, rotation by reload (and a
+# failed reload keeping the old credentials), the nginx -t failures that
+# name the file but never a secret, the warning for a world-readable file,
+# and no token or secret in any log line.
+
+###############################################################################
+
+use warnings;
+use strict;
+
+use Test::More;
+
+BEGIN { use FindBin; chdir($FindBin::Bin); }
+
+use lib 'lib';
+use Manta::Test;
+
+###############################################################################
+
+select STDERR; $| = 1;
+select STDOUT; $| = 1;
+
+my $t = Manta::Test->new();
+
+my $conf = <<'EOF';
+
+%%MODULE%%
+%%GLOBALS%%
+
+events {
+}
+
+http {
+    %%HTTP_GLOBALS%%
+
+    log_format  manta  '$http_x_seq $status $manta_reject_reason '
+                       '$manta_bot_id $manta_token_id';
+    log_format  all    '$request "$http_authorization" "$request_body" '
+                       '$status $manta_reject_reason $manta_bot_id '
+                       '$manta_token_id $manta_limit_status '
+                       '$manta_error_rewritten $upstream_status '
+                       '$sent_http_content_type';
+
+    CREDENTIALS
+
+    upstream mock {
+        server  127.0.0.1:%%PORT_MOCK%%;
+    }
+
+    server {
+        listen       127.0.0.1:%%PORT_8080%%;
+        server_name  localhost;
+
+        access_log  %%TESTDIR%%/manta.log  manta;
+        access_log  %%TESTDIR%%/all.log    all;
+
+        location = /openapi/clientTag {
+            manta_endpoint  client_tag;
+            proxy_pass      http://mock/api/openapi/clientTag;
+        }
+
+        location = /strict/clientTag {
+            manta_endpoint     client_tag;
+            manta_credentials  %%TESTDIR%%/strict.json;
+            proxy_pass         http://mock/api/openapi/clientTag;
+        }
+    }
+}
+
+EOF
+
+(my $main = $conf) =~
+    s{CREDENTIALS}{manta_credentials  %%TESTDIR%%/creds.json;};
+
+$t->write_config($main);
+
+my @secrets = qw/TOKEN-DEFAULT-xyz SECRET-DEFAULT-xyz TOKEN-A SECRET-A
+    SECRET-S TOKEN-T TOKEN-STRICT SECRET-STRICT TOKEN-ROTATED SECRET-ROTATED
+    BROKEN-TOKEN-9 BROKEN-SECRET-9/;
+
+$t->write_file('creds.json', '{"token":"TOKEN-DEFAULT-xyz",'
+    . '"secret":"SECRET-DEFAULT-xyz","bots":{'
+    . '"bot-a":{"token":"TOKEN-A","secret":"SECRET-A"},'
+    . '"bot-s":{"secret":"SECRET-S"},'
+    . '"bot-t":{"token":"TOKEN-T"}}}', 0600);
+$t->write_file('strict.json',
+    '{"bots":{"bot-a":{"token":"TOKEN-STRICT","secret":"SECRET-STRICT"}}}',
+    0600);
+
+my ($status, $out) = $t->test_config();
+is($status, 0, 'nginx -t: valid credentials');
+unlike($out, qr/\[warn\]/, 'nginx -t: no warning for a 0600 file');
+
+$t->run();
+
+###############################################################################
+
+my ($r, $req);
+
+# which entry a botId gets
+
+$r = $t->post('/openapi/clientTag?botId=bot-a', '{"name":"x"}');
+is(sent(), 'Bearer TOKEN-A {"secret":"SECRET-A","name":"x"}',
+    'bot-a: its own token and secret');
+is($t->log_tail('manta.log'), '200 - bot-a ' . token_id('TOKEN-A'),
+    'bot-a: its token fingerprint logged');
+
+$r = $t->post('/openapi/clientTag?botId=other', '{"name":"x"}');
+is(sent(),
+    'Bearer TOKEN-DEFAULT-xyz {"secret":"SECRET-DEFAULT-xyz","name":"x"}',
+    'bot not listed: the defaults');
+
+$r = $t->post('/openapi/clientTag?botId=bot-s', '{"name":"x"}');
+is(sent(), 'Bearer TOKEN-DEFAULT-xyz {"secret":"SECRET-S","name":"x"}',
+    'bot with only a secret: default token, own secret');
+is($t->log_tail('manta.log'), '200 - bot-s ' . token_id('TOKEN-DEFAULT-xyz'),
+    'bot with only a secret: default token fingerprint logged');
+
+$r = $t->post('/openapi/clientTag?botId=bot-t', '{"name":"x"}');
+is(sent(), 'Bearer TOKEN-T {"secret":"SECRET-DEFAULT-xyz","name":"x"}',
+    'bot with only a token: own token, default secret');
+
+$r = $t->post('/openapi/clientTag?botId=BOT-A', '{"name":"x"}');
+is(sent(),
+    'Bearer TOKEN-DEFAULT-xyz {"secret":"SECRET-DEFAULT-xyz","name":"x"}',
+    'botIds are case-sensitive: BOT-A is not bot-a');
+
+$r = $t->post('/strict/clientTag?botId=other', '{"name":"x"}');
+$t->is_rejected($r, 'unknown_bot', 'other', 'bots without a default: other');
+
+$r = $t->post('/strict/clientTag?botId=bot-a', '{"name":"x"}');
+is(sent(), 'Bearer TOKEN-STRICT {"secret":"SECRET-STRICT","name":"x"}',
+    'bots without a default: listed bot served');
+
+# read at configuration load only
+
+$t->write_file('creds.json', '{"token":"TOKEN-ROTATED",'
+    . '"secret":"SECRET-ROTATED",'
+    . '"bots":{"bot-a":{"token":"TOKEN-A2","secret":"SECRET-A2"}}}', 0600);
+push @secrets, qw/TOKEN-A2 SECRET-A2/;
+
+$r = $t->post('/openapi/clientTag?botId=bot-a', '{"name":"x"}');
+is(sent(), 'Bearer TOKEN-A {"secret":"SECRET-A","name":"x"}',
+    'file changed without reload: old credentials still used');
+
+# rotation by reload
+
+ok($t->reload(), 'reload with new credentials');
+
+$r = $t->post('/openapi/clientTag?botId=bot-a', '{"name":"x"}');
+is(sent(), 'Bearer TOKEN-A2 {"secret":"SECRET-A2","name":"x"}',
+    'after reload: rotated bot token and secret');
+is($t->log_tail('manta.log'), '200 - bot-a ' . token_id('TOKEN-A2'),
+    'after reload: rotated token fingerprint logged');
+
+$r = $t->post('/openapi/clientTag?botId=other', '{"name":"x"}');
+is(sent(), 'Bearer TOKEN-ROTATED {"secret":"SECRET-ROTATED","name":"x"}',
+    'after reload: rotated defaults');
+
+$r = $t->post('/openapi/clientTag?botId=bot-s', '{"name":"x"}');
+is(sent(), 'Bearer TOKEN-ROTATED {"secret":"SECRET-ROTATED","name":"x"}',
+    'after reload: bot removed from the file gets the defaults');
+
+# a reload with a broken file is refused; the old credentials keep serving
+
+$t->write_file('creds.json',
+    '{"token":"BROKEN-TOKEN-9","secret" "BROKEN-SECRET-9"}', 0600);
+$t->allow_log(qr/\[emerg\].*\Q$t->{dir}\/creds.json\E/);
+
+ok(!$t->reload(quiet => 1, timeout => 3), 'reload with a malformed file fails');
+like($t->read_file('error.log'), qr/\[emerg\].*\Q$t->{dir}\/creds.json\E/,
+    'failed reload: error.log names the file');
+
+$r = $t->post('/openapi/clientTag?botId=bot-a', '{"name":"x"}');
+is(sent(), 'Bearer TOKEN-A2 {"secret":"SECRET-A2","name":"x"}',
+    'failed reload: previous credentials still served');
+
+# a few rejections for the logs
+
+$t->post('/openapi/clientTag?botId=bot-a', '{"name":"x"}',
+    content_type => 'text/plain', headers => ['Authorization' => 'Bearer C']);
+$t->post('/openapi/clientTag?botId=bot-a', '{"name":"x","secret":"mine"}');
+$t->post('/openapi/clientTag?botId=bot-a', '{"name":"x","color":"red"}');
+$t->post('/openapi/clientTag?botId=bot-a', '{"name":"\u202e"}');
+$t->post('/openapi/clientTag?botId=bot-a', 'x' x 9000);
+$t->post('/strict/clientTag?botId=nobody', '{"name":"x"}');
+$t->http('GET', '/openapi/clientTag?botId=bot-a');
+
+like($t->read_file('all.log'), qr/"\{\\x22name\\x22:\\x22x\\x22\}"/,
+    '$request_body is logged (so the check below can fail)');
+
+$t->stop();
+
+for my $log (qw/error.log access.log manta.log all.log/) {
+    my $text = $t->read_file($log) // '';
+    my @found = grep { index($text, $_) >= 0 } @secrets;
+    is("@found", '', "no token or secret in $log");
+}
+
+# nginx -t failures: the file and the problem named, never a secret
+
+my %bad = (
+    'missing file' => [undef, 'nothing.json'],
+    'directory'    => [undef, 'client_body_temp'],
+    'empty file'   => ['', 'empty.json'],
+    'malformed'    => ['{"token":"MALFORMED-TOKEN-1","secret" '
+        . '"MALFORMED-SECRET-1"}', 'malformed.json'],
+    'token CR LF'  => ['{"token":"CRLF-TOKEN-2\r\nX-Evil: 1",'
+        . '"secret":"CRLF-SECRET-2"}', 'crlf.json'],
+    'secret NUL'   => ['{"token":"NUL-TOKEN-3",'
+        . '"secret":"NUL-SECRET-3\u0000x"}', 'nul.json'],
+    'bot token LF' => ['{"bots":{"bot-a":{"token":"BOT-TOKEN-4\nx",'
+        . '"secret":"BOT-SECRET-4"}}}', 'botlf.json'],
+);
+
+for my $case (sort keys %bad) {
+    my ($content, $file) = @{ $bad{$case} };
+
+    $t->write_file($file, $content, 0600) if defined $content;
+
+    (my $c = $conf) =~ s{CREDENTIALS}{manta_credentials  %%TESTDIR%%/$file;};
+    $t->write_file_expand("bad.conf", $c);
+
+    ($status, $out) = $t->test_config('bad.conf');
+
+    isnt($status, 0, "nginx -t: $case fails");
+    like($out, qr/\[emerg\].*\Q$t->{dir}\/$file\E/,
+        "nginx -t: $case: the message names the file");
+
+    my @found = grep { index($out, $_) >= 0 }
+        ($content // '') =~ /(\w+-(?:TOKEN|SECRET)-\d)/g;
+    is("@found", '', "nginx -t: $case: no token or secret in the output");
+}
+
+(my $none = $conf) =~ s{CREDENTIALS}{};
+$t->write_file_expand('none.conf', $none);
+($status, $out) = $t->test_config('none.conf');
+isnt($status, 0, 'nginx -t: manta_endpoint without manta_credentials fails');
+like($out, qr/\[emerg\].*manta_credentials/,
+    'nginx -t: the message names manta_credentials');
+
+$t->write_file('open.json', '{"token":"OPEN-TOKEN-5","secret":"OPEN-SECRET-5"}',
+    0644);
+(my $open = $conf) =~ s{CREDENTIALS}{manta_credentials  %%TESTDIR%%/open.json;};
+$t->write_file_expand('open.conf', $open);
+($status, $out) = $t->test_config('open.conf');
+is($status, 0, 'nginx -t: a world-readable file is accepted');
+like($out, qr/\[warn\].*\Q$t->{dir}\/open.json\E/,
+    'nginx -t: a world-readable file gets a warning naming it');
+unlike($out, qr/OPEN-(?:TOKEN|SECRET)-5/, 'nginx -t: warning without secrets');
+
+$t->done();
+
+###############################################################################
+
+# "Bearer <token> <body>" of the one forwarded request
+
+sub sent {
+    my @seen = $t->mock_requests();
+    return scalar(@seen) . ' requests forwarded' unless @seen == 1;
+    return join('|', header_values($seen[0], 'Authorization')) . ' '
+        . $seen[0]{body};
+}
+
+###############################################################################

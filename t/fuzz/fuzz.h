@@ -1,0 +1,43 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * Helpers shared by the libFuzzer drivers in t/fuzz/fuzz_*.c.
+ */
+
+
+#ifndef _FUZZ_H_INCLUDED_
+#define _FUZZ_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#define S(s)  (s), (sizeof(s) - 1)
+
+/* an invariant: a violation aborts, which libFuzzer reports as a crash */
+#define fuzz_assert(cond)                                                    \
+    ((cond) ? (void) 0 : fuzz_fail(#cond, __FILE__, __LINE__))
+
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+void fuzz_fail(const char *cond, const char *file, int line)
+    __attribute__ ((noreturn));
+
+/* seeds jansson's hash function once, as the module does at start-up */
+void fuzz_json_init(void);
+
+/* strict UTF-8: no overlong forms, surrogates or code points > U+10FFFF */
+int fuzz_utf8_valid(const char *s, size_t len);
+
+/* decodes one code point of valid UTF-8 at *p, advancing it */
+uint32_t fuzz_utf8_next(const char **p);
+
+/* 1 when the bytes hold any of the n needles (empty needles never match) */
+int fuzz_holds(const char *s, size_t len, const char *const *needles,
+    size_t n);
+
+
+#endif /* _FUZZ_H_INCLUDED_ */

@@ -1,0 +1,381 @@
+#!/usr/bin/perl
+
+# Tests for the request checks of ngx_http_manta_module, SPEC section 3 (all
+# rows but the rate limit): each failure is answered locally with its status
+# and exact ErrorResponse ("botId" only once validated), logged with its
+# $manta_reject_reason, and nothing reaches upstream; the checks run in the
+# documented order; the directives that relax a check.
+
+###############################################################################
+
+use warnings;
+use strict;
+
+use Test::More;
+
+BEGIN { use FindBin; chdir($FindBin::Bin); }
+
+use lib 'lib';
+use Manta::Test;
+
+###############################################################################
+
+select STDERR; $| = 1;
+select STDOUT; $| = 1;
+
+my $t = Manta::Test->new();
+
+$t->write_config(<<'EOF');
+
+%%MODULE%%
+%%GLOBALS%%
+
+events {
+}
+
+http {
+    %%HTTP_GLOBALS%%
+
+    log_format  manta  '$http_x_seq $status $manta_reject_reason '
+                       '$manta_bot_id $manta_token_id';
+
+    manta_credentials  %%TESTDIR%%/creds.json;
+
+    upstream mock {
+        server  127.0.0.1:%%PORT_MOCK%%;
+    }
+
+    server {
+        listen       127.0.0.1:%%PORT_8080%%;
+        server_name  localhost;
+
+        access_log  %%TESTDIR%%/manta.log  manta;
+
+        location = /openapi/clientTag {
+            manta_endpoint  client_tag;
+            proxy_pass      http://mock/api/openapi/clientTag;
+        }
+
+        location = /strict/clientTag {
+            manta_endpoint     client_tag;
+            manta_credentials  %%TESTDIR%%/strict.json;
+            proxy_pass         http://mock/api/openapi/clientTag;
+        }
+
+        location = /small/clientTag {
+            manta_endpoint       client_tag;
+            manta_body_max_size  64;
+            proxy_pass           http://mock/api/openapi/clientTag;
+        }
+
+        location = /replace/clientTag {
+            manta_endpoint       client_tag;
+            manta_client_secret  replace;
+            proxy_pass           http://mock/api/openapi/clientTag;
+        }
+
+        location = /drop/clientTag {
+            manta_endpoint        client_tag;
+            manta_unknown_fields  drop;
+            proxy_pass            http://mock/api/openapi/clientTag;
+        }
+
+        location = /expired/clientTag {
+            manta_endpoint     client_tag;
+            manta_credentials  %%TESTDIR%%/expired.json;
+            proxy_pass         http://mock/api/openapi/clientTag;
+        }
+
+        location = /early/clientTag {
+            manta_endpoint     client_tag;
+            manta_credentials  %%TESTDIR%%/early.json;
+            proxy_pass         http://mock/api/openapi/clientTag;
+        }
+
+        location = /fresh/clientTag {
+            manta_endpoint     client_tag;
+            manta_credentials  %%TESTDIR%%/fresh.json;
+            proxy_pass         http://mock/api/openapi/clientTag;
+        }
+
+        location = /nocheck/clientTag {
+            manta_endpoint            client_tag;
+            manta_credentials         %%TESTDIR%%/expired.json;
+            manta_token_expiry_check  off;
+            proxy_pass                http://mock/api/openapi/clientTag;
+        }
+    }
+}
+
+EOF
+
+my $expired = jwt(sub => 'gw', exp => time() - 3600);
+my $early = jwt(sub => 'gw', nbf => time() + 3600, exp => time() + 7200);
+my $fresh = jwt(sub => 'gw', exp => time() + 3600);
+
+$t->write_file('creds.json', '{"token":"TOKEN-DEFAULT-xyz",'
+    . '"secret":"SECRET-DEFAULT-xyz",'
+    . '"bots":{"bot-a":{"token":"TOKEN-A","secret":"SECRET-A"}}}', 0600);
+$t->write_file('strict.json',
+    '{"bots":{"bot-a":{"token":"TOKEN-STRICT","secret":"SECRET-STRICT"}}}',
+    0600);
+$t->write_file('expired.json',
+    qq({"token":"$expired","secret":"SECRET-EXP"}), 0600);
+$t->write_file('early.json', qq({"token":"$early","secret":"SECRET-EXP"}),
+    0600);
+$t->write_file('fresh.json', qq({"token":"$fresh","secret":"SECRET-FRESH"}),
+    0600);
+
+$t->run();
+
+###############################################################################
+
+my $ep = '/openapi/clientTag?botId=bot-a';
+my $ok = '{"name":"x"}';
+my $r;
+
+# method
+
+$r = $t->post($ep, $ok, method => 'GET');
+$t->is_rejected($r, 'method_not_allowed', undef, 'GET');
+is($r->{headers}{allow}, 'POST', 'GET: Allow: POST');
+
+$r = $t->post($ep, $ok, method => 'PUT');
+$t->is_rejected($r, 'method_not_allowed', undef, 'PUT');
+is($r->{headers}{allow}, 'POST', 'PUT: Allow: POST');
+
+$r = $t->post('/openapi/clientTag', 'junk', method => 'DELETE',
+    content_type => 'text/plain');
+$t->is_rejected($r, 'method_not_allowed', undef,
+    'DELETE, text/plain, no botId: method checked first');
+
+# media type
+
+$r = $t->post($ep, $ok, content_type => undef);
+$t->is_rejected($r, 'unsupported_media_type', undef, 'no Content-Type');
+
+$r = $t->post($ep, $ok, content_type => 'text/plain');
+$t->is_rejected($r, 'unsupported_media_type', undef, 'text/plain');
+
+$r = $t->post($ep, $ok, content_type => 'application/json; charset=latin1');
+$t->is_rejected($r, 'unsupported_media_type', undef, 'charset=latin1');
+
+$r = $t->post($ep, $ok, content_type => 'application/jsonp');
+$t->is_rejected($r, 'unsupported_media_type', undef, 'application/jsonp');
+
+$r = $t->post($ep, $ok, content_type => 'application/json; boundary=x');
+$t->is_rejected($r, 'unsupported_media_type', undef, 'other parameter');
+
+$r = $t->post('/openapi/clientTag', 'junk', content_type => 'text/plain');
+$t->is_rejected($r, 'unsupported_media_type', undef,
+    'text/plain, no botId: media type checked before botId');
+
+# botId
+
+$r = $t->post('/openapi/clientTag', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'no query');
+
+$r = $t->post('/openapi/clientTag?other=1', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'no botId argument');
+
+$r = $t->post('/openapi/clientTag?botId=', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'empty botId');
+
+$r = $t->post('/openapi/clientTag?botId', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'botId without a value');
+
+$r = $t->post('/openapi/clientTag?botId=bot-a&botId=bot-a', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'repeated botId');
+
+$r = $t->post('/openapi/clientTag?botId=bot-a&x=1&botId=bot-b', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'two different botIds');
+
+$r = $t->post('/openapi/clientTag?botId=%zz', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'bad percent-encoding %zz');
+
+$r = $t->post('/openapi/clientTag?botId=bot%2', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'truncated percent-encoding');
+
+$r = $t->post('/openapi/clientTag?botId=bot%00a', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'encoded NUL in botId');
+
+$r = $t->post('/openapi/clientTag?botId=-bot', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'botId not matching: leading -');
+
+$r = $t->post('/openapi/clientTag?botId=bot.a', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'botId not matching: dot');
+
+$r = $t->post('/openapi/clientTag?botId=bot%20a', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'botId not matching: decoded space');
+
+$r = $t->post('/openapi/clientTag?botId=' . 'b' x 129, $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'botId of 129 characters');
+
+$r = $t->post('/openapi/clientTag?BotId=bot-a', $ok);
+$t->is_rejected($r, 'bad_bot_id', undef, 'argument name is case-sensitive');
+
+$r = $t->post('/openapi/clientTag?botId=' . 'b' x 128, $ok);
+is($r->{status}, 200, 'botId of 128 characters forwarded');
+
+$r = $t->post('/small/clientTag', 'x' x 100);
+$t->is_rejected($r, 'bad_bot_id', undef,
+    'no botId, body too large: botId checked before body size');
+
+# known bot: a credentials file with bots and no default
+
+$r = $t->post('/strict/clientTag?botId=other', $ok);
+$t->is_rejected($r, 'unknown_bot', 'other', 'bot not listed');
+
+$r = $t->post('/strict/clientTag?botId=other', 'not json');
+$t->is_rejected($r, 'unknown_bot', 'other',
+    'bot not listed, bad body: bot checked before body');
+
+$r = $t->post('/strict/clientTag?botId=bot-a', $ok);
+is($r->{status}, 200, 'listed bot forwarded');
+is($t->forwarded_body(), '{"secret":"SECRET-STRICT","name":"x"}',
+    'listed bot gets its own secret');
+
+# body size: manta_body_max_size 64
+
+$r = $t->post('/small/clientTag?botId=bot-a', 'x' x 100);
+$t->is_rejected($r, 'body_too_large', 'bot-a', 'Content-Length 100 over 64');
+
+$r = $t->post('/small/clientTag?botId=bot-a', undef,
+    chunks => ['{"name":"' . 'y' x 40, 'y' x 40 . '"}']);
+$t->is_rejected($r, 'body_too_large', 'bot-a', 'chunked body 91 over 64');
+
+my $body64 = '{"name":"' . 'z' x 53 . '"}';
+my $body65 = '{"name":"' . 'z' x 54 . '"}';
+
+$r = $t->post('/small/clientTag?botId=bot-a', $body65);
+$t->is_rejected($r, 'body_too_large', 'bot-a', 'body of 65 bytes over 64');
+
+$r = $t->post('/small/clientTag?botId=bot-a', $body64);
+is($r->{status}, 200, 'body of exactly 64 bytes forwarded');
+is($t->forwarded_body(), '{"secret":"SECRET-A","name":"' . 'z' x 53 . '"}',
+    'body of 64 bytes forwarded rebuilt');
+
+# one JSON object
+
+$r = $t->post($ep, '{"name":"x"');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'truncated JSON');
+
+$r = $t->post($ep, '[{"name":"x"}]');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'top-level array');
+
+$r = $t->post($ep, '"x"');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'top-level string');
+
+$r = $t->post($ep, 'null');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'top-level null');
+
+$r = $t->post($ep, '{"name":"a","name":"b"}');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'duplicate keys');
+
+$r = $t->post($ep, "{\"name\":\"a\xffb\"}");
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'invalid UTF-8');
+
+$r = $t->post($ep, '{"name":"a\u0000b"}');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'escaped NUL');
+
+$r = $t->post($ep, '{"name":"x"} x');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'trailing garbage');
+
+$r = $t->post($ep, '{"name":"x"}{"name":"y"}');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'two objects');
+
+$r = $t->post($ep, '');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'empty body');
+
+$r = $t->post($ep, undef);
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'no body at all');
+
+# name
+
+$r = $t->post($ep, '{}');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'no name');
+
+$r = $t->post($ep, '{"name":5}');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'number name');
+
+$r = $t->post($ep, '{"name":null}');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'null name');
+
+$r = $t->post($ep, '{"name":["x"]}');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'array name');
+
+$r = $t->post($ep, '{"name":""}');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'empty name');
+
+$r = $t->post($ep, '{"name":"   "}');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'blank name');
+
+$r = $t->post($ep, '{"secret":"mine","color":"red"}');
+$t->is_rejected($r, 'invalid_name', 'bot-a',
+    'no name, secret, unknown member: name checked first');
+
+# secret sent by the caller
+
+$r = $t->post($ep, '{"name":"x","secret":"mine"}');
+$t->is_rejected($r, 'client_secret', 'bot-a', 'secret after name');
+
+$r = $t->post($ep, '{"secret":"mine","name":"x"}');
+$t->is_rejected($r, 'client_secret', 'bot-a', 'secret before name');
+
+$r = $t->post($ep, '{"name":"x","secret":"mine","color":"red"}');
+$t->is_rejected($r, 'client_secret', 'bot-a',
+    'secret and unknown member: secret checked first');
+
+$r = $t->post('/replace/clientTag?botId=bot-a', '{"name":"x","secret":"mine"}');
+is($r->{status}, 200, 'manta_client_secret replace: forwarded');
+is($t->forwarded_body(), '{"secret":"SECRET-A","name":"x"}',
+    'manta_client_secret replace: server secret forwarded');
+
+$r = $t->post('/replace/clientTag?botId=bot-a',
+    '{"name":"x","secret":"mine","color":"red"}');
+$t->is_rejected($r, 'unknown_field', 'bot-a',
+    'manta_client_secret replace: unknown member still rejected');
+
+# unknown members
+
+$r = $t->post($ep, '{"name":"x","color":"red"}');
+$t->is_rejected($r, 'unknown_field', 'bot-a', 'unknown member');
+
+$r = $t->post($ep, '{"Name":"x","name":"x"}');
+$t->is_rejected($r, 'unknown_field', 'bot-a', 'member names are exact');
+
+$r = $t->post('/drop/clientTag?botId=bot-a', '{"color":"red","name":"x"}');
+is($r->{status}, 200, 'manta_unknown_fields drop: forwarded');
+is($t->forwarded_body(), '{"secret":"SECRET-A","name":"x"}',
+    'manta_unknown_fields drop: member dropped');
+
+$r = $t->post('/drop/clientTag?botId=bot-a',
+    '{"name":"x","secret":"mine","color":"red"}');
+$t->is_rejected($r, 'client_secret', 'bot-a',
+    'manta_unknown_fields drop: secret still rejected');
+
+# token expiry
+
+$r = $t->post('/expired/clientTag?botId=bot-a', $ok);
+$t->is_rejected($r, 'token_expired', 'bot-a', 'expired token');
+
+$r = $t->post('/early/clientTag?botId=bot-a', $ok);
+$t->is_rejected($r, 'token_expired', 'bot-a', 'token before nbf');
+
+$r = $t->post('/expired/clientTag?botId=bot-a', '{"name":"x","color":"red"}');
+$t->is_rejected($r, 'unknown_field', 'bot-a',
+    'expired token, unknown member: body checked first');
+
+$r = $t->post('/fresh/clientTag?botId=bot-a', $ok);
+is($r->{status}, 200, 'token before exp forwarded');
+is(join(',', header_values(($t->mock_requests())[0], 'Authorization')),
+    "Bearer $fresh", 'token before exp sent');
+
+$r = $t->post('/nocheck/clientTag?botId=bot-a', $ok);
+is($r->{status}, 200, 'manta_token_expiry_check off: expired token forwarded');
+is(join(',', header_values(($t->mock_requests())[0], 'Authorization')),
+    "Bearer $expired", 'manta_token_expiry_check off: expired token sent');
+
+$t->done();
+
+###############################################################################

@@ -1,0 +1,379 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * manta_request.c and manta_name.c: body checks, name normalization, the
+ * forwarded body.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "manta_request.h"
+#include "tap.h"
+#include "tests.h"
+
+
+#define S(s)  (s), (sizeof(s) - 1)
+
+/* U+65E5, three bytes */
+#define CJK   "\xe6\x97\xa5"
+
+
+static void body_is(const manta_body_opts_t *opts, const char *data,
+    size_t len, manta_reason_t expected, const char *name,
+    const char *test);
+static void name_is(const manta_body_opts_t *opts, const char *src,
+    size_t len, const char *expected, const char *test);
+static char *repeat(const char *head, const char *unit, size_t n,
+    const char *tail);
+static void build_is(const char *prefix, const char *name,
+    const char *expected, const char *test);
+
+
+void
+test_body(void)
+{
+    char               *s, *e, err[128];
+    manta_re_t         *re;
+    manta_body_opts_t   opts, o;
+
+    opts.name_max_length = 64;
+    opts.name_re = NULL;
+    opts.unknown_fields = MANTA_UNKNOWN_FIELDS_REJECT;
+    opts.client_secret = MANTA_CLIENT_SECRET_REJECT;
+
+    /* happy paths */
+
+    body_is(&opts, S("{\"name\":\"Alice\"}"), MANTA_OK, "Alice",
+            "body: plain name");
+    body_is(&opts, S(" \r\n{ \"name\" : \"Bob Smith\" }\n"), MANTA_OK,
+            "Bob Smith", "body: white space around JSON");
+    body_is(&opts, S("{\"name\":\"a\\\"b\\\\c\\/d\"}"), MANTA_OK,
+            "a\"b\\c/d", "body: JSON escapes decoded");
+    body_is(&opts, S("{\"name\":\"e\\u0301\"}"), MANTA_OK, "\xc3\xa9",
+            "body: NFC (e + U+0301 -> U+00E9)");
+    body_is(&opts, S("{\"name\":\"e\xcc\x81\"}"), MANTA_OK, "\xc3\xa9",
+            "body: NFC of raw UTF-8");
+    body_is(&opts, S("{\"name\":\"\\u3000Bob\\u3000\"}"), MANTA_OK, "Bob",
+            "body: U+3000 trimmed");
+    body_is(&opts, S("{\"name\":\"a  \\u00a0 b\"}"), MANTA_OK, "a b",
+            "body: inner white space collapsed");
+    body_is(&opts, S("{\"name\":\"a\\u200bb\\u200c\\u200d\\u2060\\ufeffc\"}"),
+            MANTA_OK, "abc", "body: zero-width characters removed");
+    body_is(&opts, S("{\"name\":\"\\ud83d\\ude00\"}"), MANTA_OK,
+            "\xf0\x9f\x98\x80", "body: surrogate pair escape");
+
+    /* invalid_json */
+
+    body_is(&opts, S(""), MANTA_INVALID_JSON, NULL, "body: empty");
+    body_is(&opts, S("  \n"), MANTA_INVALID_JSON, NULL,
+            "body: white space only");
+    body_is(&opts, S("[\"Alice\"]"), MANTA_INVALID_JSON, NULL,
+            "body: top-level array");
+    body_is(&opts, S("\"Alice\""), MANTA_INVALID_JSON, NULL,
+            "body: top-level string");
+    body_is(&opts, S("null"), MANTA_INVALID_JSON, NULL, "body: null");
+    body_is(&opts, S("{\"name\":\"a\"} x"), MANTA_INVALID_JSON, NULL,
+            "body: trailing garbage");
+    body_is(&opts, S("{\"name\":\"a\"}{}"), MANTA_INVALID_JSON, NULL,
+            "body: two objects");
+    body_is(&opts, S("{\"name\":\"a\""), MANTA_INVALID_JSON, NULL,
+            "body: truncated");
+    body_is(&opts, S("{\"name\":\"a\",\"name\":\"b\"}"), MANTA_INVALID_JSON,
+            NULL, "body: duplicate keys");
+    body_is(&opts, S("{\"name\":\"\xff\"}"), MANTA_INVALID_JSON, NULL,
+            "body: invalid UTF-8");
+    body_is(&opts, S("{\"name\":\"\xed\xa0\x80\"}"), MANTA_INVALID_JSON, NULL,
+            "body: UTF-8 encoded surrogate");
+    body_is(&opts, S("{\"name\":\"a\\u0000b\"}"), MANTA_INVALID_JSON, NULL,
+            "body: \\u0000");
+    body_is(&opts, S("{\"name\":\"a\0b\"}"), MANTA_INVALID_JSON, NULL,
+            "body: raw NUL in a string");
+    body_is(&opts, S("{\"name\":\"a\"}\0"), MANTA_INVALID_JSON, NULL,
+            "body: raw NUL after the object");
+    body_is(&opts, S("{\"name\":\"a\\ud800\"}"), MANTA_INVALID_JSON, NULL,
+            "body: lone surrogate escape");
+    body_is(&opts, S("{'name':'a'}"), MANTA_INVALID_JSON, NULL,
+            "body: single quotes");
+
+    /* invalid_name */
+
+    body_is(&opts, S("{}"), MANTA_INVALID_NAME, NULL, "body: name missing");
+    body_is(&opts, S("{\"Name\":\"a\"}"), MANTA_INVALID_NAME, NULL,
+            "body: \"Name\" is not name");
+    body_is(&opts, S("{\"name\":1}"), MANTA_INVALID_NAME, NULL,
+            "body: name a number");
+    body_is(&opts, S("{\"name\":null}"), MANTA_INVALID_NAME, NULL,
+            "body: name null");
+    body_is(&opts, S("{\"name\":[\"a\"]}"), MANTA_INVALID_NAME, NULL,
+            "body: name an array");
+    body_is(&opts, S("{\"name\":\"\"}"), MANTA_INVALID_NAME, NULL,
+            "body: name empty");
+    body_is(&opts, S("{\"name\":\" \\u3000\\t\"}"), MANTA_INVALID_NAME, NULL,
+            "body: name with a tab");
+    body_is(&opts, S("{\"name\":\" \\u3000\\u00a0 \"}"), MANTA_INVALID_NAME,
+            NULL, "body: name white space only");
+    body_is(&opts, S("{\"name\":\"\\u200b\\ufeff\"}"), MANTA_INVALID_NAME,
+            NULL, "body: name zero-width only");
+    body_is(&opts, S("{\"name\":\"abc\\u202Edef\"}"), MANTA_INVALID_NAME,
+            NULL, "body: bidi override U+202E");
+    body_is(&opts, S("{\"name\":\"a\\tb\"}"), MANTA_INVALID_NAME, NULL,
+            "body: C0 control (tab)");
+
+    /* secret, unknown members */
+
+    body_is(&opts, S("{\"name\":\"a\",\"secret\":\"x\"}"),
+            MANTA_CLIENT_SECRET, NULL, "body: secret rejected");
+    body_is(&opts, S("{\"secret\":null,\"name\":\"a\"}"),
+            MANTA_CLIENT_SECRET, NULL, "body: secret null rejected");
+    body_is(&opts, S("{\"name\":\"\",\"secret\":\"x\"}"),
+            MANTA_INVALID_NAME, NULL, "body: invalid_name before secret");
+    body_is(&opts, S("{\"name\":\"a\",\"age\":3}"), MANTA_UNKNOWN_FIELD,
+            NULL, "body: unknown member rejected");
+    body_is(&opts, S("{\"name\":\"a\",\"secret\":\"x\",\"age\":3}"),
+            MANTA_CLIENT_SECRET, NULL, "body: client_secret before unknown");
+    body_is(&opts, S("{\"age\":3}"), MANTA_INVALID_NAME, NULL,
+            "body: invalid_name before unknown");
+
+    o = opts;
+    o.client_secret = MANTA_CLIENT_SECRET_REPLACE;
+
+    body_is(&o, S("{\"name\":\"a\",\"secret\":\"x\"}"), MANTA_OK, "a",
+            "body: secret ignored with replace");
+    body_is(&o, S("{\"name\":\"a\",\"secret\":\"x\",\"age\":3}"),
+            MANTA_UNKNOWN_FIELD, NULL,
+            "body: replace, unknown member still rejected");
+
+    o.unknown_fields = MANTA_UNKNOWN_FIELDS_DROP;
+
+    body_is(&o, S("{\"name\":\"a\",\"secret\":\"x\",\"age\":3,\"x\":{}}"),
+            MANTA_OK, "a", "body: replace and drop");
+
+    o = opts;
+    o.unknown_fields = MANTA_UNKNOWN_FIELDS_DROP;
+
+    body_is(&o, S("{\"age\":3,\"name\":\"a\"}"), MANTA_OK, "a",
+            "body: unknown member dropped");
+    body_is(&o, S("{\"age\":3,\"name\":\"a\",\"secret\":\"s\"}"),
+            MANTA_CLIENT_SECRET, NULL, "body: drop, secret still rejected");
+
+    /* lengths in code points */
+
+    s = repeat("{\"name\":\"", CJK, 64, "\"}");
+    e = repeat("", CJK, 64, "");
+    body_is(&opts, s, strlen(s), MANTA_OK, e, "body: 64 CJK pass");
+    free(s);
+
+    s = repeat("{\"name\":\"", CJK, 65, "\"}");
+    body_is(&opts, s, strlen(s), MANTA_INVALID_NAME, NULL,
+            "body: 65 CJK fail");
+    free(s);
+
+    s = repeat("", "a", 64, "");
+    name_is(&opts, s, strlen(s), s, "name: 64 ASCII pass");
+    free(s);
+
+    s = repeat("", "a", 65, "");
+    name_is(&opts, s, strlen(s), NULL, "name: 65 ASCII fail");
+    free(s);
+
+    s = repeat("   ", CJK, 64, " \xe3\x80\x80 ");
+    name_is(&opts, s, strlen(s), e, "name: trimmed white space is free");
+    free(s);
+
+    s = repeat("\xe2\x80\x8b", CJK, 64, "\xef\xbb\xbf");
+    name_is(&opts, s, strlen(s), e, "name: removed zero-width is free");
+    free(s);
+    free(e);
+
+    s = repeat("", "a ", 32, "");
+    s[63] = '\0';
+    name_is(&opts, s, 63, s, "name: 63 with inner spaces pass");
+    free(s);
+
+    s = repeat("", "a  ", 32, "b");
+    name_is(&opts, s, strlen(s), NULL, "name: collapsed spaces count");
+    free(s);
+
+    o = opts;
+    o.name_max_length = 1;
+    name_is(&o, S("e\xcc\x81"), "\xc3\xa9", "name: length counted after NFC");
+
+    /* normalization on its own */
+
+    name_is(&opts, S("  John   Doe  "), "John Doe", "name: ASCII trim");
+    name_is(&opts, S("\xe6\x97\xa5\xe6\x9c\xac"), "\xe6\x97\xa5\xe6\x9c\xac",
+            "name: CJK unchanged");
+    name_is(&opts, S("A\xcc\x8a"), "\xc3\x85", "name: A + ring -> U+00C5");
+    name_is(&opts, S("\xe2\x84\xab"), "\xc3\x85",
+            "name: U+212B (Angstrom) -> U+00C5 (canonical)");
+    name_is(&opts, S("\xef\xac\x81"), "\xef\xac\x81",
+            "name: U+FB01 ligature kept (NFC, not NFKC)");
+    name_is(&opts, S("a\xe2\x80\x80" "b"), "a b",
+            "name: U+2000 is white space");
+    name_is(&opts, S("a\xe1\x9a\x80\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xaf"
+                     "\xe2\x81\x9f" "b"),
+            "a b", "name: U+1680 U+2028 U+2029 U+202F U+205F collapsed");
+    name_is(&opts, S("a \xe2\x80\x8b b"), "a b",
+            "name: zero-width between spaces");
+    name_is(&opts, S("a\xe2\x80\x8b" "b"), "ab",
+            "name: zero-width between letters");
+    name_is(&opts, S("\xc2\xa0" "a\xc2\xa0"), "a", "name: U+00A0 trimmed");
+    name_is(&opts, S("a\0b"), NULL, "name: NUL");
+    name_is(&opts, S("a\nb"), NULL, "name: LF");
+    name_is(&opts, S("a\x7f"), NULL, "name: DEL");
+    name_is(&opts, S("a\xc2\x85"), NULL, "name: U+0085 (C1)");
+    name_is(&opts, S("a\xc2\x9f"), NULL, "name: U+009F (C1)");
+    name_is(&opts, S("a\xe2\x80\xaa"), NULL, "name: U+202A");
+    name_is(&opts, S("a\xe2\x81\xa6"), NULL, "name: U+2066");
+    name_is(&opts, S("a\xe2\x81\xa9"), NULL, "name: U+2069");
+    name_is(&opts, S("a\xe2\x80\x8e"), "a\xe2\x80\x8e",
+            "name: U+200E (LRM) is not in the list");
+    name_is(&opts, S("\xc3"), NULL, "name: truncated UTF-8");
+    name_is(&opts, S("\xc0\xaf"), NULL, "name: overlong UTF-8");
+    name_is(&opts, S("\xed\xa0\x80"), NULL, "name: encoded surrogate");
+    name_is(&opts, S("\xf4\x90\x80\x80"), NULL, "name: above U+10FFFF");
+    name_is(&opts, S(""), NULL, "name: empty");
+    name_is(&opts, S("   "), NULL, "name: spaces only");
+
+    /* the name pattern, UTF mode */
+
+    re = manta_re_compile(S("^\\p{L}+( \\p{L}+)*$"), MANTA_RE_UTF, err,
+                          sizeof(err));
+    ok(re != NULL, "name pattern compiles");
+
+    o = opts;
+    o.name_re = re;
+
+    body_is(&o, S("{\"name\":\"  Zo\xc3\xab  Smith \"}"), MANTA_OK,
+            "Zo\xc3\xab Smith", "pattern: matches after normalization");
+    body_is(&o, S("{\"name\":\"R2D2\"}"), MANTA_INVALID_NAME, NULL,
+            "pattern: no match");
+    name_is(&o, S("e\xcc\x81t\xc3\xa9"), "\xc3\xa9t\xc3\xa9",
+            "pattern: matched on the NFC form");
+
+    manta_re_free(re);
+
+    re = manta_re_compile(S("^[a-z]+$"), MANTA_RE_UTF, err, sizeof(err));
+    o.name_re = re;
+    name_is(&o, S("abc\xe2\x80\x8b"), "abc",
+            "pattern: zero-width removed before matching");
+    name_is(&o, S("abc "), "abc", "pattern: trailing space trimmed before");
+    manta_re_free(re);
+
+    /* the forwarded body */
+
+    build_is("{\"secret\":\"s\",\"name\":\"", "Alice",
+             "{\"secret\":\"s\",\"name\":\"Alice\"}", "build: plain");
+    build_is("{\"secret\":\"s\",\"name\":\"", "a\"b\\c",
+             "{\"secret\":\"s\",\"name\":\"a\\\"b\\\\c\"}",
+             "build: name with '\"' and '\\'");
+    build_is("{\"secret\":\"s\",\"name\":\"", "Zo\xc3\xab \xe6\x97\xa5",
+             "{\"secret\":\"s\",\"name\":\"Zo\xc3\xab \xe6\x97\xa5\"}",
+             "build: UTF-8 unescaped");
+    build_is("", "", "\"}", "build: empty prefix and name");
+}
+
+
+static void
+body_is(const manta_body_opts_t *opts, const char *data, size_t len,
+    manta_reason_t expected, const char *name, const char *test)
+{
+    char            *out;
+    size_t           out_len;
+    manta_reason_t   rc;
+
+    out = (char *) 1;
+    out_len = 77;
+
+    rc = manta_body_check(opts, data, len, &out, &out_len);
+
+    is_int(rc, expected, "%s: reason %d", test, (int) expected);
+
+    if (expected != MANTA_OK) {
+        ok(out == NULL && out_len == 0, "%s: no name", test);
+        return;
+    }
+
+    if (rc == MANTA_OK) {
+        is_mem(out, out_len, name, "%s: name", test);
+        ok(out[out_len] == '\0', "%s: NUL-terminated", test);
+    }
+
+    free(out);
+}
+
+
+static void
+name_is(const manta_body_opts_t *opts, const char *src, size_t len,
+    const char *expected, const char *test)
+{
+    char            *out;
+    size_t           out_len;
+    manta_reason_t   rc;
+
+    out = (char *) 1;
+    out_len = 77;
+
+    rc = manta_name_normalize(opts, src, len, &out, &out_len);
+
+    if (expected == NULL) {
+        is_int(rc, MANTA_INVALID_NAME, "%s: invalid_name", test);
+        ok(out == NULL && out_len == 0, "%s: no name", test);
+        return;
+    }
+
+    if (is_int(rc, MANTA_OK, "%s: ok", test)) {
+        is_mem(out, out_len, expected, "%s: name", test);
+        ok(out[out_len] == '\0', "%s: NUL-terminated", test);
+        free(out);
+    }
+}
+
+
+static char *
+repeat(const char *head, const char *unit, size_t n, const char *tail)
+{
+    char    *s, *p;
+    size_t   i, hl, ul, tl;
+
+    hl = strlen(head);
+    ul = strlen(unit);
+    tl = strlen(tail);
+
+    s = malloc(hl + ul * n + tl + 1);
+    p = s;
+
+    memcpy(p, head, hl);
+    p += hl;
+
+    for (i = 0; i < n; i++) {
+        memcpy(p, unit, ul);
+        p += ul;
+    }
+
+    memcpy(p, tail, tl + 1);
+
+    return s;
+}
+
+
+static void
+build_is(const char *prefix, const char *name, const char *expected,
+    const char *test)
+{
+    char    *buf;
+    size_t   n, len;
+
+    len = manta_body_build_len(strlen(prefix), name, strlen(name));
+    is_int(len, strlen(expected), "%s: length", test);
+
+    buf = malloc(len);
+    n = manta_body_build(buf, prefix, strlen(prefix), name, strlen(name));
+
+    is_int(n, len, "%s: written length", test);
+    is_mem(buf, n, expected, "%s", test);
+
+    free(buf);
+}

@@ -1,0 +1,548 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * manta_error.c: the error bodies the caller sees (SPEC section 5).
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "manta_error.h"
+#include "tap.h"
+#include "tests.h"
+
+
+#define S(s)  (s), (sizeof(s) - 1)
+
+#define TOKEN    "tok.EN-123"
+#define SECRET   "s3\"cr"
+
+/* SECRET as it appears in a JSON body */
+#define SECRET_J "s3\\\"cr"
+
+#define ER(m, c, b)                                                          \
+    "{\"success\":false,\"errResponse\":{\"message\":\"" m "\",\"code\":"    \
+    c ",\"botId\":\"" b "\"}}"
+
+#define ER_NOBOT(m, c)                                                       \
+    "{\"success\":false,\"errResponse\":{\"message\":\"" m "\",\"code\":"    \
+    c "}}"
+
+/* U+00E9 two bytes, U+65E5 three bytes, U+1F600 four bytes */
+#define E2    "\xc3\xa9"
+#define CJK   "\xe6\x97\xa5"
+#define EMOJI "\xf0\x9f\x98\x80"
+
+
+static void passes(const char *body, size_t len, const char *bot_id,
+    const manta_str_t *redact, size_t nredact, const char *test);
+static void rewrite_is(const char *body, size_t len, int status,
+    const char *bot_id, const manta_str_t *redact, size_t nredact,
+    const char *expected, const char *test);
+static void shape_is(const char *body, size_t len, int status,
+    const char *bot_id, const manta_str_t *redact, size_t nredact,
+    const char *message, const char *test);
+static char *repeat(const char *head, const char *unit, size_t n,
+    const char *tail);
+
+
+static const manta_str_t  creds[] = {
+    { S(TOKEN) },
+    { S(SECRET) }
+};
+
+#define NCREDS  (sizeof(creds) / sizeof(creds[0]))
+
+
+void
+test_error(void)
+{
+    char         *s, *m;
+    manta_str_t   r[2];
+
+    /* valid ErrorResponses pass as they are */
+
+    passes(S(ER("Not Found", "404", "b1")), "bot-1", creds, NCREDS,
+           "pass: with botId, bot_id given");
+    passes(S(ER("Not Found", "404", "b1")), NULL, creds, NCREDS,
+           "pass: with botId, no bot_id");
+    passes(S(ER_NOBOT("Unauthorized", "401")), NULL, creds, NCREDS,
+           "pass: without botId, no bot_id");
+    passes(S(" { \"errResponse\" : {\"code\":4001, \"message\":\"nope\","
+             "\"botId\":\"x\",\"extra\":[1,{}]}, \"success\" : false,"
+             "\"more\":null }\n"),
+           "bot-1", creds, NCREDS,
+           "pass: extra members, white space, any order");
+    passes(S(ER("", "0", "")), "bot-1", creds, NCREDS,
+           "pass: empty message and botId, code 0");
+    passes(S(ER("Too Many Requests", "-1", "b")), "bot-1", creds, NCREDS,
+           "pass: negative code");
+    passes(S("{\"success\":false,\"errResponse\":{\"message\":"
+             "\"tok.EN-12\",\"code\":401,\"botId\":\"TOK.EN-123\"},"
+             "\"t\":\"OKEN-123 s3cr s3\\\\\\\"cr\"}"),
+           "b", creds, NCREDS, "pass: parts of the values do not count");
+
+    /* a missing botId is filled */
+
+    rewrite_is(S(ER_NOBOT("Not Found", "404")), 404, "bot-1", creds, NCREDS,
+               ER("Not Found", "404", "bot-1"), "botId filled");
+    shape_is(S(ER_NOBOT("Not Found", "404")), 404, "bot-1", creds, NCREDS,
+             "Not Found", "botId filled");
+    rewrite_is(S(ER_NOBOT("m", "4001")), 400, "bot-1", creds, NCREDS,
+               ER("m", "4001", "bot-1"), "botId filled: upstream code kept");
+    rewrite_is(S("{\"errResponse\":{\"code\":404,\"x\":null,"
+                 "\"message\":\"m\"},\"z\":[true],\"success\":false}"),
+               404, "b", creds, NCREDS,
+               "{\"errResponse\":{\"code\":404,\"x\":null,\"message\":\"m\","
+               "\"botId\":\"b\"},\"z\":[true],\"success\":false}",
+               "botId filled: key order preserved, compact");
+    rewrite_is(S(" {\"success\": false, \"errResponse\": {\"message\": "
+                 "\"caf\\u00e9 \\\"x\\\"\\n\", \"code\": 500}} "),
+               500, "b", creds, NCREDS,
+               ER("caf" E2 " \\\"x\\\"\\n", "500", "b"),
+               "botId filled: re-serialized with UTF-8 unescaped");
+    shape_is(S(" {\"success\": false, \"errResponse\": {\"message\": "
+               "\"caf\\u00e9 \\\"x\\\"\\n\", \"code\": 500}} "),
+             500, "b", creds, NCREDS, "caf" E2 " \"x\"\n",
+             "botId filled: escapes");
+
+    /* redaction inside a valid ErrorResponse */
+
+    rewrite_is(S(ER("bad token " TOKEN, "401", "b")), 401, "b", creds,
+               NCREDS, ER("bad token [redacted]", "401", "b"),
+               "redact: token in the message");
+    rewrite_is(S(ER("secret " SECRET_J "!", "403", "b")), 403, "b", creds,
+               NCREDS, ER("secret [redacted]!", "403", "b"),
+               "redact: secret with '\"', JSON-escaped in the body");
+    rewrite_is(S(ER("\\u0073\\u0033\\u0022cr", "403", "b")), 403, "b",
+               creds, NCREDS, ER("[redacted]", "403", "b"),
+               "redact: secret spelled with \\u escapes");
+    rewrite_is(S(ER_NOBOT(TOKEN, "401")), 401, "bot-1", creds, NCREDS,
+               ER("[redacted]", "401", "bot-1"),
+               "redact: and botId filled");
+    rewrite_is(S(ER("m", "401", TOKEN)), 401, "b", creds, NCREDS,
+               ER("m", "401", "[redacted]"), "redact: the botId string");
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+                 "\"code\":400,\"botId\":\"b\",\"details\":{\"a\":[\"x "
+                 TOKEN " y\",{\"b\":\"" SECRET_J SECRET_J "\"}],\"n\":1}},"
+                 "\"trace\":[[[\"" TOKEN "\"]],2]}"),
+               400, "b", creds, NCREDS,
+               "{\"success\":false,\"errResponse\":{\"message\":\"m\","
+               "\"code\":400,\"botId\":\"b\",\"details\":{\"a\":[\"x "
+               "[redacted] y\",{\"b\":\"[redacted][redacted]\"}],\"n\":1}},"
+               "\"trace\":[[[\"[redacted]\"]],2]}",
+               "redact: nested objects and arrays, adjacent occurrences");
+    rewrite_is(S(ER(TOKEN TOKEN SECRET_J TOKEN, "401", "b")), 401, "b",
+               creds, NCREDS,
+               ER("[redacted][redacted][redacted][redacted]", "401", "b"),
+               "redact: adjacent token and secret");
+
+    r[0].data = "aXa";
+    r[0].len = 3;
+    r[1].data = "aXaXaY";
+    r[1].len = 6;
+
+    rewrite_is(S(ER("aXaXa", "400", "b")), 400, "b", r, 1,
+               ER("[redacted]Xa", "400", "b"),
+               "redact: overlapping occurrences, leftmost first");
+    rewrite_is(S(ER("aXaXaXa", "400", "b")), 400, "b", r, 1,
+               ER("[redacted]X[redacted]", "400", "b"),
+               "redact: overlapping occurrences, then the next one");
+    rewrite_is(S(ER("baXaXaYb", "400", "b")), 400, "b", r, 2,
+               ER("b[redacted]b", "400", "b"),
+               "redact: the longest value at the leftmost position");
+
+    r[0].data = "cdef";
+    r[0].len = 4;
+    r[1].data = "abcd";
+    r[1].len = 4;
+
+    rewrite_is(S(ER("abcdef", "400", "b")), 400, "b", r, 2,
+               ER("[redacted]ef", "400", "b"),
+               "redact: overlapping values, the leftmost wins");
+
+    r[0].data = "";
+    r[0].len = 0;
+    r[1].data = "x";
+    r[1].len = 1;
+
+    passes(S(ER("m", "400", "b")), "b", r, 2,
+           "redact: empty value ignored");
+    rewrite_is(S(ER("xx", "400", "b")), 400, "b", r, 2,
+               ER("[redacted][redacted]", "400", "b"),
+               "redact: one-byte value, empty value ignored");
+
+    passes(S(ER("bad token " TOKEN, "401", "b")), NULL, NULL, 0,
+           "redact: nothing to redact without values");
+
+    /* a redacted value in a member name: rebuilt, not passed */
+
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+                 "\"code\":401,\"botId\":\"b\",\"" TOKEN "\":1}}"),
+               401, "bot-1", creds, NCREDS, ER("m", "401", "bot-1"),
+               "redact: token as a member name");
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+                 "\"code\":4001},\"x\":[{\"" SECRET_J "\":null}]}"),
+               401, NULL, creds, NCREDS, ER_NOBOT("m", "401"),
+               "redact: secret in a nested member name");
+
+    /* bodies that are not ErrorResponses */
+
+    rewrite_is(S("<html><body><h1>502 Bad Gateway</h1></body></html>"),
+               502, "b", creds, NCREDS, ER("Bad Gateway", "502", "b"),
+               "HTML body: reason phrase");
+    rewrite_is(S("<html>" TOKEN "</html>"), 502, NULL, creds, NCREDS,
+               ER_NOBOT("Bad Gateway", "502"), "HTML body without botId");
+    rewrite_is(S(""), 413, "b", creds, NCREDS,
+               ER("Payload Too Large", "413", "b"), "empty body");
+    rewrite_is(NULL, 0, 504, "b", creds, NCREDS,
+               ER("Gateway Timeout", "504", "b"), "NULL body");
+    rewrite_is(NULL, 0, 599, NULL, NULL, 0, ER_NOBOT("Error", "599"),
+               "NULL body, unknown status");
+    rewrite_is(S("upstream says no\n"), 500, "b", creds, NCREDS,
+               ER("Internal Server Error", "500", "b"), "text/plain body");
+    rewrite_is(S("{\"message\":\"upstream message\"}"), 500, "b", creds,
+               NCREDS, ER("upstream message", "500", "b"),
+               "{\"message\":...}");
+    rewrite_is(S("{\"error\":\"invalid_token\"}"), 401, "b", creds, NCREDS,
+               ER("invalid_token", "401", "b"), "{\"error\":...}");
+    rewrite_is(S("{\"type\":\"about:blank\",\"title\":\"Too Many\","
+                 "\"status\":429,\"detail\":\"slow down\"}"),
+               429, "b", creds, NCREDS, ER("slow down", "429", "b"),
+               "problem+json: detail before title");
+    rewrite_is(S("{\"title\":\"Too Many\",\"status\":429}"), 429, "b",
+               creds, NCREDS, ER("Too Many", "429", "b"),
+               "problem+json: title alone");
+    rewrite_is(S("{\"title\":\"t\",\"detail\":\"d\",\"error\":\"e\","
+                 "\"message\":\"m\"}"),
+               400, "b", creds, NCREDS, ER("m", "400", "b"),
+               "message before error, detail, title");
+    rewrite_is(S("{\"title\":\"t\",\"detail\":\"d\",\"error\":\"e\"}"), 400,
+               "b", creds, NCREDS, ER("e", "400", "b"),
+               "error before detail and title");
+    rewrite_is(S("{\"errResponse\":{\"message\":\"inner\"},\"title\":"
+                 "\"t\"}"),
+               400, "b", creds, NCREDS, ER("t", "400", "b"),
+               "title before errResponse.message");
+    rewrite_is(S("{\"errResponse\":{\"message\":\"inner\",\"code\":\"x\"}}"),
+               400, "b", creds, NCREDS, ER("inner", "400", "b"),
+               "errResponse.message last");
+    rewrite_is(S("{\"message\":42,\"error\":\"e\"}"), 400, "b", creds,
+               NCREDS, ER("e", "400", "b"), "non-string message skipped");
+    rewrite_is(S("{\"message\":null,\"error\":{\"message\":\"x\"},"
+                 "\"detail\":[\"y\"],\"title\":true}"),
+               400, "b", creds, NCREDS, ER("Bad Request", "400", "b"),
+               "no string member: phrase");
+    rewrite_is(S("{\"errResponse\":[\"x\"],\"message\":1}"), 400, "b",
+               creds, NCREDS, ER("Bad Request", "400", "b"),
+               "errResponse not an object: phrase");
+    rewrite_is(S("{\"message\":\"\"}"), 403, "b", creds, NCREDS,
+               ER("Forbidden", "403", "b"), "empty message: phrase");
+    rewrite_is(S("{\"Message\":\"x\",\"ERROR\":\"y\"}"), 400, "b", creds,
+               NCREDS, ER("Bad Request", "400", "b"),
+               "member names are case-sensitive");
+    rewrite_is(S("{\"error\":\"bad " TOKEN " and " SECRET_J "\"}"), 401,
+               "b", creds, NCREDS, ER("bad [redacted] and [redacted]", "401",
+                                      "b"),
+               "rewritten message redacted");
+    rewrite_is(S("{\"message\":\"a\\\"b\\\\c\\n\\u0001\"}"), 400, "b",
+               creds, NCREDS, ER("a\\\"b\\\\c\\n\\u0001", "400", "b"),
+               "rewritten message JSON-escaped");
+    rewrite_is(S("{\"message\":\"" CJK EMOJI "\"}"), 400, "b", creds, NCREDS,
+               ER(CJK EMOJI, "400", "b"), "rewritten message keeps UTF-8");
+
+    /* not JSON, not one object, not valid UTF-8 */
+
+    rewrite_is(S("{\"message\":\"x\""), 502, "b", creds, NCREDS,
+               ER("Bad Gateway", "502", "b"), "invalid JSON: truncated");
+    rewrite_is(S("{\"message\":\"x\"} {}"), 502, "b", creds, NCREDS,
+               ER("Bad Gateway", "502", "b"), "invalid JSON: two objects");
+    rewrite_is(S("[{\"message\":\"x\"}]"), 502, "b", creds, NCREDS,
+               ER("Bad Gateway", "502", "b"), "top-level array");
+    rewrite_is(S("\"message\""), 502, "b", creds, NCREDS,
+               ER("Bad Gateway", "502", "b"), "top-level string");
+    rewrite_is(S("{\"message\":\"a\",\"message\":\"b\"}"), 400, "b", creds,
+               NCREDS, ER("Bad Request", "400", "b"),
+               "duplicate keys: not parsed");
+    rewrite_is(S("{\"success\":false,\"success\":false,\"errResponse\":"
+                 "{\"message\":\"m\",\"code\":400,\"botId\":\"b\"}}"),
+               400, "b", creds, NCREDS, ER("Bad Request", "400", "b"),
+               "duplicate keys: an ErrorResponse otherwise, not passed");
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+                 "\"code\":400,\"code\":401,\"botId\":\"b\"}}"),
+               400, "b", creds, NCREDS, ER("Bad Request", "400", "b"),
+               "duplicate keys in errResponse");
+    rewrite_is(S("{\"message\":\"a\\u0000b\"}"), 400, "b", creds, NCREDS,
+               ER("Bad Request", "400", "b"), "\\u0000: not parsed");
+    rewrite_is(S("{\"message\":\"a\0b\"}"), 400, "b", creds, NCREDS,
+               ER("Bad Request", "400", "b"), "raw NUL: not parsed");
+    rewrite_is(S("{\"message\":\"\xff\"}"), 400, "b", creds, NCREDS,
+               ER("Bad Request", "400", "b"), "invalid UTF-8: not parsed");
+    rewrite_is(S("{\"message\":\"x\",\"n\":1e999}"), 400, "b", creds, NCREDS,
+               ER("Bad Request", "400", "b"), "real overflow: not parsed");
+
+    /* almost ErrorResponses: rewritten with their message */
+
+    rewrite_is(S("{\"success\":true,\"errResponse\":{\"message\":\"quota\","
+                 "\"code\":429,\"botId\":\"b\"}}"),
+               429, "bot-1", creds, NCREDS, ER("quota", "429", "bot-1"),
+               "success true: not an ErrorResponse");
+    rewrite_is(S("{\"errResponse\":{\"message\":\"m\",\"code\":400,"
+                 "\"botId\":\"b\"}}"),
+               400, "bot-1", creds, NCREDS, ER("m", "400", "bot-1"),
+               "success missing");
+    rewrite_is(S("{\"success\":\"false\",\"errResponse\":{\"message\":"
+                 "\"m\",\"code\":400}}"),
+               400, NULL, creds, NCREDS, ER_NOBOT("m", "400"),
+               "success a string");
+    rewrite_is(S("{\"success\":0,\"errResponse\":{\"message\":\"m\","
+                 "\"code\":400}}"),
+               400, NULL, creds, NCREDS, ER_NOBOT("m", "400"), "success 0");
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+                 "\"code\":\"502\",\"botId\":\"b\"}}"),
+               502, "bot-1", creds, NCREDS, ER("m", "502", "bot-1"),
+               "code a string: not valid");
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+                 "\"code\":502.0,\"botId\":\"b\"}}"),
+               502, "bot-1", creds, NCREDS, ER("m", "502", "bot-1"),
+               "code a real: not valid");
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+                 "\"botId\":\"b\"}}"),
+               502, "bot-1", creds, NCREDS, ER("m", "502", "bot-1"),
+               "code missing: not valid");
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+                 "\"code\":400,\"botId\":7}}"),
+               400, "bot-1", creds, NCREDS, ER("m", "400", "bot-1"),
+               "botId a number: not valid");
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+                 "\"code\":400,\"botId\":null}}"),
+               400, NULL, creds, NCREDS, ER_NOBOT("m", "400"),
+               "botId null: not valid");
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":1,"
+                 "\"code\":400,\"botId\":\"b\"}}"),
+               400, "bot-1", creds, NCREDS, ER("Bad Request", "400", "bot-1"),
+               "message a number: not valid, phrase");
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m " TOKEN
+                 "\",\"code\":\"x\"},\"title\":\"t\"}"),
+               400, "bot-1", creds, NCREDS, ER("t", "400", "bot-1"),
+               "not valid: top-level member before errResponse.message");
+
+    /* long messages: redacted, then cut on a UTF-8 boundary */
+
+    s = repeat("{\"message\":\"", "x", 512, "\"}");
+    m = repeat("", "x", 512, "");
+    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
+             "cut: 512 bytes kept");
+    free(s);
+    free(m);
+
+    s = repeat("{\"message\":\"", "x", 513, "\"}");
+    m = repeat("", "x", 512, "");
+    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
+             "cut: 513 ASCII bytes to 512");
+    free(s);
+    free(m);
+
+    s = repeat("{\"message\":\"a", E2, 300, "\"}");
+    m = repeat("a", E2, 255, "");
+    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
+             "cut: 2-byte character straddling 512 dropped (511 bytes)");
+    free(s);
+    free(m);
+
+    s = repeat("{\"message\":\"", CJK, 200, "\"}");
+    m = repeat("", CJK, 170, "");
+    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
+             "cut: 3-byte character straddling 512 dropped (510 bytes)");
+    free(s);
+    free(m);
+
+    s = repeat("{\"message\":\"a\\u00e9", CJK, 200, "\"}");
+    m = repeat("a" E2, CJK, 169, "");
+    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
+             "cut: escaped input, 3-byte character dropped (510 bytes)");
+    free(s);
+    free(m);
+
+    s = repeat("{\"message\":\"", EMOJI, 200, "\"}");
+    m = repeat("", EMOJI, 128, "");
+    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
+             "cut: 4-byte characters ending at 512");
+    free(s);
+    free(m);
+
+    s = repeat("{\"message\":\"x", EMOJI, 200, "\"}");
+    m = repeat("x", EMOJI, 127, "");
+    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
+             "cut: 4-byte character straddling 512 dropped (509 bytes)");
+    free(s);
+    free(m);
+
+    s = repeat("{\"message\":\"", "x", 505, TOKEN "yyyy\"}");
+    m = repeat("", "x", 505, "[redact");
+    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
+             "cut: token across the cut redacted first");
+    free(s);
+    free(m);
+
+    s = repeat("{\"message\":\"", TOKEN, 60, "\"}");
+    m = repeat("", "[redacted]", 51, "[r");
+    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
+             "cut: 60 tokens redacted, then cut");
+    free(s);
+    free(m);
+
+    s = repeat("{\"success\":false,\"errResponse\":{\"code\":400,"
+               "\"message\":\"", "x", 600, "\"}}");
+    passes(s, strlen(s), NULL, creds, NCREDS,
+           "cut: a valid ErrorResponse is not cut");
+    free(s);
+}
+
+
+static void
+passes(const char *body, size_t len, const char *bot_id,
+    const manta_str_t *redact, size_t nredact, const char *test)
+{
+    char              *out;
+    size_t             out_len;
+    manta_error_rc_t   rc;
+
+    out = (char *) 1;
+    out_len = 77;
+
+    rc = manta_error_rewrite(body, len, 400, bot_id,
+                             bot_id ? strlen(bot_id) : 0, redact, nredact,
+                             &out, &out_len);
+
+    is_int(rc, MANTA_ERROR_PASS, "%s: passes", test);
+    ok(out == NULL && out_len == 0, "%s: no output", test);
+
+    if (rc == MANTA_ERROR_REWRITTEN) {
+        free(out);
+    }
+}
+
+
+static void
+rewrite_is(const char *body, size_t len, int status, const char *bot_id,
+    const manta_str_t *redact, size_t nredact, const char *expected,
+    const char *test)
+{
+    char              *out;
+    size_t             out_len;
+    manta_error_rc_t   rc;
+
+    out = (char *) 1;
+    out_len = 77;
+
+    rc = manta_error_rewrite(body, len, status, bot_id,
+                             bot_id ? strlen(bot_id) : 0, redact, nredact,
+                             &out, &out_len);
+
+    if (!is_int(rc, MANTA_ERROR_REWRITTEN, "%s: rewritten", test)) {
+        return;
+    }
+
+    is_mem(out, out_len, expected, "%s: body", test);
+    ok(out[out_len] == '\0', "%s: NUL-terminated", test);
+
+    free(out);
+}
+
+
+/* parses the output and checks its members and their types */
+
+static void
+shape_is(const char *body, size_t len, int status, const char *bot_id,
+    const manta_str_t *redact, size_t nredact, const char *message,
+    const char *test)
+{
+    int                pass;
+    char              *out;
+    size_t             out_len;
+    json_t            *root, *er, *v;
+    manta_error_rc_t   rc;
+
+    rc = manta_error_rewrite(body, len, status, bot_id,
+                             bot_id ? strlen(bot_id) : 0, redact, nredact,
+                             &out, &out_len);
+
+    if (!is_int(rc, MANTA_ERROR_REWRITTEN, "%s: rewritten", test)) {
+        return;
+    }
+
+    root = json_loadb(out, out_len, JSON_REJECT_DUPLICATES, NULL);
+
+    if (!ok(json_is_object(root), "%s: output is a JSON object", test)) {
+        json_decref(root);
+        free(out);
+        return;
+    }
+
+    er = json_object_get(root, "errResponse");
+
+    ok(json_object_size(root) == 2
+       && json_is_false(json_object_get(root, "success"))
+       && json_is_object(er),
+       "%s: success false and errResponse", test);
+
+    v = json_object_get(er, "message");
+
+    pass = json_is_string(v);
+    ok(pass, "%s: message a string", test);
+
+    if (pass) {
+        is_mem(json_string_value(v), json_string_length(v), message,
+               "%s: message", test);
+        ok(json_string_length(v) <= MANTA_ERROR_MESSAGE_MAX,
+           "%s: message at most %d bytes", test, MANTA_ERROR_MESSAGE_MAX);
+    }
+
+    v = json_object_get(er, "code");
+    ok(json_is_integer(v) && json_integer_value(v) == status,
+       "%s: code %d", test, status);
+
+    v = json_object_get(er, "botId");
+
+    if (bot_id == NULL) {
+        ok(v == NULL && json_object_size(er) == 2, "%s: no botId", test);
+
+    } else {
+        ok(json_is_string(v) && strcmp(json_string_value(v), bot_id) == 0
+           && json_object_size(er) == 3, "%s: botId", test);
+    }
+
+    json_decref(root);
+    free(out);
+}
+
+
+static char *
+repeat(const char *head, const char *unit, size_t n, const char *tail)
+{
+    char    *s, *p;
+    size_t   i, hl, ul, tl;
+
+    hl = strlen(head);
+    ul = strlen(unit);
+    tl = strlen(tail);
+
+    s = malloc(hl + ul * n + tl + 1);
+    p = s;
+
+    memcpy(p, head, hl);
+    p += hl;
+
+    for (i = 0; i < n; i++) {
+        memcpy(p, unit, ul);
+        p += ul;
+    }
+
+    memcpy(p, tail, tl + 1);
+
+    return s;
+}

@@ -1,0 +1,107 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * manta_json.c: string escaping and the ErrorResponse body.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "manta_json.h"
+#include "tap.h"
+#include "tests.h"
+
+
+#define S(s)  (s), (sizeof(s) - 1)
+
+
+static void escape_is(const char *src, size_t len, const char *expected,
+    const char *name);
+static void error_body_is(const char *message, int code, const char *bot_id,
+    const char *expected, const char *name);
+
+
+void
+test_json(void)
+{
+    escape_is(S(""), "", "escape: empty");
+    escape_is(S("plain text"), "plain text", "escape: plain");
+    escape_is(S("a\"b\\c"), "a\\\"b\\\\c", "escape: quote and backslash");
+    escape_is(S("\b\f\n\r\t"), "\\b\\f\\n\\r\\t", "escape: short forms");
+    escape_is(S("\x01\x0b\x1f\x7f"), "\\u0001\\u000B\\u001F\\u007F",
+              "escape: other controls and DEL as \\u00XX");
+    escape_is(S("a\0b"), "a\\u0000b", "escape: NUL");
+    escape_is(S("/<>'&"), "/<>'&", "escape: slash and HTML kept");
+    escape_is(S("\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80"),
+              "\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80", "escape: UTF-8 kept");
+    escape_is(S("\xe2\x80\xa8"), "\xe2\x80\xa8", "escape: U+2028 kept");
+
+    error_body_is("bad", 400, "bot-1",
+                  "{\"success\":false,\"errResponse\":{\"message\":\"bad\","
+                  "\"code\":400,\"botId\":\"bot-1\"}}",
+                  "error body with botId");
+    error_body_is("unknown botId", 403, NULL,
+                  "{\"success\":false,\"errResponse\":{\"message\":"
+                  "\"unknown botId\",\"code\":403}}",
+                  "error body without botId");
+    error_body_is("say \"hi\"\n\\", 502, "a\"b",
+                  "{\"success\":false,\"errResponse\":{\"message\":"
+                  "\"say \\\"hi\\\"\\n\\\\\",\"code\":502,"
+                  "\"botId\":\"a\\\"b\"}}",
+                  "error body escapes message and botId");
+    error_body_is("", 429, "",
+                  "{\"success\":false,\"errResponse\":{\"message\":\"\","
+                  "\"code\":429,\"botId\":\"\"}}",
+                  "error body with empty message and empty botId");
+    error_body_is("caf\xc3\xa9", 500, NULL,
+                  "{\"success\":false,\"errResponse\":{\"message\":"
+                  "\"caf\xc3\xa9\",\"code\":500}}",
+                  "error body keeps UTF-8");
+    error_body_is("x", -2147483647 - 1, NULL,
+                  "{\"success\":false,\"errResponse\":{\"message\":\"x\","
+                  "\"code\":-2147483648}}",
+                  "error body with the smallest int");
+}
+
+
+static void
+escape_is(const char *src, size_t len, const char *expected,
+    const char *name)
+{
+    char    *buf, *end;
+    size_t   n;
+
+    n = manta_json_escape_len(src, len);
+    is_int(n, strlen(expected), "%s: length", name);
+
+    buf = malloc(n + 1);
+    end = manta_json_escape(buf, src, len);
+
+    is_int(end - buf, n, "%s: returns the end", name);
+    is_mem(buf, (size_t) (end - buf), expected, "%s", name);
+
+    free(buf);
+}
+
+
+static void
+error_body_is(const char *message, int code, const char *bot_id,
+    const char *expected, const char *name)
+{
+    char    *buf;
+    size_t   n, len;
+
+    len = manta_error_body_len(message, strlen(message), code, bot_id,
+                               bot_id ? strlen(bot_id) : 0);
+    is_int(len, strlen(expected), "%s: length", name);
+
+    buf = malloc(len + 1);
+    n = manta_error_body(buf, message, strlen(message), code, bot_id,
+                         bot_id ? strlen(bot_id) : 0);
+
+    is_int(n, len, "%s: written length", name);
+    is_mem(buf, n, expected, "%s", name);
+
+    free(buf);
+}

@@ -1,0 +1,456 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * manta_limit.c: the leaky bucket, RateLimit fields, Retry-After.
+ */
+
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "manta_creds.h"
+#include "manta_limit.h"
+#include "tap.h"
+#include "tests.h"
+
+
+#define S(s)  (s), (sizeof(s) - 1)
+
+/* monotonic milliseconds of the first request */
+#define T0    1000000
+
+/* Sun, 06 Nov 1994 08:49:37 GMT */
+#define DATE       "Sun, 06 Nov 1994 08:49:37 GMT"
+#define DATE_TIME  784111777
+
+
+static manta_limit_t limit(unsigned rate, unsigned burst, unsigned delay);
+static void take_is(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
+    manta_limit_rc_t expected, uint64_t delay_ms, const char *test);
+static void fields_are(const manta_bucket_t *b, const manta_limit_t *l,
+    uint64_t now, unsigned quota, unsigned window, unsigned remaining,
+    unsigned reset, const char *test);
+static void backoff_is(const char *value, time_t now, unsigned expected,
+    const char *test);
+
+
+void
+test_limit(void)
+{
+    char             digits[200];
+    unsigned         i, q, w, r, t, prev;
+    uint64_t         delay;
+    manta_bucket_t   b, saved;
+    manta_limit_t    l;
+
+    /* 1r/m burst 5 nodelay: 6 immediate passes, then rejections */
+
+    l = limit(manta_rate_parse(S("1r/m")), 5, 5);
+    is_int(l.rate, 16, "1r/m is 16 per 1000 s");
+
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    for (i = 1; i <= 6; i++) {
+        take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0,
+                "1r/m burst 5 nodelay: request passes");
+        is_int(b.excess, (i - 1) * 1000, "1r/m burst 5 nodelay: excess %u",
+               (i - 1) * 1000);
+    }
+
+    is_int(b.last, T0, "1r/m burst 5 nodelay: last is now");
+
+    saved = b;
+
+    take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0,
+            "1r/m burst 5 nodelay: 7th request rejected");
+    ok(memcmp(&b, &saved, sizeof(manta_bucket_t)) == 0,
+       "rejected request leaves the bucket as it was");
+
+    take_is(&b, &l, T0 + 62499, MANTA_LIMIT_REJECTED, 0,
+            "1r/m: still rejected 62.499 s later");
+    ok(memcmp(&b, &saved, sizeof(manta_bucket_t)) == 0,
+       "second rejection leaves the bucket as it was");
+
+    take_is(&b, &l, T0 + 62500, MANTA_LIMIT_PASSED, 0,
+            "1r/m: passes 62.5 s later (one request drained)");
+    is_int(b.last, T0 + 62500, "1r/m: last moved");
+    is_int(b.excess, 5000, "1r/m: excess back at the burst");
+    take_is(&b, &l, T0 + 62500, MANTA_LIMIT_REJECTED, 0,
+            "1r/m: and the next one is rejected");
+
+    /* 1r/s burst 2 nodelay: draining */
+
+    l = limit(1000, 2, 2);
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: 1st passes");
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: 2nd passes");
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: 3rd passes");
+    take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0,
+            "1r/s burst 2: 4th rejected");
+    take_is(&b, &l, T0 + 999, MANTA_LIMIT_REJECTED, 0,
+            "1r/s burst 2: rejected 999 ms later");
+    take_is(&b, &l, T0 + 1000, MANTA_LIMIT_PASSED, 0,
+            "1r/s burst 2: passes 1 s later");
+    take_is(&b, &l, T0 + 1000, MANTA_LIMIT_REJECTED, 0,
+            "1r/s burst 2: then rejected again");
+    take_is(&b, &l, T0 + 500, MANTA_LIMIT_REJECTED, 0,
+            "1r/s burst 2: a time in the past drains nothing");
+    take_is(&b, &l, T0 + 4000, MANTA_LIMIT_PASSED, 0,
+            "1r/s burst 2: 3 s later drained");
+    is_int(b.excess, 0, "1r/s burst 2: excess never below 0");
+    take_is(&b, &l, T0 + 4000, MANTA_LIMIT_PASSED, 0,
+            "1r/s burst 2: drained, 2nd passes");
+    take_is(&b, &l, T0 + 4000, MANTA_LIMIT_PASSED, 0,
+            "1r/s burst 2: drained, 3rd passes");
+    take_is(&b, &l, T0 + 4000, MANTA_LIMIT_REJECTED, 0,
+            "1r/s burst 2: drained, 4th rejected");
+    take_is(&b, &l, T0 + 4000 + 86400000ULL * 365, MANTA_LIMIT_PASSED, 0,
+            "1r/s burst 2: a year later");
+    is_int(b.excess, 0, "1r/s burst 2: a year later the bucket is empty");
+
+    /* a large bucket drains completely, however long that takes */
+
+    l = limit(manta_rate_parse(S("1r/m")), 2000, 2000);
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    for (i = 0; i <= 2000; i++) {
+        (void) manta_limit_take(&b, &l, T0, &delay);
+    }
+
+    is_int(b.excess, 2000000, "1r/m burst 2000: 2001 requests fill it");
+    take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0,
+            "1r/m burst 2000: the next one rejected");
+    fields_are(&b, &l, T0, 1, 60, 0, 125000,
+               "1r/m burst 2000: full, drained in 125000 s");
+    fields_are(&b, &l, T0 + 86400000, 1, 60, 1, 38600,
+               "1r/m burst 2000: a day later, 38600 s left");
+    fields_are(&b, &l, T0 + 125000000, 1, 60, 1, 0,
+               "1r/m burst 2000: drained after 125000 s (over a day)");
+    take_is(&b, &l, T0 + 125062500, MANTA_LIMIT_PASSED, 0,
+            "1r/m burst 2000: passes once drained");
+    is_int(b.excess, 0, "1r/m burst 2000: and the bucket is empty");
+    take_is(&b, &l, UINT64_MAX, MANTA_LIMIT_PASSED, 0,
+            "1r/m burst 2000: at the end of time, no overflow");
+    is_int(b.excess, 0, "1r/m burst 2000: empty at the end of time");
+
+    l = limit(manta_rate_parse(S("1r/m")), 1000000000, 1000000000);
+    b.last = T0;
+    b.excess = 1000000000000ULL;
+
+    fields_are(&b, &l, T0, 1, 60, 0, UINT_MAX,
+               "burst 1e9 at 1r/m: reset capped, not wrapped");
+    is_int(manta_limit_retry_after(&b, &l, T0), 63,
+           "burst 1e9 at 1r/m: Retry-After 63 s");
+
+    /* burst 0 */
+
+    l = limit(1000, 0, 0);
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "burst 0: 1st passes");
+    take_is(&b, &l, T0 + 999, MANTA_LIMIT_REJECTED, 0,
+            "burst 0: rejected within the second");
+    take_is(&b, &l, T0 + 1000, MANTA_LIMIT_PASSED, 0,
+            "burst 0: passes a second later");
+
+    /* delay=2: passed, then delayed */
+
+    l = limit(1000, 5, 2);
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "delay=2: 1st passed");
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "delay=2: 2nd passed");
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "delay=2: 3rd passed");
+    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 1000,
+            "delay=2: 4th delayed 1000 ms");
+    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 2000,
+            "delay=2: 5th delayed 2000 ms");
+    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 3000,
+            "delay=2: 6th delayed 3000 ms");
+    take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0, "delay=2: 7th rejected");
+    take_is(&b, &l, T0 + 1500, MANTA_LIMIT_DELAYED, 2500,
+            "delay=2: 1.5 s later delayed 2500 ms");
+
+    /* the default: no delay=, no nodelay */
+
+    l = limit(10000, 3, 0);
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "10r/s burst 3: 1st passed");
+    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 100,
+            "10r/s burst 3: 2nd delayed 100 ms");
+    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 200,
+            "10r/s burst 3: 3rd delayed 200 ms");
+    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 300,
+            "10r/s burst 3: 4th delayed 300 ms");
+    take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0,
+            "10r/s burst 3: 5th rejected");
+    take_is(&b, &l, T0 + 50, MANTA_LIMIT_REJECTED, 0,
+            "10r/s burst 3: 50 ms later rejected");
+    take_is(&b, &l, T0 + 100, MANTA_LIMIT_DELAYED, 300,
+            "10r/s burst 3: 100 ms later delayed 300 ms");
+
+    l = limit(manta_rate_parse(S("30r/m")), 2, 0);
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "30r/m burst 2: 1st passed");
+    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 2000,
+            "30r/m burst 2: 2nd delayed 2 s");
+    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 4000,
+            "30r/m burst 2: 3rd delayed 4 s");
+
+    /* RateLimit fields: 10r/s burst 20 nodelay */
+
+    l = limit(manta_rate_parse(S("10r/s")), 20, 20);
+    is_int(l.rate, 10000, "10r/s is 10000 per 1000 s");
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    fields_are(&b, &l, T0, 10, 1, 10, 0, "10r/s burst 20: new bucket");
+
+    prev = 11;
+
+    for (i = 1; i <= 21; i++) {
+        take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "10r/s burst 20: passes");
+
+        manta_limit_fields(&b, &l, T0, &q, &w, &r, &t);
+
+        is_int(r, (21 - i < 10) ? 21 - i : 10,
+               "10r/s burst 20: remaining after %u requests", i);
+        ok(r <= prev, "10r/s burst 20: remaining does not grow");
+        prev = r;
+    }
+
+    fields_are(&b, &l, T0, 10, 1, 0, 2, "10r/s burst 20: full (2 s)");
+    fields_are(&b, &l, T0 + 500, 10, 1, 5, 2,
+               "10r/s burst 20: 0.5 s later (1.5 s rounded up)");
+    fields_are(&b, &l, T0 + 1000, 10, 1, 10, 1, "10r/s burst 20: 1 s later");
+    fields_are(&b, &l, T0 + 1001, 10, 1, 10, 1,
+               "10r/s burst 20: 1.001 s later (0.999 s rounded up)");
+    fields_are(&b, &l, T0 + 2000, 10, 1, 10, 0,
+               "10r/s burst 20: drained");
+    fields_are(&b, &l, T0 + 100000, 10, 1, 10, 0,
+               "10r/s burst 20: long drained");
+
+    /* 30r/m burst 5 */
+
+    l = limit(manta_rate_parse(S("30r/m")), 5, 5);
+    is_int(l.rate, 500, "30r/m is 500 per 1000 s");
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    fields_are(&b, &l, T0, 30, 60, 6, 0, "30r/m burst 5: new bucket");
+
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "30r/m burst 5: 1st");
+    fields_are(&b, &l, T0, 30, 60, 5, 0, "30r/m burst 5: after 1");
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "30r/m burst 5: 2nd");
+    fields_are(&b, &l, T0, 30, 60, 4, 2, "30r/m burst 5: after 2 (2 s)");
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "30r/m burst 5: 3rd");
+    fields_are(&b, &l, T0, 30, 60, 3, 4, "30r/m burst 5: after 3 (4 s)");
+    fields_are(&b, &l, T0 + 2000, 30, 60, 4, 2,
+               "30r/m burst 5: after 3, 2 s later");
+
+    /* quota and window of other rates */
+
+    l = limit(manta_rate_parse(S("1r/m")), 0, 0);
+    memset(&b, 0, sizeof(manta_bucket_t));
+    fields_are(&b, &l, T0, 1, 60, 1, 0, "1r/m: q=1;w=60");
+
+    l = limit(manta_rate_parse(S("90r/m")), 0, 0);
+    fields_are(&b, &l, T0, 90, 60, 1, 0, "90r/m: q=90;w=60");
+
+    l = limit(manta_rate_parse(S("120r/m")), 0, 0);
+    fields_are(&b, &l, T0, 2, 1, 1, 0, "120r/m reads as 2r/s");
+
+    l = limit(manta_rate_parse(S("4294967r/s")), 0, 0);
+    fields_are(&b, &l, T0, 4294967, 1, 1, 0, "4294967r/s: largest r/s");
+
+    l = limit(manta_rate_parse(S("4294967r/m")), 0, 0);
+    fields_are(&b, &l, T0, 4294967, 60, 1, 0,
+               "4294967r/m: largest r/m, no overflow");
+
+    l = limit(manta_rate_parse(S("1r/s")), 100, 100);
+    fields_are(&b, &l, T0, 1, 1, 1, 0, "remaining at most the quota");
+
+    /* Retry-After of a rejected request */
+
+    l = limit(10000, 2, 2);
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    for (i = 0; i < 3; i++) {
+        take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "retry 10r/s: passes");
+    }
+
+    take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0, "retry 10r/s: rejected");
+    is_int(manta_limit_retry_after(&b, &l, T0), 1,
+           "retry 10r/s: 0.1 s rounded up to 1");
+
+    l = limit(manta_rate_parse(S("1r/m")), 0, 0);
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "retry 1r/m: passes");
+    take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0, "retry 1r/m: rejected");
+    is_int(manta_limit_retry_after(&b, &l, T0), 63,
+           "retry 1r/m: 62.5 s rounded up to 63");
+    is_int(manta_limit_retry_after(&b, &l, T0 + 62000), 1,
+           "retry 1r/m: 62 s later, 1");
+
+    l = limit(manta_rate_parse(S("30r/m")), 1, 1);
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "retry 30r/m: 1st passes");
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "retry 30r/m: 2nd passes");
+    take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0, "retry 30r/m: rejected");
+    is_int(manta_limit_retry_after(&b, &l, T0), 2, "retry 30r/m: 2 s");
+    is_int(manta_limit_retry_after(&b, &l, T0 + 1500), 1,
+           "retry 30r/m: 0.5 s left rounded up to 1");
+    is_int(manta_limit_retry_after(&b, &l, T0 + 1000), 1,
+           "retry 30r/m: 1 s left");
+    is_int(manta_limit_retry_after(&b, &l, T0 + 999), 2,
+           "retry 30r/m: 1.001 s left rounded up to 2");
+    is_int(manta_limit_retry_after(&b, &l, T0 + 60000), 1,
+           "retry 30r/m: nothing left is still 1");
+
+    memset(&b, 0, sizeof(manta_bucket_t));
+    is_int(manta_limit_retry_after(&b, &l, T0), 1, "retry: new bucket 1");
+
+    l = limit(0, 1, 1);
+    is_int(manta_limit_retry_after(&b, &l, T0), MANTA_BACKOFF_MAX,
+           "retry: rate 0 gives the maximum");
+
+    l = limit(0, 5, 0);
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "rate 0: 1st passed");
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0,
+            "rate 0: 2nd passed, no division by zero");
+
+    /* upstream's Retry-After */
+
+    backoff_is("2", 1000, 2, "backoff: \"2\"");
+    backoff_is("1", 1000, 1, "backoff: \"1\"");
+    backoff_is("60", 1000, 60, "backoff: \"60\"");
+    backoff_is("61", 1000, 60, "backoff: \"61\" capped");
+    backoff_is("0", 1000, 1, "backoff: \"0\" is at least 1");
+    backoff_is("00", 1000, 1, "backoff: \"00\"");
+    backoff_is("007", 1000, 7, "backoff: leading zeros");
+    backoff_is("120", 1000, 60, "backoff: \"120\" capped");
+    backoff_is("99999999999999999999", 1000, 60,
+               "backoff: 20 digits capped, no overflow");
+    backoff_is("", 1000, 1, "backoff: empty");
+    backoff_is(NULL, 1000, 1, "backoff: absent");
+    backoff_is("abc", 1000, 1, "backoff: \"abc\"");
+    backoff_is("-5", 1000, 1, "backoff: negative");
+    backoff_is("+5", 1000, 1, "backoff: plus sign");
+    backoff_is("1.5", 1000, 1, "backoff: fraction");
+    backoff_is(" 5", 1000, 1, "backoff: leading space");
+    backoff_is("5 ", 1000, 1, "backoff: trailing space");
+    backoff_is("5s", 1000, 1, "backoff: unit");
+
+    is_int(manta_backoff_seconds("25x", 2, 1000), 25,
+           "backoff: length respected");
+    is_int(manta_backoff_seconds("5\0" "0", 3, 1000), 1,
+           "backoff: NUL after digits");
+
+    memset(digits, '9', sizeof(digits) - 1);
+    digits[sizeof(digits) - 1] = '\0';
+    backoff_is(digits, 1000, 60, "backoff: 199 digits capped");
+
+    memset(digits, '0', sizeof(digits) - 1);
+    digits[sizeof(digits) - 2] = '5';
+    digits[sizeof(digits) - 1] = '\0';
+    backoff_is(digits, 1000, 5, "backoff: 199 digits with leading zeros");
+
+    backoff_is(DATE, DATE_TIME - 30, 30, "backoff: date 30 s ahead");
+    backoff_is(DATE, DATE_TIME - 1, 1, "backoff: date 1 s ahead");
+    backoff_is(DATE, DATE_TIME - 60, 60, "backoff: date 60 s ahead");
+    backoff_is(DATE, DATE_TIME - 61, 60, "backoff: date 61 s ahead capped");
+    backoff_is(DATE, DATE_TIME - 86400 * 365, 60,
+               "backoff: date a year ahead capped");
+    backoff_is(DATE, DATE_TIME, 1, "backoff: date now");
+    backoff_is(DATE, DATE_TIME + 30, 1, "backoff: date in the past");
+    backoff_is("Fri, 31 Dec 9999 23:59:59 GMT", DATE_TIME, 60,
+               "backoff: date far in the future");
+    backoff_is("Thu, 01 Jan 1970 00:00:00 GMT", DATE_TIME, 1,
+               "backoff: the epoch");
+    backoff_is("Sun, 06 Nov 1994 08:50:07 GMT", DATE_TIME, 30,
+               "backoff: date 30 s ahead, other spelling");
+    backoff_is("Sun, 06 Nov 1994 08:49:37 UTC", DATE_TIME - 30, 1,
+               "backoff: UTC is not GMT");
+    backoff_is("Sun, 06 Nov 1994 08:49:37", DATE_TIME - 30, 1,
+               "backoff: no zone");
+    backoff_is(DATE " ", DATE_TIME - 30, 1, "backoff: trailing space");
+    backoff_is(DATE "x", DATE_TIME - 30, 1, "backoff: trailing garbage");
+    backoff_is("Sun, 06 Foo 1994 08:49:37 GMT", DATE_TIME - 30, 1,
+               "backoff: bad month");
+    backoff_is("Sun, 32 Nov 1994 08:49:37 GMT", DATE_TIME - 30, 1,
+               "backoff: day 32");
+    backoff_is("Sun, 06 Nov 1994 25:49:37 GMT", DATE_TIME - 30, 1,
+               "backoff: hour 25");
+    backoff_is("yesterday", DATE_TIME, 1, "backoff: not a date");
+
+    is_int(manta_backoff_seconds(DATE "\0x", sizeof(DATE) + 1,
+                                 DATE_TIME - 30),
+           1, "backoff: NUL and garbage after a date");
+}
+
+
+static manta_limit_t
+limit(unsigned rate, unsigned burst, unsigned delay)
+{
+    manta_limit_t  l;
+
+    l.rate = rate;
+    l.burst = burst;
+    l.delay = delay;
+
+    return l;
+}
+
+
+static void
+take_is(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
+    manta_limit_rc_t expected, uint64_t delay_ms, const char *test)
+{
+    uint64_t          delay;
+    manta_limit_rc_t  rc;
+
+    delay = 12345;
+
+    rc = manta_limit_take(b, l, now, &delay);
+
+    is_int(rc, expected, "%s: %s", test,
+           expected == MANTA_LIMIT_PASSED ? "PASSED"
+           : expected == MANTA_LIMIT_DELAYED ? "DELAYED" : "REJECTED");
+    is_int(delay, delay_ms, "%s: delay %llu ms", test,
+           (unsigned long long) delay_ms);
+}
+
+
+static void
+fields_are(const manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
+    unsigned quota, unsigned window, unsigned remaining, unsigned reset,
+    const char *test)
+{
+    unsigned  q, w, r, t;
+
+    q = w = r = t = 12345;
+
+    manta_limit_fields(b, l, now, &q, &w, &r, &t);
+
+    ok(q == quota && w == window && r == remaining && t == reset,
+       "%s: q=%u;w=%u r=%u;t=%u", test, quota, window, remaining, reset);
+
+    if (q != quota || w != window || r != remaining || t != reset) {
+        diag("    got: q=%u;w=%u r=%u;t=%u", q, w, r, t);
+    }
+}
+
+
+static void
+backoff_is(const char *value, time_t now, unsigned expected,
+    const char *test)
+{
+    is_int(manta_backoff_seconds(value, value ? strlen(value) : 0, now),
+           expected, "%s", test);
+}

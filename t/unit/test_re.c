@@ -1,0 +1,94 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * manta_re.c: compilation, errors, matching, UTF mode.
+ */
+
+
+#include <string.h>
+
+#include "manta_re.h"
+#include "tap.h"
+#include "tests.h"
+
+
+#define S(s)  (s), (sizeof(s) - 1)
+
+#define DEFAULT_BOT_ID  "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
+
+
+void
+test_re(void)
+{
+    char         err[256], small[8];
+    manta_re_t  *re, *utf, *bad;
+
+    re = manta_re_compile(S(DEFAULT_BOT_ID), 0, err, sizeof(err));
+    ok(re != NULL, "default botId pattern compiles");
+    is_str(err, "", "no error message on success");
+
+    is_int(manta_re_match(re, S("abc")), 1, "match: abc");
+    is_int(manta_re_match(re, S("A-b_9")), 1, "match: A-b_9");
+    is_int(manta_re_match(re, S("")), 0, "no match: empty");
+    is_int(manta_re_match(re, S("-abc")), 0, "no match: leading -");
+    is_int(manta_re_match(re, S("abc\n")), 0,
+           "no match: abc\\n (PCRE2_DOLLAR_ENDONLY)");
+    is_int(manta_re_match(re, S("ab c")), 0, "no match: space");
+    is_int(manta_re_match(re, S("ab\0c")), 0, "no match: embedded NUL");
+    is_int(manta_re_match(re, S("\xc3\xa9")), 0, "no match: UTF-8 byte");
+
+    utf = manta_re_compile(S("^\\p{L}+$"), MANTA_RE_UTF, err, sizeof(err));
+    ok(utf != NULL, "UTF pattern compiles");
+    is_int(manta_re_match(utf, S("Zo\xc3\xab")), 1, "UTF: letters match");
+    is_int(manta_re_match(utf, S("\xe6\x97\xa5\xe6\x9c\xac")), 1,
+           "UTF: CJK letters match");
+    is_int(manta_re_match(utf, S("a1")), 0, "UTF: digit does not match");
+    is_int(manta_re_match(utf, S("a\xff")), 0,
+           "UTF: invalid UTF-8 counts as no match");
+
+    manta_re_free(utf);
+
+    utf = manta_re_compile(S("^\\w+$"), MANTA_RE_UTF, err, sizeof(err));
+    is_int(manta_re_match(utf, S("\xc3\xa9t\xc3\xa9")), 1,
+           "UTF mode has UCP: \\w matches \xc3\xa9");
+    manta_re_free(utf);
+
+    utf = manta_re_compile(S("^\\w+$"), 0, err, sizeof(err));
+    is_int(manta_re_match(utf, S("\xc3\xa9t\xc3\xa9")), 0,
+           "without UTF \\w is ASCII only");
+    manta_re_free(utf);
+
+    bad = manta_re_compile(S("a("), 0, err, sizeof(err));
+    ok(bad == NULL, "bad pattern: NULL");
+    ok(strstr(err, "at offset 2") != NULL, "bad pattern: message \"%s\"",
+       err);
+    ok(strstr(err, "missing") != NULL, "bad pattern: PCRE2's message");
+
+    bad = manta_re_compile(S("[z-a]"), 0, small, sizeof(small));
+    ok(bad == NULL, "bad range: NULL");
+    is_int(strlen(small), sizeof(small) - 1,
+           "bad pattern: message truncated to errlen - 1");
+
+    bad = manta_re_compile(S("\xff"), MANTA_RE_UTF, err, sizeof(err));
+    ok(bad == NULL, "invalid UTF-8 pattern in UTF mode: NULL");
+
+    bad = manta_re_compile(S("a("), 0, NULL, 0);
+    ok(bad == NULL, "bad pattern without an error buffer");
+
+    /* a pattern given with its length needs no NUL */
+
+    utf = manta_re_compile("^ab$XYZ", 4, 0, err, sizeof(err));
+    is_int(manta_re_match(utf, S("ab")), 1, "pattern length respected");
+    manta_re_free(utf);
+
+    is_int(manta_re_match(re, S("still-works")), 1,
+           "match data survives freeing other patterns");
+
+    manta_re_free(re);
+    manta_re_free(NULL);
+
+    re = manta_re_compile(S("^x$"), 0, err, sizeof(err));
+    is_int(manta_re_match(re, S("x")), 1,
+           "match data recreated after the last pattern was freed");
+    manta_re_free(re);
+}

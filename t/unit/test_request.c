@@ -1,0 +1,204 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * manta_request.c: Content-Type, botId, percent-encoding.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manta_request.h"
+#include "tap.h"
+#include "tests.h"
+
+
+#define S(s)  (s), (sizeof(s) - 1)
+
+#define DEFAULT_BOT_ID  "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
+
+
+static void bot_id_is(const manta_re_t *re, const char *args,
+    const char *expected, const char *name);
+static void pct_is(const char *src, size_t len, const char *expected,
+    const char *name);
+
+
+static const char  *types_ok[] = {
+    "application/json",
+    "Application/JSON",
+    "APPLICATION/JSON",
+    "application/json; charset=utf-8",
+    "application/json;charset=\"UTF-8\"",
+    "application/json;charset=utf-8",
+    "application/json ; charset = utf-8",
+    "application/json;\tCharSet=UTF-8\t",
+    " application/json ",
+    "application/json; charset=\"utf-8\"  ",
+    NULL
+};
+
+
+static const char  *types_bad[] = {
+    "text/plain",
+    "application/json; charset=latin1",
+    "application/json; charset=utf8",
+    "application/jsonx",
+    "application/json; foo=bar",
+    "",
+    "application/json;",
+    "application/json; ",
+    "application/json; charset",
+    "application/json; charset=",
+    "application/json; charset=\"utf-8",
+    "application/json; charset=utf-8;",
+    "application/json; charset=utf-8; charset=utf-8",
+    "application/json; charset=utf-8 x",
+    "application/json, text/plain",
+    "application/ json",
+    "application/problem+json",
+    "application/json-patch+json",
+    "application",
+    "json",
+    "*/*",
+    "application/json\r\n",
+    NULL
+};
+
+
+void
+test_request(void)
+{
+    int          i;
+    char         err[128], long_id[1100], args[1200];
+    manta_re_t  *re, *any;
+
+    for (i = 0; types_ok[i]; i++) {
+        is_int(manta_content_type_ok(types_ok[i], strlen(types_ok[i])), 1,
+               "Content-Type accepted: \"%s\"", types_ok[i]);
+    }
+
+    for (i = 0; types_bad[i]; i++) {
+        is_int(manta_content_type_ok(types_bad[i], strlen(types_bad[i])), 0,
+               "Content-Type rejected: \"%s\"", types_bad[i]);
+    }
+
+    is_int(manta_content_type_ok("application/json; charset=utf-8", 16), 1,
+           "Content-Type: length respected");
+    is_int(manta_content_type_ok("application/json\0", 17), 0,
+           "Content-Type: NUL after the type rejected");
+
+    re = manta_re_compile(S(DEFAULT_BOT_ID), 0, err, sizeof(err));
+    any = manta_re_compile(S("^.*$"), 0, err, sizeof(err));
+
+    bot_id_is(re, "botId=abc", "abc", "botId: plain");
+    bot_id_is(re, "", NULL, "botId: no arguments");
+    bot_id_is(re, "foo=1", NULL, "botId: missing");
+    bot_id_is(re, "botId=", NULL, "botId: empty");
+    bot_id_is(re, "botId", NULL, "botId: no '=' is empty");
+    bot_id_is(re, "botId&x=1", NULL, "botId: no '=' then more args");
+    bot_id_is(re, "botId=a&botId=a", NULL, "botId: repeated, equal");
+    bot_id_is(re, "botId=a&botId=b", NULL, "botId: repeated");
+    bot_id_is(re, "botId=a&botId=", NULL, "botId: repeated, second empty");
+    bot_id_is(re, "botId=a&botId", NULL, "botId: repeated without '='");
+    bot_id_is(re, "botId=%41bc", "Abc", "botId: %41 decoded");
+    bot_id_is(re, "botId=%4a%4B", "JK", "botId: hex digits of either case");
+    bot_id_is(re, "botId=%4", NULL, "botId: %4 truncated");
+    bot_id_is(re, "botId=ab%4", NULL, "botId: %4 truncated at the end");
+    bot_id_is(re, "botId=%zz", NULL, "botId: %zz");
+    bot_id_is(re, "botId=%4g", NULL, "botId: %4g");
+    bot_id_is(re, "botId=%", NULL, "botId: lone %");
+    bot_id_is(re, "botId=%00", NULL, "botId: %00");
+    bot_id_is(any, "botId=a%00", NULL, "botId: %00 with any pattern");
+    bot_id_is(re, "botId=abc%0A", NULL,
+              "botId: %0A at the end fails the default pattern");
+    bot_id_is(re, "botId=a+b", NULL, "botId: '+' decoded, fails pattern");
+    bot_id_is(any, "botId=a+b%20c", "a b c", "botId: '+' is a space");
+    bot_id_is(any, "botId=%2B", "+", "botId: %2B is '+'");
+    bot_id_is(re, "botId=%2Dabc", NULL, "botId: decoded before matching");
+    bot_id_is(re, "a=1&botId=xyz&b=2", "xyz", "botId: among other args");
+    bot_id_is(re, "a=1&b=2&botId=xyz", "xyz", "botId: last argument");
+    bot_id_is(re, "&&botId=xyz&&", "xyz", "botId: empty arguments around");
+    bot_id_is(re, "botid=abc", NULL, "botId: \"botid\" does not count");
+    bot_id_is(re, "BotId=abc", NULL, "botId: \"BotId\" does not count");
+    bot_id_is(re, "botIds=abc", NULL, "botId: \"botIds\" does not count");
+    bot_id_is(re, "xbotId=abc", NULL, "botId: \"xbotId\" does not count");
+    bot_id_is(re, "bot%49d=abc", NULL, "botId: name is not decoded");
+    bot_id_is(re, "botid=x&botId=abc", "abc", "botId: botid ignored");
+    bot_id_is(re, "botId=abc=def", NULL, "botId: '=' in the value");
+    bot_id_is(any, "botId=abc=def", "abc=def", "botId: value after first =");
+    bot_id_is(NULL, "botId=a%20b", "a b", "botId: no pattern");
+
+    memset(long_id, 'a', 128);
+    long_id[128] = '\0';
+    snprintf(args, sizeof(args), "botId=%s", long_id);
+    bot_id_is(re, args, long_id, "botId: 128 characters");
+
+    snprintf(args, sizeof(args), "botId=%sa", long_id);
+    bot_id_is(re, args, NULL, "botId: 129 characters");
+
+    memset(long_id, 'b', MANTA_BOT_ID_MAX);
+    long_id[MANTA_BOT_ID_MAX] = '\0';
+    snprintf(args, sizeof(args), "botId=%s", long_id);
+    bot_id_is(any, args, long_id, "botId: MANTA_BOT_ID_MAX bytes");
+
+    snprintf(args, sizeof(args), "botId=%sb", long_id);
+    bot_id_is(any, args, NULL, "botId: MANTA_BOT_ID_MAX + 1 bytes");
+
+    snprintf(args, sizeof(args), "botId=%s%%41", long_id);
+    bot_id_is(any, args, NULL, "botId: decoded MANTA_BOT_ID_MAX + 1 bytes");
+
+    snprintf(args, sizeof(args), "botId=%.*s%%41", MANTA_BOT_ID_MAX - 1,
+             long_id);
+    long_id[MANTA_BOT_ID_MAX - 1] = 'A';
+    bot_id_is(any, args, long_id, "botId: decoded MANTA_BOT_ID_MAX bytes");
+
+    manta_re_free(any);
+    manta_re_free(re);
+
+    pct_is(S(""), "", "pct: empty");
+    pct_is(S("AZaz09-._~"), "AZaz09-._~", "pct: unreserved kept");
+    pct_is(S("a b/c?d&e=f+g%h"), "a%20b%2Fc%3Fd%26e%3Df%2Bg%25h",
+           "pct: reserved encoded");
+    pct_is(S("\xc3\xa9\x7f\x00"), "%C3%A9%7F%00",
+           "pct: upper-case hex, bytes >= 0x7f, NUL");
+    pct_is(S("!*'();:@$,[]#"), "%21%2A%27%28%29%3B%3A%40%24%2C%5B%5D%23",
+           "pct: sub-delims encoded");
+}
+
+
+static void
+bot_id_is(const manta_re_t *re, const char *args, const char *expected,
+    const char *name)
+{
+    char            out[MANTA_BOT_ID_MAX];
+    size_t          len;
+    manta_reason_t  rc;
+
+    len = 12345;
+    rc = manta_bot_id_parse(args, strlen(args), re, out, &len);
+
+    if (expected == NULL) {
+        is_int(rc, MANTA_BAD_BOT_ID, "%s: bad_bot_id", name);
+        return;
+    }
+
+    if (is_int(rc, MANTA_OK, "%s: ok", name)) {
+        is_mem(out, len, expected, "%s: value", name);
+    }
+}
+
+
+static void
+pct_is(const char *src, size_t len, const char *expected, const char *name)
+{
+    char    buf[256], *end;
+    size_t  n;
+
+    n = manta_pct_encode_len(src, len);
+    is_int(n, strlen(expected), "%s: length", name);
+
+    end = manta_pct_encode(buf, src, len);
+    is_mem(buf, (size_t) (end - buf), expected, "%s", name);
+}

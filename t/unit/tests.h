@@ -1,0 +1,20 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ */
+
+
+#ifndef _TESTS_H_INCLUDED_
+#define _TESTS_H_INCLUDED_
+
+
+void test_reason(void);
+void test_json(void);
+void test_re(void);
+void test_request(void);
+void test_body(void);
+void test_creds(void);
+void test_error(void);
+void test_limit(void);
+
+
+#endif /* _TESTS_H_INCLUDED_ */

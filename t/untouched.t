@@ -1,0 +1,178 @@
+#!/usr/bin/perl
+
+# Tests that a location without manta_endpoint is untouched by
+# ngx_http_manta_module (SPEC section 6), in a server and http block that
+# configure it: any method passes, the caller's Authorization, Accept-Encoding,
+# query and body bytes reach upstream as sent, and error responses (the
+# upstream's and nginx's own) are not rewritten into ErrorResponse.
+
+###############################################################################
+
+use warnings;
+use strict;
+
+use Test::More;
+
+BEGIN { use FindBin; chdir($FindBin::Bin); }
+
+use lib 'lib';
+use Manta::Test;
+
+###############################################################################
+
+select STDERR; $| = 1;
+select STDOUT; $| = 1;
+
+my $t = Manta::Test->new();
+
+$t->write_config(<<'EOF');
+
+%%MODULE%%
+%%GLOBALS%%
+
+events {
+}
+
+http {
+    %%HTTP_GLOBALS%%
+
+    log_format  manta  '$http_x_seq $status $manta_reject_reason '
+                       '$manta_bot_id $manta_token_id';
+
+    manta_credentials  %%TESTDIR%%/creds.json;
+
+    upstream mock {
+        server  127.0.0.1:%%PORT_MOCK%%;
+    }
+
+    server {
+        listen       127.0.0.1:%%PORT_8080%%;
+        server_name  localhost;
+
+        access_log  %%TESTDIR%%/manta.log  manta;
+
+        location = /openapi/clientTag {
+            manta_endpoint  client_tag;
+            proxy_pass      http://mock/api/openapi/clientTag;
+        }
+
+        location /plain {
+            proxy_pass  http://mock;
+        }
+
+        location /static/ {
+            root  %%TESTDIR%%;
+        }
+
+        location /tiny {
+            client_max_body_size  10;
+            proxy_pass            http://mock;
+        }
+    }
+}
+
+EOF
+
+$t->write_file('creds.json', '{"token":"TOKEN-DEFAULT-xyz",'
+    . '"secret":"SECRET-DEFAULT-xyz",'
+    . '"bots":{"bot-a":{"token":"TOKEN-A","secret":"SECRET-A"}}}', 0600);
+
+mkdir $t->dir() . '/static';
+$t->write_file('static/file.txt', "static\n", 0644);
+
+$t->mock_responder(sub {
+    my ($req) = @_;
+
+    if ($req->{uri} =~ /missing/) {
+        return (404, ['Content-Type' => 'text/html'], '<h1>nope</h1>');
+    }
+
+    if ($req->{uri} =~ /broken/) {
+        return (500, ['Content-Type' => 'application/json'],
+            '{"error":"upstream broke"}');
+    }
+
+    if ($req->{uri} =~ /gzip/) {
+        return (200, ['Content-Type' => 'text/plain',
+            'Content-Encoding' => 'gzip'], "\x1f\x8b\x08\x00zz");
+    }
+
+    return (200, ['Content-Type' => 'text/plain'], 'plain');
+});
+
+$t->run();
+
+###############################################################################
+
+my ($r, $req);
+
+$r = $t->post('/plain/x?botId=zz&a=%zz', undef, method => 'GET',
+    content_type => undef);
+$req = ($t->mock_requests())[0];
+
+is("$r->{status} $r->{body}", '200 plain', 'GET passes');
+is($req && "$req->{method} $req->{uri}", 'GET /plain/x?botId=zz&a=%zz',
+    'GET: method and query as sent');
+is($t->log_tail('manta.log'), '200 - - -', 'no manta variables set');
+
+my $bytes = "not json \x00\xff {\"secret\":\"mine\"}";
+
+$r = $t->post('/plain/y', $bytes, content_type => 'text/plain',
+    headers => ['Authorization' => 'Bearer CALLER',
+        'Accept-Encoding' => 'gzip']);
+$req = ($t->mock_requests())[0];
+
+is($r->{status}, 200, 'POST of any body passes');
+is($req && $req->{body}, $bytes, 'body bytes as sent');
+is(join('|', header_values($req, 'Authorization')), 'Bearer CALLER',
+    'caller Authorization passes unchanged');
+is(join('|', header_values($req, 'Accept-Encoding')), 'gzip',
+    'caller Accept-Encoding passes');
+is(join('|', header_values($req, 'Content-Type')), 'text/plain',
+    'caller Content-Type passes');
+
+$r = $t->post('/plain/json', '{"name":"  a  b  "}');
+is(($t->mock_requests())[0]{body}, '{"name":"  a  b  "}',
+    'JSON body not normalized, no secret added');
+
+$r = $t->post('/plain/chunked', undef, chunks => ['ab', 'cd']);
+is(($t->mock_requests())[0]{body}, 'abcd', 'chunked body passes');
+
+$r = $t->post('/plain/delete', undef, method => 'DELETE');
+is($r->{status}, 200, 'DELETE passes');
+ok(!defined $r->{headers}{allow}, 'no Allow header added');
+
+# error responses are not rewritten
+
+$r = $t->post('/plain/missing', undef, method => 'GET');
+is("$r->{status} $r->{headers}{'content-type'} $r->{body}",
+    '404 text/html <h1>nope</h1>', 'upstream 404 passes unchanged');
+
+$r = $t->post('/plain/broken', '{}');
+is("$r->{status} $r->{body}", '500 {"error":"upstream broke"}',
+    'upstream 500 JSON passes unchanged');
+
+$r = $t->post('/plain/gzip', undef, method => 'GET');
+is($r->{headers}{'content-encoding'}, 'gzip', 'Content-Encoding passes');
+is($r->{body}, "\x1f\x8b\x08\x00zz", 'encoded body passes');
+
+$r = $t->http('GET', '/static/file.txt');
+is("$r->{status} $r->{body}", "200 static\n", 'static file served');
+
+$r = $t->http('GET', '/static/none.txt');
+is($r->{status}, 404, 'nginx 404');
+like($r->{headers}{'content-type'}, qr{^text/html}, 'nginx 404 stays HTML');
+like($r->{body}, qr{<title>404 Not Found</title>}, 'nginx 404 page');
+
+$r = $t->post('/tiny', 'x' x 100);
+is($r->{status}, 413, 'nginx 413');
+like($r->{body}, qr{<title>413 Request Entity Too Large</title>},
+    'nginx 413 page not rewritten');
+
+$r = $t->post('/unknown', '{"name":"x"}');
+like($r->{body}, qr{<title>404 Not Found</title>},
+    'nginx 404 outside any location not rewritten');
+
+$t->done();
+
+###############################################################################
