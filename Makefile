@@ -33,7 +33,7 @@ DEB_PKGS    = nginx-core nginx-dev libjansson-dev libpcre2-dev libssl-dev \
 SHELL      := /bin/bash
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test unit run install clean
+.PHONY: all build deps test unit run bench bench-core install clean
 
 all: build
 
@@ -87,6 +87,21 @@ clean:
 run: deps build
 	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) t/lib/run.sh
 
+# performance: a side-by-side run against a bare proxy_pass, and the core
+BENCH_PKGS  = wrk util-linux
+BENCH_CORE  = $(BUILD)/bench/bench_core
+
+bench: deps build
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)"
+	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) perl t/bench/bench.pl
+
+$(BENCH_CORE): t/bench/bench_core.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+bench-core: $(BENCH_CORE)
+	$(BENCH_CORE)
+
 # fuzzing: libFuzzer drivers t/fuzz/fuzz_<name>.c, seeds in
 # t/fuzz/corpus/<name>/; each runs FUZZ_SECONDS on a copy of its corpus in
 # build/fuzz/corpus/<name> and any crash, leak or violated invariant fails
@@ -125,3 +140,46 @@ fuzz: $(FUZZ_BINS)
 	    echo "fuzz_$$t: $$(grep -h 'stat::number_of_executed_units' $$log \
 	        | awk '{ print $$2 }') runs in $(FUZZ_SECONDS) s"; \
 	done
+
+# sanitizers: the whole suite with the module (and the unit tests) built
+# with ASan and UBSan in build/asan, nginx run with their runtimes preloaded
+# by t/lib/nginx-sanitized; or with nginx under valgrind's memcheck
+# (t/lib/nginx-valgrind).  Manta::Test fails a test file on a report in its
+# directory's sanitizer/ logs (leaks: only those with a module frame).
+#
+#   make test-asan
+#   make test-valgrind
+
+SAN_FLAGS       = -fsanitize=address,undefined -fno-omit-frame-pointer \
+                  -fno-sanitize-recover=undefined
+ASAN_BUILD      = $(CURDIR)/build/asan
+ASAN_PKGS       = gcc-12 libasan8 libubsan1
+ASAN_SCALE     ?= 2
+VALGRIND_PKGS   = valgrind
+VALGRIND_SCALE ?= 10
+
+.PHONY: test-asan test-valgrind
+
+# -z nodelete: nginx dlclose()s the module when it frees its cycle at exit,
+# before the leak check symbolizes the stacks; configure's test programs
+# run without leak checking
+
+test-asan: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(ASAN_PKGS)"
+	ASAN_OPTIONS=detect_leaks=0 $(MAKE) --no-print-directory \
+	    BUILD=$(ASAN_BUILD) \
+	    NGX_CC_OPT="$(NGX_CC_OPT) $(SAN_FLAGS)" \
+	    NGX_LD_OPT="$(NGX_LD_OPT) $(SAN_FLAGS) -Wl,-z,nodelete" \
+	    CORE_CFLAGS="$(CORE_CFLAGS) $(SAN_FLAGS)" build unit
+	MANTA_MODULE=$(ASAN_BUILD)/nginx/objs/ngx_http_manta_module.so \
+	MANTA_UNIT=$(ASAN_BUILD)/unit/manta_unit \
+	NGINX_BIN=$(CURDIR)/t/lib/nginx-sanitized NGINX_REAL=$(NGINX) \
+	MANTA_TIMEOUT_SCALE=$(ASAN_SCALE) \
+	    prove -r t/
+
+test-valgrind: deps build unit
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(VALGRIND_PKGS)"
+	MANTA_MODULE=$(MODULE) MANTA_UNIT=$(UNIT) \
+	NGINX_BIN=$(CURDIR)/t/lib/nginx-valgrind NGINX_REAL=$(NGINX) \
+	MANTA_VALGRIND=1 MANTA_TIMEOUT_SCALE=$(VALGRIND_SCALE) \
+	    prove -r t/

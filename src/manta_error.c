@@ -29,6 +29,8 @@ static char *manta_error_redact(const char *s, size_t len,
     const manta_str_t *redact, size_t nredact, size_t *out_len);
 static const char *manta_error_find(const char *s, size_t len,
     const manta_str_t *redact, size_t nredact, size_t *found);
+static size_t manta_error_match(const char *s, size_t len,
+    const manta_str_t *redact, size_t nredact);
 static size_t manta_error_cut(const char *s, size_t len, size_t max);
 static manta_error_rc_t manta_error_build(const char *message, size_t len,
     int status, const char *bot_id, size_t bot_id_len, char **out,
@@ -117,7 +119,7 @@ manta_error_rewrite(const char *body, size_t len, int status,
         for (name = manta_error_members; *name; name++) {
             v = json_object_get(root, *name);
 
-            if (json_is_string(v)) {
+            if (json_is_string(v) && json_string_length(v) != 0) {
                 break;
             }
 
@@ -128,13 +130,13 @@ manta_error_rewrite(const char *body, size_t len, int status,
             er = json_object_get(root, "errResponse");
             v = json_object_get(er, "message");
 
-            if (!json_is_string(v)) {
+            if (!json_is_string(v) || json_string_length(v) == 0) {
                 v = NULL;
             }
         }
     }
 
-    if (v != NULL && json_string_length(v) != 0) {
+    if (v != NULL) {
         m = manta_error_redact(json_string_value(v), json_string_length(v),
                                redact, nredact, &n);
         json_decref(root);
@@ -302,7 +304,7 @@ manta_error_redact(const char *s, size_t len, const manta_str_t *redact,
 {
     char        *dst, *p;
     size_t       size, found;
-    const char  *last, *hit;
+    const char  *last, *hit, *end;
 
     /* each replacement may grow the string; bound it generously */
     size = len + 1;
@@ -332,7 +334,20 @@ manta_error_redact(const char *s, size_t len, const manta_str_t *redact,
         p += hit - s;
         memcpy(p, MANTA_REDACTED, MANTA_REDACTED_LEN);
         p += MANTA_REDACTED_LEN;
-        s = hit + found;
+
+        /* matches overlapping this one are redacted with it */
+
+        end = hit + found;
+
+        for (s = hit + 1; s < end; s++) {
+            found = manta_error_match(s, last - s, redact, nredact);
+
+            if (s + found > end) {
+                end = s + found;
+            }
+        }
+
+        s = end;
     }
 
     *p = '\0';
@@ -378,6 +393,28 @@ manta_error_find(const char *s, size_t len, const manta_str_t *redact,
     }
 
     return best;
+}
+
+
+/* the length of the longest redacted value starting at s, or 0 */
+
+static size_t
+manta_error_match(const char *s, size_t len, const manta_str_t *redact,
+    size_t nredact)
+{
+    size_t  i, longest;
+
+    longest = 0;
+
+    for (i = 0; i < nredact; i++) {
+        if (redact[i].len > longest && redact[i].len <= len
+            && memcmp(s, redact[i].data, redact[i].len) == 0)
+        {
+            longest = redact[i].len;
+        }
+    }
+
+    return longest;
 }
 
 

@@ -96,11 +96,13 @@ manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
 
     *remaining = (r > *quota) ? *quota : (unsigned) r;
 
-    if (level <= 0 || l->rate == 0) {
+    /* the full burst is available again once level <= -1000 */
+
+    if (level <= -1000 || l->rate == 0) {
         *reset = 0;
 
     } else {
-        t = ((uint64_t) level + l->rate - 1) / l->rate;
+        t = ((uint64_t) (level + 1000) + l->rate - 1) / l->rate;
         *reset = (t > UINT_MAX) ? UINT_MAX : (unsigned) t;
     }
 }

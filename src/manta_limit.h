@@ -56,7 +56,8 @@ manta_limit_rc_t manta_limit_take(manta_bucket_t *b, const manta_limit_t *l,
 /*
  * The RateLimit fields after the request was accounted:
  * remaining (r): requests that would pass at once now, at most quota;
- * reset (t): whole seconds until the bucket has drained (0 when empty).
+ * reset (t): whole seconds until the full burst is available again (0
+ * when it is).
  * quota (q) and window (w): the rate, "Nr/s" as q=N;w=1 and "Nr/m" as
  * q=N;w=60 (a rate that is a whole number per second reads as r/s).
  */

@@ -29,6 +29,7 @@ typedef enum {
 
 
 static int manta_name_printable_ascii(const unsigned char *p, size_t len);
+static int manta_name_nfc_inert(const unsigned char *p, size_t len);
 static uint32_t manta_utf8_next(const unsigned char **pos,
     const unsigned char *last);
 static manta_cp_class_t manta_cp_class(uint32_t cp);
@@ -53,9 +54,11 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     nfc = NULL;
     p = (const unsigned char *) src;
 
-    /* NFC of printable ASCII is the identity */
+    /* NFC of printable ASCII, or of NFC-inert text, is the identity */
 
-    if (!manta_name_printable_ascii(p, len)) {
+    if (!manta_name_printable_ascii(p, len)
+        && !manta_name_nfc_inert(p, len))
+    {
 
         if (len > (size_t) PTRDIFF_MAX / 8) {
             return MANTA_INVALID_NAME;
@@ -163,6 +166,61 @@ manta_name_printable_ascii(const unsigned char *p, size_t len)
         if (*p < 0x20 || *p > 0x7e) {
             return 0;
         }
+    }
+
+    return 1;
+}
+
+
+/*
+ * 1 when the text is valid UTF-8 that NFC leaves as it is, so that
+ * utf8proc need not run: no code point is unassigned, has a canonical
+ * decomposition, a non-zero combining class, is a mark (Mn, Mc, Me) or a
+ * Hangul jamo.  Every character that may compose with the one before it is
+ * a mark or a jamo (NFC_Quick_Check=Maybe), so text without them is
+ * stable.  Conservative: 0 only means "let utf8proc decide".
+ */
+
+static int
+manta_name_nfc_inert(const unsigned char *p, size_t len)
+{
+    utf8proc_int32_t            cp;
+    utf8proc_ssize_t            n;
+    const utf8proc_property_t  *prop;
+
+    while (len) {
+
+        if (*p < 0x80) {
+            p++;
+            len--;
+            continue;
+        }
+
+        n = utf8proc_iterate(p, (utf8proc_ssize_t) len, &cp);
+
+        if (n <= 0) {
+            return 0;
+        }
+
+        prop = utf8proc_get_property(cp);
+
+        if (prop->category == UTF8PROC_CATEGORY_CN
+            || prop->category == UTF8PROC_CATEGORY_MN
+            || prop->category == UTF8PROC_CATEGORY_MC
+            || prop->category == UTF8PROC_CATEGORY_ME
+            || prop->combining_class != 0
+            || prop->comp_exclusion
+            || (prop->decomp_seqindex != UINT16_MAX
+                && prop->decomp_type == 0)
+            || (cp >= 0x1100 && cp <= 0x11ff)
+            || (cp >= 0xa960 && cp <= 0xa97f)
+            || (cp >= 0xd7b0 && cp <= 0xd7ff))
+        {
+            return 0;
+        }
+
+        p += n;
+        len -= (size_t) n;
     }
 
     return 1;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "manta_request.h"
 #include "manta_json.h"
@@ -27,6 +28,7 @@ static int manta_match_ci(const char **pos, const char *last,
     const char *lit, size_t len);
 static const char *manta_skip_ows(const char *p, const char *last);
 static int manta_hex(unsigned char c);
+static int manta_utf8_valid(const char *p, size_t len);
 
 
 /* RFC 3986 unreserved: A-Z a-z 0-9 - . _ ~; 0x80 .. 0xff are not */
@@ -190,6 +192,12 @@ manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
             *o++ = *p++;
             break;
         }
+    }
+
+    /* the botId goes into JSON error bodies: it must be UTF-8 */
+
+    if (!manta_utf8_valid(out, n)) {
+        return MANTA_BAD_BOT_ID;
     }
 
     if (re != NULL && manta_re_match(re, out, n) != 1) {
@@ -401,4 +409,33 @@ manta_hex(unsigned char c)
     }
 
     return -1;
+}
+
+
+static int
+manta_utf8_valid(const char *p, size_t len)
+{
+    utf8proc_int32_t   cp;
+    utf8proc_ssize_t   n;
+    const char        *last;
+
+    last = p + len;
+
+    while (p < last) {
+
+        if ((unsigned char) *p < 0x80) {
+            p++;
+            continue;
+        }
+
+        n = utf8proc_iterate((const utf8proc_uint8_t *) p, last - p, &cp);
+
+        if (n <= 0) {
+            return 0;
+        }
+
+        p += n;
+    }
+
+    return 1;
 }

@@ -29,10 +29,11 @@ int manta_content_type_ok(const char *value, size_t len);
  * Finds exactly one "botId" argument in the query string (args without '?';
  * '&' separates, names compared case-sensitively, an argument without '='
  * is a name with an empty value), percent-decodes it ('+' is a space) into
- * out (MANTA_BOT_ID_MAX bytes), and matches it against re.
+ * out (room for min(len, MANTA_BOT_ID_MAX) bytes: the decoded value is
+ * never longer than the query), and matches it against re.
  * Returns MANTA_OK with *out_len set, or MANTA_BAD_BOT_ID when missing,
  * empty, repeated, badly encoded, longer than MANTA_BOT_ID_MAX, holding a
- * NUL byte, or not matching.
+ * NUL byte, not valid UTF-8 once decoded, or not matching.
  */
 manta_reason_t manta_bot_id_parse(const char *args, size_t len,
     const manta_re_t *re, char *out, size_t *out_len);

@@ -10,6 +10,10 @@
 #include "ngx_http_manta_module.h"
 
 
+/* as the credentials file's "burst": no overflow in thousandths */
+#define NGX_HTTP_MANTA_LIMIT_MAX  1000000000
+
+
 typedef struct {
     u_char                         color;
     u_char                         dummy;
@@ -759,7 +763,7 @@ ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
 
             burst = ngx_atoi(value[i].data + 6, value[i].len - 6);
-            if (burst <= 0) {
+            if (burst <= 0 || burst > NGX_HTTP_MANTA_LIMIT_MAX) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid burst value \"%V\"", &value[i]);
                 return NGX_CONF_ERROR;
@@ -771,7 +775,7 @@ ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "delay=", 6) == 0) {
 
             delay = ngx_atoi(value[i].data + 6, value[i].len - 6);
-            if (delay <= 0) {
+            if (delay <= 0 || delay > NGX_HTTP_MANTA_LIMIT_MAX) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid delay value \"%V\"", &value[i]);
                 return NGX_CONF_ERROR;

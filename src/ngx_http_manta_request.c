@@ -25,7 +25,8 @@ static ngx_int_t ngx_http_manta_forward(ngx_http_request_t *r,
 static ngx_int_t ngx_http_manta_set_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 static ngx_table_elt_t *ngx_http_manta_push_header(ngx_list_t *headers,
-    char *key, size_t key_len, u_char *value, size_t value_len);
+    ngx_str_t *key, ngx_str_t *lowcase_key, ngx_uint_t hash, u_char *value,
+    size_t value_len);
 static ngx_int_t ngx_http_manta_reject(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, manta_reason_t reason);
 static ngx_int_t ngx_http_manta_send_error(ngx_http_request_t *r,
@@ -36,6 +37,14 @@ static void ngx_http_manta_cleanup(void *data);
 
 
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
+
+
+static ngx_str_t   ngx_http_manta_content_type = ngx_string("Content-Type");
+static ngx_str_t   ngx_http_manta_content_type_lc = ngx_string("content-type");
+static ngx_str_t   ngx_http_manta_authorization = ngx_string("Authorization");
+static ngx_str_t   ngx_http_manta_authorization_lc =
+    ngx_string("authorization");
+static ngx_uint_t  ngx_http_manta_content_type_hash;
 
 
 /*
@@ -135,7 +144,9 @@ ngx_http_manta_check_head(ngx_http_request_t *r,
         return MANTA_UNSUPPORTED_MEDIA_TYPE;
     }
 
-    p = ngx_pnalloc(r->pool, MANTA_BOT_ID_MAX);
+    /* the decoded botId is never longer than the query */
+
+    p = ngx_pnalloc(r->pool, ngx_min(r->args.len, MANTA_BOT_ID_MAX) + 1);
     if (p == NULL) {
         return MANTA_NOMEM;
     }
@@ -324,7 +335,13 @@ ngx_http_manta_read_body(ngx_http_request_t *r, ngx_str_t *body)
         b = cl->buf;
 
         if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+
+            /* the chunked parser's last_buf has no memory: pos is NULL */
+
+            if (b->last != b->pos) {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
+
             continue;
         }
 
@@ -489,8 +506,9 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         *h = header[i];
     }
 
-    h = ngx_http_manta_push_header(&headers, "Content-Type",
-                                   sizeof("Content-Type") - 1,
+    h = ngx_http_manta_push_header(&headers, &ngx_http_manta_content_type,
+                                   &ngx_http_manta_content_type_lc,
+                                   ngx_http_manta_content_type_hash,
                                    (u_char *) "application/json",
                                    sizeof("application/json") - 1);
     if (h == NULL) {
@@ -499,15 +517,13 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     r->headers_in.content_type = h;
 
-    h = ngx_http_manta_push_header(&headers, "Authorization",
-                                   sizeof("Authorization") - 1,
+    h = ngx_http_manta_push_header(&headers, &ngx_http_manta_authorization,
+                                   &ngx_http_manta_authorization_lc, 0,
                                    (u_char *) ctx->cred->authorization,
                                    ctx->cred->authorization_len);
     if (h == NULL) {
         return NGX_ERROR;
     }
-
-    h->hash = 0;
 
     r->headers_in.headers = headers;
     r->headers_in.authorization = NULL;
@@ -519,8 +535,8 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
 
 static ngx_table_elt_t *
-ngx_http_manta_push_header(ngx_list_t *headers, char *key, size_t key_len,
-    u_char *value, size_t value_len)
+ngx_http_manta_push_header(ngx_list_t *headers, ngx_str_t *key,
+    ngx_str_t *lowcase_key, ngx_uint_t hash, u_char *value, size_t value_len)
 {
     ngx_table_elt_t  *h;
 
@@ -529,17 +545,11 @@ ngx_http_manta_push_header(ngx_list_t *headers, char *key, size_t key_len,
         return NULL;
     }
 
-    h->key.data = (u_char *) key;
-    h->key.len = key_len;
+    h->hash = hash;
+    h->key = *key;
+    h->lowcase_key = lowcase_key->data;
     h->value.data = value;
     h->value.len = value_len;
-
-    h->lowcase_key = ngx_pnalloc(headers->pool, key_len);
-    if (h->lowcase_key == NULL) {
-        return NULL;
-    }
-
-    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, key_len);
 #if (nginx_version >= 1023000)
     h->next = NULL;
 #endif
@@ -817,6 +827,10 @@ ngx_http_manta_request_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_manta_handler;
+
+    ngx_http_manta_content_type_hash =
+        ngx_hash_key(ngx_http_manta_content_type_lc.data,
+                     ngx_http_manta_content_type_lc.len);
 
     ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
     ngx_http_top_request_body_filter = ngx_http_manta_request_body_filter;

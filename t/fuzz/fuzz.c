@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "fuzz.h"
 
@@ -120,6 +121,26 @@ fuzz_utf8_next(const char **pos)
     *pos = (const char *) p;
 
     return cp;
+}
+
+
+int
+fuzz_nfc(const char *s, size_t len)
+{
+    int                rc;
+    utf8proc_ssize_t   n;
+    utf8proc_uint8_t  *nfc;
+
+    n = utf8proc_map((const utf8proc_uint8_t *) s, (utf8proc_ssize_t) len,
+                     &nfc, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+
+    fuzz_assert(n >= 0);
+
+    rc = ((size_t) n == len && memcmp(nfc, s, len) == 0);
+
+    free(nfc);
+
+    return rc;
 }
 
 

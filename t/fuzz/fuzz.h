@@ -35,6 +35,9 @@ int fuzz_utf8_valid(const char *s, size_t len);
 /* decodes one code point of valid UTF-8 at *p, advancing it */
 uint32_t fuzz_utf8_next(const char **p);
 
+/* 1 when valid UTF-8 is in NFC: utf8proc's NFC of it is the same bytes */
+int fuzz_nfc(const char *s, size_t len);
+
 /* 1 when the bytes hold any of the n needles (empty needles never match) */
 int fuzz_holds(const char *s, size_t len, const char *const *needles,
     size_t n);

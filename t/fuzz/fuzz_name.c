@@ -152,9 +152,14 @@ check(const manta_body_opts_t *opts, const char *src, size_t len)
 
     fuzz_assert(p == last && count <= opts->name_max_length);
 
-    /* normalizing the normalized name changes nothing */
+    /*
+     * in NFC, and normalizing it again changes nothing; removing zero-width
+     * characters after NFC may leave a name that is not in NFC
+     */
 
     if (!zero_width(src, len)) {
+        fuzz_assert(fuzz_nfc(name, name_len));
+
         o = *opts;
         o.name_re = NULL;
 

@@ -17,11 +17,13 @@
 
 #define S(s)  (s), (sizeof(s) - 1)
 
-#define TOKEN    "tok.EN-123"
-#define SECRET   "s3\"cr"
+#define TOKEN     "tok.EN-123"
+#define SECRET    "s3\"cr"
 
 /* SECRET as it appears in a JSON body */
-#define SECRET_J "s3\\\"cr"
+#define SECRET_J  "s3\\\"cr"
+
+#define NCREDS    (sizeof(creds) / sizeof(creds[0]))
 
 #define ER(m, c, b)                                                          \
     "{\"success\":false,\"errResponse\":{\"message\":\"" m "\",\"code\":"    \
@@ -32,9 +34,9 @@
     c "}}"
 
 /* U+00E9 two bytes, U+65E5 three bytes, U+1F600 four bytes */
-#define E2    "\xc3\xa9"
-#define CJK   "\xe6\x97\xa5"
-#define EMOJI "\xf0\x9f\x98\x80"
+#define E2        "\xc3\xa9"
+#define CJK       "\xe6\x97\xa5"
+#define EMOJI     "\xf0\x9f\x98\x80"
 
 
 static void passes(const char *body, size_t len, const char *bot_id,
@@ -53,8 +55,6 @@ static const manta_str_t  creds[] = {
     { S(TOKEN) },
     { S(SECRET) }
 };
-
-#define NCREDS  (sizeof(creds) / sizeof(creds[0]))
 
 
 void
@@ -146,11 +146,14 @@ test_error(void)
     r[1].len = 6;
 
     rewrite_is(S(ER("aXaXa", "400", "b")), 400, "b", r, 1,
-               ER("[redacted]Xa", "400", "b"),
-               "redact: overlapping occurrences, leftmost first");
+               ER("[redacted]", "400", "b"),
+               "redact: overlapping occurrences, redacted as one span");
     rewrite_is(S(ER("aXaXaXa", "400", "b")), 400, "b", r, 1,
-               ER("[redacted]X[redacted]", "400", "b"),
-               "redact: overlapping occurrences, then the next one");
+               ER("[redacted]", "400", "b"),
+               "redact: a chain of overlapping occurrences, one span");
+    rewrite_is(S(ER("aXaQaXa", "400", "b")), 400, "b", r, 1,
+               ER("[redacted]Q[redacted]", "400", "b"),
+               "redact: separate occurrences, separate spans");
     rewrite_is(S(ER("baXaXaYb", "400", "b")), 400, "b", r, 2,
                ER("b[redacted]b", "400", "b"),
                "redact: the longest value at the leftmost position");
@@ -161,8 +164,8 @@ test_error(void)
     r[1].len = 4;
 
     rewrite_is(S(ER("abcdef", "400", "b")), 400, "b", r, 2,
-               ER("[redacted]ef", "400", "b"),
-               "redact: overlapping values, the leftmost wins");
+               ER("[redacted]", "400", "b"),
+               "redact: overlapping values, no part of either is left");
 
     r[0].data = "";
     r[0].len = 0;
@@ -241,6 +244,9 @@ test_error(void)
                "errResponse not an object: phrase");
     rewrite_is(S("{\"message\":\"\"}"), 403, "b", creds, NCREDS,
                ER("Forbidden", "403", "b"), "empty message: phrase");
+    rewrite_is(S("{\"message\":\"\",\"error\":\"e\"}"), 403, "b", creds,
+               NCREDS, ER("e", "403", "b"),
+               "empty message: the next member with a message is used");
     rewrite_is(S("{\"Message\":\"x\",\"ERROR\":\"y\"}"), 400, "b", creds,
                NCREDS, ER("Bad Request", "400", "b"),
                "member names are case-sensitive");

@@ -122,13 +122,13 @@ test_limit(void)
     is_int(b.excess, 2000000, "1r/m burst 2000: 2001 requests fill it");
     take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0,
             "1r/m burst 2000: the next one rejected");
-    fields_are(&b, &l, T0, 1, 60, 0, 125000,
-               "1r/m burst 2000: full, drained in 125000 s");
-    fields_are(&b, &l, T0 + 86400000, 1, 60, 1, 38600,
-               "1r/m burst 2000: a day later, 38600 s left");
-    fields_are(&b, &l, T0 + 125000000, 1, 60, 1, 0,
-               "1r/m burst 2000: drained after 125000 s (over a day)");
-    take_is(&b, &l, T0 + 125062500, MANTA_LIMIT_PASSED, 0,
+    fields_are(&b, &l, T0, 1, 60, 0, 125063,
+               "1r/m burst 2000: full, all back in 125063 s");
+    fields_are(&b, &l, T0 + 86400000, 1, 60, 1, 38663,
+               "1r/m burst 2000: a day later, 38663 s left");
+    fields_are(&b, &l, T0 + 125063000, 1, 60, 1, 0,
+               "1r/m burst 2000: all back after 125063 s (over a day)");
+    take_is(&b, &l, T0 + 125063000, MANTA_LIMIT_PASSED, 0,
             "1r/m burst 2000: passes once drained");
     is_int(b.excess, 0, "1r/m burst 2000: and the bucket is empty");
     take_is(&b, &l, UINT64_MAX, MANTA_LIMIT_PASSED, 0,
@@ -222,14 +222,20 @@ test_limit(void)
         prev = r;
     }
 
-    fields_are(&b, &l, T0, 10, 1, 0, 2, "10r/s burst 20: full (2 s)");
+    fields_are(&b, &l, T0, 10, 1, 0, 3,
+               "10r/s burst 20: full (2.1 s rounded up)");
     fields_are(&b, &l, T0 + 500, 10, 1, 5, 2,
-               "10r/s burst 20: 0.5 s later (1.5 s rounded up)");
-    fields_are(&b, &l, T0 + 1000, 10, 1, 10, 1, "10r/s burst 20: 1 s later");
-    fields_are(&b, &l, T0 + 1001, 10, 1, 10, 1,
-               "10r/s burst 20: 1.001 s later (0.999 s rounded up)");
-    fields_are(&b, &l, T0 + 2000, 10, 1, 10, 0,
-               "10r/s burst 20: drained");
+               "10r/s burst 20: 0.5 s later (1.6 s rounded up)");
+    fields_are(&b, &l, T0 + 1000, 10, 1, 10, 2,
+               "10r/s burst 20: 1 s later (1.1 s rounded up)");
+    fields_are(&b, &l, T0 + 1001, 10, 1, 10, 2,
+               "10r/s burst 20: 1.001 s later (1.099 s rounded up)");
+    fields_are(&b, &l, T0 + 2000, 10, 1, 10, 1,
+               "10r/s burst 20: 2 s later (0.1 s rounded up)");
+    fields_are(&b, &l, T0 + 2099, 10, 1, 10, 1,
+               "10r/s burst 20: 2.099 s later (1 ms rounded up)");
+    fields_are(&b, &l, T0 + 2100, 10, 1, 10, 0,
+               "10r/s burst 20: 2.1 s later the full burst is back");
     fields_are(&b, &l, T0 + 100000, 10, 1, 10, 0,
                "10r/s burst 20: long drained");
 
@@ -242,13 +248,27 @@ test_limit(void)
     fields_are(&b, &l, T0, 30, 60, 6, 0, "30r/m burst 5: new bucket");
 
     take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "30r/m burst 5: 1st");
-    fields_are(&b, &l, T0, 30, 60, 5, 0, "30r/m burst 5: after 1");
+    fields_are(&b, &l, T0, 30, 60, 5, 2, "30r/m burst 5: after 1 (2 s)");
     take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "30r/m burst 5: 2nd");
-    fields_are(&b, &l, T0, 30, 60, 4, 2, "30r/m burst 5: after 2 (2 s)");
+    fields_are(&b, &l, T0, 30, 60, 4, 4, "30r/m burst 5: after 2 (4 s)");
     take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "30r/m burst 5: 3rd");
-    fields_are(&b, &l, T0, 30, 60, 3, 4, "30r/m burst 5: after 3 (4 s)");
-    fields_are(&b, &l, T0 + 2000, 30, 60, 4, 2,
-               "30r/m burst 5: after 3, 2 s later");
+    fields_are(&b, &l, T0, 30, 60, 3, 6, "30r/m burst 5: after 3 (6 s)");
+    fields_are(&b, &l, T0 + 2000, 30, 60, 4, 4,
+               "30r/m burst 5: after 3, 2 s later (4 s)");
+    fields_are(&b, &l, T0 + 6000, 30, 60, 6, 0,
+               "30r/m burst 5: after 3, 6 s later all back");
+
+    /* burst 0: no request left until the next one may pass */
+
+    l = limit(manta_rate_parse(S("30r/m")), 0, 0);
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "30r/m burst 0: 1st");
+    fields_are(&b, &l, T0, 30, 60, 0, 2, "30r/m burst 0: after 1 (2 s)");
+    fields_are(&b, &l, T0 + 1999, 30, 60, 0, 1,
+               "30r/m burst 0: 1.999 s later (1 ms rounded up)");
+    fields_are(&b, &l, T0 + 2000, 30, 60, 1, 0,
+               "30r/m burst 0: 2 s later");
 
     /* quota and window of other rates */
 

@@ -154,6 +154,13 @@ test_request(void)
     long_id[MANTA_BOT_ID_MAX - 1] = 'A';
     bot_id_is(any, args, long_id, "botId: decoded MANTA_BOT_ID_MAX bytes");
 
+    bot_id_is(any, "botId=%C3%A9", "\xc3\xa9",
+              "botId: UTF-8 with a permissive pattern");
+    bot_id_is(any, "botId=%FF", NULL,
+              "botId: invalid UTF-8 even with a permissive pattern");
+    bot_id_is(any, "botId=%C0%AF", NULL, "botId: overlong UTF-8");
+    bot_id_is(any, "botId=%ED%A0%80", NULL, "botId: UTF-8 surrogate");
+
     manta_re_free(any);
     manta_re_free(re);
 

@@ -207,6 +207,14 @@ sub handle {
             return;
         }
 
+        # a code reference: called with the connection, writes the whole
+        # response itself (in pieces, with pauses...), then close
+
+        if (ref $res[0] eq 'CODE') {
+            $res[0]->($c);
+            return;
+        }
+
         my ($status, $headers, $body) = @res;
         $headers //= [];
         $body //= '';

@@ -57,7 +57,20 @@ our %REASON = (
     token_expired => [401, "the gateway's token has expired"],
 );
 
-my $TIMEOUT = 5;
+# MANTA_TIMEOUT_SCALE (set by make test-asan and make test-valgrind): every
+# wait for nginx (start, stop, reload, a response, a log line) is that many
+# times longer
+
+our $SCALE = ($ENV{MANTA_TIMEOUT_SCALE} // q{}) =~ /^\d+(?:\.\d+)?$/
+    && $ENV{MANTA_TIMEOUT_SCALE} > 0 ? $ENV{MANTA_TIMEOUT_SCALE} : 1;
+
+my $TIMEOUT = 5 * $SCALE;
+
+# MANTA_VALGRIND (make test-valgrind): nginx runs under valgrind, far too
+# slowly for a test's timing bounds; such a test skips them on
+# $Manta::Test::VALGRIND
+
+our $VALGRIND = $ENV{MANTA_VALGRIND} ? 1 : 0;
 my @INSTANCES;
 my %PORTS_TAKEN;
 
@@ -244,21 +257,28 @@ sub run_command {
         exec(@cmd) or _exit(127);
     }
 
-    my $deadline = time() + 15;
+    my $deadline = time() + 15 * $SCALE;
 
     while (waitpid($pid, WNOHANG) != $pid) {
         if (time() > $deadline) {
             kill 'KILL', $pid;
             waitpid($pid, 0);
-            diag("killed after 15 s: @cmd");
+            diag("killed after " . 15 * $SCALE . " s: @cmd");
             return (-1, $self->read_file($out) // '');
         }
         sleep 0.01;
     }
 
     my $status = $? >> 8;
+    my $output = $self->read_file($out) // '';
 
-    return ($status, $self->read_file($out) // '');
+    # a sanitizer's report on stderr (UBSan's always is: see
+    # sanitizer_problems), failed by stop()
+
+    push @{ $self->{sanitizer_output} }, "@cmd:\n$output"
+        if $output =~ /runtime error:|ERROR: (?:Address|Leak)Sanitizer/;
+
+    return ($status, $output);
 }
 
 sub nginx_args {
@@ -278,7 +298,9 @@ sub test_config {
 }
 
 # A responder for the mock: sub { my ($req) = @_; return ($status,
-# [Name => value, ...], $body) }, or a scalar reference to exact bytes.
+# [Name => value, ...], $body) }, or a scalar reference to exact bytes, or
+# a code reference called with the connection to write the response itself
+# (then the connection is closed).
 # Restarts a running mock.
 
 sub mock_responder {
@@ -383,7 +405,7 @@ sub workers {
     my ($self) = @_;
 
     my $master = $self->{master} or return ();
-    my @pids;
+    my ($read_log, @pids);
 
     opendir(my $dh, '/proc') or return ();
 
@@ -399,6 +421,18 @@ sub workers {
         my $cmd = <$fh> // '';
         close $fh;
 
+        if ($cmd =~ m{^(?:\S*/)?valgrind\0}) {
+
+            # under valgrind (make test-valgrind) the command line is
+            # valgrind's, not nginx's title: error.log tells the workers
+            # and which of them are shutting down
+
+            $self->{worker_log} = worker_log($self->read_file('error.log'))
+                unless $read_log++;
+            push @pids, $pid if ($self->{worker_log}{$pid} // '') eq 'up';
+            next;
+        }
+
         push @pids, $pid
             if $cmd =~ /worker process/ && $cmd !~ /shutting down/;
     }
@@ -408,6 +442,24 @@ sub workers {
     @pids = sort { $a <=> $b } @pids;
 
     return @pids;
+}
+
+# pid => 'up' or 'leaving', from error.log's notices
+
+sub worker_log {
+    my ($log) = @_;
+
+    my %state;
+
+    for my $line (split /\n/, $log // '') {
+        if ($line =~ /\[notice\] \d+#\d+: start worker process (\d+)/) {
+            $state{$1} = 'up';
+        } elsif ($line =~ /\[notice\] (\d+)#\d+: (?:gracefully shutting down|exiting)$/) {
+            $state{$1} = 'leaving';
+        }
+    }
+
+    return \%state;
 }
 
 # HUP to the master; true once a new generation of workers serves (the old
@@ -423,7 +475,7 @@ sub reload {
 
     kill 'HUP', $master;
 
-    my $deadline = time() + ($opts{timeout} // 10);
+    my $deadline = time() + ($opts{timeout} // 10) * $SCALE;
 
     while (time() < $deadline) {
         my $log = substr($self->read_file('error.log') // '', $offset);
@@ -457,7 +509,8 @@ sub stop {
     my ($self, %opts) = @_;
 
     if (my $pid = delete $self->{master}) {
-        my @signals = (['QUIT', 10], ['TERM', 5], ['KILL', 2]);
+        my @signals = ([QUIT => 10 * $SCALE], [TERM => 5 * $SCALE],
+            [KILL => 2 * $SCALE]);
 
         SIGNAL: for my $s (@signals) {
             kill $s->[0], $pid;
@@ -474,6 +527,22 @@ sub stop {
         $mock->stop();
     }
 
+    # every stop: later nginx -t runs have their own logs
+
+    my ($problems, $ignored) = $self->sanitizer_problems();
+
+    for my $p (@$problems) {
+        if ($opts{quiet}) {
+            diag("sanitizer: $p");
+        } else {
+            fail("no sanitizer report: " . ($p =~ /^(.*)/)[0]);
+            diag($p);
+        }
+    }
+
+    diag("sanitizer: $ignored leak report(s) without a module frame "
+        . '(nginx\'s own) ignored') if $ignored;
+
     return $self if $self->{scanned}++;
 
     for my $p ($self->error_log_problems()) {
@@ -485,6 +554,76 @@ sub stop {
     }
 
     return $self;
+}
+
+# make test-asan and make test-valgrind: the reports in DIR/sanitizer/ (see
+# t/lib/nginx-sanitized and t/lib/nginx-valgrind) not scanned yet, and the
+# sanitizer output of commands.  Returns ([problem, ...], number of leak
+# reports ignored).  A problem: any AddressSanitizer or valgrind error, any
+# UBSan "runtime error:" (UBSan writes to stderr, which is error.log or
+# the command's output: the gcc runtimes share the report path setting and
+# ASan's wins), a LeakSanitizer failure, or a leak (LeakSanitizer's, or
+# valgrind's "definitely lost") with a frame of the module.  Leaks without
+# one are nginx's own start-up allocations: counted, not failed.
+
+sub sanitizer_problems {
+    my ($self) = @_;
+
+    my (@problems, $ignored);
+    my $dir = "$self->{dir}/sanitizer";
+
+    push @problems, @{ delete $self->{sanitizer_output} // [] };
+
+    for my $file (sort glob("$dir/asan.* $dir/ubsan.* $dir/valgrind.*")) {
+        my $text = $self->read_file($file) // next;
+        my $seen = "$file " . length $text;
+
+        next if $self->{sanitizer_seen}{$seen}++;
+
+        (my $name = $file) =~ s{.*/}{};
+        my @blocks;
+
+        if ($name =~ /^valgrind/) {
+            $text =~ s/^==\d+== ?//mg;
+            @blocks = grep { /^\s+(?:at|by) 0x/m } split /\n\s*\n/, $text;
+        } else {
+
+            # an ASan error ends the process: the report is the rest
+
+            if ($text =~ s/^(==\d+==ERROR: AddressSanitizer.*)//ms) {
+                my @lines = split /\n/, $1;
+                splice @lines, 60, @lines - 60, '...' if @lines > 61;
+                push @problems, join "\n", "$name: $lines[0]",
+                    @lines[1 .. $#lines];
+            }
+
+            @blocks = split /\n\s*\n/, $text;
+        }
+
+        for my $block (@blocks) {
+            my $leak = $block =~ /^(?:Direct|Indirect) leak of /
+                || $block =~ /are definitely lost in loss record/;
+            my $module = grep { /\b(?:ngx_http_)?manta_/ }
+                grep { /^\s*(?:#\d+ |(?:at|by) 0x)/ } split /\n/, $block;
+
+            if ($leak && !$module) {
+                $ignored++;
+                next;
+            }
+
+            next unless $leak
+                || $name =~ /^valgrind/
+                || $block =~ /runtime error:/
+                || $block =~ /LeakSanitizer has encountered a fatal error/
+                || $block =~ /ERROR: LeakSanitizer: (?!detected memory leaks)/;
+
+            my @lines = split /\n/, $block;
+            splice @lines, 40, @lines - 40, '...' if @lines > 41;
+            push @problems, join "\n", "$name: $lines[0]", @lines[1 .. $#lines];
+        }
+    }
+
+    return (\@problems, $ignored // 0);
 }
 
 sub allow_log {
@@ -501,7 +640,8 @@ sub error_log_problems {
 
     LINE: for my $line (split /\n/, $log) {
         next unless $line =~ /\[(?:alert|crit|emerg)\]/
-            || $line =~ /exited on signal/;
+            || $line =~ /exited on signal/
+            || $line =~ /runtime error:/;
         for my $re (@{ $self->{allowed} }) {
             next LINE if $line =~ $re;
         }
@@ -562,14 +702,15 @@ sub next_seq {
     return ++$self->{seq};
 }
 
-# The line of the last request in a log whose format starts with
-# $http_x_seq, without that field; waits up to 2 seconds for it.
+# The line of the last request (or of the request numbered $seq) in a log
+# whose format starts with $http_x_seq, without that field; waits up to 2
+# seconds for it.
 
 sub log_tail {
-    my ($self, $name) = @_;
+    my ($self, $name, $seq) = @_;
 
-    my $seq = $self->{seq} // 0;
-    my $deadline = time() + 2;
+    $seq //= $self->{seq} // 0;
+    my $deadline = time() + 2 * $SCALE;
 
     while (1) {
         for my $line (reverse $self->log_lines($name)) {
@@ -795,6 +936,71 @@ sub keepalive {
     close $s;
 
     return @responses;
+}
+
+# Several requests at once, one connection each: every connection is
+# opened, then every request is written, before any response is read.
+# Each request is [METHOD, URI, %opts as http()] (body, headers, chunks).
+# Returns one response (or undef) per request, in order, each with
+# "elapsed": seconds from just before the first write to its arrival, and
+# "seq": its X-Seq number.
+
+sub parallel {
+    my ($self, $requests, %o) = @_;
+
+    my $port = $o{port} // $self->port('8080');
+    my $timeout = $o{timeout} // $TIMEOUT;
+    my (@socks, @wire, @bufs, @seqs, @responses, %left);
+
+    for my $i (0 .. $#$requests) {
+        my ($m, $u, %ro) = @{ $requests->[$i] };
+
+        $socks[$i] = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+            Proto => 'tcp', Timeout => $timeout);
+
+        if (!$socks[$i]) {
+            diag("connect to 127.0.0.1:$port: $@");
+            next;
+        }
+
+        binmode $socks[$i];
+        $seqs[$i] = $self->next_seq();
+        $wire[$i] = join '', build_request($m, $u, %ro, seq => $seqs[$i]);
+        $bufs[$i] = '';
+        $left{ fileno $socks[$i] } = $i;
+    }
+
+    my $start = time();
+
+    write_all($socks[$_], $wire[$_]) for values %left;
+
+    my $sel = IO::Select->new(map { $socks[$_] } values %left);
+    my $deadline = $start + $timeout;
+
+    while (%left && time() < $deadline) {
+        for my $s ($sel->can_read($deadline - time())) {
+            my $i = $left{ fileno $s };
+            my $n = sysread($s, $bufs[$i], 65536, length $bufs[$i]);
+            my $res = parse_response($bufs[$i], method => $requests->[$i][0],
+                eof => !$n);
+
+            next unless $res || !$n;
+
+            if ($res) {
+                $res->{elapsed} = time() - $start;
+                $res->{seq} = $seqs[$i];
+            }
+
+            $responses[$i] = $res;
+            delete $left{ fileno $s };
+            $sel->remove($s);
+            close $s;
+        }
+    }
+
+    close $socks[$_] for values %left;
+
+    return map { $responses[$_] } 0 .. $#$requests;
 }
 
 # HTTP/2 with prior knowledge through Manta::HTTP2; the response as http().

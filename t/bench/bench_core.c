@@ -1,0 +1,269 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * "make bench-core": the pure core's per-request work in ns/op, the median
+ * of several runs of many iterations each.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "manta_reason.h"
+#include "manta_json.h"
+#include "manta_re.h"
+#include "manta_request.h"
+#include "manta_creds.h"
+#include "manta_error.h"
+#include "manta_limit.h"
+
+
+#define BENCH_RUNS  7
+
+
+typedef void (*bench_pt)(void);
+
+
+static double bench_now(void);
+static void bench(const char *name, bench_pt fn, long iterations);
+static int bench_cmp(const void *one, const void *two);
+static void bench_body(const char *body, size_t len);
+static void bench_body_ascii(void);
+static void bench_body_unicode(void);
+static void bench_bot_id(void);
+static void bench_content_type(void);
+static void bench_error(const char *body, size_t len);
+static void bench_error_rewrite(void);
+static void bench_error_passthrough(void);
+static void bench_limit(void);
+
+
+static manta_body_opts_t  opts;
+static manta_re_t        *bot_id_re;
+static manta_creds_t     *creds;
+static volatile size_t    sink;
+
+
+static const char  body_ascii[] = "{\"name\": \"  Tag   number 42  \"}";
+static const char  body_unicode[] =
+    "{\"name\": \"  Caf\xc3\xa9   number\xe3\x80\x80" "42  \"}";
+static const char  args[] = "botId=bot-42";
+static const char  ctype[] = "application/json; charset=utf-8";
+static const char  upstream_error[] =
+    "{\"type\":\"about:blank\",\"title\":\"Forbidden\","
+    "\"detail\":\"bot is not allowed to create tags\"}";
+static const char  upstream_response[] =
+    "{\"success\":false,\"errResponse\":{\"message\":\"denied\","
+    "\"code\":403,\"botId\":\"bot-42\"}}";
+
+
+int
+main(void)
+{
+    char  err[256];
+
+    static const char  creds_json[] =
+        "{\"token\":\"eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.c2ln\","
+        "\"secret\":\"bench-secret\"}";
+
+    bot_id_re = manta_re_compile("^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$",
+                                 sizeof("^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+                                 - 1, 0, err, sizeof(err));
+
+    creds = manta_creds_parse(creds_json, sizeof(creds_json) - 1, err,
+                              sizeof(err));
+
+    if (bot_id_re == NULL || creds == NULL) {
+        fprintf(stderr, "bench-core: set-up failed: %s\n", err);
+        return 1;
+    }
+
+    opts.name_max_length = 64;
+    opts.name_re = NULL;
+    opts.unknown_fields = MANTA_UNKNOWN_FIELDS_REJECT;
+    opts.client_secret = MANTA_CLIENT_SECRET_REJECT;
+
+    printf("%-44s %10s\n", "operation (median of 7 runs)", "ns/op");
+
+    bench("body check + normalize + build (ASCII)", bench_body_ascii,
+          400000);
+    bench("body check + normalize + build (NFC, U+3000)",
+          bench_body_unicode, 400000);
+    bench("botId parse + pattern + re-encode", bench_bot_id, 2000000);
+    bench("Content-Type check", bench_content_type, 5000000);
+    bench("error rewrite (problem+json)", bench_error_rewrite, 400000);
+    bench("error passthrough (ErrorResponse)", bench_error_passthrough,
+          400000);
+    bench("limit take + RateLimit fields", bench_limit, 5000000);
+
+    manta_creds_free(creds);
+    manta_re_free(bot_id_re);
+
+    return 0;
+}
+
+
+static double
+bench_now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+
+static void
+bench(const char *name, bench_pt fn, long iterations)
+{
+    int     run;
+    long    i;
+    double  start, ns[BENCH_RUNS];
+
+    for (run = 0; run < BENCH_RUNS; run++) {
+        start = bench_now();
+
+        for (i = 0; i < iterations; i++) {
+            fn();
+        }
+
+        ns[run] = (bench_now() - start) / iterations;
+    }
+
+    qsort(ns, BENCH_RUNS, sizeof(double), bench_cmp);
+
+    printf("%-44s %10.1f\n", name, ns[BENCH_RUNS / 2]);
+}
+
+
+static int
+bench_cmp(const void *one, const void *two)
+{
+    double  a, b;
+
+    a = *(const double *) one;
+    b = *(const double *) two;
+
+    return (a > b) - (a < b);
+}
+
+
+static void
+bench_body(const char *body, size_t len)
+{
+    char            *name, out[256];
+    size_t           name_len;
+    manta_reason_t   reason;
+
+    reason = manta_body_check(&opts, body, len, &name, &name_len);
+
+    if (reason != MANTA_OK) {
+        fprintf(stderr, "bench-core: body rejected\n");
+        exit(1);
+    }
+
+    sink += manta_body_build(out, creds->dflt->body_prefix,
+                             creds->dflt->body_prefix_len, name, name_len);
+    free(name);
+}
+
+
+static void
+bench_body_ascii(void)
+{
+    bench_body(body_ascii, sizeof(body_ascii) - 1);
+}
+
+
+static void
+bench_body_unicode(void)
+{
+    bench_body(body_unicode, sizeof(body_unicode) - 1);
+}
+
+
+static void
+bench_bot_id(void)
+{
+    char    out[MANTA_BOT_ID_MAX], enc[3 * MANTA_BOT_ID_MAX];
+    size_t  len;
+
+    if (manta_bot_id_parse(args, sizeof(args) - 1, bot_id_re, out, &len)
+        != MANTA_OK)
+    {
+        fprintf(stderr, "bench-core: botId rejected\n");
+        exit(1);
+    }
+
+    sink += manta_pct_encode(enc, out, len) - enc;
+}
+
+
+static void
+bench_content_type(void)
+{
+    sink += manta_content_type_ok(ctype, sizeof(ctype) - 1);
+}
+
+
+static void
+bench_error(const char *body, size_t len)
+{
+    char         *out;
+    size_t        out_len;
+    manta_str_t   redact[2];
+
+    redact[0].data = creds->dflt->token;
+    redact[0].len = creds->dflt->token_len;
+    redact[1].data = creds->dflt->secret;
+    redact[1].len = creds->dflt->secret_len;
+
+    if (manta_error_rewrite(body, len, 403, "bot-42", 6, redact, 2, &out,
+                            &out_len)
+        == MANTA_ERROR_REWRITTEN)
+    {
+        sink += out_len;
+        free(out);
+    }
+}
+
+
+static void
+bench_error_rewrite(void)
+{
+    bench_error(upstream_error, sizeof(upstream_error) - 1);
+}
+
+
+static void
+bench_error_passthrough(void)
+{
+    bench_error(upstream_response, sizeof(upstream_response) - 1);
+}
+
+
+static void
+bench_limit(void)
+{
+    unsigned         q, w, r, t;
+    uint64_t         delay;
+    manta_limit_t    limit;
+
+    static manta_bucket_t  bucket;
+    static uint64_t        now = 1;
+
+    limit.rate = 100000000;
+    limit.burst = 1000;
+    limit.delay = 1000;
+
+    now++;
+
+    sink += manta_limit_take(&bucket, &limit, now, &delay);
+
+    manta_limit_fields(&bucket, &limit, now, &q, &w, &r, &t);
+
+    sink += r;
+}
