@@ -28,7 +28,6 @@ typedef enum {
 } manta_cp_class_t;
 
 
-static int manta_name_printable_ascii(const unsigned char *p, size_t len);
 static int manta_name_nfc_inert(const unsigned char *p, size_t len);
 static uint32_t manta_utf8_next(const unsigned char **pos,
     const unsigned char *last);
@@ -54,11 +53,9 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     nfc = NULL;
     p = (const unsigned char *) src;
 
-    /* NFC of printable ASCII, or of NFC-inert text, is the identity */
+    /* NFC of NFC-inert text (ASCII, for one) is the identity */
 
-    if (!manta_name_printable_ascii(p, len)
-        && !manta_name_nfc_inert(p, len))
-    {
+    if (!manta_name_nfc_inert(p, len)) {
 
         if (len > (size_t) PTRDIFF_MAX / 8) {
             return MANTA_INVALID_NAME;
@@ -89,6 +86,25 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     space = 0;
 
     while (p < last) {
+
+        if (*p > 0x20 && *p < 0x7f) {
+            /* printable ASCII other than the space: kept as is */
+
+            if (space) {
+                *o++ = ' ';
+                count++;
+                space = 0;
+            }
+
+            if (++count > opts->name_max_length) {
+                rc = MANTA_INVALID_NAME;
+                goto failed;
+            }
+
+            *o++ = (char) *p++;
+            continue;
+        }
+
         start = p;
         cp = manta_utf8_next(&p, last);
 
@@ -154,21 +170,6 @@ failed:
     free(out);
 
     return rc;
-}
-
-
-static int
-manta_name_printable_ascii(const unsigned char *p, size_t len)
-{
-    const unsigned char  *last;
-
-    for (last = p + len; p < last; p++) {
-        if (*p < 0x20 || *p > 0x7e) {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 

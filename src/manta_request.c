@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <utf8proc.h>
 
 #include "manta_request.h"
 #include "manta_json.h"
@@ -29,6 +28,12 @@ static int manta_match_ci(const char **pos, const char *last,
 static const char *manta_skip_ows(const char *p, const char *last);
 static int manta_hex(unsigned char c);
 static int manta_utf8_valid(const char *p, size_t len);
+static size_t manta_utf8_seq(const unsigned char *p,
+    const unsigned char *last);
+static int manta_body_simple(const char *data, size_t len,
+    const char **value, size_t *value_len);
+static const unsigned char *manta_skip_json_ws(const unsigned char *p,
+    const unsigned char *last);
 
 
 /* RFC 3986 unreserved: A-Z a-z 0-9 - . _ ~; 0x80 .. 0xff are not */
@@ -262,6 +267,21 @@ manta_reason_t
 manta_body_check(const manta_body_opts_t *opts, const char *data, size_t len,
     char **name, size_t *name_len)
 {
+    size_t       value_len;
+    const char  *value;
+
+    if (manta_body_simple(data, len, &value, &value_len)) {
+        return manta_name_normalize(opts, value, value_len, name, name_len);
+    }
+
+    return manta_body_check_json(opts, data, len, name, name_len);
+}
+
+
+manta_reason_t
+manta_body_check_json(const manta_body_opts_t *opts, const char *data,
+    size_t len, char **name, size_t *name_len)
+{
     json_t          *root, *jname;
     size_t           known;
     json_error_t     err;
@@ -415,27 +435,181 @@ manta_hex(unsigned char c)
 static int
 manta_utf8_valid(const char *p, size_t len)
 {
-    utf8proc_int32_t   cp;
-    utf8proc_ssize_t   n;
-    const char        *last;
+    size_t                n;
+    const unsigned char  *u, *last;
 
+    u = (const unsigned char *) p;
+    last = u + len;
+
+    while (u < last) {
+
+        if (*u < 0x80) {
+            u++;
+            continue;
+        }
+
+        n = manta_utf8_seq(u, last);
+
+        if (n == 0) {
+            return 0;
+        }
+
+        u += n;
+    }
+
+    return 1;
+}
+
+
+/*
+ * The length of the well-formed UTF-8 sequence at p (RFC 3629: no
+ * overlong form, no surrogate, nothing above U+10FFFF), 0 if it is not one.
+ */
+
+static size_t
+manta_utf8_seq(const unsigned char *p, const unsigned char *last)
+{
+    size_t         n, i;
+    unsigned char  lo, hi;
+
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (*p >= 0xc2 && *p <= 0xdf) {
+        n = 2;
+
+    } else if (*p >= 0xe0 && *p <= 0xef) {
+        n = 3;
+
+        if (*p == 0xe0) {
+            lo = 0xa0;
+
+        } else if (*p == 0xed) {
+            hi = 0x9f;
+        }
+
+    } else if (*p >= 0xf0 && *p <= 0xf4) {
+        n = 4;
+
+        if (*p == 0xf0) {
+            lo = 0x90;
+
+        } else if (*p == 0xf4) {
+            hi = 0x8f;
+        }
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (last - p) < n || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+
+    for (i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf) {
+            return 0;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * The body every caller sends, {"name":"<text>"} with JSON white space
+ * between the tokens and a string without escapes, control characters or
+ * ill-formed UTF-8, is recognized here without building a jansson tree:
+ * jansson would accept it as an object whose one member, "name", has
+ * exactly those bytes as its value.  Any other body, valid or not, is left
+ * to jansson.  t/fuzz/fuzz_body_fast.c holds both paths to the same
+ * answers.
+ */
+
+static int
+manta_body_simple(const char *data, size_t len, const char **value,
+    size_t *value_len)
+{
+    size_t                n;
+    const unsigned char  *p, *last, *v;
+
+    p = (const unsigned char *) data;
     last = p + len;
 
-    while (p < last) {
+    p = manta_skip_json_ws(p, last);
 
-        if ((unsigned char) *p < 0x80) {
+    if (p == last || *p++ != '{') {
+        return 0;
+    }
+
+    p = manta_skip_json_ws(p, last);
+
+    if ((size_t) (last - p) < sizeof("\"name\"") - 1
+        || memcmp(p, "\"name\"", sizeof("\"name\"") - 1) != 0)
+    {
+        return 0;
+    }
+
+    p = manta_skip_json_ws(p + sizeof("\"name\"") - 1, last);
+
+    if (p == last || *p++ != ':') {
+        return 0;
+    }
+
+    p = manta_skip_json_ws(p, last);
+
+    if (p == last || *p++ != '"') {
+        return 0;
+    }
+
+    v = p;
+
+    while (p < last && *p != '"') {
+
+        if (*p < 0x80) {
+
+            if (*p < 0x20 || *p == '\\') {
+                return 0;
+            }
+
             p++;
             continue;
         }
 
-        n = utf8proc_iterate((const utf8proc_uint8_t *) p, last - p, &cp);
+        n = manta_utf8_seq(p, last);
 
-        if (n <= 0) {
+        if (n == 0) {
             return 0;
         }
 
         p += n;
     }
 
-    return 1;
+    if (p == last) {
+        return 0;
+    }
+
+    *value = (const char *) v;
+    *value_len = (size_t) (p - v);
+
+    p = manta_skip_json_ws(p + 1, last);
+
+    if (p == last || *p++ != '}') {
+        return 0;
+    }
+
+    return manta_skip_json_ws(p, last) == last;
+}
+
+
+static const unsigned char *
+manta_skip_json_ws(const unsigned char *p, const unsigned char *last)
+{
+    while (p < last
+           && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    {
+        p++;
+    }
+
+    return p;
 }

@@ -181,12 +181,9 @@ static ngx_int_t
 ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_loc_conf_t *mlcf)
 {
-    u_char          *p, *last;
-    size_t           len;
-    ngx_str_t       *zone;
-    manta_limit_t    limit;
-    manta_bucket_t   empty;
-    unsigned         quota, window, remaining, reset;
+    u_char     *p, *last;
+    size_t      len;
+    ngx_str_t  *zone, policy;
 
     zone = &mlcf->limit_zone->shm.name;
 
@@ -195,29 +192,23 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         ngx_http_manta_limit_peek(r, ctx);
     }
 
-    if (ctx->limit_fields) {
-        quota = ctx->limit_quota;
-        window = ctx->limit_window;
+    if (ctx->cred && ctx->cred->rate) {
+        /* the bot's own rate */
+
+        if (ngx_http_manta_limit_policy(r->pool, mlcf->limit_zone,
+                                        ctx->cred->rate, &policy)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
 
     } else {
-        ngx_http_manta_limit_conf(r, ctx, &limit);
-        ngx_memzero(&empty, sizeof(manta_bucket_t));
-        manta_limit_fields(&empty, &limit, 0, &quota, &window, &remaining,
-                           &reset);
+        policy = mlcf->limit_policy;
     }
-
-    len = sizeof("\"\";q=;w=") - 1 + zone->len + 2 * NGX_INT_T_LEN;
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    last = ngx_sprintf(p, "\"%V\";q=%ui;w=%ui", zone, (ngx_uint_t) quota,
-                       (ngx_uint_t) window);
 
     if (ngx_http_manta_add_header(r, "RateLimit-Policy",
-                                  sizeof("RateLimit-Policy") - 1, p, last - p)
+                                  sizeof("RateLimit-Policy") - 1,
+                                  policy.data, policy.len)
         != NGX_OK)
     {
         return NGX_ERROR;

@@ -272,6 +272,46 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 }
 
 
+/*
+ * The RateLimit-Policy value, "zone";q=N;w=W, for the zone's rate (rate 0)
+ * or a bot's own; the location keeps the zone's one ready.
+ */
+
+ngx_int_t
+ngx_http_manta_limit_policy(ngx_pool_t *pool, ngx_shm_zone_t *shm_zone,
+    ngx_uint_t rate, ngx_str_t *policy)
+{
+    u_char                      *p;
+    unsigned                     quota, window, remaining, reset;
+    manta_limit_t                limit;
+    manta_bucket_t               empty;
+    ngx_http_manta_limit_ctx_t  *lctx;
+
+    lctx = shm_zone->data;
+
+    ngx_memzero(&limit, sizeof(manta_limit_t));
+    ngx_memzero(&empty, sizeof(manta_bucket_t));
+
+    limit.rate = (unsigned) (rate ? rate : lctx->rate);
+
+    manta_limit_fields(&empty, &limit, 0, &quota, &window, &remaining,
+                       &reset);
+
+    p = ngx_pnalloc(pool, sizeof("\"\";q=;w=") - 1 + shm_zone->shm.name.len
+                          + 2 * NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    policy->data = p;
+    policy->len = ngx_sprintf(p, "\"%V\";q=%ui;w=%ui", &shm_zone->shm.name,
+                              (ngx_uint_t) quota, (ngx_uint_t) window)
+                  - p;
+
+    return NGX_OK;
+}
+
+
 /* upstream answered 429: the bot waits locally until its Retry-After */
 
 void

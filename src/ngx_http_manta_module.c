@@ -292,6 +292,7 @@ ngx_http_manta_create_loc_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
+     *     conf->limit_policy = { 0, NULL };
      *     conf->limit_burst = 0;
      *     conf->limit_delay = 0;
      */
@@ -370,6 +371,14 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "unknown manta_limit_zone \"%V\"",
                            &conf->limit_zone->shm.name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->limit_zone
+        && ngx_http_manta_limit_policy(cf->pool, conf->limit_zone, 0,
+                                       &conf->limit_policy)
+           != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 

@@ -61,6 +61,7 @@ typedef struct {
     size_t                     error_body_max;
 
     ngx_shm_zone_t            *limit_zone;
+    ngx_str_t                  limit_policy;   /* for the zone's rate */
     ngx_uint_t                 limit_burst;
     ngx_uint_t                 limit_delay;
     ngx_flag_t                 limit_dry_run;
@@ -118,6 +119,8 @@ void ngx_http_manta_limit_peek(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 void ngx_http_manta_limit_backoff(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
+ngx_int_t ngx_http_manta_limit_policy(ngx_pool_t *pool,
+    ngx_shm_zone_t *shm_zone, ngx_uint_t rate, ngx_str_t *policy);
 char *ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

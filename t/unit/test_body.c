@@ -210,6 +210,20 @@ test_body(void)
             "name: U+212B (Angstrom) -> U+00C5 (canonical)");
     name_is(&opts, S("\xef\xac\x81"), "\xef\xac\x81",
             "name: U+FB01 ligature kept (NFC, not NFKC)");
+
+    /* text NFC cannot change skips utf8proc; what it can change does not */
+
+    name_is(&opts, S("\xea\xb0\x80\xe1\x86\xa8"), "\xea\xb0\x81",
+            "name: Hangul LV + trailing jamo composes (U+AC00 U+11A8)");
+    name_is(&opts, S("\xe1\x84\x80\xe1\x85\xa1"), "\xea\xb0\x80",
+            "name: Hangul L + V jamo compose (U+1100 U+1161)");
+    name_is(&opts, S("\xe0\xae\x92\xe0\xaf\x97"), "\xe0\xae\x94",
+            "name: Tamil O + AU length mark compose (U+0B92 U+0BD7)");
+    name_is(&opts, S("\xe2\x84\xa6 \xe6\x97\xa5"), "\xce\xa9 \xe6\x97\xa5",
+            "name: singleton U+2126 -> U+03A9 among inert text");
+    name_is(&opts, S("\xd0\x96\xd1\x91\xe3\x81\x8b\xe3\x82\x99"),
+            "\xd0\x96\xd1\x91\xe3\x81\x8c",
+            "name: kana + combining voiced mark composes (U+304B U+3099)");
     name_is(&opts, S("a\xe2\x80\x80" "b"), "a b",
             "name: U+2000 is white space");
     name_is(&opts, S("a\xe1\x9a\x80\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xaf"

@@ -1,0 +1,66 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * Differential: manta_body_check(), which recognizes the common
+ * {"name":"<plain text>"} body without jansson, must give the same answer
+ * and the same normalized name as manta_body_check_json(), which parses
+ * every body with jansson.
+ *
+ * The first byte picks the options, the rest is the body.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "manta_request.h"
+#include "fuzz.h"
+
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void) argc;
+    (void) argv;
+
+    fuzz_json_init();
+
+    return 0;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char               *fast, *slow;
+    size_t              fast_len, slow_len;
+    manta_reason_t      fast_rc, slow_rc;
+    manta_body_opts_t   opts;
+
+    if (size == 0) {
+        return 0;
+    }
+
+    opts.unknown_fields = (data[0] & 1) ? MANTA_UNKNOWN_FIELDS_DROP
+                                        : MANTA_UNKNOWN_FIELDS_REJECT;
+    opts.client_secret = (data[0] & 2) ? MANTA_CLIENT_SECRET_REPLACE
+                                       : MANTA_CLIENT_SECRET_REJECT;
+    opts.name_max_length = (data[0] >> 2) ? (size_t) (data[0] >> 2) : 64;
+    opts.name_re = NULL;
+
+    fast_rc = manta_body_check(&opts, (const char *) data + 1, size - 1,
+                               &fast, &fast_len);
+    slow_rc = manta_body_check_json(&opts, (const char *) data + 1, size - 1,
+                                    &slow, &slow_len);
+
+    fuzz_assert(fast_rc == slow_rc);
+
+    if (fast_rc == MANTA_OK) {
+        fuzz_assert(fast_len == slow_len);
+        fuzz_assert(memcmp(fast, slow, fast_len) == 0);
+        free(fast);
+        free(slow);
+    }
+
+    return 0;
+}
