@@ -33,7 +33,8 @@ DEB_PKGS    = nginx-core nginx-dev libjansson-dev libpcre2-dev libssl-dev \
 SHELL      := /bin/bash
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test unit run bench bench-core install clean
+.PHONY: all build deps test unit run bench bench-core bench-profile install \
+        clean
 
 all: build
 
@@ -48,7 +49,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    $(SUDO) apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	        --no-install-recommends $$missing >/dev/null; \
 	fi
 
@@ -102,6 +103,9 @@ $(BENCH_CORE): t/bench/bench_core.c $(CORE_SRCS) $(CORE_HDRS)
 bench-core: $(BENCH_CORE)
 	$(BENCH_CORE)
 
+bench-profile: deps build
+	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) perl t/bench/profile.pl
+
 # fuzzing: libFuzzer drivers t/fuzz/fuzz_<name>.c, seeds in
 # t/fuzz/corpus/<name>/; each runs FUZZ_SECONDS on a copy of its corpus in
 # build/fuzz/corpus/<name> and any crash, leak or violated invariant fails
@@ -110,16 +114,20 @@ bench-core: $(BENCH_CORE)
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
+FUZZ_PKGS     = clang libclang-rt-dev
 FUZZ_CFLAGS   = -g -O1 -fsanitize=fuzzer,address,undefined \
                 -fno-sanitize-recover=undefined -Isrc
 FUZZ_DIR      = $(BUILD)/fuzz
 FUZZ_NAMES    = $(patsubst t/fuzz/fuzz_%.c,%,$(wildcard t/fuzz/fuzz_*.c))
 FUZZ_BINS     = $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
 
-.PHONY: fuzz
+.PHONY: fuzz fuzz-deps
+
+fuzz-deps: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(FUZZ_PKGS)"
 
 $(FUZZ_DIR)/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz.c t/fuzz/fuzz.h \
-                    $(CORE_SRCS) $(CORE_HDRS)
+                    $(CORE_SRCS) $(CORE_HDRS) | fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< t/fuzz/fuzz.c $(CORE_SRCS) \
 	    $(CORE_LIBS)
