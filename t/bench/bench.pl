@@ -24,104 +24,29 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
-use IO::Socket::INET;
+use FindBin;
+use lib $FindBin::Bin;
 use Time::HiRes qw(sleep);
 
-my $module = $ENV{MANTA_MODULE} or die "MANTA_MODULE is not set\n";
+use Bench qw(setup wait_port stop_pidfile read_file);
+
 my $nginx = $ENV{NGINX_BIN} // '/usr/sbin/nginx';
 my $seconds = $ENV{BENCH_SECONDS} // 6;
 my $rounds = $ENV{BENCH_ROUNDS} // 5;
 my $conns = $ENV{BENCH_CONNECTIONS} // 32;
-my $here = $0 =~ m{^(.*)/} ? $1 : '.';
-
-delete $ENV{NGINX};     # nginx reads it as inherited sockets
+my $here = $FindBin::Bin;
 
 my $cpus = `nproc`;
 chomp $cpus;
 my ($gw_cpu, $load_cpu) = $cpus >= 2 ? (0, 1) : (0, 0);
 
-my $dir = tempdir('manta-bench-XXXXXX', TMPDIR => 1,
-    CLEANUP => !$ENV{MANTA_KEEP});
-chmod 0755, $dir;
-mkdir "$dir/$_" for qw(gw up tmp);
-chmod 0777, "$dir/tmp";
+my $bench = setup(
+    gw => "worker_processes  1;\nworker_cpu_affinity  " . mask($gw_cpu) . ';',
+    up => "worker_processes  1;\nworker_cpu_affinity  " . mask($load_cpu)
+        . ';',
+    keepalive => 64);
 
-my ($gw_port, $up_port) = (free_port(), free_port());
-
-my $jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.'
-    . 'eyJzdWIiOiJiZW5jaCIsImV4cCI6NDEwMjQ0NDgwMH0.YmVuY2g';
-
-write_file("$dir/creds.json",
-    qq({"token":"$jwt","secret":"bench-secret"}\n), 0600);
-
-my $up_mask = mask($load_cpu);
-my $gw_mask = mask($gw_cpu);
-
-write_file("$dir/up/nginx.conf", <<"CONF");
-worker_processes  1;
-worker_cpu_affinity  $up_mask;
-pid  $dir/up/nginx.pid;
-error_log  $dir/up/error.log  error;
-events { worker_connections  4096; }
-http {
-    access_log  off;
-    client_body_temp_path  $dir/tmp/up_body;
-    keepalive_requests  1000000;
-    server {
-        listen  127.0.0.1:$up_port  backlog=4096;
-        location / {
-            default_type  application/json;
-            return  200  '{"success":true,"message":"client tag created"}';
-        }
-    }
-}
-CONF
-
-write_file("$dir/gw/nginx.conf", <<"CONF");
-load_module  $module;
-worker_processes  1;
-worker_cpu_affinity  $gw_mask;
-pid  $dir/gw/nginx.pid;
-error_log  $dir/gw/error.log  error;
-events { worker_connections  4096; }
-http {
-    access_log  off;
-    client_body_temp_path  $dir/tmp/gw_body;
-    proxy_temp_path  $dir/tmp/gw_proxy;
-    keepalive_requests  1000000;
-
-    manta_credentials  $dir/creds.json;
-    manta_limit_zone   zone=bench:1m rate=1000000r/s;
-
-    upstream manta {
-        server  127.0.0.1:$up_port;
-        keepalive  64;
-    }
-
-    server {
-        listen  127.0.0.1:$gw_port  backlog=4096;
-
-        proxy_http_version  1.1;
-        proxy_set_header    Connection  "";
-
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bench burst=1000000 nodelay;
-            proxy_pass      http://manta/api/openapi/clientTag;
-        }
-
-        location = /bare/clientTag {
-            # a location-level proxy_set_header drops the inherited ones
-            proxy_set_header  Connection  "";
-            proxy_set_header  Authorization  "Bearer $jwt";
-            proxy_set_header  Content-Type  application/json;
-            proxy_set_body    '{"secret":"bench-secret","name":"Tag number"}';
-            proxy_pass        http://manta/api/openapi/clientTag;
-        }
-    }
-}
-CONF
+my ($dir, $gw_port, $up_port) = @$bench{qw(dir gw_port up_port)};
 
 run_ok('taskset', '-c', $load_cpu, $nginx, '-p', "$dir/up/", '-c',
     "$dir/up/nginx.conf", '-e', "$dir/up/error.log");
@@ -277,49 +202,10 @@ sub mask {
 }
 
 sub stop_all {
-    for my $n (qw(gw up)) {
-        my $f = "$dir/$n/nginx.pid";
-        next unless -f $f;
-        my $pid = read_file($f);
-        chomp $pid;
-        kill 'TERM', $pid if $pid;
-    }
+    stop_pidfile("$dir/$_/nginx.pid") for qw(gw up);
     sleep 0.3;
 }
 
 sub run_ok {
     system(@_) == 0 or die "@_: failed\n";
-}
-
-sub wait_port {
-    my ($port) = @_;
-
-    for (1 .. 50) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        return if $s;
-        sleep 0.1;
-    }
-
-    die "nothing listens on $port\n";
-}
-
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1:0', Listen => 1)
-        or die "socket: $!\n";
-    return $s->sockport;
-}
-
-sub write_file {
-    my ($name, $data, $mode) = @_;
-    open my $fh, '>', $name or die "$name: $!\n";
-    print $fh $data;
-    close $fh;
-    chmod $mode, $name if defined $mode;
-}
-
-sub read_file {
-    my ($name) = @_;
-    open my $fh, '<', $name or die "$name: $!\n";
-    local $/;
-    return <$fh>;
 }

@@ -18,94 +18,22 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
+use FindBin;
+use lib $FindBin::Bin;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
-my $module = $ENV{MANTA_MODULE} or die "MANTA_MODULE is not set\n";
+use Bench qw(setup wait_port stop_pidfile);
+
 my $nginx = $ENV{NGINX_BIN} // '/usr/sbin/nginx';
 my $requests = $ENV{BENCH_REQUESTS} // 2000;
 
-delete $ENV{NGINX};     # nginx reads it as inherited sockets
-
-my $dir = tempdir('manta-profile-XXXXXX', TMPDIR => 1,
-    CLEANUP => !$ENV{MANTA_KEEP});
-chmod 0755, $dir;
-mkdir "$dir/$_" for qw(gw up tmp);
-chmod 0777, "$dir/tmp";
-
-my ($gw_port, $up_port) = (free_port(), free_port());
-
-my $jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.'
-    . 'eyJzdWIiOiJiZW5jaCIsImV4cCI6NDEwMjQ0NDgwMH0.YmVuY2g';
-
-write_file("$dir/creds.json",
-    qq({"token":"$jwt","secret":"bench-secret"}\n), 0600);
-
-write_file("$dir/up/nginx.conf", <<"CONF");
-worker_processes  1;
-pid  $dir/up/nginx.pid;
-error_log  $dir/up/error.log  error;
-events { }
-http {
-    access_log  off;
-    client_body_temp_path  $dir/tmp/up_body;
-    keepalive_requests  1000000;
-    server {
-        listen  127.0.0.1:$up_port;
-        location / {
-            default_type  application/json;
-            return  200  '{"success":true,"message":"client tag created"}';
-        }
-    }
-}
-CONF
-
 # the gateway of "make bench", in one process
 
-write_file("$dir/gw/nginx.conf", <<"CONF");
-load_module  $module;
-master_process  off;
-daemon  off;
-pid  $dir/gw/nginx.pid;
-error_log  $dir/gw/error.log  error;
-events { }
-http {
-    access_log  off;
-    client_body_temp_path  $dir/tmp/gw_body;
-    proxy_temp_path  $dir/tmp/gw_proxy;
-    keepalive_requests  1000000;
+my $bench = setup(gw => "master_process  off;\ndaemon  off;",
+    up => 'worker_processes  1;', keepalive => 8);
 
-    manta_credentials  $dir/creds.json;
-    manta_limit_zone   zone=bench:1m rate=1000000r/s;
-
-    upstream manta {
-        server  127.0.0.1:$up_port;
-        keepalive  8;
-    }
-
-    server {
-        listen  127.0.0.1:$gw_port;
-
-        proxy_http_version  1.1;
-        proxy_set_header    Connection  "";
-
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bench burst=1000000 nodelay;
-            proxy_pass      http://manta/api/openapi/clientTag;
-        }
-
-        location = /bare/clientTag {
-            proxy_set_header  Connection  "";
-            proxy_set_header  Authorization  "Bearer $jwt";
-            proxy_set_header  Content-Type  application/json;
-            proxy_set_body    '{"secret":"bench-secret","name":"Tag number"}';
-            proxy_pass        http://manta/api/openapi/clientTag;
-        }
-    }
-}
-CONF
+my ($dir, $gw_port) = @$bench{qw(dir gw_port)};
 
 system($nginx, '-p', "$dir/up/", '-c', "$dir/up/nginx.conf", '-e',
     "$dir/up/error.log") == 0 or die "upstream nginx failed\n";
@@ -230,47 +158,10 @@ sub client {
 }
 
 sub stop_all {
-    kill 'TERM', $vg if $vg;
-    waitpid $vg, 0 if $vg;
-
-    my $f = "$dir/up/nginx.pid";
-
-    if (-f $f) {
-        my $pid = read_file($f);
-        chomp $pid;
-        kill 'TERM', $pid if $pid;
-    }
-}
-
-sub wait_port {
-    my ($port, $tries) = @_;
-
-    for (1 .. $tries) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        return if $s;
-        sleep 0.1;
+    if ($vg) {
+        kill 'TERM', $vg;
+        waitpid $vg, 0;
     }
 
-    die "nothing listens on $port\n";
-}
-
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1:0', Listen => 1)
-        or die "socket: $!\n";
-    return $s->sockport;
-}
-
-sub write_file {
-    my ($name, $data, $mode) = @_;
-    open my $fh, '>', $name or die "$name: $!\n";
-    print $fh $data;
-    close $fh;
-    chmod $mode, $name if defined $mode;
-}
-
-sub read_file {
-    my ($name) = @_;
-    open my $fh, '<', $name or die "$name: $!\n";
-    local $/;
-    return <$fh>;
+    stop_pidfile("$dir/up/nginx.pid");
 }
