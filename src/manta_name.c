@@ -86,44 +86,32 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     space = 0;
 
     while (p < last) {
+        start = p;
 
         if (*p > 0x20 && *p < 0x7f) {
-            /* printable ASCII other than the space: kept as is */
+            /* printable ASCII other than the space: kept, no decoding */
+            p++;
 
-            if (space) {
-                *o++ = ' ';
-                count++;
-                space = 0;
-            }
+        } else {
+            cp = manta_utf8_next(&p, last);
 
-            if (++count > opts->name_max_length) {
+            switch (manta_cp_class(cp)) {
+
+            case MANTA_CP_DROP:
+                continue;
+
+            case MANTA_CP_BAD:
                 rc = MANTA_INVALID_NAME;
                 goto failed;
+
+            case MANTA_CP_SPACE:
+                /* leading white space is dropped, inner runs pending */
+                space = (o != out);
+                continue;
+
+            default: /* MANTA_CP_KEEP */
+                break;
             }
-
-            *o++ = (char) *p++;
-            continue;
-        }
-
-        start = p;
-        cp = manta_utf8_next(&p, last);
-
-        switch (manta_cp_class(cp)) {
-
-        case MANTA_CP_DROP:
-            continue;
-
-        case MANTA_CP_BAD:
-            rc = MANTA_INVALID_NAME;
-            goto failed;
-
-        case MANTA_CP_SPACE:
-            /* leading white space is dropped, inner runs are pending */
-            space = (o != out);
-            continue;
-
-        default: /* MANTA_CP_KEEP */
-            break;
         }
 
         if (space) {
