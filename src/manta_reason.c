@@ -64,6 +64,9 @@ static const manta_reason_info_t  manta_reasons[] = {
     /* MANTA_RATE_LIMITED */
     { 429, "rate_limited", "too many requests for this botId" },
 
+    /* MANTA_SUBREQUEST */
+    { 403, "subrequest", "subrequests are not served by the gateway" },
+
     /* MANTA_NOMEM */
     { 500, "", "Internal Server Error" }
 };

@@ -26,6 +26,7 @@ typedef enum {
     MANTA_UNKNOWN_FIELD,
     MANTA_TOKEN_EXPIRED,
     MANTA_RATE_LIMITED,
+    MANTA_SUBREQUEST,           /* a subrequest into a gateway location */
     MANTA_NOMEM                 /* internal: allocation failed, answer 500 */
 } manta_reason_t;
 

@@ -72,6 +72,26 @@ typedef struct {
 } ngx_http_manta_loc_conf_t;
 
 
+/*
+ * What the upstream-bound parts of a request hold: the caller's version,
+ * or the forwarded one with the server's token and secret.  A request that
+ * leaves the gateway location (internal redirect, named location) gets the
+ * caller's version back before any other location sees it.
+ */
+
+typedef struct {
+    ngx_list_t                 headers;
+    ngx_table_elt_t           *content_type;
+    ngx_table_elt_t           *content_length;
+    ngx_table_elt_t           *transfer_encoding;
+    off_t                      content_length_n;
+    ngx_str_t                  args;
+    ngx_chain_t               *bufs;
+    unsigned                   chunked:1;
+    unsigned                   valid_unparsed_uri:1;
+} ngx_http_manta_view_t;
+
+
 typedef struct {
     ngx_http_request_t        *request;
     manta_reason_t             reason;
@@ -97,6 +117,11 @@ typedef struct {
     unsigned                   error_state:2;
     unsigned                   error_skip:1;
     unsigned                   error_rewritten:1;
+
+    ngx_http_manta_view_t      caller;
+    ngx_http_manta_view_t      forward;
+    unsigned                   forwarded:1;  /* "forward" is built */
+    unsigned                   applied:1;    /* r holds "forward" */
 } ngx_http_manta_ctx_t;
 
 

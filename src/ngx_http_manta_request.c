@@ -13,6 +13,8 @@
 
 
 static ngx_int_t ngx_http_manta_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_manta_restore_handler(ngx_http_request_t *r);
+static void ngx_http_manta_quiet_log(ngx_http_request_t *r);
 static manta_reason_t ngx_http_manta_check_head(ngx_http_request_t *r,
     ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx);
 static void ngx_http_manta_body_handler(ngx_http_request_t *r);
@@ -24,6 +26,11 @@ static ngx_int_t ngx_http_manta_forward(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 static ngx_int_t ngx_http_manta_set_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
+static void ngx_http_manta_view_save(ngx_http_request_t *r,
+    ngx_http_manta_view_t *v);
+static void ngx_http_manta_view_apply(ngx_http_request_t *r,
+    ngx_http_manta_view_t *v, ngx_http_manta_view_t *other);
+static void ngx_http_manta_list_copy(ngx_list_t *dst, ngx_list_t *src);
 static ngx_table_elt_t *ngx_http_manta_push_header(ngx_list_t *headers,
     ngx_str_t *key, ngx_str_t *lowcase_key, ngx_uint_t hash, u_char *value,
     size_t value_len);
@@ -79,14 +86,42 @@ ngx_http_manta_handler(ngx_http_request_t *r)
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
 
-    if (mlcf->endpoint == NGX_HTTP_MANTA_OFF || r != r->main) {
+    if (mlcf->endpoint == NGX_HTTP_MANTA_OFF) {
         return NGX_DECLINED;
     }
+
+    if (r != r->main) {
+
+        /*
+         * a subrequest (SSI include, another location's mirror, ...)
+         * shares the main request's headers and body, validated by
+         * nobody: it is answered, never forwarded
+         */
+
+        ctx = ngx_http_manta_create_ctx(r);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->handled = 1;
+
+        rc = ngx_http_manta_reject(r, ctx, MANTA_SUBREQUEST);
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
+    }
+
+    ngx_http_manta_quiet_log(r);
 
     ctx = ngx_http_manta_get_ctx(r);
 
     if (ctx && ctx->handled) {
         /* the body has been read, or an internal redirect came back */
+
+        if (ctx->forwarded && !ctx->applied) {
+            ngx_http_manta_view_apply(r, &ctx->forward, &ctx->caller);
+            ctx->applied = 1;
+        }
+
         return ctx->status;
     }
 
@@ -121,7 +156,61 @@ ngx_http_manta_handler(ngx_http_request_t *r)
 }
 
 
-/* the checks that need no body: SPEC section 3, rows 1 to 5 */
+/*
+ * The first handler of the server rewrite and rewrite phases, where a
+ * request arrives after an internal redirect or at a named location: one
+ * that leaves a gateway location takes the caller's query, headers and
+ * body back, so that no other location (error_page, try_files,
+ * X-Accel-Redirect, rewrite ... last) sees the server's token or secret.
+ * The gateway's handler applies the forwarded version again when the
+ * request comes back to a gateway location.
+ */
+
+static ngx_int_t
+ngx_http_manta_restore_handler(ngx_http_request_t *r)
+{
+    ngx_http_manta_ctx_t  *ctx;
+
+    if (!r->internal || r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_manta_get_ctx(r);
+
+    if (ctx && ctx->applied) {
+        ngx_http_manta_view_apply(r, &ctx->caller, &ctx->forward);
+        ctx->applied = 0;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The proxy module's debug lines hold every request header it sends, the
+ * injected Authorization included: a gateway request logs at "info" at
+ * most.  ngx_http_update_location_config() sets the level anew for the
+ * next location or request.
+ */
+
+static void
+ngx_http_manta_quiet_log(ngx_http_request_t *r)
+{
+    ngx_log_t  *log;
+
+    log = r->connection->log;
+
+    if (log->log_level & (NGX_LOG_DEBUG_ALL|NGX_LOG_DEBUG_CONNECTION)) {
+        log->log_level &= ~(NGX_LOG_DEBUG_ALL|NGX_LOG_DEBUG_CONNECTION);
+
+        if (log->log_level == 0) {
+            log->log_level = NGX_LOG_INFO;
+        }
+    }
+}
+
+
+/* the checks that need no body: method, media type, botId, known bot */
 
 static manta_reason_t
 ngx_http_manta_check_head(ngx_http_request_t *r,
@@ -204,8 +293,8 @@ ngx_http_manta_body_handler(ngx_http_request_t *r)
 
 
 /*
- * The checks on the body (SPEC section 3, rows 6 to 11), then the request
- * is rewritten for upstream.  NGX_DECLINED means "forward".
+ * The checks on the body (JSON, name, secret, unknown members, token
+ * expiry) and the limit, then the request is rewritten for upstream.  NGX_DECLINED means "forward".
  */
 
 static ngx_int_t
@@ -371,7 +460,8 @@ ngx_http_manta_read_body(ngx_http_request_t *r, ngx_str_t *body)
 
 /*
  * What the proxy module sends: the canonical query, the re-serialized body
- * and the headers of ngx_http_manta_set_headers().
+ * and the headers of ngx_http_manta_set_headers().  The caller's version is
+ * kept beside it (ngx_http_manta_restore_handler()).
  */
 
 static ngx_int_t
@@ -381,7 +471,24 @@ ngx_http_manta_forward(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     size_t                       len;
     ngx_buf_t                   *b;
     ngx_chain_t                 *cl;
+    ngx_http_manta_view_t       *fw;
     ngx_http_manta_main_conf_t  *mmcf;
+
+    /*
+     * $request_body is evaluated (and cached) before the body is replaced:
+     * it keeps showing what the caller sent, never the server's secret
+     */
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
+
+    if (ngx_http_get_indexed_variable(r, mmcf->request_body_index) == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_manta_view_save(r, &ctx->caller);
+
+    fw = &ctx->forward;
+    *fw = ctx->caller;
 
     len = sizeof("botId=") - 1
           + manta_pct_encode_len((char *) ctx->bot_id.data, ctx->bot_id.len);
@@ -391,14 +498,14 @@ ngx_http_manta_forward(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    r->args.data = p;
+    fw->args.data = p;
     p = ngx_cpymem(p, "botId=", sizeof("botId=") - 1);
     p = (u_char *) manta_pct_encode((char *) p, (char *) ctx->bot_id.data,
                                     ctx->bot_id.len);
-    r->args.len = p - r->args.data;
+    fw->args.len = p - fw->args.data;
 
     /* proxy_pass without a URI would send the caller's request line */
-    r->valid_unparsed_uri = 0;
+    fw->valid_unparsed_uri = 0;
 
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
@@ -421,42 +528,42 @@ ngx_http_manta_forward(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     cl->buf = b;
     cl->next = NULL;
 
-    /*
-     * $request_body is evaluated (and cached) before the body is replaced:
-     * it keeps showing what the caller sent, never the server's secret
-     */
+    fw->bufs = cl;
+    fw->content_length_n = ctx->body_len;
+    fw->chunked = 0;
 
-    mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
-
-    if (ngx_http_get_indexed_variable(r, mmcf->request_body_index) == NULL) {
+    if (ngx_http_manta_set_headers(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    r->request_body->bufs = cl;
+    ctx->forwarded = 1;
 
-    r->headers_in.content_length_n = ctx->body_len;
-    r->headers_in.chunked = 0;
+    ngx_http_manta_view_apply(r, fw, &ctx->caller);
+    ctx->applied = 1;
 
-    return ngx_http_manta_set_headers(r, ctx);
+    return NGX_OK;
 }
 
 
 /*
- * The caller's headers are copied to a new list without those of
- * ngx_http_manta_drop_headers; Content-Type and Authorization are added.
- * The Authorization entry has a zero hash, nginx's mark for a header that
- * variables must not see, so $http_authorization never shows the token;
- * the proxy module forwards every entry of the list all the same.
+ * The forwarded headers: the caller's without those of
+ * ngx_http_manta_drop_headers, then Content-Type and Authorization.  The
+ * Authorization entry has a zero hash, nginx's mark for a header that
+ * variables must not see; the proxy module forwards every entry of the
+ * list all the same.  r->headers_in.authorization keeps pointing to the
+ * caller's own header: $http_authorization shows what the caller sent.
  */
 
 static ngx_int_t
 ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    ngx_str_t        *drop;
-    ngx_uint_t        i, n;
-    ngx_list_t        headers;
-    ngx_table_elt_t  *h, *header;
-    ngx_list_part_t  *part;
+    ngx_str_t              *drop;
+    ngx_uint_t              i, n;
+    ngx_table_elt_t        *h, *header;
+    ngx_list_part_t        *part;
+    ngx_http_manta_view_t  *fw;
+
+    fw = &ctx->forward;
 
     n = 2;
 
@@ -464,7 +571,7 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         n += part->nelts;
     }
 
-    if (ngx_list_init(&headers, r->pool, n, sizeof(ngx_table_elt_t))
+    if (ngx_list_init(&fw->headers, r->pool, n, sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -498,7 +605,7 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
             continue;
         }
 
-        h = ngx_list_push(&headers);
+        h = ngx_list_push(&fw->headers);
         if (h == NULL) {
             return NGX_ERROR;
         }
@@ -506,7 +613,7 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         *h = header[i];
     }
 
-    h = ngx_http_manta_push_header(&headers, &ngx_http_manta_content_type,
+    h = ngx_http_manta_push_header(&fw->headers, &ngx_http_manta_content_type,
                                    &ngx_http_manta_content_type_lc,
                                    ngx_http_manta_content_type_hash,
                                    (u_char *) "application/json",
@@ -515,9 +622,9 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    r->headers_in.content_type = h;
+    fw->content_type = h;
 
-    h = ngx_http_manta_push_header(&headers, &ngx_http_manta_authorization,
+    h = ngx_http_manta_push_header(&fw->headers, &ngx_http_manta_authorization,
                                    &ngx_http_manta_authorization_lc, 0,
                                    (u_char *) ctx->cred->authorization,
                                    ctx->cred->authorization_len);
@@ -525,12 +632,68 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    r->headers_in.headers = headers;
-    r->headers_in.authorization = NULL;
-    r->headers_in.content_length = NULL;
-    r->headers_in.transfer_encoding = NULL;
+    fw->content_length = NULL;
+    fw->transfer_encoding = NULL;
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_manta_view_save(ngx_http_request_t *r, ngx_http_manta_view_t *v)
+{
+    ngx_http_manta_list_copy(&v->headers, &r->headers_in.headers);
+
+    v->content_type = r->headers_in.content_type;
+    v->content_length = r->headers_in.content_length;
+    v->transfer_encoding = r->headers_in.transfer_encoding;
+    v->content_length_n = r->headers_in.content_length_n;
+    v->chunked = r->headers_in.chunked;
+    v->args = r->args;
+    v->valid_unparsed_uri = r->valid_unparsed_uri;
+    v->bufs = r->request_body ? r->request_body->bufs : NULL;
+}
+
+
+static void
+ngx_http_manta_view_apply(ngx_http_request_t *r, ngx_http_manta_view_t *v,
+    ngx_http_manta_view_t *other)
+{
+    ngx_http_manta_list_copy(&r->headers_in.headers, &v->headers);
+
+    r->headers_in.content_type = v->content_type;
+    r->headers_in.content_length = v->content_length;
+    r->headers_in.transfer_encoding = v->transfer_encoding;
+    r->headers_in.content_length_n = v->content_length_n;
+    r->headers_in.chunked = v->chunked;
+
+    /*
+     * the query only while it is the other version's: an internal redirect
+     * has set its own (and cleared valid_unparsed_uri); a named location
+     * keeps the request's
+     */
+
+    if (r->args.data == other->args.data && r->args.len == other->args.len) {
+        r->args = v->args;
+        r->valid_unparsed_uri = v->valid_unparsed_uri;
+    }
+
+    if (r->request_body) {
+        r->request_body->bufs = v->bufs;
+    }
+}
+
+
+/* a list whose first part is inline must point to its own copy of it */
+
+static void
+ngx_http_manta_list_copy(ngx_list_t *dst, ngx_list_t *src)
+{
+    *dst = *src;
+
+    if (src->last == &src->part) {
+        dst->last = &dst->part;
+    }
 }
 
 
@@ -827,6 +990,20 @@ ngx_http_manta_request_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_manta_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_SERVER_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_manta_restore_handler;
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_manta_restore_handler;
 
     ngx_http_manta_content_type_hash =
         ngx_hash_key(ngx_http_manta_content_type_lc.data,

@@ -20,6 +20,8 @@ static ngx_int_t ngx_http_manta_limit_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_manta_error_rewritten_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_manta_authorization_variable(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static void ngx_http_manta_set_variable(ngx_http_variable_value_t *v,
     u_char *data, size_t len);
 
@@ -41,6 +43,15 @@ static ngx_http_variable_t  ngx_http_manta_vars[] = {
     { ngx_string("manta_error_rewritten"), NULL,
       ngx_http_manta_error_rewritten_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    /*
+     * as nginx's own $http_authorization, which reads the request's header
+     * list; a forwarded request's list holds the server's header instead
+     * of the caller's, r->headers_in.authorization keeps the caller's
+     */
+
+    { ngx_string("http_authorization"), NULL,
+      ngx_http_manta_authorization_variable, 0, 0, 0 },
 
       ngx_http_null_variable
 };
@@ -154,6 +165,29 @@ ngx_http_manta_error_rewritten_variable(ngx_http_request_t *r,
     } else {
         ngx_http_manta_set_variable(v, (u_char *) "0", 1);
     }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_manta_authorization_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_table_elt_t  *h;
+
+    h = r->headers_in.authorization;
+
+    if (h == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = h->value.len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = h->value.data;
 
     return NGX_OK;
 }

@@ -43,6 +43,8 @@ static const reason_case_t  reasons[] = {
       "the gateway's token has expired" },
     { MANTA_RATE_LIMITED, 429, "rate_limited",
       "too many requests for this botId" },
+    { MANTA_SUBREQUEST, 403, "subrequest",
+      "subrequests are not served by the gateway" },
     { MANTA_NOMEM, 500, "", "Internal Server Error" }
 };
 
