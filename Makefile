@@ -3,8 +3,13 @@
 #   make deps        install the Debian packages the build and tests need
 #   make / build     build objs/ngx_http_manta_module.so against nginx-dev
 #   make test        build, then run everything under t/ with prove
+#   make check       the same tests, nothing installed or built but the unit
+#                    tests (MANTA_MODULE=... names the module to test)
 #   make run         the gateway on 127.0.0.1:8080 in front of a mock Manta
-#   make install     copy the module into nginx's modules directory
+#   make install     the stripped module and its modules-available snippet
+#                    (DESTDIR, MODULES_DIR, MODULES_AVAILABLE)
+#   make deb         build/deb/libnginx-mod-http-manta_<version>_<arch>.deb
+#   make test-deb    make deb, then install it, serve a request, purge it
 #   make clean
 
 NGINX_SRC  ?= /usr/share/nginx/src
@@ -13,6 +18,9 @@ BUILD      ?= $(CURDIR)/build
 NGX_BUILD   = $(BUILD)/nginx
 MODULE      = $(NGX_BUILD)/objs/ngx_http_manta_module.so
 MODULES_DIR ?= /usr/lib/nginx/modules
+MODULES_AVAILABLE ?= /usr/share/nginx/modules-available
+MANTA_MODULE ?= $(MODULE)
+VERSION    := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 
 CC         ?= cc
 NGX_CC_OPT ?= -g -O2 -fstack-protector-strong -Wformat \
@@ -33,8 +41,8 @@ DEB_PKGS    = nginx-core nginx-dev libjansson-dev libpcre2-dev libssl-dev \
 SHELL      := /bin/bash
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test unit run bench bench-core bench-profile install \
-        clean
+.PHONY: all build deps test check unit run bench bench-core bench-profile \
+        install deb test-deb clean
 
 all: build
 
@@ -54,7 +62,7 @@ deps:
 	fi
 
 # nginx's configure writes into its own tree: configure a copy of it
-$(NGX_BUILD)/objs/Makefile: config
+$(NGX_BUILD)/objs/Makefile: config debian/changelog
 	@test -x $(NGINX_SRC)/configure || { \
 	    echo "no nginx source at $(NGINX_SRC): run 'make deps'" >&2; exit 1; }
 	rm -rf $(NGX_BUILD) && mkdir -p $(BUILD)
@@ -75,12 +83,53 @@ $(UNIT): $(CORE_SRCS) $(CORE_HDRS) $(UNIT_SRCS) $(wildcard t/unit/*.h)
 
 unit: $(UNIT)
 
-test: deps build unit
-	MANTA_MODULE=$(MODULE) MANTA_UNIT=$(UNIT) NGINX_BIN=$(NGINX) \
+test: deps build
+	@$(MAKE) --no-print-directory check
+
+check: unit
+	MANTA_MODULE=$(MANTA_MODULE) MANTA_UNIT=$(UNIT) NGINX_BIN=$(NGINX) \
 	    prove -r t/
 
+# as Debian's module packages lay it out; run as root for the system's
+# directories (never sudo by itself), or with DESTDIR for a staging tree
+
 install: build
-	$(SUDO) install -m 644 $(MODULE) $(MODULES_DIR)/
+	install -d $(DESTDIR)$(MODULES_DIR) $(DESTDIR)$(MODULES_AVAILABLE)
+	install -m 644 $(MODULE) $(DESTDIR)$(MODULES_DIR)/
+	strip --strip-unneeded $(DESTDIR)$(MODULES_DIR)/ngx_http_manta_module.so
+	echo "load_module modules/ngx_http_manta_module.so;" \
+	    > $(DESTDIR)$(MODULES_AVAILABLE)/mod-http-manta.conf
+	chmod 644 $(DESTDIR)$(MODULES_AVAILABLE)/mod-http-manta.conf
+	@echo
+	@echo "installed $(DESTDIR)$(MODULES_DIR)/ngx_http_manta_module.so"
+	@echo "enable it once, either way (loading it twice is an error):"
+	@echo "  ln -s $(MODULES_AVAILABLE)/mod-http-manta.conf" \
+	      "/etc/nginx/modules-enabled/50-mod-http-manta.conf"
+	@echo "  or 'load_module modules/ngx_http_manta_module.so;' at the top" \
+	      "of nginx.conf"
+
+# the Debian package, built from a copy of the tracked files so that the
+# source tree is left as it is; its build runs the test suite ("make
+# check"): DEB_BUILD_OPTIONS=nocheck skips it
+
+DEB_PKGS    = dpkg-dev debhelper lintian nginx-dev libjansson-dev \
+              libpcre2-dev libssl-dev libutf8proc-dev openssl curl perl
+DEB_DIR     = $(BUILD)/deb
+DEB_SRC     = $(DEB_DIR)/libnginx-mod-http-manta-$(VERSION)
+DEB_ARCH    = $(shell dpkg --print-architecture)
+DEB         = $(DEB_DIR)/libnginx-mod-http-manta_$(VERSION)_$(DEB_ARCH).deb
+
+deb: deps
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(DEB_PKGS)"
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	git ls-files -z | xargs -0 cp --parents -t $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc > ../build.log 2>&1 \
+	    || { tail -n 80 ../build.log; exit 1; }
+	lintian --fail-on error $(DEB) | tee $(DEB_DIR)/lintian.log
+	@echo "built $(DEB)"
+
+test-deb: deb
+	MANTA_DEB=$(DEB) NGINX_BIN=$(NGINX) prove t/package.t
 
 clean:
 	rm -rf $(BUILD)

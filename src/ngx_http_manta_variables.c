@@ -8,6 +8,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_manta_module.h"
+#include "ngx_http_manta_version.h"
 
 
 static ngx_int_t ngx_http_manta_bot_id_variable(ngx_http_request_t *r,
@@ -20,6 +21,8 @@ static ngx_int_t ngx_http_manta_limit_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_manta_error_rewritten_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_manta_version_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_manta_authorization_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static void ngx_http_manta_set_variable(ngx_http_variable_value_t *v,
@@ -43,6 +46,9 @@ static ngx_http_variable_t  ngx_http_manta_vars[] = {
     { ngx_string("manta_error_rewritten"), NULL,
       ngx_http_manta_error_rewritten_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("manta_version"), NULL,
+      ngx_http_manta_version_variable, 0, 0, 0 },
 
     /*
      * as nginx's own $http_authorization, which reads the request's header
@@ -165,6 +171,17 @@ ngx_http_manta_error_rewritten_variable(ngx_http_request_t *r,
     } else {
         ngx_http_manta_set_variable(v, (u_char *) "0", 1);
     }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_manta_version_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_manta_set_variable(v, (u_char *) NGX_HTTP_MANTA_VERSION,
+                                sizeof(NGX_HTTP_MANTA_VERSION) - 1);
 
     return NGX_OK;
 }
