@@ -55,7 +55,8 @@ static void ngx_http_manta_limit_free(ngx_http_manta_limit_ctx_t *lctx,
     ngx_http_manta_limit_node_t *lr);
 static ngx_uint_t ngx_http_manta_limit_full(ngx_http_manta_limit_ctx_t *lctx);
 static void ngx_http_manta_limit_full_alert(ngx_http_request_t *r,
-    ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx);
+    ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx,
+    char *what);
 static void ngx_http_manta_limit_rbtree_insert_value(
     ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
     ngx_rbtree_node_t *sentinel);
@@ -173,7 +174,7 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         ngx_shmtx_unlock(&lctx->shpool->mutex);
 
         if (alert) {
-            ngx_http_manta_limit_full_alert(r, mlcf, ctx);
+            ngx_http_manta_limit_full_alert(r, mlcf, ctx, "rejected");
         }
 
         ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
@@ -388,7 +389,8 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     ngx_shmtx_unlock(&lctx->shpool->mutex);
 
     if (alert) {
-        ngx_http_manta_limit_full_alert(r, mlcf, ctx);
+        ngx_http_manta_limit_full_alert(r, mlcf, ctx,
+                                        "cannot be held back");
     }
 
     ngx_log_error(mlcf->limit_log_level, r->connection->log, 0,
@@ -645,15 +647,20 @@ ngx_http_manta_limit_full(ngx_http_manta_limit_ctx_t *lctx)
 }
 
 
+/*
+ * "what" happens to the bot: "rejected", or after an upstream 429 "cannot
+ * be held back" (its backoff is not recorded)
+ */
+
 static void
 ngx_http_manta_limit_full_alert(ngx_http_request_t *r,
-    ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx)
+    ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx, char *what)
 {
     ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                   "manta_limit_zone \"%V\" is full and none of its bots "
                   "is idle (drained and not backing off): botId \"%V\" "
-                  "rejected; make the zone larger",
-                  &mlcf->limit_zone->shm.name, &ctx->bot_id);
+                  "%s; make the zone larger",
+                  &mlcf->limit_zone->shm.name, &ctx->bot_id, what);
 }
 
 
