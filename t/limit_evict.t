@@ -210,6 +210,7 @@ cmp_ok(scalar @alerts, '<=', int($took) + 2, 'flood: at most one alert a '
 @r = map { post('/own/clientTag?botId=bot-slow') } 1 .. 4;
 is(join(' ', map { $_->{status} } @r), '200 200 200 429',
     'own rate: bot-slow spent its burst');
+my $spent = time();
 
 sleep 1.2;
 
@@ -220,9 +221,16 @@ for (my $i = 1; $i <= 600; $i += 200) {
 }
 
 @r = map { post('/own/clientTag?botId=bot-slow') } 1 .. 3;
-is(join(' ', map { $_->{status} } @r), '200 429 429',
-    'own rate: after the flood bot-slow gets the 1 it drained, not a fresh '
-    . 'burst');
+
+SKIP: {
+    # 2 s after its burst bot-slow has drained 2 of its 3 and may pass twice
+    skip 'the flood took too long to tell (slow machine)', 1
+        if time() - $spent >= 1.9;
+
+    is(join(' ', map { $_->{status} } @r), '200 429 429',
+        'own rate: after the flood bot-slow gets the 1 it drained, not a '
+        . 'fresh burst');
+}
 
 # buckets that drained are forgotten: the zone takes new bots again
 
