@@ -5,7 +5,8 @@
  * Rate arithmetic of the per-bot limit, as limit_req does it: excess is
  * kept in thousandths of a request, drains at "rate" thousandths per
  * second, grows by 1000 a request, and a request that would make it exceed
- * burst * 1000 is rejected.
+ * burst * 1000 is rejected.  Unlike limit_req the bucket keeps the rate it
+ * was charged with and drains at it, and it holds the upstream backoff.
  */
 
 
@@ -18,8 +19,10 @@
 #include "manta_limit.h"
 
 
-static int64_t manta_limit_level(const manta_bucket_t *b,
-    const manta_limit_t *l, uint64_t now);
+static unsigned manta_limit_rate(const manta_bucket_t *b,
+    const manta_limit_t *l);
+static int64_t manta_limit_level(const manta_bucket_t *b, unsigned rate,
+    uint64_t now);
 
 
 manta_limit_rc_t
@@ -34,7 +37,7 @@ manta_limit_take(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
         excess = 0;
 
     } else {
-        excess = manta_limit_level(b, l, now) + 1000;
+        excess = manta_limit_level(b, manta_limit_rate(b, l), now) + 1000;
 
         if (excess < 0) {
             excess = 0;
@@ -50,6 +53,7 @@ manta_limit_take(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
     }
 
     b->excess = (uint64_t) excess;
+    b->rate = l->rate;
 
     if ((uint64_t) excess <= (uint64_t) l->delay * 1000 || l->rate == 0) {
         return MANTA_LIMIT_PASSED;
@@ -62,6 +66,41 @@ manta_limit_take(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
 }
 
 
+int
+manta_limit_idle(const manta_bucket_t *b, uint64_t now)
+{
+    if (manta_limit_blocked(b, now)) {
+        return 0;
+    }
+
+    if (b->last == 0) {
+        return 1;
+    }
+
+    if (b->rate == 0) {
+        return 0;
+    }
+
+    /* at -1000 the next request's excess is 0, as in a new bucket */
+
+    return manta_limit_level(b, b->rate, now) <= -1000;
+}
+
+
+void
+manta_backoff(manta_bucket_t *b, uint64_t now, unsigned seconds)
+{
+    b->blocked = now + (uint64_t) seconds * 1000;
+}
+
+
+uint64_t
+manta_limit_blocked(const manta_bucket_t *b, uint64_t now)
+{
+    return (b->blocked > now) ? b->blocked - now : 0;
+}
+
+
 void
 manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now, unsigned *quota, unsigned *window, unsigned *remaining,
@@ -69,6 +108,7 @@ manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
 {
     int64_t   level, next;
     uint64_t  r, t;
+    unsigned  rate;
 
     if (l->rate % 1000 == 0) {
         *quota = l->rate / 1000;
@@ -79,7 +119,9 @@ manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
         *window = 60;
     }
 
-    level = (b->last == 0) ? -1000 : manta_limit_level(b, l, now);
+    rate = manta_limit_rate(b, l);
+
+    level = (b->last == 0) ? -1000 : manta_limit_level(b, rate, now);
 
     next = level + 1000;
 
@@ -98,11 +140,11 @@ manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
 
     /* the full burst is available again once level <= -1000 */
 
-    if (level <= -1000 || l->rate == 0) {
+    if (level <= -1000 || rate == 0) {
         *reset = 0;
 
     } else {
-        t = ((uint64_t) (level + 1000) + l->rate - 1) / l->rate;
+        t = ((uint64_t) (level + 1000) + rate - 1) / rate;
         *reset = (t > UINT_MAX) ? UINT_MAX : (unsigned) t;
     }
 }
@@ -112,19 +154,22 @@ unsigned
 manta_limit_retry_after(const manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now)
 {
-    int64_t  need;
+    int64_t   need;
+    unsigned  rate;
 
-    if (l->rate == 0) {
+    rate = manta_limit_rate(b, l);
+
+    if (rate == 0) {
         return MANTA_BACKOFF_MAX;
     }
 
-    need = manta_limit_level(b, l, now) + 1000 - (int64_t) l->burst * 1000;
+    need = manta_limit_level(b, rate, now) + 1000 - (int64_t) l->burst * 1000;
 
     if (need <= 0) {
         return 1;
     }
 
-    return (unsigned) (((uint64_t) need + l->rate - 1) / l->rate);
+    return (unsigned) (((uint64_t) need + rate - 1) / rate);
 }
 
 
@@ -195,11 +240,19 @@ clamp:
 }
 
 
+/* the rate the excess drains at: the bucket's own once it was charged */
+
+static unsigned
+manta_limit_rate(const manta_bucket_t *b, const manta_limit_t *l)
+{
+    return b->rate ? b->rate : l->rate;
+}
+
+
 /* the excess at "now", drained since the last request; may be negative */
 
 static int64_t
-manta_limit_level(const manta_bucket_t *b, const manta_limit_t *l,
-    uint64_t now)
+manta_limit_level(const manta_bucket_t *b, unsigned rate, uint64_t now)
 {
     uint64_t  ms, empty;
 
@@ -211,13 +264,13 @@ manta_limit_level(const manta_bucket_t *b, const manta_limit_t *l,
      * the bucket was idle, and a large bucket still drains completely
      */
 
-    if (l->rate) {
-        empty = (b->excess + 1000) * 1000 / l->rate + 1;
+    if (rate) {
+        empty = (b->excess + 1000) * 1000 / rate + 1;
 
         if (ms > empty) {
             ms = empty;
         }
     }
 
-    return (int64_t) b->excess - (int64_t) ((uint64_t) l->rate * ms / 1000);
+    return (int64_t) b->excess - (int64_t) ((uint64_t) rate * ms / 1000);
 }

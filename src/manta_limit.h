@@ -29,11 +29,18 @@ typedef enum {
 
 /*
  * A bucket as limit_req keeps it: excess in thousandths of a request,
- * last the time in milliseconds of the last accounted request.
+ * last the time in milliseconds of the last accounted request.  It owns
+ * the rate it was charged with (requests per 1000 s, 0 when never
+ * charged): the excess drains at that rate, whatever the zone's rate, so
+ * expiry cannot hand a slow bot a fresh burst.  blocked is the time in
+ * milliseconds until which upstream asked the bot to back off (0: never).
+ * All zero is a new bucket.
  */
 typedef struct {
     uint64_t    last;
     uint64_t    excess;
+    uint64_t    blocked;
+    uint32_t    rate;
 } manta_bucket_t;
 
 
@@ -46,12 +53,28 @@ typedef struct {
 
 
 /*
- * Accounts one request at "now" (monotonic milliseconds).  PASSED and
+ * Accounts one request at "now" (monotonic milliseconds).  The excess
+ * drains at the bucket's own rate since its last request, then the
+ * request is charged at l's rate, which the bucket keeps.  PASSED and
  * DELAYED update the bucket (*delay_ms is set for DELAYED); REJECTED
- * leaves it as it was.  A bucket with last == 0 is new.
+ * leaves it as it was.  A bucket with last == 0 is new.  The backoff
+ * block is not looked at: see manta_limit_blocked().
  */
 manta_limit_rc_t manta_limit_take(manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now, uint64_t *delay_ms);
+
+/*
+ * 1 when the bucket may be forgotten at "now": it is not blocked and it
+ * has fully drained at its own rate, so that the next request finds it
+ * exactly as a new bucket (same decision, same RateLimit fields).
+ */
+int manta_limit_idle(const manta_bucket_t *b, uint64_t now);
+
+/* upstream asked the bot to wait "seconds" from "now" */
+void manta_backoff(manta_bucket_t *b, uint64_t now, unsigned seconds);
+
+/* milliseconds the bot still has to back off at "now", 0 when none */
+uint64_t manta_limit_blocked(const manta_bucket_t *b, uint64_t now);
 
 /*
  * The RateLimit fields after the request was accounted:

@@ -11,7 +11,10 @@
 
 
 /* as the credentials file's "burst": no overflow in thousandths */
-#define NGX_HTTP_MANTA_LIMIT_MAX  1000000000
+#define NGX_HTTP_MANTA_LIMIT_MAX   1000000000
+
+/* nodes a full zone examines for an idle one before it gives up */
+#define NGX_HTTP_MANTA_LIMIT_SCAN  64
 
 
 typedef struct {
@@ -19,8 +22,7 @@ typedef struct {
     u_char                         dummy;
     u_short                        len;
     ngx_queue_t                    queue;
-    manta_bucket_t                 bucket;
-    ngx_msec_t                     blocked;     /* upstream backoff until */
+    manta_bucket_t                 bucket;      /* with the backoff block */
     u_char                         data[1];
 } ngx_http_manta_limit_node_t;
 
@@ -29,6 +31,7 @@ typedef struct {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
     ngx_queue_t                    queue;
+    ngx_msec_t                     alerted;     /* the last "full" alert */
 } ngx_http_manta_limit_shctx_t;
 
 
@@ -45,8 +48,15 @@ static ngx_int_t ngx_http_manta_limit_lookup(ngx_http_request_t *r,
 static void ngx_http_manta_limit_delay(ngx_http_request_t *r);
 static ngx_http_manta_limit_node_t *ngx_http_manta_limit_node(
     ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key, ngx_uint_t create);
-static void ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx,
-    ngx_uint_t n);
+static ngx_rbtree_node_t *ngx_http_manta_limit_alloc(
+    ngx_http_manta_limit_ctx_t *lctx, size_t size);
+static void ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx);
+static void ngx_http_manta_limit_free(ngx_http_manta_limit_ctx_t *lctx,
+    ngx_http_manta_limit_node_t *lr);
+static ngx_uint_t ngx_http_manta_limit_full(ngx_http_manta_limit_ctx_t *lctx);
+static void ngx_http_manta_limit_full_alert(ngx_http_request_t *r,
+    ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx,
+    char *what);
 static void ngx_http_manta_limit_rbtree_insert_value(
     ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
     ngx_rbtree_node_t *sentinel);
@@ -142,8 +152,9 @@ static ngx_int_t
 ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_loc_conf_t *mlcf, manta_limit_t *limit)
 {
-    uint64_t                      delay;
+    uint64_t                      delay, blocked;
     ngx_msec_t                    now;
+    ngx_uint_t                    alert;
     ngx_http_manta_limit_ctx_t   *lctx;
     ngx_http_manta_limit_node_t  *lr;
 
@@ -158,22 +169,25 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     lr = ngx_http_manta_limit_node(lctx, &ctx->bot_id, 1);
 
     if (lr == NULL) {
+        alert = ngx_http_manta_limit_full(lctx);
+
         ngx_shmtx_unlock(&lctx->shpool->mutex);
 
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "could not allocate node in manta_limit_zone \"%V\"",
-                      &mlcf->limit_zone->shm.name);
+        if (alert) {
+            ngx_http_manta_limit_full_alert(r, mlcf, ctx, "rejected");
+        }
 
         ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
         ctx->limit_retry_after = 1;
         return NGX_OK;
     }
 
-    if (mlcf->upstream_backoff && lr->blocked
-        && (ngx_msec_int_t) (lr->blocked - now) > 0)
-    {
+    blocked = mlcf->upstream_backoff ? manta_limit_blocked(&lr->bucket, now)
+                                     : 0;
+
+    if (blocked) {
         ctx->limit_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
-        ctx->limit_retry_after = (lr->blocked - now + 999) / 1000;
+        ctx->limit_retry_after = (blocked + 999) / 1000;
 
     } else {
         switch (manta_limit_take(&lr->bucket, limit, now, &delay)) {
@@ -319,8 +333,7 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     unsigned                      seconds;
     ngx_str_t                    *value;
-    ngx_uint_t                    i;
-    ngx_msec_t                    until;
+    ngx_uint_t                    i, alert;
     ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
     ngx_http_manta_loc_conf_t    *mlcf;
@@ -360,17 +373,25 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     seconds = manta_backoff_seconds(value ? (char *) value->data : NULL,
                                     value ? value->len : 0, ngx_time());
 
-    until = ngx_current_msec + seconds * 1000;
+    alert = 0;
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
     lr = ngx_http_manta_limit_node(lctx, &ctx->bot_id, 1);
 
     if (lr) {
-        lr->blocked = until;
+        manta_backoff(&lr->bucket, ngx_current_msec, seconds);
+
+    } else {
+        alert = ngx_http_manta_limit_full(lctx);
     }
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
+
+    if (alert) {
+        ngx_http_manta_limit_full_alert(r, mlcf, ctx,
+                                        "cannot be held back");
+    }
 
     ngx_log_error(mlcf->limit_log_level, r->connection->log, 0,
                   "upstream answered 429: botId \"%V\" backs off for %ud s "
@@ -462,17 +483,12 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
            + offsetof(ngx_http_manta_limit_node_t, data)
            + key->len;
 
-    ngx_http_manta_limit_expire(lctx, 1);
+    ngx_http_manta_limit_expire(lctx);
 
-    node = ngx_slab_alloc_locked(lctx->shpool, size);
+    node = ngx_http_manta_limit_alloc(lctx, size);
 
     if (node == NULL) {
-        ngx_http_manta_limit_expire(lctx, 0);
-
-        node = ngx_slab_alloc_locked(lctx->shpool, size);
-        if (node == NULL) {
-            return NULL;
-        }
+        return NULL;
     }
 
     node->key = hash;
@@ -480,9 +496,7 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
     lr = (ngx_http_manta_limit_node_t *) &node->color;
 
     lr->len = (u_short) key->len;
-    lr->bucket.last = 0;
-    lr->bucket.excess = 0;
-    lr->blocked = 0;
+    ngx_memzero(&lr->bucket, sizeof(manta_bucket_t));
 
     ngx_memcpy(lr->data, key->data, key->len);
 
@@ -495,23 +509,87 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
 
 
 /*
- * As limit_req: n == 1 removes up to two idle nodes (drained for a minute
- * and not backing off), n == 0 also removes the least recently used node
- * whatever its state.
+ * A node for a new bot when the zone is full.  Only an idle bucket
+ * (manta_limit_idle(): fully drained at its own rate and not backing off)
+ * is freed: forgetting it changes nothing for its bot.  Unlike limit_req,
+ * which frees the least recently used node whatever its state, a bucket
+ * that is not idle is never freed, so a flood of new botIds can neither
+ * hand a bot a fresh burst nor lift its upstream backoff; the new bot is
+ * rejected instead.
+ *
+ * The scan looks at most NGX_HTTP_MANTA_LIMIT_SCAN nodes from the tail of
+ * the LRU queue, so a request never holds the lock for long however large
+ * the zone.  A node that is not idle is moved to the head: the next scan
+ * looks at other nodes instead of the same busy tail, and the queue works
+ * as a clock, every node examined once per (nodes / SCAN) full-zone
+ * requests, so a bucket that has drained is found and the zone recovers.
+ * The price is that the queue is then no longer strictly LRU, which only
+ * changes which idle bucket goes first.  Idle buckets of another slab size
+ * class free no room for this one: the scan goes on after them.
+ */
+
+static ngx_rbtree_node_t *
+ngx_http_manta_limit_alloc(ngx_http_manta_limit_ctx_t *lctx, size_t size)
+{
+    ngx_msec_t                    now;
+    ngx_uint_t                    i;
+    ngx_queue_t                  *q;
+    ngx_rbtree_node_t            *node;
+    ngx_http_manta_limit_node_t  *lr;
+
+    node = ngx_slab_alloc_locked(lctx->shpool, size);
+
+    if (node) {
+        return node;
+    }
+
+    now = ngx_current_msec;
+
+    for (i = 0; i < NGX_HTTP_MANTA_LIMIT_SCAN; i++) {
+
+        if (ngx_queue_empty(&lctx->sh->queue)) {
+            break;
+        }
+
+        q = ngx_queue_last(&lctx->sh->queue);
+
+        lr = ngx_queue_data(q, ngx_http_manta_limit_node_t, queue);
+
+        if (!manta_limit_idle(&lr->bucket, now)) {
+            ngx_queue_remove(q);
+            ngx_queue_insert_head(&lctx->sh->queue, q);
+            continue;
+        }
+
+        ngx_http_manta_limit_free(lctx, lr);
+
+        node = ngx_slab_alloc_locked(lctx->shpool, size);
+
+        if (node) {
+            return node;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * As limit_req before each new node: frees up to two idle nodes at the
+ * tail of the LRU queue, stopping at the first one that is not idle.
  */
 
 static void
-ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx, ngx_uint_t n)
+ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx)
 {
     ngx_msec_t                    now;
+    ngx_uint_t                    n;
     ngx_queue_t                  *q;
-    ngx_msec_int_t                ms;
-    ngx_rbtree_node_t            *node;
     ngx_http_manta_limit_node_t  *lr;
 
     now = ngx_current_msec;
 
-    while (n < 3) {
+    for (n = 0; n < 2; n++) {
 
         if (ngx_queue_empty(&lctx->sh->queue)) {
             return;
@@ -521,33 +599,68 @@ ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx, ngx_uint_t n)
 
         lr = ngx_queue_data(q, ngx_http_manta_limit_node_t, queue);
 
-        if (n++ != 0) {
-
-            ms = (ngx_msec_int_t) (now - lr->bucket.last);
-            ms = ngx_abs(ms);
-
-            if (ms < 60000) {
-                return;
-            }
-
-            if ((ngx_msec_int_t) (lr->blocked - now) > 0 && lr->blocked) {
-                return;
-            }
-
-            if (lr->bucket.excess > lctx->rate * (ngx_uint_t) ms / 1000) {
-                return;
-            }
+        if (!manta_limit_idle(&lr->bucket, now)) {
+            return;
         }
 
-        ngx_queue_remove(q);
-
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) lr - offsetof(ngx_rbtree_node_t, color));
-
-        ngx_rbtree_delete(&lctx->sh->rbtree, node);
-
-        ngx_slab_free_locked(lctx->shpool, node);
+        ngx_http_manta_limit_free(lctx, lr);
     }
+}
+
+
+static void
+ngx_http_manta_limit_free(ngx_http_manta_limit_ctx_t *lctx,
+    ngx_http_manta_limit_node_t *lr)
+{
+    ngx_rbtree_node_t  *node;
+
+    ngx_queue_remove(&lr->queue);
+
+    node = (ngx_rbtree_node_t *)
+               ((u_char *) lr - offsetof(ngx_rbtree_node_t, color));
+
+    ngx_rbtree_delete(&lctx->sh->rbtree, node);
+
+    ngx_slab_free_locked(lctx->shpool, node);
+}
+
+
+/*
+ * Called with the zone locked when no node could be had: 1 when the
+ * "zone is full" alert is due, at most one a second per zone.
+ */
+
+static ngx_uint_t
+ngx_http_manta_limit_full(ngx_http_manta_limit_ctx_t *lctx)
+{
+    ngx_msec_t  now;
+
+    now = ngx_current_msec;
+
+    if (lctx->sh->alerted && now - lctx->sh->alerted < 1000) {
+        return 0;
+    }
+
+    lctx->sh->alerted = now;
+
+    return 1;
+}
+
+
+/*
+ * "what" happens to the bot: "rejected", or after an upstream 429 "cannot
+ * be held back" (its backoff is not recorded)
+ */
+
+static void
+ngx_http_manta_limit_full_alert(ngx_http_request_t *r,
+    ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx, char *what)
+{
+    ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                  "manta_limit_zone \"%V\" is full and none of its bots "
+                  "is idle (drained and not backing off): botId \"%V\" "
+                  "%s; make the zone larger",
+                  &mlcf->limit_zone->shm.name, &ctx->bot_id, what);
 }
 
 

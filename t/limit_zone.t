@@ -2,9 +2,10 @@
 
 # Tests for the shared zone of the per-botId limit of ngx_http_manta_module
 # (README "Rate limiting", manta_limit_zone, manta_limit): a full zone
-# evicts the least recently used bot, never crashes and never gives a
-# recent bot a free pass; the zone's state survives a reload, a zone whose
-# size changed starts afresh; the configuration errors nginx -t reports.
+# forgets no bot that has not drained, rejects new bots instead, never
+# crashes and never gives a bot a free pass (t/limit_evict.t has more); the
+# zone's state survives a reload, a zone whose size changed starts afresh;
+# the configuration errors nginx -t reports.
 
 ###############################################################################
 
@@ -87,6 +88,7 @@ $t->write_file('creds.json', '{"token":"TOKEN-D","secret":"SECRET-D"}', 0600);
 
 (my $c = $conf) =~ s/SIZE/1m/;
 $t->write_config($c);
+$t->allow_log(qr/\[alert\] .* manta_limit_zone "tiny" is full /);
 $t->run();
 
 ###############################################################################
@@ -95,8 +97,9 @@ my $limited = 'too many requests for this botId';
 my $default = $Manta::Mock::DEFAULT_BODY;
 my ($r, @r);
 
-# a full zone: 2000 bots through a 32k zone (room for some 200), pipelined
-# on keep-alive connections; 1r/m without burst: every new bot passes once
+# a full zone: 2000 bots through a 32k zone (room for some 190), pipelined
+# on keep-alive connections; 1r/m without burst: no bucket drains during
+# the test, so the bots the zone holds pass once and the others get 429
 
 my $n = 2000;
 my $start = time();
@@ -114,9 +117,12 @@ my $took = time() - $start;
 is(scalar(grep { $_ } @r), $n, "full zone: $n responses");
 is(scalar(grep { !valid($_) } @r), 0,
     'full zone: each is the mock\'s 200 or the rate_limited ErrorResponse');
-is(scalar(grep { $_ && $_->{status} == 200 && $_->{body} eq $default } @r),
-    $n, 'full zone: every new bot passed, the LRU bot made room');
-is(scalar(my @seen = $t->mock_requests()), $n, "full zone: $n forwarded");
+my $passed = grep { $_ && $_->{status} == 200 && $_->{body} eq $default } @r;
+cmp_ok($passed, '>', 100, "full zone: the bots it had room for passed "
+    . "($passed)");
+cmp_ok($passed, '<', 250, 'full zone: no bot made room by force');
+is(scalar(my @seen = $t->mock_requests()), $passed,
+    'full zone: only those forwarded');
 cmp_ok($took, '<', 5, "full zone: $n requests in under 5 s ("
     . sprintf('%.1f', $took) . ')');
 unlike($t->read_file('error.log'), qr/could not allocate node/,
@@ -130,12 +136,9 @@ $r = post('/tiny/clientTag?botId=b' . ($n - 50));
 is($r->{status}, 429, 'full zone: a bot 50 bots back still rejected');
 
 $r = post('/tiny/clientTag?botId=b1');
-is($r->{status}, 200,
-    'full zone: the first bot, evicted long ago, passes again');
-is($t->log_tail('limit.log'), '200 PASSED', 'full zone: logged PASSED');
-
-$r = post('/tiny/clientTag?botId=b1');
-is($r->{status}, 429, 'full zone: ... and is counted again');
+is($r->{status}, 429,
+    'full zone: the first bot, not drained, was not evicted: still 429');
+is($t->log_tail('limit.log'), '429 REJECTED', 'full zone: logged REJECTED');
 
 # state across a reload: exhaust a bot in "keep" and in "resize"
 
@@ -156,7 +159,7 @@ is_error_response($r, 429, 'r', $limited,
 like($r->{headers}{'retry-after'} // '', qr/^\d+$/,
     'after reload: with Retry-After');
 
-$r = post("/tiny/clientTag?botId=b$n");
+$r = post('/tiny/clientTag?botId=b1');
 is($r->{status}, 429, 'after reload: the full zone kept its state too');
 
 $r = post('/resize/clientTag?botId=r');

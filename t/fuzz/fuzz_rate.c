@@ -3,10 +3,14 @@
  *
  * Fuzzes the rate parser (manta_rate_parse) and the leaky bucket run at
  * that rate (manta_limit_take, manta_limit_fields,
- * manta_limit_retry_after).  The input is "RATE\nOPS": the rate as in
- * "10r/s", then binary: the rate to use when RATE is invalid, the burst,
- * the delay, then two bytes per request: 14 bits of a number and 2 of
- * what it is (ms later, ms earlier, minutes later, more requests at once).
+ * manta_limit_retry_after, manta_limit_idle, manta_backoff).  The input is
+ * "RATE\nOPS": the rate as in "10r/s", then binary: the rate to use when
+ * RATE is invalid, the burst, the delay, then two bytes per request: 14
+ * bits of a number and 2 of what it is (ms later, ms earlier, minutes
+ * later, other): "other" with bit 13 set is an upstream backoff of the
+ * low 6 bits in seconds, with bit 12 set a new rate for the bot (a reload
+ * changed it: the bucket drains at the rate it was charged with), else
+ * more requests at once.
  */
 
 
@@ -92,6 +96,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
 
         default:
+
+            if (n & 0x2000) {
+                manta_backoff(&b, now, n & 0x3f);
+                break;
+            }
+
+            if (n & 0x1000) {
+                l.rate = rates[n % (sizeof(rates) / sizeof(rates[0]))];
+                break;
+            }
+
             /* n more requests at once, to fill large buckets */
             n = (n < budget) ? n : budget;
             budget -= n;
@@ -147,9 +162,9 @@ rate_ref(const char *s, size_t len)
 static void
 step(manta_bucket_t *b, const manta_limit_t *l, uint64_t now)
 {
-    unsigned          q, w, r, t, retry, quota;
-    uint64_t          delay, base;
-    manta_bucket_t    saved, later;
+    unsigned          q, w, r, t, retry, quota, f[4];
+    uint64_t          delay, base, empty, d;
+    manta_bucket_t    saved, later, fresh;
     manta_limit_rc_t  rc;
 
     manta_limit_fields(b, l, now, &q, &w, &r, &t);
@@ -166,6 +181,27 @@ step(manta_bucket_t *b, const manta_limit_t *l, uint64_t now)
 
     saved = *b;
     delay = 12345;
+
+    /* an idle bucket may be forgotten: the next request finds it new */
+
+    if (manta_limit_idle(b, now)) {
+        fuzz_assert(manta_limit_blocked(b, now) == 0);
+
+        memset(&fresh, 0, sizeof(manta_bucket_t));
+
+        manta_limit_fields(&fresh, l, now, &f[0], &f[1], &f[2], &f[3]);
+        fuzz_assert(f[0] == q && f[1] == w && f[2] == r && f[3] == t);
+
+        later = *b;
+
+        fuzz_assert(manta_limit_take(&later, l, now, &delay)
+                    == manta_limit_take(&fresh, l, now, &d));
+        fuzz_assert(delay == d && later.last == fresh.last
+                    && later.excess == fresh.excess
+                    && later.rate == fresh.rate);
+
+        delay = 12345;
+    }
 
     /* a time before the last request counts as that time */
 
@@ -210,6 +246,20 @@ step(manta_bucket_t *b, const manta_limit_t *l, uint64_t now)
 
     if (rc != MANTA_LIMIT_REJECTED) {
         fuzz_assert(b->last == (saved.last > now ? saved.last : now));
+    }
+
+    /* charged and not backing off, it is idle once it has drained */
+
+    if (b->last && b->rate) {
+        empty = (b->excess + 1000) * 1000 / b->rate + 1;
+
+        if (b->blocked <= base + empty) {
+            fuzz_assert(manta_limit_idle(b, base + empty));
+        }
+
+        /* just charged or over its limit: never */
+
+        fuzz_assert(!manta_limit_idle(b, base));
     }
 
     /* after reset seconds the bucket has drained */

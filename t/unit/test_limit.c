@@ -33,6 +33,54 @@ static void fields_are(const manta_bucket_t *b, const manta_limit_t *l,
     unsigned reset, const char *test);
 static void backoff_is(const char *value, time_t now, unsigned expected,
     const char *test);
+static void test_idle(void);
+static void test_own_rate(void);
+
+
+/*
+ * manta_limit_idle(): a bucket charged "requests" times at T0 with
+ * "rate" and "burst" (nodelay), then blocked at T0 for "backoff" seconds
+ * (0: never), looked at "later" ms after T0.
+ */
+
+static const struct {
+    const char  *rate;
+    unsigned     burst;
+    unsigned     requests;
+    unsigned     backoff;
+    int64_t      later;
+    int          idle;
+    const char  *test;
+} idle_cases[] = {
+    { "1r/s", 0, 0, 0, 0, 1, "a new bucket is idle" },
+    { "1r/s", 0, 0, 5, 4999, 0, "a new bucket backing off is not idle" },
+    { "1r/s", 0, 0, 5, 5000, 1, "... and is once the backoff is over" },
+
+    /* the issue: 1r/m burst 5 in a 10r/s zone, 6 requests */
+    { "1r/m", 5, 6, 0, 61000, 0,
+      "1r/m burst 5 full: not idle 61 s later (10r/s would be)" },
+    { "1r/m", 5, 6, 0, 374999, 0,
+      "1r/m burst 5 full: not idle 374.999 s later" },
+    { "1r/m", 5, 6, 0, 375000, 1,
+      "1r/m burst 5 full: idle after 6 requests at 16/1000 r/s" },
+
+    { "1r/s", 2, 3, 0, 1200, 0, "1r/s burst 2 full: not idle 1.2 s later" },
+    { "1r/s", 2, 3, 0, 2999, 0, "1r/s burst 2 full: not idle at 2.999 s" },
+    { "1r/s", 2, 3, 0, 3000, 1, "1r/s burst 2 full: idle at 3 s" },
+    { "1r/s", 2, 1, 0, 999, 0, "1r/s one request: not idle at 999 ms" },
+    { "1r/s", 2, 1, 0, 1000, 1, "1r/s one request: idle at 1 s" },
+    { "10r/s", 20, 1, 0, 99, 0, "10r/s one request: not idle at 99 ms" },
+    { "10r/s", 20, 1, 0, 100, 1, "10r/s one request: idle at 100 ms" },
+    { "1r/s", 2, 1, 0, 0, 0, "just charged: not idle" },
+    { "1r/s", 2, 1, 0, -500, 0, "a time before the last request: not idle" },
+    { "1r/s", 2, 1, 0, 86400000LL * 365 * 100, 1,
+      "a century later: idle, no overflow" },
+
+    { "1r/s", 2, 1, 30, 1000, 0, "drained but backing off: not idle" },
+    { "1r/s", 2, 1, 30, 29999, 0, "backing off 1 ms more: not idle" },
+    { "1r/s", 2, 1, 30, 30000, 1, "drained, backoff over: idle" },
+    { "1r/s", 2, 3, 1, 2000, 0, "backoff over, not drained: not idle" },
+};
 
 
 void
@@ -412,6 +460,132 @@ test_limit(void)
     is_int(manta_backoff_seconds(DATE "\0x", sizeof(DATE) + 1,
                                  DATE_TIME - 30),
            1, "backoff: NUL and garbage after a date");
+
+    test_idle();
+    test_own_rate();
+}
+
+
+static void
+test_idle(void)
+{
+    size_t            i;
+    unsigned          j, f1[4], f2[4];
+    uint64_t          now, d1, d2;
+    manta_bucket_t    b, fresh;
+    manta_limit_t     l;
+    manta_limit_rc_t  rc1, rc2;
+
+    for (i = 0; i < sizeof(idle_cases) / sizeof(idle_cases[0]); i++) {
+        l = limit(manta_rate_parse(idle_cases[i].rate,
+                                   strlen(idle_cases[i].rate)),
+                  idle_cases[i].burst, idle_cases[i].burst);
+
+        memset(&b, 0, sizeof(manta_bucket_t));
+
+        for (j = 0; j < idle_cases[i].requests; j++) {
+            (void) manta_limit_take(&b, &l, T0, &d1);
+        }
+
+        if (idle_cases[i].requests) {
+            is_int(b.rate, l.rate, "idle: %s: the bucket keeps its rate",
+                   idle_cases[i].test);
+        }
+
+        if (idle_cases[i].backoff) {
+            manta_backoff(&b, T0, idle_cases[i].backoff);
+        }
+
+        now = T0 + idle_cases[i].later;
+
+        is_int(manta_limit_idle(&b, now), idle_cases[i].idle, "idle: %s",
+               idle_cases[i].test);
+
+        if (!idle_cases[i].idle) {
+            continue;
+        }
+
+        /* forgetting an idle bucket changes nothing for its bot */
+
+        memset(&fresh, 0, sizeof(manta_bucket_t));
+
+        manta_limit_fields(&b, &l, now, &f1[0], &f1[1], &f1[2], &f1[3]);
+        manta_limit_fields(&fresh, &l, now, &f2[0], &f2[1], &f2[2], &f2[3]);
+
+        ok(memcmp(f1, f2, sizeof(f1)) == 0,
+           "idle: %s: RateLimit fields as a new bucket's", idle_cases[i].test);
+
+        rc1 = manta_limit_take(&b, &l, now, &d1);
+        rc2 = manta_limit_take(&fresh, &l, now, &d2);
+
+        ok(rc1 == rc2 && d1 == d2 && b.last == fresh.last
+           && b.excess == fresh.excess && b.rate == fresh.rate
+           && manta_limit_blocked(&b, now) == 0,
+           "idle: %s: the next request as in a new bucket",
+           idle_cases[i].test);
+    }
+
+    memset(&b, 0, sizeof(manta_bucket_t));
+    b.last = T0;
+    ok(!manta_limit_idle(&b, T0 + 86400000), "idle: rate 0 never drains");
+
+    /* the backoff block */
+
+    memset(&b, 0, sizeof(manta_bucket_t));
+    is_int(manta_limit_blocked(&b, T0), 0, "blocked: a new bucket is not");
+
+    manta_backoff(&b, T0, 30);
+    is_int(manta_limit_blocked(&b, T0), 30000, "blocked: 30 s at first");
+    is_int(manta_limit_blocked(&b, T0 + 29999), 1, "blocked: 1 ms left");
+    is_int(manta_limit_blocked(&b, T0 + 30000), 0, "blocked: over at 30 s");
+
+    manta_backoff(&b, T0 + 10000, 2);
+    is_int(manta_limit_blocked(&b, T0 + 10000), 2000,
+           "blocked: the latest Retry-After wins");
+
+    l = limit(1000, 2, 2);
+    take_is(&b, &l, T0 + 10000, MANTA_LIMIT_PASSED, 0,
+            "blocked: take() does not look at the backoff");
+    is_int(manta_limit_blocked(&b, T0 + 10000), 2000,
+           "blocked: and keeps it");
+}
+
+
+/* the excess drains at the rate it was charged with, not the caller's */
+
+static void
+test_own_rate(void)
+{
+    unsigned        i, q, w, r, t;
+    uint64_t        delay;
+    manta_bucket_t  b;
+    manta_limit_t   slow, zone;
+
+    slow = limit(manta_rate_parse(S("1r/m")), 5, 5);
+    zone = limit(manta_rate_parse(S("10r/s")), 5, 5);
+
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    for (i = 0; i < 6; i++) {
+        (void) manta_limit_take(&b, &slow, T0, &delay);
+    }
+
+    /* 61 s at 16/1000 r/s drain 0.976 request */
+
+    take_is(&b, &zone, T0 + 61000, MANTA_LIMIT_REJECTED, 0,
+            "own rate: 1r/m bucket 61 s later at 10r/s: still rejected");
+    is_int(b.rate, slow.rate, "own rate: a rejection keeps the rate");
+
+    manta_limit_fields(&b, &zone, T0 + 61000, &q, &w, &r, &t);
+    is_int(t, 375 - 61, "own rate: reset counts at the bucket's rate");
+    is_int(manta_limit_retry_after(&b, &zone, T0 + 61000), 2,
+           "own rate: Retry-After at the bucket's rate (1.5 s)");
+
+    take_is(&b, &zone, T0 + 62500, MANTA_LIMIT_PASSED, 0,
+            "own rate: one request drained at 62.5 s passes");
+    is_int(b.rate, zone.rate, "own rate: the bucket now has the new rate");
+    take_is(&b, &zone, T0 + 62600, MANTA_LIMIT_PASSED, 0,
+            "own rate: and drains at it: 100 ms later one more passes");
 }
 
 
