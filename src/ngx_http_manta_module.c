@@ -353,8 +353,9 @@ ngx_http_manta_postconfiguration(ngx_conf_t *cf)
             ngx_log_error(NGX_LOG_WARN, cf->log, 0,
                           "\"debug_connection\" is set: the manta module "
                           "suppresses debug logging for requests in its "
-                          "gateway locations (the first in %V:%ui), so "
-                          "their token and secret are never logged",
+                          "gateway locations, so their token and secret "
+                          "are never logged; the first gateway location "
+                          "in %V:%ui",
                           &mmcf->gateway_pos.file, mmcf->gateway_pos.line);
         }
     }
