@@ -68,6 +68,9 @@ static int manta_claim(json_t *claims, const char *name, long long *value);
 static void manta_cred_wipe(manta_cred_t *cred);
 static void manta_wipe(void *p, size_t len);
 static int manta_cred_cmp(const void *one, const void *two);
+static int manta_creds_group(manta_creds_t *creds);
+static int manta_token_id_cmp(const void *one, const void *two);
+static int manta_control(const char *s, size_t len);
 static void manta_json_error(const json_error_t *jerr, char *err,
     size_t errlen);
 static const char *manta_quote(char *buf, const char *s, size_t len);
@@ -178,6 +181,52 @@ manta_cred_expired(const manta_cred_t *cred, time_t now)
     }
 
     return 0;
+}
+
+
+int
+manta_cred_expiry(const manta_cred_t *cred, time_t now, time_t window)
+{
+    if (cred->has_exp && (long long) now >= cred->exp) {
+        return MANTA_CRED_EXPIRED;
+    }
+
+    if (cred->has_nbf && (long long) now < cred->nbf) {
+        return MANTA_CRED_NOT_YET_VALID;
+    }
+
+    if (cred->has_exp && window >= 0
+        && cred->exp - (long long) now <= (long long) window)
+    {
+        return MANTA_CRED_EXPIRING;
+    }
+
+    return MANTA_CRED_VALID;
+}
+
+
+int
+manta_cred_warn_due(const manta_cred_t *cred, time_t now, time_t interval)
+{
+    long long  *at;
+
+    at = cred->warned;
+
+    if (at == NULL) {
+        return 1;
+    }
+
+    if (*at != 0 && (long long) now - *at < (long long) interval
+        && (long long) now >= *at)
+    {
+        return 0;
+    }
+
+    /* 0 means "never": a clock at the epoch still logs every time */
+
+    *at = (long long) now;
+
+    return 1;
 }
 
 
@@ -388,6 +437,10 @@ manta_creds_parse_json(const char *data, size_t len, char *err,
               manta_cred_cmp);
     }
 
+    if (manta_creds_group(creds) != 0) {
+        goto nomem;
+    }
+
     json_decref(root);
 
     return creds;
@@ -566,10 +619,10 @@ manta_creds_string(json_t *value, const char *member, const char *bot_id,
         return -1;
     }
 
-    if (memchr(s, '\r', len) || memchr(s, '\n', len) || memchr(s, '\0', len))
-    {
-        manta_error(err, errlen, "%s%s must not contain CR, LF or NUL",
-                    member, where);
+    if (manta_control(s, len)) {
+        manta_error(err, errlen, "%s%s must not contain control characters "
+                    "(U+0000..U+001F such as TAB, CR or LF, U+007F, "
+                    "U+0080..U+009F)", member, where);
         return -1;
     }
 
@@ -589,6 +642,8 @@ manta_cred_init(manta_cred_t *cred, const char *bot_id, const char *token,
 
     cred->rate = 0;
     cred->burst = -1;
+    cred->warned = NULL;
+    cred->warned_at = 0;
 
     if (bot_id) {
         cred->bot_id_len = strlen(bot_id);
@@ -839,6 +894,105 @@ manta_cred_cmp(const void *one, const void *two)
     }
 
     return (a->bot_id_len > b->bot_id_len) - (a->bot_id_len < b->bot_id_len);
+}
+
+
+/*
+ * Points the "warned" record of every entry to one slot per token id:
+ * the default's for the bots that share its token, else the first entry
+ * (in token id order) with that token.
+ */
+
+static int
+manta_creds_group(manta_creds_t *creds)
+{
+    size_t         i;
+    manta_cred_t  *c, *first, **order;
+
+    if (creds->dflt) {
+        creds->dflt->warned = &creds->dflt->warned_at;
+    }
+
+    if (creds->nbots == 0) {
+        return 0;
+    }
+
+    order = malloc(creds->nbots * sizeof(manta_cred_t *));
+    if (order == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < creds->nbots; i++) {
+        order[i] = &creds->bots[i];
+    }
+
+    qsort(order, creds->nbots, sizeof(manta_cred_t *), manta_token_id_cmp);
+
+    first = NULL;
+
+    for (i = 0; i < creds->nbots; i++) {
+        c = order[i];
+
+        if (first == NULL
+            || strcmp(first->token_id, c->token_id) != 0)
+        {
+            first = c;
+
+            if (creds->dflt
+                && strcmp(creds->dflt->token_id, c->token_id) == 0)
+            {
+                first = creds->dflt;
+            }
+        }
+
+        c->warned = (first == c) ? &c->warned_at : first->warned;
+    }
+
+    free(order);
+
+    return 0;
+}
+
+
+static int
+manta_token_id_cmp(const void *one, const void *two)
+{
+    const manta_cred_t  *a, *b;
+
+    a = *(const manta_cred_t * const *) one;
+    b = *(const manta_cred_t * const *) two;
+
+    return strcmp(a->token_id, b->token_id);
+}
+
+
+/*
+ * 1 when the UTF-8 string holds a C0 control (U+0000..U+001F), DEL
+ * (U+007F) or a C1 control (U+0080..U+009F, encoded 0xc2 0x80..0x9f).
+ */
+
+static int
+manta_control(const char *s, size_t len)
+{
+    size_t          i;
+    unsigned char   c;
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) s[i];
+
+        if (c < 0x20 || c == 0x7f) {
+            return 1;
+        }
+
+        if (c == 0xc2 && i + 1 < len
+            && (unsigned char) s[i + 1] >= 0x80
+            && (unsigned char) s[i + 1] <= 0x9f)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

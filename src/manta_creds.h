@@ -46,6 +46,13 @@ typedef struct {
     /* per-bot overrides; rate 0 and burst -1 when not set */
     unsigned     rate;            /* requests per 1000 s, as limit_req */
     long         burst;
+
+    /*
+     * run time, per process: when a token_expired rejection was last
+     * logged; every entry with the same token id points to one slot
+     */
+    long long   *warned;
+    long long    warned_at;
 } manta_cred_t;
 
 
@@ -63,7 +70,8 @@ typedef struct {
  * strings (both or neither at top level); "bots" an object of objects with
  * optional "token", "secret", "rate" ("Nr/s" or "Nr/m"), "burst" (integer
  * >= 0); unknown members are errors; a token or secret that is empty or
- * holds CR, LF or NUL is an error; every bot must end up with a token and
+ * holds a control character (C0 U+0000..U+001F including TAB, CR and LF,
+ * DEL U+007F, C1 U+0080..U+009F) is an error; every bot must end up with a token and
  * a secret; with neither a default nor any bot the file is an error.
  * The jansson allocations made while parsing are wiped before release.
  */
@@ -82,6 +90,26 @@ const manta_cred_t *manta_creds_lookup(const manta_creds_t *creds,
 
 /* 1 when the token is a JWT past exp or before nbf at "now" */
 int manta_cred_expired(const manta_cred_t *cred, time_t now);
+
+#define MANTA_CRED_VALID          0
+#define MANTA_CRED_EXPIRED        1   /* now >= exp */
+#define MANTA_CRED_EXPIRING       2   /* now + window >= exp */
+#define MANTA_CRED_NOT_YET_VALID  3   /* now < nbf */
+
+/*
+ * The state of a token at "now", for the configuration-time warning:
+ * MANTA_CRED_EXPIRING when it expires within "window" seconds.  Opaque
+ * tokens and JWTs without exp or nbf are MANTA_CRED_VALID.
+ */
+int manta_cred_expiry(const manta_cred_t *cred, time_t now, time_t window);
+
+/*
+ * 1 when a token_expired rejection with this token should be logged at
+ * "now": the first time, then at most once every "interval" seconds per
+ * token id (entries sharing a token share the record).  Per process.
+ */
+int manta_cred_warn_due(const manta_cred_t *cred, time_t now,
+    time_t interval);
 
 /*
  * Parses "Nr/s" or "Nr/m" into requests per 1000 seconds as limit_req

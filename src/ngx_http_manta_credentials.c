@@ -16,13 +16,18 @@
 
 
 static void ngx_http_manta_creds_cleanup(void *data);
+static void ngx_http_manta_token_warn(ngx_conf_t *cf,
+    ngx_http_manta_creds_t *mc, const manta_cred_t *cred, time_t window);
+static char *ngx_http_manta_file_type(ngx_file_info_t *fi);
 
 
 /*
  * "manta_credentials FILE": the file is read and parsed while the
  * configuration loads, so "nginx -t" checks it and "nginx -s reload"
  * rotates it; the parsed secrets live until the cycle's pool is destroyed,
- * when they are wiped.
+ * when they are wiped.  The file is opened non-blocking and checked with
+ * fstat() before any read: a FIFO, a device or a directory is refused at
+ * once instead of hanging "nginx -t" or a reload.
  */
 
 char *
@@ -62,7 +67,8 @@ ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    fd = ngx_open_file(mc->file.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    fd = ngx_open_file(mc->file.data, NGX_FILE_RDONLY|NGX_FILE_NONBLOCK,
+                       NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                            "credentials file \"%V\": "
@@ -88,22 +94,27 @@ ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (!ngx_is_file(&fi)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "credentials file \"%V\": not a regular file",
-                           &mc->file);
+                           "credentials file \"%V\" is %s, not a regular "
+                           "file: give the path of the JSON credentials "
+                           "file (mode 0600)",
+                           &mc->file, ngx_http_manta_file_type(&fi));
         goto failed;
     }
 
     if (ngx_file_size(&fi) > NGX_HTTP_MANTA_CREDS_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "credentials file \"%V\": larger than %uz bytes",
-                           &mc->file, (size_t) NGX_HTTP_MANTA_CREDS_MAX);
+                           "credentials file \"%V\" has %O bytes, at most "
+                           "%uz are allowed", &mc->file, ngx_file_size(&fi),
+                           (size_t) NGX_HTTP_MANTA_CREDS_MAX);
         goto failed;
     }
 
     if (ngx_file_access(&fi) & 0004) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "credentials file \"%V\" is readable by others",
-                           &mc->file);
+                           "credentials file \"%V\" is readable by others: "
+                           "run \"chmod 600 %V\" (the master process, "
+                           "which reads it, runs as root)",
+                           &mc->file, &mc->file);
     }
 
     size = (size_t) ngx_file_size(&fi);
@@ -174,4 +185,163 @@ ngx_http_manta_creds_cleanup(void *data)
 
     manta_creds_free(mc->creds);
     mc->creds = NULL;
+}
+
+
+/*
+ * Called for every gateway location: the first one to use a credentials
+ * file warns, at configuration time, for each token (the default and
+ * every bot's own) that has expired, is not valid yet or expires within
+ * "manta_token_expiry_warn".  The token is named by its id only.
+ */
+
+void
+ngx_http_manta_token_expiry_check(ngx_conf_t *cf, ngx_http_manta_creds_t *mc,
+    time_t window)
+{
+    size_t          i;
+    manta_creds_t  *creds;
+
+    if (mc->expiry_checked) {
+        return;
+    }
+
+    mc->expiry_checked = 1;
+    creds = mc->creds;
+
+    if (creds->dflt) {
+        ngx_http_manta_token_warn(cf, mc, creds->dflt, window);
+    }
+
+    for (i = 0; i < creds->nbots; i++) {
+
+        /* a bot sharing the default token was named with it */
+
+        if (creds->dflt
+            && ngx_strcmp(creds->bots[i].token_id, creds->dflt->token_id)
+               == 0)
+        {
+            continue;
+        }
+
+        ngx_http_manta_token_warn(cf, mc, &creds->bots[i], window);
+    }
+}
+
+
+/*
+ * A token_expired rejection: at "warn", at most once a minute per token
+ * id in each worker process (the record is the worker's own copy).
+ */
+
+void
+ngx_http_manta_token_expired_log(ngx_http_request_t *r,
+    const manta_cred_t *cred)
+{
+    if (!manta_cred_warn_due(cred, ngx_time(), 60)) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "manta token %s %s: requests with it are rejected as "
+                  "token_expired; put a valid token in the credentials "
+                  "file and reload (logged at most once a minute per token)",
+                  cred->token_id,
+                  cred->has_exp && (long long) ngx_time() >= cred->exp
+                  ? "has expired" : "is not valid yet (nbf)");
+}
+
+
+static void
+ngx_http_manta_token_warn(ngx_conf_t *cf, ngx_http_manta_creds_t *mc,
+    const manta_cred_t *cred, time_t window)
+{
+    int         state;
+    u_char      who[32 + MANTA_BOT_ID_MAX], date[32], *p;
+    time_t      t;
+    ngx_tm_t    tm;
+
+    state = manta_cred_expiry(cred, ngx_time(), window);
+
+    if (state == MANTA_CRED_VALID) {
+        return;
+    }
+
+    if (cred->bot_id) {
+        p = ngx_snprintf(who, sizeof(who) - 1, "of bot \"%*s\"",
+                         cred->bot_id_len, cred->bot_id);
+
+    } else {
+        p = ngx_cpymem(who, "(the default)", sizeof("(the default)") - 1);
+    }
+
+    *p = '\0';
+
+    t = (time_t) (state == MANTA_CRED_NOT_YET_VALID ? cred->nbf : cred->exp);
+
+    if (t < 0) {
+        t = 0;
+    }
+
+    ngx_gmtime(t, &tm);
+
+    p = ngx_snprintf(date, sizeof(date) - 1, "%4d-%02d-%02d %02d:%02d:%02d UTC",
+                     tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                     tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec);
+    *p = '\0';
+
+    switch (state) {
+
+    case MANTA_CRED_EXPIRED:
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "credentials file \"%V\": token %s %s expired "
+                           "at %s: every request with it is rejected as "
+                           "token_expired; put a new token in the file and "
+                           "reload", &mc->file, cred->token_id, who, date);
+        break;
+
+    case MANTA_CRED_NOT_YET_VALID:
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "credentials file \"%V\": token %s %s is not "
+                           "valid before %s (nbf): requests with it are "
+                           "rejected as token_expired until then",
+                           &mc->file, cred->token_id, who, date);
+        break;
+
+    default: /* MANTA_CRED_EXPIRING */
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "credentials file \"%V\": token %s %s expires "
+                           "at %s, within manta_token_expiry_warn (%T s): "
+                           "put a new token in the file and reload before "
+                           "then", &mc->file, cred->token_id, who, date,
+                           window);
+        break;
+    }
+}
+
+
+static char *
+ngx_http_manta_file_type(ngx_file_info_t *fi)
+{
+    if (ngx_is_dir(fi)) {
+        return "a directory";
+    }
+
+#if !(NGX_WIN32)
+
+    if (S_ISFIFO(fi->st_mode)) {
+        return "a FIFO";
+    }
+
+    if (S_ISCHR(fi->st_mode) || S_ISBLK(fi->st_mode)) {
+        return "a device";
+    }
+
+    if (S_ISSOCK(fi->st_mode)) {
+        return "a socket";
+    }
+
+#endif
+
+    return "a special file";
 }

@@ -15,6 +15,23 @@
 #define NGX_HTTP_MANTA_BOT_ID_PATTERN  "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 
 
+/*
+ * A directive of another module whose handler is wrapped while the http
+ * block is parsed, to learn what a gateway location holds: see
+ * ngx_http_manta_hooks_install().
+ */
+
+typedef struct {
+    char                      *module;
+    char                      *command;
+    void                     (*record)(ngx_conf_t *cf,
+                                       ngx_http_manta_loc_conf_t *mlcf);
+    ngx_command_t             *cmd;
+    char                    *(*set)(ngx_conf_t *cf, ngx_command_t *cmd,
+                                    void *conf);
+} ngx_http_manta_hook_t;
+
+
 static ngx_int_t ngx_http_manta_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_manta_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_manta_create_main_conf(ngx_conf_t *cf);
@@ -26,9 +43,31 @@ static char *ngx_http_manta_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
 static manta_re_t *ngx_http_manta_compile(ngx_conf_t *cf, ngx_str_t *value,
     int flags);
 static void ngx_http_manta_re_cleanup(void *data);
+static char *ngx_http_manta_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_manta_limit_set(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_manta_conf_pos(ngx_conf_t *cf,
+    ngx_http_manta_conf_pos_t *pos);
+static char *ngx_http_manta_check_gateway(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf);
+static void ngx_http_manta_check_debug(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf);
+static ngx_module_t *ngx_http_manta_find_module(ngx_cycle_t *cycle,
+    char *name);
+static ngx_int_t ngx_http_manta_hooks_install(ngx_conf_t *cf);
+static void ngx_http_manta_hooks_restore(void *data);
+static char *ngx_http_manta_hook(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_manta_hook_proxy_pass(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *mlcf);
+static void ngx_http_manta_hook_error_page(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *mlcf);
+static void ngx_http_manta_hook_mirror(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *mlcf);
 
 
-static ngx_conf_enum_t  ngx_http_manta_endpoint[] = {
+static ngx_conf_enum_t  ngx_http_manta_endpoint_values[] = {
     { ngx_string("off"), NGX_HTTP_MANTA_OFF },
     { ngx_string("client_tag"), NGX_HTTP_MANTA_CLIENT_TAG },
     { ngx_null_string, 0 }
@@ -72,10 +111,10 @@ static ngx_command_t  ngx_http_manta_commands[] = {
 
     { ngx_string("manta_endpoint"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_manta_endpoint,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_manta_loc_conf_t, endpoint),
-      &ngx_http_manta_endpoint },
+      &ngx_http_manta_endpoint_values },
 
     { ngx_string("manta_credentials"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -149,7 +188,7 @@ static ngx_command_t  ngx_http_manta_commands[] = {
 
     { ngx_string("manta_limit"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
-      ngx_http_manta_limit,
+      ngx_http_manta_limit_set,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -196,6 +235,20 @@ static ngx_command_t  ngx_http_manta_commands[] = {
       offsetof(ngx_http_manta_loc_conf_t, token_expiry_check),
       NULL },
 
+    { ngx_string("manta_token_expiry_warn"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_manta_loc_conf_t, token_expiry_warn),
+      NULL },
+
+    { ngx_string("manta_upstream_tls_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_manta_loc_conf_t, upstream_tls_verify),
+      NULL },
+
       ngx_null_command
 };
 
@@ -212,6 +265,17 @@ static ngx_http_module_t  ngx_http_manta_module_ctx = {
 
     ngx_http_manta_create_loc_conf,        /* create location configuration */
     ngx_http_manta_merge_loc_conf          /* merge location configuration */
+};
+
+
+static ngx_http_manta_hook_t  ngx_http_manta_hooks[] = {
+    { "ngx_http_proxy_module", "proxy_pass",
+      ngx_http_manta_hook_proxy_pass, NULL, NULL },
+    { "ngx_http_core_module", "error_page",
+      ngx_http_manta_hook_error_page, NULL, NULL },
+    { "ngx_http_mirror_module", "mirror",
+      ngx_http_manta_hook_mirror, NULL, NULL },
+    { NULL, NULL, NULL, NULL, NULL }
 };
 
 
@@ -234,12 +298,27 @@ ngx_module_t  ngx_http_manta_module = {
 static ngx_int_t
 ngx_http_manta_preconfiguration(ngx_conf_t *cf)
 {
+    ngx_module_t                *m;
+    ngx_http_manta_main_conf_t  *mmcf;
+
     static ngx_uint_t  seeded;
 
     if (!seeded) {
         /* once per process, before any json_t exists: hash-flooding */
         json_object_seed(0);
         seeded = 1;
+    }
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
+
+    m = ngx_http_manta_find_module(cf->cycle, "ngx_http_proxy_module");
+    mmcf->proxy_index = m ? (ngx_int_t) m->ctx_index : -1;
+
+    m = ngx_http_manta_find_module(cf->cycle, "ngx_http_mirror_module");
+    mmcf->mirror_index = m ? (ngx_int_t) m->ctx_index : -1;
+
+    if (ngx_http_manta_hooks_install(cf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     return ngx_http_manta_add_variables(cf);
@@ -249,6 +328,40 @@ ngx_http_manta_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_manta_postconfiguration(ngx_conf_t *cf)
 {
+#if (NGX_DEBUG)
+    void                        ***ecfs;
+    ngx_event_conf_t              *ecf;
+#endif
+    ngx_http_manta_main_conf_t    *mmcf;
+
+    /* the http block is parsed: the other modules' handlers are theirs */
+
+    ngx_http_manta_hooks_restore(NULL);
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
+
+#if (NGX_DEBUG)
+
+    /* the events block, when it comes before http as it usually does */
+
+    ecfs = (void ***) ngx_get_conf(cf->cycle->conf_ctx, ngx_events_module);
+
+    if (mmcf->gateways && ecfs && *ecfs) {
+        ecf = (*ecfs)[ngx_event_core_module.ctx_index];
+
+        if (ecf && ecf->debug_connection.nelts) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "\"debug_connection\" is set: the manta module "
+                          "suppresses debug logging for requests in its "
+                          "gateway locations, so their token and secret "
+                          "are never logged; the first gateway location "
+                          "in %V:%ui",
+                          &mmcf->gateway_pos.file, mmcf->gateway_pos.line);
+        }
+    }
+
+#endif
+
     if (ngx_http_manta_request_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -267,6 +380,16 @@ ngx_http_manta_create_main_conf(ngx_conf_t *cf)
     if (mmcf == NULL) {
         return NULL;
     }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     mmcf->gateways = 0;
+     *     mmcf->gateway_pos = { { 0, NULL }, 0 };
+     */
+
+    mmcf->proxy_index = -1;
+    mmcf->mirror_index = -1;
 
     ngx_str_set(&pattern, NGX_HTTP_MANTA_BOT_ID_PATTERN);
 
@@ -295,6 +418,16 @@ ngx_http_manta_create_loc_conf(ngx_conf_t *cf)
      *     conf->limit_policy = { 0, NULL };
      *     conf->limit_burst = 0;
      *     conf->limit_delay = 0;
+     *     conf->endpoint_pos = { { 0, NULL }, 0 };
+     *     conf->limit_pos = { { 0, NULL }, 0 };
+     *     conf->proxy_url = { 0, NULL };
+     *     conf->proxy_pos = { { 0, NULL }, 0 };
+     *     conf->proxy_handler = NULL;
+     *     conf->mirror_pos = { { 0, NULL }, 0 };
+     *     conf->proxy_pass = 0;
+     *     conf->proxy_variables = 0;
+     *     conf->proxy_https = 0;
+     *     conf->error_page = 0;
      */
 
     conf->endpoint = NGX_CONF_UNSET_UINT;
@@ -314,6 +447,8 @@ ngx_http_manta_create_loc_conf(ngx_conf_t *cf)
     conf->limit_status = NGX_CONF_UNSET_UINT;
     conf->limit_headers = NGX_CONF_UNSET;
     conf->upstream_backoff = NGX_CONF_UNSET;
+    conf->upstream_tls_verify = NGX_CONF_UNSET;
+    conf->token_expiry_warn = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -329,8 +464,17 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
 
-    ngx_conf_merge_uint_value(conf->endpoint, prev->endpoint,
-                              NGX_HTTP_MANTA_OFF);
+    /* inherited only by "if" and "limit_except" blocks, then refused */
+
+    if (conf->endpoint == NGX_CONF_UNSET_UINT) {
+        conf->endpoint = prev->endpoint;
+        conf->endpoint_pos = prev->endpoint_pos;
+    }
+
+    if (conf->endpoint == NGX_CONF_UNSET_UINT) {
+        conf->endpoint = NGX_HTTP_MANTA_OFF;
+    }
+
     ngx_conf_merge_ptr_value(conf->creds, prev->creds, NULL);
     ngx_conf_merge_ptr_value(conf->bot_id_re, prev->bot_id_re,
                              mmcf->default_bot_id_re);
@@ -345,6 +489,14 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               MANTA_CLIENT_SECRET_REJECT);
     ngx_conf_merge_value(conf->token_expiry_check, prev->token_expiry_check,
                          1);
+    ngx_conf_merge_sec_value(conf->token_expiry_warn, prev->token_expiry_warn,
+                             7 * 24 * 60 * 60);
+    ngx_conf_merge_value(conf->upstream_tls_verify, prev->upstream_tls_verify,
+                         1);
+
+    if (conf->mirror_pos.line == 0) {
+        conf->mirror_pos = prev->mirror_pos;
+    }
     ngx_conf_merge_value(conf->errors, prev->errors, 1);
     ngx_conf_merge_size_value(conf->error_body_max, prev->error_body_max,
                               16 * 1024);
@@ -353,6 +505,7 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->limit_zone = prev->limit_zone;
         conf->limit_burst = prev->limit_burst;
         conf->limit_delay = prev->limit_delay;
+        conf->limit_pos = prev->limit_pos;
     }
 
     if (conf->limit_zone == NGX_CONF_UNSET_PTR) {
@@ -368,9 +521,13 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->upstream_backoff, prev->upstream_backoff, 1);
 
     if (conf->limit_zone && conf->limit_zone->data == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown manta_limit_zone \"%V\"",
-                           &conf->limit_zone->shm.name);
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "unknown manta_limit_zone \"%V\": declare it with "
+                      "\"manta_limit_zone zone=%V:SIZE rate=RATE;\" at "
+                      "http level in %V:%ui",
+                      &conf->limit_zone->shm.name,
+                      &conf->limit_zone->shm.name,
+                      &conf->limit_pos.file, conf->limit_pos.line);
         return NGX_CONF_ERROR;
     }
 
@@ -382,10 +539,8 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->endpoint != NGX_HTTP_MANTA_OFF && conf->creds == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"manta_endpoint\" requires \"manta_credentials\"");
-        return NGX_CONF_ERROR;
+    if (conf->endpoint != NGX_HTTP_MANTA_OFF) {
+        return ngx_http_manta_check_gateway(cf, conf);
     }
 
     return NGX_CONF_OK;
@@ -448,4 +603,393 @@ static void
 ngx_http_manta_re_cleanup(void *data)
 {
     manta_re_free(data);
+}
+
+
+static char *
+ngx_http_manta_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_manta_loc_conf_t *mlcf = conf;
+
+    char  *rv;
+
+    rv = ngx_conf_set_enum_slot(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK) {
+        ngx_http_manta_conf_pos(cf, &mlcf->endpoint_pos);
+    }
+
+    return rv;
+}
+
+
+static char *
+ngx_http_manta_limit_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_manta_loc_conf_t *mlcf = conf;
+
+    char  *rv;
+
+    rv = ngx_http_manta_limit(cf, cmd, conf);
+
+    if (rv == NGX_CONF_OK) {
+        ngx_http_manta_conf_pos(cf, &mlcf->limit_pos);
+    }
+
+    return rv;
+}
+
+
+static void
+ngx_http_manta_conf_pos(ngx_conf_t *cf, ngx_http_manta_conf_pos_t *pos)
+{
+    /* the names live as long as the cycle's pool, as upstream's do */
+
+    pos->file = cf->conf_file->file.name;
+    pos->line = cf->conf_file->line;
+}
+
+
+/*
+ * A gateway location, after every static module (core, proxy, mirror)
+ * has merged its own configuration: the rules that keep the token and the
+ * secret on their way to the configured upstream.  Errors name the file
+ * and line of the directive at fault, not the end of the http block.
+ */
+
+static char *
+ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
+{
+    ngx_array_t                 **mirror;
+    ngx_http_conf_ctx_t          *ctx;
+    ngx_http_manta_conf_pos_t    *ep;
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_http_manta_main_conf_t   *mmcf;
+#if (NGX_HTTP_SSL || NGX_COMPAT)
+    ngx_http_upstream_conf_t     *ucf;
+#endif
+
+    ctx = cf->ctx;
+    ep = &conf->endpoint_pos;
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->noname) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"if\" and \"limit_except\" blocks are not allowed in "
+                      "a \"manta_endpoint\" location (\"%V\"): they would "
+                      "inherit the gateway; the module itself allows only "
+                      "POST, remove the block in %V:%ui",
+                      &clcf->name, &ep->file, ep->line);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!clcf->exact_match) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"manta_endpoint\" requires an exact-match location "
+                      "(\"location = /openapi/clientTag\"), not \"%V\": a "
+                      "prefix, regex or named location would send other "
+                      "paths upstream with the token in %V:%ui",
+                      &clcf->name, &ep->file, ep->line);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->creds == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"manta_endpoint\" requires \"manta_credentials\": "
+                      "add \"manta_credentials FILE;\" to this location, "
+                      "its server or http in %V:%ui", &ep->file, ep->line);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!conf->proxy_pass || clcf->handler != conf->proxy_handler) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"manta_endpoint\" requires \"proxy_pass\" in the "
+                      "same location, e.g. \"proxy_pass "
+                      "https://HOST/api/openapi/clientTag;\" in %V:%ui",
+                      &ep->file, ep->line);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->proxy_variables) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"proxy_pass %V\" in a \"manta_endpoint\" location "
+                      "must not use variables: write the upstream URL "
+                      "literally (the module forwards the canonical query) "
+                      "in %V:%ui", &conf->proxy_url,
+                      &conf->proxy_pos.file, conf->proxy_pos.line);
+        return NGX_CONF_ERROR;
+    }
+
+#if (NGX_HTTP_SSL || NGX_COMPAT)
+
+    /* ngx_http_proxy_loc_conf_t begins with its ngx_http_upstream_conf_t */
+
+    if (conf->proxy_https && mmcf->proxy_index >= 0) {
+        ucf = ctx->loc_conf[mmcf->proxy_index];
+
+        if (!ucf->ssl_verify && conf->upstream_tls_verify) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"proxy_pass %V\" in a \"manta_endpoint\" "
+                          "location sends the token over TLS without "
+                          "checking the upstream's certificate: add "
+                          "\"proxy_ssl_verify on;\" and "
+                          "\"proxy_ssl_trusted_certificate FILE;\", or "
+                          "\"manta_upstream_tls_verify off;\" to accept "
+                          "that risk in %V:%ui", &conf->proxy_url,
+                          &conf->proxy_pos.file, conf->proxy_pos.line);
+            return NGX_CONF_ERROR;
+        }
+
+        if (!ucf->ssl_verify) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "\"proxy_pass %V\" in a \"manta_endpoint\" "
+                          "location: the upstream's certificate is not "
+                          "checked (\"manta_upstream_tls_verify off\"), "
+                          "anyone in the middle can read the token "
+                          "in %V:%ui", &conf->proxy_url,
+                          &conf->proxy_pos.file, conf->proxy_pos.line);
+        }
+    }
+
+#endif
+
+    if (mmcf->mirror_index >= 0) {
+
+        /* ngx_http_mirror_loc_conf_t begins with "ngx_array_t *mirror" */
+
+        mirror = ctx->loc_conf[mmcf->mirror_index];
+
+        if (*mirror != NULL && *mirror != NGX_CONF_UNSET_PTR) {
+            if (conf->mirror_pos.line == 0) {
+                conf->mirror_pos = *ep;
+            }
+
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"mirror\" applies to the \"manta_endpoint\" "
+                          "location \"%V\": the mirrored request would "
+                          "carry the token and secret; add \"mirror off;\" "
+                          "to the location or remove the \"mirror\" "
+                          "in %V:%ui", &clcf->name,
+                          &conf->mirror_pos.file, conf->mirror_pos.line);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /*
+     * an error_page inherited from server or http must not replace the
+     * ErrorResponse: nginx's own error pages are rewritten by the module;
+     * one written in the location itself is the operator's choice
+     */
+
+    if (!conf->error_page) {
+        clcf->error_pages = NULL;
+    }
+
+    ngx_http_manta_check_debug(cf, conf);
+
+    if (conf->creds->creds) {
+        ngx_http_manta_token_expiry_check(cf, conf->creds,
+                                          conf->token_expiry_warn);
+    }
+
+    if (mmcf->gateways++ == 0) {
+        mmcf->gateway_pos = *ep;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_manta_check_debug(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
+{
+#if (NGX_DEBUG)
+    ngx_log_t                 *log;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    for (log = clcf->error_log; log; log = log->next) {
+
+        /* "debug" and "debug_http" ... set bits above NGX_LOG_DEBUG */
+
+        if (log->log_level >= NGX_LOG_DEBUG) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "\"error_log ... debug\" reaches the "
+                          "\"manta_endpoint\" location \"%V\": the module "
+                          "suppresses debug logging for its requests, so "
+                          "their token and secret are never logged "
+                          "in %V:%ui", &clcf->name,
+                          &conf->endpoint_pos.file, conf->endpoint_pos.line);
+            return;
+        }
+    }
+#endif
+}
+
+
+static ngx_module_t *
+ngx_http_manta_find_module(ngx_cycle_t *cycle, char *name)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; cycle->modules[i]; i++) {
+        if (cycle->modules[i]->type == NGX_HTTP_MODULE
+            && cycle->modules[i]->name
+            && ngx_strcmp(cycle->modules[i]->name, name) == 0)
+        {
+            return cycle->modules[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Wraps the handlers of proxy_pass, error_page and mirror while the http
+ * block is parsed: each calls the original, then notes in this module's
+ * configuration of the same block what it set and where.  That needs no
+ * knowledge of the other modules' private structures.  The originals are
+ * put back in postconfiguration and, should the configuration fail before
+ * that, by the cleanup of its pool: a failed reload leaves no pointer into
+ * this module, which may then be unloaded.
+ */
+
+static ngx_int_t
+ngx_http_manta_hooks_install(ngx_conf_t *cf)
+{
+    ngx_module_t           *m;
+    ngx_command_t          *cmd;
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_manta_hook_t  *h;
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_manta_hooks_restore;
+    cln->data = NULL;
+
+    for (h = ngx_http_manta_hooks; h->module; h++) {
+
+        if (h->cmd) {
+            /* installed already and not restored: keep the original */
+            continue;
+        }
+
+        m = ngx_http_manta_find_module(cf->cycle, h->module);
+        if (m == NULL || m->commands == NULL) {
+            continue;
+        }
+
+        for (cmd = m->commands; cmd->name.len; cmd++) {
+            if (ngx_strcmp(cmd->name.data, h->command) != 0) {
+                continue;
+            }
+
+            if (cmd->set != ngx_http_manta_hook) {
+                h->set = cmd->set;
+                h->cmd = cmd;
+                cmd->set = ngx_http_manta_hook;
+            }
+
+            break;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_manta_hooks_restore(void *data)
+{
+    ngx_http_manta_hook_t  *h;
+
+    for (h = ngx_http_manta_hooks; h->module; h++) {
+
+        if (h->cmd == NULL) {
+            continue;
+        }
+
+        if (h->cmd->set == ngx_http_manta_hook) {
+            h->cmd->set = h->set;
+        }
+
+        h->cmd = NULL;
+        h->set = NULL;
+    }
+}
+
+
+static char *
+ngx_http_manta_hook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                       *rv;
+    ngx_http_manta_hook_t      *h;
+    ngx_http_manta_loc_conf_t  *mlcf;
+
+    for (h = ngx_http_manta_hooks; h->module; h++) {
+        if (h->cmd == cmd) {
+            break;
+        }
+    }
+
+    if (h->module == NULL || h->set == NULL) {
+        return "is not available to the manta module (internal error)";
+    }
+
+    rv = h->set(cf, cmd, conf);
+
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    mlcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_manta_module);
+
+    h->record(cf, mlcf);
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_manta_hook_proxy_pass(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *mlcf)
+{
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    value = cf->args->elts;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    mlcf->proxy_pass = 1;
+    mlcf->proxy_url = value[1];
+    mlcf->proxy_handler = clcf->handler;
+    mlcf->proxy_variables = ngx_http_script_variables_count(&value[1]) ? 1 : 0;
+    mlcf->proxy_https = (value[1].len > 8
+                         && ngx_strncasecmp(value[1].data,
+                                            (u_char *) "https://", 8) == 0);
+
+    ngx_http_manta_conf_pos(cf, &mlcf->proxy_pos);
+}
+
+
+static void
+ngx_http_manta_hook_error_page(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *mlcf)
+{
+    mlcf->error_page = 1;
+}
+
+
+static void
+ngx_http_manta_hook_mirror(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *mlcf)
+{
+    ngx_http_manta_conf_pos(cf, &mlcf->mirror_pos);
 }

@@ -38,17 +38,31 @@
 typedef struct {
     ngx_str_t                  file;
     manta_creds_t             *creds;
+    unsigned                   expiry_checked:1;
 } ngx_http_manta_creds_t;
+
+
+/* where a directive was written, for errors found after the parse */
+
+typedef struct {
+    ngx_str_t                  file;
+    ngx_uint_t                 line;
+} ngx_http_manta_conf_pos_t;
 
 
 typedef struct {
     manta_re_t                *default_bot_id_re;
     ngx_int_t                  request_body_index;
+    ngx_int_t                  proxy_index;     /* ctx_index, or -1 */
+    ngx_int_t                  mirror_index;    /* ctx_index, or -1 */
+    ngx_uint_t                 gateways;
+    ngx_http_manta_conf_pos_t  gateway_pos;     /* the first one */
 } ngx_http_manta_main_conf_t;
 
 
 typedef struct {
     ngx_uint_t                 endpoint;
+    ngx_http_manta_conf_pos_t  endpoint_pos;
     ngx_http_manta_creds_t    *creds;
     manta_re_t                *bot_id_re;
     manta_re_t                *name_re;
@@ -69,6 +83,20 @@ typedef struct {
     ngx_uint_t                 limit_status;
     ngx_flag_t                 limit_headers;
     ngx_flag_t                 upstream_backoff;
+    ngx_http_manta_conf_pos_t  limit_pos;
+
+    ngx_flag_t                 upstream_tls_verify;
+    time_t                     token_expiry_warn;
+
+    /* this location's own proxy_pass, error_page, and mirror (merged) */
+    ngx_str_t                  proxy_url;
+    ngx_http_manta_conf_pos_t  proxy_pos;
+    ngx_http_handler_pt        proxy_handler;
+    ngx_http_manta_conf_pos_t  mirror_pos;
+    unsigned                   proxy_pass:1;
+    unsigned                   proxy_variables:1;
+    unsigned                   proxy_https:1;
+    unsigned                   error_page:1;
 } ngx_http_manta_loc_conf_t;
 
 
@@ -130,6 +158,10 @@ ngx_http_manta_ctx_t *ngx_http_manta_create_ctx(ngx_http_request_t *r);
 
 char *ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+void ngx_http_manta_token_expiry_check(ngx_conf_t *cf,
+    ngx_http_manta_creds_t *mc, time_t window);
+void ngx_http_manta_token_expired_log(ngx_http_request_t *r,
+    const manta_cred_t *cred);
 ngx_int_t ngx_http_manta_request_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_manta_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_manta_add_header(ngx_http_request_t *r, char *key,

@@ -338,6 +338,7 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     cred = ctx->cred;
 
     if (mlcf->token_expiry_check && manta_cred_expired(cred, ngx_time())) {
+        ngx_http_manta_token_expired_log(r, cred);
         free(name);
         return ngx_http_manta_reject(r, ctx, MANTA_TOKEN_EXPIRED);
     }

@@ -1,17 +1,21 @@
 #!/usr/bin/perl
 
-# Tests for the credentials of ngx_http_manta_module (SPEC section 4): the
-# per-bot entries and the defaults, unknown bots, rotation by reload (and a
-# failed reload keeping the old credentials), the nginx -t failures that
-# name the file but never a secret, the warning for a world-readable file,
-# and no token or secret in any log line.
+# Tests for the credentials of ngx_http_manta_module: the per-bot entries
+# and the defaults, unknown bots, rotation by reload (and a failed reload
+# keeping the old credentials), the nginx -t failures that name the file
+# but never a secret (a FIFO, a device or a directory at once, without
+# hanging; a token or secret with a control character), the warning for a
+# world-readable file, the expiry warnings of nginx -t and the run-time
+# token_expired warning, and no token or secret in any log line.
 
 ###############################################################################
 
 use warnings;
 use strict;
 
+use POSIX qw(mkfifo);
 use Test::More;
+use Time::HiRes qw(time);
 
 BEGIN { use FindBin; chdir($FindBin::Bin); }
 
@@ -214,6 +218,21 @@ my %bad = (
         . '"secret":"NUL-SECRET-3\u0000x"}', 'nul.json'],
     'bot token LF' => ['{"bots":{"bot-a":{"token":"BOT-TOKEN-4\nx",'
         . '"secret":"BOT-SECRET-4"}}}', 'botlf.json'],
+    'token TAB'    => ['{"token":"TAB-TOKEN-6\tx","secret":"TAB-SECRET-6"}',
+        'tab.json'],
+    'token U+0001' => ['{"token":"CTL-TOKEN-7\u0001","secret":"CTL-SECRET-7"}',
+        'ctl.json'],
+    'token DEL'    => ["{\"token\":\"DEL-TOKEN-8\x7f\",\"secret\":\"DEL-SECRET-8\"}",
+        'del.json'],
+    'secret C1'    => ['{"token":"C1-TOKEN-9","secret":"C1-SECRET-9\u0085"}',
+        'c1.json'],
+    'bot secret U+001B' => ['{"bots":{"bot-a":{"token":"ESC-TOKEN-1",'
+        . '"secret":"ESC-SECRET-1\u001b[2J"}}}', 'esc.json'],
+);
+
+my %control = (
+    'token TAB' => 'token', 'token U+0001' => 'token', 'token DEL' => 'token',
+    'secret C1' => 'secret', 'bot secret U+001B' => 'secret of bot "bot-a"',
 );
 
 for my $case (sort keys %bad) {
@@ -233,6 +252,36 @@ for my $case (sort keys %bad) {
     my @found = grep { index($out, $_) >= 0 }
         ($content // '') =~ /(\w+-(?:TOKEN|SECRET)-\d)/g;
     is("@found", '', "nginx -t: $case: no token or secret in the output");
+
+    next unless $control{$case};
+
+    like($out, qr/\Q$control{$case}\E must not contain control characters/,
+        "nginx -t: $case: the message names the member and the rule");
+}
+
+# a FIFO, a device, a directory: refused at once (a FIFO used to hang
+# nginx -t in open() until a writer came)
+
+ok(mkfifo("$t->{dir}/fifo.json", 0600), 'mkfifo');
+
+for my $case (['FIFO', "$t->{dir}/fifo.json", 'a FIFO'],
+    ['device', '/dev/zero', 'a device'],
+    ['directory', "$t->{dir}/client_body_temp", 'a directory'])
+{
+    my ($what, $path, $is) = @$case;
+
+    (my $c = $conf) =~ s{CREDENTIALS}{manta_credentials  $path;};
+    $t->write_file_expand('special.conf', $c);
+
+    my $start = time();
+    ($status, $out) = $t->test_config('special.conf');
+
+    isnt($status, 0, "nginx -t: a $what fails");
+    ok(time() - $start < 5 * $Manta::Test::SCALE,
+        "nginx -t: a $what fails at once");
+    like($out, qr/\[emerg\] .*credentials file "\Q$path\E" is \Q$is\E, not a regular file: give the path of the JSON credentials file/,
+        "nginx -t: a $what: the message names the file, what it is and what "
+        . 'to do');
 }
 
 (my $none = $conf) =~ s{CREDENTIALS}{};
@@ -248,9 +297,109 @@ $t->write_file('open.json', '{"token":"OPEN-TOKEN-5","secret":"OPEN-SECRET-5"}',
 $t->write_file_expand('open.conf', $open);
 ($status, $out) = $t->test_config('open.conf');
 is($status, 0, 'nginx -t: a world-readable file is accepted');
-like($out, qr/\[warn\].*\Q$t->{dir}\/open.json\E/,
-    'nginx -t: a world-readable file gets a warning naming it');
+like($out, qr/\[warn\].*\Q$t->{dir}\/open.json\E.*chmod 600 \Q$t->{dir}\/open.json\E/,
+    'nginx -t: a world-readable file gets a warning naming it and the fix');
 unlike($out, qr/OPEN-(?:TOKEN|SECRET)-5/, 'nginx -t: warning without secrets');
+
+# expiry: nginx -t warns for each token expired, not valid yet or
+# expiring within manta_token_expiry_warn (default 7d), naming the file and
+# the token id; at run time a token_expired rejection is logged at warn
+# once a minute per token id
+
+my $now = time();
+my %tok = (
+    default => jwt(exp => int($now) - 3600, sub => 'EXPIRED-DEFAULT'),
+    soon    => jwt(exp => int($now) + 2 * 86400, sub => 'SOON'),
+    later   => jwt(exp => int($now) + 30 * 86400, sub => 'LATER'),
+    nbf     => jwt(nbf => int($now) + 3600, exp => int($now) + 90 * 86400,
+        sub => 'NBF'),
+);
+
+my $x = Manta::Test->new();
+
+$x->write_file('exp.json', '{"token":"' . $tok{default} . '",'
+    . '"secret":"EXP-SECRET","bots":{'
+    . '"bot-soon":{"token":"' . $tok{soon} . '"},'
+    . '"bot-later":{"token":"' . $tok{later} . '"},'
+    . '"bot-nbf":{"token":"' . $tok{nbf} . '"},'
+    . '"bot-same":{"secret":"SAME-SECRET"}}}', 0600);
+
+(my $exp = $conf) =~ s{CREDENTIALS}{manta_credentials  %%TESTDIR%%/exp.json;
+    EXPIRY_WARN};
+$x->write_file('strict.json', '{"token":"STRICT-X","secret":"STRICT-Y"}',
+    0600);
+
+(my $c = $exp) =~ s{EXPIRY_WARN}{};
+$x->write_config($c);
+($status, $out) = $x->test_config();
+
+my $file = "$x->{dir}/exp.json";
+my %id = map { $_ => token_id($tok{$_}) } keys %tok;
+
+is($status, 0, 'expiry: nginx -t passes with an expired token');
+like($out, qr/\[warn\] .*credentials file "\Q$file\E": token $id{default} \(the default\) expired at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: every request with it is rejected as token_expired; put a new token in the file and reload/,
+    'expiry: nginx -t warns for the expired default token, by file and id');
+like($out, qr/\[warn\] .*"\Q$file\E": token $id{soon} of bot "bot-soon" expires at .* within manta_token_expiry_warn \(604800 s\)/,
+    'expiry: nginx -t warns for a bot token expiring within 7 days');
+like($out, qr/\[warn\] .*"\Q$file\E": token $id{nbf} of bot "bot-nbf" is not valid before/,
+    'expiry: nginx -t warns for a token not valid yet');
+unlike($out, qr/$id{later}/, 'expiry: no warning for a token valid 30 days');
+is(() = $out =~ /$id{default}/g, 1,
+    'expiry: one warning for the default token, not one per bot sharing it');
+unlike($out, qr/EXP-SECRET|SAME-SECRET|\Q$tok{default}\E|\Q$tok{soon}\E/,
+    'expiry: no token or secret in the warnings');
+
+($c = $exp) =~ s{EXPIRY_WARN}{manta_token_expiry_warn  1d;};
+$x->write_config($c);
+($status, $out) = $x->test_config();
+unlike($out, qr/$id{soon}/,
+    'manta_token_expiry_warn 1d: a token expiring in 2 days not warned');
+like($out, qr/$id{default}/,
+    'manta_token_expiry_warn 1d: the expired token still warned');
+
+($c = $exp) =~ s{EXPIRY_WARN}{manta_token_expiry_warn  60d;};
+$x->write_config($c);
+($status, $out) = $x->test_config();
+like($out, qr/token $id{later} of bot "bot-later" expires at .*\(5184000 s\)/,
+    'manta_token_expiry_warn 60d: a token expiring in 30 days warned');
+
+($c = $exp) =~ s{EXPIRY_WARN}{manta_token_expiry_warn  soon;};
+$x->write_config($c);
+($status, $out) = $x->test_config();
+isnt($status, 0, 'manta_token_expiry_warn takes a time');
+
+($c = $exp) =~ s{EXPIRY_WARN}{};
+$x->write_config($c);
+$x->run();
+
+for my $i (1 .. 3) {
+    $r = $x->post('/openapi/clientTag?botId=other', '{"name":"x"}');
+    $x->is_rejected($r, 'token_expired', 'other',
+        "expired default token: request $i rejected");
+}
+
+$r = $x->post('/openapi/clientTag?botId=bot-same', '{"name":"x"}');
+$x->is_rejected($r, 'token_expired', 'bot-same',
+    'a bot sharing the expired default token: rejected');
+
+for my $i (1 .. 2) {
+    $r = $x->post('/openapi/clientTag?botId=bot-nbf', '{"name":"x"}');
+    $x->is_rejected($r, 'token_expired', 'bot-nbf',
+        "token not valid yet: request $i rejected");
+}
+
+$x->stop();
+
+my $log = $x->read_file('error.log');
+my @warn = $log =~ /^.*\[warn\] .*manta token .*$/mg;
+
+is(scalar(grep { /manta token $id{default} has expired: requests with it are rejected as token_expired/ } @warn), 1,
+    'run time: the expired token logged at warn once for 4 rejections');
+is(scalar(grep { /manta token $id{nbf} is not valid yet/ } @warn), 1,
+    'run time: the token not valid yet logged at warn once');
+is(scalar(@warn), 2, 'run time: no other token warning');
+unlike($log, qr/EXP-SECRET|SAME-SECRET|\Q$tok{default}\E|\Q$tok{nbf}\E/,
+    'run time: no token or secret in error.log');
 
 $t->done();
 

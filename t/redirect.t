@@ -58,18 +58,21 @@ http {
             manta_limit     zone=once burst=1 nodelay;
 
             proxy_intercept_errors  on;
-            error_page  503 = @again;
+            error_page  503 = /again/clientTag?$args;
 
             proxy_pass  http://mock/api/openapi/clientTag;
         }
 
-        location @again {
+        # a gateway location must be an exact-match one (not a named one):
+        # the error_page above redirects here by URI, with $args (a URI
+        # redirect drops the query otherwise), the canonical one by then
+
+        location = /again/clientTag {
             manta_endpoint  client_tag;
             manta_limit     zone=once burst=1 nodelay;
 
-            # no URI part in a named location: the request's URI and the
-            # canonical query, never the caller's raw request line
-            proxy_pass  http://mock;
+            # the canonical query, never the caller's raw request line
+            proxy_pass  http://mock/openapi/clientTag;
         }
     }
 }

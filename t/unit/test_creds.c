@@ -202,12 +202,40 @@ test_creds(void)
     parse_fails(S("{\"token\":\"t\",\"secret\":\"s\0\"}"), "at line",
                 "raw NUL in the secret");
     parse_fails(S("{\"token\":\"SUPERSECRET-6\\r\",\"secret\":\"s\"}"),
-                "token must not contain CR, LF or NUL", "CR in the token");
+                "token must not contain control characters", "CR in the token");
     parse_fails(S("{\"token\":\"t\",\"secret\":\"SUPERSECRET-7\\n\"}"),
-                "secret must not contain CR, LF or NUL", "LF in the secret");
+                "secret must not contain control characters", "LF in the secret");
     parse_fails(S("{\"bots\":{\"x\":{\"token\":\"a\\nb\",\"secret\":\"s\"}}}"),
-                "token of bot \"x\" must not contain CR, LF or NUL",
+                "token of bot \"x\" must not contain control characters",
                 "LF in a bot's token");
+    parse_fails(S("{\"token\":\"SUPERSECRET-8\\t\",\"secret\":\"s\"}"),
+                "token must not contain control characters", "TAB in the token");
+    parse_fails(S("{\"token\":\"SUPERSECRET-9\x09x\",\"secret\":\"s\"}"),
+                "at line", "raw TAB in the token (invalid JSON)");
+    parse_fails(S("{\"token\":\"SUPERSECRET-10\\u0001\",\"secret\":\"s\"}"),
+                "token must not contain control characters", "U+0001 in the token");
+    parse_fails(S("{\"token\":\"t\",\"secret\":\"SUPERSECRET-11\\u001f\"}"),
+                "secret must not contain control characters", "U+001F in the secret");
+    parse_fails(S("{\"token\":\"SUPERSECRET-12\x7f\",\"secret\":\"s\"}"),
+                "token must not contain control characters", "raw DEL in the token");
+    parse_fails(S("{\"token\":\"t\",\"secret\":\"SUPERSECRET-13\\u007f\"}"),
+                "secret must not contain control characters", "escaped DEL in the secret");
+    parse_fails(S("{\"token\":\"SUPERSECRET-14\\u0080\",\"secret\":\"s\"}"),
+                "token must not contain control characters", "C1 U+0080 in the token");
+    parse_fails(S("{\"token\":\"SUPERSECRET-15\xc2\x85\",\"secret\":\"s\"}"),
+                "token must not contain control characters", "raw C1 U+0085 (NEL) in the token");
+    parse_fails(S("{\"token\":\"t\",\"secret\":\"SUPERSECRET-16\\u009f\"}"),
+                "secret must not contain control characters", "C1 U+009F in the secret");
+    parse_fails(S("{\"bots\":{\"b\":{\"token\":\"t\",\"secret\":"
+                  "\"SUPERSECRET-17\\u0085\"}}}"),
+                "secret of bot \"b\" must not contain control characters", "C1 in a bot's secret");
+
+    c = parse("{\"token\":\"t\\u00a0\\u00ff~\",\"secret\":\" \"}", err,
+              sizeof(err));
+    ok(c != NULL, "U+00A0, U+00FF, ~ and space are not control characters "
+       "(%s)", err);
+    manta_creds_free(c);
+
     parse_fails(S("{\"token\":\"\",\"secret\":\"s\"}"),
                 "member \"token\" must not be empty", "empty token");
     parse_fails(S("{\"token\":\"t\",\"secret\":\"\"}"),
@@ -369,6 +397,74 @@ test_creds(void)
     manta_creds_free(c);
     free(json);
     free(tok);
+
+    /* the configuration-time expiry state */
+
+    tok = jwt("{\"exp\":1000,\"nbf\":100}");
+    c = parse_token(tok);
+
+    if (ok(c != NULL, "expiry state: parsed")) {
+        is_int(manta_cred_expiry(c->dflt, 99, 0), MANTA_CRED_NOT_YET_VALID,
+               "expiry state: before nbf");
+        is_int(manta_cred_expiry(c->dflt, 100, 0), MANTA_CRED_VALID,
+               "expiry state: valid, no window");
+        is_int(manta_cred_expiry(c->dflt, 100, 899), MANTA_CRED_VALID,
+               "expiry state: exp just beyond the window");
+        is_int(manta_cred_expiry(c->dflt, 100, 900), MANTA_CRED_EXPIRING,
+               "expiry state: exp at the window's end");
+        is_int(manta_cred_expiry(c->dflt, 999, 0), MANTA_CRED_VALID,
+               "expiry state: one second left, no window");
+        is_int(manta_cred_expiry(c->dflt, 1000, 604800), MANTA_CRED_EXPIRED,
+               "expiry state: at exp");
+        is_int(manta_cred_expiry(c->dflt, 5000, 0), MANTA_CRED_EXPIRED,
+               "expiry state: after exp");
+    }
+
+    manta_creds_free(c);
+    free(tok);
+
+    c = parse_token("opaque-token");
+    ok(c && manta_cred_expiry(c->dflt, 2000000000, 2000000000)
+            == MANTA_CRED_VALID, "expiry state: opaque token never warned");
+    manta_creds_free(c);
+
+    /* the run-time token_expired log: once a minute per token id */
+
+    c = parse("{\"token\":\"T0\",\"secret\":\"s\",\"bots\":{"
+              "\"a\":{\"secret\":\"sa\"},\"b\":{\"token\":\"T1\"},"
+              "\"c\":{\"token\":\"T1\"},\"d\":{\"token\":\"T0\"},"
+              "\"e\":{\"token\":\"T2\"}}}", err, sizeof(err));
+
+    if (ok(c != NULL, "warn: parsed (%s)", err)) {
+        const manta_cred_t  *a, *b, *cc, *d, *e;
+
+        a = manta_creds_lookup(c, S("a"));
+        b = manta_creds_lookup(c, S("b"));
+        cc = manta_creds_lookup(c, S("c"));
+        d = manta_creds_lookup(c, S("d"));
+        e = manta_creds_lookup(c, S("e"));
+
+        is_int(manta_cred_warn_due(c->dflt, 1000, 60), 1,
+               "warn: first rejection logged");
+        is_int(manta_cred_warn_due(c->dflt, 1059, 60), 0,
+               "warn: again within the minute: not logged");
+        is_int(manta_cred_warn_due(a, 1030, 60), 0,
+               "warn: bot inheriting the default token shares its record");
+        is_int(manta_cred_warn_due(d, 1030, 60), 0,
+               "warn: bot listing the default token again shares it too");
+        is_int(manta_cred_warn_due(b, 1030, 60), 1,
+               "warn: another token id is logged");
+        is_int(manta_cred_warn_due(cc, 1031, 60), 0,
+               "warn: two bots with one token share one record");
+        is_int(manta_cred_warn_due(e, 1031, 60), 1,
+               "warn: a third token id is logged");
+        is_int(manta_cred_warn_due(c->dflt, 1060, 60), 1,
+               "warn: logged again after a minute");
+        is_int(manta_cred_warn_due(c->dflt, 900, 60), 1,
+               "warn: clock stepped back: logged");
+    }
+
+    manta_creds_free(c);
 
     /* rates */
 
