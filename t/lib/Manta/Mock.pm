@@ -48,6 +48,7 @@ sub new {
         log          => $args{log},
         responder    => $args{responder},
         verbose      => $args{verbose} // 0,
+        mask         => $args{mask} // 0,
         idle_timeout => $args{idle_timeout} // 30,
     }, $class;
 }
@@ -185,10 +186,17 @@ sub handle {
         if ($self->{verbose}) {
             my ($auth) = map { $_->[1] } grep { lc $_->[0] eq 'authorization' }
                 @{ $req->{headers} };
+            my $body = $req->{body};
+
+            if ($self->{mask}) {
+                $auth =~ s/^(Bearer \S{0,6})\S*/$1.../ if defined $auth;
+                $body =~ s/("secret":")(?:[^"\\]|\\.)*"/$1***"/g;
+            }
+
             printf STDERR "mock: %s %s%s body: %s\n", $req->{method},
                 $req->{uri},
                 defined $auth ? " (Authorization: $auth)" : '',
-                $req->{body};
+                $body;
         }
 
         my @res = eval {
@@ -423,17 +431,17 @@ sub main {
         if ($a eq '--port') { $o{port} = shift @argv; }
         elsif ($a eq '--log') { $o{log} = shift @argv; }
         elsif ($a eq '--quiet') { $o{quiet} = 1; }
+        elsif ($a eq '--mask') { $o{mask} = 1; }
         else {
-            die "usage: $0 --port N [--log FILE] [--quiet]\n";
+            die "usage: $0 --port N [--log FILE] [--quiet] [--mask]\n";
         }
     }
 
     my $mock = __PACKAGE__->new(port => $o{port}, log => $o{log},
-        verbose => !$o{quiet});
+        verbose => !$o{quiet}, mask => $o{mask});
     $mock->listen();
 
     $| = 1;
-    print "mock Manta listening on 127.0.0.1:$mock->{port}\n";
 
     $mock->serve();
 }
