@@ -315,26 +315,34 @@ sub worker_processes {
 
 ###############################################################################
 
+# Forks and executes a command, its stdout and stderr written ('>') or
+# appended ('>>') to a file; returns its pid.
+
+sub spawn {
+    my ($how, $out, @cmd) = @_;
+
+    my $pid = fork();
+    die "fork: $!\n" unless defined $pid;
+
+    return $pid if $pid;
+
+    # nginx takes $NGINX for inherited listening sockets (binary upgrade):
+    # "make test" sets it to the binary's path
+
+    delete $ENV{NGINX};
+
+    open(STDOUT, $how, $out) or _exit(127);
+    open(STDERR, '>&', \*STDOUT) or _exit(127);
+    exec(@cmd) or _exit(127);
+}
+
 # Runs a command with stdout and stderr in a file; (exit status, output).
 
 sub run_command {
     my ($self, @cmd) = @_;
 
     my $out = "$self->{dir}/command.out";
-
-    my $pid = fork();
-    die "fork: $!\n" unless defined $pid;
-
-    if ($pid == 0) {
-        # nginx takes $NGINX for inherited listening sockets (binary
-        # upgrade): "make test" sets it to the binary's path
-
-        delete $ENV{NGINX};
-
-        open(STDOUT, '>', $out) or _exit(127);
-        open(STDERR, '>&', \*STDOUT) or _exit(127);
-        exec(@cmd) or _exit(127);
-    }
+    my $pid = spawn('>', $out, @cmd);
 
     my $deadline = time() + 15 * $SCALE;
 
@@ -422,19 +430,8 @@ sub run {
     $self->{worker_state} = {};
     $self->{stderr_pos} = -s $stderr // 0;
 
-    my $pid = fork();
-    die "fork: $!\n" unless defined $pid;
-
-    if ($pid == 0) {
-        delete $ENV{NGINX};
-
-        open(STDOUT, '>>', $stderr) or _exit(127);
-        open(STDERR, '>&', \*STDOUT) or _exit(127);
-        exec($self->{nginx}, $self->nginx_args(), '-e',
-            "$self->{dir}/error.log") or _exit(127);
-    }
-
-    $self->{master} = $pid;
+    $self->{master} = spawn('>>', $stderr, $self->{nginx},
+        $self->nginx_args(), '-e', "$self->{dir}/error.log");
 
     my $deadline = time() + $TIMEOUT;
     my @ports = $self->listen_ports();
