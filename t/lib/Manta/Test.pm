@@ -511,7 +511,9 @@ sub alive {
 sub workers {
     my ($self) = @_;
 
-    return () unless $self->{master};
+    my @pids;
+
+    return @pids unless $self->{master};
 
     my $state = $self->{worker_state} //= {};
     my $path = "$self->{dir}/error.log";
@@ -531,7 +533,7 @@ sub workers {
         worker_log($text, $state);
     }
 
-    my @pids = sort { $a <=> $b } grep { $state->{$_} eq 'up' } keys %$state;
+    @pids = sort { $a <=> $b } grep { $state->{$_} eq 'up' } keys %$state;
 
     return @pids;
 }
