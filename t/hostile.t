@@ -48,21 +48,12 @@ events {
 http {
     %%HTTP_GLOBALS%%
 
-    log_format  manta  '$http_x_seq $status $manta_reject_reason '
-                       '$manta_bot_id $manta_token_id';
-    log_format  pid    '$http_x_seq $pid';
+    %%MANTA_HTTP%%
 
-    manta_credentials  %%TESTDIR%%/creds.json;
-
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    log_format  pid  '$http_x_seq $pid';
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
-
-        access_log  %%TESTDIR%%/manta.log  manta;
+        %%MANTA_SERVER%%
         access_log  %%TESTDIR%%/pid.log    pid;
 
         # big enough for the hostile bodies to reach the JSON parser
@@ -92,8 +83,7 @@ http {
 
 EOF
 
-$t->write_file('creds.json', '{"token":"TOKEN-D","secret":"SECRET-D",'
-    . '"bots":{"bot-a":{"token":"TOKEN-A","secret":"SECRET-A"}}}', 0600);
+$t->write_creds();
 
 $t->run();
 

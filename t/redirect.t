@@ -36,21 +36,15 @@ events {
 http {
     %%HTTP_GLOBALS%%
 
+    %%MANTA_HTTP%%
+
     log_format  redirect  '$http_x_seq $status $manta_limit_status '
                           '$manta_reject_reason $upstream_status';
 
-    manta_credentials  %%TESTDIR%%/creds.json;
-
     manta_limit_zone  zone=once:1m rate=1r/m;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
-
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
-
+        %%MANTA_SERVER%%
         access_log  %%TESTDIR%%/redirect.log  redirect;
 
         location = /openapi/clientTag {
@@ -79,7 +73,7 @@ http {
 
 EOF
 
-$t->write_file('creds.json', '{"token":"TOKEN-R","secret":"SECRET-R"}', 0600);
+$t->write_creds({token => 'TOKEN-R', secret => 'SECRET-R'});
 
 # the mock answers 503 to the first request it sees for a botId, then 200
 

@@ -270,9 +270,9 @@ $t->done();
 sub creds {
     my ($gen) = @_;
 
-    $t->write_file('creds.json', '{"bots":{' . join(',', map {
-        qq("$_":{"token":"TOKEN-$_-g$gen","secret":"SECRET-$_-g$gen"})
-    } @bots) . '}}', 0600);
+    $t->write_creds({bots => {map {
+        $_ => {token => "TOKEN-$_-g$gen", secret => "SECRET-$_-g$gen"}
+    } @bots}});
 }
 
 sub request {
