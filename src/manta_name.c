@@ -42,6 +42,8 @@ static size_t manta_non_starters(utf8proc_int32_t cp,
     const utf8proc_property_t *prop, size_t *leading, size_t *trailing);
 static int manta_nfc_inert(utf8proc_int32_t cp,
     const utf8proc_property_t *prop);
+static manta_reason_t manta_nfc(const char *src, size_t len,
+    utf8proc_uint8_t **nfc, size_t *nfc_len);
 static uint32_t manta_utf8_next(const unsigned char **pos,
     const unsigned char *last);
 static int manta_white_space(uint32_t cp);
@@ -56,7 +58,6 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     size_t                    count, kept_len;
     uint32_t                  cp;
     manta_reason_t            rc;
-    utf8proc_ssize_t          n;
     utf8proc_uint8_t         *nfc;
     const unsigned char      *p, *last, *start;
 
@@ -92,23 +93,14 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
     if (!inert) {
 
-        if (len > (size_t) PTRDIFF_MAX / 8) {
-            free(kept);
-            return MANTA_INVALID_NAME;
-        }
+        rc = manta_nfc(src, len, &nfc, &len);
 
-        n = utf8proc_map((const utf8proc_uint8_t *) src,
-                         (utf8proc_ssize_t) len, &nfc,
-                         UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-
-        if (n < 0) {
+        if (rc != MANTA_OK) {
             free(kept);
-            return (n == UTF8PROC_ERROR_NOMEM) ? MANTA_NOMEM
-                                               : MANTA_INVALID_NAME;
+            return rc;
         }
 
         p = nfc;
-        len = (size_t) n;
     }
 
     out = malloc(len + 1);
@@ -473,6 +465,123 @@ manta_nfc_inert(utf8proc_int32_t cp, const utf8proc_property_t *prop)
              || (cp >= 0x1100 && cp <= 0x11ff)
              || (cp >= 0xa960 && cp <= 0xa97f)
              || (cp >= 0xd7b0 && cp <= 0xd7ff));
+}
+
+
+/*
+ * NFC of valid UTF-8, as utf8proc_map(UTF8PROC_STABLE | UTF8PROC_COMPOSE)
+ * computes it, but decomposing once and putting the marks in canonical
+ * order with an insertion sort of each run of non-starters: the runs are
+ * at most 30 long (Stream-Safe), so the work is linear.  *nfc is
+ * malloc()ed.
+ */
+
+static manta_reason_t
+manta_nfc(const char *src, size_t len, utf8proc_uint8_t **nfc,
+    size_t *nfc_len)
+{
+    int                      bc;
+    size_t                   cap, n, i, j, k;
+    utf8proc_int32_t        *buf, cp;
+    utf8proc_ssize_t         m;
+    utf8proc_propval_t       ccc, run[MANTA_NON_STARTERS_MAX];
+    const utf8proc_uint8_t  *p, *last;
+
+    /*
+     * a canonical decomposition has at most 4 code points and only
+     * characters of 2 bytes or more have one: 2 code points a byte suffice
+     */
+
+    if (len > (size_t) PTRDIFF_MAX / 8 - 1) {
+        return MANTA_INVALID_NAME;
+    }
+
+    cap = 2 * len + 4;
+
+    buf = malloc(cap * sizeof(utf8proc_int32_t));
+    if (buf == NULL) {
+        return MANTA_NOMEM;
+    }
+
+    p = (const utf8proc_uint8_t *) src;
+    last = p + len;
+    n = 0;
+
+    while (p < last) {
+        m = utf8proc_iterate(p, last - p, &cp);
+
+        if (m <= 0) {
+            goto failed;
+        }
+
+        p += m;
+
+        bc = 0;
+        m = utf8proc_decompose_char(cp, buf + n, (utf8proc_ssize_t) (cap - n),
+                                    UTF8PROC_DECOMPOSE, &bc);
+
+        if (m < 0 || (size_t) m > cap - n) {
+            goto failed;
+        }
+
+        n += (size_t) m;
+    }
+
+    /*
+     * canonical ordering: each run of non-starters sorted by combining
+     * class, stably, with an insertion sort; the classes of the run are
+     * kept in run[]
+     */
+
+    for (i = 0; i < n; i += k) {
+
+        for (k = 0; i + k < n; k++) {
+            ccc = utf8proc_get_property(buf[i + k])->combining_class;
+
+            if (ccc == 0) {
+                break;
+            }
+
+            if (k == MANTA_NON_STARTERS_MAX) {
+                /* cannot happen after the Stream-Safe check */
+                goto failed;
+            }
+
+            cp = buf[i + k];
+
+            for (j = k; j > 0 && run[j - 1] > ccc; j--) {
+                run[j] = run[j - 1];
+                buf[i + j] = buf[i + j - 1];
+            }
+
+            run[j] = ccc;
+            buf[i + j] = cp;
+        }
+
+        if (k == 0) {
+            k = 1;
+        }
+    }
+
+    /* composes, then encodes the UTF-8 in place */
+
+    m = utf8proc_reencode(buf, (utf8proc_ssize_t) n,
+                          UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+
+    if (m < 0) {
+        goto failed;
+    }
+
+    *nfc = (utf8proc_uint8_t *) buf;
+    *nfc_len = (size_t) m;
+
+    return MANTA_OK;
+
+failed:
+
+    free(buf);
+
+    return MANTA_INVALID_NAME;
 }
 
 

@@ -17,12 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "manta_request.h"
 #include "fuzz.h"
 
 
 static void check(const manta_body_opts_t *opts, const char *src,
     size_t len);
+static int plain(const char *src, size_t len);
 
 
 static manta_re_t  *name_re;
@@ -106,6 +109,8 @@ check(const manta_body_opts_t *opts, const char *src, size_t len)
     char               *name, *again, msg[MANTA_MESSAGE_MAX];
     size_t              name_len, again_len;
     manta_reason_t      rc;
+    utf8proc_ssize_t    n;
+    utf8proc_uint8_t   *nfc;
     manta_body_opts_t   o;
 
     name = (char *) 1;
@@ -126,6 +131,18 @@ check(const manta_body_opts_t *opts, const char *src, size_t len)
 
     fuzz_name_invariants(name, name_len, opts->name_max_length);
 
+    /* nothing removed, trimmed or collapsed: exactly utf8proc's NFC */
+
+    if (plain(src, len)) {
+        n = utf8proc_map((const utf8proc_uint8_t *) src,
+                         (utf8proc_ssize_t) len, &nfc,
+                         UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+
+        fuzz_assert(n >= 0 && (size_t) n == name_len
+                    && memcmp(nfc, name, name_len) == 0);
+        free(nfc);
+    }
+
     if (opts->name_re) {
         fuzz_assert(manta_re_match(opts->name_re, name, name_len) == 1);
     }
@@ -143,4 +160,39 @@ check(const manta_body_opts_t *opts, const char *src, size_t len)
 
     free(again);
     free(name);
+}
+
+
+/* 1 when no code point is Default_Ignorable or White_Space */
+
+static int
+plain(const char *src, size_t len)
+{
+    utf8proc_int32_t        cp;
+    utf8proc_ssize_t        n;
+    const utf8proc_uint8_t  *p, *last;
+
+    p = (const utf8proc_uint8_t *) src;
+    last = p + len;
+
+    while (p < last) {
+        n = utf8proc_iterate(p, last - p, &cp);
+
+        if (n <= 0) {
+            return 0;
+        }
+
+        if (utf8proc_get_property(cp)->ignorable
+            || cp == 0x20 || cp == 0xa0 || cp == 0x1680
+            || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028
+            || cp == 0x2029 || cp == 0x202f || cp == 0x205f
+            || cp == 0x3000)
+        {
+            return 0;
+        }
+
+        p += n;
+    }
+
+    return 1;
 }
