@@ -6,7 +6,9 @@
  */
 
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "manta_reason.h"
 
@@ -144,6 +146,21 @@ const char *
 manta_reason_message(manta_reason_t reason)
 {
     return manta_reason_info(reason)->message;
+}
+
+
+void
+manta_message(char *msg, size_t msg_size, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (msg == NULL || msg_size == 0) {
+        return;
+    }
+
+    va_start(args, fmt);
+    (void) vsnprintf(msg, msg_size, fmt, args);
+    va_end(args);
 }
 
 

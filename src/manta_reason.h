@@ -40,6 +40,17 @@ int manta_reason_status(manta_reason_t reason);
 /* a short English sentence for the ErrorResponse message */
 const char *manta_reason_message(manta_reason_t reason);
 
+/*
+ * A message that says what exactly was wrong, written by the checks into
+ * a buffer the caller provides (msg_size bytes, NUL-terminated, truncated
+ * to fit; nothing is written when msg_size is 0).  "" means: use
+ * manta_reason_message().  MANTA_MESSAGE_MAX is enough for every message.
+ */
+#define MANTA_MESSAGE_MAX  256
+
+void manta_message(char *msg, size_t msg_size, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 /* the HTTP reason phrase of a status ("Not Found"), "Error" if unknown */
 const char *manta_status_phrase(int status);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <utf8proc.h>
 
 #include "manta_request.h"
 #include "manta_json.h"
@@ -21,6 +22,10 @@
 #define MANTA_UTF8        "utf-8"
 
 #define manta_is_ows(c)   ((c) == ' ' || (c) == '\t')
+
+/* a member name echoed in a message: at most 64 bytes, then "..." */
+#define MANTA_MEMBER_ECHO_MAX   64
+#define MANTA_MEMBER_QUOTE_MAX  (MANTA_MEMBER_ECHO_MAX + sizeof("..."))
 
 
 static int manta_match_ci(const char **pos, const char *last,
@@ -34,6 +39,12 @@ static int manta_body_simple(const char *data, size_t len,
     const char **value, size_t *value_len);
 static const unsigned char *manta_skip_json_ws(const unsigned char *p,
     const unsigned char *last);
+static void manta_json_error_message(const char *data, size_t len,
+    const json_error_t *err, char *msg, size_t msg_size);
+static int manta_duplicate_member(const char *data, size_t len,
+    const json_error_t *err, char *member);
+static const char *manta_json_type_name(const json_t *v);
+static void manta_member_quote(char *dst, const char *key, size_t len);
 
 
 /* RFC 3986 unreserved: A-Z a-z 0-9 - . _ ~; 0x80 .. 0xff are not */
@@ -265,51 +276,71 @@ manta_pct_encode(char *dst, const char *src, size_t len)
 
 manta_reason_t
 manta_body_check(const manta_body_opts_t *opts, const char *data, size_t len,
-    char **name, size_t *name_len)
+    char **name, size_t *name_len, char *msg, size_t msg_size)
 {
     size_t       value_len;
     const char  *value;
 
     if (manta_body_simple(data, len, &value, &value_len)) {
-        return manta_name_normalize(opts, value, value_len, name, name_len);
+        return manta_name_normalize(opts, value, value_len, name, name_len,
+                                    msg, msg_size);
     }
 
-    return manta_body_check_json(opts, data, len, name, name_len);
+    return manta_body_check_json(opts, data, len, name, name_len, msg,
+                                 msg_size);
 }
 
 
 manta_reason_t
 manta_body_check_json(const manta_body_opts_t *opts, const char *data,
-    size_t len, char **name, size_t *name_len)
+    size_t len, char **name, size_t *name_len, char *msg, size_t msg_size)
 {
-    json_t          *root, *jname;
+    char            member[MANTA_MEMBER_QUOTE_MAX];
+    json_t          *root, *jname, *v;
     size_t           known;
+    const char      *key;
     json_error_t     err;
     manta_reason_t   rc;
 
     *name = NULL;
     *name_len = 0;
 
+    if (msg_size) {
+        msg[0] = '\0';
+    }
+
     root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
 
     if (root == NULL) {
+        manta_json_error_message(data, len, &err, msg, msg_size);
         return MANTA_INVALID_JSON;
     }
 
     if (!json_is_object(root)) {
+        manta_message(msg, msg_size, "body must be a JSON object, not %s",
+                      manta_json_type_name(root));
         rc = MANTA_INVALID_JSON;
         goto done;
     }
 
     jname = json_object_get(root, "name");
 
+    if (jname == NULL) {
+        manta_message(msg, msg_size, "member \"name\" is missing");
+        rc = MANTA_INVALID_NAME;
+        goto done;
+    }
+
     if (!json_is_string(jname)) {
+        manta_message(msg, msg_size, "member \"name\" must be a string, "
+                      "not %s", manta_json_type_name(jname));
         rc = MANTA_INVALID_NAME;
         goto done;
     }
 
     rc = manta_name_normalize(opts, json_string_value(jname),
-                              json_string_length(jname), name, name_len);
+                              json_string_length(jname), name, name_len,
+                              msg, msg_size);
     if (rc != MANTA_OK) {
         goto done;
     }
@@ -319,6 +350,9 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
     if (json_object_get(root, "secret") != NULL) {
 
         if (opts->client_secret == MANTA_CLIENT_SECRET_REJECT) {
+            /* the value is the caller's secret: never echoed */
+            manta_message(msg, msg_size, "member \"secret\" must not be "
+                          "sent: the gateway adds its own");
             rc = MANTA_CLIENT_SECRET;
             goto done;
         }
@@ -329,6 +363,17 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
     if (json_object_size(root) > known
         && opts->unknown_fields == MANTA_UNKNOWN_FIELDS_REJECT)
     {
+        /* the first member other than "name" and "secret", in body order */
+
+        json_object_foreach(root, key, v) {
+            if (strcmp(key, "name") != 0 && strcmp(key, "secret") != 0) {
+                manta_member_quote(member, key, strlen(key));
+                manta_message(msg, msg_size, "unknown member \"%s\"",
+                              member);
+                break;
+            }
+        }
+
         rc = MANTA_UNKNOWN_FIELD;
         goto done;
     }
@@ -346,6 +391,21 @@ done:
     }
 
     return rc;
+}
+
+
+void
+manta_body_size_message(char *msg, size_t msg_size, long long size,
+    size_t max)
+{
+    if (size > 0) {
+        manta_message(msg, msg_size, "body is %lld bytes, at most %zu are "
+                      "allowed", size, max);
+
+    } else {
+        manta_message(msg, msg_size, "body is larger than %zu bytes, the "
+                      "most allowed", max);
+    }
 }
 
 
@@ -612,4 +672,220 @@ manta_skip_json_ws(const unsigned char *p, const unsigned char *last)
     }
 
     return p;
+}
+
+
+/*
+ * The invalid_json message from jansson's error code and byte position.
+ * jansson's own text is not used: it quotes the input near the error,
+ * which may be the caller's secret.
+ */
+
+static void
+manta_json_error_message(const char *data, size_t len,
+    const json_error_t *err, char *msg, size_t msg_size)
+{
+    char  member[MANTA_MEMBER_QUOTE_MAX];
+
+    if (manta_skip_json_ws((const unsigned char *) data,
+                           (const unsigned char *) data + len)
+        == (const unsigned char *) data + len)
+    {
+        manta_message(msg, msg_size, "body is empty: it must be one JSON "
+                      "object");
+        return;
+    }
+
+    switch (json_error_code(err)) {
+
+    case json_error_invalid_utf8:
+        manta_message(msg, msg_size, "body is not valid UTF-8 (near byte %d)",
+                      err->position);
+        break;
+
+    case json_error_premature_end_of_input:
+        manta_message(msg, msg_size, "body ends before the JSON object is "
+                      "complete");
+        break;
+
+    case json_error_end_of_input_expected:
+        manta_message(msg, msg_size, "body has more after the JSON object "
+                      "(near byte %d): it must be one JSON object",
+                      err->position);
+        break;
+
+    case json_error_null_character:
+    case json_error_null_byte_in_key:
+        manta_message(msg, msg_size, "body contains a NUL character "
+                      "(\\u0000)");
+        break;
+
+    case json_error_numeric_overflow:
+        manta_message(msg, msg_size, "body has a number out of range "
+                      "(near byte %d)", err->position);
+        break;
+
+    case json_error_stack_overflow:
+        manta_message(msg, msg_size, "body nests JSON too deeply");
+        break;
+
+    case json_error_duplicate_key:
+        if (manta_duplicate_member(data, len, err, member)) {
+            manta_message(msg, msg_size, "duplicate member \"%s\"", member);
+
+        } else {
+            manta_message(msg, msg_size, "body has a duplicate member");
+        }
+
+        break;
+
+    default:
+        manta_message(msg, msg_size, "body is not valid JSON (near byte %d): "
+                      "it must be one JSON object", err->position);
+        break;
+    }
+}
+
+
+/*
+ * The name of the member jansson found twice: its string token ends just
+ * before the error position.  Walking back, the opening quote is the first
+ * '"' preceded by an even number of backslashes.  1 with the name quoted
+ * into member, 0 if it cannot be found.
+ */
+
+static int
+manta_duplicate_member(const char *data, size_t len, const json_error_t *err,
+    char *member)
+{
+    size_t   end, i, j;
+    json_t  *key;
+
+    if (err->position < 2 || (size_t) err->position > len) {
+        return 0;
+    }
+
+    end = (size_t) err->position - 1;
+
+    if (data[end] != '"') {
+        return 0;
+    }
+
+    for (i = end; i-- > 0; /* void */) {
+
+        if (data[i] != '"') {
+            continue;
+        }
+
+        for (j = i; j > 0 && data[j - 1] == '\\'; j--) {
+            /* void */
+        }
+
+        if ((i - j) % 2 == 0) {
+            break;
+        }
+    }
+
+    if (i == (size_t) -1) {
+        return 0;
+    }
+
+    key = json_loadb(data + i, end + 1 - i, JSON_DECODE_ANY, NULL);
+
+    if (!json_is_string(key)) {
+        json_decref(key);
+        return 0;
+    }
+
+    manta_member_quote(member, json_string_value(key),
+                       json_string_length(key));
+    json_decref(key);
+
+    return 1;
+}
+
+
+static const char *
+manta_json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+
+    case JSON_OBJECT:
+        return "an object";
+
+    case JSON_ARRAY:
+        return "an array";
+
+    case JSON_STRING:
+        return "a string";
+
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+
+    default:
+        return "null";
+    }
+}
+
+
+/*
+ * A member name as a message may show it: valid UTF-8 of at most
+ * MANTA_MEMBER_ECHO_MAX bytes (then "..."), every control, format,
+ * separator, private-use or unassigned code point shown as '?'.  dst has
+ * MANTA_MEMBER_QUOTE_MAX bytes.
+ */
+
+static void
+manta_member_quote(char *dst, const char *key, size_t len)
+{
+    char                  *d;
+    utf8proc_int32_t       cp;
+    utf8proc_ssize_t       n;
+    const unsigned char   *p, *last;
+
+    d = dst;
+    p = (const unsigned char *) key;
+    last = p + len;
+
+    while (p < last) {
+        n = utf8proc_iterate(p, last - p, &cp);
+
+        if (n <= 0) {
+            n = 1;
+            cp = -1;
+        }
+
+        if ((size_t) (d - dst) + (size_t) n > MANTA_MEMBER_ECHO_MAX) {
+            memcpy(d, "...", 3);
+            d += 3;
+            break;
+        }
+
+        switch (cp < 0 ? UTF8PROC_CATEGORY_CN : utf8proc_category(cp)) {
+
+        case UTF8PROC_CATEGORY_CC:
+        case UTF8PROC_CATEGORY_CF:
+        case UTF8PROC_CATEGORY_CS:
+        case UTF8PROC_CATEGORY_CO:
+        case UTF8PROC_CATEGORY_CN:
+        case UTF8PROC_CATEGORY_ZL:
+        case UTF8PROC_CATEGORY_ZP:
+            *d++ = '?';
+            break;
+
+        default:
+            memcpy(d, p, (size_t) n);
+            d += n;
+            break;
+        }
+
+        p += n;
+    }
+
+    *d = '\0';
 }

@@ -65,30 +65,49 @@ typedef struct {
  * Validates the request body (SPEC section 3, rows invalid_json ..
  * unknown_field, in that order) and normalizes the name.  On MANTA_OK
  * *name is a malloc()ed NUL-terminated UTF-8 string of *name_len bytes that
- * the caller releases with free(); on any other result *name is NULL.
+ * the caller releases with free(); on any other result *name is NULL and
+ * msg (msg_size bytes, MANTA_MESSAGE_MAX is enough) holds the message for
+ * the caller: what was wrong and the limit, e.g. "unknown member
+ * \"color\"", "name is 65 characters long, at most 64 are allowed"; ""
+ * means manta_reason_message().  A message never holds the value of a
+ * member; member names in it are valid UTF-8, at most 64 bytes, without
+ * control characters.
  * A body other than the plain {"name":"<text>"} (no escapes, no other
  * member) is parsed with jansson: JSON_REJECT_DUPLICATES, no
  * JSON_DECODE_ANY, no JSON_ALLOW_NUL; every json_t is released before
  * returning.
  */
 manta_reason_t manta_body_check(const manta_body_opts_t *opts,
-    const char *data, size_t len, char **name, size_t *name_len);
+    const char *data, size_t len, char **name, size_t *name_len, char *msg,
+    size_t msg_size);
 
 /*
  * manta_body_check() with jansson for every body.  manta_body_check()
  * recognizes the common {"name":"<plain text>"} without it and gives the
- * same answers (the differential fuzz target holds it to that).
+ * same answers and messages (the differential fuzz target holds it to
+ * that).
  */
 manta_reason_t manta_body_check_json(const manta_body_opts_t *opts,
-    const char *data, size_t len, char **name, size_t *name_len);
+    const char *data, size_t len, char **name, size_t *name_len, char *msg,
+    size_t msg_size);
 
 /*
- * Name normalization alone (SPEC section 3): NFC, zero-width removal,
- * control/bidi rejection, trim, white space collapse, then the non-empty,
- * length and pattern checks.  Same ownership as manta_body_check().
+ * Name normalization alone, in this order: reject controls, bidi controls,
+ * noncharacters, private-use and unassigned code points; remove the other
+ * Default_Ignorable code points; reject text that is not Stream-Safe (more
+ * than 30 non-starters in a row); NFC; trim and collapse white space; then
+ * reject an empty or blank result (only white space and U+2800), one
+ * starting with a combining mark, one longer than name_max_length code
+ * points or not matching name_re.  Linear in len.  Same ownership and
+ * messages as manta_body_check().
  */
 manta_reason_t manta_name_normalize(const manta_body_opts_t *opts,
-    const char *src, size_t len, char **name, size_t *name_len);
+    const char *src, size_t len, char **name, size_t *name_len, char *msg,
+    size_t msg_size);
+
+/* the body_too_large message: "body is 9000 bytes, at most 8192 ..." */
+void manta_body_size_message(char *msg, size_t msg_size, long long size,
+    size_t max);
 
 /*
  * The forwarded body: prefix (see manta_creds.h, {"secret":"...","name":")

@@ -36,6 +36,8 @@ static ngx_table_elt_t *ngx_http_manta_push_header(ngx_list_t *headers,
     size_t value_len);
 static ngx_int_t ngx_http_manta_reject(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, manta_reason_t reason);
+static ngx_int_t ngx_http_manta_reject_message(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, manta_reason_t reason, const char *message);
 static ngx_int_t ngx_http_manta_send_error(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_uint_t status, const char *message);
 static ngx_int_t ngx_http_manta_request_body_filter(ngx_http_request_t *r,
@@ -300,7 +302,7 @@ ngx_http_manta_body_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    char                       *name;
+    char                       *name, msg[MANTA_MESSAGE_MAX];
     size_t                      name_len, len;
     ngx_int_t                   rc;
     ngx_str_t                   body;
@@ -329,10 +331,10 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     opts.client_secret = mlcf->client_secret;
 
     reason = manta_body_check(&opts, (char *) body.data, body.len,
-                              &name, &name_len);
+                              &name, &name_len, msg, sizeof(msg));
 
     if (reason != MANTA_OK) {
-        return ngx_http_manta_reject(r, ctx, reason);
+        return ngx_http_manta_reject_message(r, ctx, reason, msg);
     }
 
     cred = ctx->cred;
@@ -726,6 +728,21 @@ static ngx_int_t
 ngx_http_manta_reject(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     manta_reason_t reason)
 {
+    return ngx_http_manta_reject_message(r, ctx, reason, NULL);
+}
+
+
+/*
+ * The ErrorResponse of a rejection; message: what the check found, NULL
+ * or "" for the reason's own message
+ */
+
+static ngx_int_t
+ngx_http_manta_reject_message(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, manta_reason_t reason, const char *message)
+{
+    char                        buf[MANTA_MESSAGE_MAX];
+    off_t                       size;
     ngx_int_t                   rc;
     ngx_uint_t                  status;
     ngx_http_manta_loc_conf_t  *mlcf;
@@ -735,6 +752,18 @@ ngx_http_manta_reject(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     }
 
     ctx->reason = reason;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+
+    if (reason == MANTA_BODY_TOO_LARGE) {
+        /* Content-Length, or all that was read of a chunked body */
+        size = (r->headers_in.content_length_n >= 0)
+               ? r->headers_in.content_length_n : ctx->received;
+
+        manta_body_size_message(buf, sizeof(buf), (long long) size,
+                                mlcf->body_max_size);
+        message = buf;
+    }
 
     rc = ngx_http_discard_request_body(r);
 
@@ -754,15 +783,17 @@ ngx_http_manta_reject(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     }
 
     if (reason == MANTA_RATE_LIMITED) {
-        mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
         status = mlcf->limit_status;
 
     } else {
         status = manta_reason_status(reason);
     }
 
-    return ngx_http_manta_send_error(r, ctx, status,
-                                     manta_reason_message(reason));
+    if (message == NULL || message[0] == '\0') {
+        message = manta_reason_message(reason);
+    }
+
+    return ngx_http_manta_send_error(r, ctx, status, message);
 }
 
 

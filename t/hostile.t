@@ -482,7 +482,7 @@ is(join(' ', map { $_ ? $_->{status} : 'none' } @r[0 .. 2]), '415 200 400',
 is_error_response($r[0], 415, undef, 'Content-Type must be application/json',
     'pipelined: first is the 415 ErrorResponse');
 is($r[1] && $r[1]{body}, $default, 'pipelined: second is the mock\'s answer');
-is_error_response($r[2], 400, 'bot-a', 'request body has unknown members',
+is_error_response($r[2], 400, 'bot-a', 'unknown member "x"',
     'pipelined: third is the unknown_field ErrorResponse');
 is($t->forwarded_body(), $second, 'pipelined: the valid one forwarded once');
 

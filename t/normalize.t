@@ -1,8 +1,11 @@
 #!/usr/bin/perl
 
 # Tests for the name rules of ngx_http_manta_module (SPEC section 3), seen
-# in the body forwarded upstream: Unicode NFC, zero-width removal, control
-# and bidi rejection, trimming and collapsing of Unicode white space, the
+# in the body forwarded upstream, in their order: controls, bidi controls,
+# noncharacters, private-use and unassigned code points rejected; other
+# Default_Ignorable code points removed; Stream-Safe (a combining-mark flood
+# rejected quickly); Unicode NFC; trimming and collapsing of Unicode white
+# space; no leading combining mark; the messages that say why; the
 # length limit in code points, manta_name_pattern, manta_name_max_length,
 # and the JSON text rules (UTF-8, NUL, duplicates, one object).
 
@@ -13,6 +16,7 @@ use strict;
 
 use Test::More;
 use Encode qw(encode_utf8);
+use Time::HiRes ();
 
 BEGIN { use FindBin; chdir($FindBin::Bin); }
 
@@ -146,6 +150,111 @@ $t->is_rejected($r, 'invalid_name', 'bot-a', 'DEL');
 $r = name('"a\u009fb"');
 $t->is_rejected($r, 'invalid_name', 'bot-a', 'C1 control U+009F');
 
+# the order of the rules: forbidden code points rejected, the other
+# Default_Ignorable code points removed, Stream-Safe, NFC, white space,
+# no leading combining mark
+
+for my $c (
+    ['\u3164', 'U+3164 HANGUL FILLER'],
+    ['\u00ad', 'U+00AD SOFT HYPHEN'],
+    ['\u034f', 'U+034F COMBINING GRAPHEME JOINER'],
+    ['\ufe0f', 'U+FE0F VARIATION SELECTOR-16'],
+    ['\u180e', 'U+180E MONGOLIAN VOWEL SEPARATOR'],
+    ['\u206a', 'U+206A INHIBIT SYMMETRIC SWAPPING'],
+    ['\udb40\udc41', 'tag character U+E0041'],
+) {
+    my ($esc, $what) = @$c;
+
+    $r = name("\"Ta${esc}g\"");
+    is($t->forwarded_body(), body_for('Tag'), "$what removed");
+}
+
+$r = name('"\u3164"');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'U+3164 alone',
+    'name is blank: it has only white space or invisible characters');
+
+for my $c (
+    ['\uffff', 'a noncharacter (U+FFFF)', 'noncharacter U+FFFF'],
+    ["\xef\xbf\xbe", 'a noncharacter (U+FFFE)', 'noncharacter U+FFFE'],
+    ['\udbff\udfff', 'a noncharacter (U+10FFFF)', 'noncharacter U+10FFFF'],
+    ['\ue000', 'a private-use character (U+E000)', 'private use U+E000'],
+    ['\u0378', 'an unassigned code point (U+0378)', 'unassigned U+0378'],
+    ['\u200e', 'a bidirectional control character (U+200E)', 'LRM U+200E'],
+    ['\u200f', 'a bidirectional control character (U+200F)', 'RLM U+200F'],
+    ['\u061c', 'a bidirectional control character (U+061C)', 'ALM U+061C'],
+    ['\u0007', 'a control character (U+0007)', 'BEL U+0007'],
+) {
+    my ($esc, $msg, $what) = @$c;
+
+    $r = name("\"Ta${esc}g\"");
+    $t->is_rejected($r, 'invalid_name', 'bot-a', $what,
+        "name contains $msg");
+}
+
+$r = name('"\u0301"');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'lone U+0301',
+    'name starts with a combining mark (U+0301)');
+
+$r = name('" \u0301x"');
+$t->is_rejected($r, 'invalid_name', 'bot-a',
+    'U+0301 first once white space is trimmed',
+    'name starts with a combining mark (U+0301)');
+
+$r = name('"A\ufeff\u030a"');
+is($t->forwarded_body(), body_for("\x{c5}"),
+    'A U+FEFF U+030A forwarded as U+00C5: NFC after the removal');
+
+$r = name("\"A\xef\xbb\xbf\xcc\x8a\"");
+is($t->forwarded_body(), body_for("\x{c5}"),
+    'raw A U+FEFF U+030A forwarded as U+00C5 (fast path)');
+
+$r = name('"e\u200b\u0301"');
+is($t->forwarded_body(), body_for("\x{e9}"),
+    'e U+200B U+0301 forwarded as U+00E9');
+
+$r = name('"\u2800"');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'U+2800 BRAILLE PATTERN BLANK alone',
+    'name is blank: it has only white space or invisible characters');
+
+$r = name('"a\u2800b"');
+is($t->forwarded_body(), body_for("a\x{2800}b"),
+    'U+2800 between letters forwarded');
+
+$r = name('"a' . '\u0301' x 30 . '"');
+is($t->forwarded_body(), body_for("\x{e1}" . "\x{301}" x 29),
+    'a run of 30 combining marks forwarded (Stream-Safe)');
+
+$r = name('"a' . '\u0301' x 31 . '"');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'a run of 31 combining marks',
+    'name has more than 30 combining marks in a row');
+
+# a body of manta_body_max_size (8192 bytes): "a" and marks of falling
+# combining classes, the worst order for canonical reordering; rejected
+# in linear time, and a request on the same worker is not held up
+
+my @marks = map { chr } 0x345, 0x35d, 0x35c, 0x315, 0x301, 0x316, 0x31b,
+    0x327, 0x334;
+my $flood = 'a';
+my $i = 0;
+$flood .= $marks[$i++ % @marks] while length(encode_utf8($flood)) < 8192 - 14;
+my $flood_body = encode_utf8('{"name":"' . $flood . '"}');
+$flood_body =~ s/"}$/ "}/ while length($flood_body) < 8192;
+
+is(length($flood_body), 8192, 'the combining-mark flood is 8192 bytes');
+
+my $start = Time::HiRes::time();
+$r = $t->post($ep, $flood_body);
+my $took = Time::HiRes::time() - $start;
+
+$t->is_rejected($r, 'invalid_name', 'bot-a', '8 KB combining-mark flood',
+    'name has more than 30 combining marks in a row');
+
+SKIP: {
+    skip 'timing under valgrind', 1 if $Manta::Test::VALGRIND;
+    cmp_ok($took, '<', 0.05 * $Manta::Test::SCALE,
+        sprintf('8 KB combining-mark flood answered in %.1f ms', $took * 1000));
+}
+
 # length in code points of the normalized name (default 64)
 
 $r = name('"' . "\xe6\x9d\xb1" x 64 . '"');
@@ -153,7 +262,8 @@ is($t->forwarded_body(), body_for("\x{6771}" x 64),
     '64 CJK characters forwarded');
 
 $r = name('"' . "\xe6\x9d\xb1" x 65 . '"');
-$t->is_rejected($r, 'invalid_name', 'bot-a', '65 CJK characters');
+$t->is_rejected($r, 'invalid_name', 'bot-a', '65 CJK characters',
+    'name is 65 characters long, at most 64 are allowed');
 
 $r = name('"' . 'e\u0301' x 64 . '"');
 is($t->forwarded_body(), body_for("\x{e9}" x 64),
@@ -170,7 +280,8 @@ is($t->forwarded_body(), body_for('abc def'),
     'manta_name_pattern: normalized name matches');
 
 $r = name('"Abc"', '/pattern/clientTag');
-$t->is_rejected($r, 'invalid_name', 'bot-a', 'manta_name_pattern: upper case');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'manta_name_pattern: upper case',
+    'name does not match the allowed pattern');
 
 $r = name('"abc1"', '/pattern/clientTag');
 $t->is_rejected($r, 'invalid_name', 'bot-a', 'manta_name_pattern: digit');
@@ -186,7 +297,8 @@ is($t->forwarded_body(), body_for('abcde'),
 
 $r = name('"abcdef"', '/short/clientTag');
 $t->is_rejected($r, 'invalid_name', 'bot-a',
-    'manta_name_max_length 5: 6 characters');
+    'manta_name_max_length 5: 6 characters',
+    'name is 6 characters long, at most 5 are allowed');
 
 $r = name('"  ab   cd  "', '/short/clientTag');
 is($t->forwarded_body(), body_for('ab cd'),
@@ -203,7 +315,8 @@ $t->is_rejected($r, 'invalid_name', 'bot-a',
 # the JSON text
 
 $r = $t->post($ep, '{"name":"a","name":"b"}');
-$t->is_rejected($r, 'invalid_json', 'bot-a', 'duplicate keys');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'duplicate keys',
+    'duplicate member "name"');
 
 $r = $t->post($ep, "{\"name\":\"\xc3\x28\"}");
 $t->is_rejected($r, 'invalid_json', 'bot-a', 'invalid UTF-8 sequence');

@@ -238,17 +238,24 @@ is($t->forwarded_body(), '{"secret":"SECRET-STRICT","name":"x"}',
 # body size: manta_body_max_size 64
 
 $r = $t->post('/small/clientTag?botId=bot-a', 'x' x 100);
-$t->is_rejected($r, 'body_too_large', 'bot-a', 'Content-Length 100 over 64');
+$t->is_rejected($r, 'body_too_large', 'bot-a', 'Content-Length 100 over 64',
+    'body is 100 bytes, at most 64 are allowed');
+
+$r = $t->post($ep, '{"name":"' . 'x' x 8989 . '"}');
+$t->is_rejected($r, 'body_too_large', 'bot-a', 'body of 9000 bytes over 8192',
+    'body is 9000 bytes, at most 8192 are allowed');
 
 $r = $t->post('/small/clientTag?botId=bot-a', undef,
     chunks => ['{"name":"' . 'y' x 40, 'y' x 40 . '"}']);
-$t->is_rejected($r, 'body_too_large', 'bot-a', 'chunked body 91 over 64');
+$t->is_rejected($r, 'body_too_large', 'bot-a', 'chunked body 91 over 64',
+    'body is 91 bytes, at most 64 are allowed');
 
 my $body64 = '{"name":"' . 'z' x 53 . '"}';
 my $body65 = '{"name":"' . 'z' x 54 . '"}';
 
 $r = $t->post('/small/clientTag?botId=bot-a', $body65);
-$t->is_rejected($r, 'body_too_large', 'bot-a', 'body of 65 bytes over 64');
+$t->is_rejected($r, 'body_too_large', 'bot-a', 'body of 65 bytes over 64',
+    'body is 65 bytes, at most 64 are allowed');
 
 $r = $t->post('/small/clientTag?botId=bot-a', $body64);
 is($r->{status}, 200, 'body of exactly 64 bytes forwarded');
@@ -258,10 +265,12 @@ is($t->forwarded_body(), '{"secret":"SECRET-A","name":"' . 'z' x 53 . '"}',
 # one JSON object
 
 $r = $t->post($ep, '{"name":"x"');
-$t->is_rejected($r, 'invalid_json', 'bot-a', 'truncated JSON');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'truncated JSON',
+    'body ends before the JSON object is complete');
 
 $r = $t->post($ep, '[{"name":"x"}]');
-$t->is_rejected($r, 'invalid_json', 'bot-a', 'top-level array');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'top-level array',
+    'body must be a JSON object, not an array');
 
 $r = $t->post($ep, '"x"');
 $t->is_rejected($r, 'invalid_json', 'bot-a', 'top-level string');
@@ -270,7 +279,17 @@ $r = $t->post($ep, 'null');
 $t->is_rejected($r, 'invalid_json', 'bot-a', 'top-level null');
 
 $r = $t->post($ep, '{"name":"a","name":"b"}');
-$t->is_rejected($r, 'invalid_json', 'bot-a', 'duplicate keys');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'duplicate keys',
+    'duplicate member "name"');
+
+$r = $t->post($ep, '{"name":"a","n\\u0061me":"b"}');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'duplicate keys, one escaped',
+    'duplicate member "name"');
+
+$r = $t->post($ep, '{"name":"a","x\\u0007":1,"x\\u0007":2}');
+$t->is_rejected($r, 'invalid_json', 'bot-a',
+    'duplicate key with a control character: not echoed',
+    'duplicate member "x?"');
 
 $r = $t->post($ep, "{\"name\":\"a\xffb\"}");
 $t->is_rejected($r, 'invalid_json', 'bot-a', 'invalid UTF-8');
@@ -285,7 +304,8 @@ $r = $t->post($ep, '{"name":"x"}{"name":"y"}');
 $t->is_rejected($r, 'invalid_json', 'bot-a', 'two objects');
 
 $r = $t->post($ep, '');
-$t->is_rejected($r, 'invalid_json', 'bot-a', 'empty body');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'empty body',
+    'body is empty: it must be one JSON object');
 
 $r = $t->post($ep, undef);
 $t->is_rejected($r, 'invalid_json', 'bot-a', 'no body at all');
@@ -293,10 +313,12 @@ $t->is_rejected($r, 'invalid_json', 'bot-a', 'no body at all');
 # name
 
 $r = $t->post($ep, '{}');
-$t->is_rejected($r, 'invalid_name', 'bot-a', 'no name');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'no name',
+    'member "name" is missing');
 
 $r = $t->post($ep, '{"name":5}');
-$t->is_rejected($r, 'invalid_name', 'bot-a', 'number name');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'number name',
+    'member "name" must be a string, not a number');
 
 $r = $t->post($ep, '{"name":null}');
 $t->is_rejected($r, 'invalid_name', 'bot-a', 'null name');
@@ -305,10 +327,20 @@ $r = $t->post($ep, '{"name":["x"]}');
 $t->is_rejected($r, 'invalid_name', 'bot-a', 'array name');
 
 $r = $t->post($ep, '{"name":""}');
-$t->is_rejected($r, 'invalid_name', 'bot-a', 'empty name');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'empty name',
+    'name is empty');
 
 $r = $t->post($ep, '{"name":"   "}');
-$t->is_rejected($r, 'invalid_name', 'bot-a', 'blank name');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'blank name',
+    'name is blank: it has only white space or invisible characters');
+
+$r = $t->post($ep, '{"name":"' . 'n' x 65 . '"}');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'name of 65 characters',
+    'name is 65 characters long, at most 64 are allowed');
+
+$r = $t->post($ep, '{"name":"a\\u0007b"}');
+$t->is_rejected($r, 'invalid_name', 'bot-a', 'name with BEL',
+    'name contains a control character (U+0007)');
 
 $r = $t->post($ep, '{"secret":"mine","color":"red"}');
 $t->is_rejected($r, 'invalid_name', 'bot-a',
@@ -317,7 +349,14 @@ $t->is_rejected($r, 'invalid_name', 'bot-a',
 # secret sent by the caller
 
 $r = $t->post($ep, '{"name":"x","secret":"mine"}');
-$t->is_rejected($r, 'client_secret', 'bot-a', 'secret after name');
+$t->is_rejected($r, 'client_secret', 'bot-a', 'secret after name',
+    'member "secret" must not be sent: the gateway adds its own');
+unlike($r->{body}, qr/mine/, 'secret after name: its value not echoed');
+
+$r = $t->post($ep, '{"name":"x","secret":"mine');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'truncated secret',
+    'body ends before the JSON object is complete');
+unlike($r->{body}, qr/mine/, 'truncated secret: its value not echoed');
 
 $r = $t->post($ep, '{"secret":"mine","name":"x"}');
 $t->is_rejected($r, 'client_secret', 'bot-a', 'secret before name');
@@ -339,10 +378,26 @@ $t->is_rejected($r, 'unknown_field', 'bot-a',
 # unknown members
 
 $r = $t->post($ep, '{"name":"x","color":"red"}');
-$t->is_rejected($r, 'unknown_field', 'bot-a', 'unknown member');
+$t->is_rejected($r, 'unknown_field', 'bot-a', 'unknown member',
+    'unknown member "color"');
+
+$r = $t->post($ep, '{"name":"x","' . 'k' x 100 . '":1}');
+$t->is_rejected($r, 'unknown_field', 'bot-a',
+    'unknown member of 100 bytes: its name cut at 64',
+    'unknown member "' . 'k' x 64 . '..."');
+
+$r = $t->post($ep, '{"name":"x","a\\u0000b":1}');
+$t->is_rejected($r, 'invalid_json', 'bot-a', 'member name with \\u0000',
+    'body contains a NUL character (\\u0000)');
+
+$r = $t->post($ep, '{"name":"x","a\\u001b[31m\\u202e\\"":1}');
+$t->is_rejected($r, 'unknown_field', 'bot-a',
+    'unknown member with ESC, bidi override and quote: no control echoed',
+    'unknown member "a?[31m?""');
 
 $r = $t->post($ep, '{"Name":"x","name":"x"}');
-$t->is_rejected($r, 'unknown_field', 'bot-a', 'member names are exact');
+$t->is_rejected($r, 'unknown_field', 'bot-a', 'member names are exact',
+    'unknown member "Name"');
 
 $r = $t->post('/drop/clientTag?botId=bot-a', '{"color":"red","name":"x"}');
 is($r->{status}, 200, 'manta_unknown_fields drop: forwarded');

@@ -93,6 +93,13 @@ my $json = ['Content-Type' => 'application/json'];
 my $default = $Manta::Mock::DEFAULT_BODY;
 my %R = %Manta::Test::REASON;
 
+# the messages that say what exactly was wrong, for the bodies below
+my %MSG = (
+    invalid_json => 'body ends before the JSON object is complete',
+    unknown_field => 'unknown member "color"',
+    body_too_large => 'body is 9021 bytes, at most 8192 are allowed',
+);
+
 # the requests: [kind, botId for the answer, METHOD, URI, %opts]; one in 16
 # of each of the 7 invalid kinds, the other 9 in 16 valid
 
@@ -167,7 +174,8 @@ for my $i (0 .. $N - 1) {
     my ($kind, $bot) = @{ $requests[$i] };
 
     my ($status, $body) = $kind eq 'valid' ? (200, $default)
-        : ($R{$kind}[0], error_body($R{$kind}[1], $R{$kind}[0], $bot));
+        : ($R{$kind}[0],
+            error_body($MSG{$kind} // $R{$kind}[1], $R{$kind}[0], $bot));
 
     push @problems, "request $i ($kind): $ans->{status} $ans->{body}, "
         . "expected $status $body"

@@ -32,6 +32,10 @@ static int bench_cmp(const void *one, const void *two);
 static void bench_body(const char *body, size_t len);
 static void bench_body_ascii(void);
 static void bench_body_unicode(void);
+static char *bench_marks_body(size_t size, size_t run);
+static void bench_reject(const char *body, size_t len);
+static void bench_marks_flood(void);
+static void bench_marks_runs(void);
 static void bench_bot_id(void);
 static void bench_content_type(void);
 static void bench_error(const char *body, size_t len);
@@ -44,6 +48,7 @@ static manta_body_opts_t  opts;
 static manta_re_t        *bot_id_re;
 static manta_creds_t     *creds;
 static volatile size_t    sink;
+static char              *marks_flood, *marks_runs;
 
 
 static const char  body_ascii[] = "{\"name\": \"  Tag   number 42  \"}";
@@ -91,6 +96,20 @@ main(void)
           400000);
     bench("body check + normalize + build (NFC, U+3000)",
           bench_body_unicode, 400000);
+
+    /* worst cases: 8 KB bodies (manta_body_max_size) of combining marks */
+
+    marks_flood = bench_marks_body(8192, 0);
+    marks_runs = bench_marks_body(8192, 30);
+
+    bench("8 KB mark flood (rejected: not Stream-Safe)", bench_marks_flood,
+          2000);
+    bench("8 KB runs of 30 marks (NFC, then too long)", bench_marks_runs,
+          2000);
+
+    free(marks_flood);
+    free(marks_runs);
+
     bench("botId parse + pattern + re-encode", bench_bot_id, 2000000);
     bench("Content-Type check", bench_content_type, 5000000);
     bench("error rewrite (problem+json)", bench_error_rewrite, 400000);
@@ -154,11 +173,12 @@ bench_cmp(const void *one, const void *two)
 static void
 bench_body(const char *body, size_t len)
 {
-    char            *name, out[256];
+    char            *name, out[256], msg[MANTA_MESSAGE_MAX];
     size_t           name_len;
     manta_reason_t   reason;
 
-    reason = manta_body_check(&opts, body, len, &name, &name_len);
+    reason = manta_body_check(&opts, body, len, &name, &name_len, msg,
+                              sizeof(msg));
 
     if (reason != MANTA_OK) {
         fprintf(stderr, "bench-core: body rejected\n");
@@ -182,6 +202,91 @@ static void
 bench_body_unicode(void)
 {
     bench_body(body_unicode, sizeof(body_unicode) - 1);
+}
+
+
+/*
+ * {"name":"a<marks>"} of exactly size bytes: combining marks of falling
+ * combining classes, the worst order for canonical reordering, in runs of
+ * run marks each followed by the starter "a" (run 0: one run)
+ */
+
+static char *
+bench_marks_body(size_t size, size_t run)
+{
+    char    *body, *p, *last;
+    size_t   i, n;
+
+    static const char  *marks[] = {
+        "\xcd\x85", "\xcd\x9d", "\xcd\x9c", "\xcc\x95", "\xcc\x81",
+        "\xcc\x96", "\xcc\x9b", "\xcc\xa7", "\xcc\xb4"
+    };
+
+    body = malloc(size + 1);
+    if (body == NULL) {
+        fprintf(stderr, "bench-core: no memory\n");
+        exit(1);
+    }
+
+    p = body;
+    last = body + size - 2;
+
+    memcpy(p, "{\"name\":\"a", sizeof("{\"name\":\"a") - 1);
+    p += sizeof("{\"name\":\"a") - 1;
+
+    for (i = 0, n = 0; p + 2 <= last; i++) {
+
+        if (run && n == run) {
+            *p++ = 'a';
+            n = 0;
+            continue;
+        }
+
+        memcpy(p, marks[i % 9], 2);
+        p += 2;
+        n++;
+    }
+
+    while (p < last) {
+        *p++ = 'a';
+    }
+
+    memcpy(p, "\"}", 3);
+
+    return body;
+}
+
+
+static void
+bench_reject(const char *body, size_t len)
+{
+    char            *name, msg[MANTA_MESSAGE_MAX];
+    size_t           name_len;
+    manta_reason_t   reason;
+
+    reason = manta_body_check(&opts, body, len, &name, &name_len, msg,
+                              sizeof(msg));
+
+    if (reason != MANTA_INVALID_NAME) {
+        fprintf(stderr, "bench-core: mark body not rejected\n");
+        exit(1);
+    }
+
+    sink += strlen(msg);
+}
+
+
+static void
+bench_marks_flood(void)
+{
+    bench_reject(marks_flood, 8192);
+}
+
+
+static void
+bench_marks_runs(void)
+{
+    bench_reject(marks_runs, 8192);
 }
 
 

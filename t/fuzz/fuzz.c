@@ -159,3 +159,59 @@ fuzz_holds(const char *s, size_t len, const char *const *needles, size_t n)
 
     return 0;
 }
+
+
+void
+fuzz_name_invariants(const char *name, size_t len, size_t max_length)
+{
+    size_t                      count;
+    uint32_t                    cp, prev;
+    const char                 *p, *last;
+    const utf8proc_property_t  *prop;
+
+    fuzz_assert(len > 0 && name[len] == '\0');
+    fuzz_assert(fuzz_utf8_valid(name, len));
+    fuzz_assert(fuzz_nfc(name, len));
+    fuzz_assert(name[0] != ' ' && name[len - 1] != ' ');
+
+    p = name;
+    last = name + len;
+    count = 0;
+    prev = 0;
+
+    while (p < last) {
+        cp = fuzz_utf8_next(&p);
+        prop = utf8proc_get_property((utf8proc_int32_t) cp);
+
+        if (count == 0) {
+            fuzz_assert(prop->category != UTF8PROC_CATEGORY_MN
+                        && prop->category != UTF8PROC_CATEGORY_MC
+                        && prop->category != UTF8PROC_CATEGORY_ME);
+        }
+
+        count++;
+
+        /* controls, noncharacters, private use, unassigned */
+        fuzz_assert(prop->category != UTF8PROC_CATEGORY_CC
+                    && prop->category != UTF8PROC_CATEGORY_CN
+                    && prop->category != UTF8PROC_CATEGORY_CO
+                    && prop->category != UTF8PROC_CATEGORY_CS);
+
+        /* bidi controls and marks; any other Default_Ignorable */
+        fuzz_assert(cp != 0x061c && cp != 0x200e && cp != 0x200f
+                    && !(cp >= 0x202a && cp <= 0x202e)
+                    && !(cp >= 0x2066 && cp <= 0x2069));
+        fuzz_assert(!prop->ignorable);
+
+        /* White_Space other than U+0020, and no two U+0020 in a row */
+        fuzz_assert(cp != 0xa0 && cp != 0x1680
+                    && !(cp >= 0x2000 && cp <= 0x200a) && cp != 0x2028
+                    && cp != 0x2029 && cp != 0x202f && cp != 0x205f
+                    && cp != 0x3000);
+        fuzz_assert(!(cp == ' ' && prev == ' '));
+
+        prev = cp;
+    }
+
+    fuzz_assert(p == last && count <= max_length);
+}

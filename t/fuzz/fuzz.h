@@ -38,6 +38,15 @@ uint32_t fuzz_utf8_next(const char **p);
 /* 1 when valid UTF-8 is in NFC: utf8proc's NFC of it is the same bytes */
 int fuzz_nfc(const char *s, size_t len);
 
+/*
+ * Aborts unless name is an accepted name: NUL-terminated valid UTF-8 in
+ * NFC, at most max_length code points, not starting with a combining mark,
+ * without controls, noncharacters, private-use, unassigned, bidi control or
+ * other Default_Ignorable code points, trimmed, white space only single
+ * U+0020.
+ */
+void fuzz_name_invariants(const char *name, size_t len, size_t max_length);
+
 /* 1 when the bytes hold any of the n needles (empty needles never match) */
 int fuzz_holds(const char *s, size_t len, const char *const *needles,
     size_t n);

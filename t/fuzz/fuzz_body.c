@@ -25,8 +25,7 @@
 static void check(const manta_body_opts_t *opts, const char *data,
     size_t len, int with_re);
 static void name_ok(const manta_body_opts_t *opts, const char *name,
-    size_t len, int idempotent);
-static int zero_width(const char *data, size_t len);
+    size_t len);
 
 
 static manta_re_t  *name_re;
@@ -79,7 +78,7 @@ static void
 check(const manta_body_opts_t *opts, const char *data, size_t len,
     int with_re)
 {
-    char               *name, *plain, *body;
+    char               *name, *plain, *body, msg[MANTA_MESSAGE_MAX];
     size_t              name_len, plain_len, n, body_len;
     json_t             *root, *v;
     manta_reason_t      rc, rc_plain;
@@ -88,12 +87,21 @@ check(const manta_body_opts_t *opts, const char *data, size_t len,
     name = (char *) 1;
     name_len = 7;
 
-    rc = manta_body_check(opts, data, len, &name, &name_len);
+    rc = manta_body_check(opts, data, len, &name, &name_len, msg,
+                          sizeof(msg));
 
     fuzz_assert(rc != MANTA_NOMEM);
 
     if (rc != MANTA_OK) {
         fuzz_assert(name == NULL && name_len == 0);
+
+        /* every rejection says why, in valid UTF-8 without a control */
+        fuzz_assert(msg[0] != '\0' && fuzz_utf8_valid(msg, strlen(msg)));
+
+        for (n = 0; msg[n] != '\0'; n++) {
+            fuzz_assert((unsigned char) msg[n] >= 0x20 && msg[n] != 0x7f);
+        }
+
         fuzz_assert(rc == MANTA_INVALID_JSON || rc == MANTA_INVALID_NAME
                     || rc == MANTA_CLIENT_SECRET
                     || rc == MANTA_UNKNOWN_FIELD);
@@ -108,8 +116,7 @@ check(const manta_body_opts_t *opts, const char *data, size_t len,
     v = json_object_get(root, "name");
     fuzz_assert(json_is_string(v));
 
-    name_ok(opts, name, name_len,
-            !zero_width(json_string_value(v), json_string_length(v)));
+    name_ok(opts, name, name_len);
 
     if (opts->client_secret == MANTA_CLIENT_SECRET_REJECT) {
         fuzz_assert(json_object_get(root, "secret") == NULL);
@@ -130,7 +137,8 @@ check(const manta_body_opts_t *opts, const char *data, size_t len,
         o = *opts;
         o.name_re = NULL;
 
-        rc_plain = manta_body_check(&o, data, len, &plain, &plain_len);
+        rc_plain = manta_body_check(&o, data, len, &plain, &plain_len, NULL,
+                                    0);
         fuzz_assert(rc_plain == MANTA_OK && plain_len == name_len
                     && memcmp(plain, name, name_len) == 0);
         free(plain);
@@ -166,87 +174,25 @@ check(const manta_body_opts_t *opts, const char *data, size_t len,
 }
 
 
-/* the normalized name: SPEC section 3 */
+/* the normalized name is NFC: normalizing it again changes nothing */
 
 static void
-name_ok(const manta_body_opts_t *opts, const char *name, size_t len,
-    int idempotent)
+name_ok(const manta_body_opts_t *opts, const char *name, size_t len)
 {
     char               *again;
-    size_t              count, again_len;
-    uint32_t            cp, prev;
-    const char         *p, *last;
+    size_t              again_len;
     manta_reason_t      rc;
     manta_body_opts_t   o;
 
-    fuzz_assert(len > 0);
-    fuzz_assert(fuzz_utf8_valid(name, len));
-    fuzz_assert(name[0] != ' ' && name[len - 1] != ' ');
-
-    p = name;
-    last = name + len;
-    count = 0;
-    prev = 0;
-
-    while (p < last) {
-        cp = fuzz_utf8_next(&p);
-        count++;
-
-        /* controls, DEL, C1 */
-        fuzz_assert(cp >= 0x20 && cp != 0x7f && (cp < 0x80 || cp > 0x9f));
-
-        /* bidi controls */
-        fuzz_assert(!(cp >= 0x202a && cp <= 0x202e)
-                    && !(cp >= 0x2066 && cp <= 0x2069));
-
-        /* zero-width */
-        fuzz_assert(!(cp >= 0x200b && cp <= 0x200d) && cp != 0x2060
-                    && cp != 0xfeff);
-
-        /* White_Space other than U+0020 */
-        fuzz_assert(cp != 0xa0 && cp != 0x1680
-                    && !(cp >= 0x2000 && cp <= 0x200a) && cp != 0x2028
-                    && cp != 0x2029 && cp != 0x202f && cp != 0x205f
-                    && cp != 0x3000);
-
-        fuzz_assert(!(cp == ' ' && prev == ' '));
-
-        prev = cp;
-    }
-
-    fuzz_assert(p == last);
-    fuzz_assert(count <= opts->name_max_length);
-
-    /* removing zero-width characters after NFC may leave non-NFC text */
-
-    if (!idempotent) {
-        return;
-    }
-
-    /* in NFC, and normalizing it again changes nothing */
-
-    fuzz_assert(fuzz_nfc(name, len));
+    fuzz_name_invariants(name, len, opts->name_max_length);
 
     o = *opts;
     o.name_re = NULL;
 
-    rc = manta_name_normalize(&o, name, len, &again, &again_len);
+    rc = manta_name_normalize(&o, name, len, &again, &again_len, NULL, 0);
 
     fuzz_assert(rc == MANTA_OK && again_len == len
                 && memcmp(again, name, len) == 0);
 
     free(again);
-}
-
-
-/* U+200B .. U+200D, U+2060, U+FEFF in valid UTF-8 */
-
-static int
-zero_width(const char *data, size_t len)
-{
-    return memmem(data, len, "\xe2\x80\x8b", 3) != NULL
-           || memmem(data, len, "\xe2\x80\x8c", 3) != NULL
-           || memmem(data, len, "\xe2\x80\x8d", 3) != NULL
-           || memmem(data, len, "\xe2\x81\xa0", 3) != NULL
-           || memmem(data, len, "\xef\xbb\xbf", 3) != NULL;
 }

@@ -2,9 +2,9 @@
  * Copyright (C) ngx_http_manta_module authors
  *
  * Differential: manta_body_check(), which recognizes the common
- * {"name":"<plain text>"} body without jansson, must give the same answer
- * and the same normalized name as manta_body_check_json(), which parses
- * every body with jansson.
+ * {"name":"<plain text>"} body without jansson, must give the same answer,
+ * the same normalized name and the same message as manta_body_check_json(),
+ * which parses every body with jansson.
  *
  * The first byte picks the options, the rest is the body.
  */
@@ -32,7 +32,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char               *fast, *slow;
+    char               *fast, *slow, fast_msg[MANTA_MESSAGE_MAX],
+                        slow_msg[MANTA_MESSAGE_MAX];
     size_t              fast_len, slow_len;
     manta_reason_t      fast_rc, slow_rc;
     manta_body_opts_t   opts;
@@ -49,11 +50,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     opts.name_re = NULL;
 
     fast_rc = manta_body_check(&opts, (const char *) data + 1, size - 1,
-                               &fast, &fast_len);
+                               &fast, &fast_len, fast_msg, sizeof(fast_msg));
     slow_rc = manta_body_check_json(&opts, (const char *) data + 1, size - 1,
-                                    &slow, &slow_len);
+                                    &slow, &slow_len, slow_msg,
+                                    sizeof(slow_msg));
 
     fuzz_assert(fast_rc == slow_rc);
+    fuzz_assert(strcmp(fast_msg, slow_msg) == 0);
 
     if (fast_rc == MANTA_OK) {
         fuzz_assert(fast_len == slow_len);

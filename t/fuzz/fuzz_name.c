@@ -5,6 +5,10 @@
  * without a name pattern: invalid UTF-8 included, which a JSON body cannot
  * carry.
  *
+ * Every accepted name is NFC, free of controls, bidi controls and
+ * Default_Ignorable code points, does not start with a combining mark
+ * (fuzz_name_invariants), and normalizing it again changes nothing.
+ *
  * The first byte picks the maximum length, the rest is the name.
  */
 
@@ -13,13 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "manta_request.h"
 #include "fuzz.h"
 
 
 static void check(const manta_body_opts_t *opts, const char *src,
     size_t len);
-static int zero_width(const char *data, size_t len);
+static int plain(const char *src, size_t len);
 
 
 static manta_re_t  *name_re;
@@ -70,10 +76,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* invalid UTF-8 never passes; the pattern only adds a check */
 
     opts.name_re = NULL;
-    rc = manta_name_normalize(&opts, src, len, &plain, &plain_len);
+    rc = manta_name_normalize(&opts, src, len, &plain, &plain_len, NULL, 0);
 
     opts.name_re = name_re;
-    rc_re = manta_name_normalize(&opts, src, len, &with, &with_len);
+    rc_re = manta_name_normalize(&opts, src, len, &with, &with_len, NULL, 0);
 
     if (!fuzz_utf8_valid(src, len)) {
         fuzz_assert(rc == MANTA_INVALID_NAME);
@@ -100,89 +106,93 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 static void
 check(const manta_body_opts_t *opts, const char *src, size_t len)
 {
-    char               *name, *again;
-    size_t              name_len, again_len, count;
-    uint32_t            cp, prev;
-    const char         *p, *last;
+    char               *name, *again, msg[MANTA_MESSAGE_MAX];
+    size_t              name_len, again_len;
     manta_reason_t      rc;
+    utf8proc_ssize_t    n;
+    utf8proc_uint8_t   *nfc;
     manta_body_opts_t   o;
 
     name = (char *) 1;
     name_len = 7;
 
-    rc = manta_name_normalize(opts, src, len, &name, &name_len);
+    rc = manta_name_normalize(opts, src, len, &name, &name_len, msg,
+                              sizeof(msg));
 
     fuzz_assert(rc == MANTA_OK || rc == MANTA_INVALID_NAME);
 
     if (rc != MANTA_OK) {
         fuzz_assert(name == NULL && name_len == 0);
+
+        /* every rejection says why, in valid UTF-8 */
+        fuzz_assert(msg[0] != '\0' && fuzz_utf8_valid(msg, strlen(msg)));
         return;
     }
 
-    fuzz_assert(name_len > 0 && name[name_len] == '\0');
-    fuzz_assert(fuzz_utf8_valid(name, name_len));
-    fuzz_assert(name[0] != ' ' && name[name_len - 1] != ' ');
+    fuzz_name_invariants(name, name_len, opts->name_max_length);
+
+    /* nothing removed, trimmed or collapsed: exactly utf8proc's NFC */
+
+    if (plain(src, len)) {
+        n = utf8proc_map((const utf8proc_uint8_t *) src,
+                         (utf8proc_ssize_t) len, &nfc,
+                         UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+
+        fuzz_assert(n >= 0 && (size_t) n == name_len
+                    && memcmp(nfc, name, name_len) == 0);
+        free(nfc);
+    }
 
     if (opts->name_re) {
         fuzz_assert(manta_re_match(opts->name_re, name, name_len) == 1);
     }
 
-    p = name;
-    last = name + name_len;
-    count = 0;
-    prev = 0;
+    /* normalizing an accepted name again changes nothing */
 
-    while (p < last) {
-        cp = fuzz_utf8_next(&p);
-        count++;
+    o = *opts;
+    o.name_re = NULL;
 
-        fuzz_assert(cp >= 0x20 && cp != 0x7f && (cp < 0x80 || cp > 0x9f));
-        fuzz_assert(!(cp >= 0x202a && cp <= 0x202e)
-                    && !(cp >= 0x2066 && cp <= 0x2069));
-        fuzz_assert(!(cp >= 0x200b && cp <= 0x200d) && cp != 0x2060
-                    && cp != 0xfeff);
-        fuzz_assert(cp != 0xa0 && cp != 0x1680
-                    && !(cp >= 0x2000 && cp <= 0x200a) && cp != 0x2028
-                    && cp != 0x2029 && cp != 0x202f && cp != 0x205f
-                    && cp != 0x3000);
-        fuzz_assert(!(cp == ' ' && prev == ' '));
+    rc = manta_name_normalize(&o, name, name_len, &again, &again_len, msg,
+                              sizeof(msg));
 
-        prev = cp;
-    }
+    fuzz_assert(rc == MANTA_OK && again_len == name_len
+                && memcmp(again, name, name_len) == 0);
 
-    fuzz_assert(p == last && count <= opts->name_max_length);
-
-    /*
-     * in NFC, and normalizing it again changes nothing; removing zero-width
-     * characters after NFC may leave a name that is not in NFC
-     */
-
-    if (!zero_width(src, len)) {
-        fuzz_assert(fuzz_nfc(name, name_len));
-
-        o = *opts;
-        o.name_re = NULL;
-
-        rc = manta_name_normalize(&o, name, name_len, &again, &again_len);
-
-        fuzz_assert(rc == MANTA_OK && again_len == name_len
-                    && memcmp(again, name, name_len) == 0);
-
-        free(again);
-    }
-
+    free(again);
     free(name);
 }
 
 
-/* U+200B .. U+200D, U+2060, U+FEFF */
+/* 1 when no code point is Default_Ignorable or White_Space */
 
 static int
-zero_width(const char *data, size_t len)
+plain(const char *src, size_t len)
 {
-    return memmem(data, len, "\xe2\x80\x8b", 3) != NULL
-           || memmem(data, len, "\xe2\x80\x8c", 3) != NULL
-           || memmem(data, len, "\xe2\x80\x8d", 3) != NULL
-           || memmem(data, len, "\xe2\x81\xa0", 3) != NULL
-           || memmem(data, len, "\xef\xbb\xbf", 3) != NULL;
+    utf8proc_int32_t        cp;
+    utf8proc_ssize_t        n;
+    const utf8proc_uint8_t  *p, *last;
+
+    p = (const utf8proc_uint8_t *) src;
+    last = p + len;
+
+    while (p < last) {
+        n = utf8proc_iterate(p, last - p, &cp);
+
+        if (n <= 0) {
+            return 0;
+        }
+
+        if (utf8proc_get_property(cp)->ignorable
+            || cp == 0x20 || cp == 0xa0 || cp == 0x1680
+            || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028
+            || cp == 0x2029 || cp == 0x202f || cp == 0x205f
+            || cp == 0x3000)
+        {
+            return 0;
+        }
+
+        p += n;
+    }
+
+    return 1;
 }

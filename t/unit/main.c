@@ -17,6 +17,7 @@ main(void)
     test_re();
     test_request();
     test_body();
+    test_name();
     test_creds();
     test_error();
     test_limit();

@@ -12,6 +12,7 @@ void test_json(void);
 void test_re(void);
 void test_request(void);
 void test_body(void);
+void test_name(void);
 void test_creds(void);
 void test_error(void);
 void test_limit(void);

@@ -27,12 +27,12 @@ our %REASON = (
     unsupported_media_type => [415, 'Content-Type must be application/json'],
     bad_bot_id    => [400, 'botId query argument is missing or invalid'],
     unknown_bot   => [403, 'unknown botId'],
-    body_too_large => [413, 'request body is too large'],
-    invalid_json  => [400, 'request body must be one JSON object'],
-    invalid_name  =>
-        [400, 'name must be a non-empty string of allowed characters'],
-    client_secret => [400, 'secret must not be sent by the caller'],
-    unknown_field => [400, 'request body has unknown members'],
+    body_too_large => [413, qr/^body is \d+ bytes, at most \d+ are allowed$/],
+    invalid_json  => [400, qr/^(?:body |duplicate member ")/],
+    invalid_name  => [400, qr/^(?:name |member "name" )/],
+    client_secret =>
+        [400, 'member "secret" must not be sent: the gateway adds its own'],
+    unknown_field => [400, qr/^unknown member "/],
     token_expired => [401, "the gateway's token has expired"],
 );
 
@@ -41,10 +41,14 @@ our %REASON = (
 # '$http_x_seq $status $manta_reject_reason $manta_bot_id $manta_token_id',
 # and nothing forwarded to the mock.
 
+# The message: the exact one given, else the reason's (a pattern for the
+# reasons whose message says what exactly was wrong).
+
 sub is_rejected {
-    my ($self, $r, $reason, $bot_id, $name) = @_;
+    my ($self, $r, $reason, $bot_id, $name, $exact) = @_;
 
     my ($status, $message) = @{ $REASON{$reason} };
+    $message = $exact if defined $exact;
 
     local $Test::Builder::Level = $Test::Builder::Level + 1;
 
@@ -160,7 +164,11 @@ sub error_response_problems {
             unless defined $e->{botId} && $e->{botId} eq $bot_id;
     }
 
-    if (defined $message && !@p) {
+    if (ref $message eq 'Regexp') {
+        push @p, "message $e->{message} does not match $message"
+            unless ($e->{message} // '') =~ $message;
+
+    } elsif (defined $message && !@p) {
         my $want = error_body($message, $status, $bot_id);
         push @p, "body $body, expected $want" unless $body eq $want;
     }

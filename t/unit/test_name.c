@@ -1,0 +1,440 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * manta_name.c: each step of name normalization, in its order, with the
+ * message of each rejection; manta_request.c: the messages of the body
+ * checks.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "manta_request.h"
+#include "tap.h"
+#include "tests.h"
+
+
+#define S(s)  (s), (sizeof(s) - 1)
+
+#define ACUTE  "\xcc\x81"               /* U+0301, combining class 230 */
+
+
+typedef struct {
+    const char  *src;
+    size_t       len;
+    const char  *name;                  /* NULL: invalid_name */
+    const char  *message;               /* NULL: not compared */
+    const char  *test;
+} name_case_t;
+
+
+typedef struct {
+    const char      *body;
+    manta_reason_t   reason;
+    const char      *message;
+    const char      *test;
+} message_case_t;
+
+
+static void name_case(const manta_body_opts_t *opts, const name_case_t *c);
+static char *marks(const char *head, size_t n, const char *unit,
+    const char *tail);
+static void stream_safe(const manta_body_opts_t *opts);
+
+
+static const name_case_t  name_cases[] = {
+
+    /* step 1: rejected */
+
+    { S("a\x07" "b"), NULL, "name contains a control character (U+0007)",
+      "step 1: C0 control BEL" },
+    { S("a\x7f"), NULL, "name contains a control character (U+007F)",
+      "step 1: DEL" },
+    { S("a\xc2\x85"), NULL, "name contains a control character (U+0085)",
+      "step 1: C1 control NEL" },
+    { S("a\0b"), NULL, "name contains a control character (U+0000)",
+      "step 1: NUL" },
+    { S("a\xd8\x9c" "b"), NULL,
+      "name contains a bidirectional control character (U+061C)",
+      "step 1: U+061C ARABIC LETTER MARK" },
+    { S("a\xe2\x80\x8e" "b"), NULL,
+      "name contains a bidirectional control character (U+200E)",
+      "step 1: U+200E LRM" },
+    { S("a\xe2\x80\x8f" "b"), NULL,
+      "name contains a bidirectional control character (U+200F)",
+      "step 1: U+200F RLM" },
+    { S("a\xe2\x80\xaa" "b"), NULL, NULL, "step 1: U+202A" },
+    { S("a\xe2\x80\xae" "b"), NULL,
+      "name contains a bidirectional control character (U+202E)",
+      "step 1: U+202E" },
+    { S("a\xe2\x81\xa6" "b"), NULL, NULL, "step 1: U+2066" },
+    { S("a\xe2\x81\xa9" "b"), NULL, NULL, "step 1: U+2069" },
+    { S("a\xef\xbf\xbe"), NULL, "name contains a noncharacter (U+FFFE)",
+      "step 1: noncharacter U+FFFE" },
+    { S("a\xef\xbf\xbf"), NULL, NULL, "step 1: noncharacter U+FFFF" },
+    { S("a\xf4\x8f\xbf\xbf"), NULL,
+      "name contains a noncharacter (U+10FFFF)",
+      "step 1: noncharacter U+10FFFF" },
+    { S("a\xef\xb7\x90"), NULL, "name contains a noncharacter (U+FDD0)",
+      "step 1: noncharacter U+FDD0" },
+    { S("a\xee\x80\x80"), NULL,
+      "name contains a private-use character (U+E000)",
+      "step 1: private use U+E000" },
+    { S("a\xf3\xb0\x80\x80"), NULL, NULL,
+      "step 1: private use plane 15 U+F0000" },
+    { S("a\xcd\xb8"), NULL,
+      "name contains an unassigned code point (U+0378)",
+      "step 1: unassigned U+0378" },
+    { S("a\xf3\xa0\x80\x80"), NULL,
+      "name contains an unassigned code point (U+E0000)",
+      "step 1: unassigned tag U+E0000" },
+    { S("a\xe2\x81\xa5"), NULL, NULL,
+      "step 1: unassigned Default_Ignorable U+2065" },
+    { S("\xff"), NULL, "name is not valid UTF-8", "step 1: invalid UTF-8" },
+    { S("\xed\xa0\x80"), NULL, "name is not valid UTF-8",
+      "step 1: encoded surrogate" },
+    { S("\xe2\x80\x8b" "a\x07"), NULL, NULL,
+      "step 1: control after a removable character" },
+
+    /* step 2: removed */
+
+    { S("a\xc2\xad" "b"), "ab", NULL, "step 2: U+00AD SOFT HYPHEN" },
+    { S("a\xcd\x8f" "b"), "ab", NULL, "step 2: U+034F CGJ" },
+    { S("a\xe1\xa0\x8e" "b"), "ab", NULL, "step 2: U+180E" },
+    { S("a\xe2\x80\x8b" "b\xe2\x80\x8c" "c\xe2\x80\x8d"), "abc", NULL,
+      "step 2: U+200B .. U+200D" },
+    { S("a\xe2\x81\xa0" "b\xe2\x81\xa4"), "ab", NULL,
+      "step 2: U+2060, U+2064" },
+    { S("a\xe2\x81\xaa" "b\xe2\x81\xaf"), "ab", NULL,
+      "step 2: U+206A, U+206F" },
+    { S("\xe3\x85\xa4" "a"), "a", NULL, "step 2: U+3164 HANGUL FILLER" },
+    { S("a\xe1\x85\x9f\xe1\x85\xa0"), "a", NULL,
+      "step 2: U+115F, U+1160 Hangul fillers" },
+    { S("a\xef\xbe\xa0"), "a", NULL, "step 2: U+FFA0" },
+    { S("a\xef\xb8\x80" "b\xef\xb8\x8f"), "ab", NULL,
+      "step 2: variation selectors U+FE00, U+FE0F" },
+    { S("\xef\xbb\xbf" "a"), "a", NULL, "step 2: U+FEFF" },
+    { S("a\xf3\xa0\x80\x81\xf3\xa0\x81\x81\xf3\xa0\x81\xbf"), "a", NULL,
+      "step 2: tag characters U+E0001, U+E0041, U+E007F" },
+    { S("a\xf3\xa0\x84\x80"), "a", NULL,
+      "step 2: variation selector U+E0100" },
+    { S("\xe3\x85\xa4"), NULL,
+      "name is blank: it has only white space or invisible characters",
+      "step 2: U+3164 alone" },
+    { S("\xc2\xad\xe2\x80\x8b\xef\xbb\xbf"), NULL, NULL,
+      "step 2: only removable characters" },
+
+    /* step 4 after step 2: NFC sees the text without them */
+
+    { S("A\xef\xbb\xbf\xcc\x8a"), "\xc3\x85", NULL,
+      "step 4: A U+FEFF U+030A becomes U+00C5" },
+    { S("e\xe2\x80\x8b" ACUTE), "\xc3\xa9", NULL,
+      "step 4: e U+200B U+0301 becomes U+00E9" },
+    { S("e\xcd\x8f" ACUTE), "\xc3\xa9", NULL,
+      "step 4: e U+034F U+0301 becomes U+00E9" },
+    { S("\xe2\x84\xab"), "\xc3\x85", NULL, "step 4: U+212B becomes U+00C5" },
+
+    /* step 5 */
+
+    { S(" \xe3\x80\x80 a \xc2\xa0\xe2\x80\x83 b\xe3\x80\x80"), "a b", NULL,
+      "step 5: trim and collapse Unicode white space" },
+    { S("a\xe2\x80\x8b \xe2\x80\x8b" "b"), "a b", NULL,
+      "step 5: after removal" },
+
+    /* step 6 */
+
+    { S(""), NULL, "name is empty", "step 6: empty" },
+    { S(" \xe3\x80\x80 "), NULL,
+      "name is blank: it has only white space or invisible characters",
+      "step 6: white space only" },
+    { S(ACUTE), NULL, "name starts with a combining mark (U+0301)",
+      "step 6: lone U+0301" },
+    { S(" " ACUTE "a"), NULL, "name starts with a combining mark (U+0301)",
+      "step 6: U+0301 after trimmed white space" },
+    { S("\xe2\x80\x8b" ACUTE "a"), NULL, NULL,
+      "step 6: U+0301 after a removed U+200B" },
+    { S("\xe0\xa4\x83" "a"), NULL,
+      "name starts with a combining mark (U+0903)",
+      "step 6: spacing mark Mc U+0903" },
+    { S("\xe2\x83\x9d"), NULL, NULL, "step 6: enclosing mark Me U+20DD" },
+    { S("a " ACUTE), "a " ACUTE, NULL,
+      "step 6: a mark after an inner space is kept" },
+    { S("\xe2\xa0\x80"), NULL,
+      "name is blank: it has only white space or invisible characters",
+      "step 6: U+2800 BRAILLE PATTERN BLANK alone" },
+    { S("\xe2\xa0\x80 \xe2\xa0\x80\xe3\x80\x80"), NULL, NULL,
+      "step 6: U+2800 and white space only" },
+    { S("a\xe2\xa0\x80" "b"), "a\xe2\xa0\x80" "b", NULL,
+      "step 6: U+2800 inside a name is kept" },
+    { S("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+      NULL, "name is 65 characters long, at most 64 are allowed",
+      "step 6: 65 characters" },
+    { S("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+      NULL, "step 6: 64 characters" },
+};
+
+
+static const message_case_t  message_cases[] = {
+    { "{\"name\":\"x\",\"color\":\"red\"}", MANTA_UNKNOWN_FIELD,
+      "unknown member \"color\"", "unknown member named" },
+    { "{\"size\":1,\"name\":\"x\",\"color\":\"red\"}", MANTA_UNKNOWN_FIELD,
+      "unknown member \"size\"", "first unknown member in body order" },
+    { "{\"name\":\"x\",\"a\\u0007b\\u202ec\\nd\":1}", MANTA_UNKNOWN_FIELD,
+      "unknown member \"a?b?c?d\"",
+      "control and bidi characters of a member name not echoed" },
+    { "{\"name\":\"x\",\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":1}",
+      MANTA_UNKNOWN_FIELD,
+      "unknown member \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaaa...\"", "long member name cut at 64 bytes" },
+    { "{\"name\":\"x\",\"\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"
+      "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"
+      "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"
+      "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"
+      "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\":1}",
+      MANTA_UNKNOWN_FIELD,
+      "unknown member \"\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"
+      "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"
+      "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"
+      "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"
+      "\xe6\x97\xa5\xe6\x97\xa5...\"",
+      "long member name cut on a character boundary" },
+    { "{\"name\":\"a\",\"name\":\"b\"}", MANTA_INVALID_JSON,
+      "duplicate member \"name\"", "duplicate member named" },
+    { "{\"name\":\"a\",\"n\\u0061me\":\"b\"}", MANTA_INVALID_JSON,
+      "duplicate member \"name\"", "duplicate member, escaped, decoded" },
+    { "{\"name\":\"a\",\"q\\\"x\\\\\":1,\"q\\\"x\\\\\":2}", MANTA_INVALID_JSON,
+      "duplicate member \"q\"x\\\"",
+      "duplicate member with escaped quote and backslash" },
+    { "{\"secret\":\"hunter2\",\"name\":\"x\"}", MANTA_CLIENT_SECRET,
+      "member \"secret\" must not be sent: the gateway adds its own",
+      "client secret: its value not echoed" },
+    { "{\"secret\":\"hunter2", MANTA_INVALID_JSON,
+      "body ends before the JSON object is complete",
+      "truncated secret: its value not echoed" },
+    { "{}", MANTA_INVALID_NAME, "member \"name\" is missing", "name missing" },
+    { "{\"name\":5}", MANTA_INVALID_NAME,
+      "member \"name\" must be a string, not a number", "name a number" },
+    { "{\"name\":null}", MANTA_INVALID_NAME,
+      "member \"name\" must be a string, not null", "name null" },
+    { "[1]", MANTA_INVALID_JSON, "body must be a JSON object, not an array",
+      "top-level array" },
+    { " \n", MANTA_INVALID_JSON, "body is empty: it must be one JSON object",
+      "empty body" },
+    { "{\"name\":\"x\"} x", MANTA_INVALID_JSON,
+      "body has more after the JSON object (near byte 14): it must be one "
+      "JSON object", "trailing garbage" },
+    { "{\"name\":\"a\\u0000\"}", MANTA_INVALID_JSON,
+      "body contains a NUL character (\\u0000)", "escaped NUL" },
+    { "{\"name\":1e999}", MANTA_INVALID_JSON,
+      "body has a number out of range (near byte 13)", "number overflow" },
+    { "{\"name\":\"\xff\"}", MANTA_INVALID_JSON,
+      "body is not valid UTF-8 (near byte 9)", "invalid UTF-8" },
+    { "{'name':1}", MANTA_INVALID_JSON,
+      "body is not valid JSON (near byte 2): it must be one JSON object",
+      "syntax error" },
+    { "{\"name\":\"a\x07\"}", MANTA_INVALID_JSON, NULL,
+      "raw control in a string: invalid JSON" },
+    { "{\"name\":\"a\\u0007\"}", MANTA_INVALID_NAME,
+      "name contains a control character (U+0007)",
+      "escaped control in the name (jansson path)" },
+    { "{\"name\":\"a\xe2\x80\xae\"}", MANTA_INVALID_NAME,
+      "name contains a bidirectional control character (U+202E)",
+      "bidi control in the name (fast path)" },
+};
+
+
+void
+test_name(void)
+{
+    char                  *out, msg[MANTA_MESSAGE_MAX];
+    size_t                 i, out_len;
+    manta_reason_t         rc;
+    manta_body_opts_t      opts;
+    const message_case_t  *c;
+
+    static const utf8proc_int32_t  ignorable[] = {
+        0x00ad, 0x034f, 0x180e, 0x200b, 0x200c, 0x200d, 0x2060, 0x2061,
+        0x2062, 0x2063, 0x2064, 0x206a, 0x206b, 0x206c, 0x206d, 0x206e,
+        0x206f, 0x3164, 0xfe00, 0xfe0f, 0xfeff, 0xffa0, 0xe0001, 0xe0020,
+        0xe007f, 0xe0100, 0xe01ef
+    };
+
+    /* the Unicode property, as utf8proc has it, covers the examples */
+
+    for (i = 0; i < sizeof(ignorable) / sizeof(ignorable[0]); i++) {
+        ok(utf8proc_get_property(ignorable[i])->ignorable,
+           "utf8proc: U+%04X is Default_Ignorable", (unsigned) ignorable[i]);
+    }
+
+    ok(!utf8proc_get_property(0x2800)->ignorable,
+       "utf8proc: U+2800 is not Default_Ignorable");
+
+    opts.name_max_length = 64;
+    opts.name_re = NULL;
+    opts.unknown_fields = MANTA_UNKNOWN_FIELDS_REJECT;
+    opts.client_secret = MANTA_CLIENT_SECRET_REJECT;
+
+    for (i = 0; i < sizeof(name_cases) / sizeof(name_cases[0]); i++) {
+        name_case(&opts, &name_cases[i]);
+    }
+
+    stream_safe(&opts);
+
+    for (i = 0; i < sizeof(message_cases) / sizeof(message_cases[0]); i++) {
+        c = &message_cases[i];
+
+        rc = manta_body_check(&opts, c->body, strlen(c->body), &out,
+                              &out_len, msg, sizeof(msg));
+
+        is_int(rc, c->reason, "message: %s: reason", c->test);
+
+        if (c->message != NULL) {
+            is_str(msg, c->message, "message: %s", c->test);
+
+        } else {
+            ok(msg[0] != '\0', "message: %s: a message (%s)", c->test, msg);
+        }
+
+        ok(strstr(msg, "hunter2") == NULL, "message: %s: no secret value",
+           c->test);
+
+        if (rc == MANTA_OK) {
+            free(out);
+        }
+    }
+}
+
+
+static void
+name_case(const manta_body_opts_t *opts, const name_case_t *c)
+{
+    char            *out, msg[MANTA_MESSAGE_MAX];
+    size_t           out_len;
+    manta_reason_t   rc;
+
+    rc = manta_name_normalize(opts, c->src, c->len, &out, &out_len, msg,
+                              sizeof(msg));
+
+    if (c->name == NULL) {
+        is_int(rc, MANTA_INVALID_NAME, "%s: invalid_name", c->test);
+        ok(out == NULL, "%s: no name", c->test);
+
+        if (c->message != NULL) {
+            is_str(msg, c->message, "%s: message", c->test);
+
+        } else {
+            ok(msg[0] != '\0', "%s: a message (%s)", c->test, msg);
+        }
+
+        return;
+    }
+
+    if (is_int(rc, MANTA_OK, "%s: accepted (%s)", c->test, msg)) {
+        is_mem(out, out_len, c->name, "%s: name", c->test);
+        free(out);
+    }
+}
+
+
+/*
+ * Step 3: at most 30 non-starters in a row, counted in canonical
+ * decompositions, after the removal of step 2, before NFC.
+ */
+
+static void
+stream_safe(const manta_body_opts_t *opts)
+{
+    char               *s, *out, msg[MANTA_MESSAGE_MAX];
+    size_t              i, out_len;
+    manta_reason_t      rc;
+    manta_body_opts_t   o;
+
+    static const struct {
+        const char  *head;
+        size_t       n;
+        const char  *unit;
+        const char  *tail;
+        int          ok;
+        const char  *test;
+    } cases[] = {
+        { "a", 30, ACUTE, "", 1, "a + 30 U+0301 pass" },
+        { "a", 31, ACUTE, "", 0, "a + 31 U+0301 fail" },
+        { "", 30, ACUTE, "", 0, "30 U+0301 alone: starts with a mark" },
+        { "a", 15, "\xcd\x84", "", 1, "a + 15 U+0344 (two marks each) pass" },
+        { "a", 16, "\xcd\x84", "", 0, "a + 16 U+0344 (32 marks) fail" },
+        { "a", 15, "\xcd\x84", ACUTE, 0, "a + 15 U+0344 + U+0301 fail" },
+        { "a", 20, ACUTE, "\xcd\x8f" ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE
+          ACUTE ACUTE ACUTE ACUTE ACUTE, 0,
+          "a run joined by the removal of U+034F fails" },
+        { "a", 29, ACUTE, "\xc3\xa9" ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE
+          ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE
+          ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE
+          ACUTE ACUTE, 0,
+          "U+00E9 decomposes with a trailing mark: 1 + 30 fail" },
+        { "a", 29, ACUTE, "\xc3\xa9" ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE
+          ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE
+          ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE
+          ACUTE, 1, "U+00E9 decomposes with a trailing mark: 1 + 29 pass" },
+        { "a", 30, "\xcd\x85", "", 1, "a + 30 U+0345 pass" },
+    };
+
+    o = *opts;
+    o.name_max_length = 200;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s = marks(cases[i].head, cases[i].n, cases[i].unit, cases[i].tail);
+
+        rc = manta_name_normalize(&o, s, strlen(s), &out, &out_len, msg,
+                                  sizeof(msg));
+
+        if (cases[i].ok) {
+            if (is_int(rc, MANTA_OK, "step 3: %s (%s)", cases[i].test, msg))
+            {
+                free(out);
+            }
+
+        } else {
+            is_int(rc, MANTA_INVALID_NAME, "step 3: %s", cases[i].test);
+        }
+
+        free(s);
+    }
+
+    s = marks("a", 31, ACUTE, "");
+    manta_name_normalize(&o, s, strlen(s), &out, &out_len, msg, sizeof(msg));
+    is_str(msg, "name has more than 30 combining marks in a row",
+           "step 3: message");
+    free(s);
+}
+
+
+static char *
+marks(const char *head, size_t n, const char *unit, const char *tail)
+{
+    char    *s, *p;
+    size_t   i, hl, ul, tl;
+
+    hl = strlen(head);
+    ul = strlen(unit);
+    tl = strlen(tail);
+
+    s = malloc(hl + ul * n + tl + 1);
+    p = s;
+
+    memcpy(p, head, hl);
+    p += hl;
+
+    for (i = 0; i < n; i++) {
+        memcpy(p, unit, ul);
+        p += ul;
+    }
+
+    memcpy(p, tail, tl + 1);
+
+    return s;
+}
