@@ -20,6 +20,7 @@ main(void)
     test_creds();
     test_error();
     test_limit();
+    test_mask();
 
     return done_testing();
 }
