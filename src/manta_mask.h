@@ -16,7 +16,7 @@
 #include "manta_error.h"
 
 
-#define MANTA_MASK_PATTERNS  2
+#define MANTA_MASK_PATTERNS  3
 #define MANTA_MASK_BYTE      '*'
 
 
