@@ -728,11 +728,14 @@ ngx_http_manta_mask_buf(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
             }
         }
 
-        /* in place when the buffer may be written, else into a copy */
+        /*
+         * In place when the buffer may be written, else into a copy; a
+         * buffer also in a temp file (which sendfile would send) is copied
+         */
 
         nb = b;
 
-        if (!b->temporary) {
+        if (!b->temporary || b->in_file) {
             nb = ngx_create_temp_buf(r->pool, len);
             if (nb == NULL) {
                 return NGX_ERROR;
@@ -751,6 +754,10 @@ ngx_http_manta_mask_buf(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
         if (nb != b) {
             b->pos = b->last;
+
+            if (b->in_file) {
+                b->file_pos = b->file_last;
+            }
         }
 
         nb->last = nb->pos + n;
