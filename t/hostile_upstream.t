@@ -265,7 +265,8 @@ $t->mock_responder(sub {
     my ($req) = @_;
 
     my ($name) = $req->{body} =~ /"name":"(\w+)"/;
-    my $a = $answer{$name // ''} or return (200, ['Content-Type' => $json], $ok);
+    my $a = $answer{$name // ''}
+        or return (200, ['Content-Type' => $json], $ok);
 
     return ($a) if ref $a eq 'SCALAR' || ref $a eq 'CODE';
 
@@ -374,7 +375,8 @@ is($r && join(' ', $r->{status}, $r->{body},
 clean($r, 'Content-Type with the token');
 
 my $log = $t->read_file('error.log');
-like($log, qr/\[warn\].*upstream header "WWW-Authenticate" holds the token or the secret: not passed/,
+like($log, qr/\[warn\].*upstream header "WWW-Authenticate" holds the token
+    \ or\ the\ secret:\ not\ passed/x,
     'dropped header logged at warn with its name');
 like($log, qr/\[warn\].*upstream header "X-Debug" holds/, 'X-Debug logged');
 unlike($log, qr/\Q$TOKEN\E|\Q$SECRET\E/,
