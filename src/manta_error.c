@@ -20,6 +20,10 @@
 #define MANTA_REDACTED_LEN  (sizeof(MANTA_REDACTED) - 1)
 
 
+static manta_error_rc_t manta_error_shape(const char *body, size_t len,
+    int status, const char *bot_id, size_t bot_id_len,
+    const manta_str_t *redact, size_t nredact, int fresh, char **out,
+    size_t *out_len);
 static int manta_error_is_response(json_t *root);
 static int manta_error_redact_tree(json_t *value, const manta_str_t *redact,
     size_t nredact);
@@ -47,6 +51,59 @@ manta_error_rewrite(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     size_t nredact, char **out, size_t *out_len)
 {
+    size_t             found;
+    const char        *phrase;
+    manta_error_rc_t   rc;
+
+    rc = manta_error_shape(body, len, status, bot_id, bot_id_len, redact,
+                           nredact, 0, out, out_len);
+
+    /*
+     * Redaction works on JSON strings: a value also present in the bytes
+     * after it (a digits-only secret as a JSON number, one spanning
+     * members) makes a new ErrorResponse of the body, and when even that
+     * holds it, one with the reason phrase.
+     */
+
+    if (rc == MANTA_ERROR_NOMEM || nredact == 0
+        || (rc == MANTA_ERROR_PASS
+            && manta_error_find(body, len, redact, nredact, &found) == NULL)
+        || (rc == MANTA_ERROR_REWRITTEN
+            && manta_error_find(*out, *out_len, redact, nredact, &found)
+               == NULL))
+    {
+        return rc;
+    }
+
+    free(*out);
+    *out = NULL;
+
+    rc = manta_error_shape(body, len, status, bot_id, bot_id_len, redact,
+                           nredact, 1, out, out_len);
+
+    if (rc != MANTA_ERROR_REWRITTEN
+        || manta_error_find(*out, *out_len, redact, nredact, &found) == NULL)
+    {
+        return rc;
+    }
+
+    free(*out);
+    *out = NULL;
+
+    phrase = manta_status_phrase(status);
+
+    return manta_error_build(phrase, strlen(phrase), status, bot_id,
+                             bot_id_len, out, out_len);
+}
+
+
+/* fresh: do not keep a valid ErrorResponse, build a new one */
+
+static manta_error_rc_t
+manta_error_shape(const char *body, size_t len, int status,
+    const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
+    size_t nredact, int fresh, char **out, size_t *out_len)
+{
     int                 changed;
     char               *s, *m;
     size_t              n;
@@ -71,7 +128,7 @@ manta_error_rewrite(const char *body, size_t len, int status,
 
     /* a member name cannot be redacted in place: such a body is rebuilt */
 
-    if (root != NULL && manta_error_is_response(root)
+    if (root != NULL && !fresh && manta_error_is_response(root)
         && !manta_error_redact_keys(root, redact, nredact))
     {
         er = json_object_get(root, "errResponse");

@@ -48,6 +48,12 @@ typedef enum {
  * most MANTA_ERROR_MESSAGE_MAX bytes on a UTF-8 boundary), else the reason
  * phrase; "botId" only when bot_id is not NULL.
  *
+ * Redaction works on the decoded strings; a redacted value that the bytes
+ * of the result would still hold (a digits-only secret written as a JSON
+ * number, a value spanning members) makes the body be treated as any other
+ * body, and when even that result holds it, the message is the reason
+ * phrase: no redacted value is taken from the body into the result.
+ *
  * On MANTA_ERROR_REWRITTEN, *out is malloc()ed, released with free().
  * Every json_t is released on every path.
  */

@@ -17,6 +17,7 @@
 #include "manta_request.h"
 #include "manta_creds.h"
 #include "manta_limit.h"
+#include "manta_mask.h"
 
 
 #define NGX_HTTP_MANTA_OFF         0
@@ -150,6 +151,13 @@ typedef struct {
     ngx_http_manta_view_t      forward;
     unsigned                   forwarded:1;  /* "forward" is built */
     unsigned                   applied:1;    /* r holds "forward" */
+
+    /* the upstream's response: body masking, its finalizer while held */
+    manta_mask_t               mask;
+    void                     (*upstream_finalize)(ngx_http_request_t *r,
+                                                  ngx_int_t rc);
+    unsigned                   mask_on:1;
+    unsigned                   mask_logged:1;
 } ngx_http_manta_ctx_t;
 
 

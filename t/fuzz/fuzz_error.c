@@ -4,7 +4,8 @@
  * Fuzzes the error rewrite (manta_error_rewrite) with a token and a secret
  * to redact, with the body and with a NULL (unparsed) body.  The first
  * byte picks the status, the second whether there is a botId and values
- * to redact; the rest is the upstream body.
+ * to redact, and whether the secret is digits only; the rest is the
+ * upstream body.  No result holds a redacted value in its bytes.
  */
 
 
@@ -21,6 +22,7 @@
 
 #define TOKEN   "TOKEN-Zq9"
 #define SECRET  "SEC\"RET"
+#define DIGITS  "4711"
 #define BOT_ID  "bot-1"
 
 
@@ -33,10 +35,17 @@ static void null_body_ok(int status, const char *bot_id,
 
 
 static const char *const  needles[] = { TOKEN, SECRET };
+static const char *const  digit_needles[] = { TOKEN, DIGITS };
+static const char *const  *raw_needles;
 
 static const manta_str_t  creds[] = {
     { S(TOKEN) },
     { S(SECRET) }
+};
+
+static const manta_str_t  digit_creds[] = {
+    { S(TOKEN) },
+    { S(DIGITS) }
 };
 
 
@@ -55,7 +64,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int                 status, fresh;
+    int                 status, fresh, raw;
     char               *out;
     size_t              len, out_len, nredact;
     json_t             *in;
@@ -69,8 +78,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     status = 400 + data[0] % 200;
     bot_id = (data[1] & 1) ? NULL : BOT_ID;
-    redact = (data[1] & 2) ? NULL : creds;
+    redact = (data[1] & 2) ? NULL : (data[1] & 4) ? digit_creds : creds;
     nredact = (data[1] & 2) ? 0 : 2;
+    raw_needles = (data[1] & 4) ? digit_needles : needles;
 
     body = (const char *) data + 2;
     len = size - 2;
@@ -97,8 +107,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fresh = !is_response(in) || (nredact && tree_holds(in) == 2);
 
+    /* held in the bytes: either shape, unless held in strings only */
+
+    raw = nredact && fuzz_holds(body, len, raw_needles, 2);
+
     if (rc == MANTA_ERROR_PASS) {
         fuzz_assert(out == NULL && out_len == 0);
+        fuzz_assert(nredact == 0 || !fuzz_holds(body, len, raw_needles, 2));
         fuzz_assert(!fresh);
         fuzz_assert(bot_id == NULL
                     || json_object_get(json_object_get(in, "errResponse"),
@@ -117,9 +132,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     && json_object_get(json_object_get(in, "errResponse"),
                                        "botId")
                        == NULL)
-                || (nredact != 0 && tree_holds(in)));
+                || (nredact != 0 && tree_holds(in)) || raw);
 
-    shape_ok(out, out_len, status, bot_id, nredact, fresh, in);
+    shape_ok(out, out_len, status, bot_id, nredact, raw ? -1 : fresh, in);
 
     json_decref(in);
     free(out);
@@ -174,7 +189,7 @@ tree_holds(json_t *value)
 
     case JSON_OBJECT:
         json_object_foreach(value, key, v) {
-            if (fuzz_holds(key, strlen(key), needles, 2)) {
+            if (fuzz_holds(key, strlen(key), raw_needles, 2)) {
                 return 2;
             }
 
@@ -200,7 +215,7 @@ tree_holds(json_t *value)
 
     case JSON_STRING:
         return fuzz_holds(json_string_value(value), json_string_length(value),
-                          needles, 2);
+                          raw_needles, 2);
 
     default:
         return 0;
@@ -220,12 +235,18 @@ shape_ok(const char *out, size_t len, int status, const char *bot_id,
 
     fuzz_assert(is_response(root));
     fuzz_assert(nredact == 0 || tree_holds(root) == 0);
+    fuzz_assert(nredact == 0 || !fuzz_holds(out, len, raw_needles, 2));
 
     er = json_object_get(root, "errResponse");
     v = json_object_get(er, "botId");
 
     if (bot_id) {
         fuzz_assert(v != NULL);
+    }
+
+    if (fresh < 0) {
+        json_decref(root);
+        return;
     }
 
     if (!fresh) {

@@ -21,6 +21,7 @@ main(void)
     test_creds();
     test_error();
     test_limit();
+    test_mask();
 
     return done_testing();
 }

@@ -192,6 +192,34 @@ test_error(void)
                401, NULL, creds, NCREDS, ER_NOBOT("m", "401"),
                "redact: secret in a nested member name");
 
+    /* a value in the bytes but in no string: rebuilt, not passed */
+
+    r[0].data = "tok";
+    r[0].len = 3;
+    r[1].data = "20240531";
+    r[1].len = 8;
+
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+                 "\"code\":20240531,\"botId\":\"b\"}}"),
+               401, "b", r, 2, ER("m", "401", "b"),
+               "redact: digits-only secret as the code: rebuilt");
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+                 "\"code\":401,\"botId\":\"b\",\"n\":[1.20240531e3]}}"),
+               401, "b", r, 2, ER("m", "401", "b"),
+               "redact: digits-only secret inside a number: rebuilt");
+    rewrite_is(S("{\"message\":\"x\",\"id\":120240531}"), 500, "b", r, 2,
+               ER("x", "500", "b"),
+               "redact: digits-only secret in any body's number");
+    r[1].data = "ab\",\"co";
+    r[1].len = 7;
+
+    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"ab"
+                 "\",\"code\":401,\"botId\":\"b\"}}"),
+               401, "b", r, 2,
+               ER("Unauthorized", "401", "b"),
+               "redact: value spanning members, also in the new body: "
+               "reason phrase");
+
     /* bodies that are not ErrorResponses */
 
     rewrite_is(S("<html><body><h1>502 Bad Gateway</h1></body></html>"),

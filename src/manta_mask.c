@@ -1,0 +1,293 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * Streaming same-length masking of the token and the secret.
+ */
+
+
+#define _GNU_SOURCE
+
+#include <string.h>
+
+#include "manta_mask.h"
+
+
+static size_t manta_mask_tail(const manta_mask_t *m, const unsigned char *s,
+    size_t len);
+static size_t manta_mask_next(const manta_mask_t *m, size_t k,
+    const unsigned char *in, size_t len, size_t from);
+static void manta_mask_fill(unsigned char *out, size_t from, size_t to);
+
+
+size_t
+manta_mask_init(manta_mask_t *m, const manta_str_t *pat, size_t npat)
+{
+    size_t  i;
+
+    memset(m, 0, sizeof(manta_mask_t));
+
+    for (i = 0; i < npat && m->npat < MANTA_MASK_PATTERNS; i++) {
+        if (pat[i].len == 0) {
+            continue;
+        }
+
+        m->pat[m->npat] = (const unsigned char *) pat[i].data;
+        m->len[m->npat] = pat[i].len;
+
+        if (pat[i].len - 1 > m->window) {
+            m->window = pat[i].len - 1;
+        }
+
+        m->npat++;
+    }
+
+    return 3 * m->window;
+}
+
+
+void
+manta_mask_memory(manta_mask_t *m, unsigned char *mem)
+{
+    m->orig = mem;
+    m->held = mem + m->window;
+    m->scratch = mem + 2 * m->window;
+}
+
+
+int
+manta_mask_needed(const manta_mask_t *m, const unsigned char *in, size_t len)
+{
+    size_t  k;
+
+    if (m->carry) {
+        return 1;
+    }
+
+    for (k = 0; k < m->npat; k++) {
+        if (m->len[k] <= len && memmem(in, len, m->pat[k], m->len[k])) {
+            return 1;
+        }
+    }
+
+    return manta_mask_tail(m, in, len) != 0;
+}
+
+
+size_t
+manta_mask_step(manta_mask_t *m, const unsigned char *in, unsigned char *out,
+    size_t len, unsigned char *released, size_t *nreleased)
+{
+    size_t                i, k, c, head, pl, jstart, jend, w, tail, nrel,
+                          rs, re, pos, best, nxt[MANTA_MASK_PATTERNS];
+    const unsigned char  *p, *view;
+
+    c = m->carry;
+
+    /* occurrences that begin in the bytes held back and end in this piece */
+
+    jstart = c;
+    jend = 0;
+
+    for (i = 0; i < c; i++) {
+        head = c - i;
+
+        for (k = 0; k < m->npat; k++) {
+            p = m->pat[k];
+            pl = m->len[k];
+
+            /* one wholly held back was masked when it was complete */
+
+            if (pl <= head || len < pl - head || m->orig[i] != p[0]
+                || memcmp(m->orig + i, p, head) != 0
+                || memcmp(in, p + head, pl - head) != 0)
+            {
+                continue;
+            }
+
+            m->found++;
+
+            if (i < jstart) {
+                jstart = i;
+            }
+
+            if (pl - head > jend) {
+                jend = pl - head;
+            }
+        }
+    }
+
+    manta_mask_fill(m->held, jstart, c);
+
+    /* what to hold back now: the end of (held back || in) */
+
+    w = c + len < m->window ? c + len : m->window;
+
+    if (len >= w) {
+        view = in + len - w;
+
+    } else {
+        memcpy(m->scratch, m->orig + c - (w - len), w - len);
+        memcpy(m->scratch + w - len, in, len);
+        view = m->scratch;
+    }
+
+    tail = manta_mask_tail(m, view, w);
+
+    /* the held-back bytes let go, then the originals of those kept */
+
+    nrel = tail > len ? c - (tail - len) : c;
+
+    memcpy(released, m->held, nrel);
+    *nreleased = nrel;
+
+    if (tail > len) {
+        memmove(m->held, m->held + nrel, tail - len);
+        memmove(m->orig, m->orig + nrel, tail - len);
+        memcpy(m->orig + tail - len, in, len);
+
+    } else {
+        memcpy(m->orig, in + len - tail, tail);
+    }
+
+    /*
+     * Occurrences within the piece, leftmost first over all patterns, all
+     * found in the bytes as received: a range is masked only once the next
+     * occurrence begins after it, and no search reads before that.
+     */
+
+    if (out != in) {
+        memcpy(out, in, len);
+    }
+
+    rs = 0;
+    re = jend;
+
+    for (k = 0; k < m->npat; k++) {
+        nxt[k] = manta_mask_next(m, k, in, len, 0);
+    }
+
+    for ( ;; ) {
+        best = m->npat;
+
+        for (k = 0; k < m->npat; k++) {
+            if (nxt[k] != len && (best == m->npat || nxt[k] < nxt[best])) {
+                best = k;
+            }
+        }
+
+        if (best == m->npat) {
+            break;
+        }
+
+        pos = nxt[best];
+
+        if (pos > re) {
+            manta_mask_fill(out, rs, re);
+            rs = pos;
+        }
+
+        if (pos + m->len[best] > re) {
+            re = pos + m->len[best];
+        }
+
+        m->found++;
+
+        nxt[best] = manta_mask_next(m, best, in, len, pos + 1);
+    }
+
+    manta_mask_fill(out, rs, re);
+
+    /* the masked copy of what is held back */
+
+    if (tail > len) {
+        memcpy(m->held + tail - len, out, len);
+
+    } else {
+        memcpy(m->held, out + len - tail, tail);
+    }
+
+    m->carry = tail;
+
+    return tail > len ? 0 : len - tail;
+}
+
+
+size_t
+manta_mask_flush(manta_mask_t *m, unsigned char *out)
+{
+    size_t  n;
+
+    n = m->carry;
+
+    memcpy(out, m->held, n);
+    m->carry = 0;
+
+    return n;
+}
+
+
+/* the longest suffix of s[len] that is a proper prefix of a pattern */
+
+static size_t
+manta_mask_tail(const manta_mask_t *m, const unsigned char *s, size_t len)
+{
+    size_t                k, j, best;
+    const unsigned char  *p, *hit;
+
+    best = 0;
+
+    for (k = 0; k < m->npat; k++) {
+        p = m->pat[k];
+
+        /* at most the pattern's length less one byte */
+
+        j = len > m->len[k] - 1 ? len - (m->len[k] - 1) : 0;
+
+        while (j < len && len - j > best) {
+            hit = memchr(s + j, p[0], len - j);
+
+            if (hit == NULL) {
+                break;
+            }
+
+            j = hit - s;
+
+            if (len - j > best && memcmp(s + j, p, len - j) == 0) {
+                best = len - j;
+                break;
+            }
+
+            j++;
+        }
+    }
+
+    return best;
+}
+
+
+/* the next occurrence of pattern k in in[len] from "from", or len */
+
+static size_t
+manta_mask_next(const manta_mask_t *m, size_t k, const unsigned char *in,
+    size_t len, size_t from)
+{
+    const unsigned char  *hit;
+
+    if (from >= len || len - from < m->len[k]) {
+        return len;
+    }
+
+    hit = memmem(in + from, len - from, m->pat[k], m->len[k]);
+
+    return hit ? (size_t) (hit - in) : len;
+}
+
+
+static void
+manta_mask_fill(unsigned char *out, size_t from, size_t to)
+{
+    if (to > from) {
+        memset(out + from, MANTA_MASK_BYTE, to - from);
+    }
+}

@@ -1,0 +1,78 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * Streaming same-length masking of the token and the secret in response
+ * bodies that pass to the caller.
+ */
+
+
+#ifndef _MANTA_MASK_H_INCLUDED_
+#define _MANTA_MASK_H_INCLUDED_
+
+
+#include <stddef.h>
+
+#include "manta_error.h"
+
+
+#define MANTA_MASK_PATTERNS  3
+#define MANTA_MASK_BYTE      '*'
+
+
+/*
+ * A body is a stream of pieces.  Every byte of every occurrence of a
+ * pattern, also one spread over several pieces, is replaced by
+ * MANTA_MASK_BYTE; nothing else changes and the length stays.  Of each
+ * piece, only the longest suffix of the stream seen so far that is a
+ * proper prefix of a pattern is held back (at most the longest pattern's
+ * length less one byte), to be released with a later piece or by
+ * manta_mask_flush() at the end of the stream.
+ */
+typedef struct {
+    const unsigned char  *pat[MANTA_MASK_PATTERNS];
+    size_t                len[MANTA_MASK_PATTERNS];
+    size_t                npat;
+    size_t                window;   /* the longest pattern less one byte */
+    unsigned char        *orig;     /* the bytes held back, as received */
+    unsigned char        *held;     /* the same, masked */
+    unsigned char        *scratch;
+    size_t                carry;    /* the number of bytes held back */
+    size_t                found;    /* occurrences masked so far */
+} manta_mask_t;
+
+
+/*
+ * Sets up the masking of up to MANTA_MASK_PATTERNS patterns (empty ones
+ * are ignored; the patterns are not copied and must outlive m).  Returns
+ * the bytes of memory manta_mask_memory() must give (0: none needed).
+ */
+size_t manta_mask_init(manta_mask_t *m, const manta_str_t *pat, size_t npat);
+
+/* mem: as many bytes as manta_mask_init() returned, alive as long as m */
+void manta_mask_memory(manta_mask_t *m, unsigned char *mem);
+
+/*
+ * 1 when manta_mask_step() has work to do on the next piece: bytes are
+ * held back, or the piece holds a pattern or ends with a pattern's proper
+ * prefix.  0: the piece may pass as it is, and the state is unchanged.
+ */
+int manta_mask_needed(const manta_mask_t *m, const unsigned char *in,
+    size_t len);
+
+/*
+ * Masks the next piece of the stream, in[len], into out[len] (out may be
+ * in).  released receives the previously held-back bytes now let go
+ * (room for m->carry bytes as it was before the call), *nreleased their
+ * number: they come first.  Returns the number of leading bytes of out
+ * that follow them; the rest of out is held back.
+ */
+size_t manta_mask_step(manta_mask_t *m, const unsigned char *in,
+    unsigned char *out, size_t len, unsigned char *released,
+    size_t *nreleased);
+
+/* the end of the stream: the held-back bytes into out (m->carry bytes) */
+size_t manta_mask_flush(manta_mask_t *m, unsigned char *out);
+
+
+#endif /* _MANTA_MASK_H_INCLUDED_ */

@@ -1,0 +1,121 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * Fuzzes the streaming masker (manta_mask_step): the first byte picks the
+ * patterns, the second seeds the piece lengths; the rest is the body.  The
+ * body is masked in pieces, alternately in place and copied, and must come
+ * out exactly as the whole body masked at once: same length, every byte of
+ * every occurrence of a pattern a '*', every other byte unchanged, and
+ * never more than the longest pattern less one byte held back.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "manta_mask.h"
+#include "fuzz.h"
+
+
+static const manta_str_t  sets[4][2] = {
+    { { S("TOKEN-Zq9") }, { S("s3cr3t") } },
+    { { S("abab") }, { S("ba") } },
+    { { S("20000123") }, { S("0") } },
+    { { S("x") }, { S("") } }
+};
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t               i, k, j, len, pos, piece, n, nrel, total, window;
+    unsigned             seed;
+    unsigned char       *mem, *body, *out, *ref, *buf, *copy, *rel;
+    manta_mask_t         m;
+    const manta_str_t   *pat;
+
+    if (size < 2) {
+        return 0;
+    }
+
+    pat = sets[data[0] % 4];
+    seed = data[1];
+    body = (unsigned char *) data + 2;
+    len = size - 2;
+
+    mem = malloc(manta_mask_init(&m, pat, 2) + 1);
+    fuzz_assert(mem != NULL);
+    manta_mask_memory(&m, mem);
+
+    window = m.window;
+
+    out = malloc(len + 1);
+    ref = malloc(len + 1);
+    buf = malloc(len + 1);
+    copy = malloc(len + 1);
+    rel = malloc(window + 1);
+    fuzz_assert(out && ref && buf && copy && rel);
+
+    /* the whole body at once */
+
+    memcpy(ref, body, len);
+
+    for (i = 0; i < len; i++) {
+        for (k = 0; k < 2; k++) {
+            if (pat[k].len && pat[k].len <= len - i
+                && memcmp(body + i, pat[k].data, pat[k].len) == 0)
+            {
+                for (j = 0; j < pat[k].len; j++) {
+                    ref[i + j] = '*';
+                }
+            }
+        }
+    }
+
+    /* in pieces */
+
+    total = 0;
+
+    for (pos = 0, i = 0; pos < len; pos += piece, i++) {
+        seed = seed * 1103515245 + 12345;
+        piece = 1 + (seed >> 16) % 13;
+
+        if (piece > len - pos) {
+            piece = len - pos;
+        }
+
+        memcpy(buf, body + pos, piece);
+
+        if (!manta_mask_needed(&m, buf, piece)) {
+            fuzz_assert(m.carry == 0);
+            memcpy(out + total, buf, piece);
+            total += piece;
+            continue;
+        }
+
+        n = manta_mask_step(&m, buf, (i & 1) ? buf : copy, piece, rel, &nrel);
+
+        fuzz_assert(n <= piece && m.carry <= window);
+
+        memcpy(out + total, rel, nrel);
+        total += nrel;
+        memcpy(out + total, (i & 1) ? buf : copy, n);
+        total += n;
+
+        fuzz_assert(total + m.carry == pos + piece);
+    }
+
+    total += manta_mask_flush(&m, out + total);
+
+    fuzz_assert(total == len);
+    fuzz_assert(memcmp(out, ref, len) == 0);
+
+    free(mem);
+    free(out);
+    free(ref);
+    free(buf);
+    free(copy);
+    free(rel);
+
+    return 0;
+}

@@ -1,0 +1,505 @@
+#!/usr/bin/perl
+
+# Tests for what a hostile or broken upstream can do to the caller of
+# ngx_http_manta_module (README "Security: what upstream cannot do"): an
+# upstream 1xx (103, 100, 101, 099), an HTTP/0.9 answer or an encoded
+# success body is answered 502 ErrorResponse, over HTTP/1.1 keep-alive and
+# HTTP/2, and the upstream connection is not reused (no planted second
+# response); no header holding the token or the secret is passed (on any
+# status, reason phrase and Content-Type included) nor logged through
+# $sent_http_* / $upstream_http_*; success bodies are masked byte for byte
+# with '*' wherever the token or the secret appears, also split over TCP
+# writes, buffered or not, chunked or not, in large bodies and in bodies
+# spooled to a temp file; a digits-only secret as a JSON number in an error
+# body is redacted; an error body that breaks off (reset, early close, read
+# timeout, bad chunked framing) gives a complete 502 ErrorResponse.
+
+###############################################################################
+
+use warnings;
+use strict;
+
+use Test::More;
+
+use Digest::SHA qw(sha256_hex);
+use IO::Select;
+use Socket qw(SOL_SOCKET SO_LINGER);
+use Time::HiRes qw(sleep time);
+
+BEGIN { use FindBin; chdir($FindBin::Bin); }
+
+use lib 'lib';
+use Manta::Test;
+
+###############################################################################
+
+select STDERR; $| = 1;
+select STDOUT; $| = 1;
+
+my $t = Manta::Test->new();
+
+$t->write_config(<<'EOF');
+
+%%MODULE%%
+%%GLOBALS%%
+
+worker_processes  1;
+
+events {
+}
+
+http {
+    %%HTTP_GLOBALS%%
+
+    log_format  seen  '$http_x_seq $status x=$sent_http_x_debug '
+                      'ux=$upstream_http_x_debug l=$sent_http_location '
+                      'ul=$upstream_http_location '
+                      'uw=$upstream_http_www_authenticate '
+                      'uc=$upstream_http_set_cookie ct=$sent_http_content_type';
+
+    manta_credentials  %%TESTDIR%%/creds.json;
+
+    proxy_cache_path  %%TESTDIR%%/cache  keys_zone=spool:1m;
+
+    upstream mock {
+        server  127.0.0.1:%%PORT_MOCK%%;
+    }
+
+    upstream kept {
+        server     127.0.0.1:%%PORT_MOCK%%;
+        keepalive  4;
+    }
+
+    server {
+        listen       127.0.0.1:%%PORT_8080%%;
+        listen       127.0.0.1:%%PORT_H2%% http2;
+        server_name  localhost;
+
+        access_log  %%TESTDIR%%/seen.log  seen;
+
+        location = /openapi/clientTag {
+            manta_endpoint  client_tag;
+            proxy_pass      http://mock/api/openapi/clientTag;
+        }
+
+        location = /unbuffered/clientTag {
+            manta_endpoint   client_tag;
+            proxy_buffering  off;
+            proxy_pass       http://mock/api/openapi/clientTag;
+        }
+
+        location = /kept/clientTag {
+            manta_endpoint      client_tag;
+            proxy_http_version  1.1;
+            proxy_set_header    Connection "";
+            proxy_pass          http://kept/api/openapi/clientTag;
+        }
+
+        location = /timeout/clientTag {
+            manta_endpoint      client_tag;
+            proxy_read_timeout  1s;
+            proxy_pass          http://mock/api/openapi/clientTag;
+        }
+
+        location = /timeout-unbuffered/clientTag {
+            manta_endpoint      client_tag;
+            proxy_buffering     off;
+            proxy_read_timeout  1s;
+            proxy_pass          http://mock/api/openapi/clientTag;
+        }
+
+        # a cacheable response always goes through a temp file, read back
+        # in small buffers
+
+        location = /spool/clientTag {
+            manta_endpoint            client_tag;
+            sendfile                  on;
+            proxy_buffer_size         1k;
+            proxy_buffers             2 1k;
+            proxy_busy_buffers_size   1k;
+            proxy_max_temp_file_size  1m;
+            proxy_cache               spool;
+            proxy_cache_key           $request_id;
+            proxy_cache_methods       POST;
+            proxy_cache_valid         any 1m;
+            proxy_pass                http://mock/api/openapi/clientTag;
+        }
+    }
+}
+
+EOF
+
+my $TOKEN = 'TOKEN-A-0123456789abcdef';
+my $SECRET = 'SECRET-A-fedcba9876543210';
+my $DIGITS = '20240531987';
+
+$t->write_file('creds.json', '{"token":"TOKEN-DEFAULT-xyz",'
+    . '"secret":"SECRET-DEFAULT-xyz","bots":{'
+    . qq("bot-a":{"token":"$TOKEN","secret":"$SECRET"},)
+    . qq("bot-d":{"token":"TOKEN-D-0123456789","secret":"$DIGITS"}}}), 0600);
+
+my $json = 'application/json';
+my $ok = '{"success":true,"message":"client tag created"}';
+
+# 1 MB with the token and the secret at and across 4k and 8k boundaries
+
+my $big = 'b' x (1 << 20);
+my @at = (0, 100, 4090, 8185, 16380, 65530, 500000, (1 << 20) - 30);
+
+for my $i (0 .. $#at) {
+    my $v = $i % 2 ? $SECRET : $TOKEN;
+    substr($big, $at[$i], length $v) = $v;
+}
+
+(my $big_masked = $big) =~ s/\Q$TOKEN\E|\Q$SECRET\E/'*' x length $&/ge;
+
+my $spoken = "head $TOKEN mid $SECRET tail";
+(my $spoken_masked = $spoken) =~ s/\Q$TOKEN\E|\Q$SECRET\E/'*' x length $&/ge;
+
+my %answer = (
+
+    # item 1: interim and HTTP/0.9 answers
+
+    early103 => \("HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n"
+        . "HTTP/1.1 500 Oops\r\nContent-Type: $json\r\nContent-Length: "
+        . length(qq({"message":"$SECRET"})) . "\r\n\r\n"
+        . qq({"message":"$SECRET"})),
+    cont100 => \("HTTP/1.1 100 Continue\r\n\r\n"
+        . "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nPLANTED"),
+    switch101 => \("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n"
+        . "Connection: upgrade\r\n\r\nraw tunnel $SECRET"),
+    status099 => \("HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n"),
+    garbage => \("garbage without a status line $SECRET\r\n\r\n"
+        . "HTTP/1.1 200 OK\r\n\r\nPLANTED"),
+    gzip200 => [200, ['Content-Type' => $json, 'Content-Encoding' => 'gzip'],
+        "\x1f\x8b not really"],
+
+    # an upstream keep-alive connection: a 100 with an empty body, then a
+    # second response planted as the answer to the next request sent on
+    # the connection
+
+    plant100 => sub {
+        my ($c) = @_;
+        print $c "HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\n";
+        my $buf = '';
+        return unless IO::Select->new($c)->can_read(3)
+            && sysread($c, $buf, 65536);
+        print $c "HTTP/1.1 200 OK\r\nContent-Type: $json\r\n"
+            . "Content-Length: 7\r\n\r\nPLANTED";
+        sleep 0.5;
+    },
+
+    # item 2: headers
+
+    www401 => [401, ['WWW-Authenticate' => qq(Bearer realm="x", token="$TOKEN"),
+        'X-Debug' => "secret=$SECRET", 'Set-Cookie' => "s=$SECRET; Path=/",
+        'X-Fine' => 'kept'],
+        '{"success":false,"errResponse":{"message":"token invalid",'
+        . '"code":401,"botId":"bot-a"}}'],
+    debug200 => [200, ['Content-Type' => 'text/plain', 'X-Debug' => $TOKEN,
+        'X-Fine' => 'kept'], 'fine'],
+    redirect302 => [302, ['Location' =>
+        "https://elsewhere.example/cb?auth=Bearer%20$TOKEN",
+        'Content-Type' => 'text/plain'], ''],
+    relative302 => [302, ['Location' => "/cb?auth=Bearer $TOKEN",
+        'Content-Type' => 'text/plain'], ''],
+    phrase200 => \("HTTP/1.1 200 Here $SECRET\r\nContent-Type: text/plain\r\n"
+        . "Content-Length: 2\r\nConnection: close\r\n\r\nok"),
+    type200 => [200, ['Content-Type' => "text/plain; t=$TOKEN"], 'typed'],
+
+    # item 2: bodies
+
+    spoken200 => [200, ['Content-Type' => 'text/plain'], $spoken],
+    digits401 => [401, [], '{"success":false,"errResponse":{"message":"m",'
+        . qq("code":$DIGITS,"botId":"bot-d"}})],
+    big200 => [200, ['Content-Type' => 'application/octet-stream'], $big],
+    split200 => sub {
+        my ($c) = @_;
+        print $c "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+            . "Content-Length: " . length($spoken) . "\r\n"
+            . "Connection: close\r\n\r\n";
+        dribble($c, $spoken);
+    },
+    splitchunked200 => sub {
+        my ($c) = @_;
+        print $c "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+            . "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+        for my $piece (pieces($spoken)) {
+            printf $c "%x\r\n%s\r\n", length $piece, $piece;
+            sleep 0.05;
+        }
+        print $c "0\r\n\r\n";
+    },
+
+    # item 6: error bodies that break off
+
+    reset500 => sub {
+        my ($c) = @_;
+        print $c "HTTP/1.1 500 Oops\r\nContent-Type: $json\r\n"
+            . "Content-Length: 200\r\n\r\n" . qq({"message":"$SECRET);
+        sleep 0.2;
+        setsockopt($c, SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+    },
+    short500 => sub {
+        my ($c) = @_;
+        print $c "HTTP/1.1 500 Oops\r\nContent-Type: $json\r\n"
+            . "Content-Length: 200\r\n\r\n" . qq({"message":"$SECRET);
+        sleep 0.2;
+    },
+    stall500 => sub {
+        my ($c) = @_;
+        print $c "HTTP/1.1 500 Oops\r\nContent-Type: $json\r\n"
+            . "Content-Length: 200\r\n\r\n" . qq({"message":"$SECRET);
+        sleep 2;
+    },
+    badchunk500 => sub {
+        my ($c) = @_;
+        print $c "HTTP/1.1 500 Oops\r\nContent-Type: $json\r\n"
+            . "Transfer-Encoding: chunked\r\n\r\n"
+            . "5\r\n{\"mes\r\nZZ-not-a-size\r\n" . qq("$SECRET"\r\n);
+        sleep 0.5;
+    },
+);
+
+$t->mock_responder(sub {
+    my ($req) = @_;
+
+    my ($name) = $req->{body} =~ /"name":"(\w+)"/;
+    my $a = $answer{$name // ''}
+        or return (200, ['Content-Type' => $json], $ok);
+
+    return ($a) if ref $a eq 'SCALAR' || ref $a eq 'CODE';
+
+    return @$a;
+});
+
+$t->run();
+
+###############################################################################
+
+my ($r, @res);
+
+# item 1: only a real final response is relayed
+
+for my $case (['early103', '103 Early Hints, then a 500 with the secret'],
+    ['cont100', '100 Continue, then a planted 200'],
+    ['switch101', '101 Switching Protocols, then raw bytes'],
+    ['status099', 'status 099'],
+    ['garbage', 'no status line (HTTP/0.9)'],
+    ['gzip200', 'gzip-encoded success body'])
+{
+    my ($name, $what) = @$case;
+
+    for my $loc ('openapi', 'unbuffered') {
+        $r = call($name, $loc);
+        is_error_response($r, 502, 'bot-a', 'Bad Gateway',
+            "$what ($loc): 502 ErrorResponse");
+        is(join(',', @{ $r ? $r->{interim} : ['none'] }), '',
+            "$what ($loc): no interim response relayed");
+        clean($r, "$what ($loc)");
+    }
+
+    $r = $t->h2('POST', '/openapi/clientTag?botId=bot-a',
+        body => qq({"name":"$name"}), clear => 1,
+        headers => ['Content-Type' => $json]);
+    is_error_response($r, 502, 'bot-a', 'Bad Gateway',
+        "$what over HTTP/2: 502 ErrorResponse, not :status 000");
+    clean($r, "$what over HTTP/2");
+
+    @res = $t->keepalive([req($name), req('after')]);
+    is(join(' ', map { $_ ? $_->{status} : 'none' } @res[0, 1]), '502 200',
+        "$what, keep-alive: 502, then the next request answered");
+    is($res[1] && $res[1]{body}, $ok,
+        "$what, keep-alive: the next answer is upstream's fresh one");
+    clean($res[0], "$what, keep-alive");
+}
+
+like(join('', $t->log_lines('error.log')),
+    qr/upstream sent status 103, not a final response: answered 502/,
+    '103: logged');
+like(join('', $t->log_lines('error.log')),
+    qr/upstream sent no valid status line: answered 502/,
+    'no status line: logged');
+
+# the upstream connection is not reused: its planted response never
+# answers the next request
+
+$r = call('plant100', 'kept');
+is_error_response($r, 502, 'bot-a', 'Bad Gateway',
+    '100 with an empty body on a kept-alive upstream connection: 502');
+$r = call('after', 'kept');
+is($r && "$r->{status} $r->{body}", "200 $ok",
+    'the next request on that upstream: a fresh answer, nothing planted');
+is(scalar(my @seen = $t->mock_requests()), 1,
+    'the next request reached upstream on a new connection');
+
+# item 2: headers holding the token or the secret are not passed
+
+$r = call('www401');
+is_error_response($r, 401, 'bot-a', undef, '401 with leaking headers: '
+    . 'the ErrorResponse');
+is(join(',', map { $r->{headers}{$_} // '-' }
+    qw/www-authenticate x-debug set-cookie x-fine/), '-,-,-,kept',
+    '401: WWW-Authenticate, X-Debug, Set-Cookie with the token or secret '
+    . 'dropped, other headers kept');
+clean($r, '401 with leaking headers');
+is($t->log_tail('seen.log'), '401 x=- ux=- l=- ul=- uw=- uc=- '
+    . 'ct=application/json',
+    '401: $sent_http_* and $upstream_http_* do not show them');
+
+$r = call('debug200');
+is(join(' ', $r->{status}, $r->{body}, $r->{headers}{'x-debug'} // '-',
+    $r->{headers}{'x-fine'} // '-'), '200 fine - kept',
+    '200 with X-Debug holding the token: dropped, response kept');
+is($t->log_tail('seen.log'), '200 x=- ux=- l=- ul=- uw=- uc=- ct=text/plain',
+    '200: $sent_http_x_debug and $upstream_http_x_debug do not show it');
+
+for my $name ('redirect302', 'relative302') {
+    $r = call($name);
+    is(join(' ', $r->{status}, $r->{headers}{location} // '-'), '302 -',
+        "$name: Location with the Authorization value dropped");
+    clean($r, $name);
+    like($t->log_tail('seen.log'), qr/^302 x=- ux=- l=- ul=- /,
+        "$name: \$sent_http_location and \$upstream_http_location empty");
+}
+
+$r = call('phrase200');
+is($r && "$r->{status} $r->{body}", '200 ok',
+    'reason phrase with the secret: response kept');
+clean($r, 'reason phrase with the secret');
+
+$r = call('type200');
+is($r && join(' ', $r->{status}, $r->{body},
+    $r->{headers}{'content-type'} // '-'), '200 typed -',
+    'Content-Type with the token: dropped');
+clean($r, 'Content-Type with the token');
+
+my $log = $t->read_file('error.log');
+my $drop = 'holds the token or the secret: not passed';
+like($log, qr/\[warn\].*upstream header "WWW-Authenticate" \Q$drop\E/,
+    'dropped header logged at warn with its name');
+like($log, qr/\[warn\].*upstream header "X-Debug" holds/, 'X-Debug logged');
+unlike($log, qr/\Q$TOKEN\E|\Q$SECRET\E/,
+    'error.log holds neither the token nor the secret');
+
+# item 2: bodies
+
+$r = call('digits401', 'openapi', 'bot-d');
+is_error_response($r, 401, 'bot-d', 'm',
+    'digits-only secret as a JSON number in an error body: rebuilt');
+unlike($r->{raw}, qr/$DIGITS/, 'digits-only secret: not in the response');
+
+for my $loc ('openapi', 'unbuffered', 'spool') {
+    for my $name ('spoken200', 'split200', 'splitchunked200') {
+        $r = call($name, $loc);
+        is($r && $r->{body}, $spoken_masked,
+            "$name ($loc): token and secret masked, same length");
+        clean($r, "$name ($loc)");
+    }
+
+    $r = call('spoken200', $loc);
+    is($r->{headers}{'content-length'}, length $spoken,
+        "spoken200 ($loc): Content-Length unchanged");
+
+    $r = call('big200', $loc);
+    is(join(' ', $r->{status}, $r->{headers}{'content-length'} // '-',
+        sha256_hex($r->{body})),
+        "200 1048576 " . sha256_hex($big_masked),
+        "1 MB with 8 occurrences across buffer boundaries ($loc): masked");
+
+    $r = call('after', $loc);
+    is($r && $r->{body}, $ok, "body without secrets ($loc): byte for byte");
+}
+
+like($t->read_file('error.log'),
+    qr/\[warn\].*upstream response body holds the token or the secret: masked/,
+    'masking logged at warn');
+
+# item 6: error bodies that break off give a complete 502 ErrorResponse
+
+for my $case (['reset500', 'openapi', 'reset mid-body'],
+    ['short500', 'openapi', 'early close before Content-Length'],
+    ['stall500', 'timeout', 'read timeout'],
+    ['badchunk500', 'openapi', 'bad chunked framing'],
+    ['reset500', 'unbuffered', 'reset mid-body, unbuffered'],
+    ['short500', 'unbuffered', 'early close, unbuffered'],
+    ['stall500', 'timeout-unbuffered', 'read timeout, unbuffered'],
+    ['badchunk500', 'unbuffered', 'bad chunked framing, unbuffered'])
+{
+    my ($name, $loc, $what) = @$case;
+
+    @res = $t->keepalive([req($name, $loc), req('after')]);
+    is_error_response($res[0], 502, 'bot-a', 'Bad Gateway',
+        "$what: complete 502 ErrorResponse over keep-alive");
+    is($res[0] && $res[0]{headers}{connection}, 'close',
+        "$what: then the connection closes");
+    clean($res[0], $what);
+
+    $r = $t->h2('POST', "/$loc/clientTag?botId=bot-a",
+        body => qq({"name":"$name"}), clear => 1,
+        headers => ['Content-Type' => $json]);
+    is_error_response($r, 502, 'bot-a', 'Bad Gateway',
+        "$what: complete 502 ErrorResponse over HTTP/2");
+}
+
+$t->done();
+
+###############################################################################
+
+sub req {
+    my ($name, $loc, $bot) = @_;
+
+    return ['POST', '/' . ($loc // 'openapi') . '/clientTag?botId='
+        . ($bot // 'bot-a'), body => qq({"name":"$name"}),
+        headers => ['Content-Type' => $json]];
+}
+
+sub call {
+    my ($name, $loc, $bot) = @_;
+
+    return $t->post('/' . ($loc // 'openapi') . '/clientTag?botId='
+        . ($bot // 'bot-a'), qq({"name":"$name"}));
+}
+
+# neither the token nor the secret anywhere in the bytes the caller got
+
+sub clean {
+    my ($res, $what) = @_;
+
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+
+    my $raw = $res ? ($res->{raw} // '') . join('', map { "$_->[0]: $_->[1]" }
+        @{ $res->{header_list} // [] }) . ($res->{body} // '') : '';
+
+    ok($res && $raw !~ /\Q$TOKEN\E|\Q$SECRET\E|PLANTED/,
+        "$what: neither token nor secret (nor a planted response) reached "
+        . 'the caller');
+}
+
+# the body in pieces that split the token and the secret
+
+sub pieces {
+    my ($body) = @_;
+
+    my @cuts = (index($body, $TOKEN) + 3, index($body, $TOKEN) + 10,
+        index($body, $SECRET) + 1, index($body, $SECRET) + 20);
+    my ($pos, @p) = (0);
+
+    for my $cut (@cuts) {
+        push @p, substr($body, $pos, $cut - $pos);
+        $pos = $cut;
+    }
+
+    return (@p, substr($body, $pos));
+}
+
+sub dribble {
+    my ($c, $body) = @_;
+
+    for my $piece (pieces($body)) {
+        print $c $piece;
+        sleep 0.05;
+    }
+}
+
+###############################################################################

@@ -1,0 +1,254 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * manta_mask.c: same-length masking of the token and the secret in a
+ * streamed body, across piece boundaries.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manta_mask.h"
+#include "tap.h"
+#include "tests.h"
+
+
+#define S(s)  (s), (sizeof(s) - 1)
+
+#define TOKEN   "TOKEN-42"
+#define SECRET  "s3cr3t"
+
+#define MAXLEN  4096
+
+
+typedef struct {
+    const char  *body;
+    size_t       cuts[8];    /* piece lengths, 0-terminated; rest last */
+    const char  *expected;
+    const char  *test;
+} mask_case_t;
+
+
+static size_t run(const manta_str_t *pat, size_t npat, const char *body,
+    size_t len, const size_t *cuts, int in_place, char *out, size_t *max_held,
+    size_t *found);
+static void reference(const manta_str_t *pat, size_t npat, const char *body,
+    size_t len, char *out);
+
+
+static const size_t  none[8];
+
+static const manta_str_t  creds[] = {
+    { S(TOKEN) },
+    { S(SECRET) }
+};
+
+
+static const mask_case_t  cases[] = {
+
+    { "no secret at all", { 0 }, "no secret at all",
+      "untouched without an occurrence" },
+    { "", { 0 }, "", "empty body" },
+    { "a " TOKEN " b", { 0 }, "a ******** b", "token in one piece" },
+    { SECRET, { 0 }, "******", "the whole body is the secret" },
+    { "x" TOKEN SECRET "y", { 0 }, "x**************y",
+      "token then secret, adjacent" },
+    { "{\"n\":" SECRET "}", { 3, 4, 0 }, "{\"n\":******}",
+      "secret split over three pieces" },
+    { "ab" TOKEN "cd", { 3, 1, 1, 1, 1, 1, 1, 0 }, "ab********cd",
+      "token one byte a piece" },
+    { "TOKEN-4" "TOKEN-42", { 7, 0 }, "TOKEN-4********",
+      "prefix, then the token from the next piece" },
+    { "TOKEN-4", { 0 }, "TOKEN-4", "a prefix at the end is released" },
+    { "TOKEN-4", { 3, 0 }, "TOKEN-4",
+      "a prefix over two pieces at the end is released" },
+    { "s3cs3cr3t", { 4, 0 }, "s3c******",
+      "a false start, then the secret" },
+    { "TOKEN-42" "TOKEN-42", { 9, 0 }, "****************",
+      "two tokens over the cut" },
+    { "TOKEN-s3cr3t", { 8, 0 }, "TOKEN-******",
+      "secret overlapping a token prefix" },
+    { "TOKEN-42", { 0 }, "********", "exactly the token" },
+    { "-", { 0 }, "-", "one byte" },
+};
+
+
+void
+test_mask(void)
+{
+    int           in_place;
+    char          out[MAXLEN], ref[MAXLEN], body[MAXLEN];
+    size_t        i, j, n, len, npat, max_held, found, cuts[8];
+    unsigned      seed;
+    manta_str_t   pat[2];
+    manta_mask_t  m;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (in_place = 0; in_place < 2; in_place++) {
+            len = strlen(cases[i].body);
+            n = run(creds, 2, cases[i].body, len, cases[i].cuts, in_place,
+                    out, &max_held, &found);
+
+            ok(n == len && memcmp(out, cases[i].expected, len) == 0,
+               "mask: %s (%s)", cases[i].test,
+               in_place ? "in place" : "copied");
+
+            if (n != len || memcmp(out, cases[i].expected, len) != 0) {
+                diag("got \"%.*s\", expected \"%s\"", (int) n, out,
+                     cases[i].expected);
+            }
+
+            ok(max_held <= sizeof(TOKEN) - 2,
+               "mask: %s: at most %d bytes held back (%zu)", cases[i].test,
+               (int) sizeof(TOKEN) - 2, max_held);
+        }
+    }
+
+    /* nothing to mask: the piece passes as it is */
+
+    manta_mask_init(&m, creds, 2);
+    ok(!manta_mask_needed(&m, (const unsigned char *) S("plain body")),
+       "mask: a piece without candidates needs no work");
+    ok(manta_mask_needed(&m, (const unsigned char *) S("ends TOK")),
+       "mask: a piece ending with a token prefix needs work");
+    ok(manta_mask_needed(&m, (const unsigned char *) S("a s3cr3t b")),
+       "mask: a piece with the secret needs work");
+
+    /* no patterns: no memory, nothing to do */
+
+    is_int(manta_mask_init(&m, NULL, 0), 0, "mask: no pattern, no memory");
+    ok(!manta_mask_needed(&m, (const unsigned char *) S(TOKEN)),
+       "mask: no pattern, nothing to do");
+
+    /* long random streams over a tiny alphabet: many overlaps */
+
+    seed = 12345;
+
+    for (i = 0; i < 3000; i++) {
+        npat = 1 + i % 2;
+
+        /* self-overlapping patterns over "ab" */
+        pat[0].data = (i % 3 == 0) ? "abab" : (i % 3 == 1) ? "aab" : "abaab";
+        pat[0].len = strlen(pat[0].data);
+        pat[1].data = (i % 5 == 0) ? "ba" : "bbab";
+        pat[1].len = strlen(pat[1].data);
+
+        len = 1 + (seed = seed * 1103515245 + 12345) % 200;
+
+        for (j = 0; j < len; j++) {
+            seed = seed * 1103515245 + 12345;
+            body[j] = "abab b"[(seed >> 16) % 6];
+        }
+
+        for (j = 0; j < 7; j++) {
+            seed = seed * 1103515245 + 12345;
+            cuts[j] = (seed >> 16) % 7;    /* 0 ends the list early */
+        }
+
+        cuts[7] = 0;
+
+        n = run(pat, npat, body, len, cuts, (int) (i & 1), out, &max_held,
+                &found);
+        reference(pat, npat, body, len, ref);
+
+        if (n != len || memcmp(out, ref, len) != 0) {
+            ok(0, "mask: random stream %zu matches the whole-body masking",
+               i);
+            diag("body \"%.*s\": got \"%.*s\", expected \"%.*s\"", (int) len,
+                 body, (int) n, out, (int) len, ref);
+            break;
+        }
+    }
+
+    ok(i == 3000, "mask: 3000 random streams in random pieces, "
+       "overlapping patterns, match the whole-body masking");
+}
+
+
+/* masks body in pieces of cuts[] (then the rest), as the filter does */
+
+static size_t
+run(const manta_str_t *pat, size_t npat, const char *body, size_t len,
+    const size_t *cuts, int in_place, char *out, size_t *max_held,
+    size_t *found)
+{
+    int             last;
+    size_t          i, pos, piece, n, nrel, total;
+    unsigned char  *mem, buf[MAXLEN], copy[MAXLEN], rel[MAXLEN];
+    manta_mask_t    m;
+
+    mem = malloc(manta_mask_init(&m, pat, npat) + 1);
+    manta_mask_memory(&m, mem);
+
+    total = 0;
+    pos = 0;
+    last = 0;
+    *max_held = 0;
+
+    for (i = 0; !last; i++) {
+        if (i < 8 && cuts[i] != 0 && cuts[i] < len - pos) {
+            piece = cuts[i];
+
+        } else {
+            /* the first 0 ends the list: the rest in one piece */
+            cuts = none;
+            piece = len - pos;
+            last = 1;
+        }
+
+        memcpy(buf, body + pos, piece);
+
+        if (!manta_mask_needed(&m, buf, piece)) {
+            memcpy(out + total, buf, piece);
+            total += piece;
+
+        } else {
+            n = manta_mask_step(&m, buf, in_place ? buf : copy, piece, rel,
+                                &nrel);
+
+            memcpy(out + total, rel, nrel);
+            total += nrel;
+            memcpy(out + total, in_place ? buf : copy, n);
+            total += n;
+        }
+
+        if (m.carry > *max_held) {
+            *max_held = m.carry;
+        }
+
+        pos += piece;
+    }
+
+    total += manta_mask_flush(&m, (unsigned char *) out + total);
+
+    *found = m.found;
+    free(mem);
+
+    return total;
+}
+
+
+/* every occurrence of every pattern in the whole body, masked */
+
+static void
+reference(const manta_str_t *pat, size_t npat, const char *body, size_t len,
+    char *out)
+{
+    size_t  i, k, j;
+
+    memcpy(out, body, len);
+
+    for (i = 0; i < len; i++) {
+        for (k = 0; k < npat; k++) {
+            if (pat[k].len <= len - i
+                && memcmp(body + i, pat[k].data, pat[k].len) == 0)
+            {
+                for (j = 0; j < pat[k].len; j++) {
+                    out[i + j] = '*';
+                }
+            }
+        }
+    }
+}
