@@ -326,30 +326,6 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 }
 
 
-ngx_int_t
-ngx_http_manta_add_header(ngx_http_request_t *r, char *key, size_t key_len,
-    u_char *value, size_t value_len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) key;
-    h->key.len = key_len;
-    h->value.data = value;
-    h->value.len = value_len;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
-}
-
-
 /*
  * The values nothing from upstream may carry to the caller: the token and
  * the secret of the request's credentials, and the secret as the forwarded

@@ -8,6 +8,7 @@
 #include <ngx_http.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "ngx_http_manta_module.h"
 
@@ -32,6 +33,7 @@ typedef struct {
 } ngx_http_manta_hook_t;
 
 
+static void ngx_http_manta_cleanup(void *data);
 static ngx_int_t ngx_http_manta_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_manta_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_manta_create_main_conf(ngx_conf_t *cf);
@@ -293,6 +295,130 @@ ngx_module_t  ngx_http_manta_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+ngx_http_manta_ctx_t *
+ngx_http_manta_create_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_manta_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx->request = r;
+    ctx->status = NGX_DONE;
+
+    cln->handler = ngx_http_manta_cleanup;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_manta_module);
+
+    return ctx;
+}
+
+
+/*
+ * The module context survives internal redirects (which clear r->ctx)
+ * through its pool cleanup, as the realip module's does.
+ */
+
+ngx_http_manta_ctx_t *
+ngx_http_manta_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_manta_module);
+
+    if (ctx == NULL && (r->internal || r->filter_finalize)) {
+
+        for (cln = r->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_http_manta_cleanup) {
+                ctx = cln->data;
+
+                if (ctx->request == r) {
+                    ngx_http_set_ctx(r, ctx, ngx_http_manta_module);
+                    break;
+                }
+
+                ctx = NULL;
+            }
+        }
+    }
+
+    return ctx;
+}
+
+
+/*
+ * The forwarded body holds the secret, the proxy module's request header
+ * buffer the token: both are wiped before the request's pool is freed.
+ */
+
+static void
+ngx_http_manta_cleanup(void *data)
+{
+    ngx_http_manta_ctx_t  *ctx = data;
+
+    ngx_buf_t           *b;
+    ngx_chain_t         *cl;
+    ngx_http_request_t  *r;
+
+    if (ctx->body) {
+        OPENSSL_cleanse(ctx->body, ctx->body_len);
+    }
+
+    if (ctx->error_body) {
+        /* upstream may have echoed the secret */
+        OPENSSL_cleanse(ctx->error_body, ctx->error_len);
+    }
+
+    r = ctx->request;
+
+    if (ctx->body == NULL || r->upstream == NULL) {
+        return;
+    }
+
+    for (cl = r->upstream->request_bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->temporary && b->start && b->last > b->start) {
+            OPENSSL_cleanse(b->start, b->last - b->start);
+        }
+    }
+}
+
+
+ngx_int_t
+ngx_http_manta_add_header(ngx_http_request_t *r, char *key, size_t key_len,
+    u_char *value, size_t value_len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = key_len;
+    h->value.data = value;
+    h->value.len = value_len;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
 
 
 static ngx_int_t

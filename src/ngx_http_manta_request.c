@@ -7,8 +7,6 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/crypto.h>
-
 #include "ngx_http_manta_module.h"
 
 
@@ -42,7 +40,6 @@ static ngx_int_t ngx_http_manta_send_error(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_uint_t status, const char *message);
 static ngx_int_t ngx_http_manta_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-static void ngx_http_manta_cleanup(void *data);
 
 
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
@@ -893,106 +890,6 @@ ngx_http_manta_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     *ll = NULL;
 
     return ngx_http_next_request_body_filter(r, out);
-}
-
-
-ngx_http_manta_ctx_t *
-ngx_http_manta_create_ctx(ngx_http_request_t *r)
-{
-    ngx_pool_cleanup_t    *cln;
-    ngx_http_manta_ctx_t  *ctx;
-
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_manta_ctx_t));
-    if (ctx == NULL) {
-        return NULL;
-    }
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    ctx->request = r;
-    ctx->status = NGX_DONE;
-
-    cln->handler = ngx_http_manta_cleanup;
-    cln->data = ctx;
-
-    ngx_http_set_ctx(r, ctx, ngx_http_manta_module);
-
-    return ctx;
-}
-
-
-/*
- * The module context survives internal redirects (which clear r->ctx)
- * through its pool cleanup, as the realip module's does.
- */
-
-ngx_http_manta_ctx_t *
-ngx_http_manta_get_ctx(ngx_http_request_t *r)
-{
-    ngx_pool_cleanup_t    *cln;
-    ngx_http_manta_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_manta_module);
-
-    if (ctx == NULL && (r->internal || r->filter_finalize)) {
-
-        for (cln = r->pool->cleanup; cln; cln = cln->next) {
-            if (cln->handler == ngx_http_manta_cleanup) {
-                ctx = cln->data;
-
-                if (ctx->request == r) {
-                    ngx_http_set_ctx(r, ctx, ngx_http_manta_module);
-                    break;
-                }
-
-                ctx = NULL;
-            }
-        }
-    }
-
-    return ctx;
-}
-
-
-/*
- * The forwarded body holds the secret, the proxy module's request header
- * buffer the token: both are wiped before the request's pool is freed.
- */
-
-static void
-ngx_http_manta_cleanup(void *data)
-{
-    ngx_http_manta_ctx_t  *ctx = data;
-
-    ngx_buf_t           *b;
-    ngx_chain_t         *cl;
-    ngx_http_request_t  *r;
-
-    if (ctx->body) {
-        OPENSSL_cleanse(ctx->body, ctx->body_len);
-    }
-
-    if (ctx->error_body) {
-        /* upstream may have echoed the secret */
-        OPENSSL_cleanse(ctx->error_body, ctx->error_len);
-    }
-
-    r = ctx->request;
-
-    if (ctx->body == NULL || r->upstream == NULL) {
-        return;
-    }
-
-    for (cl = r->upstream->request_bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->temporary && b->start && b->last > b->start) {
-            OPENSSL_cleanse(b->start, b->last - b->start);
-        }
-    }
 }
 
 
