@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "ngx_http_manta_module.h"
+#include "ngx_http_manta_credentials.h"
 
 
 #define NGX_HTTP_MANTA_CREDS_MAX  (1024 * 1024)

@@ -8,6 +8,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_manta_module.h"
+#include "ngx_http_manta_limit.h"
 
 
 /* as the credentials file's "burst": no overflow in thousandths */
@@ -42,6 +43,14 @@ typedef struct {
 } ngx_http_manta_limit_ctx_t;
 
 
+static void ngx_http_manta_limit_effective(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, manta_limit_t *limit);
+static void ngx_http_manta_limit_peek(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
+static void ngx_http_manta_limit_backoff(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
+static ngx_int_t ngx_http_manta_limit_headers(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf);
 static ngx_int_t ngx_http_manta_limit_lookup(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
     manta_limit_t *limit);
@@ -146,6 +155,114 @@ ngx_http_manta_limit_account(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 }
 
 
+/*
+ * What the limit adds to a gateway response: an upstream 429 blocks the
+ * bot (manta_upstream_backoff), and the RateLimit headers
+ * (manta_limit_headers).
+ */
+
+ngx_int_t
+ngx_http_manta_limit_response(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    ngx_http_manta_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+
+    if (r->headers_out.status == NGX_HTTP_TOO_MANY_REQUESTS
+        && r->upstream && ctx->forwarded && mlcf->upstream_backoff)
+    {
+        ngx_http_manta_limit_backoff(r, ctx);
+    }
+
+    if (!mlcf->limit_headers) {
+        return NGX_OK;
+    }
+
+    return ngx_http_manta_limit_headers(r, ctx, mlcf);
+}
+
+
+/*
+ * RateLimit-Policy and RateLimit, structured fields of the IETF httpapi
+ * ratelimit-headers draft 11, named after the zone; Retry-After on the
+ * module's own 429.
+ */
+
+static ngx_int_t
+ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_http_manta_loc_conf_t *mlcf)
+{
+    u_char     *p, *last;
+    size_t      len;
+    ngx_str_t  *zone, policy;
+
+    zone = &mlcf->limit_zone->shm.name;
+
+    if (!ctx->limit_fields && ctx->cred) {
+        /* rejected before the limit: the bot's bucket as it stands */
+        ngx_http_manta_limit_peek(r, ctx);
+    }
+
+    if (ctx->cred && ctx->cred->rate) {
+        /* the bot's own rate */
+
+        if (ngx_http_manta_limit_policy(r->pool, mlcf->limit_zone,
+                                        ctx->cred->rate, &policy)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+    } else {
+        policy = mlcf->limit_policy;
+    }
+
+    if (ngx_http_manta_add_header(r, "RateLimit-Policy",
+                                  sizeof("RateLimit-Policy") - 1,
+                                  policy.data, policy.len)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->limit_fields) {
+        return NGX_OK;
+    }
+
+    len = sizeof("\"\";r=;t=") - 1 + zone->len + 2 * NGX_INT_T_LEN;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_sprintf(p, "\"%V\";r=%ui;t=%ui", zone,
+                       (ngx_uint_t) ctx->limit_remaining,
+                       (ngx_uint_t) ctx->limit_reset);
+
+    if (ngx_http_manta_add_header(r, "RateLimit", sizeof("RateLimit") - 1,
+                                  p, last - p)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->reason != MANTA_RATE_LIMITED) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_sprintf(p, "%ui", (ngx_uint_t) ctx->limit_retry_after);
+
+    return ngx_http_manta_add_header(r, "Retry-After",
+                                     sizeof("Retry-After") - 1, p, last - p);
+}
+
+
 /* the decision, taken under the zone's lock */
 
 static ngx_int_t
@@ -160,7 +277,7 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     lctx = mlcf->limit_zone->data;
 
-    ngx_http_manta_limit_conf(r, ctx, limit);
+    ngx_http_manta_limit_effective(r, ctx, limit);
 
     now = ngx_current_msec;
 
@@ -220,10 +337,10 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 }
 
 
-/* the zone's rate and the location's burst, or the bot's own */
+/* the limit a bot has: the zone's rate and the location's burst, or its own */
 
-void
-ngx_http_manta_limit_conf(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+static void
+ngx_http_manta_limit_effective(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     manta_limit_t *limit)
 {
     ngx_http_manta_loc_conf_t   *mlcf;
@@ -253,7 +370,7 @@ ngx_http_manta_limit_conf(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
  * rejection after the botId was validated): the bucket as it is.
  */
 
-void
+static void
 ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     manta_limit_t                 limit;
@@ -265,7 +382,7 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
     lctx = mlcf->limit_zone->data;
 
-    ngx_http_manta_limit_conf(r, ctx, &limit);
+    ngx_http_manta_limit_effective(r, ctx, &limit);
 
     ngx_memzero(&bucket, sizeof(manta_bucket_t));
 
@@ -328,7 +445,7 @@ ngx_http_manta_limit_policy(ngx_pool_t *pool, ngx_shm_zone_t *shm_zone,
 
 /* upstream answered 429: the bot waits locally until its Retry-After */
 
-void
+static void
 ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     unsigned                      seconds;

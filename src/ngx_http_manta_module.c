@@ -11,6 +11,11 @@
 #include <openssl/crypto.h>
 
 #include "ngx_http_manta_module.h"
+#include "ngx_http_manta_credentials.h"
+#include "ngx_http_manta_request.h"
+#include "ngx_http_manta_filter.h"
+#include "ngx_http_manta_limit.h"
+#include "ngx_http_manta_variables.h"
 
 
 #define NGX_HTTP_MANTA_BOT_ID_PATTERN  "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"

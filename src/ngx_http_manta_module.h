@@ -163,32 +163,8 @@ typedef struct {
 
 ngx_http_manta_ctx_t *ngx_http_manta_get_ctx(ngx_http_request_t *r);
 ngx_http_manta_ctx_t *ngx_http_manta_create_ctx(ngx_http_request_t *r);
-
-char *ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-void ngx_http_manta_token_expiry_check(ngx_conf_t *cf,
-    ngx_http_manta_creds_t *mc, time_t window);
-void ngx_http_manta_token_expired_log(ngx_http_request_t *r,
-    const manta_cred_t *cred);
-ngx_int_t ngx_http_manta_request_init(ngx_conf_t *cf);
-ngx_int_t ngx_http_manta_filter_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_manta_add_header(ngx_http_request_t *r, char *key,
     size_t key_len, u_char *value, size_t value_len);
-ngx_int_t ngx_http_manta_add_variables(ngx_conf_t *cf);
-
-ngx_int_t ngx_http_manta_limit_account(ngx_http_request_t *r,
-    ngx_http_manta_ctx_t *ctx);
-void ngx_http_manta_limit_conf(ngx_http_request_t *r,
-    ngx_http_manta_ctx_t *ctx, manta_limit_t *limit);
-void ngx_http_manta_limit_peek(ngx_http_request_t *r,
-    ngx_http_manta_ctx_t *ctx);
-void ngx_http_manta_limit_backoff(ngx_http_request_t *r,
-    ngx_http_manta_ctx_t *ctx);
-ngx_int_t ngx_http_manta_limit_policy(ngx_pool_t *pool,
-    ngx_shm_zone_t *shm_zone, ngx_uint_t rate, ngx_str_t *policy);
-char *ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 
 extern ngx_module_t  ngx_http_manta_module;

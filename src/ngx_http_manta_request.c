@@ -8,6 +8,9 @@
 #include <ngx_http.h>
 
 #include "ngx_http_manta_module.h"
+#include "ngx_http_manta_request.h"
+#include "ngx_http_manta_credentials.h"
+#include "ngx_http_manta_limit.h"
 
 
 static ngx_int_t ngx_http_manta_handler(ngx_http_request_t *r);

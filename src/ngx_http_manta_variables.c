@@ -8,6 +8,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_manta_module.h"
+#include "ngx_http_manta_variables.h"
 #include "ngx_http_manta_version.h"
 
 

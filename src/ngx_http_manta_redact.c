@@ -1,0 +1,522 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_manta_module.h"
+#include "ngx_http_manta_redact.h"
+#include "manta_error.h"
+
+
+static size_t ngx_http_manta_patterns(ngx_http_manta_ctx_t *ctx,
+    manta_str_t *pat);
+static ngx_uint_t ngx_http_manta_holds(manta_str_t *pat, size_t npat,
+    ngx_str_t *value);
+static void ngx_http_manta_redact_list(ngx_http_request_t *r,
+    ngx_list_t *list, manta_str_t *pat, size_t npat, ngx_uint_t sent);
+static void ngx_http_manta_forget_header(ngx_http_request_t *r,
+    ngx_table_elt_t *h);
+static void ngx_http_manta_forget_in_array(ngx_array_t *a,
+    ngx_table_elt_t *h);
+static ngx_int_t ngx_http_manta_mask_buf(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_manta_append(ngx_http_request_t *r,
+    ngx_chain_t ***ll, ngx_buf_t *b);
+
+
+/*
+ * The values nothing from upstream may carry to the caller: the token and
+ * the secret of the request's credentials, and the secret as the forwarded
+ * JSON body spells it when that differs.
+ */
+
+static size_t
+ngx_http_manta_patterns(ngx_http_manta_ctx_t *ctx, manta_str_t *pat)
+{
+    size_t               n, head, tail;
+    const manta_cred_t  *cred;
+
+    cred = ctx->cred;
+
+    pat[0].data = cred->token;
+    pat[0].len = cred->token_len;
+    pat[1].data = cred->secret;
+    pat[1].len = cred->secret_len;
+
+    n = 2;
+
+    /* {"secret":"<escaped secret>","name":" */
+
+    head = sizeof("{\"secret\":\"") - 1;
+    tail = sizeof("\",\"name\":\"") - 1;
+
+    if (cred->body_prefix_len > head + tail
+        && cred->body_prefix_len - head - tail != cred->secret_len)
+    {
+        pat[2].data = cred->body_prefix + head;
+        pat[2].len = cred->body_prefix_len - head - tail;
+        n = 3;
+    }
+
+    return n;
+}
+
+
+static ngx_uint_t
+ngx_http_manta_holds(manta_str_t *pat, size_t npat, ngx_str_t *value)
+{
+    size_t  i;
+
+    for (i = 0; i < npat; i++) {
+        if (pat[i].len && pat[i].len <= value->len
+            && memmem(value->data, value->len, pat[i].data, pat[i].len)
+               != NULL)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Upstream header fields holding the token or the secret: dropped from the
+ * response (hash 0, and the pointers nginx keeps to them cleared) and from
+ * the upstream's own copy, so that $sent_http_* and $upstream_http_* do
+ * not show them either.  The status line's reason phrase and the media
+ * type are checked too.
+ */
+
+void
+ngx_http_manta_redact_headers(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx)
+{
+    size_t                npat;
+    manta_str_t           pat[MANTA_MASK_PATTERNS];
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+    npat = ngx_http_manta_patterns(ctx, pat);
+
+    if (ngx_http_manta_holds(pat, npat, &r->headers_out.status_line)
+        || ngx_http_manta_holds(pat, npat, &u->headers_in.status_line))
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "manta: upstream status line holds the token or "
+                      "the secret: reason phrase not passed");
+
+        ngx_str_null(&r->headers_out.status_line);
+        ngx_str_null(&u->headers_in.status_line);
+    }
+
+    if (ngx_http_manta_holds(pat, npat, &r->headers_out.content_type)
+        || ngx_http_manta_holds(pat, npat, &r->headers_out.charset))
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "manta: upstream header \"Content-Type\" holds the "
+                      "token or the secret: not passed");
+
+        r->headers_out.content_type.len = 0;
+        r->headers_out.content_type.data = NULL;
+        r->headers_out.content_type_len = 0;
+        r->headers_out.content_type_lowcase = NULL;
+        r->headers_out.charset.len = 0;
+    }
+
+    ngx_http_manta_redact_list(r, &u->headers_in.headers, pat, npat, 0);
+    ngx_http_manta_redact_list(r, &r->headers_out.headers, pat, npat, 1);
+}
+
+
+/* sent: the response's list, else the upstream's copy (which is logged) */
+
+static void
+ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
+    manta_str_t *pat, size_t npat, ngx_uint_t sent)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &list->part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || !ngx_http_manta_holds(pat, npat, &h[i].value))
+        {
+            continue;
+        }
+
+        h[i].hash = 0;
+
+        if (sent) {
+            ngx_http_manta_forget_header(r, &h[i]);
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "manta: upstream header \"%V\" holds the token or "
+                      "the secret: not passed", &h[i].key);
+    }
+}
+
+
+/* the pointers nginx keeps to a response header dropped */
+
+static void
+ngx_http_manta_forget_header(ngx_http_request_t *r, ngx_table_elt_t *h)
+{
+    ngx_uint_t         i;
+    ngx_table_elt_t  **p[] = {
+        &r->headers_out.server, &r->headers_out.date,
+        &r->headers_out.content_length, &r->headers_out.content_encoding,
+        &r->headers_out.location, &r->headers_out.refresh,
+        &r->headers_out.last_modified, &r->headers_out.content_range,
+        &r->headers_out.accept_ranges, &r->headers_out.www_authenticate,
+        &r->headers_out.expires, &r->headers_out.etag
+    };
+
+    for (i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+        if (*p[i] == h) {
+            *p[i] = NULL;
+        }
+    }
+
+#if (nginx_version < 1023000)
+    ngx_http_manta_forget_in_array(&r->headers_out.cache_control, h);
+    ngx_http_manta_forget_in_array(&r->headers_out.link, h);
+#endif
+}
+
+
+static void
+ngx_http_manta_forget_in_array(ngx_array_t *a, ngx_table_elt_t *h)
+{
+    ngx_uint_t         i;
+    ngx_table_elt_t  **e;
+
+    e = a->elts;
+
+    for (i = 0; i < a->nelts; /* void */) {
+        if (e[i] == h) {
+            ngx_memmove(&e[i], &e[i + 1],
+                        (a->nelts - i - 1) * sizeof(ngx_table_elt_t *));
+            a->nelts--;
+            continue;
+        }
+
+        i++;
+    }
+}
+
+
+/*
+ * Only a final response is relayed: a status below 200, no valid status
+ * line (the proxy module then sets HTTP/0.9 and relays the raw bytes) or
+ * a success body in a Content-Encoding the gateway never asked for (its
+ * bytes cannot be checked) is answered 502; the upstream's headers and
+ * body are dropped and its connection is not reused.
+ */
+
+ngx_int_t
+ngx_http_manta_final_response(ngx_http_request_t *r)
+{
+    ngx_uint_t            status;
+    ngx_table_elt_t      *ce;
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+    status = r->headers_out.status;
+    ce = r->headers_out.content_encoding;
+
+    if (r->post_action) {
+        return NGX_OK;
+    }
+
+    if (r->http_version == NGX_HTTP_VERSION_9) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "manta: upstream sent no valid status line: "
+                      "answered 502");
+
+    } else if (status < NGX_HTTP_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "manta: upstream sent status %ui, not a final "
+                      "response: answered 502", status);
+
+    } else if (status < NGX_HTTP_BAD_REQUEST
+               && status != NGX_HTTP_NO_CONTENT
+               && status != NGX_HTTP_NOT_MODIFIED
+               && ce && ce->hash && ce->value.len
+               && !(ce->value.len == sizeof("identity") - 1
+                    && ngx_strncasecmp(ce->value.data, (u_char *) "identity",
+                                       ce->value.len)
+                       == 0))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "manta: upstream sent an encoded body, which cannot "
+                      "be checked: answered 502");
+
+    } else {
+        return NGX_OK;
+    }
+
+    u->keepalive = 0;
+    u->headers_in.connection_close = 1;
+
+    /* the caller's protocol, not the HTTP/0.9 taken from upstream */
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        r->http_version = NGX_HTTP_VERSION_20;
+
+    } else
+#endif
+    {
+        r->http_version = r->http_major * 1000 + r->http_minor;
+    }
+
+    ngx_http_clean_header(r);
+
+    return NGX_HTTP_BAD_GATEWAY;
+}
+
+
+ngx_int_t
+ngx_http_manta_mask_start(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    u_char       *mem;
+    size_t        size, npat;
+    manta_str_t   pat[MANTA_MASK_PATTERNS];
+
+    if (r->header_only) {
+        return NGX_OK;
+    }
+
+    npat = ngx_http_manta_patterns(ctx, pat);
+
+    size = manta_mask_init(&ctx->mask, pat, npat);
+
+    if (ctx->mask.npat == 0) {
+        return NGX_OK;
+    }
+
+    if (size) {
+        mem = ngx_pnalloc(r->pool, size);
+        if (mem == NULL) {
+            return NGX_ERROR;
+        }
+
+        manta_mask_memory(&ctx->mask, mem);
+    }
+
+    ctx->mask_on = 1;
+
+    /* buffers in a temp file are read into memory before they come here */
+
+    r->filter_need_in_memory = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A body streamed to the caller with every occurrence of the token and the
+ * secret masked: the chain passes as it is unless a buffer holds one, ends
+ * with the start of one, or bytes are held back.
+ */
+
+ngx_int_t
+ngx_http_manta_mask_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_chain_t **chain)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *in, *cl, *out, **ll;
+
+    in = *chain;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ctx->mask.carry
+            || (ngx_buf_in_memory(b) && b->last > b->pos
+                && manta_mask_needed(&ctx->mask, b->pos, b->last - b->pos)))
+        {
+            break;
+        }
+    }
+
+    if (cl == NULL) {
+        return NGX_OK;
+    }
+
+    out = NULL;
+    ll = &out;
+
+    for (cl = in; cl; cl = cl->next) {
+        if (ngx_http_manta_mask_buf(r, ctx, cl->buf, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->mask.found && !ctx->mask_logged) {
+        ctx->mask_logged = 1;
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "manta: upstream response body holds the token or "
+                      "the secret: masked");
+    }
+
+    *chain = out;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_manta_mask_buf(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_buf_t *b, ngx_chain_t ***ll)
+{
+    u_char      *dst, none[1];
+    size_t       len, n, nrel;
+    ngx_buf_t   *nb, *rel;
+
+    len = ngx_buf_in_memory(b) ? (size_t) (b->last - b->pos) : 0;
+
+    if (len && (ctx->mask.carry
+                || manta_mask_needed(&ctx->mask, b->pos, len)))
+    {
+        rel = NULL;
+
+        if (ctx->mask.carry) {
+            rel = ngx_create_temp_buf(r->pool, ctx->mask.carry);
+            if (rel == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        /*
+         * In place when the buffer may be written, else into a copy; a
+         * buffer also in a temp file (which sendfile would send) is copied
+         */
+
+        nb = b;
+
+        if (!b->temporary || b->in_file) {
+            nb = ngx_create_temp_buf(r->pool, len);
+            if (nb == NULL) {
+                return NGX_ERROR;
+            }
+
+            nb->flush = b->flush;
+            nb->last_buf = b->last_buf;
+            nb->last_in_chain = b->last_in_chain;
+            nb->sync = b->sync;
+        }
+
+        dst = nb->pos;
+
+        n = manta_mask_step(&ctx->mask, b->pos, dst, len,
+                            rel ? rel->pos : none, &nrel);
+
+        if (nb != b) {
+            b->pos = b->last;
+
+            if (b->in_file) {
+                b->file_pos = b->file_last;
+            }
+        }
+
+        nb->last = nb->pos + n;
+
+        if (nrel) {
+            rel->last = rel->pos + nrel;
+
+            if (ngx_http_manta_append(r, ll, rel) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        b = nb;
+    }
+
+    if (b->last_buf && ctx->mask.carry) {
+        /* the end of the body: what was held back goes first */
+
+        nb = ngx_create_temp_buf(r->pool, ctx->mask.carry);
+        if (nb == NULL) {
+            return NGX_ERROR;
+        }
+
+        nb->last += manta_mask_flush(&ctx->mask, nb->pos);
+        nb->last_buf = 1;
+        nb->last_in_chain = 1;
+        nb->flush = b->flush;
+
+        b->last_buf = 0;
+        b->last_in_chain = 0;
+
+        if (ngx_buf_size(b) && ngx_http_manta_append(r, ll, b) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_manta_append(r, ll, nb);
+    }
+
+    if (ngx_buf_in_memory(b) && b->pos == b->last) {
+        /* all held back: an empty buffer is passed only for its flags */
+
+        if (!b->flush && !b->last_buf && !b->sync) {
+            return NGX_OK;
+        }
+
+        nb = ngx_calloc_buf(r->pool);
+        if (nb == NULL) {
+            return NGX_ERROR;
+        }
+
+        nb->flush = b->flush;
+        nb->last_buf = b->last_buf;
+        nb->last_in_chain = b->last_in_chain;
+        nb->sync = b->sync;
+
+        b = nb;
+    }
+
+    return ngx_http_manta_append(r, ll, b);
+}
+
+
+static ngx_int_t
+ngx_http_manta_append(ngx_http_request_t *r, ngx_chain_t ***ll, ngx_buf_t *b)
+{
+    ngx_chain_t  *cl;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    **ll = cl;
+    *ll = &cl->next;
+
+    return NGX_OK;
+}
