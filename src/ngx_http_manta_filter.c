@@ -76,7 +76,7 @@ ngx_http_manta_header_filter(ngx_http_request_t *r)
         }
     }
 
-    if (ctx->error_state) {
+    if (ctx->error_phase) {
         /* the held-back headers of an error response, now sent */
         return ngx_http_next_header_filter(r);
     }
@@ -144,7 +144,7 @@ ngx_http_manta_header_filter(ngx_http_request_t *r)
     if (r->header_only || r->method == NGX_HTTP_HEAD) {
         /* no body will follow: the reason phrase answers */
 
-        ctx->error_state = NGX_HTTP_MANTA_ERROR_SENT;
+        ctx->error_phase = NGX_HTTP_MANTA_ERROR_SENT;
 
         if (ngx_http_manta_error_body(r, ctx, NULL, &body) != NGX_OK) {
             return NGX_ERROR;
@@ -155,7 +155,10 @@ ngx_http_manta_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    ctx->error_state = NGX_HTTP_MANTA_ERROR_COLLECTING;
+    ctx->error_phase = NGX_HTTP_MANTA_ERROR_COLLECT;
+
+    /* the copy filter reads a body spooled to a file into memory */
+    r->filter_need_in_memory = 1;
 
     if (r->upstream && r->upstream->cleanup && ctx->upstream_finalize == NULL)
     {
@@ -182,7 +185,7 @@ ngx_http_manta_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, in);
     }
 
-    if (ctx->error_state != NGX_HTTP_MANTA_ERROR_COLLECTING) {
+    if (ctx->error_phase != NGX_HTTP_MANTA_ERROR_COLLECT) {
 
         if (ctx->mask_on && ngx_http_manta_mask_body(r, ctx, &in) != NGX_OK) {
             return NGX_ERROR;
@@ -208,7 +211,7 @@ ngx_http_manta_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return NGX_OK;
     }
 
-    ctx->error_state = NGX_HTTP_MANTA_ERROR_SENT;
+    ctx->error_phase = NGX_HTTP_MANTA_ERROR_SENT;
 
     return ngx_http_manta_error_send(r, ctx);
 }
@@ -234,7 +237,7 @@ ngx_http_manta_upstream_finalize(ngx_http_request_t *r, ngx_int_t rc)
 
     ctx->upstream_finalize(r, rc);
 
-    if (ctx->error_state != NGX_HTTP_MANTA_ERROR_COLLECTING
+    if (ctx->error_phase != NGX_HTTP_MANTA_ERROR_COLLECT
         || rc == NGX_OK || rc == NGX_DONE || rc == NGX_DECLINED
         || rc == NGX_HTTP_CLIENT_CLOSED_REQUEST
         || rc == NGX_HTTP_REQUEST_TIME_OUT
@@ -246,7 +249,7 @@ ngx_http_manta_upstream_finalize(ngx_http_request_t *r, ngx_int_t rc)
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "manta: upstream error response broke off: answered 502");
 
-    ctx->error_state = NGX_HTTP_MANTA_ERROR_SENT;
+    ctx->error_phase = NGX_HTTP_MANTA_ERROR_SENT;
     ctx->error_skip = 1;
 
     r->headers_out.status = NGX_HTTP_BAD_GATEWAY;
@@ -264,7 +267,6 @@ ngx_http_manta_error_collect(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_buf_t *b)
 {
     off_t                       size;
-    ssize_t                     n;
     ngx_http_manta_loc_conf_t  *mlcf;
 
     size = ngx_buf_size(b);
@@ -289,20 +291,15 @@ ngx_http_manta_error_collect(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         }
     }
 
-    if (ngx_buf_in_memory(b)) {
-        ngx_memcpy(ctx->error_body + ctx->error_len, b->pos, (size_t) size);
-
-    } else {
-        n = ngx_read_file(b->file, ctx->error_body + ctx->error_len,
-                          (size_t) size, b->file_pos);
-
-        if (n != (ssize_t) size) {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          ngx_read_file_n " read %z of %O bytes of an "
-                          "error response", n, size);
-            return NGX_ERROR;
-        }
+    if (!ngx_buf_in_memory(b)) {
+        /* r->filter_need_in_memory: the copy filter has read it */
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "manta: error response buffer not in memory");
+        ctx->error_skip = 1;
+        goto consumed;
     }
+
+    ngx_memcpy(ctx->error_body + ctx->error_len, b->pos, (size_t) size);
 
     ctx->error_len += (size_t) size;
 

@@ -270,6 +270,7 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_loc_conf_t *mlcf, manta_limit_t *limit)
 {
     uint64_t                      delay, blocked;
+    unsigned                      quota, window;
     ngx_msec_t                    now;
     ngx_uint_t                    alert;
     ngx_http_manta_limit_ctx_t   *lctx;
@@ -326,8 +327,8 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         }
     }
 
-    manta_limit_fields(&lr->bucket, limit, now, &ctx->limit_quota,
-                       &ctx->limit_window, &ctx->limit_remaining,
+    manta_limit_fields(&lr->bucket, limit, now, &quota, &window,
+                       &ctx->limit_remaining,
                        &ctx->limit_reset);
     ctx->limit_fields = 1;
 
@@ -373,6 +374,7 @@ ngx_http_manta_limit_effective(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 static void
 ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
+    unsigned                      quota, window;
     manta_limit_t                 limit;
     manta_bucket_t                bucket;
     ngx_http_manta_loc_conf_t    *mlcf;
@@ -396,8 +398,8 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
 
-    manta_limit_fields(&bucket, &limit, ngx_current_msec, &ctx->limit_quota,
-                       &ctx->limit_window, &ctx->limit_remaining,
+    manta_limit_fields(&bucket, &limit, ngx_current_msec, &quota, &window,
+                       &ctx->limit_remaining,
                        &ctx->limit_reset);
     ctx->limit_fields = 1;
 }

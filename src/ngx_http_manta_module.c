@@ -388,7 +388,7 @@ ngx_http_manta_cleanup(void *data)
 
     r = ctx->request;
 
-    if (ctx->body == NULL || r->upstream == NULL) {
+    if (!ctx->forwarded || r->upstream == NULL) {
         return;
     }
 

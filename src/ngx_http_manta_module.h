@@ -23,8 +23,11 @@
 #define NGX_HTTP_MANTA_OFF         0
 #define NGX_HTTP_MANTA_CLIENT_TAG  1
 
-#define NGX_HTTP_MANTA_ERROR_COLLECTING  1
-#define NGX_HTTP_MANTA_ERROR_SENT        2
+/* the error filter's phases (ctx->error_phase) */
+
+#define NGX_HTTP_MANTA_ERROR_PASS     0
+#define NGX_HTTP_MANTA_ERROR_COLLECT  1
+#define NGX_HTTP_MANTA_ERROR_SENT     2
 
 #define NGX_HTTP_MANTA_LIMIT_PASSED            1
 #define NGX_HTTP_MANTA_LIMIT_DELAYED           2
@@ -135,15 +138,13 @@ typedef struct {
     ngx_uint_t                 limit_status;
     ngx_msec_t                 limit_delay;
     unsigned                   limit_retry_after;
-    unsigned                   limit_quota;
-    unsigned                   limit_window;
     unsigned                   limit_remaining;
     unsigned                   limit_reset;
     unsigned                   limit_fields:1;
     unsigned                   handled:1;
     unsigned                   reading:1;
     unsigned                   too_large:1;
-    unsigned                   error_state:2;
+    unsigned                   error_phase:2;
     unsigned                   error_skip:1;
     unsigned                   error_rewritten:1;
 
