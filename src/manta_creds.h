@@ -71,8 +71,9 @@ typedef struct {
  * optional "token", "secret", "rate" ("Nr/s" or "Nr/m"), "burst" (integer
  * >= 0); unknown members are errors; a token or secret that is empty or
  * holds a control character (C0 U+0000..U+001F including TAB, CR and LF,
- * DEL U+007F, C1 U+0080..U+009F) is an error; every bot must end up with a token and
- * a secret; with neither a default nor any bot the file is an error.
+ * DEL U+007F, C1 U+0080..U+009F) is an error; every bot must end up with
+ * a token and a secret; with neither a default nor any bot the file is an
+ * error.
  * The jansson allocations made while parsing are wiped before release.
  */
 manta_creds_t *manta_creds_parse(const char *data, size_t len, char *err,

@@ -218,7 +218,7 @@ static ngx_command_t  ngx_http_manta_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_manta_loc_conf_t, limit_status),
+      offsetof(ngx_http_manta_loc_conf_t, limit_reject_code),
       &ngx_http_manta_limit_status_bounds },
 
     { ngx_string("manta_limit_headers"),
@@ -575,7 +575,7 @@ ngx_http_manta_create_loc_conf(ngx_conf_t *cf)
     conf->limit_zone = NGX_CONF_UNSET_PTR;
     conf->limit_dry_run = NGX_CONF_UNSET;
     conf->limit_log_level = NGX_CONF_UNSET_UINT;
-    conf->limit_status = NGX_CONF_UNSET_UINT;
+    conf->limit_reject_code = NGX_CONF_UNSET_UINT;
     conf->limit_headers = NGX_CONF_UNSET;
     conf->upstream_backoff = NGX_CONF_UNSET;
     conf->upstream_tls_verify = NGX_CONF_UNSET;
@@ -646,7 +646,7 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->limit_dry_run, prev->limit_dry_run, 0);
     ngx_conf_merge_uint_value(conf->limit_log_level, prev->limit_log_level,
                               NGX_LOG_ERR);
-    ngx_conf_merge_uint_value(conf->limit_status, prev->limit_status,
+    ngx_conf_merge_uint_value(conf->limit_reject_code, prev->limit_reject_code,
                               NGX_HTTP_TOO_MANY_REQUESTS);
     ngx_conf_merge_value(conf->limit_headers, prev->limit_headers, 1);
     ngx_conf_merge_value(conf->upstream_backoff, prev->upstream_backoff, 1);

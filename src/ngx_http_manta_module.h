@@ -84,7 +84,7 @@ typedef struct {
     ngx_uint_t                 limit_delay;
     ngx_flag_t                 limit_dry_run;
     ngx_uint_t                 limit_log_level;
-    ngx_uint_t                 limit_status;
+    ngx_uint_t                 limit_reject_code;  /* manta_limit_status */
     ngx_flag_t                 limit_headers;
     ngx_flag_t                 upstream_backoff;
     ngx_http_manta_conf_pos_t  limit_pos;
@@ -135,7 +135,7 @@ typedef struct {
     off_t                      received;
     u_char                    *error_body;  /* upstream's, up to the max */
     size_t                     error_len;
-    ngx_uint_t                 limit_status;
+    ngx_uint_t                 limit_status;  /* $manta_limit_status */
     ngx_msec_t                 limit_delay;
     unsigned                   limit_retry_after;
     unsigned                   limit_remaining;

@@ -296,7 +296,8 @@ ngx_http_manta_body_handler(ngx_http_request_t *r)
 
 /*
  * The checks on the body (JSON, name, secret, unknown members, token
- * expiry) and the limit, then the request is rewritten for upstream.  NGX_DECLINED means "forward".
+ * expiry) and the limit, then the request is rewritten for upstream.
+ * NGX_DECLINED means "forward".
  */
 
 static ngx_int_t
@@ -783,7 +784,7 @@ ngx_http_manta_reject_message(ngx_http_request_t *r,
     }
 
     if (reason == MANTA_RATE_LIMITED) {
-        status = mlcf->limit_status;
+        status = mlcf->limit_reject_code;
 
     } else {
         status = manta_reason_status(reason);
