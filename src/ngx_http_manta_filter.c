@@ -320,10 +320,7 @@ consumed:
 static ngx_int_t
 ngx_http_manta_error_send(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    ngx_int_t     rc;
-    ngx_str_t     in, body;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    ngx_str_t  in, body;
 
     in.data = ctx->error_body;
     in.len = ctx->error_len;
@@ -335,31 +332,8 @@ ngx_http_manta_error_send(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    r->headers_out.content_length_n = body.len;
-
-    rc = ngx_http_next_header_filter(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = body.data;
-    b->last = body.data + body.len;
-    b->start = b->pos;
-    b->end = b->last;
-    b->memory = body.len ? 1 : 0;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_next_body_filter(r, &out);
+    return ngx_http_manta_send_json(r, &body, ngx_http_next_header_filter,
+                                    ngx_http_next_body_filter);
 }
 
 

@@ -426,6 +426,55 @@ ngx_http_manta_add_header(ngx_http_request_t *r, char *key, size_t key_len,
 }
 
 
+/*
+ * The one way the module sends a JSON body of its own (an ErrorResponse):
+ * with its headers through the whole filter chain, or, from inside the
+ * module's filters, through the filters after them (next_header and
+ * next_body).  A subrequest's body is part of its parent's output.
+ */
+
+ngx_int_t
+ngx_http_manta_send_json(ngx_http_request_t *r, ngx_str_t *json,
+    ngx_http_output_header_filter_pt next_header,
+    ngx_http_output_body_filter_pt next_body)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.content_length_n = json->len;
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+
+    rc = next_header ? next_header(r) : ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = json->data;
+    b->last = json->data + json->len;
+    b->start = b->pos;
+    b->end = b->last;
+    b->memory = json->len ? 1 : 0;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return next_body ? next_body(r, &out) : ngx_http_output_filter(r, &out);
+}
+
+
 static ngx_int_t
 ngx_http_manta_preconfiguration(ngx_conf_t *cf)
 {

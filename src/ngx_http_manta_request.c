@@ -804,44 +804,26 @@ static ngx_int_t
 ngx_http_manta_send_error(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_uint_t status, const char *message)
 {
-    size_t        len;
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-    const char   *bot_id;
+    ngx_str_t    body;
+    const char  *bot_id;
 
     bot_id = ctx->bot_id.len ? (char *) ctx->bot_id.data : NULL;
 
-    len = manta_error_body_len(message, ngx_strlen(message), (int) status,
-                               bot_id, ctx->bot_id.len);
+    body.len = manta_error_body_len(message, ngx_strlen(message),
+                                    (int) status, bot_id, ctx->bot_id.len);
 
-    b = ngx_create_temp_buf(r->pool, len);
-    if (b == NULL) {
+    body.data = ngx_pnalloc(r->pool, body.len);
+    if (body.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last += manta_error_body((char *) b->pos, message, ngx_strlen(message),
-                                (int) status, bot_id, ctx->bot_id.len);
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+    body.len = manta_error_body((char *) body.data, message,
+                                ngx_strlen(message), (int) status, bot_id,
+                                ctx->bot_id.len);
 
     r->headers_out.status = status;
-    r->headers_out.content_length_n = b->last - b->pos;
 
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = sizeof("application/json") - 1;
-    r->headers_out.content_type_lowcase = NULL;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_manta_send_json(r, &body, NULL, NULL);
 }
 
 
