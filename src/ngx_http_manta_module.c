@@ -402,27 +402,54 @@ ngx_http_manta_cleanup(void *data)
 }
 
 
+/* a response header of the module's own */
+
 ngx_int_t
 ngx_http_manta_add_header(ngx_http_request_t *r, char *key, size_t key_len,
     u_char *value, size_t value_len)
 {
-    ngx_table_elt_t  *h;
+    ngx_str_t  name;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    name.data = (u_char *) key;
+    name.len = key_len;
+
+    if (ngx_http_manta_push_header(&r->headers_out.headers, &name, NULL, 1,
+                                   value, value_len)
+        == NULL)
+    {
         return NGX_ERROR;
     }
 
-    h->hash = 1;
-    h->key.data = (u_char *) key;
-    h->key.len = key_len;
+    return NGX_OK;
+}
+
+
+/*
+ * Appends a header field to a request's or a response's list; lowcase_key
+ * may be NULL for a response header, a zero hash hides it from variables.
+ */
+
+ngx_table_elt_t *
+ngx_http_manta_push_header(ngx_list_t *headers, ngx_str_t *key,
+    ngx_str_t *lowcase_key, ngx_uint_t hash, u_char *value, size_t value_len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = hash;
+    h->key = *key;
+    h->lowcase_key = lowcase_key ? lowcase_key->data : NULL;
     h->value.data = value;
     h->value.len = value_len;
 #if (nginx_version >= 1023000)
     h->next = NULL;
 #endif
 
-    return NGX_OK;
+    return h;
 }
 
 

@@ -166,6 +166,9 @@ ngx_http_manta_ctx_t *ngx_http_manta_get_ctx(ngx_http_request_t *r);
 ngx_http_manta_ctx_t *ngx_http_manta_create_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_manta_add_header(ngx_http_request_t *r, char *key,
     size_t key_len, u_char *value, size_t value_len);
+ngx_table_elt_t *ngx_http_manta_push_header(ngx_list_t *headers,
+    ngx_str_t *key, ngx_str_t *lowcase_key, ngx_uint_t hash, u_char *value,
+    size_t value_len);
 ngx_int_t ngx_http_manta_send_json(ngx_http_request_t *r, ngx_str_t *json,
     ngx_http_output_header_filter_pt next_header,
     ngx_http_output_body_filter_pt next_body);

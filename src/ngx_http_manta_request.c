@@ -32,9 +32,6 @@ static void ngx_http_manta_view_save(ngx_http_request_t *r,
 static void ngx_http_manta_view_apply(ngx_http_request_t *r,
     ngx_http_manta_view_t *v, ngx_http_manta_view_t *other);
 static void ngx_http_manta_list_copy(ngx_list_t *dst, ngx_list_t *src);
-static ngx_table_elt_t *ngx_http_manta_push_header(ngx_list_t *headers,
-    ngx_str_t *key, ngx_str_t *lowcase_key, ngx_uint_t hash, u_char *value,
-    size_t value_len);
 static ngx_int_t ngx_http_manta_reject(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, manta_reason_t reason);
 static ngx_int_t ngx_http_manta_reject_message(ngx_http_request_t *r,
@@ -698,30 +695,6 @@ ngx_http_manta_list_copy(ngx_list_t *dst, ngx_list_t *src)
     if (src->last == &src->part) {
         dst->last = &dst->part;
     }
-}
-
-
-static ngx_table_elt_t *
-ngx_http_manta_push_header(ngx_list_t *headers, ngx_str_t *key,
-    ngx_str_t *lowcase_key, ngx_uint_t hash, u_char *value, size_t value_len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = hash;
-    h->key = *key;
-    h->lowcase_key = lowcase_key->data;
-    h->value.data = value;
-    h->value.len = value_len;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return h;
 }
 
 
