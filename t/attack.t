@@ -45,6 +45,9 @@ http {
 
     manta_credentials  %%TESTDIR%%/creds.json;
 
+    manta_limit_zone  zone=strict:1m rate=1r/m;
+    manta_limit_zone  zone=shared:1m rate=10r/s;
+
     upstream mock {
         server  127.0.0.1:%%PORT_MOCK%%;
     }
@@ -80,7 +83,24 @@ http {
         location = /b/clientTag {
             manta_endpoint     client_tag;
             manta_credentials  %%TESTDIR%%/creds-b.json;
+            manta_limit        zone=strict nodelay;
             proxy_pass         http://mock/api-b/clientTag;
+        }
+
+        # two accounts, one zone: bot "x" is 1r/m in the first
+
+        location = /c/clientTag {
+            manta_endpoint     client_tag;
+            manta_credentials  %%TESTDIR%%/creds-c.json;
+            manta_limit        zone=shared nodelay;
+            proxy_pass         http://mock/api-c/clientTag;
+        }
+
+        location = /d/clientTag {
+            manta_endpoint     client_tag;
+            manta_credentials  %%TESTDIR%%/creds-d.json;
+            manta_limit        zone=shared burst=5 nodelay;
+            proxy_pass         http://mock/api-d/clientTag;
         }
 
         # where an X-Accel-Redirect of upstream lands
@@ -108,6 +128,11 @@ $t->write_creds({token => $TOKEN, secret => $SECRET,
     bots => {quote => {token => 'TOKEN-Q-0123456789', secret => $QSECRET}}});
 $t->write_file('creds-b.json',
     '{"token":"TOKEN-B-0123456789","secret":"SECRET-B-0123456789"}', 0600);
+
+$t->write_file('creds-c.json', '{"bots":{"x":{"token":"TOKEN-C-0123456789",'
+    . '"secret":"SECRET-C-0123456789","rate":"1r/m"}}}', 0600);
+$t->write_file('creds-d.json',
+    '{"token":"TOKEN-D-0123456789","secret":"SECRET-D-0123456789"}', 0600);
 
 my $json = 'application/json';
 my $ok = '{"success":true,"message":"client tag created"}';
@@ -227,7 +252,31 @@ ok(!$b || $b->{body} !~ /\Q$SECRET\E/,
     'error_page into a gateway location with other credentials: nor the '
     . 'first location\'s secret');
 
-# 5. log lines nginx writes at "error" from upstream header values
+# 5. the failover location's limit: 1r/m, no burst
+
+$t->post('/a/clientTag?botId=again', $body);
+$t->mock_clear();
+$r = $t->post('/a/clientTag?botId=again', $body);
+
+is(scalar(grep { $_->{uri} =~ m{^/api-b/} } $t->mock_requests()), 0,
+    'error_page into a gateway location with its own limit: a second '
+    . 'request within the minute does not reach its upstream (the '
+    . 'location\'s manta_limit applies)');
+
+# 6. one zone, two credentials files: a bot limited to 1r/m in one cannot
+# drain its bucket at the other's 10r/s by alternating locations
+
+is($t->post('/c/clientTag?botId=x', $body)->{status}, 200,
+    'shared zone: the 1r/m bot\'s first request passes');
+select undef, undef, undef, 0.3;
+$t->post('/d/clientTag?botId=x', $body);
+select undef, undef, undef, 0.3;
+is($t->post('/c/clientTag?botId=x', $body)->{status}, 429,
+    'shared zone: a request of the same botId through a location with '
+    . 'other credentials does not let the 1r/m bot pass again within the '
+    . 'minute');
+
+# 7. log lines nginx writes at "error" from upstream header values
 
 for my $bot (qw(charset named unsafe nul)) {
     $t->post("/openapi/clientTag?botId=$bot", $body);
@@ -241,7 +290,7 @@ unlike($log, qr/\Q$TOKEN\E/,
 unlike($log, qr/\Q$SECRET\E/,
     'error.log: never the secret of an unsafe X-Accel-Redirect URI');
 
-# 6. the token as a header's name
+# 8. the token as a header's name
 
 $r = $t->post('/openapi/clientTag?botId=hname', $body);
 
@@ -249,7 +298,7 @@ is($r->{status}, 200, 'a header named after the token: 200');
 unlike($r->{raw}, qr/\Q$TOKEN\E/,
     'a header whose name holds the token is not passed');
 
-# 7. an error body echoing the forwarded body
+# 9. an error body echoing the forwarded body
 
 $r = $t->post('/openapi/clientTag?botId=quote', $body);
 
