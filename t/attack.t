@@ -103,6 +103,14 @@ http {
             proxy_pass         http://mock/api-d/clientTag;
         }
 
+        # an operator who keeps a copy of each answer
+
+        location = /store/clientTag {
+            manta_endpoint  client_tag;
+            proxy_store     %%TESTDIR%%/store/stored.json;
+            proxy_pass      http://mock/api/openapi/clientTag;
+        }
+
         # where an X-Accel-Redirect of upstream lands
 
         location = /landing {
@@ -167,6 +175,11 @@ my %answer = (
     cookie => [200, ['Content-Type' => $json, 'Set-Cookie' => "s=$TOKEN"],
         $ok],
 
+    # a success body echoing the token: masked for the caller
+
+    echo200 => [200, ['Content-Type' => $json],
+        qq({"success":true,"message":"hello $TOKEN"})],
+
     # the token as a header's name
 
     hname => [200, ['Content-Type' => $json, "X-$TOKEN" => '1'], $ok],
@@ -192,6 +205,9 @@ $t->mock_responder(sub {
 
     return ref $a eq 'ARRAY' ? @$a : ($a);
 });
+
+mkdir $t->dir() . '/store';
+chmod 0777, $t->dir() . '/store';
 
 $t->run();
 
@@ -298,7 +314,21 @@ is($r->{status}, 200, 'a header named after the token: 200');
 unlike($r->{raw}, qr/\Q$TOKEN\E/,
     'a header whose name holds the token is not passed');
 
-# 9. an error body echoing the forwarded body
+# 9. proxy_store: the copy on disk
+
+$r = $t->post('/store/clientTag?botId=echo200', $body);
+
+is($r->{status}, 200, 'proxy_store: 200');
+unlike($r->{body}, qr/\Q$TOKEN\E/,
+    'proxy_store: the caller\'s copy is masked');
+my $stored = -e $t->dir() . '/store/stored.json'
+    ? $t->read_file('store/stored.json')
+    : '';
+unlike($stored, qr/\Q$TOKEN\E/,
+    'proxy_store in a gateway location: the file written holds no token '
+    . '(refused by nginx -t or masked)');
+
+# 10. an error body echoing the forwarded body
 
 $r = $t->post('/openapi/clientTag?botId=quote', $body);
 
