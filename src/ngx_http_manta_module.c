@@ -872,9 +872,7 @@ ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
     ngx_http_manta_conf_pos_t    *ep;
     ngx_http_core_loc_conf_t     *clcf;
     ngx_http_manta_main_conf_t   *mmcf;
-#if (NGX_HTTP_SSL || NGX_COMPAT)
     ngx_http_upstream_conf_t     *ucf;
-#endif
 
     ctx = cf->ctx;
     ep = &conf->endpoint_pos;
@@ -929,9 +927,47 @@ ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
         return NGX_CONF_ERROR;
     }
 
-#if (NGX_HTTP_SSL || NGX_COMPAT)
-
     /* ngx_http_proxy_loc_conf_t begins with its ngx_http_upstream_conf_t */
+
+    if (mmcf->proxy_index >= 0) {
+        ucf = ctx->loc_conf[mmcf->proxy_index];
+
+        if (ucf->store) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"proxy_store\" in the \"manta_endpoint\" "
+                          "location \"%V\" would write the upstream's "
+                          "answer, unmasked, to disk: remove it "
+                          "in %V:%ui", &clcf->name, &ep->file, ep->line);
+            return NGX_CONF_ERROR;
+        }
+
+#if (NGX_HTTP_CACHE)
+        if (ucf->cache) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"proxy_cache\" in the \"manta_endpoint\" "
+                          "location \"%V\" would keep the upstream's "
+                          "headers and body, unmasked, on disk and answer "
+                          "other callers from them: add \"proxy_cache "
+                          "off;\" in %V:%ui", &clcf->name, &ep->file,
+                          ep->line);
+            return NGX_CONF_ERROR;
+        }
+#endif
+
+        /*
+         * the upstream never steers this nginx: an X-Accel-Redirect would
+         * send the request, with headers nginx copies from the answer, to
+         * another location; nginx logs X-Accel-* values it cannot use
+         */
+
+        ucf->ignore_headers |= NGX_HTTP_UPSTREAM_IGN_XA_REDIRECT
+                               |NGX_HTTP_UPSTREAM_IGN_XA_EXPIRES
+                               |NGX_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE
+                               |NGX_HTTP_UPSTREAM_IGN_XA_BUFFERING
+                               |NGX_HTTP_UPSTREAM_IGN_XA_CHARSET;
+    }
+
+#if (NGX_HTTP_SSL || NGX_COMPAT)
 
     if (conf->proxy_https && mmcf->proxy_index >= 0) {
         ucf = ctx->loc_conf[mmcf->proxy_index];

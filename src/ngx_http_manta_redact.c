@@ -139,7 +139,7 @@ static void
 ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
     manta_str_t *pat, size_t npat, ngx_uint_t sent)
 {
-    ngx_uint_t        i;
+    ngx_uint_t        i, named;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
@@ -158,8 +158,18 @@ ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
             i = 0;
         }
 
-        if (h[i].hash == 0 || !ngx_http_manta_holds(pat, npat, &h[i].value))
-        {
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (ngx_http_manta_holds(pat, npat, &h[i].key)) {
+            /* its name: never logged */
+            named = 1;
+
+        } else if (ngx_http_manta_holds(pat, npat, &h[i].value)) {
+            named = 0;
+
+        } else {
             continue;
         }
 
@@ -167,6 +177,19 @@ ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
 
         if (sent) {
             ngx_http_manta_forget_header(r, &h[i]);
+            continue;
+        }
+
+#if (nginx_version < 1023000)
+        /* $upstream_cookie_* parses this array, whatever the hash */
+        ngx_http_manta_forget_in_array(&r->upstream->headers_in.cookies,
+                                       &h[i]);
+#endif
+
+        if (named) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "manta: an upstream header's name holds the "
+                          "token or the secret: not passed");
             continue;
         }
 

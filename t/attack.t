@@ -103,14 +103,6 @@ http {
             proxy_pass         http://mock/api-d/clientTag;
         }
 
-        # an operator who keeps a copy of each answer
-
-        location = /store/clientTag {
-            manta_endpoint  client_tag;
-            proxy_store     %%TESTDIR%%/store/stored.json;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
         # where an X-Accel-Redirect of upstream lands
 
         location = /landing {
@@ -314,19 +306,47 @@ is($r->{status}, 200, 'a header named after the token: 200');
 unlike($r->{raw}, qr/\Q$TOKEN\E/,
     'a header whose name holds the token is not passed');
 
-# 9. proxy_store: the copy on disk
+# 9. proxy_store and proxy_cache: a copy of the upstream's answer on disk,
+# unmasked; nginx -t refuses them in a gateway location
 
-$r = $t->post('/store/clientTag?botId=echo200', $body);
+for my $keep ('proxy_store  %%TESTDIR%%/store/stored.json;',
+    'proxy_cache  keep;')
+{
+    $t->write_file_expand('keep.conf', <<"EOF");
 
-is($r->{status}, 200, 'proxy_store: 200');
-unlike($r->{body}, qr/\Q$TOKEN\E/,
-    'proxy_store: the caller\'s copy is masked');
-my $stored = -e $t->dir() . '/store/stored.json'
-    ? $t->read_file('store/stored.json')
-    : '';
-unlike($stored, qr/\Q$TOKEN\E/,
-    'proxy_store in a gateway location: the file written holds no token '
-    . '(refused by nginx -t or masked)');
+%%MODULE%%
+%%GLOBALS%%
+
+events {
+}
+
+http {
+    %%HTTP_GLOBALS%%
+
+    manta_credentials  %%TESTDIR%%/creds.json;
+    proxy_cache_path   %%TESTDIR%%/cache  keys_zone=keep:1m;
+
+    server {
+        listen  127.0.0.1:%%PORT_8080%%;
+
+        location = /store/clientTag {
+            manta_endpoint  client_tag;
+            $keep
+            proxy_pass      http://127.0.0.1:%%PORT_MOCK%%/api;
+        }
+    }
+}
+
+EOF
+
+    my ($name) = $keep =~ /^(\w+)/;
+    my ($rc, $out) = $t->test_config('keep.conf');
+
+    isnt($rc, 0, "$name in a gateway location: nginx -t fails");
+    like($out,
+        qr/"$name" in the "manta_endpoint" location .* in \S+keep\.conf:\d+/,
+        "$name in a gateway location: the message says why and where");
+}
 
 # 10. an error body echoing the forwarded body
 
