@@ -63,6 +63,8 @@ ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    mc->account = ngx_crc32_short(mc->file.data, mc->file.len);
+
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
         return NGX_CONF_ERROR;

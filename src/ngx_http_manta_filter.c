@@ -349,19 +349,11 @@ ngx_http_manta_error_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 {
     char              *p;
     size_t             len, nredact;
-    manta_str_t        redact[2];
+    manta_str_t        redact[MANTA_MASK_PATTERNS];
     const char        *bot_id;
     manta_error_rc_t   rc;
 
-    nredact = 0;
-
-    if (ctx->cred) {
-        redact[0].data = ctx->cred->token;
-        redact[0].len = ctx->cred->token_len;
-        redact[1].data = ctx->cred->secret;
-        redact[1].len = ctx->cred->secret_len;
-        nredact = 2;
-    }
+    nredact = ctx->cred ? ngx_http_manta_redact_patterns(ctx, redact) : 0;
 
     bot_id = ctx->bot_id.len ? (char *) ctx->bot_id.data : NULL;
 

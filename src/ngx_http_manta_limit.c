@@ -43,6 +43,8 @@ typedef struct {
 } ngx_http_manta_limit_ctx_t;
 
 
+static ngx_int_t ngx_http_manta_limit_key(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
 static void ngx_http_manta_limit_effective(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, manta_limit_t *limit);
 static void ngx_http_manta_limit_peek(ngx_http_request_t *r,
@@ -278,13 +280,17 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     lctx = mlcf->limit_zone->data;
 
+    if (ngx_http_manta_limit_key(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ngx_http_manta_limit_effective(r, ctx, limit);
 
     now = ngx_current_msec;
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->bot_id, 1);
+    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 1);
 
     if (lr == NULL) {
         alert = ngx_http_manta_limit_full(lctx);
@@ -338,6 +344,41 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 }
 
 
+/*
+ * A bucket is a bot's of one Manta account: the credentials file's
+ * fingerprint, then the botId.  Locations of other accounts sharing a zone
+ * never drain or fill each other's buckets.
+ */
+
+static ngx_int_t
+ngx_http_manta_limit_key(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    u_char                     *p;
+    uint32_t                    account;
+    ngx_http_manta_loc_conf_t  *mlcf;
+
+    if (ctx->limit_key.len) {
+        return NGX_OK;
+    }
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+
+    p = ngx_pnalloc(r->pool, sizeof(uint32_t) + ctx->bot_id.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    account = mlcf->creds->account;
+
+    ctx->limit_key.data = p;
+    p = ngx_cpymem(p, &account, sizeof(uint32_t));
+    p = ngx_cpymem(p, ctx->bot_id.data, ctx->bot_id.len);
+    ctx->limit_key.len = p - ctx->limit_key.data;
+
+    return NGX_OK;
+}
+
+
 /* the limit a bot has: the zone's rate and the location's burst, or its own */
 
 static void
@@ -384,13 +425,17 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
     lctx = mlcf->limit_zone->data;
 
+    if (ngx_http_manta_limit_key(r, ctx) != NGX_OK) {
+        return;
+    }
+
     ngx_http_manta_limit_effective(r, ctx, &limit);
 
     ngx_memzero(&bucket, sizeof(manta_bucket_t));
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->bot_id, 0);
+    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 0);
 
     if (lr) {
         bucket = lr->bucket;
@@ -462,6 +507,10 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
     lctx = mlcf->limit_zone->data;
 
+    if (ngx_http_manta_limit_key(r, ctx) != NGX_OK) {
+        return;
+    }
+
     value = NULL;
 
     part = &r->headers_out.headers.part;
@@ -496,7 +545,7 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->bot_id, 1);
+    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 1);
 
     if (lr) {
         manta_backoff(&lr->bucket, ngx_current_msec, seconds);

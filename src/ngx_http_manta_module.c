@@ -388,6 +388,12 @@ ngx_http_manta_cleanup(void *data)
 
     r = ctx->request;
 
+    if (ctx->log && ctx->log->wdata == ctx) {
+        /* the connection's log outlives the request */
+        ctx->log->writer = ctx->log_writer;
+        ctx->log->wdata = ctx->log_wdata;
+    }
+
     if (!ctx->forwarded || r->upstream == NULL) {
         return;
     }
@@ -942,15 +948,15 @@ ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
         }
 
 #if (NGX_HTTP_CACHE)
-        if (ucf->cache) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"proxy_cache\" in the \"manta_endpoint\" "
-                          "location \"%V\" would keep the upstream's "
-                          "headers and body, unmasked, on disk and answer "
-                          "other callers from them: add \"proxy_cache "
-                          "off;\" in %V:%ui", &clcf->name, &ep->file,
-                          ep->line);
-            return NGX_CONF_ERROR;
+        /* the gateway forwards POST only: caching it must be asked for */
+
+        if (ucf->cache && (ucf->cache_methods & NGX_HTTP_POST)) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "\"proxy_cache\" of POST in the "
+                          "\"manta_endpoint\" location \"%V\" keeps the "
+                          "upstream's answers on disk as upstream sent "
+                          "them, unmasked (callers get them masked) "
+                          "in %V:%ui", &clcf->name, &ep->file, ep->line);
         }
 #endif
 

@@ -41,6 +41,7 @@
 
 typedef struct {
     ngx_str_t                  file;
+    uint32_t                   account;   /* the file's: limit buckets */
     manta_creds_t             *creds;
     unsigned                   expiry_checked:1;
 } ngx_http_manta_creds_t;
@@ -129,6 +130,7 @@ typedef struct {
     manta_reason_t             reason;
     ngx_int_t                  status;      /* the phase handler's answer */
     ngx_str_t                  bot_id;      /* decoded and validated */
+    ngx_str_t                  limit_key;   /* account + botId */
     const manta_cred_t        *cred;
     u_char                    *body;        /* forwarded, wiped at the end */
     size_t                     body_len;
@@ -147,6 +149,11 @@ typedef struct {
     unsigned                   error_phase:2;
     unsigned                   error_skip:1;
     unsigned                   error_rewritten:1;
+
+    ngx_http_manta_loc_conf_t *gateway;       /* the validating one */
+    ngx_log_t                 *log;           /* guarded: its writer */
+    ngx_log_writer_pt          log_writer;
+    void                      *log_wdata;
 
     ngx_http_manta_view_t      caller;
     ngx_http_manta_view_t      forward;

@@ -12,8 +12,6 @@
 #include "manta_error.h"
 
 
-static size_t ngx_http_manta_patterns(ngx_http_manta_ctx_t *ctx,
-    manta_str_t *pat);
 static ngx_uint_t ngx_http_manta_holds(manta_str_t *pat, size_t npat,
     ngx_str_t *value);
 static void ngx_http_manta_redact_list(ngx_http_request_t *r,
@@ -34,8 +32,8 @@ static ngx_int_t ngx_http_manta_append(ngx_http_request_t *r,
  * JSON body spells it when that differs.
  */
 
-static size_t
-ngx_http_manta_patterns(ngx_http_manta_ctx_t *ctx, manta_str_t *pat)
+size_t
+ngx_http_manta_redact_patterns(ngx_http_manta_ctx_t *ctx, manta_str_t *pat)
 {
     size_t               n, head, tail;
     const manta_cred_t  *cred;
@@ -101,7 +99,7 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
     ngx_http_upstream_t  *u;
 
     u = r->upstream;
-    npat = ngx_http_manta_patterns(ctx, pat);
+    npat = ngx_http_manta_redact_patterns(ctx, pat);
 
     if (ngx_http_manta_holds(pat, npat, &r->headers_out.status_line)
         || ngx_http_manta_holds(pat, npat, &u->headers_in.status_line))
@@ -331,7 +329,7 @@ ngx_http_manta_mask_start(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return NGX_OK;
     }
 
-    npat = ngx_http_manta_patterns(ctx, pat);
+    npat = ngx_http_manta_redact_patterns(ctx, pat);
 
     size = manta_mask_init(&ctx->mask, pat, npat);
 

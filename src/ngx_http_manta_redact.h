@@ -8,6 +8,7 @@
 
 
 #include "ngx_http_manta_module.h"
+#include "manta_error.h"
 
 
 /*
@@ -15,6 +16,8 @@
  * without the token or the secret, a final status only, its body masked.
  */
 
+size_t ngx_http_manta_redact_patterns(ngx_http_manta_ctx_t *ctx,
+    manta_str_t *pat);
 void ngx_http_manta_redact_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 ngx_int_t ngx_http_manta_final_response(ngx_http_request_t *r);

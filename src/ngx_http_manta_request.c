@@ -11,11 +11,20 @@
 #include "ngx_http_manta_request.h"
 #include "ngx_http_manta_credentials.h"
 #include "ngx_http_manta_limit.h"
+#include "ngx_http_manta_redact.h"
+
+#include <openssl/crypto.h>
 
 
 static ngx_int_t ngx_http_manta_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_restore_handler(ngx_http_request_t *r);
-static void ngx_http_manta_quiet_log(ngx_http_request_t *r);
+static void ngx_http_manta_subrequest_view(ngx_http_request_t *r);
+static void ngx_http_manta_guard_log(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
+static void ngx_http_manta_log_writer(ngx_log_t *log, ngx_uint_t level,
+    u_char *buf, size_t len);
+static void ngx_http_manta_revalidate(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
 static manta_reason_t ngx_http_manta_check_head(ngx_http_request_t *r,
     ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx);
 static void ngx_http_manta_body_handler(ngx_http_request_t *r);
@@ -109,12 +118,24 @@ ngx_http_manta_handler(ngx_http_request_t *r)
         return NGX_DONE;
     }
 
-    ngx_http_manta_quiet_log(r);
-
     ctx = ngx_http_manta_get_ctx(r);
+
+    if (ctx && ctx->handled && ctx->gateway != mlcf
+        && (ctx->gateway->creds != mlcf->creds
+            || ctx->gateway->limit_zone != mlcf->limit_zone))
+    {
+        /*
+         * an internal redirect into another gateway location, with other
+         * credentials or another limit: validated and charged there anew
+         */
+
+        ngx_http_manta_revalidate(r, ctx);
+    }
 
     if (ctx && ctx->handled) {
         /* the body has been read, or an internal redirect came back */
+
+        ngx_http_manta_guard_log(r, ctx);
 
         if (ctx->forwarded && !ctx->applied) {
             ngx_http_manta_view_apply(r, &ctx->forward, &ctx->caller);
@@ -131,7 +152,10 @@ ngx_http_manta_handler(ngx_http_request_t *r)
         }
     }
 
+    ngx_http_manta_guard_log(r, ctx);
+
     ctx->handled = 1;
+    ctx->gateway = mlcf;
 
     reason = ngx_http_manta_check_head(r, mlcf, ctx);
 
@@ -170,7 +194,12 @@ ngx_http_manta_restore_handler(ngx_http_request_t *r)
 {
     ngx_http_manta_ctx_t  *ctx;
 
-    if (!r->internal || r != r->main) {
+    if (r != r->main) {
+        ngx_http_manta_subrequest_view(r);
+        return NGX_DECLINED;
+    }
+
+    if (!r->internal) {
         return NGX_DECLINED;
     }
 
@@ -186,14 +215,64 @@ ngx_http_manta_restore_handler(ngx_http_request_t *r)
 
 
 /*
- * The proxy module's debug lines hold every request header it sends, the
- * injected Authorization included: a gateway request logs at "info" at
- * most.  ngx_http_update_location_config() sets the level anew for the
- * next location or request.
+ * A subrequest copies its parent's headers when it is made and shares its
+ * body: one made while the forwarded version is applied (an SSI include or
+ * add_before_body in the gateway location, fed by upstream's answer) gets
+ * the caller's version instead, before its first handler runs.
  */
 
 static void
-ngx_http_manta_quiet_log(ngx_http_request_t *r)
+ngx_http_manta_subrequest_view(ngx_http_request_t *r)
+{
+    ngx_http_manta_ctx_t     *mctx;
+    ngx_http_manta_view_t    *v;
+    ngx_http_request_body_t  *rb;
+
+    mctx = ngx_http_manta_get_ctx(r->main);
+
+    if (mctx == NULL || !mctx->applied
+        || r->headers_in.headers.part.elts
+           != mctx->forward.headers.part.elts)
+    {
+        return;
+    }
+
+    v = &mctx->caller;
+
+    ngx_http_manta_list_copy(&r->headers_in.headers, &v->headers);
+
+    r->headers_in.content_type = v->content_type;
+    r->headers_in.content_length = v->content_length;
+    r->headers_in.transfer_encoding = v->transfer_encoding;
+    r->headers_in.content_length_n = v->content_length_n;
+    r->headers_in.chunked = v->chunked;
+
+    if (r->request_body && r->request_body == r->main->request_body) {
+        rb = ngx_palloc(r->pool, sizeof(ngx_http_request_body_t));
+        if (rb == NULL) {
+            r->request_body = NULL;
+            return;
+        }
+
+        *rb = *r->request_body;
+        rb->bufs = v->bufs;
+        r->request_body = rb;
+    }
+}
+
+
+/*
+ * A gateway request's log lines: nginx's debug lines hold every request
+ * header the proxy module sends, the injected Authorization included, so
+ * the request logs at "info" at most; and a line nginx writes from what
+ * upstream sent (an invalid header line, ...) has the token and the secret
+ * masked, whatever its level, by a writer in front of the log's own.
+ * ngx_http_update_location_config() sets both anew for another location;
+ * the ctx's cleanup puts the writer back when the request ends.
+ */
+
+static void
+ngx_http_manta_guard_log(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     ngx_log_t  *log;
 
@@ -206,6 +285,89 @@ ngx_http_manta_quiet_log(ngx_http_request_t *r)
             log->log_level = NGX_LOG_INFO;
         }
     }
+
+    if (log->writer == ngx_http_manta_log_writer) {
+        return;
+    }
+
+    ctx->log = log;
+    ctx->log_writer = log->writer;
+    ctx->log_wdata = log->wdata;
+
+    log->writer = ngx_http_manta_log_writer;
+    log->wdata = ctx;
+}
+
+
+static void
+ngx_http_manta_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
+    size_t len)
+{
+    u_char                *p, *last;
+    size_t                 i, npat;
+    manta_str_t            pat[MANTA_MASK_PATTERNS];
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = log->wdata;
+
+    npat = ctx->cred ? ngx_http_manta_redact_patterns(ctx, pat) : 0;
+
+    /* the line is masked in place: the logs after this one see it so */
+
+    for (i = 0; i < npat; i++) {
+        p = buf;
+        last = buf + len;
+
+        while (pat[i].len && (size_t) (last - p) >= pat[i].len) {
+            p = memmem(p, last - p, pat[i].data, pat[i].len);
+            if (p == NULL) {
+                break;
+            }
+
+            ngx_memset(p, '*', pat[i].len);
+            p += pat[i].len;
+        }
+    }
+
+    if (ctx->log_writer) {
+        ctx->log_writer(log, level, buf, len);
+        return;
+    }
+
+    (void) ngx_write_fd(log->file->fd, buf, len);
+}
+
+
+/* the request as the caller sent it, to be validated anew */
+
+static void
+ngx_http_manta_revalidate(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    if (ctx->applied) {
+        ngx_http_manta_view_apply(r, &ctx->caller, &ctx->forward);
+    }
+
+    if (ctx->body) {
+        OPENSSL_cleanse(ctx->body, ctx->body_len);
+    }
+
+    ctx->body = NULL;
+    ctx->body_len = 0;
+    ctx->reason = MANTA_OK;
+    ctx->status = NGX_DONE;
+    ngx_str_null(&ctx->bot_id);
+    ngx_str_null(&ctx->limit_key);
+    ctx->cred = NULL;
+    ctx->limit_status = 0;
+    ctx->limit_delay = 0;
+    ctx->limit_retry_after = 0;
+    ctx->limit_remaining = 0;
+    ctx->limit_reset = 0;
+    ctx->limit_fields = 0;
+    ctx->handled = 0;
+    ctx->too_large = 0;
+    ctx->forwarded = 0;
+    ctx->applied = 0;
 }
 
 
