@@ -15,6 +15,8 @@
 
 
 static ngx_int_t ngx_http_manta_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_manta_error_start(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf);
 static ngx_int_t ngx_http_manta_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 
@@ -57,7 +59,6 @@ static ngx_int_t
 ngx_http_manta_header_filter(ngx_http_request_t *r)
 {
     ngx_int_t                   rc;
-    ngx_str_t                   body;
     ngx_http_manta_ctx_t       *ctx;
     ngx_http_manta_loc_conf_t  *mlcf;
 
@@ -111,6 +112,22 @@ ngx_http_manta_header_filter(ngx_http_request_t *r)
 
         return ngx_http_next_header_filter(r);
     }
+
+    return ngx_http_manta_error_start(r, ctx, mlcf);
+}
+
+
+/*
+ * An error response to be rewritten: its headers are made those of an
+ * ErrorResponse and held back until its body, collected by the body
+ * filter, has been seen whole.
+ */
+
+static ngx_int_t
+ngx_http_manta_error_start(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_http_manta_loc_conf_t *mlcf)
+{
+    ngx_str_t  body;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "manta error filter: %ui", r->headers_out.status);
