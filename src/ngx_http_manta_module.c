@@ -58,6 +58,10 @@ static void ngx_http_manta_conf_pos(ngx_conf_t *cf,
     ngx_http_manta_conf_pos_t *pos);
 static char *ngx_http_manta_check_gateway(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *conf);
+static char *ngx_http_manta_check_upstream(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf);
+static char *ngx_http_manta_check_mirror(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf);
 static void ngx_http_manta_check_debug(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *conf);
 static ngx_module_t *ngx_http_manta_find_module(ngx_cycle_t *cycle,
@@ -873,14 +877,10 @@ ngx_http_manta_conf_pos(ngx_conf_t *cf, ngx_http_manta_conf_pos_t *pos)
 static char *
 ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
 {
-    ngx_array_t                 **mirror;
-    ngx_http_conf_ctx_t          *ctx;
     ngx_http_manta_conf_pos_t    *ep;
     ngx_http_core_loc_conf_t     *clcf;
     ngx_http_manta_main_conf_t   *mmcf;
-    ngx_http_upstream_conf_t     *ucf;
 
-    ctx = cf->ctx;
     ep = &conf->endpoint_pos;
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
@@ -932,6 +932,58 @@ ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
                       &conf->proxy_pos.file, conf->proxy_pos.line);
         return NGX_CONF_ERROR;
     }
+
+    if (ngx_http_manta_check_upstream(cf, conf) != NGX_CONF_OK
+        || ngx_http_manta_check_mirror(cf, conf) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * an error_page inherited from server or http must not replace the
+     * ErrorResponse: nginx's own error pages are rewritten by the module;
+     * one written in the location itself is the operator's choice
+     */
+
+    if (!conf->error_page) {
+        clcf->error_pages = NULL;
+    }
+
+    ngx_http_manta_check_debug(cf, conf);
+
+    if (conf->creds->creds) {
+        ngx_http_manta_token_expiry_check(cf, conf->creds,
+                                          conf->token_expiry_warn);
+    }
+
+    if (mmcf->gateways++ == 0) {
+        mmcf->gateway_pos = *ep;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * What the location's proxy module may do with the upstream's answer: no
+ * copy on disk meant to be served, no steering by X-Accel-* headers, and
+ * TLS only with the upstream's certificate verified.
+ */
+
+static char *
+ngx_http_manta_check_upstream(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
+{
+    ngx_http_conf_ctx_t          *ctx;
+    ngx_http_manta_conf_pos_t    *ep;
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_http_manta_main_conf_t   *mmcf;
+    ngx_http_upstream_conf_t     *ucf;
+
+    ctx = cf->ctx;
+    ep = &conf->endpoint_pos;
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
     /* ngx_http_proxy_loc_conf_t begins with its ngx_http_upstream_conf_t */
 
@@ -1004,6 +1056,27 @@ ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
 
 #endif
 
+    return NGX_CONF_OK;
+}
+
+
+/* a mirror would copy the forwarded request, token and secret included */
+
+static char *
+ngx_http_manta_check_mirror(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
+{
+    ngx_array_t                 **mirror;
+    ngx_http_conf_ctx_t          *ctx;
+    ngx_http_manta_conf_pos_t    *ep;
+    ngx_http_core_loc_conf_t     *clcf;
+    ngx_http_manta_main_conf_t   *mmcf;
+
+    ctx = cf->ctx;
+    ep = &conf->endpoint_pos;
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
     if (mmcf->mirror_index >= 0) {
 
         /* ngx_http_mirror_loc_conf_t begins with "ngx_array_t *mirror" */
@@ -1024,27 +1097,6 @@ ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
                           &conf->mirror_pos.file, conf->mirror_pos.line);
             return NGX_CONF_ERROR;
         }
-    }
-
-    /*
-     * an error_page inherited from server or http must not replace the
-     * ErrorResponse: nginx's own error pages are rewritten by the module;
-     * one written in the location itself is the operator's choice
-     */
-
-    if (!conf->error_page) {
-        clcf->error_pages = NULL;
-    }
-
-    ngx_http_manta_check_debug(cf, conf);
-
-    if (conf->creds->creds) {
-        ngx_http_manta_token_expiry_check(cf, conf->creds,
-                                          conf->token_expiry_warn);
-    }
-
-    if (mmcf->gateways++ == 0) {
-        mmcf->gateway_pos = *ep;
     }
 
     return NGX_CONF_OK;
