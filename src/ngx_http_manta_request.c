@@ -17,6 +17,7 @@
 
 
 static ngx_int_t ngx_http_manta_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_manta_subrequest(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_restore_handler(ngx_http_request_t *r);
 static void ngx_http_manta_subrequest_view(ngx_http_request_t *r);
 static void ngx_http_manta_guard_log(ngx_http_request_t *r,
@@ -99,23 +100,7 @@ ngx_http_manta_handler(ngx_http_request_t *r)
     }
 
     if (r != r->main) {
-
-        /*
-         * a subrequest (SSI include, another location's mirror, ...)
-         * shares the main request's headers and body, validated by
-         * nobody: it is answered, never forwarded
-         */
-
-        ctx = ngx_http_manta_create_ctx(r);
-        if (ctx == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ctx->handled = 1;
-
-        rc = ngx_http_manta_reject(r, ctx, MANTA_SUBREQUEST);
-        ngx_http_finalize_request(r, rc);
-        return NGX_DONE;
+        return ngx_http_manta_subrequest(r);
     }
 
     ctx = ngx_http_manta_get_ctx(r);
@@ -175,6 +160,32 @@ ngx_http_manta_handler(ngx_http_request_t *r)
     }
 
     ngx_http_finalize_request(r, NGX_DONE);
+    return NGX_DONE;
+}
+
+
+/*
+ * A subrequest (SSI include, another location's mirror, ...) shares the
+ * main request's headers and body, validated by nobody: it is answered,
+ * never forwarded.
+ */
+
+static ngx_int_t
+ngx_http_manta_subrequest(ngx_http_request_t *r)
+{
+    ngx_int_t              rc;
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_manta_create_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->handled = 1;
+
+    rc = ngx_http_manta_reject(r, ctx, MANTA_SUBREQUEST);
+    ngx_http_finalize_request(r, rc);
+
     return NGX_DONE;
 }
 
