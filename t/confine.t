@@ -2,12 +2,12 @@
 
 # Tests that the server's token and secret stay in the one request that a
 # gateway location's proxy_pass forwards: a request that leaves the gateway
-# location (error_page, try_files, rewrite ... last,
-# named locations) reaches the other location with the caller's query,
-# headers and body; a subrequest into a gateway location (SSI include,
-# another location's mirror) is answered with an ErrorResponse and never
-# forwarded; the debug log of a gateway request holds neither; and
-# $http_authorization shows what the caller sent.
+# location (error_page, try_files, rewrite ... last, named locations)
+# reaches the other location with the caller's query, headers and body; an
+# upstream's X-Accel-Redirect is ignored; a subrequest into a gateway
+# location (SSI include, another location's mirror) is answered with an
+# ErrorResponse and never forwarded; the debug log of a gateway request
+# holds neither; and $http_authorization shows what the caller sent.
 
 ###############################################################################
 
