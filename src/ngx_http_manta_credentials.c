@@ -7,9 +7,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/crypto.h>
-
 #include "ngx_http_manta_module.h"
+#include "manta_util.h"
 
 
 #define NGX_HTTP_MANTA_CREDS_MAX  (1024 * 1024)
@@ -140,7 +139,7 @@ ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mc->creds = manta_creds_parse((char *) buf, size, (char *) err,
                                   sizeof(err));
 
-    OPENSSL_cleanse(buf, size);
+    manta_wipe(buf, size);
     ngx_free(buf);
     buf = NULL;
 
@@ -165,7 +164,7 @@ ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 failed:
 
     if (buf) {
-        OPENSSL_cleanse(buf, size);
+        manta_wipe(buf, size);
         ngx_free(buf);
     }
 

@@ -7,9 +7,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <jansson.h>
-
 #include "ngx_http_manta_module.h"
+#include "manta_util.h"
 
 
 #define NGX_HTTP_MANTA_BOT_ID_PATTERN  "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
@@ -301,13 +300,8 @@ ngx_http_manta_preconfiguration(ngx_conf_t *cf)
     ngx_module_t                *m;
     ngx_http_manta_main_conf_t  *mmcf;
 
-    static ngx_uint_t  seeded;
-
-    if (!seeded) {
-        /* once per process, before any json_t exists: hash-flooding */
-        json_object_seed(0);
-        seeded = 1;
-    }
+    /* once per process, before any json_t exists: hash-flooding */
+    manta_init();
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
 
