@@ -144,7 +144,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 
-/* the rule of SPEC section 5, written again */
+/*
+ * A valid ErrorResponse, written again: "success" false, "errResponse" an
+ * object with a string "message", an integer "code" and, if present, a
+ * string "botId"
+ */
 
 static int
 is_response(json_t *root)

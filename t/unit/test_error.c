@@ -1,7 +1,8 @@
 /*
  * Copyright (C) ngx_http_manta_module authors
  *
- * manta_error.c: the error bodies the caller sees (SPEC section 5).
+ * manta_error.c: the error bodies the caller sees, all ErrorResponses:
+ * {"success":false,"errResponse":{"message":M,"code":C,"botId":B}}.
  */
 
 
