@@ -2,7 +2,9 @@
  * Copyright (C) ngx_http_manta_module authors
  * Pure C core: no nginx types or headers.
  *
- * The credentials file of SPEC section 4 and the JWT claims of its tokens.
+ * The credentials file (a default token and secret, per-bot entries with
+ * their own token, secret, rate and burst) and the JWT claims of its
+ * tokens.
  * While the file is parsed, jansson allocates through a malloc/free pair
  * that wipes every block before releasing it, so the copies of tokens and
  * secrets jansson makes (lexer buffers, string values) leave nothing behind.
@@ -20,28 +22,23 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "manta_creds.h"
 #include "manta_json.h"
 #include "manta_request.h"
+#include "manta_limit.h"
+#include "manta_util.h"
 
 
 #define MANTA_BEARER        "Bearer "
 #define MANTA_PREFIX_START  "{\"secret\":\""
 #define MANTA_PREFIX_END    "\",\"name\":\""
 
-/* limit_req keeps burst * 1000 in an ngx_uint_t */
-#define MANTA_BURST_MAX     1000000000
-
 /* bytes of a bot id or member name quoted in an error message */
 #define MANTA_QUOTE_MAX     64
 #define MANTA_QUOTE_SIZE    (MANTA_QUOTE_MAX * 4 + 4)
-
-#define manta_cpymem(dst, src, n)  (((char *) memcpy(dst, src, n)) + (n))
-#define manta_cpylit(dst, s)       manta_cpymem(dst, s, sizeof(s) - 1)
 
 
 typedef union {
@@ -66,7 +63,7 @@ static int manta_cred_init(manta_cred_t *cred, const char *bot_id,
 static void manta_cred_claims(manta_cred_t *cred);
 static int manta_claim(json_t *claims, const char *name, long long *value);
 static void manta_cred_wipe(manta_cred_t *cred);
-static void manta_wipe(void *p, size_t len);
+static void manta_cred_str_free(char *p, size_t len);
 static int manta_cred_cmp(const void *one, const void *two);
 static int manta_creds_group(manta_creds_t *creds);
 static int manta_token_id_cmp(const void *one, const void *two);
@@ -230,51 +227,6 @@ manta_cred_warn_due(const manta_cred_t *cred, time_t now, time_t interval)
 }
 
 
-unsigned
-manta_rate_parse(const char *s, size_t len)
-{
-    unsigned       scale;
-    const char    *p, *last;
-    unsigned long  n;
-
-    if (len < sizeof("1r/s") - 1) {
-        return 0;
-    }
-
-    last = s + len - 3;
-
-    if (memcmp(last, "r/s", 3) == 0) {
-        scale = 1;
-
-    } else if (memcmp(last, "r/m", 3) == 0) {
-        scale = 60;
-
-    } else {
-        return 0;
-    }
-
-    n = 0;
-
-    for (p = s; p < last; p++) {
-        if (*p < '0' || *p > '9') {
-            return 0;
-        }
-
-        n = n * 10 + (unsigned long) (*p - '0');
-
-        if (n > UINT_MAX / 1000) {
-            return 0;
-        }
-    }
-
-    if (n == 0) {
-        return 0;
-    }
-
-    return (unsigned) (n * 1000 / scale);
-}
-
-
 static void *
 manta_wipe_malloc(size_t size)
 {
@@ -306,7 +258,7 @@ manta_wipe_free(void *ptr)
 
     hdr = (manta_wipe_hdr_t *) ptr - 1;
 
-    OPENSSL_cleanse(hdr, sizeof(manta_wipe_hdr_t) + hdr->size);
+    manta_wipe(hdr, sizeof(manta_wipe_hdr_t) + hdr->size);
     free(hdr);
 }
 
@@ -325,11 +277,11 @@ manta_creds_parse_json(const char *data, size_t len, char *err,
 
     if (root == NULL) {
         manta_json_error(&jerr, err, errlen);
-        OPENSSL_cleanse(&jerr, sizeof(json_error_t));
+        manta_wipe(&jerr, sizeof(json_error_t));
         return NULL;
     }
 
-    OPENSSL_cleanse(&jerr, sizeof(json_error_t));
+    manta_wipe(&jerr, sizeof(json_error_t));
 
     creds = NULL;
     token = NULL;
@@ -575,10 +527,10 @@ manta_creds_bot(manta_creds_t *creds, manta_cred_t *cred, const char *bot_id,
     if (burst) {
         n = json_is_integer(burst) ? json_integer_value(burst) : -1;
 
-        if (n < 0 || n > MANTA_BURST_MAX) {
+        if (n < 0 || n > MANTA_LIMIT_MAX) {
             manta_error(err, errlen, "invalid burst for bot \"%s\": must be "
                         "an integer from 0 to %d",
-                        manta_quote(q, bot_id, len), MANTA_BURST_MAX);
+                        manta_quote(q, bot_id, len), MANTA_LIMIT_MAX);
             return -1;
         }
 
@@ -637,8 +589,6 @@ manta_cred_init(manta_cred_t *cred, const char *bot_id, const char *token,
     char           *p;
     size_t          i;
     unsigned char   md[SHA256_DIGEST_LENGTH];
-
-    static const char  hex[] = "0123456789abcdef";
 
     cred->rate = 0;
     cred->burst = -1;
@@ -699,13 +649,12 @@ manta_cred_init(manta_cred_t *cred, const char *bot_id, const char *token,
     SHA256((const unsigned char *) token, token_len, md);
 
     for (i = 0; i < MANTA_TOKEN_ID_LEN / 2; i++) {
-        cred->token_id[2 * i] = hex[md[i] >> 4];
-        cred->token_id[2 * i + 1] = hex[md[i] & 0xf];
+        manta_hex_byte(&cred->token_id[2 * i], md[i], 1);
     }
 
     cred->token_id[MANTA_TOKEN_ID_LEN] = '\0';
 
-    OPENSSL_cleanse(md, sizeof(md));
+    manta_wipe(md, sizeof(md));
 
     manta_cred_claims(cred);
 
@@ -796,12 +745,12 @@ manta_cred_claims(manta_cred_t *cred)
 done:
 
     if (b64) {
-        OPENSSL_cleanse(b64, size + 1);
+        manta_wipe(b64, size + 1);
         free(b64);
     }
 
     if (raw) {
-        OPENSSL_cleanse(raw, size / 4 * 3 + 1);
+        manta_wipe(raw, size / 4 * 3 + 1);
         free(raw);
     }
 }
@@ -854,17 +803,17 @@ manta_cred_wipe(manta_cred_t *cred)
 {
     free(cred->bot_id);
 
-    manta_wipe(cred->token, cred->token_len);
-    manta_wipe(cred->secret, cred->secret_len);
-    manta_wipe(cred->authorization, cred->authorization_len);
-    manta_wipe(cred->body_prefix, cred->body_prefix_len);
+    manta_cred_str_free(cred->token, cred->token_len);
+    manta_cred_str_free(cred->secret, cred->secret_len);
+    manta_cred_str_free(cred->authorization, cred->authorization_len);
+    manta_cred_str_free(cred->body_prefix, cred->body_prefix_len);
 
-    OPENSSL_cleanse(cred, sizeof(manta_cred_t));
+    manta_wipe(cred, sizeof(manta_cred_t));
 }
 
 
 static void
-manta_wipe(void *p, size_t len)
+manta_cred_str_free(char *p, size_t len)
 {
     if (p == NULL) {
         return;
@@ -872,7 +821,7 @@ manta_wipe(void *p, size_t len)
 
     /* the lengths exclude the terminating NUL */
 
-    OPENSSL_cleanse(p, len + 1);
+    manta_wipe(p, len + 1);
     free(p);
 }
 
@@ -1049,8 +998,6 @@ manta_quote(char *buf, const char *s, size_t len)
     size_t          i, n;
     unsigned char   c;
 
-    static const char  hex[] = "0123456789abcdef";
-
     p = buf;
     n = len < MANTA_QUOTE_MAX ? len : MANTA_QUOTE_MAX;
 
@@ -1064,8 +1011,7 @@ manta_quote(char *buf, const char *s, size_t len)
 
         *p++ = '\\';
         *p++ = 'x';
-        *p++ = hex[c >> 4];
-        *p++ = hex[c & 0xf];
+        p = manta_hex_byte(p, c, 1);
     }
 
     if (n < len) {

@@ -2,7 +2,7 @@
  * Copyright (C) ngx_http_manta_module authors
  * Pure C core: no nginx types or headers.
  *
- * The credentials file of SPEC section 4 and the JWT claims of its tokens.
+ * The credentials file and the JWT claims of its tokens.
  */
 
 
@@ -79,7 +79,7 @@ typedef struct {
 manta_creds_t *manta_creds_parse(const char *data, size_t len, char *err,
     size_t errlen);
 
-/* wipes (OPENSSL_cleanse) every byte of token and secret, then frees */
+/* wipes (manta_wipe()) every byte of token and secret, then frees */
 void manta_creds_free(manta_creds_t *creds);
 
 /*
@@ -111,12 +111,5 @@ int manta_cred_expiry(const manta_cred_t *cred, time_t now, time_t window);
  */
 int manta_cred_warn_due(const manta_cred_t *cred, time_t now,
     time_t interval);
-
-/*
- * Parses "Nr/s" or "Nr/m" into requests per 1000 seconds as limit_req
- * does (N * 1000 / scale); 0 when invalid.
- */
-unsigned manta_rate_parse(const char *s, size_t len);
-
 
 #endif /* _MANTA_CREDS_H_INCLUDED_ */

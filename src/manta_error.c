@@ -2,10 +2,12 @@
  * Copyright (C) ngx_http_manta_module authors
  * Pure C core: no nginx types or headers.
  *
- * Error responses the caller sees: SPEC section 5.
+ * Error responses the caller sees: the ErrorResponse the module builds
+ * and the rewrite of upstream's error bodies.
  */
 
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,28 +16,38 @@
 #include "manta_reason.h"
 #include "manta_json.h"
 #include "manta_error.h"
+#include "manta_util.h"
 
 
 #define MANTA_REDACTED      "[redacted]"
 #define MANTA_REDACTED_LEN  (sizeof(MANTA_REDACTED) - 1)
 
+#define MANTA_ERR_BODY_START                                                 \
+    "{\"success\":false,\"errResponse\":{\"message\":\""
+#define MANTA_ERR_BODY_CODE   "\",\"code\":"
+#define MANTA_ERR_BODY_BOT    ",\"botId\":\""
+#define MANTA_ERR_BODY_END    "}}"
 
+
+static manta_error_rc_t manta_error_make(const char *body, size_t len,
+    int status, const char *bot_id, size_t bot_id_len,
+    const manta_str_t *redact, size_t nredact, char **out, size_t *out_len);
 static manta_error_rc_t manta_error_shape(const char *body, size_t len,
     int status, const char *bot_id, size_t bot_id_len,
     const manta_str_t *redact, size_t nredact, int fresh, char **out,
     size_t *out_len);
 static int manta_error_is_response(json_t *root);
-static int manta_error_redact_tree(json_t *value, const manta_str_t *redact,
+static int manta_redact_tree(json_t *value, const manta_str_t *redact,
     size_t nredact);
-static int manta_error_redact_keys(json_t *value, const manta_str_t *redact,
+static int manta_redact_keys(json_t *value, const manta_str_t *redact,
     size_t nredact);
-static char *manta_error_redact(const char *s, size_t len,
+static char *manta_redact_copy(const char *s, size_t len,
     const manta_str_t *redact, size_t nredact, size_t *out_len);
-static const char *manta_error_find(const char *s, size_t len,
+static const char *manta_redact_find(const char *s, size_t len,
     const manta_str_t *redact, size_t nredact, size_t *found);
-static size_t manta_error_match(const char *s, size_t len,
+static size_t manta_redact_match(const char *s, size_t len,
     const manta_str_t *redact, size_t nredact);
-static size_t manta_error_cut(const char *s, size_t len, size_t max);
+static size_t manta_int_format(char *buf, int n);
 static manta_error_rc_t manta_error_build(const char *message, size_t len,
     int status, const char *bot_id, size_t bot_id_len, char **out,
     size_t *out_len);
@@ -48,6 +60,94 @@ static const char  *manta_error_members[] = {
 
 manta_error_rc_t
 manta_error_rewrite(const char *body, size_t len, int status,
+    const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
+    size_t nredact, char *out, size_t *out_len)
+{
+    char              *p;
+    size_t             n;
+    manta_error_rc_t   rc;
+
+    rc = manta_error_make(body, len, status, bot_id, bot_id_len, redact,
+                          nredact, &p, &n);
+
+    if (rc != MANTA_ERROR_REWRITTEN) {
+        *out_len = 0;
+        return rc;
+    }
+
+    if (n + 1 > *out_len) {
+        rc = MANTA_ERROR_SHORT;
+        *out_len = n + 1;
+
+    } else {
+        memcpy(out, p, n);
+        out[n] = '\0';
+        *out_len = n;
+    }
+
+    /* upstream may have echoed what was redacted from the copy */
+    manta_wipe(p, n);
+    free(p);
+
+    return rc;
+}
+
+
+size_t
+manta_error_body_len(const char *message, size_t message_len, int code,
+    const char *bot_id, size_t bot_id_len)
+{
+    char    buf[16];
+    size_t  len;
+
+    len = sizeof(MANTA_ERR_BODY_START) - 1
+          + manta_json_escape_len(message, message_len)
+          + sizeof(MANTA_ERR_BODY_CODE) - 1
+          + manta_int_format(buf, code)
+          + sizeof(MANTA_ERR_BODY_END) - 1;
+
+    if (bot_id != NULL) {
+        len += sizeof(MANTA_ERR_BODY_BOT) - 1
+               + manta_json_escape_len(bot_id, bot_id_len)
+               + 1;
+    }
+
+    return len;
+}
+
+
+size_t
+manta_error_body(char *dst, const char *message, size_t message_len,
+    int code, const char *bot_id, size_t bot_id_len)
+{
+    char  *p;
+    char   buf[16];
+
+    p = manta_cpylit(dst, MANTA_ERR_BODY_START);
+    p = manta_json_escape(p, message, message_len);
+    p = manta_cpylit(p, MANTA_ERR_BODY_CODE);
+    p = manta_cpymem(p, buf, manta_int_format(buf, code));
+
+    if (bot_id != NULL) {
+        p = manta_cpylit(p, MANTA_ERR_BODY_BOT);
+        p = manta_json_escape(p, bot_id, bot_id_len);
+        *p++ = '"';
+    }
+
+    p = manta_cpylit(p, MANTA_ERR_BODY_END);
+
+    return (size_t) (p - dst);
+}
+
+
+/*
+ * The rewrite into a malloc()ed body: the new ErrorResponse, then, while
+ * its bytes still hold a redacted value, a fresh one, then one with the
+ * reason phrase.
+ */
+
+static manta_error_rc_t
+manta_error_make(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     size_t nredact, char **out, size_t *out_len)
 {
@@ -67,9 +167,9 @@ manta_error_rewrite(const char *body, size_t len, int status,
 
     if (rc == MANTA_ERROR_NOMEM || nredact == 0
         || (rc == MANTA_ERROR_PASS
-            && manta_error_find(body, len, redact, nredact, &found) == NULL)
+            && manta_redact_find(body, len, redact, nredact, &found) == NULL)
         || (rc == MANTA_ERROR_REWRITTEN
-            && manta_error_find(*out, *out_len, redact, nredact, &found)
+            && manta_redact_find(*out, *out_len, redact, nredact, &found)
                == NULL))
     {
         return rc;
@@ -82,7 +182,7 @@ manta_error_rewrite(const char *body, size_t len, int status,
                            nredact, 1, out, out_len);
 
     if (rc != MANTA_ERROR_REWRITTEN
-        || manta_error_find(*out, *out_len, redact, nredact, &found) == NULL)
+        || manta_redact_find(*out, *out_len, redact, nredact, &found) == NULL)
     {
         return rc;
     }
@@ -129,11 +229,11 @@ manta_error_shape(const char *body, size_t len, int status,
     /* a member name cannot be redacted in place: such a body is rebuilt */
 
     if (root != NULL && !fresh && manta_error_is_response(root)
-        && !manta_error_redact_keys(root, redact, nredact))
+        && !manta_redact_keys(root, redact, nredact))
     {
         er = json_object_get(root, "errResponse");
 
-        changed = manta_error_redact_tree(root, redact, nredact);
+        changed = manta_redact_tree(root, redact, nredact);
 
         if (changed < 0) {
             json_decref(root);
@@ -194,7 +294,7 @@ manta_error_shape(const char *body, size_t len, int status,
     }
 
     if (v != NULL) {
-        m = manta_error_redact(json_string_value(v), json_string_length(v),
+        m = manta_redact_copy(json_string_value(v), json_string_length(v),
                                redact, nredact, &n);
         json_decref(root);
 
@@ -202,7 +302,7 @@ manta_error_shape(const char *body, size_t len, int status,
             return MANTA_ERROR_NOMEM;
         }
 
-        n = manta_error_cut(m, n, MANTA_ERROR_MESSAGE_MAX);
+        n = manta_utf8_cut(m, n, MANTA_ERROR_MESSAGE_MAX);
 
         rc = manta_error_build(m, n, status, bot_id, bot_id_len, out,
                                out_len);
@@ -250,7 +350,7 @@ manta_error_is_response(json_t *root)
 /* the number of strings changed, -1 on allocation failure */
 
 static int
-manta_error_redact_tree(json_t *value, const manta_str_t *redact,
+manta_redact_tree(json_t *value, const manta_str_t *redact,
     size_t nredact)
 {
     int          n, rc;
@@ -265,7 +365,7 @@ manta_error_redact_tree(json_t *value, const manta_str_t *redact,
 
     case JSON_OBJECT:
         json_object_foreach(value, key, v) {
-            rc = manta_error_redact_tree(v, redact, nredact);
+            rc = manta_redact_tree(v, redact, nredact);
             if (rc < 0) {
                 return -1;
             }
@@ -277,7 +377,7 @@ manta_error_redact_tree(json_t *value, const manta_str_t *redact,
 
     case JSON_ARRAY:
         json_array_foreach(value, i, v) {
-            rc = manta_error_redact_tree(v, redact, nredact);
+            rc = manta_redact_tree(v, redact, nredact);
             if (rc < 0) {
                 return -1;
             }
@@ -288,7 +388,7 @@ manta_error_redact_tree(json_t *value, const manta_str_t *redact,
         return n;
 
     case JSON_STRING:
-        if (manta_error_find(json_string_value(value),
+        if (manta_redact_find(json_string_value(value),
                              json_string_length(value), redact, nredact,
                              &found)
             == NULL)
@@ -296,7 +396,7 @@ manta_error_redact_tree(json_t *value, const manta_str_t *redact,
             return 0;
         }
 
-        s = manta_error_redact(json_string_value(value),
+        s = manta_redact_copy(json_string_value(value),
                                json_string_length(value), redact, nredact,
                                &len);
         if (s == NULL) {
@@ -317,7 +417,7 @@ manta_error_redact_tree(json_t *value, const manta_str_t *redact,
 /* 1 when a member name anywhere in the tree holds a redacted value */
 
 static int
-manta_error_redact_keys(json_t *value, const manta_str_t *redact,
+manta_redact_keys(json_t *value, const manta_str_t *redact,
     size_t nredact)
 {
     size_t       i, found;
@@ -328,9 +428,9 @@ manta_error_redact_keys(json_t *value, const manta_str_t *redact,
 
     case JSON_OBJECT:
         json_object_foreach(value, key, v) {
-            if (manta_error_find(key, strlen(key), redact, nredact, &found)
+            if (manta_redact_find(key, strlen(key), redact, nredact, &found)
                 != NULL
-                || manta_error_redact_keys(v, redact, nredact))
+                || manta_redact_keys(v, redact, nredact))
             {
                 return 1;
             }
@@ -340,7 +440,7 @@ manta_error_redact_keys(json_t *value, const manta_str_t *redact,
 
     case JSON_ARRAY:
         json_array_foreach(value, i, v) {
-            if (manta_error_redact_keys(v, redact, nredact)) {
+            if (manta_redact_keys(v, redact, nredact)) {
                 return 1;
             }
         }
@@ -356,7 +456,7 @@ manta_error_redact_keys(json_t *value, const manta_str_t *redact,
 /* a malloc()ed copy with every redacted value replaced */
 
 static char *
-manta_error_redact(const char *s, size_t len, const manta_str_t *redact,
+manta_redact_copy(const char *s, size_t len, const manta_str_t *redact,
     size_t nredact, size_t *out_len)
 {
     char        *dst, *p;
@@ -379,7 +479,7 @@ manta_error_redact(const char *s, size_t len, const manta_str_t *redact,
     last = s + len;
 
     while (s < last) {
-        hit = manta_error_find(s, last - s, redact, nredact, &found);
+        hit = manta_redact_find(s, last - s, redact, nredact, &found);
 
         if (hit == NULL) {
             memcpy(p, s, last - s);
@@ -397,7 +497,7 @@ manta_error_redact(const char *s, size_t len, const manta_str_t *redact,
         end = hit + found;
 
         for (s = hit + 1; s < end; s++) {
-            found = manta_error_match(s, last - s, redact, nredact);
+            found = manta_redact_match(s, last - s, redact, nredact);
 
             if (s + found > end) {
                 end = s + found;
@@ -417,7 +517,7 @@ manta_error_redact(const char *s, size_t len, const manta_str_t *redact,
 /* the leftmost occurrence of any redacted value; the longest one there */
 
 static const char *
-manta_error_find(const char *s, size_t len, const manta_str_t *redact,
+manta_redact_find(const char *s, size_t len, const manta_str_t *redact,
     size_t nredact, size_t *found)
 {
     size_t       i, j;
@@ -456,7 +556,7 @@ manta_error_find(const char *s, size_t len, const manta_str_t *redact,
 /* the length of the longest redacted value starting at s, or 0 */
 
 static size_t
-manta_error_match(const char *s, size_t len, const manta_str_t *redact,
+manta_redact_match(const char *s, size_t len, const manta_str_t *redact,
     size_t nredact)
 {
     size_t  i, longest;
@@ -472,25 +572,6 @@ manta_error_match(const char *s, size_t len, const manta_str_t *redact,
     }
 
     return longest;
-}
-
-
-/* at most max bytes, not splitting a UTF-8 sequence */
-
-static size_t
-manta_error_cut(const char *s, size_t len, size_t max)
-{
-    if (len <= max) {
-        return len;
-    }
-
-    len = max;
-
-    while (len > 0 && ((unsigned char) s[len] & 0xc0) == 0x80) {
-        len--;
-    }
-
-    return len;
 }
 
 
@@ -513,4 +594,13 @@ manta_error_build(const char *message, size_t len, int status,
     *out = p;
 
     return MANTA_ERROR_REWRITTEN;
+}
+
+
+static size_t
+manta_int_format(char *buf, int n)
+{
+    /* buf holds at least 12 bytes; no NUL is counted */
+
+    return (size_t) snprintf(buf, 16, "%d", n);
 }

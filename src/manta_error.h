@@ -2,7 +2,8 @@
  * Copyright (C) ngx_http_manta_module authors
  * Pure C core: no nginx types or headers.
  *
- * Error responses the caller sees: SPEC section 5.
+ * Error responses the caller sees: the ErrorResponse the module builds
+ * and the rewrite of upstream's error bodies.
  */
 
 
@@ -24,7 +25,8 @@ typedef struct {
 
 typedef enum {
     MANTA_ERROR_PASS = 0,       /* a valid ErrorResponse: send it as is */
-    MANTA_ERROR_REWRITTEN,      /* *out replaces the body */
+    MANTA_ERROR_REWRITTEN,      /* out replaces the body */
+    MANTA_ERROR_SHORT,          /* out is too small: *out_len is needed */
     MANTA_ERROR_NOMEM
 } manta_error_rc_t;
 
@@ -54,12 +56,28 @@ typedef enum {
  * body, and when even that result holds it, the message is the reason
  * phrase: no redacted value is taken from the body into the result.
  *
- * On MANTA_ERROR_REWRITTEN, *out is malloc()ed, released with free().
- * Every json_t is released on every path.
+ * out is the caller's buffer of *out_len bytes.  On MANTA_ERROR_REWRITTEN
+ * it holds the new body and a NUL, *out_len the body's length; when they
+ * do not fit, MANTA_ERROR_SHORT with *out_len set to the size needed (call
+ * again with that much); otherwise *out_len is 0.  Nothing allocated
+ * inside outlives the call; every json_t is released on every path.
  */
 manta_error_rc_t manta_error_rewrite(const char *body, size_t len,
     int status, const char *bot_id, size_t bot_id_len,
-    const manta_str_t *redact, size_t nredact, char **out, size_t *out_len);
+    const manta_str_t *redact, size_t nredact, char *out, size_t *out_len);
+
+/*
+ * ErrorResponse, compact:
+ * {"success":false,"errResponse":{"message":M,"code":C,"botId":B}}
+ * "botId" is omitted when bot_id is NULL.  Returns the length written;
+ * manta_error_body_len() gives the exact size needed.
+ */
+
+size_t manta_error_body_len(const char *message, size_t message_len,
+    int code, const char *bot_id, size_t bot_id_len);
+size_t manta_error_body(char *dst, const char *message, size_t message_len,
+    int code, const char *bot_id, size_t bot_id_len);
+
 
 
 #endif /* _MANTA_ERROR_H_INCLUDED_ */

@@ -2,27 +2,16 @@
  * Copyright (C) ngx_http_manta_module authors
  * Pure C core: no nginx types or headers.
  *
- * JSON string escaping and the ErrorResponse body.
+ * JSON string escaping.
  */
 
 
-#include <stdio.h>
 #include <string.h>
 
 #include "manta_json.h"
+#include "manta_util.h"
 
 
-#define MANTA_ERR_BODY_START                                                 \
-    "{\"success\":false,\"errResponse\":{\"message\":\""
-#define MANTA_ERR_BODY_CODE   "\",\"code\":"
-#define MANTA_ERR_BODY_BOT    ",\"botId\":\""
-#define MANTA_ERR_BODY_END    "}}"
-
-#define manta_cpymem(dst, src, n)  (((char *) memcpy(dst, src, n)) + (n))
-#define manta_cpylit(dst, s)       manta_cpymem(dst, s, sizeof(s) - 1)
-
-
-static size_t manta_int_format(char *buf, int n);
 
 
 /*
@@ -86,8 +75,6 @@ manta_json_escape(char *dst, const char *src, size_t len)
     unsigned char         c, e;
     const unsigned char  *p, *last;
 
-    static const char  hex[] = "0123456789ABCDEF";
-
     p = (const unsigned char *) src;
     last = p + len;
 
@@ -110,65 +97,8 @@ manta_json_escape(char *dst, const char *src, size_t len)
         *dst++ = 'u';
         *dst++ = '0';
         *dst++ = '0';
-        *dst++ = hex[c >> 4];
-        *dst++ = hex[c & 0xf];
+        dst = manta_hex_byte(dst, c, 0);
     }
 
     return dst;
-}
-
-
-size_t
-manta_error_body_len(const char *message, size_t message_len, int code,
-    const char *bot_id, size_t bot_id_len)
-{
-    char    buf[16];
-    size_t  len;
-
-    len = sizeof(MANTA_ERR_BODY_START) - 1
-          + manta_json_escape_len(message, message_len)
-          + sizeof(MANTA_ERR_BODY_CODE) - 1
-          + manta_int_format(buf, code)
-          + sizeof(MANTA_ERR_BODY_END) - 1;
-
-    if (bot_id != NULL) {
-        len += sizeof(MANTA_ERR_BODY_BOT) - 1
-               + manta_json_escape_len(bot_id, bot_id_len)
-               + 1;
-    }
-
-    return len;
-}
-
-
-size_t
-manta_error_body(char *dst, const char *message, size_t message_len,
-    int code, const char *bot_id, size_t bot_id_len)
-{
-    char  *p;
-    char   buf[16];
-
-    p = manta_cpylit(dst, MANTA_ERR_BODY_START);
-    p = manta_json_escape(p, message, message_len);
-    p = manta_cpylit(p, MANTA_ERR_BODY_CODE);
-    p = manta_cpymem(p, buf, manta_int_format(buf, code));
-
-    if (bot_id != NULL) {
-        p = manta_cpylit(p, MANTA_ERR_BODY_BOT);
-        p = manta_json_escape(p, bot_id, bot_id_len);
-        *p++ = '"';
-    }
-
-    p = manta_cpylit(p, MANTA_ERR_BODY_END);
-
-    return (size_t) (p - dst);
-}
-
-
-static size_t
-manta_int_format(char *buf, int n)
-{
-    /* buf holds at least 12 bytes; no NUL is counted */
-
-    return (size_t) snprintf(buf, 16, "%d", n);
 }

@@ -20,17 +20,4 @@
 size_t manta_json_escape_len(const char *src, size_t len);
 char *manta_json_escape(char *dst, const char *src, size_t len);
 
-/*
- * ErrorResponse, compact:
- * {"success":false,"errResponse":{"message":M,"code":C,"botId":B}}
- * "botId" is omitted when bot_id is NULL.  Returns the length written;
- * manta_error_body_len() gives the exact size needed.
- */
-
-size_t manta_error_body_len(const char *message, size_t message_len,
-    int code, const char *bot_id, size_t bot_id_len);
-size_t manta_error_body(char *dst, const char *message, size_t message_len,
-    int code, const char *bot_id, size_t bot_id_len);
-
-
 #endif /* _MANTA_JSON_H_INCLUDED_ */

@@ -240,6 +240,51 @@ clamp:
 }
 
 
+unsigned
+manta_rate_parse(const char *s, size_t len)
+{
+    unsigned       scale;
+    const char    *p, *last;
+    unsigned long  n;
+
+    if (len < sizeof("1r/s") - 1) {
+        return 0;
+    }
+
+    last = s + len - 3;
+
+    if (memcmp(last, "r/s", 3) == 0) {
+        scale = 1;
+
+    } else if (memcmp(last, "r/m", 3) == 0) {
+        scale = 60;
+
+    } else {
+        return 0;
+    }
+
+    n = 0;
+
+    for (p = s; p < last; p++) {
+        if (*p < '0' || *p > '9') {
+            return 0;
+        }
+
+        n = n * 10 + (unsigned long) (*p - '0');
+
+        if (n > UINT_MAX / 1000) {
+            return 0;
+        }
+    }
+
+    if (n == 0) {
+        return 0;
+    }
+
+    return (unsigned) (n * 1000 / scale);
+}
+
+
 /* the rate the excess drains at: the bucket's own once it was charged */
 
 static unsigned

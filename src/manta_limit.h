@@ -19,6 +19,12 @@
 #define MANTA_BACKOFF_DEFAULT  1       /* seconds */
 #define MANTA_BACKOFF_MAX      60      /* seconds */
 
+/*
+ * The largest burst, delay or per-bot burst: limit_req keeps burst * 1000
+ * in an ngx_uint_t
+ */
+#define MANTA_LIMIT_MAX        1000000000
+
 
 typedef enum {
     MANTA_LIMIT_PASSED = 0,
@@ -98,6 +104,13 @@ unsigned manta_limit_retry_after(const manta_bucket_t *b,
  * MANTA_BACKOFF_MAX, at least 1.
  */
 unsigned manta_backoff_seconds(const char *value, size_t len, time_t now);
+
+
+/*
+ * Parses "Nr/s" or "Nr/m" into requests per 1000 seconds as limit_req
+ * does (N * 1000 / scale); 0 when invalid.
+ */
+unsigned manta_rate_parse(const char *s, size_t len);
 
 
 #endif /* _MANTA_LIMIT_H_INCLUDED_ */

@@ -28,6 +28,7 @@
 #include <utf8proc.h>
 
 #include "manta_request.h"
+#include "manta_util.h"
 
 
 #define MANTA_NON_STARTERS_MAX  30      /* UAX #15, Stream-Safe Text */
@@ -44,24 +45,31 @@ static int manta_nfc_inert(utf8proc_int32_t cp,
     const utf8proc_property_t *prop);
 static manta_reason_t manta_nfc(const char *src, size_t len,
     utf8proc_uint8_t **nfc, size_t *nfc_len);
-static uint32_t manta_utf8_next(const unsigned char **pos,
-    const unsigned char *last);
-static int manta_white_space(uint32_t cp);
+static int manta_white_space(int32_t cp);
+
+
+size_t
+manta_name_size(size_t len)
+{
+    /* NFC makes UTF-8 text at most three times as long */
+
+    return 3 * len + 1;
+}
 
 
 manta_reason_t
 manta_name_normalize(const manta_body_opts_t *opts, const char *src,
-    size_t len, char **name, size_t *name_len, char *msg, size_t msg_size)
+    size_t len, char *name, size_t name_size, size_t *name_len, char *msg,
+    size_t msg_size)
 {
     int                       space, inert, visible;
     char                     *out, *o, *kept;
     size_t                    count, kept_len;
-    uint32_t                  cp;
+    int32_t                   cp;
     manta_reason_t            rc;
     utf8proc_uint8_t         *nfc;
     const unsigned char      *p, *last, *start;
 
-    *name = NULL;
     *name_len = 0;
 
     if (msg_size) {
@@ -103,11 +111,13 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
         p = nfc;
     }
 
-    out = malloc(len + 1);
-    if (out == NULL) {
+    if (len >= name_size) {
+        /* not with a buffer of manta_name_size() bytes */
         rc = MANTA_NOMEM;
         goto failed;
     }
+
+    out = name;
 
     /* step 5, counting code points */
 
@@ -126,7 +136,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
             visible = 1;
 
         } else {
-            cp = manta_utf8_next(&p, last);
+            p += manta_utf8_decode(p, last, &cp);
 
             if (manta_white_space(cp)) {
                 /* leading white space is dropped, inner runs pending */
@@ -164,7 +174,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     }
 
     p = (const unsigned char *) out;
-    cp = manta_utf8_next(&p, (const unsigned char *) o);
+    manta_utf8_decode(p, (const unsigned char *) o, &cp);
 
     switch (utf8proc_category((utf8proc_int32_t) cp)) {
 
@@ -200,7 +210,6 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     free(kept);
 
     *o = '\0';
-    *name = out;
     *name_len = (size_t) (o - out);
 
     return MANTA_OK;
@@ -209,7 +218,6 @@ failed:
 
     free(nfc);
     free(kept);
-    free(out);
 
     return rc;
 }
@@ -229,8 +237,8 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
 {
     char                       *k;
     size_t                      run, n, lead, trail;
-    utf8proc_int32_t            cp;
-    utf8proc_ssize_t            step;
+    size_t                      step;
+    int32_t                     cp;
     manta_reason_t              rc;
     const unsigned char        *p, *last, *start;
     const utf8proc_property_t  *prop;
@@ -259,9 +267,9 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
             continue;
         }
 
-        step = utf8proc_iterate(p, last - p, &cp);
+        step = manta_utf8_decode(p, last, &cp);
 
-        if (step <= 0) {
+        if (step == 0) {
             manta_message(msg, msg_size, "name is not valid UTF-8");
             rc = MANTA_INVALID_NAME;
             goto failed;
@@ -508,9 +516,9 @@ manta_nfc(const char *src, size_t len, utf8proc_uint8_t **nfc,
     n = 0;
 
     while (p < last) {
-        m = utf8proc_iterate(p, last - p, &cp);
+        m = (utf8proc_ssize_t) manta_utf8_decode(p, last, &cp);
 
-        if (m <= 0) {
+        if (m == 0) {
             goto failed;
         }
 
@@ -585,51 +593,13 @@ failed:
 }
 
 
-/* decodes one code point of UTF-8 already known to be valid */
-
-static uint32_t
-manta_utf8_next(const unsigned char **pos, const unsigned char *last)
-{
-    size_t                n;
-    uint32_t              cp;
-    const unsigned char  *p;
-
-    p = *pos;
-    cp = *p++;
-
-    if (cp >= 0x80) {
-
-        if (cp < 0xe0) {
-            n = 1;
-            cp &= 0x1f;
-
-        } else if (cp < 0xf0) {
-            n = 2;
-            cp &= 0x0f;
-
-        } else {
-            n = 3;
-            cp &= 0x07;
-        }
-
-        while (n-- && p < last) {
-            cp = (cp << 6) | (*p++ & 0x3f);
-        }
-    }
-
-    *pos = p;
-
-    return cp;
-}
-
-
 /*
  * Unicode White_Space other than the controls (U+0009 .. U+000D, U+0085),
  * which step 1 has already rejected
  */
 
 static int
-manta_white_space(uint32_t cp)
+manta_white_space(int32_t cp)
 {
     if (cp < 0x2000) {
         return cp == 0x20 || cp == 0xa0 || cp == 0x1680;

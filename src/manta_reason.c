@@ -2,7 +2,8 @@
  * Copyright (C) ngx_http_manta_module authors
  * Pure C core: no nginx types or headers.
  *
- * The reason codes of SPEC section 3: status, code and message.
+ * The reasons a request is answered by the gateway: status, code and
+ * message.
  */
 
 

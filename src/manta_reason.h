@@ -11,7 +11,10 @@
 #include <stddef.h>
 
 
-/* SPEC section 3, in check order; MANTA_OK is "forwarded" */
+/*
+ * Why a request is not forwarded, in the order of the checks (the first
+ * broken rule is the answer, see manta_plan.h); MANTA_OK is "forwarded"
+ */
 
 typedef enum {
     MANTA_OK = 0,

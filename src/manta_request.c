@@ -2,8 +2,8 @@
  * Copyright (C) ngx_http_manta_module authors
  * Pure C core: no nginx types or headers.
  *
- * The request rules of SPEC section 3: media type, botId and body.  Name
- * normalization lives in manta_name.c.
+ * The request rules: media type, botId and body.  Name normalization
+ * lives in manta_name.c, the order of the checks in manta_plan.c.
  */
 
 
@@ -15,6 +15,7 @@
 
 #include "manta_request.h"
 #include "manta_json.h"
+#include "manta_util.h"
 
 
 #define MANTA_MEDIA_TYPE  "application/json"
@@ -31,11 +32,7 @@
 static int manta_match_ci(const char **pos, const char *last,
     const char *lit, size_t len);
 static const char *manta_skip_ows(const char *p, const char *last);
-static int manta_hex(unsigned char c);
-static int manta_utf8_valid(const char *p, size_t len);
-static size_t manta_utf8_seq(const unsigned char *p,
-    const unsigned char *last);
-static int manta_body_simple(const char *data, size_t len,
+static int manta_body_fast(const char *data, size_t len,
     const char **value, size_t *value_len);
 static const unsigned char *manta_skip_json_ws(const unsigned char *p,
     const unsigned char *last);
@@ -185,8 +182,8 @@ manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
                 return MANTA_BAD_BOT_ID;
             }
 
-            hi = manta_hex((unsigned char) p[1]);
-            lo = manta_hex((unsigned char) p[2]);
+            hi = manta_hex_value((unsigned char) p[1]);
+            lo = manta_hex_value((unsigned char) p[2]);
 
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 return MANTA_BAD_BOT_ID;
@@ -252,8 +249,6 @@ manta_pct_encode(char *dst, const char *src, size_t len)
     unsigned char         c;
     const unsigned char  *p, *last;
 
-    static const char  hex[] = "0123456789ABCDEF";
-
     p = (const unsigned char *) src;
     last = p + len;
 
@@ -266,8 +261,7 @@ manta_pct_encode(char *dst, const char *src, size_t len)
         }
 
         *dst++ = '%';
-        *dst++ = hex[c >> 4];
-        *dst++ = hex[c & 0xf];
+        dst = manta_hex_byte(dst, c, 0);
     }
 
     return dst;
@@ -276,24 +270,26 @@ manta_pct_encode(char *dst, const char *src, size_t len)
 
 manta_reason_t
 manta_body_check(const manta_body_opts_t *opts, const char *data, size_t len,
-    char **name, size_t *name_len, char *msg, size_t msg_size)
+    char *name, size_t name_size, size_t *name_len, char *msg,
+    size_t msg_size)
 {
     size_t       value_len;
     const char  *value;
 
-    if (manta_body_simple(data, len, &value, &value_len)) {
-        return manta_name_normalize(opts, value, value_len, name, name_len,
-                                    msg, msg_size);
+    if (manta_body_fast(data, len, &value, &value_len)) {
+        return manta_name_normalize(opts, value, value_len, name, name_size,
+                                    name_len, msg, msg_size);
     }
 
-    return manta_body_check_json(opts, data, len, name, name_len, msg,
-                                 msg_size);
+    return manta_body_check_json(opts, data, len, name, name_size, name_len,
+                                 msg, msg_size);
 }
 
 
 manta_reason_t
 manta_body_check_json(const manta_body_opts_t *opts, const char *data,
-    size_t len, char **name, size_t *name_len, char *msg, size_t msg_size)
+    size_t len, char *name, size_t name_size, size_t *name_len, char *msg,
+    size_t msg_size)
 {
     char            member[MANTA_MEMBER_QUOTE_MAX];
     json_t          *root, *jname, *v;
@@ -302,7 +298,6 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
     json_error_t     err;
     manta_reason_t   rc;
 
-    *name = NULL;
     *name_len = 0;
 
     if (msg_size) {
@@ -339,8 +334,8 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
     }
 
     rc = manta_name_normalize(opts, json_string_value(jname),
-                              json_string_length(jname), name, name_len,
-                              msg, msg_size);
+                              json_string_length(jname), name, name_size,
+                              name_len, msg, msg_size);
     if (rc != MANTA_OK) {
         goto done;
     }
@@ -384,9 +379,7 @@ done:
 
     json_decref(root);
 
-    if (rc != MANTA_OK && *name != NULL) {
-        free(*name);
-        *name = NULL;
+    if (rc != MANTA_OK) {
         *name_len = 0;
     }
 
@@ -475,107 +468,6 @@ manta_skip_ows(const char *p, const char *last)
 }
 
 
-static int
-manta_hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
-
-
-static int
-manta_utf8_valid(const char *p, size_t len)
-{
-    size_t                n;
-    const unsigned char  *u, *last;
-
-    u = (const unsigned char *) p;
-    last = u + len;
-
-    while (u < last) {
-
-        if (*u < 0x80) {
-            u++;
-            continue;
-        }
-
-        n = manta_utf8_seq(u, last);
-
-        if (n == 0) {
-            return 0;
-        }
-
-        u += n;
-    }
-
-    return 1;
-}
-
-
-/*
- * The length of the well-formed UTF-8 sequence at p (RFC 3629: no
- * overlong form, no surrogate, nothing above U+10FFFF), 0 if it is not one.
- */
-
-static size_t
-manta_utf8_seq(const unsigned char *p, const unsigned char *last)
-{
-    size_t         n, i;
-    unsigned char  lo, hi;
-
-    lo = 0x80;
-    hi = 0xbf;
-
-    if (*p >= 0xc2 && *p <= 0xdf) {
-        n = 2;
-
-    } else if (*p >= 0xe0 && *p <= 0xef) {
-        n = 3;
-
-        if (*p == 0xe0) {
-            lo = 0xa0;
-
-        } else if (*p == 0xed) {
-            hi = 0x9f;
-        }
-
-    } else if (*p >= 0xf0 && *p <= 0xf4) {
-        n = 4;
-
-        if (*p == 0xf0) {
-            lo = 0x90;
-
-        } else if (*p == 0xf4) {
-            hi = 0x8f;
-        }
-
-    } else {
-        return 0;
-    }
-
-    if ((size_t) (last - p) < n || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-
-    for (i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xbf) {
-            return 0;
-        }
-    }
-
-    return n;
-}
-
-
 /*
  * The body every caller sends, {"name":"<text>"} with JSON white space
  * between the tokens and a string without escapes, control characters or
@@ -587,10 +479,11 @@ manta_utf8_seq(const unsigned char *p, const unsigned char *last)
  */
 
 static int
-manta_body_simple(const char *data, size_t len, const char **value,
+manta_body_fast(const char *data, size_t len, const char **value,
     size_t *value_len)
 {
     size_t                n;
+    int32_t               cp;
     const unsigned char  *p, *last, *v;
 
     p = (const unsigned char *) data;
@@ -636,7 +529,7 @@ manta_body_simple(const char *data, size_t len, const char **value,
             continue;
         }
 
-        n = manta_utf8_seq(p, last);
+        n = manta_utf8_decode(p, last, &cp);
 
         if (n == 0) {
             return 0;
@@ -844,8 +737,8 @@ static void
 manta_member_quote(char *dst, const char *key, size_t len)
 {
     char                  *d;
-    utf8proc_int32_t       cp;
-    utf8proc_ssize_t       n;
+    size_t                 n;
+    int32_t                cp;
     const unsigned char   *p, *last;
 
     d = dst;
@@ -853,14 +746,13 @@ manta_member_quote(char *dst, const char *key, size_t len)
     last = p + len;
 
     while (p < last) {
-        n = utf8proc_iterate(p, last - p, &cp);
+        n = manta_utf8_decode(p, last, &cp);
 
-        if (n <= 0) {
+        if (n == 0) {
             n = 1;
-            cp = -1;
         }
 
-        if ((size_t) (d - dst) + (size_t) n > MANTA_MEMBER_ECHO_MAX) {
+        if ((size_t) (d - dst) + n > MANTA_MEMBER_ECHO_MAX) {
             memcpy(d, "...", 3);
             d += 3;
             break;
@@ -879,7 +771,7 @@ manta_member_quote(char *dst, const char *key, size_t len)
             break;
 
         default:
-            memcpy(d, p, (size_t) n);
+            memcpy(d, p, n);
             d += n;
             break;
         }

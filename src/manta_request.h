@@ -2,7 +2,8 @@
  * Copyright (C) ngx_http_manta_module authors
  * Pure C core: no nginx types or headers.
  *
- * The request rules of SPEC section 3: media type, botId, body.
+ * The request rules: media type, botId, body.  Their order and the
+ * forwarded request are manta_plan.h's.
  */
 
 
@@ -62,11 +63,13 @@ typedef struct {
 
 
 /*
- * Validates the request body (SPEC section 3, rows invalid_json ..
- * unknown_field, in that order) and normalizes the name.  On MANTA_OK
- * *name is a malloc()ed NUL-terminated UTF-8 string of *name_len bytes that
- * the caller releases with free(); on any other result *name is NULL and
- * msg (msg_size bytes, MANTA_MESSAGE_MAX is enough) holds the message for
+ * Validates the request body, in this order: a JSON object (invalid_json),
+ * a valid "name" (invalid_name), no "secret" unless it is replaced
+ * (client_secret), no other member unless they are dropped
+ * (unknown_field); and normalizes the name.  name is the caller's buffer of
+ * name_size bytes, manta_name_size(len) is enough.  On MANTA_OK it holds
+ * the NUL-terminated UTF-8 name of *name_len bytes; on any other result
+ * *name_len is 0 and msg (msg_size bytes, MANTA_MESSAGE_MAX is enough) holds the message for
  * the caller: what was wrong and the limit, e.g. "unknown member
  * \"color\"", "name is 65 characters long, at most 64 are allowed"; ""
  * means manta_reason_message().  A message never holds the value of a
@@ -78,8 +81,8 @@ typedef struct {
  * returning.
  */
 manta_reason_t manta_body_check(const manta_body_opts_t *opts,
-    const char *data, size_t len, char **name, size_t *name_len, char *msg,
-    size_t msg_size);
+    const char *data, size_t len, char *name, size_t name_size,
+    size_t *name_len, char *msg, size_t msg_size);
 
 /*
  * manta_body_check() with jansson for every body.  manta_body_check()
@@ -88,8 +91,8 @@ manta_reason_t manta_body_check(const manta_body_opts_t *opts,
  * that).
  */
 manta_reason_t manta_body_check_json(const manta_body_opts_t *opts,
-    const char *data, size_t len, char **name, size_t *name_len, char *msg,
-    size_t msg_size);
+    const char *data, size_t len, char *name, size_t name_size,
+    size_t *name_len, char *msg, size_t msg_size);
 
 /*
  * Name normalization alone, in this order: reject controls, bidi controls,
@@ -98,12 +101,16 @@ manta_reason_t manta_body_check_json(const manta_body_opts_t *opts,
  * than 30 non-starters in a row); NFC; trim and collapse white space; then
  * reject an empty or blank result (only white space and U+2800), one
  * starting with a combining mark, one longer than name_max_length code
- * points or not matching name_re.  Linear in len.  Same ownership and
- * messages as manta_body_check().
+ * points or not matching name_re.  Linear in len.  Same buffer and
+ * messages as manta_body_check(); a name_size below manta_name_size(len)
+ * may give MANTA_NOMEM.
  */
 manta_reason_t manta_name_normalize(const manta_body_opts_t *opts,
-    const char *src, size_t len, char **name, size_t *name_len, char *msg,
-    size_t msg_size);
+    const char *src, size_t len, char *name, size_t name_size,
+    size_t *name_len, char *msg, size_t msg_size);
+
+/* the name buffer for len bytes of input: NFC at most triples UTF-8 */
+size_t manta_name_size(size_t len);
 
 /* the body_too_large message: "body is 9000 bytes, at most 8192 ..." */
 void manta_body_size_message(char *msg, size_t msg_size, long long size,

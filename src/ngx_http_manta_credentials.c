@@ -7,10 +7,9 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <openssl/crypto.h>
-
 #include "ngx_http_manta_module.h"
 #include "ngx_http_manta_credentials.h"
+#include "manta_util.h"
 
 
 #define NGX_HTTP_MANTA_CREDS_MAX  (1024 * 1024)
@@ -143,7 +142,7 @@ ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mc->creds = manta_creds_parse((char *) buf, size, (char *) err,
                                   sizeof(err));
 
-    OPENSSL_cleanse(buf, size);
+    manta_wipe(buf, size);
     ngx_free(buf);
     buf = NULL;
 
@@ -168,7 +167,7 @@ ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 failed:
 
     if (buf) {
-        OPENSSL_cleanse(buf, size);
+        manta_wipe(buf, size);
         ngx_free(buf);
     }
 

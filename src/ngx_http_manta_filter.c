@@ -364,8 +364,8 @@ static ngx_int_t
 ngx_http_manta_error_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_str_t *in, ngx_str_t *out)
 {
-    char              *p;
-    size_t             len, nredact;
+    u_char            *p;
+    size_t             len, size, nredact;
     manta_str_t        redact[MANTA_MASK_PATTERNS];
     const char        *bot_id;
     manta_error_rc_t   rc;
@@ -374,9 +374,30 @@ ngx_http_manta_error_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     bot_id = ctx->bot_id.len ? (char *) ctx->bot_id.data : NULL;
 
-    rc = manta_error_rewrite(in ? (char *) in->data : NULL, in ? in->len : 0,
-                             (int) r->headers_out.status, bot_id,
-                             ctx->bot_id.len, redact, nredact, &p, &len);
+    /* enough for most bodies; the core tells how much when it is not */
+
+    size = (in ? in->len : 0) + 1024;
+
+    for ( ;; ) {
+        p = ngx_pnalloc(r->pool, size);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = size;
+
+        rc = manta_error_rewrite(in ? (char *) in->data : NULL,
+                                 in ? in->len : 0,
+                                 (int) r->headers_out.status, bot_id,
+                                 ctx->bot_id.len, redact, nredact,
+                                 (char *) p, &len);
+
+        if (rc != MANTA_ERROR_SHORT) {
+            break;
+        }
+
+        size = len;
+    }
 
     switch (rc) {
 
@@ -387,15 +408,8 @@ ngx_http_manta_error_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     case MANTA_ERROR_REWRITTEN:
         ctx->error_rewritten = 1;
 
-        out->data = ngx_pnalloc(r->pool, len);
-        if (out->data == NULL) {
-            free(p);
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(out->data, p, len);
+        out->data = p;
         out->len = len;
-        free(p);
 
         return NGX_OK;
 

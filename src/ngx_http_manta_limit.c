@@ -12,7 +12,7 @@
 
 
 /* as the credentials file's "burst": no overflow in thousandths */
-#define NGX_HTTP_MANTA_LIMIT_MAX   1000000000
+#define NGX_HTTP_MANTA_LIMIT_MAX   MANTA_LIMIT_MAX
 
 /* nodes a full zone examines for an idle one before it gives up */
 #define NGX_HTTP_MANTA_LIMIT_SCAN  64

@@ -7,15 +7,13 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <jansson.h>
-#include <openssl/crypto.h>
-
 #include "ngx_http_manta_module.h"
 #include "ngx_http_manta_credentials.h"
 #include "ngx_http_manta_request.h"
 #include "ngx_http_manta_filter.h"
 #include "ngx_http_manta_limit.h"
 #include "ngx_http_manta_variables.h"
+#include "manta_util.h"
 
 
 #define NGX_HTTP_MANTA_BOT_ID_PATTERN  "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
@@ -382,12 +380,12 @@ ngx_http_manta_cleanup(void *data)
     ngx_http_request_t  *r;
 
     if (ctx->body) {
-        OPENSSL_cleanse(ctx->body, ctx->body_len);
+        manta_wipe(ctx->body, ctx->body_len);
     }
 
     if (ctx->error_body) {
         /* upstream may have echoed the secret */
-        OPENSSL_cleanse(ctx->error_body, ctx->error_len);
+        manta_wipe(ctx->error_body, ctx->error_len);
     }
 
     r = ctx->request;
@@ -406,7 +404,7 @@ ngx_http_manta_cleanup(void *data)
         b = cl->buf;
 
         if (b->temporary && b->start && b->last > b->start) {
-            OPENSSL_cleanse(b->start, b->last - b->start);
+            manta_wipe(b->start, b->last - b->start);
         }
     }
 }
@@ -518,13 +516,8 @@ ngx_http_manta_preconfiguration(ngx_conf_t *cf)
     ngx_module_t                *m;
     ngx_http_manta_main_conf_t  *mmcf;
 
-    static ngx_uint_t  seeded;
-
-    if (!seeded) {
-        /* once per process, before any json_t exists: hash-flooding */
-        json_object_seed(0);
-        seeded = 1;
-    }
+    /* once per process, before any json_t exists: hash-flooding */
+    manta_init();
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
 

@@ -12,8 +12,9 @@
 #include "ngx_http_manta_credentials.h"
 #include "ngx_http_manta_limit.h"
 #include "ngx_http_manta_redact.h"
-
-#include <openssl/crypto.h>
+#include "manta_error.h"
+#include "manta_plan.h"
+#include "manta_util.h"
 
 
 static ngx_int_t ngx_http_manta_handler(ngx_http_request_t *r);
@@ -50,6 +51,8 @@ static ngx_int_t ngx_http_manta_send_error(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_uint_t status, const char *message);
 static ngx_int_t ngx_http_manta_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static void ngx_http_manta_plan_conf(ngx_http_manta_loc_conf_t *mlcf,
+    manta_plan_conf_t *conf);
 
 
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
@@ -61,22 +64,6 @@ static ngx_str_t   ngx_http_manta_authorization = ngx_string("Authorization");
 static ngx_str_t   ngx_http_manta_authorization_lc =
     ngx_string("authorization");
 static ngx_uint_t  ngx_http_manta_content_type_hash;
-
-
-/*
- * Headers the caller may send that never reach upstream: the module sets
- * its own Authorization and Content-Type, the proxy module sets the body's
- * length, and the response to the caller is never encoded by upstream.
- */
-
-static ngx_str_t  ngx_http_manta_drop_headers[] = {
-    ngx_string("authorization"),
-    ngx_string("accept-encoding"),
-    ngx_string("content-type"),
-    ngx_string("content-length"),
-    ngx_string("transfer-encoding"),
-    ngx_null_string
-};
 
 
 /*
@@ -359,7 +346,7 @@ ngx_http_manta_revalidate(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     }
 
     if (ctx->body) {
-        OPENSSL_cleanse(ctx->body, ctx->body_len);
+        manta_wipe(ctx->body, ctx->body_len);
     }
 
     ctx->body = NULL;
@@ -388,50 +375,39 @@ static manta_reason_t
 ngx_http_manta_check_head(ngx_http_request_t *r,
     ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx)
 {
-    u_char           *p;
-    size_t            len;
-    ngx_table_elt_t  *ct;
-    manta_reason_t    reason;
+    u_char             *p;
+    manta_plan_t        plan;
+    manta_head_t        head;
+    ngx_table_elt_t    *ct;
+    manta_plan_conf_t   conf;
 
-    if (r->method != NGX_HTTP_POST) {
-        return MANTA_METHOD_NOT_ALLOWED;
-    }
+    ngx_http_manta_plan_conf(mlcf, &conf);
 
     ct = r->headers_in.content_type;
 
-    if (ct == NULL
-        || !manta_content_type_ok((char *) ct->value.data, ct->value.len))
-    {
-        return MANTA_UNSUPPORTED_MEDIA_TYPE;
-    }
+    head.method = (char *) r->method_name.data;
+    head.method_len = r->method_name.len;
+    head.content_type = ct ? (char *) ct->value.data : NULL;
+    head.content_type_len = ct ? ct->value.len : 0;
+    head.args = (char *) r->args.data;
+    head.args_len = r->args.len;
+    head.content_length = r->headers_in.content_length_n;
 
-    /* the decoded botId is never longer than the query */
-
-    p = ngx_pnalloc(r->pool, ngx_min(r->args.len, MANTA_BOT_ID_MAX) + 1);
+    p = ngx_pnalloc(r->pool, manta_check_head_len(r->args.len));
     if (p == NULL) {
         return MANTA_NOMEM;
     }
 
-    reason = manta_bot_id_parse((char *) r->args.data, r->args.len,
-                                mlcf->bot_id_re, (char *) p, &len);
-    if (reason != MANTA_OK) {
-        return reason;
+    manta_check_head(&conf, &head, &plan, (char *) p);
+
+    if (plan.bot_id != NULL) {
+        ctx->bot_id.data = p;
+        ctx->bot_id.len = plan.bot_id_len;
     }
 
-    ctx->bot_id.data = p;
-    ctx->bot_id.len = len;
+    ctx->cred = plan.cred;
 
-    ctx->cred = manta_creds_lookup(mlcf->creds->creds, (char *) p, len);
-
-    if (ctx->cred == NULL) {
-        return MANTA_UNKNOWN_BOT;
-    }
-
-    if (r->headers_in.content_length_n > (off_t) mlcf->body_max_size) {
-        return MANTA_BODY_TOO_LARGE;
-    }
-
-    return MANTA_OK;
+    return plan.reason;
 }
 
 
@@ -473,13 +449,12 @@ ngx_http_manta_body_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    char                       *name, msg[MANTA_MESSAGE_MAX];
-    size_t                      name_len, len;
+    u_char                     *buf;
     ngx_int_t                   rc;
     ngx_str_t                   body;
+    manta_plan_t                plan;
     manta_reason_t              reason;
-    manta_body_opts_t           opts;
-    const manta_cred_t         *cred;
+    manta_plan_conf_t           conf;
     ngx_http_manta_loc_conf_t  *mlcf;
 
     if (ctx->too_large) {
@@ -492,55 +467,50 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (body.len > mlcf->body_max_size) {
-        return ngx_http_manta_reject(r, ctx, MANTA_BODY_TOO_LARGE);
+    ngx_http_manta_plan_conf(mlcf, &conf);
+
+    /* the plan of manta_check_head(), as the context keeps it */
+
+    plan.bot_id = (char *) ctx->bot_id.data;
+    plan.bot_id_len = ctx->bot_id.len;
+    plan.cred = ctx->cred;
+
+    buf = NULL;
+
+    if (body.len <= mlcf->body_max_size) {
+        buf = ngx_pnalloc(r->pool,
+                          manta_check_body_len(&conf, &plan, body.len));
+        if (buf == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
-    opts.name_max_length = mlcf->name_max_length;
-    opts.name_re = mlcf->name_re;
-    opts.unknown_fields = mlcf->unknown_fields;
-    opts.client_secret = mlcf->client_secret;
+    reason = manta_check_body(&conf, &plan, (char *) body.data, body.len,
+                              ngx_time(), (char *) buf);
 
-    reason = manta_body_check(&opts, (char *) body.data, body.len,
-                              &name, &name_len, msg, sizeof(msg));
+    if (reason == MANTA_TOKEN_EXPIRED) {
+        ngx_http_manta_token_expired_log(r, plan.cred);
+    }
 
     if (reason != MANTA_OK) {
-        return ngx_http_manta_reject_message(r, ctx, reason, msg);
-    }
-
-    cred = ctx->cred;
-
-    if (mlcf->token_expiry_check && manta_cred_expired(cred, ngx_time())) {
-        ngx_http_manta_token_expired_log(r, cred);
-        free(name);
-        return ngx_http_manta_reject(r, ctx, MANTA_TOKEN_EXPIRED);
+        return ngx_http_manta_reject_message(r, ctx, reason, plan.message);
     }
 
     /* only a request that passed every check spends the bot's quota */
 
     rc = ngx_http_manta_limit_account(r, ctx);
 
-    if (rc == NGX_ERROR) {
-        free(name);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (rc == NGX_ERROR || rc == NGX_DECLINED) {
+        /* the body holds the secret */
+        manta_wipe(plan.body, plan.body_len);
+
+        return (rc == NGX_ERROR)
+               ? NGX_HTTP_INTERNAL_SERVER_ERROR
+               : ngx_http_manta_reject(r, ctx, MANTA_RATE_LIMITED);
     }
 
-    if (rc == NGX_DECLINED) {
-        free(name);
-        return ngx_http_manta_reject(r, ctx, MANTA_RATE_LIMITED);
-    }
-
-    len = manta_body_build_len(cred->body_prefix_len, name, name_len);
-
-    ctx->body = ngx_pnalloc(r->pool, len);
-    if (ctx->body == NULL) {
-        free(name);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->body_len = manta_body_build((char *) ctx->body, cred->body_prefix,
-                                     cred->body_prefix_len, name, name_len);
-    free(name);
+    ctx->body = (u_char *) plan.body;
+    ctx->body_len = plan.body_len;
 
     if (ngx_http_manta_forward(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -642,7 +612,6 @@ static ngx_int_t
 ngx_http_manta_forward(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     u_char                      *p;
-    size_t                       len;
     ngx_buf_t                   *b;
     ngx_chain_t                 *cl;
     ngx_http_manta_view_t       *fw;
@@ -664,19 +633,15 @@ ngx_http_manta_forward(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     fw = &ctx->forward;
     *fw = ctx->caller;
 
-    len = sizeof("botId=") - 1
-          + manta_pct_encode_len((char *) ctx->bot_id.data, ctx->bot_id.len);
-
-    p = ngx_pnalloc(r->pool, len);
+    p = ngx_pnalloc(r->pool, manta_query_len((char *) ctx->bot_id.data,
+                                             ctx->bot_id.len));
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     fw->args.data = p;
-    p = ngx_cpymem(p, "botId=", sizeof("botId=") - 1);
-    p = (u_char *) manta_pct_encode((char *) p, (char *) ctx->bot_id.data,
-                                    ctx->bot_id.len);
-    fw->args.len = p - fw->args.data;
+    fw->args.len = manta_query((char *) p, (char *) ctx->bot_id.data,
+                               ctx->bot_id.len);
 
     /* proxy_pass without a URI would send the caller's request line */
     fw->valid_unparsed_uri = 0;
@@ -720,8 +685,8 @@ ngx_http_manta_forward(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
 
 /*
- * The forwarded headers: the caller's without those of
- * ngx_http_manta_drop_headers, then Content-Type and Authorization.  The
+ * The forwarded headers: the caller's without those manta_drop_header()
+ * names, then Content-Type and Authorization.  The
  * Authorization entry has a zero hash, nginx's mark for a header that
  * variables must not see; the proxy module forwards every entry of the
  * list all the same.  r->headers_in.authorization keeps pointing to the
@@ -731,7 +696,6 @@ ngx_http_manta_forward(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 static ngx_int_t
 ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    ngx_str_t              *drop;
     ngx_uint_t              i, n;
     ngx_table_elt_t        *h, *header;
     ngx_list_part_t        *part;
@@ -766,16 +730,9 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
             i = 0;
         }
 
-        for (drop = ngx_http_manta_drop_headers; drop->len; drop++) {
-            if (header[i].key.len == drop->len
-                && ngx_strncmp(header[i].lowcase_key, drop->data, drop->len)
-                   == 0)
-            {
-                break;
-            }
-        }
-
-        if (drop->len) {
+        if (manta_drop_header((char *) header[i].lowcase_key,
+                              header[i].key.len))
+        {
             continue;
         }
 
@@ -1022,6 +979,21 @@ ngx_http_manta_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     *ll = NULL;
 
     return ngx_http_next_request_body_filter(r, out);
+}
+
+
+static void
+ngx_http_manta_plan_conf(ngx_http_manta_loc_conf_t *mlcf,
+    manta_plan_conf_t *conf)
+{
+    conf->creds = mlcf->creds->creds;
+    conf->bot_id_re = mlcf->bot_id_re;
+    conf->body_max_size = mlcf->body_max_size;
+    conf->body.name_max_length = mlcf->name_max_length;
+    conf->body.name_re = mlcf->name_re;
+    conf->body.unknown_fields = mlcf->unknown_fields;
+    conf->body.client_secret = mlcf->client_secret;
+    conf->token_expiry_check = mlcf->token_expiry_check;
 }
 
 

@@ -18,6 +18,7 @@
 #include "manta_creds.h"
 #include "manta_error.h"
 #include "manta_limit.h"
+#include "manta_plan.h"
 
 
 #define BENCH_RUNS  7
@@ -31,6 +32,7 @@ static void bench(const char *name, bench_pt fn, long iterations);
 static int bench_cmp(const void *one, const void *two);
 static void bench_body(const char *body, size_t len);
 static void bench_body_ascii(void);
+static void bench_plan_ascii(void);
 static void bench_body_unicode(void);
 static char *bench_marks_body(size_t size, size_t run);
 static void bench_reject(const char *body, size_t len);
@@ -94,6 +96,7 @@ main(void)
 
     bench("body check + normalize + build (ASCII)", bench_body_ascii,
           400000);
+    bench("plan: body checks + forward (ASCII)", bench_plan_ascii, 400000);
     bench("body check + normalize + build (NFC, U+3000)",
           bench_body_unicode, 400000);
 
@@ -173,12 +176,14 @@ bench_cmp(const void *one, const void *two)
 static void
 bench_body(const char *body, size_t len)
 {
-    char            *name, out[256], msg[MANTA_MESSAGE_MAX];
-    size_t           name_len;
-    manta_reason_t   reason;
+    char            out[256], msg[MANTA_MESSAGE_MAX];
+    size_t          name_len;
+    manta_reason_t  reason;
 
-    reason = manta_body_check(&opts, body, len, &name, &name_len, msg,
-                              sizeof(msg));
+    static char  name[3 * 8192 + 1];
+
+    reason = manta_body_check(&opts, body, len, name, sizeof(name),
+                              &name_len, msg, sizeof(msg));
 
     if (reason != MANTA_OK) {
         fprintf(stderr, "bench-core: body rejected\n");
@@ -187,7 +192,39 @@ bench_body(const char *body, size_t len)
 
     sink += manta_body_build(out, creds->dflt->body_prefix,
                              creds->dflt->body_prefix_len, name, name_len);
-    free(name);
+}
+
+
+/* the glue's path: the body checks and the forwarded query and body */
+
+static void
+bench_plan_ascii(void)
+{
+    char               buf[1024], bot_id[] = "bot-42";
+    manta_plan_t       plan;
+    manta_plan_conf_t  conf;
+
+    conf.creds = creds;
+    conf.bot_id_re = NULL;
+    conf.body_max_size = 8192;
+    conf.body = opts;
+    conf.token_expiry_check = 1;
+
+    plan.bot_id = bot_id;
+    plan.bot_id_len = sizeof(bot_id) - 1;
+    plan.cred = creds->dflt;
+
+    if (manta_check_body_len(&conf, &plan, sizeof(body_ascii) - 1)
+        > sizeof(buf)
+        || manta_check_body(&conf, &plan, body_ascii, sizeof(body_ascii) - 1,
+                            time(NULL), buf)
+           != MANTA_OK)
+    {
+        fprintf(stderr, "bench-core: plan rejected\n");
+        exit(1);
+    }
+
+    sink += plan.body_len + plan.query_len;
 }
 
 
@@ -260,12 +297,14 @@ bench_marks_body(size_t size, size_t run)
 static void
 bench_reject(const char *body, size_t len)
 {
-    char            *name, msg[MANTA_MESSAGE_MAX];
-    size_t           name_len;
-    manta_reason_t   reason;
+    char            msg[MANTA_MESSAGE_MAX];
+    size_t          name_len;
+    manta_reason_t  reason;
 
-    reason = manta_body_check(&opts, body, len, &name, &name_len, msg,
-                              sizeof(msg));
+    static char  name[3 * 8192 + 1];
+
+    reason = manta_body_check(&opts, body, len, name, sizeof(name),
+                              &name_len, msg, sizeof(msg));
 
     if (reason != MANTA_INVALID_NAME) {
         fprintf(stderr, "bench-core: mark body not rejected\n");
@@ -317,7 +356,7 @@ bench_content_type(void)
 static void
 bench_error(const char *body, size_t len)
 {
-    char         *out;
+    char          out[4096];
     size_t        out_len;
     manta_str_t   redact[2];
 
@@ -326,12 +365,13 @@ bench_error(const char *body, size_t len)
     redact[1].data = creds->dflt->secret;
     redact[1].len = creds->dflt->secret_len;
 
-    if (manta_error_rewrite(body, len, 403, "bot-42", 6, redact, 2, &out,
+    out_len = sizeof(out);
+
+    if (manta_error_rewrite(body, len, 403, "bot-42", 6, redact, 2, out,
                             &out_len)
         == MANTA_ERROR_REWRITTEN)
     {
         sink += out_len;
-        free(out);
     }
 }
 

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "manta_request.h"
+#include "../unit/alloc.h"
 #include "fuzz.h"
 
 
@@ -87,7 +88,7 @@ check(const manta_body_opts_t *opts, const char *data, size_t len,
     name = (char *) 1;
     name_len = 7;
 
-    rc = manta_body_check(opts, data, len, &name, &name_len, msg,
+    rc = alloc_body_check(opts, data, len, &name, &name_len, msg,
                           sizeof(msg));
 
     fuzz_assert(rc != MANTA_NOMEM);
@@ -137,7 +138,7 @@ check(const manta_body_opts_t *opts, const char *data, size_t len,
         o = *opts;
         o.name_re = NULL;
 
-        rc_plain = manta_body_check(&o, data, len, &plain, &plain_len, NULL,
+        rc_plain = alloc_body_check(&o, data, len, &plain, &plain_len, NULL,
                                     0);
         fuzz_assert(rc_plain == MANTA_OK && plain_len == name_len
                     && memcmp(plain, name, name_len) == 0);
@@ -189,7 +190,7 @@ name_ok(const manta_body_opts_t *opts, const char *name, size_t len)
     o = *opts;
     o.name_re = NULL;
 
-    rc = manta_name_normalize(&o, name, len, &again, &again_len, NULL, 0);
+    rc = alloc_name_normalize(&o, name, len, &again, &again_len, NULL, 0);
 
     fuzz_assert(rc == MANTA_OK && again_len == len
                 && memcmp(again, name, len) == 0);

@@ -1,9 +1,9 @@
 /*
  * Copyright (C) ngx_http_manta_module authors
  *
- * Differential: manta_body_check(), which recognizes the common
+ * Differential: alloc_body_check(), which recognizes the common
  * {"name":"<plain text>"} body without jansson, must give the same answer,
- * the same normalized name and the same message as manta_body_check_json(),
+ * the same normalized name and the same message as alloc_body_check_json(),
  * which parses every body with jansson.
  *
  * The first byte picks the options, the rest is the body.
@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "manta_request.h"
+#include "../unit/alloc.h"
 #include "fuzz.h"
 
 
@@ -49,9 +50,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     opts.name_max_length = (data[0] >> 2) ? (size_t) (data[0] >> 2) : 64;
     opts.name_re = NULL;
 
-    fast_rc = manta_body_check(&opts, (const char *) data + 1, size - 1,
+    fast_rc = alloc_body_check(&opts, (const char *) data + 1, size - 1,
                                &fast, &fast_len, fast_msg, sizeof(fast_msg));
-    slow_rc = manta_body_check_json(&opts, (const char *) data + 1, size - 1,
+    slow_rc = alloc_body_check_json(&opts, (const char *) data + 1, size - 1,
                                     &slow, &slow_len, slow_msg,
                                     sizeof(slow_msg));
 

@@ -17,6 +17,7 @@
 #include "manta_error.h"
 #include "manta_json.h"
 #include "manta_reason.h"
+#include "../unit/alloc.h"
 #include "fuzz.h"
 
 
@@ -90,7 +91,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     out = (char *) 1;
     out_len = 7;
 
-    rc = manta_error_rewrite(body, len, status, bot_id,
+    rc = alloc_error_rewrite(body, len, status, bot_id,
                              bot_id ? sizeof(BOT_ID) - 1 : 0, redact,
                              nredact, &out, &out_len);
 
@@ -143,7 +144,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 
-/* the rule of SPEC section 5, written again */
+/*
+ * A valid ErrorResponse, written again: "success" false, "errResponse" an
+ * object with a string "message", an integer "code" and, if present, a
+ * string "botId"
+ */
 
 static int
 is_response(json_t *root)
@@ -290,7 +295,7 @@ null_body_ok(int status, const char *bot_id, const manta_str_t *redact,
 
     bot_id_len = bot_id ? strlen(bot_id) : 0;
 
-    rc = manta_error_rewrite(NULL, 0, status, bot_id, bot_id_len, redact,
+    rc = alloc_error_rewrite(NULL, 0, status, bot_id, bot_id_len, redact,
                              nredact, &out, &out_len);
 
     fuzz_assert(rc == MANTA_ERROR_REWRITTEN);

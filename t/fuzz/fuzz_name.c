@@ -20,6 +20,7 @@
 #include <utf8proc.h>
 
 #include "manta_request.h"
+#include "../unit/alloc.h"
 #include "fuzz.h"
 
 
@@ -76,10 +77,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* invalid UTF-8 never passes; the pattern only adds a check */
 
     opts.name_re = NULL;
-    rc = manta_name_normalize(&opts, src, len, &plain, &plain_len, NULL, 0);
+    rc = alloc_name_normalize(&opts, src, len, &plain, &plain_len, NULL, 0);
 
     opts.name_re = name_re;
-    rc_re = manta_name_normalize(&opts, src, len, &with, &with_len, NULL, 0);
+    rc_re = alloc_name_normalize(&opts, src, len, &with, &with_len, NULL, 0);
 
     if (!fuzz_utf8_valid(src, len)) {
         fuzz_assert(rc == MANTA_INVALID_NAME);
@@ -116,7 +117,7 @@ check(const manta_body_opts_t *opts, const char *src, size_t len)
     name = (char *) 1;
     name_len = 7;
 
-    rc = manta_name_normalize(opts, src, len, &name, &name_len, msg,
+    rc = alloc_name_normalize(opts, src, len, &name, &name_len, msg,
                               sizeof(msg));
 
     fuzz_assert(rc == MANTA_OK || rc == MANTA_INVALID_NAME);
@@ -152,7 +153,7 @@ check(const manta_body_opts_t *opts, const char *src, size_t len)
     o = *opts;
     o.name_re = NULL;
 
-    rc = manta_name_normalize(&o, name, name_len, &again, &again_len, msg,
+    rc = alloc_name_normalize(&o, name, name_len, &again, &again_len, msg,
                               sizeof(msg));
 
     fuzz_assert(rc == MANTA_OK && again_len == name_len

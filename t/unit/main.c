@@ -22,6 +22,7 @@ main(void)
     test_error();
     test_limit();
     test_mask();
+    test_plan();
 
     return done_testing();
 }

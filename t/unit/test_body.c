@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "manta_request.h"
+#include "alloc.h"
 #include "tap.h"
 #include "tests.h"
 
@@ -300,7 +301,7 @@ body_is(const manta_body_opts_t *opts, const char *data, size_t len,
     out = (char *) 1;
     out_len = 77;
 
-    rc = manta_body_check(opts, data, len, &out, &out_len, msg, sizeof(msg));
+    rc = alloc_body_check(opts, data, len, &out, &out_len, msg, sizeof(msg));
 
     is_int(rc, expected, "%s: reason %d", test, (int) expected);
 
@@ -330,7 +331,7 @@ name_is(const manta_body_opts_t *opts, const char *src, size_t len,
     out = (char *) 1;
     out_len = 77;
 
-    rc = manta_name_normalize(opts, src, len, &out, &out_len, msg,
+    rc = alloc_name_normalize(opts, src, len, &out, &out_len, msg,
                               sizeof(msg));
 
     if (expected == NULL) {

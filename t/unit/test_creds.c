@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "manta_creds.h"
+#include "manta_limit.h"
 #include "tap.h"
 #include "tests.h"
 

@@ -1,7 +1,8 @@
 /*
  * Copyright (C) ngx_http_manta_module authors
  *
- * manta_error.c: the error bodies the caller sees (SPEC section 5).
+ * manta_error.c: the error bodies the caller sees, all ErrorResponses:
+ * {"success":false,"errResponse":{"message":M,"code":C,"botId":B}}.
  */
 
 
@@ -11,6 +12,7 @@
 #include <jansson.h>
 
 #include "manta_error.h"
+#include "alloc.h"
 #include "tap.h"
 #include "tests.h"
 
@@ -448,7 +450,7 @@ passes(const char *body, size_t len, const char *bot_id,
     out = (char *) 1;
     out_len = 77;
 
-    rc = manta_error_rewrite(body, len, 400, bot_id,
+    rc = alloc_error_rewrite(body, len, 400, bot_id,
                              bot_id ? strlen(bot_id) : 0, redact, nredact,
                              &out, &out_len);
 
@@ -473,7 +475,7 @@ rewrite_is(const char *body, size_t len, int status, const char *bot_id,
     out = (char *) 1;
     out_len = 77;
 
-    rc = manta_error_rewrite(body, len, status, bot_id,
+    rc = alloc_error_rewrite(body, len, status, bot_id,
                              bot_id ? strlen(bot_id) : 0, redact, nredact,
                              &out, &out_len);
 
@@ -501,7 +503,7 @@ shape_is(const char *body, size_t len, int status, const char *bot_id,
     json_t            *root, *er, *v;
     manta_error_rc_t   rc;
 
-    rc = manta_error_rewrite(body, len, status, bot_id,
+    rc = alloc_error_rewrite(body, len, status, bot_id,
                              bot_id ? strlen(bot_id) : 0, redact, nredact,
                              &out, &out_len);
 

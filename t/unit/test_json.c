@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "manta_json.h"
+#include "manta_error.h"
 #include "tap.h"
 #include "tests.h"
 

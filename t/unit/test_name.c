@@ -13,6 +13,7 @@
 #include <utf8proc.h>
 
 #include "manta_request.h"
+#include "alloc.h"
 #include "tap.h"
 #include "tests.h"
 
@@ -288,7 +289,7 @@ test_name(void)
     for (i = 0; i < sizeof(message_cases) / sizeof(message_cases[0]); i++) {
         c = &message_cases[i];
 
-        rc = manta_body_check(&opts, c->body, strlen(c->body), &out,
+        rc = alloc_body_check(&opts, c->body, strlen(c->body), &out,
                               &out_len, msg, sizeof(msg));
 
         is_int(rc, c->reason, "message: %s: reason", c->test);
@@ -317,7 +318,7 @@ name_case(const manta_body_opts_t *opts, const name_case_t *c)
     size_t           out_len;
     manta_reason_t   rc;
 
-    rc = manta_name_normalize(opts, c->src, c->len, &out, &out_len, msg,
+    rc = alloc_name_normalize(opts, c->src, c->len, &out, &out_len, msg,
                               sizeof(msg));
 
     if (c->name == NULL) {
@@ -389,7 +390,7 @@ stream_safe(const manta_body_opts_t *opts)
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         s = marks(cases[i].head, cases[i].n, cases[i].unit, cases[i].tail);
 
-        rc = manta_name_normalize(&o, s, strlen(s), &out, &out_len, msg,
+        rc = alloc_name_normalize(&o, s, strlen(s), &out, &out_len, msg,
                                   sizeof(msg));
 
         if (cases[i].ok) {
@@ -406,7 +407,7 @@ stream_safe(const manta_body_opts_t *opts)
     }
 
     s = marks("a", 31, ACUTE, "");
-    manta_name_normalize(&o, s, strlen(s), &out, &out_len, msg, sizeof(msg));
+    alloc_name_normalize(&o, s, strlen(s), &out, &out_len, msg, sizeof(msg));
     is_str(msg, "name has more than 30 combining marks in a row",
            "step 3: message");
     free(s);

@@ -1,7 +1,8 @@
 /*
  * Copyright (C) ngx_http_manta_module authors
  *
- * manta_reason.c: the reason codes of SPEC section 3, status phrases.
+ * manta_reason.c: the reasons for an answer from the gateway (status,
+ * code, message) and the status phrases.
  */
 
 

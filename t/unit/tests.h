@@ -17,6 +17,7 @@ void test_creds(void);
 void test_error(void);
 void test_limit(void);
 void test_mask(void);
+void test_plan(void);
 
 
 #endif /* _TESTS_H_INCLUDED_ */

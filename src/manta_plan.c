@@ -1,0 +1,270 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * The order of the checks and the forwarded request: see manta_plan.h.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "manta_plan.h"
+#include "manta_json.h"
+#include "manta_util.h"
+
+
+#define MANTA_QUERY_PREFIX    "botId="
+
+/* a name up to this size is normalized on the stack */
+#define MANTA_NAME_STACK      512
+
+/* a valid name has at most this many bytes per code point */
+#define MANTA_UTF8_MAX        4
+
+
+static void manta_plan_empty(manta_plan_t *plan);
+static size_t manta_plan_name_max(const manta_plan_conf_t *conf,
+    size_t len);
+
+
+/* lower-case names; the first byte is checked before the rest */
+
+static const struct {
+    const char  *name;
+    size_t       len;
+} manta_drop_headers[] = {
+    { "authorization", sizeof("authorization") - 1 },
+    { "accept-encoding", sizeof("accept-encoding") - 1 },
+    { "content-type", sizeof("content-type") - 1 },
+    { "content-length", sizeof("content-length") - 1 },
+    { "transfer-encoding", sizeof("transfer-encoding") - 1 },
+    { NULL, 0 }
+};
+
+
+size_t
+manta_check_head_len(size_t args_len)
+{
+    /* the decoded botId is never longer than the query; NUL-terminated */
+
+    return (args_len < MANTA_BOT_ID_MAX ? args_len : MANTA_BOT_ID_MAX) + 1;
+}
+
+
+manta_reason_t
+manta_check_head(const manta_plan_conf_t *conf, const manta_head_t *head,
+    manta_plan_t *plan, char *buf)
+{
+    size_t          len;
+    manta_reason_t  rc;
+
+    plan->message[0] = '\0';
+    plan->bot_id = NULL;
+    plan->bot_id_len = 0;
+    plan->cred = NULL;
+    manta_plan_empty(plan);
+
+    if (head->method_len != sizeof("POST") - 1
+        || memcmp(head->method, "POST", sizeof("POST") - 1) != 0)
+    {
+        rc = MANTA_METHOD_NOT_ALLOWED;
+        goto done;
+    }
+
+    if (head->content_type == NULL
+        || !manta_content_type_ok(head->content_type,
+                                  head->content_type_len))
+    {
+        rc = MANTA_UNSUPPORTED_MEDIA_TYPE;
+        goto done;
+    }
+
+    rc = manta_bot_id_parse(head->args, head->args_len, conf->bot_id_re, buf,
+                            &len);
+    if (rc != MANTA_OK) {
+        goto done;
+    }
+
+    buf[len] = '\0';
+    plan->bot_id = buf;
+    plan->bot_id_len = len;
+
+    plan->cred = manta_creds_lookup(conf->creds, buf, len);
+
+    if (plan->cred == NULL) {
+        rc = MANTA_UNKNOWN_BOT;
+        goto done;
+    }
+
+    if (head->content_length > (long long) conf->body_max_size) {
+        manta_body_size_message(plan->message, sizeof(plan->message),
+                                head->content_length, conf->body_max_size);
+        rc = MANTA_BODY_TOO_LARGE;
+        goto done;
+    }
+
+done:
+
+    plan->reason = rc;
+
+    return rc;
+}
+
+
+size_t
+manta_check_body_len(const manta_plan_conf_t *conf, const manta_plan_t *plan,
+    size_t len)
+{
+    /*
+     * a valid name holds no control character: escaping at most doubles
+     * it ('"' and '\\')
+     */
+
+    return manta_query_len(plan->bot_id, plan->bot_id_len)
+           + plan->cred->body_prefix_len
+           + 2 * manta_plan_name_max(conf, len) + sizeof("\"}") - 1;
+}
+
+
+manta_reason_t
+manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
+    const char *data, size_t len, time_t now, char *buf)
+{
+    char                stack[MANTA_NAME_STACK], *name;
+    size_t              size, name_len, room;
+    manta_reason_t      rc;
+    const manta_cred_t *cred;
+
+    plan->message[0] = '\0';
+    manta_plan_empty(plan);
+
+    cred = plan->cred;
+
+    if (len > conf->body_max_size) {
+        manta_body_size_message(plan->message, sizeof(plan->message),
+                                (long long) len, conf->body_max_size);
+        plan->reason = MANTA_BODY_TOO_LARGE;
+        return MANTA_BODY_TOO_LARGE;
+    }
+
+    size = manta_name_size(len);
+    name = stack;
+
+    if (size > sizeof(stack)) {
+        name = malloc(size);
+        if (name == NULL) {
+            plan->reason = MANTA_NOMEM;
+            return MANTA_NOMEM;
+        }
+    }
+
+    rc = manta_body_check(&conf->body, data, len, name, size, &name_len,
+                          plan->message, sizeof(plan->message));
+
+    if (rc == MANTA_OK && conf->token_expiry_check
+        && manta_cred_expired(cred, now))
+    {
+        rc = MANTA_TOKEN_EXPIRED;
+    }
+
+    if (rc == MANTA_OK) {
+        room = 2 * manta_plan_name_max(conf, len);
+
+        if (manta_json_escape_len(name, name_len) > room) {
+            /* cannot happen with a buffer of manta_check_body_len() */
+            rc = MANTA_NOMEM;
+        }
+    }
+
+    if (rc == MANTA_OK) {
+        plan->query = buf;
+        plan->query_len = manta_query(buf, plan->bot_id, plan->bot_id_len);
+
+        plan->body = buf + plan->query_len;
+        plan->body_len = manta_body_build(plan->body, cred->body_prefix,
+                                          cred->body_prefix_len, name,
+                                          name_len);
+
+        plan->authorization = cred->authorization;
+        plan->authorization_len = cred->authorization_len;
+    }
+
+    if (name != stack) {
+        free(name);
+    }
+
+    plan->reason = rc;
+
+    return rc;
+}
+
+
+size_t
+manta_query_len(const char *bot_id, size_t len)
+{
+    return sizeof(MANTA_QUERY_PREFIX) - 1 + manta_pct_encode_len(bot_id, len);
+}
+
+
+size_t
+manta_query(char *dst, const char *bot_id, size_t len)
+{
+    char  *p;
+
+    p = manta_cpylit(dst, MANTA_QUERY_PREFIX);
+    p = manta_pct_encode(p, bot_id, len);
+
+    return (size_t) (p - dst);
+}
+
+
+int
+manta_drop_header(const char *lowcase, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; manta_drop_headers[i].name; i++) {
+        if (len == manta_drop_headers[i].len
+            && lowcase[0] == manta_drop_headers[i].name[0]
+            && memcmp(lowcase, manta_drop_headers[i].name, len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+manta_plan_empty(manta_plan_t *plan)
+{
+    plan->query = NULL;
+    plan->query_len = 0;
+    plan->body = NULL;
+    plan->body_len = 0;
+    plan->authorization = NULL;
+    plan->authorization_len = 0;
+}
+
+
+/*
+ * The most bytes a valid name of a body of len bytes has: the NFC form of
+ * the input, and at most MANTA_UTF8_MAX bytes for each of the allowed code
+ * points.
+ */
+
+static size_t
+manta_plan_name_max(const manta_plan_conf_t *conf, size_t len)
+{
+    size_t  max;
+
+    max = manta_name_size(len) - 1;
+
+    if (conf->body.name_max_length < max / MANTA_UTF8_MAX) {
+        max = conf->body.name_max_length * MANTA_UTF8_MAX;
+    }
+
+    return max;
+}

@@ -1,0 +1,181 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ */
+
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "manta_util.h"
+
+
+const char  manta_hex_digits[32] = "0123456789ABCDEF" "0123456789abcdef";
+
+
+void
+manta_init(void)
+{
+    static int  seeded;
+
+    if (!seeded) {
+        /* before any json_t exists */
+        json_object_seed(0);
+        seeded = 1;
+    }
+}
+
+
+void
+manta_wipe(void *p, size_t len)
+{
+    if (p != NULL && len != 0) {
+        OPENSSL_cleanse(p, len);
+    }
+}
+
+
+char *
+manta_hex_byte(char *dst, unsigned char c, int lower)
+{
+    const char  *hex;
+
+    hex = manta_hex_digits + (lower ? 16 : 0);
+
+    *dst++ = hex[c >> 4];
+    *dst++ = hex[c & 0xf];
+
+    return dst;
+}
+
+
+int
+manta_hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+size_t
+manta_utf8_decode(const unsigned char *p, const unsigned char *last,
+    int32_t *cp)
+{
+    size_t         n, i;
+    int32_t        c;
+    unsigned char  lo, hi;
+
+    if (*p < 0x80) {
+        *cp = *p;
+        return 1;
+    }
+
+    *cp = -1;
+
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (*p >= 0xc2 && *p <= 0xdf) {
+        n = 2;
+        c = *p & 0x1f;
+
+    } else if (*p >= 0xe0 && *p <= 0xef) {
+        n = 3;
+        c = *p & 0x0f;
+
+        if (*p == 0xe0) {
+            lo = 0xa0;
+
+        } else if (*p == 0xed) {
+            hi = 0x9f;
+        }
+
+    } else if (*p >= 0xf0 && *p <= 0xf4) {
+        n = 4;
+        c = *p & 0x07;
+
+        if (*p == 0xf0) {
+            lo = 0x90;
+
+        } else if (*p == 0xf4) {
+            hi = 0x8f;
+        }
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (last - p) < n || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+
+    c = (c << 6) | (p[1] & 0x3f);
+
+    for (i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf) {
+            return 0;
+        }
+
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+
+    *cp = c;
+
+    return n;
+}
+
+
+int
+manta_utf8_valid(const char *p, size_t len)
+{
+    size_t                n;
+    int32_t               cp;
+    const unsigned char  *u, *last;
+
+    u = (const unsigned char *) p;
+    last = u + len;
+
+    while (u < last) {
+
+        if (*u < 0x80) {
+            u++;
+            continue;
+        }
+
+        n = manta_utf8_decode(u, last, &cp);
+
+        if (n == 0) {
+            return 0;
+        }
+
+        u += n;
+    }
+
+    return 1;
+}
+
+
+size_t
+manta_utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+
+    len = max;
+
+    while (len > 0 && ((unsigned char) s[len] & 0xc0) == 0x80) {
+        len--;
+    }
+
+    return len;
+}

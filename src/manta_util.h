@@ -1,0 +1,57 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * What every part of the core shares: the libraries' set-up, wiping,
+ * hex digits, copying and the one UTF-8 decoder.
+ */
+
+
+#ifndef _MANTA_UTIL_H_INCLUDED_
+#define _MANTA_UTIL_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+
+#define manta_cpymem(dst, src, n)  (((char *) memcpy(dst, src, n)) + (n))
+#define manta_cpylit(dst, s)       manta_cpymem(dst, s, sizeof(s) - 1)
+
+
+/*
+ * Once per process, before the first request or credentials file: seeds
+ * jansson's object hashing (against hash flooding).  Further calls do
+ * nothing.
+ */
+void manta_init(void);
+
+/* overwrites len bytes at p in a way the compiler cannot leave out */
+void manta_wipe(void *p, size_t len);
+
+/* "0123456789ABCDEF" then "0123456789abcdef" */
+extern const char  manta_hex_digits[32];
+
+/* two hex digits of c, upper-case or lower-case; returns dst + 2 */
+char *manta_hex_byte(char *dst, unsigned char c, int lower);
+
+/* the value of a hex digit of either case, -1 for another byte */
+int manta_hex_value(unsigned char c);
+
+/*
+ * Decodes the well-formed UTF-8 sequence at p (RFC 3629: shortest form,
+ * no surrogate, nothing above U+10FFFF) into *cp; returns its length, or
+ * 0 (and *cp -1) when p does not start one.  p < last.
+ */
+size_t manta_utf8_decode(const unsigned char *p, const unsigned char *last,
+    int32_t *cp);
+
+/* 1 when the bytes are well-formed UTF-8 */
+int manta_utf8_valid(const char *p, size_t len);
+
+/* the longest prefix of at most max bytes that splits no UTF-8 sequence */
+size_t manta_utf8_cut(const char *s, size_t len, size_t max);
+
+
+#endif /* _MANTA_UTIL_H_INCLUDED_ */

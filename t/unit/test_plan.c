@@ -1,0 +1,263 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * manta_plan.c: the order of the checks and the forwarded request.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manta_plan.h"
+#include "tap.h"
+#include "tests.h"
+
+
+#define NOW  1000               /* the expired bot's token ended at 100 */
+
+#define CREDS                                                                \
+    "{\"bots\":{"                                                            \
+    "\"alpha\":{\"token\":\"tok-alpha\",\"secret\":\"se\\\"cr\\\\et\"},"     \
+    "\"a b/c\":{\"token\":\"tok-space\",\"secret\":\"s2\"},"                 \
+    "\"old\":{\"token\":\"eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMH0.c2ln\","      \
+    "\"secret\":\"s3\"}}}"
+
+#define OK_BODY  "{\"name\":\" Tag  42 \"}"
+
+
+typedef struct {
+    const char      *method;
+    const char      *content_type;      /* NULL: none */
+    const char      *args;
+    long long        content_length;
+    const char      *body;              /* NULL: the head fails */
+    manta_reason_t   reason;
+    const char      *test;
+} plan_case_t;
+
+
+static void plan_case(const manta_plan_conf_t *conf, const plan_case_t *c);
+static void forward_is(const manta_plan_conf_t *conf, const char *args,
+    const char *body, const char *query, const char *fwd_body,
+    const char *auth, const char *test);
+
+
+/*
+ * Each row breaks one rule and every rule after it: the reason is the
+ * first broken one in check order.
+ */
+
+static const plan_case_t  plan_cases[] = {
+    { "GET", "text/plain", "", 99999, "[", MANTA_METHOD_NOT_ALLOWED,
+      "method first: before media type, botId and size" },
+    { "post", "application/json", "botId=alpha", 10, OK_BODY,
+      MANTA_METHOD_NOT_ALLOWED, "method: exactly POST" },
+    { "POST", NULL, "", 99999, "[", MANTA_UNSUPPORTED_MEDIA_TYPE,
+      "no Content-Type: before botId" },
+    { "POST", "text/plain", "botId=alpha", 10, OK_BODY,
+      MANTA_UNSUPPORTED_MEDIA_TYPE, "media type: not JSON" },
+    { "POST", "application/json", "botId=nobody&botId=alpha", 99999, "[",
+      MANTA_BAD_BOT_ID, "repeated botId: before the known-bot check" },
+    { "POST", "application/json", "botid=alpha", 10, OK_BODY,
+      MANTA_BAD_BOT_ID, "botId: name is case-sensitive" },
+    { "POST", "application/json", "botId=%GG", 10, OK_BODY,
+      MANTA_BAD_BOT_ID, "botId: bad encoding" },
+    { "POST", "application/json", "botId=bad!", 10, OK_BODY,
+      MANTA_BAD_BOT_ID, "botId: not matching the pattern" },
+    { "POST", "application/json", "botId=nobody", 99999, "[",
+      MANTA_UNKNOWN_BOT, "unknown bot: before the declared size" },
+    { "POST", "application/json", "botId=alpha", 101, OK_BODY,
+      MANTA_BODY_TOO_LARGE, "declared Content-Length over the limit" },
+    { "POST", "application/json", "botId=alpha", -1,
+      "{\"name\":\"" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
+      MANTA_BODY_TOO_LARGE, "body over the limit: before JSON" },
+    { "POST", "application/json", "botId=old", -1, "[",
+      MANTA_INVALID_JSON, "invalid JSON: before the token's expiry" },
+    { "POST", "application/json", "botId=alpha", -1, "{\"name\":1,\"x\":2}",
+      MANTA_INVALID_NAME, "invalid name: before unknown members" },
+    { "POST", "application/json", "botId=alpha", -1,
+      "{\"name\":\"a\",\"x\":1,\"secret\":\"mine\"}", MANTA_CLIENT_SECRET,
+      "client secret: before unknown members" },
+    { "POST", "application/json", "botId=old", -1,
+      "{\"name\":\"a\",\"x\":1}", MANTA_UNKNOWN_FIELD,
+      "unknown member: before the token's expiry" },
+    { "POST", "application/json", "botId=old", -1, OK_BODY,
+      MANTA_TOKEN_EXPIRED, "expired token: the last check" },
+    { "POST", "application/json; charset=UTF-8", "x=1&botId=alpha", 20,
+      OK_BODY, MANTA_OK, "every check passes" },
+};
+
+
+void
+test_plan(void)
+{
+    char               err[256];
+    size_t             i;
+    manta_creds_t     *creds;
+    manta_plan_conf_t  conf;
+
+    creds = manta_creds_parse(CREDS, sizeof(CREDS) - 1, err, sizeof(err));
+
+    if (!ok(creds != NULL, "plan: credentials parsed (%s)", err)) {
+        return;
+    }
+
+    conf.creds = creds;
+    conf.bot_id_re = manta_re_compile("^[a-z /]+$", 10, 0, err, sizeof(err));
+    conf.body_max_size = 100;
+    conf.body.name_max_length = 64;
+    conf.body.name_re = NULL;
+    conf.body.unknown_fields = MANTA_UNKNOWN_FIELDS_REJECT;
+    conf.body.client_secret = MANTA_CLIENT_SECRET_REJECT;
+    conf.token_expiry_check = 1;
+
+    for (i = 0; i < sizeof(plan_cases) / sizeof(plan_cases[0]); i++) {
+        plan_case(&conf, &plan_cases[i]);
+    }
+
+    /* the forwarding rules */
+
+    forward_is(&conf, "botId=alpha", OK_BODY, "botId=alpha",
+               "{\"secret\":\"se\\\"cr\\\\et\",\"name\":\"Tag 42\"}",
+               "Bearer tok-alpha", "the bot's secret first, then the name");
+
+    forward_is(&conf, "botId=a+b%2fc&z=9", "{\"name\":\"say \\\"hi\\\"\"}",
+               "botId=a%20b%2Fc",
+               "{\"secret\":\"s2\",\"name\":\"say \\\"hi\\\"\"}",
+               "Bearer tok-space",
+               "canonical query: only botId, upper-case percent-encoding");
+
+    conf.body.unknown_fields = MANTA_UNKNOWN_FIELDS_DROP;
+    conf.body.client_secret = MANTA_CLIENT_SECRET_REPLACE;
+
+    forward_is(&conf, "botId=alpha",
+               "{\"extra\":[1],\"secret\":\"mine\",\"name\":\"n\"}",
+               "botId=alpha", "{\"secret\":\"se\\\"cr\\\\et\",\"name\":\"n\"}",
+               "Bearer tok-alpha",
+               "dropped members and a replaced secret are not forwarded");
+
+    conf.token_expiry_check = 0;
+
+    forward_is(&conf, "botId=old", OK_BODY, "botId=old",
+               "{\"secret\":\"s3\",\"name\":\"Tag 42\"}",
+               "Bearer eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMH0.c2ln",
+               "expiry not checked: an expired token is forwarded");
+
+    /* the headers that never reach upstream */
+
+    ok(manta_drop_header("authorization", 13), "drop: authorization");
+    ok(manta_drop_header("accept-encoding", 15), "drop: accept-encoding");
+    ok(manta_drop_header("content-type", 12), "drop: content-type");
+    ok(manta_drop_header("content-length", 14), "drop: content-length");
+    ok(manta_drop_header("transfer-encoding", 17),
+       "drop: transfer-encoding");
+    ok(!manta_drop_header("content-typ", 11), "keep: a prefix of a name");
+    ok(!manta_drop_header("x-authorization", 15), "keep: x-authorization");
+    ok(!manta_drop_header("user-agent", 10), "keep: user-agent");
+
+    manta_re_free((manta_re_t *) conf.bot_id_re);
+    manta_creds_free(creds);
+}
+
+
+static void
+plan_case(const manta_plan_conf_t *conf, const plan_case_t *c)
+{
+    char            *hbuf, *bbuf;
+    size_t           len;
+    manta_head_t     head;
+    manta_plan_t     plan;
+    manta_reason_t   rc;
+
+    head.method = c->method;
+    head.method_len = strlen(c->method);
+    head.content_type = c->content_type;
+    head.content_type_len = c->content_type ? strlen(c->content_type) : 0;
+    head.args = c->args;
+    head.args_len = strlen(c->args);
+    head.content_length = c->content_length;
+
+    hbuf = malloc(manta_check_head_len(head.args_len));
+    bbuf = NULL;
+
+    rc = manta_check_head(conf, &head, &plan, hbuf);
+
+    if (rc == MANTA_OK) {
+        ok(plan.cred != NULL && plan.bot_id != NULL, "%s: head keeps the "
+           "bot", c->test);
+
+        len = strlen(c->body);
+        bbuf = malloc(manta_check_body_len(conf, &plan, len));
+
+        rc = manta_check_body(conf, &plan, c->body, len, NOW, bbuf);
+    }
+
+    is_int(rc, c->reason, "%s: %s", c->test, manta_reason_code(c->reason));
+    is_int(plan.reason, rc, "%s: the plan holds the reason", c->test);
+
+    if (rc != MANTA_OK) {
+        ok(plan.query == NULL && plan.query_len == 0 && plan.body == NULL
+           && plan.body_len == 0 && plan.authorization == NULL,
+           "%s: nothing to forward", c->test);
+        ok(strstr(plan.message, "se\"cr") == NULL
+           && strstr(plan.message, "mine") == NULL,
+           "%s: no secret in the message", c->test);
+
+    } else {
+        ok(plan.query != NULL && plan.body != NULL
+           && plan.authorization != NULL, "%s: a forward", c->test);
+    }
+
+    free(hbuf);
+    free(bbuf);
+}
+
+
+static void
+forward_is(const manta_plan_conf_t *conf, const char *args, const char *body,
+    const char *query, const char *fwd_body, const char *auth,
+    const char *test)
+{
+    char            *hbuf, *bbuf;
+    size_t           len;
+    manta_head_t     head;
+    manta_plan_t     plan;
+    manta_reason_t   rc;
+
+    head.method = "POST";
+    head.method_len = 4;
+    head.content_type = "application/json";
+    head.content_type_len = 16;
+    head.args = args;
+    head.args_len = strlen(args);
+    head.content_length = -1;
+
+    hbuf = malloc(manta_check_head_len(head.args_len));
+    bbuf = NULL;
+
+    rc = manta_check_head(conf, &head, &plan, hbuf);
+
+    if (is_int(rc, MANTA_OK, "%s: head passes", test)) {
+        len = strlen(body);
+        bbuf = malloc(manta_check_body_len(conf, &plan, len));
+
+        rc = manta_check_body(conf, &plan, body, len, NOW, bbuf);
+
+        if (is_int(rc, MANTA_OK, "%s: body passes (%s)", test,
+                   plan.message))
+        {
+            is_mem(plan.query, plan.query_len, query, "%s: query", test);
+            is_mem(plan.body, plan.body_len, fwd_body, "%s: body", test);
+            is_mem(plan.authorization, plan.authorization_len, auth,
+                   "%s: Authorization", test);
+            is_int(plan.query_len, manta_query_len(plan.bot_id,
+                                                   plan.bot_id_len),
+                   "%s: query length as announced", test);
+        }
+    }
+
+    free(hbuf);
+    free(bbuf);
+}
