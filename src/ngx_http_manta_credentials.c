@@ -15,6 +15,8 @@
 #define NGX_HTTP_MANTA_CREDS_MAX  (1024 * 1024)
 
 
+static ngx_int_t ngx_http_manta_creds_load(ngx_conf_t *cf,
+    ngx_http_manta_creds_t *mc);
 static void ngx_http_manta_creds_cleanup(void *data);
 static void ngx_http_manta_token_warn(ngx_conf_t *cf,
     ngx_http_manta_creds_t *mc, const manta_cred_t *cred, time_t window);
@@ -35,15 +37,9 @@ ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_manta_loc_conf_t *mlcf = conf;
 
-    u_char                  err[NGX_MAX_CONF_ERRSTR], *buf;
-    size_t                  size;
-    ssize_t                 n;
-    ngx_fd_t                fd;
-    ngx_str_t              *value;
-    ngx_file_t              file;
-    ngx_file_info_t         fi;
-    ngx_pool_cleanup_t     *cln;
-    ngx_http_manta_creds_t *mc;
+    ngx_str_t               *value;
+    ngx_pool_cleanup_t      *cln;
+    ngx_http_manta_creds_t  *mc;
 
     if (mlcf->creds != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -69,13 +65,42 @@ ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_manta_creds_load(cf, mc) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_manta_creds_cleanup;
+    cln->data = mc;
+
+    mlcf->creds = mc;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Opens the file without blocking (a FIFO or a device would hang "nginx
+ * -t" and a reload), checks it is a regular file of a sane size, reads and
+ * parses it; the bytes read are wiped.
+ */
+
+static ngx_int_t
+ngx_http_manta_creds_load(ngx_conf_t *cf, ngx_http_manta_creds_t *mc)
+{
+    u_char           err[NGX_MAX_CONF_ERRSTR], *buf;
+    size_t           size;
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+
     fd = ngx_open_file(mc->file.data, NGX_FILE_RDONLY|NGX_FILE_NONBLOCK,
                        NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
                            "credentials file \"%V\": "
                            ngx_open_file_n " failed", &mc->file);
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     ngx_memzero(&file, sizeof(ngx_file_t));
@@ -152,17 +177,12 @@ ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         goto failed;
     }
 
-    cln->handler = ngx_http_manta_creds_cleanup;
-    cln->data = mc;
-
     if (ngx_close_file(fd) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
                            ngx_close_file_n " \"%V\" failed", &mc->file);
     }
 
-    mlcf->creds = mc;
-
-    return NGX_CONF_OK;
+    return NGX_OK;
 
 failed:
 
@@ -176,7 +196,7 @@ failed:
                            ngx_close_file_n " \"%V\" failed", &mc->file);
     }
 
-    return NGX_CONF_ERROR;
+    return NGX_ERROR;
 }
 
 
