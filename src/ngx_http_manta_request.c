@@ -32,9 +32,9 @@ static manta_reason_t ngx_http_manta_check_head(ngx_http_request_t *r,
 static void ngx_http_manta_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_process_body(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
-static ngx_int_t ngx_http_manta_read_body(ngx_http_request_t *r,
+static ngx_int_t ngx_http_manta_join_body(ngx_http_request_t *r,
     ngx_str_t *body);
-static ngx_int_t ngx_http_manta_forward(ngx_http_request_t *r,
+static ngx_int_t ngx_http_manta_rewrite_request(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 static ngx_int_t ngx_http_manta_set_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
@@ -463,7 +463,7 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
 
-    if (ngx_http_manta_read_body(r, &body) != NGX_OK) {
+    if (ngx_http_manta_join_body(r, &body) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -512,7 +512,7 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     ctx->body = (u_char *) plan.body;
     ctx->body_len = plan.body_len;
 
-    if (ngx_http_manta_forward(r, ctx) != NGX_OK) {
+    if (ngx_http_manta_rewrite_request(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -525,7 +525,7 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 /* the caller's body as one piece, wherever nginx has put it */
 
 static ngx_int_t
-ngx_http_manta_read_body(ngx_http_request_t *r, ngx_str_t *body)
+ngx_http_manta_join_body(ngx_http_request_t *r, ngx_str_t *body)
 {
     u_char       *p;
     size_t        len, size;
@@ -609,7 +609,8 @@ ngx_http_manta_read_body(ngx_http_request_t *r, ngx_str_t *body)
  */
 
 static ngx_int_t
-ngx_http_manta_forward(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+ngx_http_manta_rewrite_request(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx)
 {
     u_char                      *p;
     ngx_buf_t                   *b;
