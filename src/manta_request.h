@@ -70,8 +70,9 @@ typedef struct {
  * name_size bytes, manta_name_size(len) is enough.  On MANTA_OK it holds
  * the NUL-terminated UTF-8 name of *name_len bytes; on any other result
  * *name_len is 0 and msg (msg_size bytes, MANTA_MESSAGE_MAX is enough)
- * holds the message for the caller: what was wrong and the limit, e.g. "unknown member
- * \"color\"", "name is 65 characters long, at most 64 are allowed"; ""
+ * holds the message for the caller: what was wrong and the limit, e.g.
+ * "unknown member \"color\"", "name is 65 characters long, at most 64 are
+ * allowed"; ""
  * means manta_reason_message().  A message never holds the value of a
  * member; member names in it are valid UTF-8, at most 64 bytes, without
  * control characters.
