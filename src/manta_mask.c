@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "manta_mask.h"
+#include "manta_util.h"
 
 
 static size_t manta_mask_tail(const manta_mask_t *m, const unsigned char *s,
@@ -65,7 +66,7 @@ manta_mask_needed(const manta_mask_t *m, const unsigned char *in, size_t len)
     }
 
     for (k = 0; k < m->npat; k++) {
-        if (m->len[k] <= len && memmem(in, len, m->pat[k], m->len[k])) {
+        if (m->len[k] <= len && manta_find(in, len, m->pat[k], m->len[k])) {
             return 1;
         }
     }
@@ -278,7 +279,7 @@ manta_mask_next(const manta_mask_t *m, size_t k, const unsigned char *in,
         return len;
     }
 
-    hit = memmem(in + from, len - from, m->pat[k], m->len[k]);
+    hit = manta_find(in + from, len - from, m->pat[k], m->len[k]);
 
     return hit ? (size_t) (hit - in) : len;
 }

@@ -4,6 +4,7 @@
  */
 
 
+#define _GNU_SOURCE
 #include <jansson.h>
 #include <openssl/crypto.h>
 
@@ -178,4 +179,39 @@ manta_utf8_cut(const char *s, size_t len, size_t max)
     }
 
     return len;
+}
+
+
+const void *
+manta_find(const void *hay, size_t hlen, const void *needle, size_t nlen)
+{
+    const unsigned char  *p, *last, *n;
+
+    if (nlen == 0 || nlen > hlen) {
+        return NULL;
+    }
+
+    if (hlen > MANTA_FIND_SHORT) {
+        return memmem(hay, hlen, needle, nlen);
+    }
+
+    n = needle;
+    p = hay;
+    last = p + hlen - nlen + 1;
+
+    while (p < last) {
+        p = memchr(p, n[0], last - p);
+
+        if (p == NULL) {
+            return NULL;
+        }
+
+        if (memcmp(p + 1, n + 1, nlen - 1) == 0) {
+            return p;
+        }
+
+        p++;
+    }
+
+    return NULL;
 }

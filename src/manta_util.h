@@ -50,6 +50,17 @@ size_t manta_utf8_decode(const unsigned char *p, const unsigned char *last,
 /* 1 when the bytes are well-formed UTF-8 */
 int manta_utf8_valid(const char *p, size_t len);
 
+/*
+ * memmem(): the first occurrence of needle in hay, or NULL.  Haystacks of
+ * up to MANTA_FIND_SHORT bytes (header values, small bodies) are searched
+ * with memchr() and memcmp(), which costs less than memmem()'s set-up;
+ * longer ones with memmem(), linear whatever their bytes.
+ */
+#define MANTA_FIND_SHORT  256
+
+const void *manta_find(const void *hay, size_t hlen, const void *needle,
+    size_t nlen);
+
 /* the longest prefix of at most max bytes that splits no UTF-8 sequence */
 size_t manta_utf8_cut(const char *s, size_t len, size_t max);
 

@@ -12,10 +12,13 @@
 
 
 /* as the credentials file's "burst": no overflow in thousandths */
-#define NGX_HTTP_MANTA_LIMIT_MAX   MANTA_LIMIT_MAX
+#define NGX_HTTP_MANTA_LIMIT_MAX     MANTA_LIMIT_MAX
 
 /* nodes a full zone examines for an idle one before it gives up */
-#define NGX_HTTP_MANTA_LIMIT_SCAN  64
+#define NGX_HTTP_MANTA_LIMIT_SCAN    64
+
+/* ms a bucket is kept unused before a new node may free it */
+#define NGX_HTTP_MANTA_LIMIT_EXPIRE  60000
 
 
 typedef struct {
@@ -767,7 +770,16 @@ ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx)
 
         lr = ngx_queue_data(q, ngx_http_manta_limit_node_t, queue);
 
-        if (!manta_limit_idle(&lr->bucket, now)) {
+        /*
+         * as limit_req, only a bucket unused for a minute: freeing one that
+         * is merely drained would make a bot that comes back within the
+         * minute allocate it again (a full zone frees any idle one)
+         */
+
+        if ((ngx_msec_int_t) (now - (ngx_msec_t) lr->bucket.last)
+            < NGX_HTTP_MANTA_LIMIT_EXPIRE
+            || !manta_limit_idle(&lr->bucket, now))
+        {
             return;
         }
 

@@ -10,6 +10,7 @@
 #include "ngx_http_manta_module.h"
 #include "ngx_http_manta_redact.h"
 #include "manta_error.h"
+#include "manta_util.h"
 
 
 static ngx_uint_t ngx_http_manta_holds(manta_str_t *pat, size_t npat,
@@ -71,7 +72,7 @@ ngx_http_manta_holds(manta_str_t *pat, size_t npat, ngx_str_t *value)
 
     for (i = 0; i < npat; i++) {
         if (pat[i].len && pat[i].len <= value->len
-            && memmem(value->data, value->len, pat[i].data, pat[i].len)
+            && manta_find(value->data, value->len, pat[i].data, pat[i].len)
                != NULL)
         {
             return 1;
@@ -137,9 +138,18 @@ static void
 ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
     manta_str_t *pat, size_t npat, ngx_uint_t sent)
 {
+    size_t            minlen;
     ngx_uint_t        i, named;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
+
+    minlen = (size_t) -1;
+
+    for (i = 0; i < npat; i++) {
+        if (pat[i].len && pat[i].len < minlen) {
+            minlen = pat[i].len;
+        }
+    }
 
     part = &list->part;
     h = part->elts;
@@ -156,7 +166,9 @@ ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
             i = 0;
         }
 
-        if (h[i].hash == 0) {
+        if (h[i].hash == 0
+            || (h[i].key.len < minlen && h[i].value.len < minlen))
+        {
             continue;
         }
 

@@ -317,7 +317,7 @@ ngx_http_manta_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
         last = buf + len;
 
         while (pat[i].len && (size_t) (last - p) >= pat[i].len) {
-            p = memmem(p, last - p, pat[i].data, pat[i].len);
+            p = (u_char *) manta_find(p, last - p, pat[i].data, pat[i].len);
             if (p == NULL) {
                 break;
             }
