@@ -42,7 +42,7 @@ SHELL      := /bin/bash
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build deps test check unit run bench bench-core bench-profile \
-        install deb test-deb clean
+        install install-files deb test-deb clean
 
 all: build
 
@@ -94,6 +94,11 @@ check: unit
 # directories (never sudo by itself), or with DESTDIR for a staging tree
 
 install: build
+	@$(MAKE) --no-print-directory install-files
+
+# the files alone, for the module MODULE names (t/install.t)
+
+install-files:
 	install -d $(DESTDIR)$(MODULES_DIR) $(DESTDIR)$(MODULES_AVAILABLE)
 	install -m 644 $(MODULE) $(DESTDIR)$(MODULES_DIR)/
 	strip --strip-unneeded $(DESTDIR)$(MODULES_DIR)/ngx_http_manta_module.so
