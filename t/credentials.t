@@ -55,8 +55,7 @@ http {
     }
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/manta.log  manta;
         access_log  %%TESTDIR%%/all.log    all;
@@ -85,11 +84,10 @@ my @secrets = qw/TOKEN-DEFAULT-xyz SECRET-DEFAULT-xyz TOKEN-A SECRET-A
     SECRET-S TOKEN-T TOKEN-STRICT SECRET-STRICT TOKEN-ROTATED SECRET-ROTATED
     BROKEN-TOKEN-9 BROKEN-SECRET-9/;
 
-$t->write_file('creds.json', '{"token":"TOKEN-DEFAULT-xyz",'
-    . '"secret":"SECRET-DEFAULT-xyz","bots":{'
-    . '"bot-a":{"token":"TOKEN-A","secret":"SECRET-A"},'
-    . '"bot-s":{"secret":"SECRET-S"},'
-    . '"bot-t":{"token":"TOKEN-T"}}}', 0600);
+$t->write_creds({%Manta::Test::CREDS, bots => {
+    %{ $Manta::Test::CREDS{bots} },
+    'bot-s' => {secret => 'SECRET-S'},
+    'bot-t' => {token => 'TOKEN-T'}}});
 $t->write_file('strict.json',
     '{"bots":{"bot-a":{"token":"TOKEN-STRICT","secret":"SECRET-STRICT"}}}',
     0600);
@@ -141,9 +139,8 @@ is(sent(), 'Bearer TOKEN-STRICT {"secret":"SECRET-STRICT","name":"x"}',
 
 # read at configuration load only
 
-$t->write_file('creds.json', '{"token":"TOKEN-ROTATED",'
-    . '"secret":"SECRET-ROTATED",'
-    . '"bots":{"bot-a":{"token":"TOKEN-A2","secret":"SECRET-A2"}}}', 0600);
+$t->write_creds({token => 'TOKEN-ROTATED', secret => 'SECRET-ROTATED',
+    bots => {'bot-a' => {token => 'TOKEN-A2', secret => 'SECRET-A2'}}});
 push @secrets, qw/TOKEN-A2 SECRET-A2/;
 
 $r = $t->post('/openapi/clientTag?botId=bot-a', '{"name":"x"}');
@@ -170,8 +167,7 @@ is(sent(), 'Bearer TOKEN-ROTATED {"secret":"SECRET-ROTATED","name":"x"}',
 
 # a reload with a broken file is refused; the old credentials keep serving
 
-$t->write_file('creds.json',
-    '{"token":"BROKEN-TOKEN-9","secret" "BROKEN-SECRET-9"}', 0600);
+$t->write_creds('{"token":"BROKEN-TOKEN-9","secret" "BROKEN-SECRET-9"}');
 $t->allow_log(qr/\[emerg\].*\Q$t->{dir}\/creds.json\E/);
 
 ok(!$t->reload(quiet => 1, timeout => 3), 'reload with a malformed file fails');

@@ -52,8 +52,7 @@ http {
     }
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/limit.log  limit;
 
@@ -84,7 +83,7 @@ http {
 
 EOF
 
-$t->write_file('creds.json', '{"token":"TOKEN-D","secret":"SECRET-D"}', 0600);
+$t->write_creds({token => 'TOKEN-D', secret => 'SECRET-D'});
 
 (my $c = $conf) =~ s/SIZE/1m/;
 $t->write_config($c);
