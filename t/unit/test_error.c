@@ -53,6 +53,53 @@ static char *repeat(const char *head, const char *unit, size_t n,
     const char *tail);
 
 
+/* long messages: the body repeats a unit between a head and a tail; the
+ * message expected repeats another */
+
+typedef struct {
+    const char  *head;
+    const char  *unit;
+    size_t       n;
+    const char  *tail;
+    const char  *mhead;
+    const char  *munit;
+    size_t       mn;
+    const char  *mtail;
+    const char  *test;
+} cut_case_t;
+
+
+static const cut_case_t  cut_cases[] = {
+    { "{\"message\":\"", "x", 512, "\"}",
+      "", "x", 512, "",
+      "cut: 512 bytes kept" },
+    { "{\"message\":\"", "x", 513, "\"}",
+      "", "x", 512, "",
+      "cut: 513 ASCII bytes to 512" },
+    { "{\"message\":\"a", E2, 300, "\"}",
+      "a", E2, 255, "",
+      "cut: 2-byte character straddling 512 dropped (511 bytes)" },
+    { "{\"message\":\"", CJK, 200, "\"}",
+      "", CJK, 170, "",
+      "cut: 3-byte character straddling 512 dropped (510 bytes)" },
+    { "{\"message\":\"a\\u00e9", CJK, 200, "\"}",
+      "a" E2, CJK, 169, "",
+      "cut: escaped input, 3-byte character dropped (510 bytes)" },
+    { "{\"message\":\"", EMOJI, 200, "\"}",
+      "", EMOJI, 128, "",
+      "cut: 4-byte characters ending at 512" },
+    { "{\"message\":\"x", EMOJI, 200, "\"}",
+      "x", EMOJI, 127, "",
+      "cut: 4-byte character straddling 512 dropped (509 bytes)" },
+    { "{\"message\":\"", "x", 505, TOKEN "yyyy\"}",
+      "", "x", 505, "[redact",
+      "cut: token across the cut redacted first" },
+    { "{\"message\":\"", TOKEN, 60, "\"}",
+      "", "[redacted]", 51, "[r",
+      "cut: 60 tokens redacted, then cut" },
+};
+
+
 static const manta_str_t  creds[] = {
     { S(TOKEN) },
     { S(SECRET) }
@@ -62,8 +109,10 @@ static const manta_str_t  creds[] = {
 void
 test_error(void)
 {
-    char         *s, *m;
-    manta_str_t   r[2];
+    char              *s, *m;
+    size_t             i;
+    manta_str_t        r[2];
+    const cut_case_t  *c;
 
     /* valid ErrorResponses pass as they are */
 
@@ -368,68 +417,14 @@ test_error(void)
 
     /* long messages: redacted, then cut on a UTF-8 boundary */
 
-    s = repeat("{\"message\":\"", "x", 512, "\"}");
-    m = repeat("", "x", 512, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 512 bytes kept");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"", "x", 513, "\"}");
-    m = repeat("", "x", 512, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 513 ASCII bytes to 512");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"a", E2, 300, "\"}");
-    m = repeat("a", E2, 255, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 2-byte character straddling 512 dropped (511 bytes)");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"", CJK, 200, "\"}");
-    m = repeat("", CJK, 170, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 3-byte character straddling 512 dropped (510 bytes)");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"a\\u00e9", CJK, 200, "\"}");
-    m = repeat("a" E2, CJK, 169, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: escaped input, 3-byte character dropped (510 bytes)");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"", EMOJI, 200, "\"}");
-    m = repeat("", EMOJI, 128, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 4-byte characters ending at 512");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"x", EMOJI, 200, "\"}");
-    m = repeat("x", EMOJI, 127, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 4-byte character straddling 512 dropped (509 bytes)");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"", "x", 505, TOKEN "yyyy\"}");
-    m = repeat("", "x", 505, "[redact");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: token across the cut redacted first");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"", TOKEN, 60, "\"}");
-    m = repeat("", "[redacted]", 51, "[r");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 60 tokens redacted, then cut");
-    free(s);
-    free(m);
+    for (i = 0; i < sizeof(cut_cases) / sizeof(cut_cases[0]); i++) {
+        c = &cut_cases[i];
+        s = repeat(c->head, c->unit, c->n, c->tail);
+        m = repeat(c->mhead, c->munit, c->mn, c->mtail);
+        shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m, c->test);
+        free(s);
+        free(m);
+    }
 
     s = repeat("{\"success\":false,\"errResponse\":{\"code\":400,"
                "\"message\":\"", "x", 600, "\"}}");
