@@ -26,8 +26,6 @@ static void body_is(const manta_body_opts_t *opts, const char *data,
     const char *test);
 static void name_is(const manta_body_opts_t *opts, const char *src,
     size_t len, const char *expected, const char *test);
-static char *repeat(const char *head, const char *unit, size_t n,
-    const char *tail);
 static void build_is(const char *prefix, const char *name,
     const char *expected, const char *test);
 
@@ -359,33 +357,6 @@ name_is(const manta_body_opts_t *opts, const char *src, size_t len,
         ok(out[out_len] == '\0', "%s: NUL-terminated", test);
         free(out);
     }
-}
-
-
-static char *
-repeat(const char *head, const char *unit, size_t n, const char *tail)
-{
-    char    *s, *p;
-    size_t   i, hl, ul, tl;
-
-    hl = strlen(head);
-    ul = strlen(unit);
-    tl = strlen(tail);
-
-    s = malloc(hl + ul * n + tl + 1);
-    p = s;
-
-    memcpy(p, head, hl);
-    p += hl;
-
-    for (i = 0; i < n; i++) {
-        memcpy(p, unit, ul);
-        p += ul;
-    }
-
-    memcpy(p, tail, tl + 1);
-
-    return s;
 }
 
 

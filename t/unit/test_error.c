@@ -49,8 +49,6 @@ static void rewrite_is(const char *body, size_t len, int status,
 static void shape_is(const char *body, size_t len, int status,
     const char *bot_id, const manta_str_t *redact, size_t nredact,
     const char *message, const char *test);
-static char *repeat(const char *head, const char *unit, size_t n,
-    const char *tail);
 
 
 /* long messages: the body repeats a unit between a head and a tail; the
@@ -549,31 +547,4 @@ shape_is(const char *body, size_t len, int status, const char *bot_id,
 
     json_decref(root);
     free(out);
-}
-
-
-static char *
-repeat(const char *head, const char *unit, size_t n, const char *tail)
-{
-    char    *s, *p;
-    size_t   i, hl, ul, tl;
-
-    hl = strlen(head);
-    ul = strlen(unit);
-    tl = strlen(tail);
-
-    s = malloc(hl + ul * n + tl + 1);
-    p = s;
-
-    memcpy(p, head, hl);
-    p += hl;
-
-    for (i = 0; i < n; i++) {
-        memcpy(p, unit, ul);
-        p += ul;
-    }
-
-    memcpy(p, tail, tl + 1);
-
-    return s;
 }
