@@ -110,15 +110,13 @@ sub check {
         $text =~ s/INCLUDE/include  $file;/;
     }
 
-    $t->write_file($name, $text);
-
     my $line;
     my @lines = split /\n/, $at, -1;
     for my $i (0 .. $#lines) {
         $line = $i + 1, last if $lines[$i] =~ /#AT/;
     }
 
-    my ($status, $out) = $t->test_config($name);
+    my ($status, $out) = $t->test_config_text($name, $text);
 
     return ($status, $out, $file, $line);
 }

@@ -237,9 +237,7 @@ for my $case (sort keys %bad) {
     $t->write_file($file, $content, 0600) if defined $content;
 
     (my $c = $conf) =~ s{CREDENTIALS}{manta_credentials  %%TESTDIR%%/$file;};
-    $t->write_file_expand("bad.conf", $c);
-
-    ($status, $out) = $t->test_config('bad.conf');
+    ($status, $out) = $t->test_config_text('bad.conf', $c);
 
     isnt($status, 0, "nginx -t: $case fails");
     like($out, qr/\[emerg\].*\Q$t->{dir}\/$file\E/,
@@ -267,10 +265,9 @@ for my $case (['FIFO', "$t->{dir}/fifo.json", 'a FIFO'],
     my ($what, $path, $is) = @$case;
 
     (my $c = $conf) =~ s{CREDENTIALS}{manta_credentials  $path;};
-    $t->write_file_expand('special.conf', $c);
 
     my $start = time();
-    ($status, $out) = $t->test_config('special.conf');
+    ($status, $out) = $t->test_config_text('special.conf', $c);
 
     isnt($status, 0, "nginx -t: a $what fails");
     ok(time() - $start < 5 * $Manta::Test::SCALE,
@@ -281,8 +278,7 @@ for my $case (['FIFO', "$t->{dir}/fifo.json", 'a FIFO'],
 }
 
 (my $none = $conf) =~ s{CREDENTIALS}{};
-$t->write_file_expand('none.conf', $none);
-($status, $out) = $t->test_config('none.conf');
+($status, $out) = $t->test_config_text('none.conf', $none);
 isnt($status, 0, 'nginx -t: manta_endpoint without manta_credentials fails');
 like($out, qr/\[emerg\].*manta_credentials/,
     'nginx -t: the message names manta_credentials');
@@ -290,8 +286,7 @@ like($out, qr/\[emerg\].*manta_credentials/,
 $t->write_file('open.json', '{"token":"OPEN-TOKEN-5","secret":"OPEN-SECRET-5"}',
     0644);
 (my $open = $conf) =~ s{CREDENTIALS}{manta_credentials  %%TESTDIR%%/open.json;};
-$t->write_file_expand('open.conf', $open);
-($status, $out) = $t->test_config('open.conf');
+($status, $out) = $t->test_config_text('open.conf', $open);
 is($status, 0, 'nginx -t: a world-readable file is accepted');
 like($out, qr/\[warn\].*\Q$t->{dir}\/open.json\E.*chmod 600 \Q$t->{dir}\/open.json\E/,
     'nginx -t: a world-readable file gets a warning naming it and the fix');

@@ -390,6 +390,16 @@ sub test_config {
         '-e', 'stderr');
 }
 
+# nginx -t on configuration text, written with its placeholders expanded
+# to $name in the test directory: (exit status, combined output).
+
+sub test_config_text {
+    my ($self, $name, $text) = @_;
+
+    $self->write_file_expand($name, $text);
+    return $self->test_config($name);
+}
+
 # A responder for the mock: sub { my ($req) = @_; return ($status,
 # [Name => value, ...], $body) }, or a scalar reference to exact bytes, or
 # a code reference called with the connection to write the response itself
