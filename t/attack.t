@@ -43,18 +43,13 @@ http {
     log_format  attack  '$http_x_seq $status ux=$upstream_http_x_debug '
                         'uk=$upstream_cookie_s';
 
-    manta_credentials  %%TESTDIR%%/creds.json;
-
     manta_limit_zone  zone=strict:1m rate=1r/m;
     manta_limit_zone  zone=shared:1m rate=10r/s;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_UPSTREAM%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/attack.log  attack;
 

@@ -32,7 +32,7 @@ select STDOUT; $| = 1;
 my $t = Manta::Test->new();
 my $dir = $t->dir();
 
-$t->write_file('creds.json', '{"token":"TOKEN-C","secret":"SECRET-C"}', 0600);
+$t->write_creds({token => 'TOKEN-C', secret => 'SECRET-C'});
 $t->write_file('ca.crt', '');
 
 # a CA certificate proxy_ssl_trusted_certificate can load
@@ -76,8 +76,7 @@ http {
     $http
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
         $server
 
         $location {
@@ -111,15 +110,13 @@ sub check {
         $text =~ s/INCLUDE/include  $file;/;
     }
 
-    $t->write_file($name, $text);
-
     my $line;
     my @lines = split /\n/, $at, -1;
     for my $i (0 .. $#lines) {
         $line = $i + 1, last if $lines[$i] =~ /#AT/;
     }
 
-    my ($status, $out) = $t->test_config($name);
+    my ($status, $out) = $t->test_config_text($name, $text);
 
     return ($status, $out, $file, $line);
 }

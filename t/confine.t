@@ -42,15 +42,10 @@ http {
     log_format  confine  '$http_x_seq $status "$http_authorization" '
                          '$manta_reject_reason';
 
-    manta_credentials  %%TESTDIR%%/creds.json;
-
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_UPSTREAM%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/confine.log  confine;
         error_log   %%TESTDIR%%/debug.log  debug;
@@ -114,7 +109,7 @@ http {
 
 EOF
 
-$t->write_file('creds.json', '{"token":"TOKEN-C","secret":"SECRET-C"}', 0600);
+$t->write_creds({token => 'TOKEN-C', secret => 'SECRET-C'});
 
 mkdir $t->dir() . '/html';
 $t->write_file('html/page.html',

@@ -55,8 +55,7 @@ http {
     }
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/manta.log  manta;
         access_log  %%TESTDIR%%/all.log    all;
@@ -85,11 +84,10 @@ my @secrets = qw/TOKEN-DEFAULT-xyz SECRET-DEFAULT-xyz TOKEN-A SECRET-A
     SECRET-S TOKEN-T TOKEN-STRICT SECRET-STRICT TOKEN-ROTATED SECRET-ROTATED
     BROKEN-TOKEN-9 BROKEN-SECRET-9/;
 
-$t->write_file('creds.json', '{"token":"TOKEN-DEFAULT-xyz",'
-    . '"secret":"SECRET-DEFAULT-xyz","bots":{'
-    . '"bot-a":{"token":"TOKEN-A","secret":"SECRET-A"},'
-    . '"bot-s":{"secret":"SECRET-S"},'
-    . '"bot-t":{"token":"TOKEN-T"}}}', 0600);
+$t->write_creds({%Manta::Test::CREDS, bots => {
+    %{ $Manta::Test::CREDS{bots} },
+    'bot-s' => {secret => 'SECRET-S'},
+    'bot-t' => {token => 'TOKEN-T'}}});
 $t->write_file('strict.json',
     '{"bots":{"bot-a":{"token":"TOKEN-STRICT","secret":"SECRET-STRICT"}}}',
     0600);
@@ -141,9 +139,8 @@ is(sent(), 'Bearer TOKEN-STRICT {"secret":"SECRET-STRICT","name":"x"}',
 
 # read at configuration load only
 
-$t->write_file('creds.json', '{"token":"TOKEN-ROTATED",'
-    . '"secret":"SECRET-ROTATED",'
-    . '"bots":{"bot-a":{"token":"TOKEN-A2","secret":"SECRET-A2"}}}', 0600);
+$t->write_creds({token => 'TOKEN-ROTATED', secret => 'SECRET-ROTATED',
+    bots => {'bot-a' => {token => 'TOKEN-A2', secret => 'SECRET-A2'}}});
 push @secrets, qw/TOKEN-A2 SECRET-A2/;
 
 $r = $t->post('/openapi/clientTag?botId=bot-a', '{"name":"x"}');
@@ -170,8 +167,7 @@ is(sent(), 'Bearer TOKEN-ROTATED {"secret":"SECRET-ROTATED","name":"x"}',
 
 # a reload with a broken file is refused; the old credentials keep serving
 
-$t->write_file('creds.json',
-    '{"token":"BROKEN-TOKEN-9","secret" "BROKEN-SECRET-9"}', 0600);
+$t->write_creds('{"token":"BROKEN-TOKEN-9","secret" "BROKEN-SECRET-9"}');
 $t->allow_log(qr/\[emerg\].*\Q$t->{dir}\/creds.json\E/);
 
 ok(!$t->reload(quiet => 1, timeout => 3), 'reload with a malformed file fails');
@@ -241,9 +237,7 @@ for my $case (sort keys %bad) {
     $t->write_file($file, $content, 0600) if defined $content;
 
     (my $c = $conf) =~ s{CREDENTIALS}{manta_credentials  %%TESTDIR%%/$file;};
-    $t->write_file_expand("bad.conf", $c);
-
-    ($status, $out) = $t->test_config('bad.conf');
+    ($status, $out) = $t->test_config_text('bad.conf', $c);
 
     isnt($status, 0, "nginx -t: $case fails");
     like($out, qr/\[emerg\].*\Q$t->{dir}\/$file\E/,
@@ -271,10 +265,9 @@ for my $case (['FIFO', "$t->{dir}/fifo.json", 'a FIFO'],
     my ($what, $path, $is) = @$case;
 
     (my $c = $conf) =~ s{CREDENTIALS}{manta_credentials  $path;};
-    $t->write_file_expand('special.conf', $c);
 
     my $start = time();
-    ($status, $out) = $t->test_config('special.conf');
+    ($status, $out) = $t->test_config_text('special.conf', $c);
 
     isnt($status, 0, "nginx -t: a $what fails");
     ok(time() - $start < 5 * $Manta::Test::SCALE,
@@ -285,8 +278,7 @@ for my $case (['FIFO', "$t->{dir}/fifo.json", 'a FIFO'],
 }
 
 (my $none = $conf) =~ s{CREDENTIALS}{};
-$t->write_file_expand('none.conf', $none);
-($status, $out) = $t->test_config('none.conf');
+($status, $out) = $t->test_config_text('none.conf', $none);
 isnt($status, 0, 'nginx -t: manta_endpoint without manta_credentials fails');
 like($out, qr/\[emerg\].*manta_credentials/,
     'nginx -t: the message names manta_credentials');
@@ -294,8 +286,7 @@ like($out, qr/\[emerg\].*manta_credentials/,
 $t->write_file('open.json', '{"token":"OPEN-TOKEN-5","secret":"OPEN-SECRET-5"}',
     0644);
 (my $open = $conf) =~ s{CREDENTIALS}{manta_credentials  %%TESTDIR%%/open.json;};
-$t->write_file_expand('open.conf', $open);
-($status, $out) = $t->test_config('open.conf');
+($status, $out) = $t->test_config_text('open.conf', $open);
 is($status, 0, 'nginx -t: a world-readable file is accepted');
 like($out, qr/\[warn\].*\Q$t->{dir}\/open.json\E.*chmod 600 \Q$t->{dir}\/open.json\E/,
     'nginx -t: a world-readable file gets a warning naming it and the fix');

@@ -52,17 +52,12 @@ http {
 
     log_format  rewritten  '$http_x_seq $status $manta_error_rewritten';
 
-    manta_credentials  %%TESTDIR%%/creds.json;
-
     proxy_cache_path  %%TESTDIR%%/cache  keys_zone=errors:1m;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_UPSTREAM%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/rewritten.log  rewritten;
 
@@ -141,9 +136,7 @@ http {
 
 EOF
 
-$t->write_file('creds.json', '{"token":"TOKEN-DEFAULT-xyz",'
-    . '"secret":"SECRET-DEFAULT-xyz",'
-    . '"bots":{"bot-a":{"token":"TOKEN-A","secret":"SECRET-A"}}}', 0600);
+$t->write_creds();
 
 my $json = 'application/json';
 my $go = $t->dir() . '/go';

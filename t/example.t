@@ -74,9 +74,7 @@ $conf =~ s{^\s*(?:pid|daemon)\s[^;]*;}{}mg;
 $conf =~ s{^(http\s*\{)}{$1\n    %%HTTP_GLOBALS%%\n}m;
 
 $t->write_config($conf);
-$t->write_file('creds.json', '{"token":"TOKEN-DEFAULT-xyz",'
-    . '"secret":"SECRET-DEFAULT-xyz",'
-    . '"bots":{"bot-a":{"token":"TOKEN-A","secret":"SECRET-A"}}}', 0600);
+$t->write_creds();
 
 my ($status, $out) = $t->test_config();
 

@@ -130,6 +130,28 @@ like($conf, qr/^        listen       127\.0\.0\.1:$port;$/m,
 like($conf, qr/^        access_log  \Q$dir\E\/manta\.log  manta;$/m,
     '%%MANTA_SERVER%%: manta.log');
 
+$conf = $t->expand("    %%MANTA_UPSTREAM%%\n        %%MANTA_LISTEN%%\n");
+is($conf, "    manta_credentials  $dir/creds.json;\n\n"
+    . "    upstream mock {\n        server  127.0.0.1:$mock;\n    }\n"
+    . "        listen       127.0.0.1:$port;\n"
+    . "        server_name  localhost;\n",
+    '%%MANTA_UPSTREAM%%, %%MANTA_LISTEN%%: no log format, no access_log');
+
+my ($rc, $out) = $t->test_config_text('snippet.conf', <<'EOF');
+%%GLOBALS%%
+events {
+}
+http {
+    bogus_directive;
+}
+EOF
+
+ok($rc != 0
+    && $out =~ /unknown directive "bogus_directive" in \Q$dir\E\/snippet/
+    && $t->read_file('snippet.conf') !~ /%%/,
+    'test_config_text(): nginx -t on the text written, expanded, to a file')
+    or diag($out);
+
 done_testing();
 
 ###############################################################################

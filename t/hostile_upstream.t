@@ -57,13 +57,9 @@ http {
                       'uw=$upstream_http_www_authenticate '
                       'uc=$upstream_http_set_cookie ct=$sent_http_content_type';
 
-    manta_credentials  %%TESTDIR%%/creds.json;
-
     proxy_cache_path  %%TESTDIR%%/cache  keys_zone=spool:1m;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_UPSTREAM%%
 
     upstream kept {
         server     127.0.0.1:%%PORT_MOCK%%;
@@ -133,10 +129,9 @@ my $TOKEN = 'TOKEN-A-0123456789abcdef';
 my $SECRET = 'SECRET-A-fedcba9876543210';
 my $DIGITS = '20240531987';
 
-$t->write_file('creds.json', '{"token":"TOKEN-DEFAULT-xyz",'
-    . '"secret":"SECRET-DEFAULT-xyz","bots":{'
-    . qq("bot-a":{"token":"$TOKEN","secret":"$SECRET"},)
-    . qq("bot-d":{"token":"TOKEN-D-0123456789","secret":"$DIGITS"}}}), 0600);
+$t->write_creds({%Manta::Test::CREDS, bots => {
+    'bot-a' => {token => $TOKEN, secret => $SECRET},
+    'bot-d' => {token => 'TOKEN-D-0123456789', secret => "$DIGITS"}}});
 
 my $json = 'application/json';
 my $ok = '{"success":true,"message":"client tag created"}';

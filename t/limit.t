@@ -46,15 +46,11 @@ http {
     log_format  limit  '$http_x_seq $status $manta_limit_status '
                        '$manta_bot_id $pid';
 
-    manta_credentials  %%TESTDIR%%/creds.json;
-
     manta_limit_zone  zone=bots:1m     rate=1r/m;
     manta_limit_zone  zone=minutes:1m  rate=10r/m;
     manta_limit_zone  zone=tens:1m     rate=10r/s;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_UPSTREAM%%
 
     server {
         # one listening socket per worker: connections are spread over
@@ -147,8 +143,8 @@ http {
 
 EOF
 
-$t->write_file('creds.json', '{"token":"TOKEN-D","secret":"SECRET-D",'
-    . '"bots":{"fast":{"rate":"100r/s","burst":50}}}', 0600);
+$t->write_creds({token => 'TOKEN-D', secret => 'SECRET-D',
+    bots => {fast => {rate => '100r/s', burst => 50}}});
 $t->write_file('strict.json',
     '{"bots":{"known":{"token":"TOKEN-K","secret":"SECRET-K"}}}', 0600);
 

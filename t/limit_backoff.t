@@ -44,13 +44,9 @@ http {
     log_format  limit  '$http_x_seq $status $manta_limit_status '
                        '$upstream_status';
 
-    manta_credentials  %%TESTDIR%%/creds.json;
-
     manta_limit_zone  zone=backoff:1m rate=100r/s;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_UPSTREAM%%
 
     server {
         listen       127.0.0.1:%%PORT_8080%% reuseport;
@@ -75,7 +71,7 @@ http {
 
 EOF
 
-$t->write_file('creds.json', '{"token":"TOKEN-D","secret":"SECRET-D"}', 0600);
+$t->write_creds({token => 'TOKEN-D', secret => 'SECRET-D'});
 
 # the mock answers 429 for a botId while the file busy-<botId> exists, with
 # the file's content as Retry-After (none when empty)

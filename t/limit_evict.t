@@ -54,8 +54,7 @@ http {
     }
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/limit.log  limit;
 
@@ -82,8 +81,8 @@ EOF
 
 # a default credential: any botId passes; bot-slow has its own, slower rate
 
-$t->write_file('creds.json', '{"token":"TOKEN-D","secret":"SECRET-D",'
-    . '"bots":{"bot-slow":{"rate":"1r/s","burst":2}}}', 0600);
+$t->write_creds({token => 'TOKEN-D', secret => 'SECRET-D',
+    bots => {'bot-slow' => {rate => '1r/s', burst => 2}}});
 
 # upstream asks bot-b to back off for 30 s
 

@@ -52,8 +52,7 @@ http {
     }
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/limit.log  limit;
 
@@ -84,7 +83,7 @@ http {
 
 EOF
 
-$t->write_file('creds.json', '{"token":"TOKEN-D","secret":"SECRET-D"}', 0600);
+$t->write_creds({token => 'TOKEN-D', secret => 'SECRET-D'});
 
 (my $c = $conf) =~ s/SIZE/1m/;
 $t->write_config($c);
@@ -191,9 +190,8 @@ my %bad = (
 );
 
 ($c = $conf) =~ s/SIZE/1m/;
-$t->write_file_expand('good.conf', $c);
 
-my ($status, $out) = $t->test_config('good.conf');
+my ($status, $out) = $t->test_config_text('good.conf', $c);
 is($status, 0, 'nginx -t: the configuration the errors are made from is valid')
     or diag($out);
 
@@ -201,9 +199,7 @@ for my $case (sort keys %bad) {
     my ($from, $to, $re) = @{ $bad{$case} };
 
     (my $bad = $c) =~ s/\Q$from\E/$to/ or die "no \"$from\" in the config\n";
-    $t->write_file_expand('bad.conf', $bad);
-
-    ($status, $out) = $t->test_config('bad.conf');
+    ($status, $out) = $t->test_config_text('bad.conf', $bad);
 
     isnt($status, 0, "nginx -t: $case fails");
     like($out, qr/\[emerg\].*$re/, "nginx -t: $case: the message says why");
@@ -212,8 +208,7 @@ for my $case (sort keys %bad) {
 $t->write_file('rate.json', '{"token":"T","secret":"S",'
     . '"bots":{"b":{"rate":"10r/h"}}}', 0600);
 (my $bad = $c) =~ s{creds\.json}{rate.json};
-$t->write_file_expand('bad.conf', $bad);
-($status, $out) = $t->test_config('bad.conf');
+($status, $out) = $t->test_config_text('bad.conf', $bad);
 isnt($status, 0, 'nginx -t: a bot\'s rate 10r/h in the credentials fails');
 like($out, qr/\[emerg\].*invalid rate "10r\/h" for bot "b"/,
     'nginx -t: a bot\'s bad rate: the message says why');

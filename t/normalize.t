@@ -41,20 +41,10 @@ events {
 http {
     %%HTTP_GLOBALS%%
 
-    log_format  manta  '$http_x_seq $status $manta_reject_reason '
-                       '$manta_bot_id $manta_token_id';
-
-    manta_credentials  %%TESTDIR%%/creds.json;
-
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_HTTP%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
-
-        access_log  %%TESTDIR%%/manta.log  manta;
+        %%MANTA_SERVER%%
 
         location = /openapi/clientTag {
             manta_endpoint  client_tag;
@@ -77,9 +67,7 @@ http {
 
 EOF
 
-$t->write_file('creds.json', '{"token":"TOKEN-DEFAULT-xyz",'
-    . '"secret":"SECRET-DEFAULT-xyz",'
-    . '"bots":{"bot-a":{"token":"TOKEN-A","secret":"SECRET-A"}}}', 0600);
+$t->write_creds();
 
 $t->run();
 

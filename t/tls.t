@@ -80,8 +80,7 @@ http {
     }
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/tls.log  tls;
 
@@ -121,8 +120,7 @@ http {
 
 EOF
 
-$t->write_file('creds.json', '{"token":"TOKEN-TLS","secret":"SECRET-TLS"}',
-    0600);
+$t->write_creds({token => 'TOKEN-TLS', secret => 'SECRET-TLS'});
 
 my ($status, $out) = $t->test_config();
 is($status, 0, 'nginx -t: verified TLS gateway accepted') or diag($out);

@@ -1,12 +1,14 @@
 /*
  * Copyright (C) ngx_http_manta_module authors
  *
- * A tiny TAP producer for the unit tests.
+ * A tiny TAP producer for the unit tests, and repeat(), which builds their
+ * long inputs.
  */
 
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tap.h"
@@ -196,4 +198,31 @@ tap_diag_value(const char *label, const char *s, size_t len)
     }
 
     fputs("'\n", stdout);
+}
+
+
+char *
+repeat(const char *head, const char *unit, size_t n, const char *tail)
+{
+    char    *s, *p;
+    size_t   i, hl, ul, tl;
+
+    hl = strlen(head);
+    ul = strlen(unit);
+    tl = strlen(tail);
+
+    s = malloc(hl + ul * n + tl + 1);
+    p = s;
+
+    memcpy(p, head, hl);
+    p += hl;
+
+    for (i = 0; i < n; i++) {
+        memcpy(p, unit, ul);
+        p += ul;
+    }
+
+    memcpy(p, tail, tl + 1);
+
+    return s;
 }

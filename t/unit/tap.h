@@ -37,6 +37,8 @@ int tap_is_str(const char *got, const char *expected, const char *file,
 int tap_is_mem(const char *got, size_t got_len, const char *expected,
     const char *file, int line, const char *fmt, ...)
     __attribute__ ((format (printf, 6, 7)));
+/* head, n times unit, tail: a malloc()ed C string */
+char *repeat(const char *head, const char *unit, size_t n, const char *tail);
 void diag(const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 int done_testing(void);
 

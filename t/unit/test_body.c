@@ -26,116 +26,127 @@ static void body_is(const manta_body_opts_t *opts, const char *data,
     const char *test);
 static void name_is(const manta_body_opts_t *opts, const char *src,
     size_t len, const char *expected, const char *test);
-static char *repeat(const char *head, const char *unit, size_t n,
-    const char *tail);
 static void build_is(const char *prefix, const char *name,
     const char *expected, const char *test);
+
+
+/* bodies checked with the default options */
+
+typedef struct {
+    const char      *data;
+    size_t           len;
+    manta_reason_t   expected;
+    const char      *name;
+    const char      *test;
+} body_case_t;
+
+
+static const body_case_t  body_cases[] = {
+    /* happy paths */
+
+    { S("{\"name\":\"Alice\"}"), MANTA_OK, "Alice", "body: plain name" },
+    { S(" \r\n{ \"name\" : \"Bob Smith\" }\n"), MANTA_OK, "Bob Smith",
+      "body: white space around JSON" },
+    { S("{\"name\":\"a\\\"b\\\\c\\/d\"}"), MANTA_OK, "a\"b\\c/d",
+      "body: JSON escapes decoded" },
+    { S("{\"name\":\"e\\u0301\"}"), MANTA_OK, "\xc3\xa9",
+      "body: NFC (e + U+0301 -> U+00E9)" },
+    { S("{\"name\":\"e\xcc\x81\"}"), MANTA_OK, "\xc3\xa9",
+      "body: NFC of raw UTF-8" },
+    { S("{\"name\":\"\\u3000Bob\\u3000\"}"), MANTA_OK, "Bob",
+      "body: U+3000 trimmed" },
+    { S("{\"name\":\"a  \\u00a0 b\"}"), MANTA_OK, "a b",
+      "body: inner white space collapsed" },
+    { S("{\"name\":\"a\\u200bb\\u200c\\u200d\\u2060\\ufeffc\"}"),
+      MANTA_OK, "abc",
+      "body: zero-width characters removed" },
+    { S("{\"name\":\"\\ud83d\\ude00\"}"), MANTA_OK, "\xf0\x9f\x98\x80",
+      "body: surrogate pair escape" },
+
+    /* invalid_json */
+
+    { S(""), MANTA_INVALID_JSON, NULL, "body: empty" },
+    { S("  \n"), MANTA_INVALID_JSON, NULL, "body: white space only" },
+    { S("[\"Alice\"]"), MANTA_INVALID_JSON, NULL, "body: top-level array" },
+    { S("\"Alice\""), MANTA_INVALID_JSON, NULL, "body: top-level string" },
+    { S("null"), MANTA_INVALID_JSON, NULL, "body: null" },
+    { S("{\"name\":\"a\"} x"), MANTA_INVALID_JSON, NULL,
+      "body: trailing garbage" },
+    { S("{\"name\":\"a\"}{}"), MANTA_INVALID_JSON, NULL, "body: two objects" },
+    { S("{\"name\":\"a\""), MANTA_INVALID_JSON, NULL, "body: truncated" },
+    { S("{\"name\":\"a\",\"name\":\"b\"}"), MANTA_INVALID_JSON, NULL,
+      "body: duplicate keys" },
+    { S("{\"name\":\"\xff\"}"), MANTA_INVALID_JSON, NULL,
+      "body: invalid UTF-8" },
+    { S("{\"name\":\"\xed\xa0\x80\"}"), MANTA_INVALID_JSON, NULL,
+      "body: UTF-8 encoded surrogate" },
+    { S("{\"name\":\"a\\u0000b\"}"), MANTA_INVALID_JSON, NULL,
+      "body: \\u0000" },
+    { S("{\"name\":\"a\0b\"}"), MANTA_INVALID_JSON, NULL,
+      "body: raw NUL in a string" },
+    { S("{\"name\":\"a\"}\0"), MANTA_INVALID_JSON, NULL,
+      "body: raw NUL after the object" },
+    { S("{\"name\":\"a\\ud800\"}"), MANTA_INVALID_JSON, NULL,
+      "body: lone surrogate escape" },
+    { S("{'name':'a'}"), MANTA_INVALID_JSON, NULL, "body: single quotes" },
+
+    /* invalid_name */
+
+    { S("{}"), MANTA_INVALID_NAME, NULL, "body: name missing" },
+    { S("{\"Name\":\"a\"}"), MANTA_INVALID_NAME, NULL,
+      "body: \"Name\" is not name" },
+    { S("{\"name\":1}"), MANTA_INVALID_NAME, NULL, "body: name a number" },
+    { S("{\"name\":null}"), MANTA_INVALID_NAME, NULL, "body: name null" },
+    { S("{\"name\":[\"a\"]}"), MANTA_INVALID_NAME, NULL,
+      "body: name an array" },
+    { S("{\"name\":\"\"}"), MANTA_INVALID_NAME, NULL, "body: name empty" },
+    { S("{\"name\":\" \\u3000\\t\"}"), MANTA_INVALID_NAME, NULL,
+      "body: name with a tab" },
+    { S("{\"name\":\" \\u3000\\u00a0 \"}"), MANTA_INVALID_NAME, NULL,
+      "body: name white space only" },
+    { S("{\"name\":\"\\u200b\\ufeff\"}"), MANTA_INVALID_NAME, NULL,
+      "body: name zero-width only" },
+    { S("{\"name\":\"abc\\u202Edef\"}"), MANTA_INVALID_NAME, NULL,
+      "body: bidi override U+202E" },
+    { S("{\"name\":\"a\\tb\"}"), MANTA_INVALID_NAME, NULL,
+      "body: C0 control (tab)" },
+
+    /* secret, unknown members */
+
+    { S("{\"name\":\"a\",\"secret\":\"x\"}"), MANTA_CLIENT_SECRET, NULL,
+      "body: secret rejected" },
+    { S("{\"secret\":null,\"name\":\"a\"}"), MANTA_CLIENT_SECRET, NULL,
+      "body: secret null rejected" },
+    { S("{\"name\":\"\",\"secret\":\"x\"}"), MANTA_INVALID_NAME, NULL,
+      "body: invalid_name before secret" },
+    { S("{\"name\":\"a\",\"age\":3}"), MANTA_UNKNOWN_FIELD, NULL,
+      "body: unknown member rejected" },
+    { S("{\"name\":\"a\",\"secret\":\"x\",\"age\":3}"),
+      MANTA_CLIENT_SECRET, NULL,
+      "body: client_secret before unknown" },
+    { S("{\"age\":3}"), MANTA_INVALID_NAME, NULL,
+      "body: invalid_name before unknown" },
+};
 
 
 void
 test_body(void)
 {
-    char               *s, *e, err[128];
-    manta_re_t         *re;
-    manta_body_opts_t   opts, o;
+    char                *s, *e, err[128];
+    size_t               i;
+    manta_re_t          *re;
+    manta_body_opts_t    opts, o;
+    const body_case_t   *c;
 
     opts.name_max_length = 64;
     opts.name_re = NULL;
     opts.unknown_fields = MANTA_UNKNOWN_FIELDS_REJECT;
     opts.client_secret = MANTA_CLIENT_SECRET_REJECT;
 
-    /* happy paths */
-
-    body_is(&opts, S("{\"name\":\"Alice\"}"), MANTA_OK, "Alice",
-            "body: plain name");
-    body_is(&opts, S(" \r\n{ \"name\" : \"Bob Smith\" }\n"), MANTA_OK,
-            "Bob Smith", "body: white space around JSON");
-    body_is(&opts, S("{\"name\":\"a\\\"b\\\\c\\/d\"}"), MANTA_OK,
-            "a\"b\\c/d", "body: JSON escapes decoded");
-    body_is(&opts, S("{\"name\":\"e\\u0301\"}"), MANTA_OK, "\xc3\xa9",
-            "body: NFC (e + U+0301 -> U+00E9)");
-    body_is(&opts, S("{\"name\":\"e\xcc\x81\"}"), MANTA_OK, "\xc3\xa9",
-            "body: NFC of raw UTF-8");
-    body_is(&opts, S("{\"name\":\"\\u3000Bob\\u3000\"}"), MANTA_OK, "Bob",
-            "body: U+3000 trimmed");
-    body_is(&opts, S("{\"name\":\"a  \\u00a0 b\"}"), MANTA_OK, "a b",
-            "body: inner white space collapsed");
-    body_is(&opts, S("{\"name\":\"a\\u200bb\\u200c\\u200d\\u2060\\ufeffc\"}"),
-            MANTA_OK, "abc", "body: zero-width characters removed");
-    body_is(&opts, S("{\"name\":\"\\ud83d\\ude00\"}"), MANTA_OK,
-            "\xf0\x9f\x98\x80", "body: surrogate pair escape");
-
-    /* invalid_json */
-
-    body_is(&opts, S(""), MANTA_INVALID_JSON, NULL, "body: empty");
-    body_is(&opts, S("  \n"), MANTA_INVALID_JSON, NULL,
-            "body: white space only");
-    body_is(&opts, S("[\"Alice\"]"), MANTA_INVALID_JSON, NULL,
-            "body: top-level array");
-    body_is(&opts, S("\"Alice\""), MANTA_INVALID_JSON, NULL,
-            "body: top-level string");
-    body_is(&opts, S("null"), MANTA_INVALID_JSON, NULL, "body: null");
-    body_is(&opts, S("{\"name\":\"a\"} x"), MANTA_INVALID_JSON, NULL,
-            "body: trailing garbage");
-    body_is(&opts, S("{\"name\":\"a\"}{}"), MANTA_INVALID_JSON, NULL,
-            "body: two objects");
-    body_is(&opts, S("{\"name\":\"a\""), MANTA_INVALID_JSON, NULL,
-            "body: truncated");
-    body_is(&opts, S("{\"name\":\"a\",\"name\":\"b\"}"), MANTA_INVALID_JSON,
-            NULL, "body: duplicate keys");
-    body_is(&opts, S("{\"name\":\"\xff\"}"), MANTA_INVALID_JSON, NULL,
-            "body: invalid UTF-8");
-    body_is(&opts, S("{\"name\":\"\xed\xa0\x80\"}"), MANTA_INVALID_JSON, NULL,
-            "body: UTF-8 encoded surrogate");
-    body_is(&opts, S("{\"name\":\"a\\u0000b\"}"), MANTA_INVALID_JSON, NULL,
-            "body: \\u0000");
-    body_is(&opts, S("{\"name\":\"a\0b\"}"), MANTA_INVALID_JSON, NULL,
-            "body: raw NUL in a string");
-    body_is(&opts, S("{\"name\":\"a\"}\0"), MANTA_INVALID_JSON, NULL,
-            "body: raw NUL after the object");
-    body_is(&opts, S("{\"name\":\"a\\ud800\"}"), MANTA_INVALID_JSON, NULL,
-            "body: lone surrogate escape");
-    body_is(&opts, S("{'name':'a'}"), MANTA_INVALID_JSON, NULL,
-            "body: single quotes");
-
-    /* invalid_name */
-
-    body_is(&opts, S("{}"), MANTA_INVALID_NAME, NULL, "body: name missing");
-    body_is(&opts, S("{\"Name\":\"a\"}"), MANTA_INVALID_NAME, NULL,
-            "body: \"Name\" is not name");
-    body_is(&opts, S("{\"name\":1}"), MANTA_INVALID_NAME, NULL,
-            "body: name a number");
-    body_is(&opts, S("{\"name\":null}"), MANTA_INVALID_NAME, NULL,
-            "body: name null");
-    body_is(&opts, S("{\"name\":[\"a\"]}"), MANTA_INVALID_NAME, NULL,
-            "body: name an array");
-    body_is(&opts, S("{\"name\":\"\"}"), MANTA_INVALID_NAME, NULL,
-            "body: name empty");
-    body_is(&opts, S("{\"name\":\" \\u3000\\t\"}"), MANTA_INVALID_NAME, NULL,
-            "body: name with a tab");
-    body_is(&opts, S("{\"name\":\" \\u3000\\u00a0 \"}"), MANTA_INVALID_NAME,
-            NULL, "body: name white space only");
-    body_is(&opts, S("{\"name\":\"\\u200b\\ufeff\"}"), MANTA_INVALID_NAME,
-            NULL, "body: name zero-width only");
-    body_is(&opts, S("{\"name\":\"abc\\u202Edef\"}"), MANTA_INVALID_NAME,
-            NULL, "body: bidi override U+202E");
-    body_is(&opts, S("{\"name\":\"a\\tb\"}"), MANTA_INVALID_NAME, NULL,
-            "body: C0 control (tab)");
-
-    /* secret, unknown members */
-
-    body_is(&opts, S("{\"name\":\"a\",\"secret\":\"x\"}"),
-            MANTA_CLIENT_SECRET, NULL, "body: secret rejected");
-    body_is(&opts, S("{\"secret\":null,\"name\":\"a\"}"),
-            MANTA_CLIENT_SECRET, NULL, "body: secret null rejected");
-    body_is(&opts, S("{\"name\":\"\",\"secret\":\"x\"}"),
-            MANTA_INVALID_NAME, NULL, "body: invalid_name before secret");
-    body_is(&opts, S("{\"name\":\"a\",\"age\":3}"), MANTA_UNKNOWN_FIELD,
-            NULL, "body: unknown member rejected");
-    body_is(&opts, S("{\"name\":\"a\",\"secret\":\"x\",\"age\":3}"),
-            MANTA_CLIENT_SECRET, NULL, "body: client_secret before unknown");
-    body_is(&opts, S("{\"age\":3}"), MANTA_INVALID_NAME, NULL,
-            "body: invalid_name before unknown");
+    for (i = 0; i < sizeof(body_cases) / sizeof(body_cases[0]); i++) {
+        c = &body_cases[i];
+        body_is(&opts, c->data, c->len, c->expected, c->name, c->test);
+    }
 
     o = opts;
     o.client_secret = MANTA_CLIENT_SECRET_REPLACE;
@@ -346,33 +357,6 @@ name_is(const manta_body_opts_t *opts, const char *src, size_t len,
         ok(out[out_len] == '\0', "%s: NUL-terminated", test);
         free(out);
     }
-}
-
-
-static char *
-repeat(const char *head, const char *unit, size_t n, const char *tail)
-{
-    char    *s, *p;
-    size_t   i, hl, ul, tl;
-
-    hl = strlen(head);
-    ul = strlen(unit);
-    tl = strlen(tail);
-
-    s = malloc(hl + ul * n + tl + 1);
-    p = s;
-
-    memcpy(p, head, hl);
-    p += hl;
-
-    for (i = 0; i < n; i++) {
-        memcpy(p, unit, ul);
-        p += ul;
-    }
-
-    memcpy(p, tail, tl + 1);
-
-    return s;
 }
 
 

@@ -41,16 +41,76 @@
 #define EMOJI     "\xf0\x9f\x98\x80"
 
 
+/* rewrite_is() with the credentials as the values to redact */
+
+typedef struct {
+    const char  *body;
+    size_t       len;
+    int          status;
+    const char  *bot_id;
+    const char  *expected;
+    const char  *test;
+} rewrite_case_t;
+
+#define NCASES(a)  (sizeof(a) / sizeof(a[0]))
+
+
 static void passes(const char *body, size_t len, const char *bot_id,
     const manta_str_t *redact, size_t nredact, const char *test);
 static void rewrite_is(const char *body, size_t len, int status,
     const char *bot_id, const manta_str_t *redact, size_t nredact,
     const char *expected, const char *test);
+static void rewrites_are(const rewrite_case_t *cases, size_t n);
 static void shape_is(const char *body, size_t len, int status,
     const char *bot_id, const manta_str_t *redact, size_t nredact,
     const char *message, const char *test);
-static char *repeat(const char *head, const char *unit, size_t n,
-    const char *tail);
+
+
+/* long messages: the body repeats a unit between a head and a tail; the
+ * message expected repeats another */
+
+typedef struct {
+    const char  *head;
+    const char  *unit;
+    size_t       n;
+    const char  *tail;
+    const char  *mhead;
+    const char  *munit;
+    size_t       mn;
+    const char  *mtail;
+    const char  *test;
+} cut_case_t;
+
+
+static const cut_case_t  cut_cases[] = {
+    { "{\"message\":\"", "x", 512, "\"}",
+      "", "x", 512, "",
+      "cut: 512 bytes kept" },
+    { "{\"message\":\"", "x", 513, "\"}",
+      "", "x", 512, "",
+      "cut: 513 ASCII bytes to 512" },
+    { "{\"message\":\"a", E2, 300, "\"}",
+      "a", E2, 255, "",
+      "cut: 2-byte character straddling 512 dropped (511 bytes)" },
+    { "{\"message\":\"", CJK, 200, "\"}",
+      "", CJK, 170, "",
+      "cut: 3-byte character straddling 512 dropped (510 bytes)" },
+    { "{\"message\":\"a\\u00e9", CJK, 200, "\"}",
+      "a" E2, CJK, 169, "",
+      "cut: escaped input, 3-byte character dropped (510 bytes)" },
+    { "{\"message\":\"", EMOJI, 200, "\"}",
+      "", EMOJI, 128, "",
+      "cut: 4-byte characters ending at 512" },
+    { "{\"message\":\"x", EMOJI, 200, "\"}",
+      "x", EMOJI, 127, "",
+      "cut: 4-byte character straddling 512 dropped (509 bytes)" },
+    { "{\"message\":\"", "x", 505, TOKEN "yyyy\"}",
+      "", "x", 505, "[redact",
+      "cut: token across the cut redacted first" },
+    { "{\"message\":\"", TOKEN, 60, "\"}",
+      "", "[redacted]", 51, "[r",
+      "cut: 60 tokens redacted, then cut" },
+};
 
 
 static const manta_str_t  creds[] = {
@@ -59,11 +119,184 @@ static const manta_str_t  creds[] = {
 };
 
 
+static const rewrite_case_t  fill_cases[] = {
+    { S(ER_NOBOT("m", "4001")), 400, "bot-1",
+      ER("m", "4001", "bot-1"), "botId filled: upstream code kept" },
+    { S("{\"errResponse\":{\"code\":404,\"x\":null,"
+        "\"message\":\"m\"},\"z\":[true],\"success\":false}"), 404, "b",
+      "{\"errResponse\":{\"code\":404,\"x\":null,\"message\":\"m\","
+        "\"botId\":\"b\"},\"z\":[true],\"success\":false}",
+      "botId filled: key order preserved, compact" },
+    { S(" {\"success\": false, \"errResponse\": {\"message\": "
+        "\"caf\\u00e9 \\\"x\\\"\\n\", \"code\": 500}} "), 500, "b",
+      ER("caf" E2 " \\\"x\\\"\\n", "500", "b"),
+      "botId filled: re-serialized with UTF-8 unescaped" },
+};
+
+
+static const rewrite_case_t  redact_cases[] = {
+    { S(ER("bad token " TOKEN, "401", "b")), 401, "b",
+      ER("bad token [redacted]", "401", "b"), "redact: token in the message" },
+    { S(ER("secret " SECRET_J "!", "403", "b")), 403, "b",
+      ER("secret [redacted]!", "403", "b"),
+      "redact: secret with '\"', JSON-escaped in the body" },
+    { S(ER("\\u0073\\u0033\\u0022cr", "403", "b")), 403, "b",
+      ER("[redacted]", "403", "b"),
+      "redact: secret spelled with \\u escapes" },
+    { S(ER_NOBOT(TOKEN, "401")), 401, "bot-1",
+      ER("[redacted]", "401", "bot-1"), "redact: and botId filled" },
+    { S(ER("m", "401", TOKEN)), 401, "b",
+      ER("m", "401", "[redacted]"), "redact: the botId string" },
+    { S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+        "\"code\":400,\"botId\":\"b\",\"details\":{\"a\":[\"x "
+        TOKEN " y\",{\"b\":\"" SECRET_J SECRET_J "\"}],\"n\":1}},"
+        "\"trace\":[[[\"" TOKEN "\"]],2]}"), 400, "b",
+      "{\"success\":false,\"errResponse\":{\"message\":\"m\","
+        "\"code\":400,\"botId\":\"b\",\"details\":{\"a\":[\"x "
+        "[redacted] y\",{\"b\":\"[redacted][redacted]\"}],\"n\":1}},"
+        "\"trace\":[[[\"[redacted]\"]],2]}",
+      "redact: nested objects and arrays, adjacent occurrences" },
+    { S(ER(TOKEN TOKEN SECRET_J TOKEN, "401", "b")), 401, "b",
+      ER("[redacted][redacted][redacted][redacted]", "401", "b"),
+      "redact: adjacent token and secret" },
+};
+
+
+static const rewrite_case_t  other_cases[] = {
+    { S("<html><body><h1>502 Bad Gateway</h1></body></html>"), 502, "b",
+      ER("Bad Gateway", "502", "b"), "HTML body: reason phrase" },
+    { S("<html>" TOKEN "</html>"), 502, NULL,
+      ER_NOBOT("Bad Gateway", "502"), "HTML body without botId" },
+    { S(""), 413, "b",
+      ER("Payload Too Large", "413", "b"), "empty body" },
+    { NULL, 0, 504, "b",
+      ER("Gateway Timeout", "504", "b"), "NULL body" },
+};
+
+
+static const rewrite_case_t  message_cases[] = {
+    { S("upstream says no\n"), 500, "b",
+      ER("Internal Server Error", "500", "b"), "text/plain body" },
+    { S("{\"message\":\"upstream message\"}"), 500, "b",
+      ER("upstream message", "500", "b"), "{\"message\":...}" },
+    { S("{\"error\":\"invalid_token\"}"), 401, "b",
+      ER("invalid_token", "401", "b"), "{\"error\":...}" },
+    { S("{\"type\":\"about:blank\",\"title\":\"Too Many\","
+        "\"status\":429,\"detail\":\"slow down\"}"), 429, "b",
+      ER("slow down", "429", "b"), "problem+json: detail before title" },
+    { S("{\"title\":\"Too Many\",\"status\":429}"), 429, "b",
+      ER("Too Many", "429", "b"), "problem+json: title alone" },
+    { S("{\"title\":\"t\",\"detail\":\"d\",\"error\":\"e\","
+        "\"message\":\"m\"}"), 400, "b",
+      ER("m", "400", "b"), "message before error, detail, title" },
+    { S("{\"title\":\"t\",\"detail\":\"d\",\"error\":\"e\"}"), 400, "b",
+      ER("e", "400", "b"), "error before detail and title" },
+    { S("{\"errResponse\":{\"message\":\"inner\"},\"title\":"
+        "\"t\"}"), 400, "b",
+      ER("t", "400", "b"), "title before errResponse.message" },
+    { S("{\"errResponse\":{\"message\":\"inner\",\"code\":\"x\"}}"), 400, "b",
+      ER("inner", "400", "b"), "errResponse.message last" },
+    { S("{\"message\":42,\"error\":\"e\"}"), 400, "b",
+      ER("e", "400", "b"), "non-string message skipped" },
+    { S("{\"message\":null,\"error\":{\"message\":\"x\"},"
+        "\"detail\":[\"y\"],\"title\":true}"), 400, "b",
+      ER("Bad Request", "400", "b"), "no string member: phrase" },
+    { S("{\"errResponse\":[\"x\"],\"message\":1}"), 400, "b",
+      ER("Bad Request", "400", "b"), "errResponse not an object: phrase" },
+    { S("{\"message\":\"\"}"), 403, "b",
+      ER("Forbidden", "403", "b"), "empty message: phrase" },
+    { S("{\"message\":\"\",\"error\":\"e\"}"), 403, "b",
+      ER("e", "403", "b"),
+      "empty message: the next member with a message is used" },
+    { S("{\"Message\":\"x\",\"ERROR\":\"y\"}"), 400, "b",
+      ER("Bad Request", "400", "b"), "member names are case-sensitive" },
+    { S("{\"error\":\"bad " TOKEN " and " SECRET_J "\"}"), 401, "b",
+      ER("bad [redacted] and [redacted]", "401",
+        "b"),
+      "rewritten message redacted" },
+    { S("{\"message\":\"a\\\"b\\\\c\\n\\u0001\"}"), 400, "b",
+      ER("a\\\"b\\\\c\\n\\u0001", "400", "b"),
+      "rewritten message JSON-escaped" },
+    { S("{\"message\":\"" CJK EMOJI "\"}"), 400, "b",
+      ER(CJK EMOJI, "400", "b"), "rewritten message keeps UTF-8" },
+};
+
+
+static const rewrite_case_t  invalid_cases[] = {
+    { S("{\"message\":\"x\""), 502, "b",
+      ER("Bad Gateway", "502", "b"), "invalid JSON: truncated" },
+    { S("{\"message\":\"x\"} {}"), 502, "b",
+      ER("Bad Gateway", "502", "b"), "invalid JSON: two objects" },
+    { S("[{\"message\":\"x\"}]"), 502, "b",
+      ER("Bad Gateway", "502", "b"), "top-level array" },
+    { S("\"message\""), 502, "b",
+      ER("Bad Gateway", "502", "b"), "top-level string" },
+    { S("{\"message\":\"a\",\"message\":\"b\"}"), 400, "b",
+      ER("Bad Request", "400", "b"), "duplicate keys: not parsed" },
+    { S("{\"success\":false,\"success\":false,\"errResponse\":"
+        "{\"message\":\"m\",\"code\":400,\"botId\":\"b\"}}"), 400, "b",
+      ER("Bad Request", "400", "b"),
+      "duplicate keys: an ErrorResponse otherwise, not passed" },
+    { S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+        "\"code\":400,\"code\":401,\"botId\":\"b\"}}"), 400, "b",
+      ER("Bad Request", "400", "b"), "duplicate keys in errResponse" },
+    { S("{\"message\":\"a\\u0000b\"}"), 400, "b",
+      ER("Bad Request", "400", "b"), "\\u0000: not parsed" },
+    { S("{\"message\":\"a\0b\"}"), 400, "b",
+      ER("Bad Request", "400", "b"), "raw NUL: not parsed" },
+    { S("{\"message\":\"\xff\"}"), 400, "b",
+      ER("Bad Request", "400", "b"), "invalid UTF-8: not parsed" },
+    { S("{\"message\":\"x\",\"n\":1e999}"), 400, "b",
+      ER("Bad Request", "400", "b"), "real overflow: not parsed" },
+};
+
+
+static const rewrite_case_t  almost_cases[] = {
+    { S("{\"success\":true,\"errResponse\":{\"message\":\"quota\","
+        "\"code\":429,\"botId\":\"b\"}}"), 429, "bot-1",
+      ER("quota", "429", "bot-1"), "success true: not an ErrorResponse" },
+    { S("{\"errResponse\":{\"message\":\"m\",\"code\":400,"
+        "\"botId\":\"b\"}}"), 400, "bot-1",
+      ER("m", "400", "bot-1"), "success missing" },
+    { S("{\"success\":\"false\",\"errResponse\":{\"message\":"
+        "\"m\",\"code\":400}}"), 400, NULL,
+      ER_NOBOT("m", "400"), "success a string" },
+    { S("{\"success\":0,\"errResponse\":{\"message\":\"m\","
+        "\"code\":400}}"), 400, NULL,
+      ER_NOBOT("m", "400"), "success 0" },
+    { S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+        "\"code\":\"502\",\"botId\":\"b\"}}"), 502, "bot-1",
+      ER("m", "502", "bot-1"), "code a string: not valid" },
+    { S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+        "\"code\":502.0,\"botId\":\"b\"}}"), 502, "bot-1",
+      ER("m", "502", "bot-1"), "code a real: not valid" },
+    { S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+        "\"botId\":\"b\"}}"), 502, "bot-1",
+      ER("m", "502", "bot-1"), "code missing: not valid" },
+    { S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+        "\"code\":400,\"botId\":7}}"), 400, "bot-1",
+      ER("m", "400", "bot-1"), "botId a number: not valid" },
+    { S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+        "\"code\":400,\"botId\":null}}"), 400, NULL,
+      ER_NOBOT("m", "400"), "botId null: not valid" },
+    { S("{\"success\":false,\"errResponse\":{\"message\":1,"
+        "\"code\":400,\"botId\":\"b\"}}"), 400, "bot-1",
+      ER("Bad Request", "400", "bot-1"),
+      "message a number: not valid, phrase" },
+    { S("{\"success\":false,\"errResponse\":{\"message\":\"m " TOKEN
+        "\",\"code\":\"x\"},\"title\":\"t\"}"), 400, "bot-1",
+      ER("t", "400", "bot-1"),
+      "not valid: top-level member before errResponse.message" },
+};
+
+
 void
 test_error(void)
 {
-    char         *s, *m;
-    manta_str_t   r[2];
+    char              *s, *m;
+    size_t             i;
+    manta_str_t        r[2];
+    const cut_case_t  *c;
 
     /* valid ErrorResponses pass as they are */
 
@@ -93,19 +326,7 @@ test_error(void)
                ER("Not Found", "404", "bot-1"), "botId filled");
     shape_is(S(ER_NOBOT("Not Found", "404")), 404, "bot-1", creds, NCREDS,
              "Not Found", "botId filled");
-    rewrite_is(S(ER_NOBOT("m", "4001")), 400, "bot-1", creds, NCREDS,
-               ER("m", "4001", "bot-1"), "botId filled: upstream code kept");
-    rewrite_is(S("{\"errResponse\":{\"code\":404,\"x\":null,"
-                 "\"message\":\"m\"},\"z\":[true],\"success\":false}"),
-               404, "b", creds, NCREDS,
-               "{\"errResponse\":{\"code\":404,\"x\":null,\"message\":\"m\","
-               "\"botId\":\"b\"},\"z\":[true],\"success\":false}",
-               "botId filled: key order preserved, compact");
-    rewrite_is(S(" {\"success\": false, \"errResponse\": {\"message\": "
-                 "\"caf\\u00e9 \\\"x\\\"\\n\", \"code\": 500}} "),
-               500, "b", creds, NCREDS,
-               ER("caf" E2 " \\\"x\\\"\\n", "500", "b"),
-               "botId filled: re-serialized with UTF-8 unescaped");
+    rewrites_are(fill_cases, NCASES(fill_cases));
     shape_is(S(" {\"success\": false, \"errResponse\": {\"message\": "
                "\"caf\\u00e9 \\\"x\\\"\\n\", \"code\": 500}} "),
              500, "b", creds, NCREDS, "caf" E2 " \"x\"\n",
@@ -113,34 +334,7 @@ test_error(void)
 
     /* redaction inside a valid ErrorResponse */
 
-    rewrite_is(S(ER("bad token " TOKEN, "401", "b")), 401, "b", creds,
-               NCREDS, ER("bad token [redacted]", "401", "b"),
-               "redact: token in the message");
-    rewrite_is(S(ER("secret " SECRET_J "!", "403", "b")), 403, "b", creds,
-               NCREDS, ER("secret [redacted]!", "403", "b"),
-               "redact: secret with '\"', JSON-escaped in the body");
-    rewrite_is(S(ER("\\u0073\\u0033\\u0022cr", "403", "b")), 403, "b",
-               creds, NCREDS, ER("[redacted]", "403", "b"),
-               "redact: secret spelled with \\u escapes");
-    rewrite_is(S(ER_NOBOT(TOKEN, "401")), 401, "bot-1", creds, NCREDS,
-               ER("[redacted]", "401", "bot-1"),
-               "redact: and botId filled");
-    rewrite_is(S(ER("m", "401", TOKEN)), 401, "b", creds, NCREDS,
-               ER("m", "401", "[redacted]"), "redact: the botId string");
-    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
-                 "\"code\":400,\"botId\":\"b\",\"details\":{\"a\":[\"x "
-                 TOKEN " y\",{\"b\":\"" SECRET_J SECRET_J "\"}],\"n\":1}},"
-                 "\"trace\":[[[\"" TOKEN "\"]],2]}"),
-               400, "b", creds, NCREDS,
-               "{\"success\":false,\"errResponse\":{\"message\":\"m\","
-               "\"code\":400,\"botId\":\"b\",\"details\":{\"a\":[\"x "
-               "[redacted] y\",{\"b\":\"[redacted][redacted]\"}],\"n\":1}},"
-               "\"trace\":[[[\"[redacted]\"]],2]}",
-               "redact: nested objects and arrays, adjacent occurrences");
-    rewrite_is(S(ER(TOKEN TOKEN SECRET_J TOKEN, "401", "b")), 401, "b",
-               creds, NCREDS,
-               ER("[redacted][redacted][redacted][redacted]", "401", "b"),
-               "redact: adjacent token and secret");
+    rewrites_are(redact_cases, NCASES(redact_cases));
 
     r[0].data = "aXa";
     r[0].len = 3;
@@ -224,212 +418,29 @@ test_error(void)
 
     /* bodies that are not ErrorResponses */
 
-    rewrite_is(S("<html><body><h1>502 Bad Gateway</h1></body></html>"),
-               502, "b", creds, NCREDS, ER("Bad Gateway", "502", "b"),
-               "HTML body: reason phrase");
-    rewrite_is(S("<html>" TOKEN "</html>"), 502, NULL, creds, NCREDS,
-               ER_NOBOT("Bad Gateway", "502"), "HTML body without botId");
-    rewrite_is(S(""), 413, "b", creds, NCREDS,
-               ER("Payload Too Large", "413", "b"), "empty body");
-    rewrite_is(NULL, 0, 504, "b", creds, NCREDS,
-               ER("Gateway Timeout", "504", "b"), "NULL body");
+    rewrites_are(other_cases, NCASES(other_cases));
     rewrite_is(NULL, 0, 599, NULL, NULL, 0, ER_NOBOT("Error", "599"),
                "NULL body, unknown status");
-    rewrite_is(S("upstream says no\n"), 500, "b", creds, NCREDS,
-               ER("Internal Server Error", "500", "b"), "text/plain body");
-    rewrite_is(S("{\"message\":\"upstream message\"}"), 500, "b", creds,
-               NCREDS, ER("upstream message", "500", "b"),
-               "{\"message\":...}");
-    rewrite_is(S("{\"error\":\"invalid_token\"}"), 401, "b", creds, NCREDS,
-               ER("invalid_token", "401", "b"), "{\"error\":...}");
-    rewrite_is(S("{\"type\":\"about:blank\",\"title\":\"Too Many\","
-                 "\"status\":429,\"detail\":\"slow down\"}"),
-               429, "b", creds, NCREDS, ER("slow down", "429", "b"),
-               "problem+json: detail before title");
-    rewrite_is(S("{\"title\":\"Too Many\",\"status\":429}"), 429, "b",
-               creds, NCREDS, ER("Too Many", "429", "b"),
-               "problem+json: title alone");
-    rewrite_is(S("{\"title\":\"t\",\"detail\":\"d\",\"error\":\"e\","
-                 "\"message\":\"m\"}"),
-               400, "b", creds, NCREDS, ER("m", "400", "b"),
-               "message before error, detail, title");
-    rewrite_is(S("{\"title\":\"t\",\"detail\":\"d\",\"error\":\"e\"}"), 400,
-               "b", creds, NCREDS, ER("e", "400", "b"),
-               "error before detail and title");
-    rewrite_is(S("{\"errResponse\":{\"message\":\"inner\"},\"title\":"
-                 "\"t\"}"),
-               400, "b", creds, NCREDS, ER("t", "400", "b"),
-               "title before errResponse.message");
-    rewrite_is(S("{\"errResponse\":{\"message\":\"inner\",\"code\":\"x\"}}"),
-               400, "b", creds, NCREDS, ER("inner", "400", "b"),
-               "errResponse.message last");
-    rewrite_is(S("{\"message\":42,\"error\":\"e\"}"), 400, "b", creds,
-               NCREDS, ER("e", "400", "b"), "non-string message skipped");
-    rewrite_is(S("{\"message\":null,\"error\":{\"message\":\"x\"},"
-                 "\"detail\":[\"y\"],\"title\":true}"),
-               400, "b", creds, NCREDS, ER("Bad Request", "400", "b"),
-               "no string member: phrase");
-    rewrite_is(S("{\"errResponse\":[\"x\"],\"message\":1}"), 400, "b",
-               creds, NCREDS, ER("Bad Request", "400", "b"),
-               "errResponse not an object: phrase");
-    rewrite_is(S("{\"message\":\"\"}"), 403, "b", creds, NCREDS,
-               ER("Forbidden", "403", "b"), "empty message: phrase");
-    rewrite_is(S("{\"message\":\"\",\"error\":\"e\"}"), 403, "b", creds,
-               NCREDS, ER("e", "403", "b"),
-               "empty message: the next member with a message is used");
-    rewrite_is(S("{\"Message\":\"x\",\"ERROR\":\"y\"}"), 400, "b", creds,
-               NCREDS, ER("Bad Request", "400", "b"),
-               "member names are case-sensitive");
-    rewrite_is(S("{\"error\":\"bad " TOKEN " and " SECRET_J "\"}"), 401,
-               "b", creds, NCREDS, ER("bad [redacted] and [redacted]", "401",
-                                      "b"),
-               "rewritten message redacted");
-    rewrite_is(S("{\"message\":\"a\\\"b\\\\c\\n\\u0001\"}"), 400, "b",
-               creds, NCREDS, ER("a\\\"b\\\\c\\n\\u0001", "400", "b"),
-               "rewritten message JSON-escaped");
-    rewrite_is(S("{\"message\":\"" CJK EMOJI "\"}"), 400, "b", creds, NCREDS,
-               ER(CJK EMOJI, "400", "b"), "rewritten message keeps UTF-8");
+    rewrites_are(message_cases, NCASES(message_cases));
 
     /* not JSON, not one object, not valid UTF-8 */
 
-    rewrite_is(S("{\"message\":\"x\""), 502, "b", creds, NCREDS,
-               ER("Bad Gateway", "502", "b"), "invalid JSON: truncated");
-    rewrite_is(S("{\"message\":\"x\"} {}"), 502, "b", creds, NCREDS,
-               ER("Bad Gateway", "502", "b"), "invalid JSON: two objects");
-    rewrite_is(S("[{\"message\":\"x\"}]"), 502, "b", creds, NCREDS,
-               ER("Bad Gateway", "502", "b"), "top-level array");
-    rewrite_is(S("\"message\""), 502, "b", creds, NCREDS,
-               ER("Bad Gateway", "502", "b"), "top-level string");
-    rewrite_is(S("{\"message\":\"a\",\"message\":\"b\"}"), 400, "b", creds,
-               NCREDS, ER("Bad Request", "400", "b"),
-               "duplicate keys: not parsed");
-    rewrite_is(S("{\"success\":false,\"success\":false,\"errResponse\":"
-                 "{\"message\":\"m\",\"code\":400,\"botId\":\"b\"}}"),
-               400, "b", creds, NCREDS, ER("Bad Request", "400", "b"),
-               "duplicate keys: an ErrorResponse otherwise, not passed");
-    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
-                 "\"code\":400,\"code\":401,\"botId\":\"b\"}}"),
-               400, "b", creds, NCREDS, ER("Bad Request", "400", "b"),
-               "duplicate keys in errResponse");
-    rewrite_is(S("{\"message\":\"a\\u0000b\"}"), 400, "b", creds, NCREDS,
-               ER("Bad Request", "400", "b"), "\\u0000: not parsed");
-    rewrite_is(S("{\"message\":\"a\0b\"}"), 400, "b", creds, NCREDS,
-               ER("Bad Request", "400", "b"), "raw NUL: not parsed");
-    rewrite_is(S("{\"message\":\"\xff\"}"), 400, "b", creds, NCREDS,
-               ER("Bad Request", "400", "b"), "invalid UTF-8: not parsed");
-    rewrite_is(S("{\"message\":\"x\",\"n\":1e999}"), 400, "b", creds, NCREDS,
-               ER("Bad Request", "400", "b"), "real overflow: not parsed");
+    rewrites_are(invalid_cases, NCASES(invalid_cases));
 
     /* almost ErrorResponses: rewritten with their message */
 
-    rewrite_is(S("{\"success\":true,\"errResponse\":{\"message\":\"quota\","
-                 "\"code\":429,\"botId\":\"b\"}}"),
-               429, "bot-1", creds, NCREDS, ER("quota", "429", "bot-1"),
-               "success true: not an ErrorResponse");
-    rewrite_is(S("{\"errResponse\":{\"message\":\"m\",\"code\":400,"
-                 "\"botId\":\"b\"}}"),
-               400, "bot-1", creds, NCREDS, ER("m", "400", "bot-1"),
-               "success missing");
-    rewrite_is(S("{\"success\":\"false\",\"errResponse\":{\"message\":"
-                 "\"m\",\"code\":400}}"),
-               400, NULL, creds, NCREDS, ER_NOBOT("m", "400"),
-               "success a string");
-    rewrite_is(S("{\"success\":0,\"errResponse\":{\"message\":\"m\","
-                 "\"code\":400}}"),
-               400, NULL, creds, NCREDS, ER_NOBOT("m", "400"), "success 0");
-    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
-                 "\"code\":\"502\",\"botId\":\"b\"}}"),
-               502, "bot-1", creds, NCREDS, ER("m", "502", "bot-1"),
-               "code a string: not valid");
-    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
-                 "\"code\":502.0,\"botId\":\"b\"}}"),
-               502, "bot-1", creds, NCREDS, ER("m", "502", "bot-1"),
-               "code a real: not valid");
-    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
-                 "\"botId\":\"b\"}}"),
-               502, "bot-1", creds, NCREDS, ER("m", "502", "bot-1"),
-               "code missing: not valid");
-    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
-                 "\"code\":400,\"botId\":7}}"),
-               400, "bot-1", creds, NCREDS, ER("m", "400", "bot-1"),
-               "botId a number: not valid");
-    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
-                 "\"code\":400,\"botId\":null}}"),
-               400, NULL, creds, NCREDS, ER_NOBOT("m", "400"),
-               "botId null: not valid");
-    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":1,"
-                 "\"code\":400,\"botId\":\"b\"}}"),
-               400, "bot-1", creds, NCREDS, ER("Bad Request", "400", "bot-1"),
-               "message a number: not valid, phrase");
-    rewrite_is(S("{\"success\":false,\"errResponse\":{\"message\":\"m " TOKEN
-                 "\",\"code\":\"x\"},\"title\":\"t\"}"),
-               400, "bot-1", creds, NCREDS, ER("t", "400", "bot-1"),
-               "not valid: top-level member before errResponse.message");
+    rewrites_are(almost_cases, NCASES(almost_cases));
 
     /* long messages: redacted, then cut on a UTF-8 boundary */
 
-    s = repeat("{\"message\":\"", "x", 512, "\"}");
-    m = repeat("", "x", 512, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 512 bytes kept");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"", "x", 513, "\"}");
-    m = repeat("", "x", 512, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 513 ASCII bytes to 512");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"a", E2, 300, "\"}");
-    m = repeat("a", E2, 255, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 2-byte character straddling 512 dropped (511 bytes)");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"", CJK, 200, "\"}");
-    m = repeat("", CJK, 170, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 3-byte character straddling 512 dropped (510 bytes)");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"a\\u00e9", CJK, 200, "\"}");
-    m = repeat("a" E2, CJK, 169, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: escaped input, 3-byte character dropped (510 bytes)");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"", EMOJI, 200, "\"}");
-    m = repeat("", EMOJI, 128, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 4-byte characters ending at 512");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"x", EMOJI, 200, "\"}");
-    m = repeat("x", EMOJI, 127, "");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 4-byte character straddling 512 dropped (509 bytes)");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"", "x", 505, TOKEN "yyyy\"}");
-    m = repeat("", "x", 505, "[redact");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: token across the cut redacted first");
-    free(s);
-    free(m);
-
-    s = repeat("{\"message\":\"", TOKEN, 60, "\"}");
-    m = repeat("", "[redacted]", 51, "[r");
-    shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m,
-             "cut: 60 tokens redacted, then cut");
-    free(s);
-    free(m);
+    for (i = 0; i < NCASES(cut_cases); i++) {
+        c = &cut_cases[i];
+        s = repeat(c->head, c->unit, c->n, c->tail);
+        m = repeat(c->mhead, c->munit, c->mn, c->mtail);
+        shape_is(s, strlen(s), 400, NULL, creds, NCREDS, m, c->test);
+        free(s);
+        free(m);
+    }
 
     s = repeat("{\"success\":false,\"errResponse\":{\"code\":400,"
                "\"message\":\"", "x", 600, "\"}}");
@@ -489,6 +500,19 @@ rewrite_is(const char *body, size_t len, int status, const char *bot_id,
     free(out);
 }
 
+
+
+static void
+rewrites_are(const rewrite_case_t *cases, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        rewrite_is(cases[i].body, cases[i].len, cases[i].status,
+                   cases[i].bot_id, creds, NCREDS, cases[i].expected,
+                   cases[i].test);
+    }
+}
 
 /* parses the output and checks its members and their types */
 
@@ -554,31 +578,4 @@ shape_is(const char *body, size_t len, int status, const char *bot_id,
 
     json_decref(root);
     free(out);
-}
-
-
-static char *
-repeat(const char *head, const char *unit, size_t n, const char *tail)
-{
-    char    *s, *p;
-    size_t   i, hl, ul, tl;
-
-    hl = strlen(head);
-    ul = strlen(unit);
-    tl = strlen(tail);
-
-    s = malloc(hl + ul * n + tl + 1);
-    p = s;
-
-    memcpy(p, head, hl);
-    p += hl;
-
-    for (i = 0; i < n; i++) {
-        memcpy(p, unit, ul);
-        p += ul;
-    }
-
-    memcpy(p, tail, tl + 1);
-
-    return s;
 }

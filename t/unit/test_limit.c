@@ -25,9 +25,23 @@
 #define DATE_TIME  784111777
 
 
+/* take_is() in turn on one bucket */
+
+typedef struct {
+    uint64_t           now;
+    manta_limit_rc_t   expected;
+    uint64_t           delay_ms;
+    const char        *test;
+} take_step_t;
+
+#define NSTEPS(a)  (sizeof(a) / sizeof(a[0]))
+
+
 static manta_limit_t limit(unsigned rate, unsigned burst, unsigned delay);
 static void take_is(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
     manta_limit_rc_t expected, uint64_t delay_ms, const char *test);
+static void takes_are(manta_bucket_t *b, const manta_limit_t *l,
+    const take_step_t *steps, size_t n);
 static void fields_are(const manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now, unsigned quota, unsigned window, unsigned remaining,
     unsigned reset, const char *test);
@@ -35,6 +49,80 @@ static void backoff_is(const char *value, time_t now, unsigned expected,
     const char *test);
 static void test_idle(void);
 static void test_own_rate(void);
+
+
+static const take_step_t  take_burst2[] = {
+    { T0, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: 1st passes" },
+    { T0, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: 2nd passes" },
+    { T0, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: 3rd passes" },
+    { T0, MANTA_LIMIT_REJECTED, 0, "1r/s burst 2: 4th rejected" },
+    { T0 + 999, MANTA_LIMIT_REJECTED, 0,
+      "1r/s burst 2: rejected 999 ms later" },
+    { T0 + 1000, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: passes 1 s later" },
+    { T0 + 1000, MANTA_LIMIT_REJECTED, 0,
+      "1r/s burst 2: then rejected again" },
+    { T0 + 500, MANTA_LIMIT_REJECTED, 0,
+      "1r/s burst 2: a time in the past drains nothing" },
+    { T0 + 4000, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: 3 s later drained" },
+};
+
+
+static const take_step_t  take_burst2_drained[] = {
+    { T0 + 4000, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: drained, 2nd passes" },
+    { T0 + 4000, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: drained, 3rd passes" },
+    { T0 + 4000, MANTA_LIMIT_REJECTED, 0,
+      "1r/s burst 2: drained, 4th rejected" },
+    { T0 + 4000 + 86400000ULL * 365, MANTA_LIMIT_PASSED, 0,
+      "1r/s burst 2: a year later" },
+};
+
+
+static const take_step_t  take_burst0[] = {
+    { T0, MANTA_LIMIT_PASSED, 0, "burst 0: 1st passes" },
+    { T0 + 999, MANTA_LIMIT_REJECTED, 0,
+      "burst 0: rejected within the second" },
+    { T0 + 1000, MANTA_LIMIT_PASSED, 0, "burst 0: passes a second later" },
+};
+
+
+static const take_step_t  take_delay2[] = {
+    { T0, MANTA_LIMIT_PASSED, 0, "delay=2: 1st passed" },
+    { T0, MANTA_LIMIT_PASSED, 0, "delay=2: 2nd passed" },
+    { T0, MANTA_LIMIT_PASSED, 0, "delay=2: 3rd passed" },
+    { T0, MANTA_LIMIT_DELAYED, 1000, "delay=2: 4th delayed 1000 ms" },
+    { T0, MANTA_LIMIT_DELAYED, 2000, "delay=2: 5th delayed 2000 ms" },
+    { T0, MANTA_LIMIT_DELAYED, 3000, "delay=2: 6th delayed 3000 ms" },
+    { T0, MANTA_LIMIT_REJECTED, 0, "delay=2: 7th rejected" },
+    { T0 + 1500, MANTA_LIMIT_DELAYED, 2500,
+      "delay=2: 1.5 s later delayed 2500 ms" },
+};
+
+
+static const take_step_t  take_default[] = {
+    { T0, MANTA_LIMIT_PASSED, 0, "10r/s burst 3: 1st passed" },
+    { T0, MANTA_LIMIT_DELAYED, 100, "10r/s burst 3: 2nd delayed 100 ms" },
+    { T0, MANTA_LIMIT_DELAYED, 200, "10r/s burst 3: 3rd delayed 200 ms" },
+    { T0, MANTA_LIMIT_DELAYED, 300, "10r/s burst 3: 4th delayed 300 ms" },
+    { T0, MANTA_LIMIT_REJECTED, 0, "10r/s burst 3: 5th rejected" },
+    { T0 + 50, MANTA_LIMIT_REJECTED, 0,
+      "10r/s burst 3: 50 ms later rejected" },
+    { T0 + 100, MANTA_LIMIT_DELAYED, 300,
+      "10r/s burst 3: 100 ms later delayed 300 ms" },
+};
+
+
+static const take_step_t  take_30rm[] = {
+    { T0, MANTA_LIMIT_PASSED, 0, "30r/m burst 2: 1st passed" },
+    { T0, MANTA_LIMIT_DELAYED, 2000, "30r/m burst 2: 2nd delayed 2 s" },
+    { T0, MANTA_LIMIT_DELAYED, 4000, "30r/m burst 2: 3rd delayed 4 s" },
+};
+
+
+static const take_step_t  take_retry_30rm[] = {
+    { T0, MANTA_LIMIT_PASSED, 0, "retry 30r/m: 1st passes" },
+    { T0, MANTA_LIMIT_PASSED, 0, "retry 30r/m: 2nd passes" },
+    { T0, MANTA_LIMIT_REJECTED, 0, "retry 30r/m: rejected" },
+};
 
 
 /*
@@ -132,30 +220,9 @@ test_limit(void)
     l = limit(1000, 2, 2);
     memset(&b, 0, sizeof(manta_bucket_t));
 
-    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: 1st passes");
-    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: 2nd passes");
-    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "1r/s burst 2: 3rd passes");
-    take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0,
-            "1r/s burst 2: 4th rejected");
-    take_is(&b, &l, T0 + 999, MANTA_LIMIT_REJECTED, 0,
-            "1r/s burst 2: rejected 999 ms later");
-    take_is(&b, &l, T0 + 1000, MANTA_LIMIT_PASSED, 0,
-            "1r/s burst 2: passes 1 s later");
-    take_is(&b, &l, T0 + 1000, MANTA_LIMIT_REJECTED, 0,
-            "1r/s burst 2: then rejected again");
-    take_is(&b, &l, T0 + 500, MANTA_LIMIT_REJECTED, 0,
-            "1r/s burst 2: a time in the past drains nothing");
-    take_is(&b, &l, T0 + 4000, MANTA_LIMIT_PASSED, 0,
-            "1r/s burst 2: 3 s later drained");
+    takes_are(&b, &l, take_burst2, NSTEPS(take_burst2));
     is_int(b.excess, 0, "1r/s burst 2: excess never below 0");
-    take_is(&b, &l, T0 + 4000, MANTA_LIMIT_PASSED, 0,
-            "1r/s burst 2: drained, 2nd passes");
-    take_is(&b, &l, T0 + 4000, MANTA_LIMIT_PASSED, 0,
-            "1r/s burst 2: drained, 3rd passes");
-    take_is(&b, &l, T0 + 4000, MANTA_LIMIT_REJECTED, 0,
-            "1r/s burst 2: drained, 4th rejected");
-    take_is(&b, &l, T0 + 4000 + 86400000ULL * 365, MANTA_LIMIT_PASSED, 0,
-            "1r/s burst 2: a year later");
+    takes_are(&b, &l, take_burst2_drained, NSTEPS(take_burst2_drained));
     is_int(b.excess, 0, "1r/s burst 2: a year later the bucket is empty");
 
     /* a large bucket drains completely, however long that takes */
@@ -197,57 +264,26 @@ test_limit(void)
     l = limit(1000, 0, 0);
     memset(&b, 0, sizeof(manta_bucket_t));
 
-    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "burst 0: 1st passes");
-    take_is(&b, &l, T0 + 999, MANTA_LIMIT_REJECTED, 0,
-            "burst 0: rejected within the second");
-    take_is(&b, &l, T0 + 1000, MANTA_LIMIT_PASSED, 0,
-            "burst 0: passes a second later");
+    takes_are(&b, &l, take_burst0, NSTEPS(take_burst0));
 
     /* delay=2: passed, then delayed */
 
     l = limit(1000, 5, 2);
     memset(&b, 0, sizeof(manta_bucket_t));
 
-    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "delay=2: 1st passed");
-    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "delay=2: 2nd passed");
-    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "delay=2: 3rd passed");
-    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 1000,
-            "delay=2: 4th delayed 1000 ms");
-    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 2000,
-            "delay=2: 5th delayed 2000 ms");
-    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 3000,
-            "delay=2: 6th delayed 3000 ms");
-    take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0, "delay=2: 7th rejected");
-    take_is(&b, &l, T0 + 1500, MANTA_LIMIT_DELAYED, 2500,
-            "delay=2: 1.5 s later delayed 2500 ms");
+    takes_are(&b, &l, take_delay2, NSTEPS(take_delay2));
 
     /* the default: no delay=, no nodelay */
 
     l = limit(10000, 3, 0);
     memset(&b, 0, sizeof(manta_bucket_t));
 
-    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "10r/s burst 3: 1st passed");
-    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 100,
-            "10r/s burst 3: 2nd delayed 100 ms");
-    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 200,
-            "10r/s burst 3: 3rd delayed 200 ms");
-    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 300,
-            "10r/s burst 3: 4th delayed 300 ms");
-    take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0,
-            "10r/s burst 3: 5th rejected");
-    take_is(&b, &l, T0 + 50, MANTA_LIMIT_REJECTED, 0,
-            "10r/s burst 3: 50 ms later rejected");
-    take_is(&b, &l, T0 + 100, MANTA_LIMIT_DELAYED, 300,
-            "10r/s burst 3: 100 ms later delayed 300 ms");
+    takes_are(&b, &l, take_default, NSTEPS(take_default));
 
     l = limit(manta_rate_parse(S("30r/m")), 2, 0);
     memset(&b, 0, sizeof(manta_bucket_t));
 
-    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "30r/m burst 2: 1st passed");
-    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 2000,
-            "30r/m burst 2: 2nd delayed 2 s");
-    take_is(&b, &l, T0, MANTA_LIMIT_DELAYED, 4000,
-            "30r/m burst 2: 3rd delayed 4 s");
+    takes_are(&b, &l, take_30rm, NSTEPS(take_30rm));
 
     /* RateLimit fields: 10r/s burst 20 nodelay */
 
@@ -366,9 +402,7 @@ test_limit(void)
     l = limit(manta_rate_parse(S("30r/m")), 1, 1);
     memset(&b, 0, sizeof(manta_bucket_t));
 
-    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "retry 30r/m: 1st passes");
-    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "retry 30r/m: 2nd passes");
-    take_is(&b, &l, T0, MANTA_LIMIT_REJECTED, 0, "retry 30r/m: rejected");
+    takes_are(&b, &l, take_retry_30rm, NSTEPS(take_retry_30rm));
     is_int(manta_limit_retry_after(&b, &l, T0), 2, "retry 30r/m: 2 s");
     is_int(manta_limit_retry_after(&b, &l, T0 + 1500), 1,
            "retry 30r/m: 0.5 s left rounded up to 1");
@@ -618,6 +652,19 @@ take_is(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
            : expected == MANTA_LIMIT_DELAYED ? "DELAYED" : "REJECTED");
     is_int(delay, delay_ms, "%s: delay %llu ms", test,
            (unsigned long long) delay_ms);
+}
+
+
+static void
+takes_are(manta_bucket_t *b, const manta_limit_t *l,
+    const take_step_t *steps, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        take_is(b, l, steps[i].now, steps[i].expected, steps[i].delay_ms,
+                steps[i].test);
+    }
 }
 
 

@@ -41,8 +41,6 @@ typedef struct {
 
 
 static void name_case(const manta_body_opts_t *opts, const name_case_t *c);
-static char *marks(const char *head, size_t n, const char *unit,
-    const char *tail);
 static void stream_safe(const manta_body_opts_t *opts);
 
 
@@ -388,7 +386,7 @@ stream_safe(const manta_body_opts_t *opts)
     o.name_max_length = 200;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        s = marks(cases[i].head, cases[i].n, cases[i].unit, cases[i].tail);
+        s = repeat(cases[i].head, cases[i].unit, cases[i].n, cases[i].tail);
 
         rc = alloc_name_normalize(&o, s, strlen(s), &out, &out_len, msg,
                                   sizeof(msg));
@@ -406,36 +404,9 @@ stream_safe(const manta_body_opts_t *opts)
         free(s);
     }
 
-    s = marks("a", 31, ACUTE, "");
+    s = repeat("a", ACUTE, 31, "");
     alloc_name_normalize(&o, s, strlen(s), &out, &out_len, msg, sizeof(msg));
     is_str(msg, "name has more than 30 combining marks in a row",
            "step 3: message");
     free(s);
-}
-
-
-static char *
-marks(const char *head, size_t n, const char *unit, const char *tail)
-{
-    char    *s, *p;
-    size_t   i, hl, ul, tl;
-
-    hl = strlen(head);
-    ul = strlen(unit);
-    tl = strlen(tail);
-
-    s = malloc(hl + ul * n + tl + 1);
-    p = s;
-
-    memcpy(p, head, hl);
-    p += hl;
-
-    for (i = 0; i < n; i++) {
-        memcpy(p, unit, ul);
-        p += ul;
-    }
-
-    memcpy(p, tail, tl + 1);
-
-    return s;
 }

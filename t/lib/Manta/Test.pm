@@ -185,17 +185,24 @@ sub module_path {
 
 # Configuration blocks most gateway tests share, each expanded at the
 # indentation of its placeholder:
-#   %%MANTA_HTTP%%    (http level) log_format "manta" (as is_rejected()
-#                     reads manta.log), manta_credentials creds.json (see
-#                     write_creds), upstream "mock" (the mock Manta)
-#   %%MANTA_SERVER%%  (server level) listen %%PORT_8080%%, server_name
-#                     localhost, access_log manta.log in format "manta"
+#   %%MANTA_HTTP%%      (http level) log_format "manta" (as is_rejected()
+#                       reads manta.log), then %%MANTA_UPSTREAM%%
+#   %%MANTA_UPSTREAM%%  (http level) manta_credentials creds.json (see
+#                       write_creds), upstream "mock" (the mock Manta)
+#   %%MANTA_SERVER%%    (server level) %%MANTA_LISTEN%%, then access_log
+#                       manta.log in format "manta"
+#   %%MANTA_LISTEN%%    (server level) listen %%PORT_8080%%, server_name
+#                       localhost
+# A test with a log format of its own uses the two smaller ones.
 
 our %FIXTURES = (
     MANTA_HTTP => <<'CONF',
 log_format  manta  '$http_x_seq $status $manta_reject_reason '
                    '$manta_bot_id $manta_token_id';
 
+%%MANTA_UPSTREAM%%
+CONF
+    MANTA_UPSTREAM => <<'CONF',
 manta_credentials  %%TESTDIR%%/creds.json;
 
 upstream mock {
@@ -203,10 +210,13 @@ upstream mock {
 }
 CONF
     MANTA_SERVER => <<'CONF',
-listen       127.0.0.1:%%PORT_8080%%;
-server_name  localhost;
+%%MANTA_LISTEN%%
 
 access_log  %%TESTDIR%%/manta.log  manta;
+CONF
+    MANTA_LISTEN => <<'CONF',
+listen       127.0.0.1:%%PORT_8080%%;
+server_name  localhost;
 CONF
 );
 
@@ -217,7 +227,7 @@ sub expand_fixtures {
         my ($indent, $name) = ($1, $2);
         die "unknown placeholder %%$name%%\n" unless $FIXTURES{$name};
         join '', map { /\S/ ? "$indent$_" : $_ }
-            split /^/, $FIXTURES{$name};
+            split /^/, $self->expand_fixtures($FIXTURES{$name});
     }mge;
 
     return $text;
@@ -378,6 +388,16 @@ sub test_config {
     my ($self, $conf) = @_;
     return $self->run_command($self->{nginx}, '-t', $self->nginx_args($conf),
         '-e', 'stderr');
+}
+
+# nginx -t on configuration text, written with its placeholders expanded
+# to $name in the test directory: (exit status, combined output).
+
+sub test_config_text {
+    my ($self, $name, $text) = @_;
+
+    $self->write_file_expand($name, $text);
+    return $self->test_config($name);
 }
 
 # A responder for the mock: sub { my ($req) = @_; return ($status,
