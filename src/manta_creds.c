@@ -3,8 +3,8 @@
  * Pure C core: no nginx types or headers.
  *
  * The credentials file (a default token and secret, per-bot entries with
- * their own token, secret, rate and burst) and the JWT claims of its
- * tokens.
+ * their own token, secret, rate and burst), the callers that may act for
+ * which bots, and the JWT claims of its tokens.
  * While the file is parsed, jansson allocates through a malloc/free pair
  * that wipes every block before releasing it, so the copies of tokens and
  * secrets jansson makes (lexer buffers, string values) leave nothing behind.
@@ -55,6 +55,13 @@ static manta_creds_t *manta_creds_parse_json(const char *data, size_t len,
     char *err, size_t errlen);
 static int manta_creds_bot(manta_creds_t *creds, manta_cred_t *cred,
     const char *bot_id, json_t *bot, char *err, size_t errlen);
+static int manta_creds_callers(manta_creds_t *creds, json_t *callers,
+    char *err, size_t errlen);
+static int manta_creds_caller(manta_creds_t *creds, manta_caller_t *caller,
+    const char *id, json_t *value, char *err, size_t errlen);
+static int manta_str_dup(manta_creds_str_t *str, const char *s, size_t len);
+static int manta_str_cmp(const void *one, const void *two);
+static int manta_caller_cmp(const void *one, const void *two);
 static int manta_creds_string(json_t *value, const char *member,
     const char *bot_id, char *err, size_t errlen);
 static int manta_cred_init(manta_cred_t *cred, const char *bot_id,
@@ -121,7 +128,8 @@ manta_creds_parse(const char *data, size_t len, char *err, size_t errlen)
 void
 manta_creds_free(manta_creds_t *creds)
 {
-    size_t  i;
+    size_t           i, j;
+    manta_caller_t  *c;
 
     if (creds == NULL) {
         return;
@@ -138,6 +146,21 @@ manta_creds_free(manta_creds_t *creds)
         }
 
         free(creds->bots);
+    }
+
+    if (creds->callers) {
+        for (i = 0; i < creds->ncallers; i++) {
+            c = &creds->callers[i];
+
+            for (j = 0; j < c->nbots; j++) {
+                free(c->bots[j].data);
+            }
+
+            free(c->bots);
+            free(c->id.data);
+        }
+
+        free(creds->callers);
     }
 
     free(creds);
@@ -163,6 +186,54 @@ manta_creds_lookup(const manta_creds_t *creds, const char *bot_id,
     }
 
     return creds->dflt;
+}
+
+
+int
+manta_caller_allowed(const manta_creds_t *creds, const char *id,
+    size_t id_len, const char *bot_id, size_t bot_id_len,
+    const manta_caller_t **caller)
+{
+    manta_caller_t      key;
+    manta_caller_t     *c;
+    manta_creds_str_t   bot;
+
+    if (caller) {
+        *caller = NULL;
+    }
+
+    if (creds->ncallers == 0 || id_len == 0) {
+        return MANTA_CALLER_UNKNOWN;
+    }
+
+    key.id.data = (char *) id;
+    key.id.len = id_len;
+
+    c = bsearch(&key, creds->callers, creds->ncallers,
+                sizeof(manta_caller_t), manta_caller_cmp);
+    if (c == NULL) {
+        return MANTA_CALLER_UNKNOWN;
+    }
+
+    if (caller) {
+        *caller = c;
+    }
+
+    if (c->any) {
+        return MANTA_CALLER_OK;
+    }
+
+    bot.data = (char *) bot_id;
+    bot.len = bot_id_len;
+
+    if (c->nbots
+        && bsearch(&bot, c->bots, c->nbots, sizeof(manta_creds_str_t),
+                   manta_str_cmp))
+    {
+        return MANTA_CALLER_OK;
+    }
+
+    return MANTA_CALLER_DENIED;
 }
 
 
@@ -268,7 +339,7 @@ manta_creds_parse_json(const char *data, size_t len, char *err,
     size_t errlen)
 {
     size_t          i;
-    json_t         *root, *value, *token, *secret, *bots;
+    json_t         *root, *value, *token, *secret, *bots, *callers;
     const char     *key;
     json_error_t    jerr;
     manta_creds_t  *creds;
@@ -287,6 +358,7 @@ manta_creds_parse_json(const char *data, size_t len, char *err,
     token = NULL;
     secret = NULL;
     bots = NULL;
+    callers = NULL;
 
     if (!json_is_object(root)) {
         manta_error(err, errlen, "the file must hold one JSON object");
@@ -308,6 +380,15 @@ manta_creds_parse_json(const char *data, size_t len, char *err,
             }
 
             bots = value;
+
+        } else if (strcmp(key, "callers") == 0) {
+            if (!json_is_object(value)) {
+                manta_error(err, errlen,
+                            "member \"callers\" must be an object");
+                goto failed;
+            }
+
+            callers = value;
 
         } else {
             char  q[MANTA_QUOTE_SIZE];
@@ -391,6 +472,10 @@ manta_creds_parse_json(const char *data, size_t len, char *err,
 
     if (manta_creds_group(creds) != 0) {
         goto nomem;
+    }
+
+    if (callers && manta_creds_callers(creds, callers, err, errlen) != 0) {
+        goto failed;
     }
 
     json_decref(root);
@@ -538,6 +623,204 @@ manta_creds_bot(manta_creds_t *creds, manta_cred_t *cred, const char *bot_id,
     }
 
     return 0;
+}
+
+
+/*
+ * "callers": {"svc": {"bots": ["bot-a", "*"]}}: parsed once the bots are,
+ * as every bot named must be one the file serves.
+ */
+
+static int
+manta_creds_callers(manta_creds_t *creds, json_t *callers, char *err,
+    size_t errlen)
+{
+    size_t       i;
+    json_t      *value;
+    const char  *key;
+
+    if (json_object_size(callers) == 0) {
+        return 0;
+    }
+
+    creds->callers = calloc(json_object_size(callers),
+                            sizeof(manta_caller_t));
+    if (creds->callers == NULL) {
+        manta_error(err, errlen, "out of memory");
+        return -1;
+    }
+
+    i = 0;
+
+    json_object_foreach(callers, key, value) {
+
+        /* counted as it is filled: manta_creds_free() sees them all */
+
+        creds->ncallers = ++i;
+
+        if (manta_creds_caller(creds, &creds->callers[i - 1], key, value,
+                               err, errlen)
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    qsort(creds->callers, creds->ncallers, sizeof(manta_caller_t),
+          manta_caller_cmp);
+
+    return 0;
+}
+
+
+static int
+manta_creds_caller(manta_creds_t *creds, manta_caller_t *caller,
+    const char *id, json_t *value, char *err, size_t errlen)
+{
+    char         q[MANTA_QUOTE_SIZE], q2[MANTA_QUOTE_SIZE];
+    size_t       len, i, bot_len;
+    json_t      *bots, *bot, *member;
+    const char  *key, *bot_id;
+
+    len = strlen(id);
+
+    if (len == 0 || len > MANTA_CALLER_MAX || manta_control(id, len)) {
+        manta_error(err, errlen, "caller \"%s\" must have 1 to %d bytes "
+                    "and no control characters",
+                    manta_quote(q, id, len), MANTA_CALLER_MAX);
+        return -1;
+    }
+
+    if (manta_str_dup(&caller->id, id, len) != 0) {
+        manta_error(err, errlen, "out of memory");
+        return -1;
+    }
+
+    if (!json_is_object(value)) {
+        manta_error(err, errlen, "caller \"%s\" must be an object "
+                    "{\"bots\": [...]}", manta_quote(q, id, len));
+        return -1;
+    }
+
+    bots = NULL;
+
+    json_object_foreach(value, key, member) {
+
+        if (strcmp(key, "bots") != 0) {
+            manta_error(err, errlen, "unknown member \"%s\" in caller "
+                        "\"%s\"", manta_quote(q, key, strlen(key)),
+                        manta_quote(q2, id, len));
+            return -1;
+        }
+
+        bots = member;
+    }
+
+    if (!json_is_array(bots)) {
+        manta_error(err, errlen, "caller \"%s\" needs a member \"bots\": "
+                    "an array of bot ids or \"*\"",
+                    manta_quote(q, id, len));
+        return -1;
+    }
+
+    if (json_array_size(bots)) {
+        caller->bots = calloc(json_array_size(bots),
+                              sizeof(manta_creds_str_t));
+        if (caller->bots == NULL) {
+            manta_error(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+
+    json_array_foreach(bots, i, bot) {
+
+        if (!json_is_string(bot)) {
+            manta_error(err, errlen, "bots of caller \"%s\" must be "
+                        "strings", manta_quote(q, id, len));
+            return -1;
+        }
+
+        bot_id = json_string_value(bot);
+        bot_len = json_string_length(bot);
+
+        if (bot_len == 1 && bot_id[0] == '*') {
+            caller->any = 1;
+            continue;
+        }
+
+        if (bot_len == 0 || bot_len > MANTA_BOT_ID_MAX
+            || manta_creds_lookup(creds, bot_id, bot_len) == NULL)
+        {
+            manta_error(err, errlen, "caller \"%s\" names bot \"%s\", "
+                        "which this file does not serve: add it to "
+                        "\"bots\" or remove it from the caller",
+                        manta_quote(q, id, len),
+                        manta_quote(q2, bot_id, bot_len));
+            return -1;
+        }
+
+        if (manta_str_dup(&caller->bots[caller->nbots], bot_id, bot_len)
+            != 0)
+        {
+            manta_error(err, errlen, "out of memory");
+            return -1;
+        }
+
+        caller->nbots++;
+    }
+
+    if (caller->nbots) {
+        qsort(caller->bots, caller->nbots, sizeof(manta_creds_str_t),
+              manta_str_cmp);
+    }
+
+    return 0;
+}
+
+
+static int
+manta_str_dup(manta_creds_str_t *str, const char *s, size_t len)
+{
+    str->data = malloc(len + 1);
+    if (str->data == NULL) {
+        return -1;
+    }
+
+    memcpy(str->data, s, len);
+    str->data[len] = '\0';
+    str->len = len;
+
+    return 0;
+}
+
+
+static int
+manta_str_cmp(const void *one, const void *two)
+{
+    int                       rc;
+    const manta_creds_str_t  *a, *b;
+
+    a = one;
+    b = two;
+
+    rc = memcmp(a->data, b->data, a->len < b->len ? a->len : b->len);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+
+static int
+manta_caller_cmp(const void *one, const void *two)
+{
+    const manta_caller_t  *a, *b;
+
+    a = one;
+    b = two;
+
+    return manta_str_cmp(&a->id, &b->id);
 }
 
 

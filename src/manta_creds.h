@@ -56,11 +56,33 @@ typedef struct {
 } manta_cred_t;
 
 
+/* a caller's id, or one of the bot ids it may act for */
+
+typedef struct {
+    char        *data;
+    size_t       len;
+} manta_creds_str_t;
+
+
+typedef struct {
+    manta_creds_str_t   id;
+    manta_creds_str_t  *bots;     /* sorted (bytewise) */
+    size_t              nbots;
+    unsigned            any:1;    /* "*": every bot the file serves */
+} manta_caller_t;
+
+
 typedef struct {
     manta_cred_t   *dflt;         /* NULL when no top-level token+secret */
     manta_cred_t   *bots;         /* sorted by bot_id (bytewise) */
     size_t          nbots;
+    manta_caller_t *callers;      /* sorted by id (bytewise) */
+    size_t          ncallers;
 } manta_creds_t;
+
+
+/* the longest caller id in a "callers" map, in bytes */
+#define MANTA_CALLER_MAX  256
 
 
 /*
@@ -73,7 +95,9 @@ typedef struct {
  * holds a control character (C0 U+0000..U+001F including TAB, CR and LF,
  * DEL U+007F, C1 U+0080..U+009F) is an error; every bot must end up with
  * a token and a secret; with neither a default nor any bot the file is an
- * error.
+ * error.  "callers" is an object of objects {"bots": [...]}, keyed by
+ * caller id (1 to MANTA_CALLER_MAX bytes, no control character), each bot
+ * "*" or a bot the file serves (listed, or any botId with a default).
  * The jansson allocations made while parsing are wiped before release.
  */
 manta_creds_t *manta_creds_parse(const char *data, size_t len, char *err,
@@ -88,6 +112,18 @@ void manta_creds_free(manta_creds_t *creds);
  */
 const manta_cred_t *manta_creds_lookup(const manta_creds_t *creds,
     const char *bot_id, size_t len);
+
+#define MANTA_CALLER_OK           0
+#define MANTA_CALLER_UNKNOWN      1   /* not in the "callers" map */
+#define MANTA_CALLER_DENIED       2   /* in it, but not for this bot */
+
+/*
+ * Whether the caller may act for the botId: its entry lists the bot or
+ * "*".  When caller is not NULL it is set to the entry found.
+ */
+int manta_caller_allowed(const manta_creds_t *creds, const char *id,
+    size_t id_len, const char *bot_id, size_t bot_id_len,
+    const manta_caller_t **caller);
 
 /* 1 when the token is a JWT past exp or before nbf at "now" */
 int manta_cred_expired(const manta_cred_t *cred, time_t now);

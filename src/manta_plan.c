@@ -63,6 +63,7 @@ manta_check_head(const manta_plan_conf_t *conf, const manta_head_t *head,
     plan->bot_id = NULL;
     plan->bot_id_len = 0;
     plan->cred = NULL;
+    plan->caller = NULL;
     manta_plan_empty(plan);
 
     if (head->method_len != sizeof("POST") - 1
@@ -95,6 +96,22 @@ manta_check_head(const manta_plan_conf_t *conf, const manta_head_t *head,
     if (plan->cred == NULL) {
         rc = MANTA_UNKNOWN_BOT;
         goto done;
+    }
+
+    if (head->caller_set) {
+        if (head->caller_len == 0) {
+            rc = MANTA_UNKNOWN_CALLER;
+            goto done;
+        }
+
+        if (manta_caller_allowed(conf->creds, head->caller, head->caller_len,
+                                 buf, len, &plan->caller)
+            != MANTA_CALLER_OK)
+        {
+            plan->caller = NULL;
+            rc = MANTA_CALLER_NOT_ALLOWED;
+            goto done;
+        }
     }
 
     if (head->content_length > (long long) conf->body_max_size) {

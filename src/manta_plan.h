@@ -6,7 +6,8 @@
  * passes.  The head is checked before the body is read: the method is
  * POST, the media type application/json, botId is in the query exactly
  * once, decodes and matches the pattern, the bot is known (own entry or
- * the default), a declared Content-Length is within the body limit.  Then
+ * the default), the caller (when one is asked for) is named and may act
+ * for the bot, a declared Content-Length is within the body limit.  Then
  * the body: within the limit, a JSON object, a valid name, no "secret"
  * unless it is replaced, no unknown member unless they are dropped, and a
  * token that is not expired (when checked).  The rate limit comes after,
@@ -50,6 +51,11 @@ typedef struct {
     const char            *args;            /* the query, without '?' */
     size_t                 args_len;
     long long              content_length;  /* -1: not declared */
+
+    /* manta_caller: checked only when caller_set; "" is no caller */
+    int                    caller_set;
+    const char            *caller;
+    size_t                 caller_len;
 } manta_head_t;
 
 
@@ -63,6 +69,9 @@ typedef struct {
     char                  *bot_id;
     size_t                 bot_id_len;
     const manta_cred_t    *cred;
+
+    /* the "callers" entry of an accepted caller; NULL otherwise */
+    const manta_caller_t  *caller;
 
     /*
      * when manta_check_body() gives MANTA_OK, in its caller's buffer (the
@@ -84,7 +93,8 @@ size_t manta_check_head_len(size_t args_len);
  * The checks that need no body, in order.  buf: manta_check_head_len()
  * bytes, kept alive by the caller as long as the plan.  Returns and sets
  * plan->reason; plan->bot_id and bot_id_len are set once the botId is
- * valid (also when a later check fails), plan->cred once the bot is known.
+ * valid (also when a later check fails), plan->cred once the bot is known,
+ * plan->caller once the caller is accepted.
  */
 manta_reason_t manta_check_head(const manta_plan_conf_t *conf,
     const manta_head_t *head, manta_plan_t *plan, char *buf);

@@ -45,6 +45,12 @@ static const manta_reason_info_t  manta_reasons[] = {
     /* MANTA_UNKNOWN_BOT */
     { 403, "unknown_bot", "unknown botId" },
 
+    /* MANTA_UNKNOWN_CALLER */
+    { 401, "unknown_caller", "the caller is not identified" },
+
+    /* MANTA_CALLER_NOT_ALLOWED */
+    { 403, "caller_not_allowed", "the caller may not act for this botId" },
+
     /* MANTA_BODY_TOO_LARGE */
     { 413, "body_too_large", "request body is too large" },
 

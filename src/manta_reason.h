@@ -22,6 +22,8 @@ typedef enum {
     MANTA_UNSUPPORTED_MEDIA_TYPE,
     MANTA_BAD_BOT_ID,
     MANTA_UNKNOWN_BOT,
+    MANTA_UNKNOWN_CALLER,       /* manta_caller set, its value empty */
+    MANTA_CALLER_NOT_ALLOWED,   /* not in "callers", or not for this bot */
     MANTA_BODY_TOO_LARGE,
     MANTA_INVALID_JSON,
     MANTA_INVALID_NAME,

@@ -132,6 +132,13 @@ static ngx_command_t  ngx_http_manta_commands[] = {
       0,
       NULL },
 
+    { ngx_string("manta_caller"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_manta_loc_conf_t, caller),
+      NULL },
+
     { ngx_string("manta_bot_id_pattern"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_manta_pattern,
@@ -642,6 +649,7 @@ ngx_http_manta_create_loc_conf(ngx_conf_t *cf)
 
     conf->endpoint = NGX_CONF_UNSET_UINT;
     conf->creds = NGX_CONF_UNSET_PTR;
+    conf->caller = NGX_CONF_UNSET_PTR;
     conf->bot_id_re = NGX_CONF_UNSET_PTR;
     conf->name_re = NGX_CONF_UNSET_PTR;
     conf->body_max_size = NGX_CONF_UNSET_SIZE;
@@ -686,6 +694,7 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_ptr_value(conf->creds, prev->creds, NULL);
+    ngx_conf_merge_ptr_value(conf->caller, prev->caller, NULL);
     ngx_conf_merge_ptr_value(conf->bot_id_re, prev->bot_id_re,
                              mmcf->default_bot_id_re);
     ngx_conf_merge_ptr_value(conf->name_re, prev->name_re, NULL);
@@ -947,6 +956,17 @@ ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
     if (conf->creds->creds) {
         ngx_http_manta_token_expiry_check(cf, conf->creds,
                                           conf->token_expiry_warn);
+    }
+
+    if (conf->caller && conf->creds->creds
+        && conf->creds->creds->ncallers == 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "\"manta_caller\" is set but credentials file \"%V\" "
+                      "has no \"callers\": every request of the location "
+                      "in %V:%ui is refused; add a \"callers\" map naming "
+                      "the bots each caller may use", &conf->creds->file,
+                      &ep->file, ep->line);
     }
 
     if (mmcf->gateways++ == 0) {

@@ -69,6 +69,7 @@ typedef struct {
     ngx_uint_t                 endpoint;
     ngx_http_manta_conf_pos_t  endpoint_pos;
     ngx_http_manta_creds_t    *creds;
+    ngx_http_complex_value_t  *caller;      /* manta_caller; NULL: off */
     manta_re_t                *bot_id_re;
     manta_re_t                *name_re;
     size_t                     body_max_size;
@@ -132,6 +133,7 @@ typedef struct {
     ngx_str_t                  bot_id;      /* decoded and validated */
     ngx_str_t                  limit_key;   /* account + botId */
     const manta_cred_t        *cred;
+    ngx_str_t                  caller_id;   /* accepted: $manta_caller */
     u_char                    *body;        /* forwarded, wiped at the end */
     size_t                     body_len;
     off_t                      received;

@@ -94,7 +94,8 @@ ngx_http_manta_handler(ngx_http_request_t *r)
 
     if (ctx && ctx->handled && ctx->gateway != mlcf
         && (ctx->gateway->creds != mlcf->creds
-            || ctx->gateway->limit_zone != mlcf->limit_zone))
+            || ctx->gateway->limit_zone != mlcf->limit_zone
+            || ctx->gateway->caller != mlcf->caller))
     {
         /*
          * an internal redirect into another gateway location, with other
@@ -355,6 +356,7 @@ ngx_http_manta_revalidate(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     ctx->status = NGX_DONE;
     ngx_str_null(&ctx->bot_id);
     ngx_str_null(&ctx->limit_key);
+    ngx_str_null(&ctx->caller_id);
     ctx->cred = NULL;
     ctx->limit_status = 0;
     ctx->limit_delay = 0;
@@ -369,13 +371,17 @@ ngx_http_manta_revalidate(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 }
 
 
-/* the checks that need no body: method, media type, botId, known bot */
+/*
+ * the checks that need no body: method, media type, botId, known bot, the
+ * caller (manta_caller), declared size
+ */
 
 static manta_reason_t
 ngx_http_manta_check_head(ngx_http_request_t *r,
     ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx)
 {
     u_char             *p;
+    ngx_str_t           caller;
     manta_plan_t        plan;
     manta_head_t        head;
     ngx_table_elt_t    *ct;
@@ -393,6 +399,18 @@ ngx_http_manta_check_head(ngx_http_request_t *r,
     head.args_len = r->args.len;
     head.content_length = r->headers_in.content_length_n;
 
+    ngx_str_null(&caller);
+
+    if (mlcf->caller
+        && ngx_http_complex_value(r, mlcf->caller, &caller) != NGX_OK)
+    {
+        return MANTA_NOMEM;
+    }
+
+    head.caller_set = (mlcf->caller != NULL);
+    head.caller = (char *) caller.data;
+    head.caller_len = caller.len;
+
     p = ngx_pnalloc(r->pool, manta_check_head_len(r->args.len));
     if (p == NULL) {
         return MANTA_NOMEM;
@@ -406,6 +424,10 @@ ngx_http_manta_check_head(ngx_http_request_t *r,
     }
 
     ctx->cred = plan.cred;
+
+    if (plan.caller != NULL) {
+        ctx->caller_id = caller;
+    }
 
     return plan.reason;
 }

@@ -14,6 +14,8 @@
 
 static ngx_int_t ngx_http_manta_bot_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_manta_caller_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_manta_reject_reason_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_manta_token_id_variable(ngx_http_request_t *r,
@@ -34,6 +36,9 @@ static ngx_http_variable_t  ngx_http_manta_vars[] = {
 
     { ngx_string("manta_bot_id"), NULL,
       ngx_http_manta_bot_id_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("manta_caller"), NULL,
+      ngx_http_manta_caller_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("manta_reject_reason"), NULL,
       ngx_http_manta_reject_reason_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -78,6 +83,27 @@ ngx_http_manta_bot_id_variable(ngx_http_request_t *r,
     }
 
     ngx_http_manta_set_variable(v, ctx->bot_id.data, ctx->bot_id.len);
+
+    return NGX_OK;
+}
+
+
+/* the caller id that manta_caller gave and the "callers" map accepted */
+
+static ngx_int_t
+ngx_http_manta_caller_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_manta_get_ctx(r->main);
+
+    if (ctx == NULL) {
+        ngx_http_manta_set_variable(v, NULL, 0);
+        return NGX_OK;
+    }
+
+    ngx_http_manta_set_variable(v, ctx->caller_id.data, ctx->caller_id.len);
 
     return NGX_OK;
 }

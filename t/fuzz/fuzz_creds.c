@@ -104,6 +104,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cred = manta_creds_lookup(creds, S("\x01-no-such-bot"));
     fuzz_assert(cred == creds->dflt);
 
+    /* every caller is found, allowed each bot it lists, and serves them */
+
+    for (i = 0; i < creds->ncallers; i++) {
+        const manta_caller_t  *c, *found;
+
+        c = &creds->callers[i];
+
+        fuzz_assert(c->id.len > 0 && strlen(c->id.data) == c->id.len);
+
+        if (c->nbots == 0 && !c->any) {
+            fuzz_assert(manta_caller_allowed(creds, c->id.data, c->id.len,
+                                             S("\x01-no-such-bot"), &found)
+                        == MANTA_CALLER_DENIED);
+            fuzz_assert(found == c);
+        }
+
+        for (n = 0; n < c->nbots; n++) {
+            fuzz_assert(manta_creds_lookup(creds, c->bots[n].data,
+                                           c->bots[n].len)
+                        != NULL);
+            fuzz_assert(manta_caller_allowed(creds, c->id.data, c->id.len,
+                                             c->bots[n].data, c->bots[n].len,
+                                             &found)
+                        == MANTA_CALLER_OK);
+            fuzz_assert(found == c);
+        }
+    }
+
     manta_creds_free(creds);
 
     return 0;

@@ -27,7 +27,9 @@
 #define CREDS                                                                \
     "{\"token\":\"tok-dflt\",\"secret\":\"dflt-\\\"secret\","                \
     "\"bots\":{\"alpha\":{\"token\":\"tok-alpha\",\"secret\":\"s3cr3t\"},"   \
-    "\"old\":{\"token\":\"eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMH0.c2ln\"}}}"
+    "\"old\":{\"token\":\"eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMH0.c2ln\"}},"   \
+    "\"callers\":{\"svc-a\":{\"bots\":[\"alpha\"]},"                           \
+    "\"svc-all\":{\"bots\":[\"*\"]}}}"
 
 
 static const char *next_field(const char **p, const char *last,
@@ -70,7 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char               *hbuf, *bbuf;
     size_t              body_len;
     unsigned            o;
-    const char         *p, *last, *body;
+    const char         *p, *last, *body, *hash;
     manta_head_t        head;
     manta_plan_t        plan;
     manta_reason_t      rc;
@@ -99,6 +101,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     head.content_type = next_field(&p, last, &head.content_type_len);
     head.args = next_field(&p, last, &head.args_len);
     head.content_length = (o & 64) ? (long long) (last - p) : -1;
+
+    /* "args#caller": manta_caller is set, to what follows the '#' */
+
+    hash = memchr(head.args, '#', head.args_len);
+    head.caller_set = (hash != NULL);
+    head.caller = hash ? hash + 1 : NULL;
+    head.caller_len = hash ? head.args_len - (size_t) (hash + 1 - head.args)
+                           : 0;
+    head.args_len = hash ? (size_t) (hash - head.args) : head.args_len;
 
     if (o & 128) {
         head.content_type = NULL;
@@ -130,6 +141,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fuzz_assert(plan.reason == rc);
     fuzz_assert(rc != MANTA_NOMEM);
+
+    /* a caller passed only when the map allows it this bot */
+
+    if (!head.caller_set) {
+        fuzz_assert(rc != MANTA_UNKNOWN_CALLER
+                    && rc != MANTA_CALLER_NOT_ALLOWED);
+        fuzz_assert(plan.caller == NULL);
+
+    } else if (rc == MANTA_OK || rc > MANTA_CALLER_NOT_ALLOWED) {
+        fuzz_assert(head.caller_len > 0 && plan.caller != NULL);
+        fuzz_assert(manta_caller_allowed(creds, head.caller, head.caller_len,
+                                         plan.bot_id, plan.bot_id_len, NULL)
+                    == MANTA_CALLER_OK);
+
+    } else {
+        fuzz_assert(plan.caller == NULL);
+        fuzz_assert(rc != MANTA_UNKNOWN_CALLER || head.caller_len == 0);
+    }
 
     if (rc == MANTA_OK) {
         forwarded(&plan, conf.body.name_max_length);

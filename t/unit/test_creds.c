@@ -31,6 +31,7 @@ static manta_creds_t *parse_token(const char *token);
 static void claims_are(const char *payload, int has_exp, long long exp,
     int has_nbf, long long nbf, const char *test);
 static void opaque(const char *token, const char *test);
+static void callers(void);
 
 
 void
@@ -43,6 +44,8 @@ test_creds(void)
     const manta_cred_t  *cr;
 
     json_get_alloc_funcs(&m0, &f0);
+
+    callers();
 
     /* the default entry only */
 
@@ -491,6 +494,113 @@ test_creds(void)
     is_int(manta_rate_parse(S("1.5r/s")), 0, "rate: fraction");
     is_int(manta_rate_parse(S("")), 0, "rate: empty");
     is_int(manta_rate_parse("10r/sX", 5), 10000, "rate: length respected");
+}
+
+
+/* the "callers" map: who may act for which bot */
+
+static void
+callers(void)
+{
+    char                   err[256];
+    manta_creds_t         *c;
+    const manta_caller_t  *e;
+
+    c = parse("{\"bots\":{\"b1\":{\"token\":\"t\",\"secret\":\"s\"},"
+              "\"b2\":{\"token\":\"t\",\"secret\":\"s\"}},"
+              "\"callers\":{\"svc-z\":{\"bots\":[\"b2\",\"b1\"]},"
+              "\"svc-a\":{\"bots\":[\"b2\"]},\"ops\":{\"bots\":[\"*\"]},"
+              "\"none\":{\"bots\":[]}}}", err, sizeof(err));
+
+    if (ok(c != NULL, "callers: parsed (%s)", err)) {
+        is_int(c->ncallers, 4, "callers: four entries");
+        is_int(manta_caller_allowed(c, S("svc-a"), S("b2"), &e),
+               MANTA_CALLER_OK, "callers: listed bot allowed");
+        ok(e != NULL && e->id.len == 5 && memcmp(e->id.data, "svc-a", 5) == 0,
+           "callers: the entry found is the caller's");
+        is_int(manta_caller_allowed(c, S("svc-a"), S("b1"), NULL),
+               MANTA_CALLER_DENIED, "callers: unlisted bot refused");
+        is_int(manta_caller_allowed(c, S("svc-z"), S("b1"), NULL),
+               MANTA_CALLER_OK, "callers: bots in any order (b1)");
+        is_int(manta_caller_allowed(c, S("svc-z"), S("b2"), NULL),
+               MANTA_CALLER_OK, "callers: bots in any order (b2)");
+        is_int(manta_caller_allowed(c, S("svc-z"), S("b"), NULL),
+               MANTA_CALLER_DENIED, "callers: a bot id prefix refused");
+        is_int(manta_caller_allowed(c, S("ops"), S("b1"), NULL),
+               MANTA_CALLER_OK, "callers: \"*\" allows b1");
+        is_int(manta_caller_allowed(c, S("ops"), S("zzz"), NULL),
+               MANTA_CALLER_OK, "callers: \"*\" allows any botId");
+        is_int(manta_caller_allowed(c, S("none"), S("b1"), NULL),
+               MANTA_CALLER_DENIED, "callers: empty bots list");
+        is_int(manta_caller_allowed(c, S("svc-b"), S("b1"), &e),
+               MANTA_CALLER_UNKNOWN, "callers: unknown caller");
+        ok(e == NULL, "callers: no entry for an unknown caller");
+        is_int(manta_caller_allowed(c, S("svc"), S("b2"), NULL),
+               MANTA_CALLER_UNKNOWN, "callers: a caller id prefix");
+        is_int(manta_caller_allowed(c, "", 0, S("b2"), NULL),
+               MANTA_CALLER_UNKNOWN, "callers: empty caller id");
+    }
+
+    manta_creds_free(c);
+
+    c = parse("{\"token\":\"t\",\"secret\":\"s\","
+              "\"callers\":{\"svc\":{\"bots\":[\"any-bot\"]}}}", err,
+              sizeof(err));
+
+    if (ok(c != NULL, "callers with a default: parsed (%s)", err)) {
+        is_int(manta_caller_allowed(c, S("svc"), S("any-bot"), NULL),
+               MANTA_CALLER_OK, "callers with a default: any bot served");
+    }
+
+    manta_creds_free(c);
+
+    c = parse("{\"token\":\"t\",\"secret\":\"s\"}", err, sizeof(err));
+
+    if (ok(c != NULL, "no callers: parsed (%s)", err)) {
+        is_int(c->ncallers, 0, "no callers: empty map");
+        is_int(manta_caller_allowed(c, S("svc"), S("b"), NULL),
+               MANTA_CALLER_UNKNOWN, "no callers: nobody is found");
+    }
+
+    manta_creds_free(c);
+
+    c = parse("{\"token\":\"t\",\"secret\":\"s\",\"callers\":{}}", err,
+              sizeof(err));
+    ok(c != NULL && c->ncallers == 0, "callers: an empty map is valid");
+    manta_creds_free(c);
+
+#define CB  "{\"bots\":{\"b1\":{\"token\":\"t\",\"secret\":\"SUPERSECRET\"}},"
+
+    parse_fails(S(CB "\"callers\":[]}"), "member \"callers\" must be an "
+                "object", "callers: not an object");
+    parse_fails(S(CB "\"callers\":{\"svc\":[\"b1\"]}}"),
+                "caller \"svc\" must be an object", "callers: entry not an "
+                "object");
+    parse_fails(S(CB "\"callers\":{\"svc\":{\"bots\":[\"b1\"],\"rate\":1}}}"),
+                "unknown member \"rate\" in caller \"svc\"",
+                "callers: unknown member");
+    parse_fails(S(CB "\"callers\":{\"svc\":{}}}"),
+                "caller \"svc\" needs a member \"bots\"",
+                "callers: no bots member");
+    parse_fails(S(CB "\"callers\":{\"svc\":{\"bots\":\"b1\"}}}"),
+                "caller \"svc\" needs a member \"bots\"",
+                "callers: bots not an array");
+    parse_fails(S(CB "\"callers\":{\"svc\":{\"bots\":[1]}}}"),
+                "bots of caller \"svc\" must be strings",
+                "callers: a bot not a string");
+    parse_fails(S(CB "\"callers\":{\"svc\":{\"bots\":[\"b1\",\"b9\"]}}}"),
+                "caller \"svc\" names bot \"b9\", which this file does not "
+                "serve", "callers: a bot the file does not serve");
+    parse_fails(S(CB "\"callers\":{\"svc\":{\"bots\":[\"\"]}}}"),
+                "caller \"svc\" names bot \"\"",
+                "callers: an empty bot id");
+    parse_fails(S(CB "\"callers\":{\"\":{\"bots\":[\"b1\"]}}}"),
+                "caller \"\" must have 1 to 256 bytes",
+                "callers: an empty caller id");
+    parse_fails(S(CB "\"callers\":{\"a\\tb\":{\"bots\":[\"b1\"]}}}"),
+                "no control characters", "callers: a control character");
+
+#undef CB
 }
 
 

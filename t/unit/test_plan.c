@@ -21,7 +21,9 @@
     "\"alpha\":{\"token\":\"tok-alpha\",\"secret\":\"se\\\"cr\\\\et\"},"     \
     "\"a b/c\":{\"token\":\"tok-space\",\"secret\":\"s2\"},"                 \
     "\"old\":{\"token\":\"eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjEwMH0.c2ln\","      \
-    "\"secret\":\"s3\"}}}"
+    "\"secret\":\"s3\"}},"                                                  \
+    "\"callers\":{\"svc-a\":{\"bots\":[\"alpha\"]},"                           \
+    "\"svc-ops\":{\"bots\":[\"*\"]},\"svc-none\":{\"bots\":[]}}}"
 
 #define OK_BODY  "{\"name\":\" Tag  42 \"}"
 
@@ -34,6 +36,7 @@ typedef struct {
     const char      *body;              /* NULL: the head fails */
     manta_reason_t   reason;
     const char      *test;
+    const char      *caller;            /* NULL: manta_caller not set */
 } plan_case_t;
 
 
@@ -50,43 +53,68 @@ static void forward_is(const manta_plan_conf_t *conf, const char *args,
 
 static const plan_case_t  plan_cases[] = {
     { "GET", "text/plain", "", 99999, "[", MANTA_METHOD_NOT_ALLOWED,
-      "method first: before media type, botId and size" },
+      "method first: before media type, botId and size", NULL },
     { "post", "application/json", "botId=alpha", 10, OK_BODY,
-      MANTA_METHOD_NOT_ALLOWED, "method: exactly POST" },
+      MANTA_METHOD_NOT_ALLOWED, "method: exactly POST", NULL },
     { "POST", NULL, "", 99999, "[", MANTA_UNSUPPORTED_MEDIA_TYPE,
-      "no Content-Type: before botId" },
+      "no Content-Type: before botId", NULL },
     { "POST", "text/plain", "botId=alpha", 10, OK_BODY,
-      MANTA_UNSUPPORTED_MEDIA_TYPE, "media type: not JSON" },
+      MANTA_UNSUPPORTED_MEDIA_TYPE, "media type: not JSON", NULL },
     { "POST", "application/json", "botId=nobody&botId=alpha", 99999, "[",
-      MANTA_BAD_BOT_ID, "repeated botId: before the known-bot check" },
+      MANTA_BAD_BOT_ID, "repeated botId: before the known-bot check", NULL },
     { "POST", "application/json", "botid=alpha", 10, OK_BODY,
-      MANTA_BAD_BOT_ID, "botId: name is case-sensitive" },
+      MANTA_BAD_BOT_ID, "botId: name is case-sensitive", NULL },
     { "POST", "application/json", "botId=%GG", 10, OK_BODY,
-      MANTA_BAD_BOT_ID, "botId: bad encoding" },
+      MANTA_BAD_BOT_ID, "botId: bad encoding", NULL },
     { "POST", "application/json", "botId=bad!", 10, OK_BODY,
-      MANTA_BAD_BOT_ID, "botId: not matching the pattern" },
+      MANTA_BAD_BOT_ID, "botId: not matching the pattern", NULL },
     { "POST", "application/json", "botId=nobody", 99999, "[",
-      MANTA_UNKNOWN_BOT, "unknown bot: before the declared size" },
+      MANTA_UNKNOWN_BOT, "unknown bot: before the declared size", NULL },
+    { "POST", "application/json", "botId=nobody", 99999, "[",
+      MANTA_UNKNOWN_BOT, "unknown bot: before the caller", "" },
+    { "POST", "application/json", "botId=alpha", 99999, "[",
+      MANTA_UNKNOWN_CALLER, "empty caller: before the declared size", "" },
+    { "POST", "application/json", "botId=alpha", 99999, "[",
+      MANTA_CALLER_NOT_ALLOWED, "caller not in the map: before the size",
+      "svc-x" },
+    { "POST", "application/json", "botId=old", 99999, "[",
+      MANTA_CALLER_NOT_ALLOWED, "caller not allowed this bot", "svc-a" },
+    { "POST", "application/json", "botId=alpha", 10, OK_BODY,
+      MANTA_CALLER_NOT_ALLOWED, "caller ids are case-sensitive", "SVC-A" },
+    { "POST", "application/json", "botId=alpha", 10, OK_BODY,
+      MANTA_CALLER_NOT_ALLOWED, "caller with no bots", "svc-none" },
+    { "POST", "application/json", "botId=alpha", 10, OK_BODY,
+      MANTA_CALLER_NOT_ALLOWED, "a prefix of a caller id", "svc" },
     { "POST", "application/json", "botId=alpha", 101, OK_BODY,
-      MANTA_BODY_TOO_LARGE, "declared Content-Length over the limit" },
+      MANTA_BODY_TOO_LARGE, "allowed caller: then the declared size",
+      "svc-a" },
+    { "POST", "application/json", "botId=old", -1, OK_BODY,
+      MANTA_TOKEN_EXPIRED, "\"*\": any bot, then the body checks",
+      "svc-ops" },
+    { "POST", "application/json", "botId=a+b%2fc", 20, OK_BODY, MANTA_OK,
+      "\"*\": every check passes", "svc-ops" },
+    { "POST", "application/json", "botId=alpha", 20, OK_BODY, MANTA_OK,
+      "allowed caller: every check passes", "svc-a" },
+    { "POST", "application/json", "botId=alpha", 101, OK_BODY,
+      MANTA_BODY_TOO_LARGE, "declared Content-Length over the limit", NULL },
     { "POST", "application/json", "botId=alpha", -1,
       "{\"name\":\"" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
-      MANTA_BODY_TOO_LARGE, "body over the limit: before JSON" },
+      MANTA_BODY_TOO_LARGE, "body over the limit: before JSON", NULL },
     { "POST", "application/json", "botId=old", -1, "[",
-      MANTA_INVALID_JSON, "invalid JSON: before the token's expiry" },
+      MANTA_INVALID_JSON, "invalid JSON: before the token's expiry", NULL },
     { "POST", "application/json", "botId=alpha", -1, "{\"name\":1,\"x\":2}",
-      MANTA_INVALID_NAME, "invalid name: before unknown members" },
+      MANTA_INVALID_NAME, "invalid name: before unknown members", NULL },
     { "POST", "application/json", "botId=alpha", -1,
       "{\"name\":\"a\",\"x\":1,\"secret\":\"mine\"}", MANTA_CLIENT_SECRET,
-      "client secret: before unknown members" },
+      "client secret: before unknown members", NULL },
     { "POST", "application/json", "botId=old", -1,
       "{\"name\":\"a\",\"x\":1}", MANTA_UNKNOWN_FIELD,
-      "unknown member: before the token's expiry" },
+      "unknown member: before the token's expiry", NULL },
     { "POST", "application/json", "botId=old", -1, OK_BODY,
-      MANTA_TOKEN_EXPIRED, "expired token: the last check" },
+      MANTA_TOKEN_EXPIRED, "expired token: the last check", NULL },
     { "POST", "application/json; charset=UTF-8", "x=1&botId=alpha", 20,
-      OK_BODY, MANTA_OK, "every check passes" },
+      OK_BODY, MANTA_OK, "every check passes", NULL },
 };
 
 
@@ -178,11 +206,25 @@ plan_case(const manta_plan_conf_t *conf, const plan_case_t *c)
     head.args = c->args;
     head.args_len = strlen(c->args);
     head.content_length = c->content_length;
+    head.caller_set = (c->caller != NULL);
+    head.caller = c->caller;
+    head.caller_len = c->caller ? strlen(c->caller) : 0;
 
     hbuf = malloc(manta_check_head_len(head.args_len));
     bbuf = NULL;
 
     rc = manta_check_head(conf, &head, &plan, hbuf);
+
+    if (c->caller) {
+        ok((plan.caller != NULL)
+           == (rc == MANTA_OK || rc > MANTA_CALLER_NOT_ALLOWED),
+           "%s: the caller is kept only once accepted", c->test);
+    }
+
+    if (plan.caller) {
+        is_mem(plan.caller->id.data, plan.caller->id.len, c->caller,
+               "%s: the accepted caller's entry", c->test);
+    }
 
     if (rc == MANTA_OK) {
         ok(plan.cred != NULL && plan.bot_id != NULL, "%s: head keeps the "
@@ -233,6 +275,9 @@ forward_is(const manta_plan_conf_t *conf, const char *args, const char *body,
     head.args = args;
     head.args_len = strlen(args);
     head.content_length = -1;
+    head.caller_set = 0;
+    head.caller = NULL;
+    head.caller_len = 0;
 
     hbuf = malloc(manta_check_head_len(head.args_len));
     bbuf = NULL;
