@@ -38,6 +38,7 @@ void
 test_creds(void)
 {
     char                 err[256], *tok, *json;
+    size_t               i;
     manta_creds_t       *c;
     json_free_t          f0, f1;
     json_malloc_t        m0, m1;
@@ -205,34 +206,60 @@ test_creds(void)
                 "NUL", "NUL via \\u0000 in the token");
     parse_fails(S("{\"token\":\"t\",\"secret\":\"s\0\"}"), "at line",
                 "raw NUL in the secret");
-    parse_fails(S("{\"token\":\"SUPERSECRET-6\\r\",\"secret\":\"s\"}"),
-                "token must not contain control characters", "CR in the token");
-    parse_fails(S("{\"token\":\"t\",\"secret\":\"SUPERSECRET-7\\n\"}"),
-                "secret must not contain control characters", "LF in the secret");
-    parse_fails(S("{\"bots\":{\"x\":{\"token\":\"a\\nb\",\"secret\":\"s\"}}}"),
-                "token of bot \"x\" must not contain control characters",
-                "LF in a bot's token");
-    parse_fails(S("{\"token\":\"SUPERSECRET-8\\t\",\"secret\":\"s\"}"),
-                "token must not contain control characters", "TAB in the token");
-    parse_fails(S("{\"token\":\"SUPERSECRET-9\x09x\",\"secret\":\"s\"}"),
-                "at line", "raw TAB in the token (invalid JSON)");
-    parse_fails(S("{\"token\":\"SUPERSECRET-10\\u0001\",\"secret\":\"s\"}"),
-                "token must not contain control characters", "U+0001 in the token");
-    parse_fails(S("{\"token\":\"t\",\"secret\":\"SUPERSECRET-11\\u001f\"}"),
-                "secret must not contain control characters", "U+001F in the secret");
-    parse_fails(S("{\"token\":\"SUPERSECRET-12\x7f\",\"secret\":\"s\"}"),
-                "token must not contain control characters", "raw DEL in the token");
-    parse_fails(S("{\"token\":\"t\",\"secret\":\"SUPERSECRET-13\\u007f\"}"),
-                "secret must not contain control characters", "escaped DEL in the secret");
-    parse_fails(S("{\"token\":\"SUPERSECRET-14\\u0080\",\"secret\":\"s\"}"),
-                "token must not contain control characters", "C1 U+0080 in the token");
-    parse_fails(S("{\"token\":\"SUPERSECRET-15\xc2\x85\",\"secret\":\"s\"}"),
-                "token must not contain control characters", "raw C1 U+0085 (NEL) in the token");
-    parse_fails(S("{\"token\":\"t\",\"secret\":\"SUPERSECRET-16\\u009f\"}"),
-                "secret must not contain control characters", "C1 U+009F in the secret");
-    parse_fails(S("{\"bots\":{\"b\":{\"token\":\"t\",\"secret\":"
-                  "\"SUPERSECRET-17\\u0085\"}}}"),
-                "secret of bot \"b\" must not contain control characters", "C1 in a bot's secret");
+    {
+        static const struct {
+            const char  *json;
+            size_t       len;
+            const char  *message;
+            const char  *name;
+        } controls[] = {
+            { S("{\"token\":\"SUPERSECRET-6\\r\",\"secret\":\"s\"}"),
+              "token must not contain control characters",
+              "CR in the token" },
+            { S("{\"token\":\"t\",\"secret\":\"SUPERSECRET-7\\n\"}"),
+              "secret must not contain control characters",
+              "LF in the secret" },
+            { S("{\"bots\":{\"x\":{\"token\":\"a\\nb\",\"secret\":\"s\"}}}"),
+              "token of bot \"x\" must not contain control characters",
+              "LF in a bot's token" },
+            { S("{\"token\":\"SUPERSECRET-8\\t\",\"secret\":\"s\"}"),
+              "token must not contain control characters",
+              "TAB in the token" },
+            { S("{\"token\":\"SUPERSECRET-9\x09x\",\"secret\":\"s\"}"),
+              "at line",
+              "raw TAB in the token (invalid JSON)" },
+            { S("{\"token\":\"SUPERSECRET-10\\u0001\",\"secret\":\"s\"}"),
+              "token must not contain control characters",
+              "U+0001 in the token" },
+            { S("{\"token\":\"t\",\"secret\":\"SUPERSECRET-11\\u001f\"}"),
+              "secret must not contain control characters",
+              "U+001F in the secret" },
+            { S("{\"token\":\"SUPERSECRET-12\x7f\",\"secret\":\"s\"}"),
+              "token must not contain control characters",
+              "raw DEL in the token" },
+            { S("{\"token\":\"t\",\"secret\":\"SUPERSECRET-13\\u007f\"}"),
+              "secret must not contain control characters",
+              "escaped DEL in the secret" },
+            { S("{\"token\":\"SUPERSECRET-14\\u0080\",\"secret\":\"s\"}"),
+              "token must not contain control characters",
+              "C1 U+0080 in the token" },
+            { S("{\"token\":\"SUPERSECRET-15\xc2\x85\",\"secret\":\"s\"}"),
+              "token must not contain control characters",
+              "raw C1 U+0085 (NEL) in the token" },
+            { S("{\"token\":\"t\",\"secret\":\"SUPERSECRET-16\\u009f\"}"),
+              "secret must not contain control characters",
+              "C1 U+009F in the secret" },
+            { S("{\"bots\":{\"b\":{\"token\":\"t\",\"secret\":"
+                "\"SUPERSECRET-17\\u0085\"}}}"),
+              "secret of bot \"b\" must not contain control characters",
+              "C1 in a bot's secret" },
+        };
+
+        for (i = 0; i < sizeof(controls) / sizeof(controls[0]); i++) {
+            parse_fails(controls[i].json, controls[i].len,
+                        controls[i].message, controls[i].name);
+        }
+    }
 
     c = parse("{\"token\":\"t\\u00a0\\u00ff~\",\"secret\":\" \"}", err,
               sizeof(err));
