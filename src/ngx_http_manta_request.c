@@ -366,6 +366,7 @@ ngx_http_manta_revalidate(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     ctx->limit_retry_after = 0;
     ctx->limit_remaining = 0;
     ctx->limit_reset = 0;
+    ctx->limit_backoff = 0;
     ctx->limit_fields = 0;
     ctx->handled = 0;
     ctx->too_large = 0;

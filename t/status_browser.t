@@ -125,7 +125,8 @@ my @flags = ('--headless', '--no-sandbox', '--disable-gpu',
     '--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
     "--user-data-dir=$profile");
 
-my $dom = `$CHROMIUM @flags --virtual-time-budget=5000 --dump-dom '$url' 2>/dev/null`;
+my $cmd = "$CHROMIUM @flags --virtual-time-budget=5000 --dump-dom '$url'";
+my $dom = `$cmd 2>/dev/null`;
 
 like($dom, qr{<tbody><tr><td>}, 'page: the bots table has rows');
 like($dom, qr{<td>weather-bot</td><td>3</td>},
