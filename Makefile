@@ -10,6 +10,8 @@
 #                    (DESTDIR, MODULES_DIR, MODULES_AVAILABLE)
 #   make deb         build/deb/libnginx-mod-http-manta_<version>_<arch>.deb
 #   make test-deb    make deb, then install it, serve a request, purge it
+#   make test-browser  the status page in headless chromium (t/status_browser.t)
+#   make screenshot  docs/status.png, the status page with live traffic
 #   make clean
 
 NGINX_SRC  ?= /usr/share/nginx/src
@@ -36,7 +38,8 @@ UNIT_SRCS   = $(wildcard t/unit/*.c)
 UNIT        = $(BUILD)/unit/manta_unit
 
 DEB_PKGS    = nginx-core nginx-dev libjansson-dev libpcre2-dev libssl-dev \
-              libutf8proc-dev openssl curl gcc make perl
+              libutf8proc-dev openssl curl gcc make perl \
+              python3-prometheus-client
 
 SHELL      := /bin/bash
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -118,7 +121,8 @@ install-files:
 # check"): DEB_BUILD_OPTIONS=nocheck skips it
 
 DEB_PKGS    = dpkg-dev debhelper lintian nginx-dev libjansson-dev \
-              libpcre2-dev libssl-dev libutf8proc-dev openssl curl perl
+              libpcre2-dev libssl-dev libutf8proc-dev openssl curl perl \
+              python3-prometheus-client
 DEB_DIR     = $(BUILD)/deb
 DEB_SRC     = $(DEB_DIR)/libnginx-mod-http-manta-$(VERSION)
 DEB_ARCH    = $(shell dpkg --print-architecture)
@@ -138,6 +142,22 @@ test-deb: deb
 
 clean:
 	rm -rf $(BUILD)
+
+# the status page in a real browser, and its screenshot for the README
+
+BROWSER_PKGS = chromium
+
+.PHONY: test-browser screenshot
+
+test-browser: deps build
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BROWSER_PKGS)"
+	MANTA_BROWSER=1 MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) \
+	    prove t/status_browser.t
+
+screenshot: deps build
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BROWSER_PKGS)"
+	MANTA_BROWSER=1 MANTA_SCREENSHOT=$(CURDIR)/docs/status.png \
+	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) prove t/status_browser.t
 
 run: deps build
 	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) t/lib/run.sh

@@ -37,9 +37,10 @@ ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_manta_loc_conf_t *mlcf = conf;
 
-    ngx_str_t               *value;
-    ngx_pool_cleanup_t      *cln;
-    ngx_http_manta_creds_t  *mc;
+    ngx_str_t                    *value;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_manta_creds_t       *mc, **pmc;
+    ngx_http_manta_main_conf_t   *mmcf;
 
     if (mlcf->creds != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -73,6 +74,25 @@ ngx_http_manta_credentials(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cln->data = mc;
 
     mlcf->creds = mc;
+
+    /* the status page lists every file's token expiry */
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
+
+    if (mmcf->creds == NULL) {
+        mmcf->creds = ngx_array_create(cf->pool, 2,
+                                       sizeof(ngx_http_manta_creds_t *));
+        if (mmcf->creds == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    pmc = ngx_array_push(mmcf->creds);
+    if (pmc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *pmc = mc;
 
     return NGX_CONF_OK;
 }

@@ -36,6 +36,7 @@ typedef struct {
     ngx_rbtree_node_t              sentinel;
     ngx_queue_t                    queue;
     ngx_msec_t                     alerted;     /* the last "full" alert */
+    ngx_uint_t                     evictions;   /* idle buckets freed */
 } ngx_http_manta_limit_shctx_t;
 
 
@@ -545,6 +546,7 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
                                     value ? value->len : 0, ngx_time());
 
     alert = 0;
+    ctx->limit_backoff = seconds;
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
@@ -802,6 +804,34 @@ ngx_http_manta_limit_free(ngx_http_manta_limit_ctx_t *lctx,
     ngx_rbtree_delete(&lctx->sh->rbtree, node);
 
     ngx_slab_free_locked(lctx->shpool, node);
+
+    lctx->sh->evictions++;
+}
+
+
+/* the idle buckets a limit zone freed; NGX_DECLINED: not a limit zone */
+
+ngx_int_t
+ngx_http_manta_limit_evictions(ngx_shm_zone_t *shm_zone,
+    ngx_uint_t *evictions)
+{
+    ngx_http_manta_limit_ctx_t  *lctx;
+
+    if (shm_zone->init != ngx_http_manta_limit_init_zone
+        || shm_zone->data == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    lctx = shm_zone->data;
+
+    if (lctx->sh == NULL) {
+        return NGX_DECLINED;
+    }
+
+    *evictions = lctx->sh->evictions;
+
+    return NGX_OK;
 }
 
 

@@ -13,6 +13,7 @@
 #include "ngx_http_manta_filter.h"
 #include "ngx_http_manta_limit.h"
 #include "ngx_http_manta_variables.h"
+#include "ngx_http_manta_status.h"
 #include "manta_util.h"
 
 
@@ -263,6 +264,20 @@ static ngx_command_t  ngx_http_manta_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_manta_loc_conf_t, upstream_tls_verify),
+      NULL },
+
+    { ngx_string("manta_status_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_manta_status_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("manta_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_manta_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
       ngx_null_command
@@ -579,7 +594,9 @@ ngx_http_manta_postconfiguration(ngx_conf_t *cf)
 
 #endif
 
-    if (ngx_http_manta_request_init(cf) != NGX_OK) {
+    if (ngx_http_manta_request_init(cf) != NGX_OK
+        || ngx_http_manta_status_init(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -62,6 +62,9 @@ typedef struct {
     ngx_int_t                  mirror_index;    /* ctx_index, or -1 */
     ngx_uint_t                 gateways;
     ngx_http_manta_conf_pos_t  gateway_pos;     /* the first one */
+    ngx_array_t               *creds;  /* every manta_credentials' */
+    ngx_shm_zone_t            *status_zone;     /* manta_status_zone */
+    ngx_http_manta_conf_pos_t  status_pos;      /* the first manta_status */
 } ngx_http_manta_main_conf_t;
 
 
@@ -144,6 +147,7 @@ typedef struct {
     unsigned                   limit_retry_after;
     unsigned                   limit_remaining;
     unsigned                   limit_reset;
+    unsigned                   limit_backoff;  /* s, after upstream 429 */
     unsigned                   limit_fields:1;
     unsigned                   handled:1;
     unsigned                   reading:1;

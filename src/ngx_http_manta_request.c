@@ -12,6 +12,7 @@
 #include "ngx_http_manta_credentials.h"
 #include "ngx_http_manta_limit.h"
 #include "ngx_http_manta_redact.h"
+#include "ngx_http_manta_status.h"
 #include "manta_error.h"
 #include "manta_plan.h"
 #include "manta_util.h"
@@ -172,6 +173,10 @@ ngx_http_manta_subrequest(ngx_http_request_t *r)
     ctx->handled = 1;
 
     rc = ngx_http_manta_reject(r, ctx, MANTA_SUBREQUEST);
+
+    /* the log phase sees the main request only */
+    ngx_http_manta_status_count(r, ctx);
+
     ngx_http_finalize_request(r, rc);
 
     return NGX_DONE;
@@ -363,6 +368,7 @@ ngx_http_manta_revalidate(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     ctx->limit_retry_after = 0;
     ctx->limit_remaining = 0;
     ctx->limit_reset = 0;
+    ctx->limit_backoff = 0;
     ctx->limit_fields = 0;
     ctx->handled = 0;
     ctx->too_large = 0;

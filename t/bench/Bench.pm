@@ -26,10 +26,15 @@ my $jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.'
     . 'eyJzdWIiOiJiZW5jaCIsImV4cCI6NDEwMjQ0NDgwMH0.YmVuY2g';
 
 # setup(gw => "process-level directives", up => "...", keepalive => N)
-# writes both configurations and returns { dir, gw_port, up_port }
+# writes both configurations and returns { dir, gw_port, up_port }.
+# BENCH_STATUS=1: the gateway counts in a manta_status_zone (to compare
+# the cost of counting, runs with and without it)
 
 sub setup {
     my (%o) = @_;
+
+    $o{status} = $ENV{BENCH_STATUS}
+        ? '    manta_status_zone  zone=bench_status:1m;' : '';
 
     my $module = $ENV{MANTA_MODULE} or die "MANTA_MODULE is not set\n";
 
@@ -79,6 +84,7 @@ http {
 
     manta_credentials  $dir/creds.json;
     manta_limit_zone   zone=bench:1m rate=1000000r/s;
+$o{status}
 
     upstream manta {
         server  127.0.0.1:$up_port;

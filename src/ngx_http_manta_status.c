@@ -1,0 +1,985 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_manta_module.h"
+#include "ngx_http_manta_limit.h"
+#include "ngx_http_manta_status.h"
+#include "manta_status.h"
+
+
+#define NGX_HTTP_MANTA_STATUS_BOTS        1000
+#define NGX_HTTP_MANTA_STATUS_BOTS_MAX    1000000
+
+/* seconds between two upstream 5xx warnings of one botId */
+#define NGX_HTTP_MANTA_STATUS_WARN_EVERY  60
+
+#define NGX_HTTP_MANTA_STATUS_PROMETHEUS  0
+#define NGX_HTTP_MANTA_STATUS_JSON        1
+#define NGX_HTTP_MANTA_STATUS_HTML        2
+
+
+/*
+ * A botId's counters.  Nodes are never freed while the zone lives: a
+ * pointer found under the lock stays valid, and the counters are updated
+ * without it, with atomic adds.
+ */
+
+typedef struct {
+    ngx_str_node_t                  sn;
+    ngx_queue_t                     queue;       /* in creation order */
+    ngx_atomic_t                    requests[MANTA_STATUS_OUTCOMES];
+    ngx_atomic_t                    classes[MANTA_STATUS_CLASSES];
+    ngx_atomic_t                    buckets[MANTA_STATUS_BUCKETS];
+    ngx_atomic_t                    sum_ms;
+    ngx_atomic_t                    remaining;   /* + 1; 0: never limited */
+    ngx_atomic_t                    backoff_until;
+    ngx_atomic_t                    warned;      /* the last 5xx warning */
+    u_char                          data[1];
+} ngx_http_manta_status_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                    rbtree;
+    ngx_rbtree_node_t               sentinel;
+    ngx_queue_t                     queue;
+    ngx_uint_t                      nodes;
+    ngx_uint_t                      bots;        /* with their own series */
+    ngx_http_manta_status_node_t   *other;
+    ngx_http_manta_status_node_t   *nobot;
+    ngx_atomic_t                    decisions[MANTA_STATUS_SOURCES];
+} ngx_http_manta_status_shctx_t;
+
+
+typedef struct {
+    ngx_http_manta_status_shctx_t  *sh;
+    ngx_slab_pool_t                *shpool;
+    ngx_uint_t                      bots;        /* bots=N */
+} ngx_http_manta_status_ctx_t;
+
+
+static ngx_int_t ngx_http_manta_status_log_handler(ngx_http_request_t *r);
+static ngx_http_manta_status_node_t *ngx_http_manta_status_node(
+    ngx_http_manta_status_ctx_t *sctx, ngx_str_t *bot);
+static void ngx_http_manta_status_warn(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_uint_t status, ngx_atomic_t *warned);
+static ngx_uint_t ngx_http_manta_status_source(ngx_http_manta_ctx_t *ctx);
+static ngx_int_t ngx_http_manta_status_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_manta_status_format(ngx_http_request_t *r);
+static ngx_int_t ngx_http_manta_status_snapshot(ngx_http_request_t *r,
+    manta_status_t *st);
+static ngx_int_t ngx_http_manta_status_bots(ngx_http_request_t *r,
+    ngx_http_manta_status_ctx_t *sctx, manta_status_t *st);
+static ngx_int_t ngx_http_manta_status_tokens(ngx_http_request_t *r,
+    manta_status_t *st);
+static ngx_int_t ngx_http_manta_status_zones(ngx_http_request_t *r,
+    manta_status_t *st);
+static ngx_http_manta_status_node_t *ngx_http_manta_status_alloc(
+    ngx_slab_pool_t *shpool, char *name);
+static ngx_int_t ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+
+
+/* the log phase: a gateway request counted once, when it ends */
+
+static ngx_int_t
+ngx_http_manta_status_log_handler(ngx_http_request_t *r)
+{
+    ngx_http_manta_ctx_t  *ctx;
+
+    if (r != r->main) {
+        /* a subrequest is counted when it is rejected */
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_manta_get_ctx(r);
+
+    if (ctx == NULL || !ctx->handled) {
+        return NGX_OK;
+    }
+
+    ngx_http_manta_status_count(r, ctx);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_manta_status_count(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    ngx_uint_t                      i, cls, outcome, status, timed;
+    ngx_msec_t                      ms;
+    ngx_http_upstream_state_t      *state;
+    ngx_http_manta_main_conf_t     *mmcf;
+    ngx_http_manta_status_ctx_t    *sctx;
+    ngx_http_manta_status_node_t   *node;
+    static ngx_atomic_t             warned;   /* without a zone */
+
+    outcome = manta_status_outcome_of(ctx->reason, ctx->forwarded);
+    cls = MANTA_STATUS_NONE;
+    status = 0;
+    timed = 0;
+    ms = 0;
+
+    if (ctx->forwarded && r->upstream_states
+        && r->upstream_states->nelts)
+    {
+        state = r->upstream_states->elts;
+
+        for (i = 0; i < r->upstream_states->nelts; i++) {
+            if (state[i].response_time != (ngx_msec_t) -1) {
+                ms += state[i].response_time;
+                timed = 1;
+            }
+        }
+
+        status = state[r->upstream_states->nelts - 1].status;
+        cls = manta_status_class(status);
+    }
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
+
+    if (mmcf->status_zone == NULL) {
+        if (cls == 4) {
+            ngx_http_manta_status_warn(r, ctx, status, &warned);
+        }
+
+        return;
+    }
+
+    sctx = mmcf->status_zone->data;
+
+    /*
+     * a botId the credentials do not know (unknown_bot) takes no series of
+     * its own: callers cannot fill the zone with made-up botIds
+     */
+
+    if (ctx->bot_id.len == 0) {
+        node = sctx->sh->nobot;
+
+    } else if (ctx->cred == NULL) {
+        node = sctx->sh->other;
+
+    } else {
+        node = ngx_http_manta_status_node(sctx, &ctx->bot_id);
+    }
+
+    (void) ngx_atomic_fetch_add(&node->requests[outcome], 1);
+    (void) ngx_atomic_fetch_add(&node->classes[cls], 1);
+
+    if (timed) {
+        (void) ngx_atomic_fetch_add(
+                   &node->buckets[manta_status_bucket(ms)], 1);
+        (void) ngx_atomic_fetch_add(&node->sum_ms, ms);
+    }
+
+    if (ctx->limit_status) {
+        (void) ngx_atomic_fetch_add(
+            &sctx->sh->decisions[ngx_http_manta_status_source(ctx)], 1);
+    }
+
+    if (ctx->limit_fields) {
+        node->remaining = ctx->limit_remaining + 1;
+    }
+
+    if (ctx->limit_status == NGX_HTTP_MANTA_LIMIT_BACKOFF) {
+        node->backoff_until = ngx_time() + ctx->limit_retry_after;
+    }
+
+    if (ctx->limit_backoff) {
+        node->backoff_until = ngx_time() + ctx->limit_backoff;
+    }
+
+    if (cls == 4) {
+        ngx_http_manta_status_warn(r, ctx, status, &node->warned);
+    }
+}
+
+
+/*
+ * Where the limit decision was taken: the one place that maps a request
+ * to a manta_limit_decisions_total{source} label
+ */
+
+static ngx_uint_t
+ngx_http_manta_status_source(ngx_http_manta_ctx_t *ctx)
+{
+    return MANTA_STATUS_SOURCE_LOCAL;
+}
+
+
+/* an upstream 5xx at warn, at most once a minute per botId */
+
+static void
+ngx_http_manta_status_warn(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_uint_t status, ngx_atomic_t *warned)
+{
+    ngx_atomic_uint_t  now, last;
+
+    now = (ngx_atomic_uint_t) ngx_time();
+    last = *warned;
+
+    if (last && now - last < NGX_HTTP_MANTA_STATUS_WARN_EVERY) {
+        return;
+    }
+
+    if (!ngx_atomic_cmp_set(warned, last, now)) {
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "manta: upstream answered %ui to botId \"%V\" (logged at "
+                  "most once a minute per botId)", status, &ctx->bot_id);
+}
+
+
+/*
+ * The node of a botId, created when there is room: at most "bots" botIds
+ * get their own, the others share "__other__"
+ */
+
+static ngx_http_manta_status_node_t *
+ngx_http_manta_status_node(ngx_http_manta_status_ctx_t *sctx, ngx_str_t *bot)
+{
+    uint32_t                       hash;
+    ngx_str_node_t                *sn;
+    ngx_http_manta_status_node_t  *node;
+
+    hash = ngx_crc32_short(bot->data, bot->len);
+
+    ngx_shmtx_lock(&sctx->shpool->mutex);
+
+    sn = ngx_str_rbtree_lookup(&sctx->sh->rbtree, bot, hash);
+
+    if (sn) {
+        ngx_shmtx_unlock(&sctx->shpool->mutex);
+        return (ngx_http_manta_status_node_t *) sn;
+    }
+
+    if (sctx->sh->bots >= sctx->bots) {
+        ngx_shmtx_unlock(&sctx->shpool->mutex);
+        return sctx->sh->other;
+    }
+
+    node = ngx_slab_alloc_locked(sctx->shpool,
+                        offsetof(ngx_http_manta_status_node_t, data)
+                        + bot->len);
+    if (node == NULL) {
+        ngx_shmtx_unlock(&sctx->shpool->mutex);
+        return sctx->sh->other;
+    }
+
+    ngx_memzero(node, offsetof(ngx_http_manta_status_node_t, data));
+    ngx_memcpy(node->data, bot->data, bot->len);
+
+    node->sn.node.key = hash;
+    node->sn.str.len = bot->len;
+    node->sn.str.data = node->data;
+
+    ngx_rbtree_insert(&sctx->sh->rbtree, &node->sn.node);
+    ngx_queue_insert_tail(&sctx->sh->queue, &node->queue);
+
+    sctx->sh->nodes++;
+    sctx->sh->bots++;
+
+    ngx_shmtx_unlock(&sctx->shpool->mutex);
+
+    return node;
+}
+
+
+static ngx_int_t
+ngx_http_manta_status_handler(ngx_http_request_t *r)
+{
+    size_t           size, len;
+    ngx_int_t        rc, format;
+    ngx_buf_t       *b;
+    ngx_chain_t      out;
+    manta_status_t   st;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    format = ngx_http_manta_status_format(r);
+
+    if (format == NGX_ERROR) {
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (format == NGX_HTTP_MANTA_STATUS_HTML) {
+        ngx_str_set(&r->headers_out.content_type, "text/html; charset=utf-8");
+
+        b->pos = (u_char *) manta_status_page;
+        b->last = b->pos + manta_status_page_len;
+        b->memory = 1;
+
+    } else {
+        if (ngx_http_manta_status_snapshot(r, &st) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        /* the snapshot is the request's: no lock while writing */
+
+        size = 16384 + st.nbots * 4096;
+
+        for ( ;; ) {
+            b->start = ngx_pnalloc(r->pool, size);
+            if (b->start == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            len = (format == NGX_HTTP_MANTA_STATUS_JSON)
+                  ? manta_status_json(&st, (char *) b->start, size)
+                  : manta_status_prometheus(&st, (char *) b->start, size);
+
+            if (len <= size) {
+                break;
+            }
+
+            size = len;
+        }
+
+        b->pos = b->start;
+        b->last = b->start + len;
+        b->end = b->start + size;
+        b->temporary = 1;
+
+        if (format == NGX_HTTP_MANTA_STATUS_JSON) {
+            ngx_str_set(&r->headers_out.content_type, "application/json");
+
+        } else {
+            ngx_str_set(&r->headers_out.content_type,
+                        "text/plain; version=0.0.4; charset=utf-8");
+        }
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (ngx_http_manta_add_header(r, "Cache-Control",
+                                  sizeof("Cache-Control") - 1,
+                                  (u_char *) "no-store",
+                                  sizeof("no-store") - 1)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * format=html|json|prometheus, else Accept: text/html, application/json,
+ * anything else Prometheus; NGX_ERROR for another format= value
+ */
+
+static ngx_int_t
+ngx_http_manta_status_format(ngx_http_request_t *r)
+{
+    u_char           *p;
+    ngx_str_t         value;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (ngx_http_arg(r, (u_char *) "format", 6, &value) == NGX_OK) {
+
+        if (value.len == 4 && ngx_strncmp(value.data, "html", 4) == 0) {
+            return NGX_HTTP_MANTA_STATUS_HTML;
+        }
+
+        if (value.len == 4 && ngx_strncmp(value.data, "json", 4) == 0) {
+            return NGX_HTTP_MANTA_STATUS_JSON;
+        }
+
+        if (value.len == 10
+            && ngx_strncmp(value.data, "prometheus", 10) == 0)
+        {
+            return NGX_HTTP_MANTA_STATUS_PROMETHEUS;
+        }
+
+        return NGX_ERROR;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != sizeof("Accept") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
+                               sizeof("Accept") - 1)
+               != 0)
+        {
+            continue;
+        }
+
+        p = h[i].value.data;
+
+        if (ngx_strlcasestrn(p, p + h[i].value.len, (u_char *) "text/html",
+                             sizeof("text/html") - 2))
+        {
+            return NGX_HTTP_MANTA_STATUS_HTML;
+        }
+
+        if (ngx_strlcasestrn(p, p + h[i].value.len,
+                             (u_char *) "application/json",
+                             sizeof("application/json") - 2))
+        {
+            return NGX_HTTP_MANTA_STATUS_JSON;
+        }
+    }
+
+    return NGX_HTTP_MANTA_STATUS_PROMETHEUS;
+}
+
+
+static ngx_int_t
+ngx_http_manta_status_snapshot(ngx_http_request_t *r, manta_status_t *st)
+{
+    ngx_http_manta_main_conf_t   *mmcf;
+    ngx_http_manta_status_ctx_t  *sctx;
+
+    ngx_memzero(st, sizeof(manta_status_t));
+
+    st->now = ngx_time();
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
+    sctx = mmcf->status_zone->data;
+
+    if (ngx_http_manta_status_bots(r, sctx, st) != NGX_OK
+        || ngx_http_manta_status_tokens(r, st) != NGX_OK
+        || ngx_http_manta_status_zones(r, st) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the counters copied under the lock, for a few microseconds per bot */
+
+static ngx_int_t
+ngx_http_manta_status_bots(ngx_http_request_t *r,
+    ngx_http_manta_status_ctx_t *sctx, manta_status_t *st)
+{
+    u_char                        *p;
+    ngx_uint_t                     i, k, n;
+    ngx_queue_t                   *q;
+    manta_status_bot_t            *bots, *b;
+    ngx_http_manta_status_node_t  *node;
+
+    for (k = 0; k < MANTA_STATUS_SOURCES; k++) {
+        st->decisions[k] = sctx->sh->decisions[k];
+    }
+
+    /* room for the nodes made while this waits for the lock */
+    n = sctx->sh->nodes + 64;
+
+    bots = ngx_palloc(r->pool, n * sizeof(manta_status_bot_t));
+    if (bots == NULL) {
+        return NGX_ERROR;
+    }
+
+    i = 0;
+
+    ngx_shmtx_lock(&sctx->shpool->mutex);
+
+    for (q = ngx_queue_head(&sctx->sh->queue);
+         q != ngx_queue_sentinel(&sctx->sh->queue) && i < n;
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_manta_status_node_t, queue);
+
+        p = ngx_pnalloc(r->pool, node->sn.str.len);
+        if (p == NULL) {
+            break;
+        }
+
+        b = &bots[i++];
+
+        b->bot = (char *) ngx_cpymem(p, node->data, node->sn.str.len)
+                 - node->sn.str.len;
+        b->bot_len = node->sn.str.len;
+
+        for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
+            b->requests[k] = node->requests[k];
+        }
+
+        for (k = 0; k < MANTA_STATUS_CLASSES; k++) {
+            b->classes[k] = node->classes[k];
+        }
+
+        for (k = 0; k < MANTA_STATUS_BUCKETS; k++) {
+            b->buckets[k] = node->buckets[k];
+        }
+
+        b->sum_ms = node->sum_ms;
+        b->remaining = (long long) node->remaining - 1;
+        b->backoff_until = (long long) node->backoff_until;
+    }
+
+    ngx_shmtx_unlock(&sctx->shpool->mutex);
+
+    if (q != ngx_queue_sentinel(&sctx->sh->queue) && i < n) {
+        return NGX_ERROR;
+    }
+
+    st->bots = bots;
+    st->nbots = i;
+
+    return NGX_OK;
+}
+
+
+/* the JWT tokens of every credentials file: their id and "exp" */
+
+static ngx_int_t
+ngx_http_manta_status_tokens(ngx_http_request_t *r, manta_status_t *st)
+{
+    size_t                        n, i, k, j;
+    manta_creds_t                *creds;
+    const manta_cred_t           *cred;
+    manta_status_token_t         *tokens;
+    ngx_http_manta_creds_t      **mc;
+    ngx_http_manta_main_conf_t   *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
+
+    if (mmcf->creds == NULL) {
+        return NGX_OK;
+    }
+
+    mc = mmcf->creds->elts;
+    n = 0;
+
+    for (i = 0; i < mmcf->creds->nelts; i++) {
+        n += mc[i]->creds->nbots + 1;
+    }
+
+    tokens = ngx_palloc(r->pool, n * sizeof(manta_status_token_t));
+    if (tokens == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+
+    for (i = 0; i < mmcf->creds->nelts; i++) {
+        creds = mc[i]->creds;
+
+        for (k = 0; k <= creds->nbots; k++) {
+            cred = (k == creds->nbots) ? creds->dflt : &creds->bots[k];
+
+            if (cred == NULL || !cred->has_exp) {
+                continue;
+            }
+
+            for (j = 0; j < n; j++) {
+                if (ngx_strcmp(tokens[j].token_id, cred->token_id) == 0) {
+                    break;
+                }
+            }
+
+            if (j == n) {
+                tokens[n].token_id = cred->token_id;
+                tokens[n].expiry = cred->exp;
+                n++;
+            }
+        }
+    }
+
+    st->tokens = tokens;
+    st->ntokens = n;
+
+    return NGX_OK;
+}
+
+
+/* the module's shared zones: status and limit zones */
+
+static ngx_int_t
+ngx_http_manta_status_zones(ngx_http_request_t *r, manta_status_t *st)
+{
+    size_t                       n;
+    ngx_uint_t                   i, evictions;
+    ngx_slab_pool_t             *shpool;
+    ngx_shm_zone_t              *shm_zone;
+    ngx_list_part_t             *part;
+    manta_status_zone_t         *zones, *z;
+    ngx_http_manta_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
+
+    n = 0;
+    part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
+
+    do {
+        n += part->nelts;
+        part = part->next;
+    } while (part);
+
+    zones = ngx_palloc(r->pool, (n + 1) * sizeof(manta_status_zone_t));
+    if (zones == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+    part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
+    shm_zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            shm_zone = part->elts;
+            i = 0;
+        }
+
+        if (shm_zone[i].tag != &ngx_http_manta_module
+            || shm_zone[i].shm.addr == NULL)
+        {
+            continue;
+        }
+
+        z = &zones[n++];
+
+        shpool = (ngx_slab_pool_t *) shm_zone[i].shm.addr;
+
+        z->name = (char *) shm_zone[i].shm.name.data;
+        z->name_len = shm_zone[i].shm.name.len;
+        z->total = shm_zone[i].shm.size;
+        z->used = z->total - (uint64_t) shpool->pfree * ngx_pagesize;
+        z->has_evictions = 0;
+        z->evictions = 0;
+
+        if (&shm_zone[i] == mmcf->status_zone
+            || shm_zone[i].init == ngx_http_manta_status_init_zone)
+        {
+            z->kind = "status";
+            continue;
+        }
+
+        z->kind = "limit";
+
+        if (ngx_http_manta_limit_evictions(&shm_zone[i], &evictions)
+            == NGX_OK)
+        {
+            z->evictions = evictions;
+            z->has_evictions = 1;
+        }
+    }
+
+    st->zones = zones;
+    st->nzones = n;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_manta_status_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt         *h;
+    ngx_http_core_main_conf_t   *cmcf;
+    ngx_http_manta_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
+
+    if (mmcf->status_pos.line && mmcf->status_zone == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"manta_status\" in %V:%ui has no counters: add "
+                      "\"manta_status_zone zone=NAME:SIZE\" to the http "
+                      "block", &mmcf->status_pos.file,
+                      mmcf->status_pos.line);
+        return NGX_ERROR;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_manta_status_log_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_http_manta_status_node_t *
+ngx_http_manta_status_alloc(ngx_slab_pool_t *shpool, char *name)
+{
+    size_t                         len;
+    ngx_http_manta_status_node_t  *node;
+
+    len = ngx_strlen(name);
+
+    node = ngx_slab_alloc(shpool,
+                          offsetof(ngx_http_manta_status_node_t, data) + len);
+    if (node == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(node, offsetof(ngx_http_manta_status_node_t, data));
+    ngx_memcpy(node->data, name, len);
+
+    node->sn.str.len = len;
+    node->sn.str.data = node->data;
+
+    return node;
+}
+
+
+static ngx_int_t
+ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_manta_status_ctx_t  *octx = data;
+
+    size_t                        len;
+    ngx_http_manta_status_ctx_t  *sctx;
+
+    sctx = shm_zone->data;
+
+    if (octx) {
+        /* a reload: the same zone, its counters kept */
+        sctx->sh = octx->sh;
+        sctx->shpool = octx->shpool;
+
+        return NGX_OK;
+    }
+
+    sctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        sctx->sh = sctx->shpool->data;
+
+        return NGX_OK;
+    }
+
+    sctx->sh = ngx_slab_calloc(sctx->shpool,
+                               sizeof(ngx_http_manta_status_shctx_t));
+    if (sctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    sctx->shpool->data = sctx->sh;
+
+    ngx_rbtree_init(&sctx->sh->rbtree, &sctx->sh->sentinel,
+                    ngx_str_rbtree_insert_value);
+
+    ngx_queue_init(&sctx->sh->queue);
+
+    sctx->sh->other = ngx_http_manta_status_alloc(sctx->shpool,
+                                                  MANTA_STATUS_OTHER);
+    sctx->sh->nobot = ngx_http_manta_status_alloc(sctx->shpool,
+                                                  MANTA_STATUS_NOBOT);
+
+    if (sctx->sh->other == NULL || sctx->sh->nobot == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_queue_insert_tail(&sctx->sh->queue, &sctx->sh->other->queue);
+    ngx_queue_insert_tail(&sctx->sh->queue, &sctx->sh->nobot->queue);
+    sctx->sh->nodes = 2;
+
+    len = sizeof(" in manta_status_zone \"\"") + shm_zone->shm.name.len;
+
+    sctx->shpool->log_ctx = ngx_slab_alloc(sctx->shpool, len);
+    if (sctx->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(sctx->shpool->log_ctx, " in manta_status_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* a full zone counts new bots under "__other__": no log */
+    sctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+/* "manta_status_zone zone=NAME:SIZE [bots=N]" */
+
+char *
+ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    u_char                       *p;
+    ssize_t                       size;
+    ngx_int_t                     bots;
+    ngx_str_t                    *value, name, s;
+    ngx_uint_t                    i;
+    ngx_shm_zone_t               *shm_zone;
+    ngx_http_manta_main_conf_t   *mmcf;
+    ngx_http_manta_status_ctx_t  *sctx;
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
+
+    if (mmcf->status_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    size = 0;
+    bots = NGX_HTTP_MANTA_STATUS_BOTS;
+    name.len = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            name.data = value[i].data + 5;
+
+            p = (u_char *) ngx_strchr(name.data, ':');
+
+            if (p == NULL || p == name.data) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone \"%V\": use zone=NAME:SIZE",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            name.len = p - name.data;
+
+            s.data = p + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            size = ngx_parse_size(&s);
+
+            if (size == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid zone size \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (size < (ssize_t) (8 * ngx_pagesize)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "zone \"%V\" is too small", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "bots=", 5) == 0) {
+
+            bots = ngx_atoi(value[i].data + 5, value[i].len - 5);
+
+            if (bots <= 0 || bots > NGX_HTTP_MANTA_STATUS_BOTS_MAX) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid bots value \"%V\": use a number "
+                                   "from 1 to %d", &value[i],
+                                   NGX_HTTP_MANTA_STATUS_BOTS_MAX);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    sctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_status_ctx_t));
+    if (sctx == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sctx->bots = bots;
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_manta_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already defined", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone->init = ngx_http_manta_status_init_zone;
+    shm_zone->data = sctx;
+
+    mmcf->status_zone = shm_zone;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "manta_status": the location answers with the counters */
+
+char *
+ngx_http_manta_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_manta_main_conf_t  *mmcf;
+
+    mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
+
+    if (mmcf->status_pos.line == 0) {
+        mmcf->status_pos.file = cf->conf_file->file.name;
+        mmcf->status_pos.line = cf->conf_file->line;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_manta_status_handler;
+
+    return NGX_CONF_OK;
+}

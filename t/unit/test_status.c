@@ -1,0 +1,213 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * manta_status.c: outcomes and classes, histogram buckets and quantiles,
+ * label escaping, and the Prometheus and JSON writers (exact documents,
+ * and the length returned when the buffer is too small).
+ */
+
+
+#include <string.h>
+
+#include "manta_status.h"
+#include "tap.h"
+#include "tests.h"
+
+
+static const struct {
+    const char  *in;
+    const char  *out;
+} escapes[] = {
+    { "bot-1", "bot-1" },
+    { "", "" },
+    { "a\"b", "a\\\"b" },
+    { "a\\b", "a\\\\b" },
+    { "a\nb", "a\\nb" },
+    { "\\\"\n", "\\\\\\\"\\n" },
+    { "tab\there\r", "tab\there\r" },
+    { "h\xc3\xa9", "h\xc3\xa9" }
+};
+
+
+static const struct {
+    unsigned  ms;
+    unsigned  bucket;
+} buckets[] = {
+    { 0, 0 }, { 5, 0 }, { 6, 1 }, { 10, 1 }, { 11, 2 }, { 100, 4 },
+    { 1000, 7 }, { 1001, 8 }, { 10000, 10 }, { 10001, 11 },
+    { 4000000000u, 11 }
+};
+
+
+void
+test_status(void)
+{
+    char                  buf[4096], small[16];
+    size_t                i, n, len;
+    manta_status_t        st;
+    manta_status_bot_t    bot;
+    manta_status_zone_t   zone;
+    manta_status_token_t  token;
+    uint64_t              h[MANTA_STATUS_BUCKETS];
+
+    is_str(manta_status_outcome(0), "forwarded", "outcome 0: forwarded");
+    is_str(manta_status_outcome(MANTA_RATE_LIMITED), "rate_limited",
+           "outcome of rate_limited: its code");
+    is_str(manta_status_outcome(MANTA_SUBREQUEST), "subrequest",
+           "outcome of subrequest: its code");
+    is_str(manta_status_outcome(MANTA_STATUS_ERROR), "error",
+           "last outcome: error");
+    is_int(manta_status_outcome_of(MANTA_OK, 1), 0, "forwarded: outcome 0");
+    is_int(manta_status_outcome_of(MANTA_OK, 0), MANTA_STATUS_ERROR,
+           "not forwarded without a reason: error");
+    is_int(manta_status_outcome_of(MANTA_NOMEM, 0), MANTA_STATUS_ERROR,
+           "no memory: error");
+    is_int(manta_status_outcome_of(MANTA_BAD_BOT_ID, 0), MANTA_BAD_BOT_ID,
+           "a reason: itself");
+
+    for (i = 1; i < MANTA_STATUS_OUTCOMES; i++) {
+        ok(manta_status_outcome(i)[0] != '\0', "outcome %zu has a name", i);
+    }
+
+    is_str(manta_status_class_name(manta_status_class(204)), "2xx",
+           "204: 2xx");
+    is_str(manta_status_class_name(manta_status_class(599)), "5xx",
+           "599: 5xx");
+    is_str(manta_status_class_name(manta_status_class(0)), "none",
+           "0: none");
+    is_str(manta_status_class_name(manta_status_class(600)), "none",
+           "600: none");
+    is_str(manta_status_source(MANTA_STATUS_SOURCE_LOCAL), "local",
+           "source local");
+
+    for (i = 0; i < sizeof(buckets) / sizeof(buckets[0]); i++) {
+        is_int(manta_status_bucket(buckets[i].ms), buckets[i].bucket,
+               "%u ms: bucket %u", buckets[i].ms, buckets[i].bucket);
+    }
+
+    memset(h, 0, sizeof(h));
+    ok(manta_status_quantile(h, 0.5) < 0, "empty histogram: no quantile");
+
+    h[1] = 10;                               /* 5..10 ms */
+    is_int((long long) (manta_status_quantile(h, 0.5) * 1000), 7500,
+           "10 in 5..10 ms: p50 7.5 ms");
+    h[11] = 10;                              /* > 10 s */
+    is_int((long long) manta_status_quantile(h, 0.99), 10000,
+           "p99 in +Inf: the highest bound");
+    is_int((long long) manta_status_quantile(h, 0.25), 7,
+           "p25: within the first non-empty bucket");
+
+    for (i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++) {
+        n = manta_status_escape(buf, sizeof(buf), escapes[i].in,
+                                strlen(escapes[i].in));
+        is_mem(buf, n, escapes[i].out, "escape %zu", i);
+    }
+
+    n = manta_status_escape(small, 3, "\"\"\"", 3);
+    is_int(n, 6, "escape: the whole length returned when it does not fit");
+
+    /* one bot, one token, one zone: the exact documents */
+
+    memset(&bot, 0, sizeof(bot));
+    bot.bot = "b\"1";
+    bot.bot_len = 3;
+    bot.requests[0] = 3;
+    bot.requests[MANTA_RATE_LIMITED] = 2;
+    bot.classes[1] = 3;
+    bot.buckets[0] = 2;
+    bot.buckets[4] = 1;
+    bot.sum_ms = 1234;
+    bot.remaining = 7;
+    bot.backoff_until = 1010;
+
+    token.token_id = "0123456789ab";
+    token.expiry = 2000;
+
+    zone.name = "manta_status";
+    zone.name_len = 12;
+    zone.kind = "status";
+    zone.used = 8192;
+    zone.total = 1048576;
+    zone.evictions = 0;
+    zone.has_evictions = 0;
+
+    memset(&st, 0, sizeof(st));
+    st.now = 1000;
+    st.bots = &bot;
+    st.nbots = 1;
+    st.decisions[0] = 5;
+    st.tokens = &token;
+    st.ntokens = 1;
+    st.zones = &zone;
+    st.nzones = 1;
+
+    len = manta_status_prometheus(&st, buf, sizeof(buf));
+    ok(len < sizeof(buf), "prometheus: fits");
+    buf[len < sizeof(buf) ? len : 0] = '\0';
+
+    ok(strstr(buf, "# TYPE manta_requests_total counter\n"
+                   "manta_requests_total{bot=\"b\\\"1\",outcome=\"forwarded\"}"
+                   " 3\n") != NULL,
+       "prometheus: TYPE, escaped bot label, forwarded count");
+    ok(strstr(buf, "{bot=\"b\\\"1\",outcome=\"rate_limited\"} 2\n") != NULL,
+       "prometheus: rate_limited count");
+    ok(strstr(buf, "{bot=\"b\\\"1\",outcome=\"method_not_allowed\"} 0\n")
+       != NULL, "prometheus: zero outcomes present");
+    ok(strstr(buf, "manta_upstream_response_seconds_bucket{bot=\"b\\\"1\","
+                   "le=\"0.005\"} 2\n") != NULL, "prometheus: first bucket");
+    ok(strstr(buf, "le=\"0.1\"} 3\n") != NULL,
+       "prometheus: buckets cumulative");
+    ok(strstr(buf, "le=\"+Inf\"} 3\n") != NULL, "prometheus: +Inf bucket");
+    ok(strstr(buf, "manta_upstream_response_seconds_sum{bot=\"b\\\"1\"} "
+                   "1.234\n") != NULL, "prometheus: sum in seconds");
+    ok(strstr(buf, "manta_upstream_response_seconds_count{bot=\"b\\\"1\"} "
+                   "3\n") != NULL, "prometheus: count");
+    ok(strstr(buf, "manta_limit_remaining{bot=\"b\\\"1\"} 7\n") != NULL,
+       "prometheus: remaining");
+    ok(strstr(buf, "manta_limit_backoff_seconds{bot=\"b\\\"1\"} 10\n")
+       != NULL, "prometheus: backoff left");
+    ok(strstr(buf, "manta_limit_decisions_total{source=\"local\"} 5\n")
+       != NULL, "prometheus: decisions");
+    ok(strstr(buf, "manta_token_expiry_timestamp_seconds{token_id="
+                   "\"0123456789ab\"} 2000\n") != NULL,
+       "prometheus: token expiry");
+    ok(strstr(buf, "manta_zone_bytes{zone=\"manta_status\",state=\"used\"} "
+                   "8192\n") != NULL, "prometheus: zone used");
+    ok(strstr(buf, "manta_zone_evictions_total{") == NULL,
+       "prometheus: no evictions series for a status zone");
+
+    n = manta_status_prometheus(&st, small, sizeof(small));
+    is_int(n, len, "prometheus: whole length returned to a small buffer");
+
+    len = manta_status_json(&st, buf, sizeof(buf));
+    ok(len < sizeof(buf), "json: fits");
+    buf[len < sizeof(buf) ? len : 0] = '\0';
+
+    ok(strstr(buf, "{\"bot\":\"b\\u00221\",\"requests\":{\"forwarded\":3,")
+       != NULL, "json: bot escaped, forwarded");
+    ok(strstr(buf, "\"upstream_seconds\":{\"count\":3,\"sum\":1.234,"
+                   "\"p50\":0.004,\"p99\":0.098},") != NULL,
+       "json: count, sum, p50, p99 in seconds");
+    ok(strstr(buf, "\"limit\":{\"remaining\":7,\"backoff_seconds\":10}")
+       != NULL, "json: limit");
+    ok(strstr(buf, "\"tokens\":[{\"token_id\":\"0123456789ab\","
+                   "\"expiry\":2000,\"expires_in\":1000}]") != NULL,
+       "json: tokens");
+    ok(strstr(buf, "\"zones\":[{\"zone\":\"manta_status\",\"kind\":\"status\","
+                   "\"used\":8192,\"total\":1048576}]") != NULL,
+       "json: zones");
+
+    n = manta_status_json(&st, small, sizeof(small));
+    is_int(n, len, "json: whole length returned to a small buffer");
+
+    bot.remaining = -1;
+    bot.backoff_until = 0;
+    len = manta_status_prometheus(&st, buf, sizeof(buf));
+    buf[len < sizeof(buf) ? len : 0] = '\0';
+    ok(strstr(buf, "manta_limit_remaining{") == NULL,
+       "prometheus: a bot never limited has no limit series");
+
+    ok(manta_status_page_len > 1000
+       && strncmp(manta_status_page, "<!DOCTYPE html>", 15) == 0,
+       "the page is an HTML document");
+}
