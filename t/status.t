@@ -165,7 +165,7 @@ ok(defined $bot{a}{upstream_seconds}{p99}, 'parallel: a p99 known');
 is($bot{r}{limit}{remaining}, 0, 'parallel: r remaining 0');
 is($st->{limit_decisions}{local}, $N + 1,
     'parallel: local limit decisions ' . ($N + 1));
-is(scalar(keys %{ $bot{a}{requests} }), 14,
+is(scalar(keys %{ $bot{a}{requests} }), 16,
     'json: forwarded, every reason code and error');
 
 # bots=5: j, a, r, then x1, x2; x3..x5 under __other__
