@@ -27,7 +27,7 @@ NGX_CC_OPT ?= -g -O2 -fstack-protector-strong -Wformat \
               -Werror=format-security -fPIC
 NGX_LD_OPT ?= -Wl,-z,relro -Wl,-z,now -fPIC
 CORE_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc
-CORE_LIBS   = -ljansson -lpcre2-8 -lutf8proc -lcrypto
+CORE_LIBS   = -ljansson -lpcre2-8 -lutf8proc -lcrypto -lhiredis
 
 CORE_SRCS   = $(wildcard src/manta_*.c)
 CORE_HDRS   = $(wildcard src/manta_*.h)
@@ -36,7 +36,8 @@ UNIT_SRCS   = $(wildcard t/unit/*.c)
 UNIT        = $(BUILD)/unit/manta_unit
 
 DEB_PKGS    = nginx-core nginx-dev libjansson-dev libpcre2-dev libssl-dev \
-              libutf8proc-dev openssl curl gcc make perl
+              libutf8proc-dev openssl curl gcc make perl \
+              libhiredis-dev redis-server
 
 SHELL      := /bin/bash
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
