@@ -982,6 +982,9 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
 
     lr->len = (u_short) key->len;
     ngx_memzero(&lr->bucket, sizeof(manta_bucket_t));
+    ngx_memzero(&lr->remote, sizeof(manta_bucket_t));
+    lr->cached = 0;
+    lr->cached_status = 0;
 
     ngx_memcpy(lr->data, key->data, key->len);
 

@@ -165,6 +165,11 @@ ngx_http_manta_redis_ready(ngx_http_manta_redis_t *rd,
     ngx_msec_t  now;
     ngx_atomic_uint_t  probe;
 
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        /* the worker is going: no new connection to leave behind */
+        return rd->connected ? NGX_OK : NGX_DECLINED;
+    }
+
     now = ngx_current_msec;
 
     if (br->open) {
@@ -238,6 +243,10 @@ ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
     c->log = ngx_cycle->log;
     c->read->log = c->log;
     c->write->log = c->log;
+
+    /* closed by nginx when the worker exits (c->close, read handler) */
+    c->idle = 1;
+    ngx_reusable_connection(c, 1);
 
     rd->reader = redisReaderCreate();
     if (rd->reader == NULL) {
@@ -420,6 +429,11 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
 
     c = rev->data;
     rd = c->data;
+
+    if (c->close) {
+        ngx_http_manta_redis_close(rd, NULL, 0);
+        return;
+    }
 
     for ( ;; ) {
 
@@ -648,6 +662,7 @@ ngx_http_manta_redis_close(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_op_t   *op;
 
     if (rd->pc.connection) {
+        ngx_reusable_connection(rd->pc.connection, 0);
         ngx_close_connection(rd->pc.connection);
         rd->pc.connection = NULL;
     }
