@@ -23,6 +23,7 @@ main(void)
     test_limit();
     test_mask();
     test_plan();
+    test_redis();
 
     return done_testing();
 }

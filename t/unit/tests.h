@@ -18,6 +18,7 @@ void test_error(void);
 void test_limit(void);
 void test_mask(void);
 void test_plan(void);
+void test_redis(void);
 
 
 #endif /* _TESTS_H_INCLUDED_ */
