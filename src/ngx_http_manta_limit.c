@@ -29,11 +29,25 @@ typedef struct {
     u_short                        len;
     ngx_queue_t                    queue;
     manta_bucket_t                 bucket;      /* with the backoff block */
-    manta_bucket_t                 remote;      /* Redis's, last seen */
-    uint64_t                       cached;      /* rejected until, ms */
-    ngx_uint_t                     cached_status;
     u_char                         data[1];
 } ngx_http_manta_limit_node_t;
+
+
+/*
+ * What a zone in Redis keeps of a bot, after its key in the node (local
+ * zones do not pay for it): Redis's bucket as last seen, and until when
+ * the bot is rejected without asking Redis.
+ */
+
+typedef struct {
+    manta_bucket_t                 remote;
+    uint64_t                       cached;      /* rejected until, ms */
+    ngx_uint_t                     cached_status;
+} ngx_http_manta_limit_remote_t;
+
+#define ngx_http_manta_limit_remote_of(lr)                                   \
+    ((ngx_http_manta_limit_remote_t *)                                       \
+         ngx_align_ptr((lr)->data + (lr)->len, NGX_ALIGNMENT))
 
 
 typedef struct {
@@ -411,9 +425,10 @@ ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     unsigned                      quota, window;
     uint64_t                      now;
     ngx_str_t                     key;
-    ngx_int_t                     rc;
-    ngx_http_manta_limit_ctx_t   *lctx;
-    ngx_http_manta_limit_node_t  *lr;
+    ngx_int_t                       rc;
+    ngx_http_manta_limit_ctx_t     *lctx;
+    ngx_http_manta_limit_node_t    *lr;
+    ngx_http_manta_limit_remote_t  *rm;
 
     lctx = mlcf->limit_zone->data;
 
@@ -422,13 +437,14 @@ ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
     lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 0);
+    rm = lr ? ngx_http_manta_limit_remote_of(lr) : NULL;
 
-    if (lr && lr->cached > now) {
-        ctx->limit_status = lr->cached_status;
-        ctx->limit_retry_after = (unsigned) ((lr->cached - now + 999) / 1000);
+    if (rm && rm->cached > now) {
+        ctx->limit_status = rm->cached_status;
+        ctx->limit_retry_after = (unsigned) ((rm->cached - now + 999) / 1000);
         ctx->limit_source = NGX_HTTP_MANTA_SOURCE_CACHED;
 
-        manta_limit_fields(&lr->remote, limit, now, &quota, &window,
+        manta_limit_fields(&rm->remote, limit, now, &quota, &window,
                            &ctx->limit_remaining, &ctx->limit_reset);
         ctx->limit_fields = 1;
 
@@ -467,8 +483,9 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
     manta_bucket_t                bucket;
     ngx_http_manta_ctx_t         *ctx;
     ngx_http_manta_loc_conf_t    *mlcf;
-    ngx_http_manta_limit_ctx_t   *lctx;
-    ngx_http_manta_limit_node_t  *lr;
+    ngx_http_manta_limit_ctx_t     *lctx;
+    ngx_http_manta_limit_node_t    *lr;
+    ngx_http_manta_limit_remote_t  *rm;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_manta_module);
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
@@ -530,11 +547,12 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
     lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 1);
 
     if (lr) {
-        lr->remote = bucket;
+        rm = ngx_http_manta_limit_remote_of(lr);
+        rm->remote = bucket;
 
         if (ms) {
-            lr->cached = now + ms;
-            lr->cached_status = ctx->limit_status;
+            rm->cached = now + ms;
+            rm->cached_status = ctx->limit_status;
         }
     }
 
@@ -741,7 +759,8 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     if (lr) {
         /* with Redis: its bucket as last seen, no round trip */
-        bucket = lctx->redis ? lr->remote : lr->bucket;
+        bucket = lctx->redis ? ngx_http_manta_limit_remote_of(lr)->remote
+                             : lr->bucket;
     }
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
@@ -805,7 +824,8 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     ngx_table_elt_t              *h;
     ngx_http_manta_loc_conf_t    *mlcf;
     ngx_http_manta_limit_ctx_t   *lctx;
-    ngx_http_manta_limit_node_t  *lr;
+    ngx_http_manta_limit_node_t    *lr;
+    ngx_http_manta_limit_remote_t  *rm;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
     lctx = mlcf->limit_zone->data;
@@ -855,9 +875,10 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
         if (lctx->redis) {
             /* this gateway knows at once; the others through Redis */
-            lr->cached = ngx_current_msec + (uint64_t) seconds * 1000;
-            lr->cached_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
-            manta_backoff(&lr->remote, ngx_current_msec, seconds);
+            rm = ngx_http_manta_limit_remote_of(lr);
+            rm->cached = ngx_current_msec + (uint64_t) seconds * 1000;
+            rm->cached_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
+            manta_backoff(&rm->remote, ngx_current_msec, seconds);
         }
 
     } else {
@@ -968,6 +989,11 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
            + offsetof(ngx_http_manta_limit_node_t, data)
            + key->len;
 
+    if (lctx->redis) {
+        size = ngx_align(size, NGX_ALIGNMENT)
+               + sizeof(ngx_http_manta_limit_remote_t);
+    }
+
     ngx_http_manta_limit_expire(lctx);
 
     node = ngx_http_manta_limit_alloc(lctx, size);
@@ -982,11 +1008,12 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
 
     lr->len = (u_short) key->len;
     ngx_memzero(&lr->bucket, sizeof(manta_bucket_t));
-    ngx_memzero(&lr->remote, sizeof(manta_bucket_t));
-    lr->cached = 0;
-    lr->cached_status = 0;
-
     ngx_memcpy(lr->data, key->data, key->len);
+
+    if (lctx->redis) {
+        ngx_memzero(ngx_http_manta_limit_remote_of(lr),
+                    sizeof(ngx_http_manta_limit_remote_t));
+    }
 
     ngx_rbtree_insert(&lctx->sh->rbtree, node);
 
