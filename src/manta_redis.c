@@ -29,7 +29,8 @@ static int manta_redis_int(const redisReply *r, uint64_t max, uint64_t *v);
 const char  manta_redis_script[] =
     "local function idiv(a, b)\n"
     "  local q = math.floor(a / b)\n"
-    "  if q * b > a then q = q - 1 elseif (q + 1) * b <= a then q = q + 1 end\n"
+    "  if q * b > a then q = q - 1\n"
+    "  elseif (q + 1) * b <= a then q = q + 1 end\n"
     "  return q\n"
     "end\n"
     "local t = redis.call('TIME')\n"

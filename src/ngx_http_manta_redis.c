@@ -162,7 +162,7 @@ static ngx_int_t
 ngx_http_manta_redis_ready(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br)
 {
-    ngx_msec_t  now;
+    ngx_msec_t         now;
     ngx_atomic_uint_t  probe;
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
@@ -367,8 +367,8 @@ ngx_http_manta_redis_send(ngx_http_manta_redis_t *rd,
 static void
 ngx_http_manta_redis_flush(ngx_http_manta_redis_t *rd)
 {
-    ssize_t            n;
-    ngx_connection_t  *c;
+    ssize_t                     n;
+    ngx_connection_t           *c;
     ngx_http_manta_redis_op_t  *op;
 
     c = rd->pc.connection;
@@ -419,12 +419,12 @@ ngx_http_manta_redis_write_handler(ngx_event_t *wev)
 static void
 ngx_http_manta_redis_read_handler(ngx_event_t *rev)
 {
-    u_char                      buf[16384];
-    void                       *reply;
-    ssize_t                     n;
-    ngx_connection_t           *c;
-    ngx_http_manta_redis_t     *rd;
-    ngx_http_manta_redis_op_t  *op;
+    u_char                           buf[16384];
+    void                            *reply;
+    ssize_t                          n;
+    ngx_connection_t                *c;
+    ngx_http_manta_redis_t          *rd;
+    ngx_http_manta_redis_op_t       *op;
     ngx_http_manta_redis_breaker_t  *br;
 
     c = rev->data;
@@ -658,8 +658,8 @@ static void
 ngx_http_manta_redis_close(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br, ngx_uint_t failed)
 {
-    ngx_queue_t                 *q;
-    ngx_http_manta_redis_op_t   *op;
+    ngx_queue_t                *q;
+    ngx_http_manta_redis_op_t  *op;
 
     if (rd->pc.connection) {
         ngx_reusable_connection(rd->pc.connection, 0);
