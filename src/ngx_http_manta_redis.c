@@ -74,6 +74,7 @@ static void ngx_http_manta_redis_failure(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br);
 static void ngx_http_manta_redis_success(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br);
+static void ngx_http_manta_redis_exit(void *data);
 static char *ngx_http_manta_redis_password(ngx_conf_t *cf,
     ngx_http_manta_redis_t *rd, ngx_str_t *file);
 
@@ -203,12 +204,21 @@ static ngx_int_t
 ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br)
 {
-    int                len;
-    char              *cmd;
-    ngx_int_t          rc;
-    ngx_connection_t  *c;
+    int                  len;
+    char                *cmd;
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_pool_cleanup_t  *cln;
 
     if (!rd->inited) {
+        cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+        if (cln == NULL) {
+            return NGX_DECLINED;
+        }
+
+        cln->handler = ngx_http_manta_redis_exit;
+        cln->data = rd;
+
         ngx_queue_init(&rd->pending);
         ngx_queue_init(&rd->free);
         rd->inited = 1;
@@ -1015,6 +1025,41 @@ ngx_http_manta_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* the worker exits: what the connection allocated is freed */
+
+static void
+ngx_http_manta_redis_exit(void *data)
+{
+    ngx_http_manta_redis_t  *rd = data;
+
+    ngx_queue_t                *q;
+    ngx_http_manta_redis_op_t  *op;
+
+    while (!ngx_queue_empty(&rd->pending)) {
+        q = ngx_queue_head(&rd->pending);
+        ngx_queue_remove(q);
+        op = ngx_queue_data(q, ngx_http_manta_redis_op_t, queue);
+        ngx_http_manta_redis_free(op);
+    }
+
+    while (!ngx_queue_empty(&rd->free)) {
+        q = ngx_queue_head(&rd->free);
+        ngx_queue_remove(q);
+        ngx_free(ngx_queue_data(q, ngx_http_manta_redis_op_t, queue));
+    }
+
+    if (rd->reader) {
+        redisReaderFree(rd->reader);
+        rd->reader = NULL;
+    }
+
+    if (rd->out) {
+        ngx_free(rd->out);
+        rd->out = NULL;
+    }
 }
 
 
