@@ -29,7 +29,7 @@ NGX_CC_OPT ?= -g -O2 -fstack-protector-strong -Wformat \
               -Werror=format-security -fPIC
 NGX_LD_OPT ?= -Wl,-z,relro -Wl,-z,now -fPIC
 CORE_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc
-CORE_LIBS   = -ljansson -lpcre2-8 -lutf8proc -lcrypto
+CORE_LIBS   = -ljansson -lpcre2-8 -lutf8proc -lcrypto -lhiredis
 
 CORE_SRCS   = $(wildcard src/manta_*.c)
 CORE_HDRS   = $(wildcard src/manta_*.h)
@@ -39,7 +39,8 @@ UNIT        = $(BUILD)/unit/manta_unit
 
 DEB_PKGS    = nginx-core nginx-dev libjansson-dev libpcre2-dev libssl-dev \
               libutf8proc-dev openssl curl gcc make perl \
-              python3-prometheus-client
+              python3-prometheus-client \
+              libhiredis-dev redis-server
 
 SHELL      := /bin/bash
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -122,7 +123,7 @@ install-files:
 
 DEB_PKGS    = dpkg-dev debhelper lintian nginx-dev libjansson-dev \
               libpcre2-dev libssl-dev libutf8proc-dev openssl curl perl \
-              python3-prometheus-client
+              python3-prometheus-client libhiredis-dev redis-server
 DEB_DIR     = $(BUILD)/deb
 DEB_SRC     = $(DEB_DIR)/libnginx-mod-http-manta-$(VERSION)
 DEB_ARCH    = $(shell dpkg --print-architecture)

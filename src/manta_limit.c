@@ -173,6 +173,29 @@ manta_limit_retry_after(const manta_bucket_t *b, const manta_limit_t *l,
 }
 
 
+uint64_t
+manta_limit_retry_ms(const manta_bucket_t *b, const manta_limit_t *l,
+    uint64_t now)
+{
+    int64_t   need;
+    unsigned  rate;
+
+    rate = manta_limit_rate(b, l);
+
+    if (rate == 0) {
+        return (uint64_t) MANTA_BACKOFF_MAX * 1000;
+    }
+
+    need = manta_limit_level(b, rate, now) + 1000 - (int64_t) l->burst * 1000;
+
+    if (need <= 0) {
+        return 0;
+    }
+
+    return ((uint64_t) need * 1000 + rate - 1) / rate;
+}
+
+
 unsigned
 manta_backoff_seconds(const char *value, size_t len, time_t now)
 {

@@ -99,6 +99,13 @@ unsigned manta_limit_retry_after(const manta_bucket_t *b,
     const manta_limit_t *l, uint64_t now);
 
 /*
+ * milliseconds, rounded up, until a rejected request would pass (0 when
+ * it would now)
+ */
+uint64_t manta_limit_retry_ms(const manta_bucket_t *b, const manta_limit_t *l,
+    uint64_t now);
+
+/*
  * Upstream's Retry-After (delay-seconds or an HTTP-date) as seconds from
  * "now": MANTA_BACKOFF_DEFAULT when absent or invalid, at most
  * MANTA_BACKOFF_MAX, at least 1.

@@ -9,6 +9,8 @@
 
 #include "ngx_http_manta_module.h"
 #include "ngx_http_manta_limit.h"
+#include "ngx_http_manta_request.h"
+#include "ngx_http_manta_redis.h"
 
 
 /* as the credentials file's "burst": no overflow in thousandths */
@@ -31,12 +33,30 @@ typedef struct {
 } ngx_http_manta_limit_node_t;
 
 
+/*
+ * What a zone in Redis keeps of a bot, after its key in the node (local
+ * zones do not pay for it): Redis's bucket as last seen, and until when
+ * the bot is rejected without asking Redis.
+ */
+
+typedef struct {
+    manta_bucket_t                 remote;
+    uint64_t                       cached;      /* rejected until, ms */
+    ngx_uint_t                     cached_status;
+} ngx_http_manta_limit_remote_t;
+
+#define ngx_http_manta_limit_remote_of(lr)                                   \
+    ((ngx_http_manta_limit_remote_t *)                                       \
+         ngx_align_ptr((lr)->data + (lr)->len, NGX_ALIGNMENT))
+
+
 typedef struct {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
     ngx_queue_t                    queue;
     ngx_msec_t                     alerted;     /* the last "full" alert */
     ngx_uint_t                     evictions;   /* idle buckets freed */
+    ngx_http_manta_redis_breaker_t breaker;     /* manta_limit_redis */
 } ngx_http_manta_limit_shctx_t;
 
 
@@ -44,6 +64,7 @@ typedef struct {
     ngx_http_manta_limit_shctx_t  *sh;
     ngx_slab_pool_t               *shpool;
     ngx_uint_t                     rate;        /* requests per 1000 s */
+    ngx_http_manta_redis_t        *redis;       /* or NULL: local only */
 } ngx_http_manta_limit_ctx_t;
 
 
@@ -60,6 +81,17 @@ static ngx_int_t ngx_http_manta_limit_headers(ngx_http_request_t *r,
 static ngx_int_t ngx_http_manta_limit_lookup(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
     manta_limit_t *limit);
+static ngx_int_t ngx_http_manta_limit_remote(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
+    manta_limit_t *limit);
+static void ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
+    manta_redis_result_t *res);
+static ngx_int_t ngx_http_manta_limit_fallback(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
+    manta_limit_t *limit);
+static ngx_int_t ngx_http_manta_limit_redis_key(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
+    ngx_str_t *key);
 static void ngx_http_manta_limit_delay(ngx_http_request_t *r);
 static ngx_http_manta_limit_node_t *ngx_http_manta_limit_node(
     ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key, ngx_uint_t create);
@@ -82,16 +114,18 @@ static ngx_int_t ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone,
 /*
  * Charges one request of a validated botId to the location's zone.
  * NGX_OK: forward now; NGX_AGAIN: forward after a delay, the write event
- * handler resumes the phases; NGX_DECLINED: rejected (rate or backoff).
+ * handler resumes the phases; NGX_DECLINED: rejected (rate or backoff);
+ * NGX_BUSY: parked until Redis answers, then
+ * ngx_http_manta_request_resume() goes on.
  */
 
 ngx_int_t
 ngx_http_manta_limit_account(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    ngx_int_t                   rc;
-    ngx_uint_t                  level;
-    manta_limit_t               limit;
-    ngx_http_manta_loc_conf_t  *mlcf;
+    ngx_int_t                    rc;
+    manta_limit_t                limit;
+    ngx_http_manta_loc_conf_t   *mlcf;
+    ngx_http_manta_limit_ctx_t  *lctx;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
 
@@ -99,11 +133,46 @@ ngx_http_manta_limit_account(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return NGX_OK;
     }
 
-    rc = ngx_http_manta_limit_lookup(r, ctx, mlcf, &limit);
+    lctx = mlcf->limit_zone->data;
+
+    if (ngx_http_manta_limit_key(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_manta_limit_effective(r, ctx, &limit);
+
+    if (lctx->redis) {
+        rc = ngx_http_manta_limit_remote(r, ctx, mlcf, &limit);
+
+        if (rc == NGX_BUSY) {
+            ctx->limit_parked = 1;
+            r->read_event_handler = ngx_http_test_reading;
+            r->write_event_handler = ngx_http_request_empty_handler;
+            return NGX_BUSY;
+        }
+
+    } else {
+        ctx->limit_source = NGX_HTTP_MANTA_SOURCE_LOCAL;
+        rc = ngx_http_manta_limit_lookup(r, ctx, mlcf, &limit);
+    }
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
+
+    return ngx_http_manta_limit_decide(r, ctx);
+}
+
+
+/* what the decision in ctx->limit_status means for the request */
+
+ngx_int_t
+ngx_http_manta_limit_decide(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
+{
+    ngx_uint_t                  level;
+    ngx_http_manta_loc_conf_t  *mlcf;
+
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
 
     switch (ctx->limit_status) {
 
@@ -269,7 +338,7 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 }
 
 
-/* the decision, taken under the zone's lock */
+/* the local decision on "limit", taken under the zone's lock */
 
 static ngx_int_t
 ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
@@ -283,12 +352,6 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_limit_node_t  *lr;
 
     lctx = mlcf->limit_zone->data;
-
-    if (ngx_http_manta_limit_key(r, ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_manta_limit_effective(r, ctx, limit);
 
     now = ngx_current_msec;
 
@@ -343,6 +406,260 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ctx->limit_fields = 1;
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The decision in Redis.  A bot this gateway saw rejected (or backing off)
+ * is answered from the zone until its retry time, with no round trip:
+ * nothing can make Redis accept it earlier.  Otherwise the request is
+ * parked (NGX_BUSY), or, when Redis cannot be asked (circuit open, no
+ * connection), it takes the fallback at once.
+ */
+
+static ngx_int_t
+ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_http_manta_loc_conf_t *mlcf, manta_limit_t *limit)
+{
+    unsigned                      quota, window;
+    uint64_t                      now;
+    ngx_str_t                     key;
+    ngx_int_t                       rc;
+    ngx_http_manta_limit_ctx_t     *lctx;
+    ngx_http_manta_limit_node_t    *lr;
+    ngx_http_manta_limit_remote_t  *rm;
+
+    lctx = mlcf->limit_zone->data;
+
+    now = ngx_current_msec;
+
+    ngx_shmtx_lock(&lctx->shpool->mutex);
+
+    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 0);
+    rm = lr ? ngx_http_manta_limit_remote_of(lr) : NULL;
+
+    if (rm && rm->cached > now) {
+        ctx->limit_status = rm->cached_status;
+        ctx->limit_retry_after = (unsigned) ((rm->cached - now + 999) / 1000);
+        ctx->limit_source = NGX_HTTP_MANTA_SOURCE_CACHED;
+
+        manta_limit_fields(&rm->remote, limit, now, &quota, &window,
+                           &ctx->limit_remaining, &ctx->limit_reset);
+        ctx->limit_fields = 1;
+
+        ngx_shmtx_unlock(&lctx->shpool->mutex);
+
+        return NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&lctx->shpool->mutex);
+
+    if (ngx_http_manta_limit_redis_key(r, ctx, mlcf, &key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_http_manta_redis_take(lctx->redis, &lctx->sh->breaker, r, &key,
+                                   limit, mlcf->upstream_backoff,
+                                   ngx_http_manta_limit_remote_done);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_BUSY;
+    }
+
+    return ngx_http_manta_limit_fallback(r, ctx, mlcf, limit);
+}
+
+
+/* Redis answered (res), or did not in time (NULL) */
+
+static void
+ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
+    manta_redis_result_t *res)
+{
+    unsigned                      quota, window;
+    uint64_t                      now, ms;
+    manta_limit_t                 limit;
+    manta_bucket_t                bucket;
+    ngx_http_manta_ctx_t         *ctx;
+    ngx_http_manta_loc_conf_t    *mlcf;
+    ngx_http_manta_limit_ctx_t     *lctx;
+    ngx_http_manta_limit_node_t    *lr;
+    ngx_http_manta_limit_remote_t  *rm;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_manta_module);
+    mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
+    lctx = mlcf->limit_zone->data;
+
+    ctx->limit_parked = 0;
+    r->read_event_handler = ngx_http_block_reading;
+
+    ngx_http_manta_limit_effective(r, ctx, &limit);
+
+    if (res == NULL || res->code > MANTA_REDIS_BACKOFF) {
+        if (ngx_http_manta_limit_fallback(r, ctx, mlcf, &limit) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_manta_request_resume(r);
+        return;
+    }
+
+    now = ngx_current_msec;
+    ms = 0;
+
+    manta_redis_bucket(res, now, &bucket);
+
+    ctx->limit_source = NGX_HTTP_MANTA_SOURCE_REDIS;
+
+    switch (res->code) {
+
+    case MANTA_REDIS_DELAYED:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_DELAYED;
+        ctx->limit_delay = (ngx_msec_t) res->delay;
+        break;
+
+    case MANTA_REDIS_REJECTED:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
+        ctx->limit_retry_after = manta_limit_retry_after(&bucket, &limit,
+                                                         now);
+        ms = manta_limit_retry_ms(&bucket, &limit, now);
+        break;
+
+    case MANTA_REDIS_BACKOFF:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
+        ctx->limit_retry_after = (unsigned) ((res->blocked + 999) / 1000);
+        ms = res->blocked;
+        break;
+
+    default: /* MANTA_REDIS_PASSED */
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_PASSED;
+        break;
+    }
+
+    manta_limit_fields(&bucket, &limit, now, &quota, &window,
+                       &ctx->limit_remaining, &ctx->limit_reset);
+    ctx->limit_fields = 1;
+
+    ngx_shmtx_lock(&lctx->shpool->mutex);
+
+    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 1);
+
+    if (lr) {
+        rm = ngx_http_manta_limit_remote_of(lr);
+        rm->remote = bucket;
+
+        if (ms) {
+            rm->cached = now + ms;
+            rm->cached_status = ctx->limit_status;
+        }
+    }
+
+    ngx_shmtx_unlock(&lctx->shpool->mutex);
+
+    ngx_http_manta_request_resume(r);
+}
+
+
+/*
+ * Redis cannot decide: fallback=local limits the bot in this gateway's
+ * zone at rate / fleet and burst / fleet (so that the fleet together
+ * stays within the limit), allow forwards, deny rejects.
+ */
+
+static ngx_int_t
+ngx_http_manta_limit_fallback(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
+    manta_limit_t *limit)
+{
+    manta_limit_t                local;
+    ngx_http_manta_redis_t      *rd;
+    ngx_http_manta_limit_ctx_t  *lctx;
+
+    lctx = mlcf->limit_zone->data;
+    rd = lctx->redis;
+
+    ctx->limit_source = NGX_HTTP_MANTA_SOURCE_FALLBACK;
+
+    if (rd->fallback == NGX_HTTP_MANTA_REDIS_ALLOW) {
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_PASSED;
+        return NGX_OK;
+    }
+
+    if (rd->fallback == NGX_HTTP_MANTA_REDIS_DENY) {
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
+        ctx->limit_retry_after = 1;
+        return NGX_OK;
+    }
+
+    local = *limit;
+    local.rate = ngx_max(1, limit->rate / rd->fleet);
+    local.burst = limit->burst / rd->fleet;
+
+    if (local.delay > local.burst) {
+        local.delay = local.burst;
+    }
+
+    return ngx_http_manta_limit_lookup(r, ctx, mlcf, &local);
+}
+
+
+/* "prefix" "zone" ":" account ":{" botId "}" */
+
+static ngx_int_t
+ngx_http_manta_limit_redis_key(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
+    ngx_str_t *key)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_http_manta_redis_t      *rd;
+    ngx_http_manta_limit_ctx_t  *lctx;
+
+    lctx = mlcf->limit_zone->data;
+    rd = lctx->redis;
+
+    len = rd->prefix.len + mlcf->limit_zone->shm.name.len
+          + sizeof(":12345678:{}") - 1 + ctx->bot_id.len;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->data = p;
+    key->len = manta_redis_key((char *) p, len, (char *) rd->prefix.data,
+                               rd->prefix.len,
+                               (char *) mlcf->limit_zone->shm.name.data,
+                               mlcf->limit_zone->shm.name.len,
+                               mlcf->creds->account,
+                               (char *) ctx->bot_id.data, ctx->bot_id.len);
+
+    return key->len ? NGX_OK : NGX_ERROR;
+}
+
+
+/* manta_limit_redis: the zone's decisions are made in Redis */
+
+ngx_int_t
+ngx_http_manta_limit_set_redis(ngx_shm_zone_t *shm_zone,
+    ngx_http_manta_redis_t *rd)
+{
+    ngx_http_manta_limit_ctx_t  *lctx;
+
+    lctx = shm_zone->data;
+
+    if (lctx == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (lctx->redis) {
+        return NGX_BUSY;
+    }
+
+    lctx->redis = rd;
 
     return NGX_OK;
 }
@@ -442,7 +759,9 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 0);
 
     if (lr) {
-        bucket = lr->bucket;
+        /* with Redis: its bucket as last seen, no round trip */
+        bucket = lctx->redis ? ngx_http_manta_limit_remote_of(lr)->remote
+                             : lr->bucket;
     }
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
@@ -500,13 +819,14 @@ static void
 ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     unsigned                      seconds;
-    ngx_str_t                    *value;
+    ngx_str_t                    *value, key;
     ngx_uint_t                    i, alert;
     ngx_list_part_t              *part;
     ngx_table_elt_t              *h;
     ngx_http_manta_loc_conf_t    *mlcf;
     ngx_http_manta_limit_ctx_t   *lctx;
-    ngx_http_manta_limit_node_t  *lr;
+    ngx_http_manta_limit_node_t    *lr;
+    ngx_http_manta_limit_remote_t  *rm;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
     lctx = mlcf->limit_zone->data;
@@ -555,6 +875,14 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     if (lr) {
         manta_backoff(&lr->bucket, ngx_current_msec, seconds);
 
+        if (lctx->redis) {
+            /* this gateway knows at once; the others through Redis */
+            rm = ngx_http_manta_limit_remote_of(lr);
+            rm->cached = ngx_current_msec + (uint64_t) seconds * 1000;
+            rm->cached_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
+            manta_backoff(&rm->remote, ngx_current_msec, seconds);
+        }
+
     } else {
         alert = ngx_http_manta_limit_full(lctx);
     }
@@ -564,6 +892,13 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     if (alert) {
         ngx_http_manta_limit_full_alert(r, mlcf, ctx,
                                         "cannot be held back");
+    }
+
+    if (lctx->redis) {
+        if (ngx_http_manta_limit_redis_key(r, ctx, mlcf, &key) == NGX_OK) {
+            ngx_http_manta_redis_backoff(lctx->redis, &lctx->sh->breaker,
+                                         &key, seconds);
+        }
     }
 
     ngx_log_error(mlcf->limit_log_level, r->connection->log, 0,
@@ -656,6 +991,11 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
            + offsetof(ngx_http_manta_limit_node_t, data)
            + key->len;
 
+    if (lctx->redis) {
+        size = ngx_align(size, NGX_ALIGNMENT)
+               + sizeof(ngx_http_manta_limit_remote_t);
+    }
+
     ngx_http_manta_limit_expire(lctx);
 
     node = ngx_http_manta_limit_alloc(lctx, size);
@@ -670,8 +1010,12 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
 
     lr->len = (u_short) key->len;
     ngx_memzero(&lr->bucket, sizeof(manta_bucket_t));
-
     ngx_memcpy(lr->data, key->data, key->len);
+
+    if (lctx->redis) {
+        ngx_memzero(ngx_http_manta_limit_remote_of(lr),
+                    sizeof(ngx_http_manta_limit_remote_t));
+    }
 
     ngx_rbtree_insert(&lctx->sh->rbtree, node);
 
@@ -953,6 +1297,8 @@ ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                     ngx_http_manta_limit_rbtree_insert_value);
 
     ngx_queue_init(&lctx->sh->queue);
+
+    ngx_memzero(&lctx->sh->breaker, sizeof(ngx_http_manta_redis_breaker_t));
 
     len = sizeof(" in manta_limit_zone \"\"") + shm_zone->shm.name.len;
 

@@ -8,12 +8,17 @@
 
 
 #include "ngx_http_manta_module.h"
+#include "ngx_http_manta_redis.h"
 
 
 /* the per-bot limit zone: manta_limit_zone, manta_limit */
 
 ngx_int_t ngx_http_manta_limit_account(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
+ngx_int_t ngx_http_manta_limit_decide(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
+ngx_int_t ngx_http_manta_limit_set_redis(ngx_shm_zone_t *shm_zone,
+    ngx_http_manta_redis_t *rd);
 ngx_int_t ngx_http_manta_limit_response(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 ngx_int_t ngx_http_manta_limit_policy(ngx_pool_t *pool,

@@ -12,6 +12,7 @@
 #include "ngx_http_manta_request.h"
 #include "ngx_http_manta_filter.h"
 #include "ngx_http_manta_limit.h"
+#include "ngx_http_manta_redis.h"
 #include "ngx_http_manta_variables.h"
 #include "ngx_http_manta_status.h"
 #include "manta_util.h"
@@ -199,6 +200,13 @@ static ngx_command_t  ngx_http_manta_commands[] = {
     { ngx_string("manta_limit_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_manta_limit_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("manta_limit_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_manta_limit_redis,
       0,
       0,
       NULL },

@@ -38,6 +38,13 @@
 
 #define NGX_HTTP_MANTA_LIMIT_NODELAY  ((ngx_uint_t) -1)
 
+/* $manta_limit_source */
+
+#define NGX_HTTP_MANTA_SOURCE_LOCAL     1
+#define NGX_HTTP_MANTA_SOURCE_REDIS     2
+#define NGX_HTTP_MANTA_SOURCE_FALLBACK  3
+#define NGX_HTTP_MANTA_SOURCE_CACHED    4
+
 
 typedef struct {
     ngx_str_t                  file;
@@ -148,6 +155,8 @@ typedef struct {
     unsigned                   limit_remaining;
     unsigned                   limit_reset;
     unsigned                   limit_backoff;  /* s, after upstream 429 */
+    unsigned                   limit_source:3;
+    unsigned                   limit_parked:1;  /* waits for Redis */
     unsigned                   limit_fields:1;
     unsigned                   handled:1;
     unsigned                   reading:1;

@@ -528,6 +528,14 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     rc = ngx_http_manta_limit_account(r, ctx);
 
+    if (rc == NGX_BUSY) {
+        /* parked until Redis answers: ngx_http_manta_request_resume() */
+        ctx->body = (u_char *) plan.body;
+        ctx->body_len = plan.body_len;
+
+        return NGX_AGAIN;
+    }
+
     if (rc == NGX_ERROR || rc == NGX_DECLINED) {
         /* the body holds the secret */
         manta_wipe(plan.body, plan.body_len);
@@ -547,6 +555,45 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     /* NGX_AGAIN: delayed by the limit, the timer resumes the phases */
 
     return (rc == NGX_AGAIN) ? NGX_AGAIN : NGX_DECLINED;
+}
+
+
+void
+ngx_http_manta_request_resume(ngx_http_request_t *r)
+{
+    ngx_int_t              rc;
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_manta_module);
+
+    rc = ngx_http_manta_limit_decide(r, ctx);
+
+    if (rc == NGX_ERROR || rc == NGX_DECLINED) {
+        /* the body holds the secret */
+        manta_wipe(ctx->body, ctx->body_len);
+        ctx->body = NULL;
+        ctx->body_len = 0;
+
+        rc = (rc == NGX_ERROR)
+             ? NGX_HTTP_INTERNAL_SERVER_ERROR
+             : ngx_http_manta_reject(r, ctx, MANTA_RATE_LIMITED);
+
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (ngx_http_manta_rewrite_request(r, ctx) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (rc == NGX_AGAIN) {
+        /* delayed by the limit, the timer resumes the phases */
+        return;
+    }
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
 }
 
 

@@ -22,6 +22,8 @@ static ngx_int_t ngx_http_manta_token_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_manta_limit_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_manta_limit_source_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_manta_error_rewritten_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_manta_version_variable(ngx_http_request_t *r,
@@ -48,6 +50,9 @@ static ngx_http_variable_t  ngx_http_manta_vars[] = {
 
     { ngx_string("manta_limit_status"), NULL,
       ngx_http_manta_limit_status_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("manta_limit_source"), NULL,
+      ngx_http_manta_limit_source_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("manta_error_rewritten"), NULL,
       ngx_http_manta_error_rewritten_variable, 0,
@@ -177,6 +182,39 @@ ngx_http_manta_limit_status_variable(ngx_http_request_t *r,
     }
 
     s = &ngx_http_manta_limit_statuses[ctx->limit_status];
+
+    ngx_http_manta_set_variable(v, s->data, s->len);
+
+    return NGX_OK;
+}
+
+
+/* who decided: the values of NGX_HTTP_MANTA_SOURCE_* */
+
+static ngx_str_t  ngx_http_manta_limit_sources[] = {
+    ngx_null_string,
+    ngx_string("local"),
+    ngx_string("redis"),
+    ngx_string("fallback"),
+    ngx_string("cached")
+};
+
+
+static ngx_int_t
+ngx_http_manta_limit_source_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t             *s;
+    ngx_http_manta_ctx_t  *ctx;
+
+    ctx = ngx_http_manta_get_ctx(r->main);
+
+    if (ctx == NULL || ctx->limit_status == 0) {
+        ngx_http_manta_set_variable(v, NULL, 0);
+        return NGX_OK;
+    }
+
+    s = &ngx_http_manta_limit_sources[ctx->limit_source];
 
     ngx_http_manta_set_variable(v, s->data, s->len);
 

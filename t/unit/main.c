@@ -24,6 +24,7 @@ main(void)
     test_mask();
     test_plan();
     test_status();
+    test_redis();
 
     return done_testing();
 }

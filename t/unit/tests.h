@@ -19,6 +19,7 @@ void test_limit(void);
 void test_mask(void);
 void test_plan(void);
 void test_status(void);
+void test_redis(void);
 
 
 #endif /* _TESTS_H_INCLUDED_ */

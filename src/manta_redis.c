@@ -1,0 +1,367 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * The per-bot limit in Redis.  The script below is manta_limit_take(),
+ * manta_limit_idle() and manta_backoff() written in Lua: the same bucket
+ * (excess in thousandths, the rate it was charged with, the last request
+ * and the backoff block, in a hash with fields e, r, l and b), the same
+ * integer arithmetic (idiv() is exact where Lua's doubles would round),
+ * with Redis TIME in milliseconds as the clock, so that gateways with
+ * skewed clocks agree.  A key expires once its bucket is idle (drained at
+ * its own rate and not blocked) plus one second: forgetting it then
+ * changes no decision.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "manta_redis.h"
+
+
+static int manta_redis_int(const redisReply *r, uint64_t max, uint64_t *v);
+
+
+const char  manta_redis_script[] =
+    "local function idiv(a, b)\n"
+    "  local q = math.floor(a / b)\n"
+    "  if q * b > a then q = q - 1\n"
+    "  elseif (q + 1) * b <= a then q = q + 1 end\n"
+    "  return q\n"
+    "end\n"
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + idiv(tonumber(t[2]), 1000)\n"
+    "local key = KEYS[1]\n"
+    "local h = redis.call('HMGET', key, 'l', 'e', 'r', 'b')\n"
+    "local last = tonumber(h[1]) or 0\n"
+    "local excess = tonumber(h[2]) or 0\n"
+    "local brate = tonumber(h[3]) or 0\n"
+    "local blocked = tonumber(h[4]) or 0\n"
+    "local function level(rate)\n"
+    "  local ms = 0\n"
+    "  if now > last then ms = now - last end\n"
+    "  if rate > 0 then\n"
+    "    local empty = idiv((excess + 1000) * 1000, rate) + 1\n"
+    "    if ms > empty then ms = empty end\n"
+    "  end\n"
+    "  return excess - idiv(rate * ms, 1000)\n"
+    "end\n"
+    "local function answer(code, delay)\n"
+    "  local age, b = 0, 0\n"
+    "  if last > 0 and now > last then age = now - last end\n"
+    "  if blocked > now then b = blocked - now end\n"
+    "  return {code, delay, excess, age, brate, b}\n"
+    "end\n"
+    "local function expire()\n"
+    "  local ttl = 1000\n"
+    "  if brate > 0 and last > 0 then\n"
+    "    ttl = idiv((excess + 1000) * 1000 + brate - 1, brate) + 1000\n"
+    "  end\n"
+    "  if blocked > now and blocked - now + 1000 > ttl then\n"
+    "    ttl = blocked - now + 1000\n"
+    "  end\n"
+    "  redis.call('PEXPIRE', key, ttl)\n"
+    "end\n"
+    "if ARGV[1] == 'backoff' then\n"
+    "  blocked = now + tonumber(ARGV[2]) * 1000\n"
+    "  redis.call('HSET', key, 'b', blocked)\n"
+    "  expire()\n"
+    "  return answer(4, 0)\n"
+    "end\n"
+    "local lrate = tonumber(ARGV[2])\n"
+    "local burst = tonumber(ARGV[3])\n"
+    "local delay = tonumber(ARGV[4])\n"
+    "if ARGV[5] == '1' and blocked > now then return answer(3, 0) end\n"
+    "local e = 0\n"
+    "if last > 0 then\n"
+    "  local rate = lrate\n"
+    "  if brate > 0 then rate = brate end\n"
+    "  e = level(rate) + 1000\n"
+    "  if e < 0 then e = 0 end\n"
+    "  if e > burst * 1000 then return answer(2, 0) end\n"
+    "end\n"
+    "if last == 0 or now > last then last = now end\n"
+    "excess = e\n"
+    "brate = lrate\n"
+    "redis.call('HSET', key, 'l', last, 'e', excess, 'r', brate)\n"
+    "expire()\n"
+    "if excess <= delay * 1000 or lrate == 0 then return answer(0, 0) end\n"
+    "return answer(1, idiv((excess - delay * 1000) * 1000, lrate))\n";
+
+
+const char *
+manta_redis_sha(void)
+{
+    int             i;
+    unsigned char   md[SHA_DIGEST_LENGTH];
+    static char     hex[2 * SHA_DIGEST_LENGTH + 1];
+
+    if (hex[0] == '\0') {
+        SHA1((const unsigned char *) manta_redis_script,
+             sizeof(manta_redis_script) - 1, md);
+
+        for (i = 0; i < SHA_DIGEST_LENGTH; i++) {
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        }
+    }
+
+    return hex;
+}
+
+
+size_t
+manta_redis_key(char *buf, size_t size, const char *prefix,
+    size_t prefix_len, const char *zone, size_t zone_len, uint32_t account,
+    const char *bot_id, size_t bot_id_len)
+{
+    char    *p;
+    size_t   len;
+
+    len = prefix_len + zone_len + sizeof(":12345678:{}") - 1 + bot_id_len;
+
+    if (len > size) {
+        return 0;
+    }
+
+    p = buf;
+    memcpy(p, prefix, prefix_len);
+    p += prefix_len;
+    memcpy(p, zone, zone_len);
+    p += zone_len;
+    p += sprintf(p, ":%08x:{", (unsigned) account);
+    memcpy(p, bot_id, bot_id_len);
+    p += bot_id_len;
+    *p++ = '}';
+
+    return p - buf;
+}
+
+
+int
+manta_redis_take_cmd(char **cmd, const char *key, size_t key_len,
+    const manta_limit_t *l, int backoff)
+{
+    char         rate[16], burst[16], delay[16];
+    size_t       len[9];
+    const char  *argv[9];
+
+    snprintf(rate, sizeof(rate), "%u", l->rate);
+    snprintf(burst, sizeof(burst), "%u", l->burst);
+    snprintf(delay, sizeof(delay), "%u", l->delay);
+
+    argv[0] = "EVALSHA";
+    argv[1] = manta_redis_sha();
+    argv[2] = "1";
+    argv[3] = key;
+    argv[4] = "take";
+    argv[5] = rate;
+    argv[6] = burst;
+    argv[7] = delay;
+    argv[8] = backoff ? "1" : "0";
+
+    len[0] = 7;
+    len[1] = 2 * SHA_DIGEST_LENGTH;
+    len[2] = 1;
+    len[3] = key_len;
+    len[4] = 4;
+    len[5] = strlen(rate);
+    len[6] = strlen(burst);
+    len[7] = strlen(delay);
+    len[8] = 1;
+
+    return redisFormatCommandArgv(cmd, 9, argv, len);
+}
+
+
+int
+manta_redis_backoff_cmd(char **cmd, const char *key, size_t key_len,
+    unsigned seconds)
+{
+    char         s[16];
+    size_t       len[6];
+    const char  *argv[6];
+
+    snprintf(s, sizeof(s), "%u", seconds);
+
+    argv[0] = "EVALSHA";
+    argv[1] = manta_redis_sha();
+    argv[2] = "1";
+    argv[3] = key;
+    argv[4] = "backoff";
+    argv[5] = s;
+
+    len[0] = 7;
+    len[1] = 2 * SHA_DIGEST_LENGTH;
+    len[2] = 1;
+    len[3] = key_len;
+    len[4] = 7;
+    len[5] = strlen(s);
+
+    return redisFormatCommandArgv(cmd, 6, argv, len);
+}
+
+
+int
+manta_redis_load_cmd(char **cmd)
+{
+    size_t       len[3];
+    const char  *argv[3];
+
+    argv[0] = "SCRIPT";
+    argv[1] = "LOAD";
+    argv[2] = manta_redis_script;
+
+    len[0] = 6;
+    len[1] = 4;
+    len[2] = sizeof(manta_redis_script) - 1;
+
+    return redisFormatCommandArgv(cmd, 3, argv, len);
+}
+
+
+int
+manta_redis_auth_cmd(char **cmd, const char *user, size_t user_len,
+    const char *password, size_t password_len)
+{
+    int          n;
+    size_t       len[3];
+    const char  *argv[3];
+
+    n = 0;
+    argv[n] = "AUTH";
+    len[n++] = 4;
+
+    if (user && user_len) {
+        argv[n] = user;
+        len[n++] = user_len;
+    }
+
+    argv[n] = password;
+    len[n++] = password_len;
+
+    return redisFormatCommandArgv(cmd, n, argv, len);
+}
+
+
+int
+manta_redis_select_cmd(char **cmd, unsigned db)
+{
+    char         s[16];
+    size_t       len[2];
+    const char  *argv[2];
+
+    snprintf(s, sizeof(s), "%u", db);
+
+    argv[0] = "SELECT";
+    argv[1] = s;
+
+    len[0] = 6;
+    len[1] = strlen(s);
+
+    return redisFormatCommandArgv(cmd, 2, argv, len);
+}
+
+
+int
+manta_redis_reply(const redisReply *reply, manta_redis_result_t *res,
+    const char **err)
+{
+    uint64_t  code;
+
+    memset(res, 0, sizeof(manta_redis_result_t));
+
+    if (reply == NULL) {
+        *err = "no reply";
+        return MANTA_REDIS_ERROR;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+
+        if (reply->str && reply->len >= 8
+            && memcmp(reply->str, "NOSCRIPT", 8) == 0)
+        {
+            *err = "script not loaded";
+            return MANTA_REDIS_NOSCRIPT;
+        }
+
+        *err = "error reply";
+        return MANTA_REDIS_ERROR;
+    }
+
+    /* limits: the largest values a sane bucket can hold */
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 6
+        || manta_redis_int(reply->element[0], MANTA_REDIS_BLOCKED, &code)
+           != 0
+        || manta_redis_int(reply->element[1], (uint64_t) 1 << 52,
+                           &res->delay)
+           != 0
+        || manta_redis_int(reply->element[2],
+                           (uint64_t) MANTA_LIMIT_MAX * 1000 + 1000,
+                           &res->excess)
+           != 0
+        || manta_redis_int(reply->element[3], (uint64_t) 1 << 52, &res->age)
+           != 0
+        || manta_redis_int(reply->element[4], UINT32_MAX, &res->rate) != 0
+        || manta_redis_int(reply->element[5],
+                           (uint64_t) MANTA_BACKOFF_MAX * 1000 + 1000,
+                           &res->blocked)
+           != 0)
+    {
+        *err = "unexpected reply";
+        return MANTA_REDIS_ERROR;
+    }
+
+    res->code = (int) code;
+    *err = NULL;
+
+    return MANTA_REDIS_OK;
+}
+
+
+int
+manta_redis_reply_ok(const redisReply *reply)
+{
+    return reply != NULL
+           && (reply->type == REDIS_REPLY_STATUS
+               || reply->type == REDIS_REPLY_STRING);
+}
+
+
+void
+manta_redis_bucket(const manta_redis_result_t *res, uint64_t now,
+    manta_bucket_t *b)
+{
+    memset(b, 0, sizeof(manta_bucket_t));
+
+    b->excess = res->excess;
+    b->rate = (uint32_t) res->rate;
+
+    if (res->rate) {
+        /* a charged bucket; never "new" (last 0) on the local clock */
+        b->last = (now > res->age) ? now - res->age : 1;
+    }
+
+    if (res->blocked) {
+        b->blocked = now + res->blocked;
+    }
+}
+
+
+static int
+manta_redis_int(const redisReply *r, uint64_t max, uint64_t *v)
+{
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER || r->integer < 0
+        || (uint64_t) r->integer > max)
+    {
+        return -1;
+    }
+
+    *v = (uint64_t) r->integer;
+
+    return 0;
+}

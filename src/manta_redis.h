@@ -1,0 +1,101 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * The per-bot limit kept in Redis: the Lua script that runs the local
+ * zone's arithmetic (manta_limit_take()) with Redis TIME as the clock, the
+ * commands that call it, and the interpretation of its replies.  Commands
+ * are built with libhiredis's formatter, replies read with its redisReader;
+ * the transport is the caller's.
+ */
+
+
+#ifndef _MANTA_REDIS_H_INCLUDED_
+#define _MANTA_REDIS_H_INCLUDED_
+
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "manta_limit.h"
+
+
+/* what the script answered (its first element) */
+
+#define MANTA_REDIS_PASSED    0
+#define MANTA_REDIS_DELAYED   1
+#define MANTA_REDIS_REJECTED  2
+#define MANTA_REDIS_BACKOFF   3     /* blocked after an upstream 429 */
+#define MANTA_REDIS_BLOCKED   4     /* the answer to a backoff call */
+
+/* manta_redis_reply() */
+
+#define MANTA_REDIS_OK        0
+#define MANTA_REDIS_NOSCRIPT  1     /* EVALSHA before SCRIPT LOAD: retry */
+#define MANTA_REDIS_ERROR     2
+
+/* the longest key: prefix, zone, account and botId */
+#define MANTA_REDIS_KEY_MAX   1024
+
+
+typedef struct {
+    int         code;       /* MANTA_REDIS_PASSED... */
+    uint64_t    delay;      /* ms, for DELAYED */
+    uint64_t    excess;     /* the bucket after the call, in thousandths */
+    uint64_t    age;        /* ms since the bucket's last request */
+    uint64_t    rate;       /* the bucket's own rate, 0 when never charged */
+    uint64_t    blocked;    /* ms the bot still backs off, 0 when none */
+} manta_redis_result_t;
+
+
+/* the script and its SHA1 in hex, as EVALSHA wants it */
+extern const char  manta_redis_script[];
+const char *manta_redis_sha(void);
+
+/*
+ * The key of a bot's bucket: prefix, zone, account, then the botId as
+ * the hash tag ("manta:bots:1a2b3c4d:{bot}"), so that a Redis Cluster
+ * keeps a bot's keys in one slot.  Returns the length, 0 when it does not
+ * fit in size.
+ */
+size_t manta_redis_key(char *buf, size_t size, const char *prefix,
+    size_t prefix_len, const char *zone, size_t zone_len, uint32_t account,
+    const char *bot_id, size_t bot_id_len);
+
+/*
+ * Commands, as RESP (free() them): one request charged against l,
+ * honouring the backoff block when "backoff" is set; the bot blocked for
+ * "seconds"; SCRIPT LOAD; AUTH (user may be NULL) and SELECT.  -1 on
+ * error, else the length.
+ */
+int manta_redis_take_cmd(char **cmd, const char *key, size_t key_len,
+    const manta_limit_t *l, int backoff);
+int manta_redis_backoff_cmd(char **cmd, const char *key, size_t key_len,
+    unsigned seconds);
+int manta_redis_load_cmd(char **cmd);
+int manta_redis_auth_cmd(char **cmd, const char *user, size_t user_len,
+    const char *password, size_t password_len);
+int manta_redis_select_cmd(char **cmd, unsigned db);
+
+/*
+ * A reply of the script: MANTA_REDIS_OK with *res filled, NOSCRIPT, or
+ * ERROR for an error reply or anything that is not the script's answer;
+ * err then says what it was (never the reply's bytes: no secret there).
+ */
+int manta_redis_reply(const redisReply *reply, manta_redis_result_t *res,
+    const char **err);
+
+/* 1 when a reply to AUTH, SELECT or SCRIPT LOAD is a success */
+int manta_redis_reply_ok(const redisReply *reply);
+
+/*
+ * The bucket as Redis keeps it, on the local clock "now" (monotonic ms),
+ * for manta_limit_fields() and manta_limit_retry_after().
+ */
+void manta_redis_bucket(const manta_redis_result_t *res, uint64_t now,
+    manta_bucket_t *b);
+
+
+#endif /* _MANTA_REDIS_H_INCLUDED_ */

@@ -1,0 +1,1132 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * The Redis transport of a fleet-wide limit zone: per worker one
+ * persistent connection on nginx's event loop, pipelined (the requests
+ * parked on it are answered in the order their commands were sent), AUTH
+ * and SELECT on connect, the script loaded on connect and again after a
+ * NOSCRIPT, a timer per parked request, and the circuit breaker shared by
+ * the workers.  Replies are read with libhiredis's redisReader only.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_manta_module.h"
+#include "ngx_http_manta_limit.h"
+#include "ngx_http_manta_redis.h"
+
+
+/* consecutive failures that open the circuit */
+#define NGX_HTTP_MANTA_REDIS_FAILURES  3
+
+/* ms between two probes while the circuit is open */
+#define NGX_HTTP_MANTA_REDIS_PROBE     1000
+
+/* the reconnect backoff, ms */
+#define NGX_HTTP_MANTA_REDIS_RETRY     100
+#define NGX_HTTP_MANTA_REDIS_RETRY_MAX 2000
+
+#define NGX_HTTP_MANTA_REDIS_AUTH      0
+#define NGX_HTTP_MANTA_REDIS_SELECT    1
+#define NGX_HTTP_MANTA_REDIS_LOAD      2
+#define NGX_HTTP_MANTA_REDIS_TAKE      3
+#define NGX_HTTP_MANTA_REDIS_BACKOFF   4
+
+
+typedef struct {
+    ngx_queue_t                       queue;
+    ngx_http_manta_redis_t           *rd;
+    ngx_http_manta_redis_breaker_t   *br;
+    ngx_http_request_t               *r;      /* NULL: nobody waits */
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_manta_redis_handler_pt   handler;
+    ngx_event_t                       timer;
+    char                             *cmd;    /* kept for NOSCRIPT */
+    int                               len;
+    ngx_uint_t                        kind;
+    unsigned                          retried:1;
+} ngx_http_manta_redis_op_t;
+
+
+static ngx_int_t ngx_http_manta_redis_ready(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br);
+static ngx_int_t ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br);
+static ngx_http_manta_redis_op_t *ngx_http_manta_redis_send(
+    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_breaker_t *br,
+    ngx_uint_t kind, char *cmd, int len);
+static void ngx_http_manta_redis_flush(ngx_http_manta_redis_t *rd);
+static void ngx_http_manta_redis_write_handler(ngx_event_t *wev);
+static void ngx_http_manta_redis_read_handler(ngx_event_t *rev);
+static ngx_int_t ngx_http_manta_redis_dispatch(ngx_http_manta_redis_t *rd,
+    redisReply *reply);
+static void ngx_http_manta_redis_close(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_uint_t failed);
+static void ngx_http_manta_redis_free(ngx_http_manta_redis_op_t *op);
+static void ngx_http_manta_redis_answer(ngx_http_manta_redis_op_t *op,
+    manta_redis_result_t *res);
+static void ngx_http_manta_redis_timeout(ngx_event_t *ev);
+static void ngx_http_manta_redis_cleanup(void *data);
+static void ngx_http_manta_redis_failure(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br);
+static void ngx_http_manta_redis_success(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br);
+static void ngx_http_manta_redis_exit(void *data);
+static char *ngx_http_manta_redis_password(ngx_conf_t *cf,
+    ngx_http_manta_redis_t *rd, ngx_str_t *file);
+
+
+ngx_int_t
+ngx_http_manta_redis_take(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_http_request_t *r,
+    ngx_str_t *key, manta_limit_t *limit, ngx_uint_t backoff,
+    ngx_http_manta_redis_handler_pt handler)
+{
+    int                         len;
+    char                       *cmd;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_manta_redis_op_t  *op;
+
+    if (ngx_http_manta_redis_ready(rd, br) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_DECLINED;
+    }
+
+    len = manta_redis_take_cmd(&cmd, (char *) key->data, key->len, limit,
+                               (int) backoff);
+    if (len < 0) {
+        return NGX_DECLINED;
+    }
+
+    op = ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_TAKE, cmd,
+                                   len);
+    if (op == NULL) {
+        return NGX_DECLINED;
+    }
+
+    op->r = r;
+    op->handler = handler;
+    op->cln = cln;
+
+    cln->handler = ngx_http_manta_redis_cleanup;
+    cln->data = op;
+
+    ngx_add_timer(&op->timer, rd->timeout);
+
+    ngx_http_manta_redis_flush(rd);
+
+    return NGX_AGAIN;
+}
+
+
+void
+ngx_http_manta_redis_backoff(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_str_t *key, unsigned seconds)
+{
+    int    len;
+    char  *cmd;
+
+    if (ngx_http_manta_redis_ready(rd, br) != NGX_OK) {
+        return;
+    }
+
+    len = manta_redis_backoff_cmd(&cmd, (char *) key->data, key->len,
+                                  seconds);
+    if (len < 0) {
+        return;
+    }
+
+    if (ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_BACKOFF, cmd,
+                                  len)
+        == NULL)
+    {
+        return;
+    }
+
+    ngx_http_manta_redis_flush(rd);
+}
+
+
+/*
+ * NGX_OK when a command may be sent: the circuit is closed or it is this
+ * request's turn to probe, and the connection is up or may be opened.
+ */
+
+static ngx_int_t
+ngx_http_manta_redis_ready(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br)
+{
+    ngx_msec_t         now;
+    ngx_atomic_uint_t  probe;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        /* the worker is going: no new connection to leave behind */
+        return rd->connected ? NGX_OK : NGX_DECLINED;
+    }
+
+    now = ngx_current_msec;
+
+    if (br->open) {
+        probe = br->probe;
+
+        if ((ngx_msec_int_t) (now - (ngx_msec_t) probe) < 0
+            || !ngx_atomic_cmp_set(&br->probe, probe,
+                                   now + NGX_HTTP_MANTA_REDIS_PROBE))
+        {
+            return NGX_DECLINED;
+        }
+
+        /* this request probes */
+        rd->retry_at = now;
+    }
+
+    if (rd->connected) {
+        return NGX_OK;
+    }
+
+    if ((ngx_msec_int_t) (now - rd->retry_at) < 0) {
+        ngx_http_manta_redis_failure(rd, br);
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_manta_redis_connect(rd, br);
+}
+
+
+static ngx_int_t
+ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br)
+{
+    int                  len;
+    char                *cmd;
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_pool_cleanup_t  *cln;
+
+    if (!rd->inited) {
+        cln = ngx_pool_cleanup_add(ngx_cycle->pool, 0);
+        if (cln == NULL) {
+            return NGX_DECLINED;
+        }
+
+        cln->handler = ngx_http_manta_redis_exit;
+        cln->data = rd;
+
+        ngx_queue_init(&rd->pending);
+        ngx_queue_init(&rd->free);
+        rd->inited = 1;
+    }
+
+    ngx_memzero(&rd->pc, sizeof(ngx_peer_connection_t));
+
+    rd->pc.sockaddr = rd->addr->sockaddr;
+    rd->pc.socklen = rd->addr->socklen;
+    rd->pc.name = &rd->server;
+    rd->pc.get = ngx_event_get_peer;
+    rd->pc.log = ngx_cycle->log;
+    rd->pc.log_error = NGX_ERROR_ERR;
+
+    rc = ngx_event_connect_peer(&rd->pc);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+
+        if (rd->pc.connection) {
+            ngx_close_connection(rd->pc.connection);
+            rd->pc.connection = NULL;
+        }
+
+        ngx_http_manta_redis_close(rd, br, 1);
+        return NGX_DECLINED;
+    }
+
+    c = rd->pc.connection;
+    c->data = rd;
+    c->read->handler = ngx_http_manta_redis_read_handler;
+    c->write->handler = ngx_http_manta_redis_write_handler;
+    c->log = ngx_cycle->log;
+    c->read->log = c->log;
+    c->write->log = c->log;
+
+    /* closed by nginx when the worker exits (c->close, read handler) */
+    c->idle = 1;
+    ngx_reusable_connection(c, 1);
+
+    rd->reader = redisReaderCreate();
+    if (rd->reader == NULL) {
+        ngx_close_connection(c);
+        rd->pc.connection = NULL;
+        return NGX_DECLINED;
+    }
+
+    rd->connected = 1;
+    rd->out_len = 0;
+
+    if (rd->password.len) {
+        len = manta_redis_auth_cmd(&cmd, (char *) rd->username.data,
+                                   rd->username.len,
+                                   (char *) rd->password.data,
+                                   rd->password.len);
+        if (len < 0
+            || ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_AUTH,
+                                         cmd, len)
+               == NULL)
+        {
+            ngx_http_manta_redis_close(rd, br, 1);
+            return NGX_DECLINED;
+        }
+    }
+
+    if (rd->db) {
+        len = manta_redis_select_cmd(&cmd, (unsigned) rd->db);
+        if (len < 0
+            || ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_SELECT,
+                                         cmd, len)
+               == NULL)
+        {
+            ngx_http_manta_redis_close(rd, br, 1);
+            return NGX_DECLINED;
+        }
+    }
+
+    len = manta_redis_load_cmd(&cmd);
+    if (len < 0
+        || ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_LOAD, cmd,
+                                     len)
+           == NULL)
+    {
+        ngx_http_manta_redis_close(rd, br, 1);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* queues a command (cmd is the op's from now on, freed with it) */
+
+static ngx_http_manta_redis_op_t *
+ngx_http_manta_redis_send(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_uint_t kind, char *cmd, int len)
+{
+    u_char                     *p;
+    size_t                      size;
+    ngx_queue_t                *q;
+    ngx_http_manta_redis_op_t  *op;
+
+    if (rd->out_len + len > rd->out_size) {
+        size = ngx_max(rd->out_size * 2, rd->out_len + len + 4096);
+
+        p = ngx_alloc(size, ngx_cycle->log);
+        if (p == NULL) {
+            redisFreeCommand(cmd);
+            return NULL;
+        }
+
+        if (rd->out_len) {
+            ngx_memcpy(p, rd->out, rd->out_len);
+        }
+
+        if (rd->out) {
+            ngx_free(rd->out);
+        }
+
+        rd->out = p;
+        rd->out_size = size;
+    }
+
+    if (!ngx_queue_empty(&rd->free)) {
+        q = ngx_queue_head(&rd->free);
+        ngx_queue_remove(q);
+        op = ngx_queue_data(q, ngx_http_manta_redis_op_t, queue);
+
+    } else {
+        op = ngx_alloc(sizeof(ngx_http_manta_redis_op_t), ngx_cycle->log);
+        if (op == NULL) {
+            redisFreeCommand(cmd);
+            return NULL;
+        }
+    }
+
+    ngx_memzero(op, sizeof(ngx_http_manta_redis_op_t));
+
+    op->rd = rd;
+    op->br = br;
+    op->kind = kind;
+    op->cmd = cmd;
+    op->len = len;
+    op->timer.handler = ngx_http_manta_redis_timeout;
+    op->timer.data = op;
+    op->timer.log = ngx_cycle->log;
+
+    ngx_memcpy(rd->out + rd->out_len, cmd, len);
+    rd->out_len += len;
+
+    ngx_queue_insert_tail(&rd->pending, &op->queue);
+
+    return op;
+}
+
+
+static void
+ngx_http_manta_redis_flush(ngx_http_manta_redis_t *rd)
+{
+    ssize_t                     n;
+    ngx_connection_t           *c;
+    ngx_http_manta_redis_op_t  *op;
+
+    c = rd->pc.connection;
+
+    if (c == NULL || rd->out_len == 0 || !c->write->ready) {
+        return;
+    }
+
+    n = c->send(c, rd->out, rd->out_len);
+
+    if (n == NGX_AGAIN) {
+        (void) ngx_handle_write_event(c->write, 0);
+        return;
+    }
+
+    if (n == NGX_ERROR) {
+        op = ngx_queue_data(ngx_queue_head(&rd->pending),
+                            ngx_http_manta_redis_op_t, queue);
+        ngx_http_manta_redis_close(rd, op->br, 1);
+        return;
+    }
+
+    if ((size_t) n < rd->out_len) {
+        ngx_memmove(rd->out, rd->out + n, rd->out_len - n);
+    }
+
+    rd->out_len -= n;
+
+    if (rd->out_len) {
+        (void) ngx_handle_write_event(c->write, 0);
+    }
+}
+
+
+static void
+ngx_http_manta_redis_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t        *c;
+    ngx_http_manta_redis_t  *rd;
+
+    c = wev->data;
+    rd = c->data;
+
+    ngx_http_manta_redis_flush(rd);
+}
+
+
+static void
+ngx_http_manta_redis_read_handler(ngx_event_t *rev)
+{
+    u_char                           buf[16384];
+    void                            *reply;
+    ssize_t                          n;
+    ngx_connection_t                *c;
+    ngx_http_manta_redis_t          *rd;
+    ngx_http_manta_redis_op_t       *op;
+    ngx_http_manta_redis_breaker_t  *br;
+
+    c = rev->data;
+    rd = c->data;
+
+    if (c->close) {
+        ngx_http_manta_redis_close(rd, NULL, 0);
+        return;
+    }
+
+    for ( ;; ) {
+
+        br = NULL;
+
+        if (!ngx_queue_empty(&rd->pending)) {
+            op = ngx_queue_data(ngx_queue_head(&rd->pending),
+                                ngx_http_manta_redis_op_t, queue);
+            br = op->br;
+        }
+
+        n = c->recv(c, buf, sizeof(buf));
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+                ngx_http_manta_redis_close(rd, br, 1);
+            }
+
+            return;
+        }
+
+        if (n == 0 || n == NGX_ERROR || br == NULL) {
+            /* closed by Redis, or bytes nobody asked for */
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "manta_limit_redis zone \"%V\": connection to %V "
+                          "lost", &rd->zone, &rd->server);
+            ngx_http_manta_redis_close(rd, br, 1);
+            return;
+        }
+
+        if (redisReaderFeed(rd->reader, (char *) buf, n) != REDIS_OK) {
+            ngx_http_manta_redis_close(rd, br, 1);
+            return;
+        }
+
+        for ( ;; ) {
+            reply = NULL;
+
+            if (redisReaderGetReply(rd->reader, &reply) != REDIS_OK) {
+                ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                              "manta_limit_redis zone \"%V\": invalid reply "
+                              "from %V", &rd->zone, &rd->server);
+                ngx_http_manta_redis_close(rd, br, 1);
+                return;
+            }
+
+            if (reply == NULL) {
+                break;
+            }
+
+            n = ngx_http_manta_redis_dispatch(rd, reply);
+
+            freeReplyObject(reply);
+
+            if (n != NGX_OK) {
+                return;
+            }
+        }
+
+        if (!rd->connected) {
+            return;
+        }
+    }
+}
+
+
+/* the reply to the oldest command; NGX_ERROR when the connection closed */
+
+static ngx_int_t
+ngx_http_manta_redis_dispatch(ngx_http_manta_redis_t *rd, redisReply *reply)
+{
+    int                              rc;
+    const char                      *err, *what;
+    ngx_queue_t                     *q;
+    manta_redis_result_t             res;
+    ngx_http_manta_redis_op_t       *op, *again;
+    ngx_http_manta_redis_breaker_t  *br;
+
+    if (ngx_queue_empty(&rd->pending)) {
+        ngx_http_manta_redis_close(rd, NULL, 1);
+        return NGX_ERROR;
+    }
+
+    q = ngx_queue_head(&rd->pending);
+    ngx_queue_remove(q);
+    op = ngx_queue_data(q, ngx_http_manta_redis_op_t, queue);
+    br = op->br;
+
+    if (op->kind <= NGX_HTTP_MANTA_REDIS_LOAD) {
+
+        if (manta_redis_reply_ok(reply)) {
+            ngx_http_manta_redis_free(op);
+            return NGX_OK;
+        }
+
+        what = (op->kind == NGX_HTTP_MANTA_REDIS_AUTH) ? "AUTH"
+               : (op->kind == NGX_HTTP_MANTA_REDIS_SELECT) ? "SELECT"
+               : "SCRIPT LOAD";
+
+        /* Redis's own message names no secret */
+
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "manta_limit_redis zone \"%V\": %s on %V failed: "
+                      "\"%*s\"", &rd->zone, what, &rd->server,
+                      (reply->type == REDIS_REPLY_ERROR)
+                      ? ngx_min(reply->len, 200) : 0,
+                      (reply->type == REDIS_REPLY_ERROR) ? reply->str : "");
+
+        ngx_http_manta_redis_free(op);
+        ngx_http_manta_redis_close(rd, br, 1);
+
+        /* no reconnect storm on a wrong password */
+        rd->retry_at = ngx_current_msec + NGX_HTTP_MANTA_REDIS_RETRY_MAX;
+        return NGX_ERROR;
+    }
+
+    rc = manta_redis_reply(reply, &res, &err);
+
+    if (rc == MANTA_REDIS_NOSCRIPT && !op->retried) {
+        /* Redis restarted or SCRIPT FLUSH: load it, then ask again */
+        int    len;
+        char  *cmd;
+
+        len = manta_redis_load_cmd(&cmd);
+
+        if (len >= 0
+            && ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_LOAD,
+                                         cmd, len)
+               != NULL)
+        {
+            again = ngx_http_manta_redis_send(rd, br, op->kind, op->cmd,
+                                              op->len);
+            op->cmd = NULL;
+
+            if (again == NULL) {
+                ngx_http_manta_redis_failure(rd, br);
+                ngx_http_manta_redis_answer(op, NULL);
+                return rd->connected ? NGX_OK : NGX_ERROR;
+            }
+
+            {
+                again->retried = 1;
+                again->r = op->r;
+                again->handler = op->handler;
+                again->cln = op->cln;
+
+                if (again->cln) {
+                    again->cln->data = again;
+                }
+
+                if (op->timer.timer_set) {
+                    ngx_add_timer(&again->timer,
+                                  op->timer.timer.key - ngx_current_msec);
+                }
+
+                op->r = NULL;
+                op->cln = NULL;
+            }
+
+            ngx_http_manta_redis_free(op);
+            ngx_http_manta_redis_flush(rd);
+            return NGX_OK;
+        }
+    }
+
+    if (rc != MANTA_REDIS_OK) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "manta_limit_redis zone \"%V\": %s from %V%s%*s",
+                      &rd->zone, err, &rd->server,
+                      (reply->type == REDIS_REPLY_ERROR) ? ": " : "",
+                      (reply->type == REDIS_REPLY_ERROR)
+                      ? ngx_min(reply->len, 200) : 0,
+                      (reply->type == REDIS_REPLY_ERROR) ? reply->str : "");
+
+        ngx_http_manta_redis_failure(rd, br);
+        ngx_http_manta_redis_answer(op, NULL);
+        return rd->connected ? NGX_OK : NGX_ERROR;
+    }
+
+    ngx_http_manta_redis_success(rd, br);
+    rd->backoff = 0;
+
+    ngx_http_manta_redis_answer(op, &res);
+
+    return rd->connected ? NGX_OK : NGX_ERROR;
+}
+
+
+/* the op's request gets its answer; the op is freed first */
+
+static void
+ngx_http_manta_redis_answer(ngx_http_manta_redis_op_t *op,
+    manta_redis_result_t *res)
+{
+    ngx_connection_t                 *c;
+    ngx_http_request_t               *r;
+    ngx_http_manta_redis_handler_pt   handler;
+
+    r = op->r;
+    handler = op->handler;
+
+    ngx_http_manta_redis_free(op);
+
+    if (r == NULL) {
+        return;
+    }
+
+    c = r->connection;
+
+    handler(r, res);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * Closes the connection; every parked request takes the fallback.  The
+ * next connection waits for the backoff.
+ */
+
+static void
+ngx_http_manta_redis_close(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_uint_t failed)
+{
+    ngx_queue_t                *q;
+    ngx_http_manta_redis_op_t  *op;
+
+    if (rd->pc.connection) {
+        ngx_reusable_connection(rd->pc.connection, 0);
+        ngx_close_connection(rd->pc.connection);
+        rd->pc.connection = NULL;
+    }
+
+    if (rd->reader) {
+        redisReaderFree(rd->reader);
+        rd->reader = NULL;
+    }
+
+    rd->connected = 0;
+    rd->out_len = 0;
+
+    if (failed) {
+        rd->backoff = rd->backoff ? ngx_min(rd->backoff * 2,
+                                            NGX_HTTP_MANTA_REDIS_RETRY_MAX)
+                                  : NGX_HTTP_MANTA_REDIS_RETRY;
+        rd->retry_at = ngx_current_msec + rd->backoff;
+
+        if (br) {
+            ngx_http_manta_redis_failure(rd, br);
+        }
+    }
+
+    while (!ngx_queue_empty(&rd->pending)) {
+        q = ngx_queue_head(&rd->pending);
+        ngx_queue_remove(q);
+        op = ngx_queue_data(q, ngx_http_manta_redis_op_t, queue);
+
+        ngx_http_manta_redis_answer(op, NULL);
+    }
+}
+
+
+static void
+ngx_http_manta_redis_free(ngx_http_manta_redis_op_t *op)
+{
+    if (op->timer.timer_set) {
+        ngx_del_timer(&op->timer);
+    }
+
+    if (op->cln) {
+        op->cln->handler = NULL;
+        op->cln = NULL;
+    }
+
+    if (op->cmd) {
+        redisFreeCommand(op->cmd);
+        op->cmd = NULL;
+    }
+
+    op->r = NULL;
+
+    ngx_queue_insert_head(&op->rd->free, &op->queue);
+}
+
+
+/*
+ * Redis did not answer in time: the request takes the fallback, and the
+ * connection, whose replies are late, is closed (its other parked
+ * requests take the fallback too).
+ */
+
+static void
+ngx_http_manta_redis_timeout(ngx_event_t *ev)
+{
+    ngx_http_manta_redis_op_t  *op;
+
+    op = ev->data;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   "manta redis timeout");
+
+    ngx_http_manta_redis_close(op->rd, op->br, 1);
+}
+
+
+/* the request went away while parked: its reply will be dropped */
+
+static void
+ngx_http_manta_redis_cleanup(void *data)
+{
+    ngx_http_manta_redis_op_t  *op = data;
+
+    op->r = NULL;
+    op->cln = NULL;
+
+    if (op->timer.timer_set) {
+        ngx_del_timer(&op->timer);
+    }
+}
+
+
+static void
+ngx_http_manta_redis_failure(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br)
+{
+    ngx_atomic_uint_t  n;
+
+    n = ngx_atomic_fetch_add(&br->failures, 1) + 1;
+
+    if (n < NGX_HTTP_MANTA_REDIS_FAILURES || br->open) {
+        return;
+    }
+
+    br->probe = ngx_current_msec + NGX_HTTP_MANTA_REDIS_PROBE;
+
+    if (ngx_atomic_cmp_set(&br->open, 0, 1)) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "manta_limit_redis zone \"%V\": %V fails, circuit "
+                      "open: fallback=%s until it answers again",
+                      &rd->zone, &rd->server,
+                      (rd->fallback == NGX_HTTP_MANTA_REDIS_LOCAL) ? "local"
+                      : (rd->fallback == NGX_HTTP_MANTA_REDIS_ALLOW)
+                        ? "allow" : "deny");
+    }
+}
+
+
+static void
+ngx_http_manta_redis_success(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br)
+{
+    if (br->failures) {
+        br->failures = 0;
+    }
+
+    if (br->open && ngx_atomic_cmp_set(&br->open, 1, 0)) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "manta_limit_redis zone \"%V\": %V answers again, "
+                      "circuit closed", &rd->zone, &rd->server);
+    }
+}
+
+
+/*
+ * "manta_limit_redis zone=NAME server=HOST:PORT [password_file=FILE]
+ * [username=NAME] [db=N] [timeout=T] [fallback=local|allow|deny]
+ * [fleet=N] [prefix=P]"
+ */
+
+char *
+ngx_http_manta_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                    *rv;
+    ngx_int_t                n, rc;
+    ngx_str_t               *value, s, name, file;
+    ngx_url_t                u;
+    ngx_uint_t               i;
+    ngx_shm_zone_t          *shm_zone;
+    ngx_http_manta_redis_t  *rd;
+
+    value = cf->args->elts;
+
+    rd = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_redis_t));
+    if (rd == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rd->timeout = 20;
+    rd->fleet = 1;
+    ngx_str_set(&rd->prefix, "manta:");
+
+    ngx_str_null(&name);
+    ngx_str_null(&file);
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            name.data = value[i].data + 5;
+            name.len = value[i].len - 5;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "server=", 7) == 0) {
+            ngx_memzero(&u, sizeof(ngx_url_t));
+
+            u.url.data = value[i].data + 7;
+            u.url.len = value[i].len - 7;
+            u.default_port = 6379;
+            u.no_resolve = 0;
+
+            if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid server \"%V\"%s%s: give "
+                                   "HOST:PORT", &value[i],
+                                   u.err ? ": " : "", u.err ? u.err : "");
+                return NGX_CONF_ERROR;
+            }
+
+            rd->addr = &u.addrs[0];
+            rd->server = u.addrs[0].name;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password_file=", 14) == 0) {
+            file.data = value[i].data + 14;
+            file.len = value[i].len - 14;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "username=", 9) == 0) {
+            rd->username.data = value[i].data + 9;
+            rd->username.len = value[i].len - 9;
+
+            if (rd->username.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "empty \"username=\": name the ACL user");
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
+            n = ngx_atoi(value[i].data + 3, value[i].len - 3);
+            if (n == NGX_ERROR || n > 1000000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": give a database number",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rd->db = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            rc = ngx_parse_time(&s, 0);
+            if (rc == NGX_ERROR || rc == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": give a time such as "
+                                   "\"20ms\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rd->timeout = (ngx_msec_t) rc;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "fallback=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+            if (s.len == 5 && ngx_strncmp(s.data, "local", 5) == 0) {
+                rd->fallback = NGX_HTTP_MANTA_REDIS_LOCAL;
+
+            } else if (s.len == 5 && ngx_strncmp(s.data, "allow", 5) == 0) {
+                rd->fallback = NGX_HTTP_MANTA_REDIS_ALLOW;
+
+            } else if (s.len == 4 && ngx_strncmp(s.data, "deny", 4) == 0) {
+                rd->fallback = NGX_HTTP_MANTA_REDIS_DENY;
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": give \"local\", "
+                                   "\"allow\" or \"deny\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "fleet=", 6) == 0) {
+            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            if (n == NGX_ERROR || n < 1 || n > 10000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": give the number of "
+                                   "gateways, 1 to 10000", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rd->fleet = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
+            rd->prefix.data = value[i].data + 7;
+            rd->prefix.len = value[i].len - 7;
+
+            if (rd->prefix.len > 64) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\" is too long: at most 64 bytes",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "tls") == 0
+            || ngx_strncmp(value[i].data, "tls_trusted_certificate=", 24)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\": TLS to Redis is not supported yet; "
+                               "reach Redis on a private network or "
+                               "through a local TLS tunnel", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (name.len == 0 || rd->addr == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" and \"server\" "
+                           "parameters", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (rd->username.len && file.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"username=\" needs \"password_file=\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (file.len) {
+        rv = ngx_http_manta_redis_password(cf, rd, &file);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    rd->zone = name;
+
+    shm_zone = ngx_shared_memory_add(cf, &name, 0, &ngx_http_manta_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rc = ngx_http_manta_limit_set_redis(shm_zone, rd);
+
+    if (rc == NGX_DECLINED) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "manta_limit_zone \"%V\" must be defined before "
+                           "its \"%V\"", &name, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (rc == NGX_BUSY) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" already has a \"%V\": one per zone",
+                           &name, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* the worker exits: what the connection allocated is freed */
+
+static void
+ngx_http_manta_redis_exit(void *data)
+{
+    ngx_http_manta_redis_t  *rd = data;
+
+    ngx_queue_t                *q;
+    ngx_http_manta_redis_op_t  *op;
+
+    while (!ngx_queue_empty(&rd->pending)) {
+        q = ngx_queue_head(&rd->pending);
+        ngx_queue_remove(q);
+        op = ngx_queue_data(q, ngx_http_manta_redis_op_t, queue);
+        ngx_http_manta_redis_free(op);
+    }
+
+    while (!ngx_queue_empty(&rd->free)) {
+        q = ngx_queue_head(&rd->free);
+        ngx_queue_remove(q);
+        ngx_free(ngx_queue_data(q, ngx_http_manta_redis_op_t, queue));
+    }
+
+    if (rd->reader) {
+        redisReaderFree(rd->reader);
+        rd->reader = NULL;
+    }
+
+    if (rd->out) {
+        ngx_free(rd->out);
+        rd->out = NULL;
+    }
+}
+
+
+/* the password: the file's first line, read once at configuration */
+
+static char *
+ngx_http_manta_redis_password(ngx_conf_t *cf, ngx_http_manta_redis_t *rd,
+    ngx_str_t *file)
+{
+    u_char           *buf, *p;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_str_t         name;
+    ngx_file_info_t   fi;
+
+    name = *file;
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot open password_file \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > 4096)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "password_file \"%V\" is not a file of at most "
+                           "4096 bytes", &name);
+        (void) ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    buf = ngx_pnalloc(cf->pool, 4097);
+    if (buf == NULL) {
+        (void) ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, buf, 4096);
+
+    (void) ngx_close_file(fd);
+
+    if (n < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "cannot read password_file \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    for (p = buf; p < buf + n && *p != '\n' && *p != '\r'; p++) {
+        /* void */
+    }
+
+    if (p == buf) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "password_file \"%V\" is empty: write the "
+                           "password on its first line", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    rd->password.data = buf;
+    rd->password.len = p - buf;
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,83 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * Fuzzes what a Redis server (or anything answering on its port) can
+ * send: the bytes, fed in two pieces to hiredis's redisReader as the
+ * transport does, then every reply read is interpreted by
+ * manta_redis_reply(); an accepted one is turned into a bucket and its
+ * RateLimit fields and Retry-After are computed.
+ */
+
+
+#include <string.h>
+
+#include "manta_redis.h"
+#include "fuzz.h"
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int                    rc, n;
+    void                  *reply;
+    size_t                 half;
+    unsigned               q, w, r, t;
+    const char            *err;
+    redisReader           *reader;
+    manta_limit_t          l;
+    manta_bucket_t         b;
+    manta_redis_result_t   res;
+
+    reader = redisReaderCreate();
+    fuzz_assert(reader != NULL);
+
+    half = size ? data[0] % (size + 1) : 0;
+
+    if (redisReaderFeed(reader, (const char *) data, half) != REDIS_OK
+        || redisReaderFeed(reader, (const char *) data + half, size - half)
+           != REDIS_OK)
+    {
+        redisReaderFree(reader);
+        return 0;
+    }
+
+    l.rate = 16;
+    l.burst = 5;
+    l.delay = 5;
+
+    for (n = 0; n < 64; n++) {
+        reply = NULL;
+
+        if (redisReaderGetReply(reader, &reply) != REDIS_OK
+            || reply == NULL)
+        {
+            break;
+        }
+
+        err = NULL;
+        rc = manta_redis_reply(reply, &res, &err);
+
+        fuzz_assert(rc == MANTA_REDIS_OK || rc == MANTA_REDIS_NOSCRIPT
+                    || rc == MANTA_REDIS_ERROR);
+        fuzz_assert((rc == MANTA_REDIS_OK) == (err == NULL));
+
+        if (rc == MANTA_REDIS_OK) {
+            fuzz_assert(res.code >= MANTA_REDIS_PASSED
+                        && res.code <= MANTA_REDIS_BLOCKED);
+
+            manta_redis_bucket(&res, 1000000, &b);
+            manta_limit_fields(&b, &l, 1000000, &q, &w, &r, &t);
+            fuzz_assert(r <= q);
+            (void) manta_limit_retry_after(&b, &l, 1000000);
+            (void) manta_limit_retry_ms(&b, &l, 1000000);
+        }
+
+        (void) manta_redis_reply_ok(reply);
+
+        freeReplyObject(reply);
+    }
+
+    redisReaderFree(reader);
+
+    return 0;
+}

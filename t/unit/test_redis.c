@@ -1,0 +1,187 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * manta_redis.c: the key, the commands (RESP), the script's replies read
+ * with redisReader, and the bucket they describe on the local clock.
+ */
+
+
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "manta_redis.h"
+#include "tap.h"
+#include "tests.h"
+
+
+#define S(s)  (s), (sizeof(s) - 1)
+
+
+static int reply_of(const char *resp, size_t len, manta_redis_result_t *res,
+    const char **err);
+
+
+static const struct {
+    const char  *resp;
+    int          rc;
+    int          code;
+    uint64_t     delay;
+    uint64_t     excess;
+    const char  *test;
+} replies[] = {
+    { "*6\r\n:0\r\n:0\r\n:0\r\n:0\r\n:16\r\n:0\r\n", MANTA_REDIS_OK,
+      MANTA_REDIS_PASSED, 0, 0, "passed" },
+    { "*6\r\n:1\r\n:199\r\n:4000\r\n:0\r\n:10000\r\n:0\r\n",
+      MANTA_REDIS_OK, MANTA_REDIS_DELAYED, 199, 4000, "delayed 199 ms" },
+    { "*6\r\n:2\r\n:0\r\n:5000\r\n:120\r\n:16\r\n:0\r\n", MANTA_REDIS_OK,
+      MANTA_REDIS_REJECTED, 0, 5000, "rejected" },
+    { "*6\r\n:3\r\n:0\r\n:0\r\n:0\r\n:0\r\n:2500\r\n", MANTA_REDIS_OK,
+      MANTA_REDIS_BACKOFF, 0, 0, "backing off" },
+    { "-NOSCRIPT No matching script. Please use EVAL.\r\n",
+      MANTA_REDIS_NOSCRIPT, 0, 0, 0, "NOSCRIPT: load and retry" },
+    { "-ERR wrong number of arguments\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "an error reply" },
+    { "+OK\r\n", MANTA_REDIS_ERROR, 0, 0, 0, "a status is not an answer" },
+    { "*5\r\n:0\r\n:0\r\n:0\r\n:0\r\n:16\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "5 elements" },
+    { "*6\r\n:5\r\n:0\r\n:0\r\n:0\r\n:16\r\n:0\r\n", MANTA_REDIS_ERROR, 0,
+      0, 0, "an unknown code" },
+    { "*6\r\n:0\r\n:-1\r\n:0\r\n:0\r\n:16\r\n:0\r\n", MANTA_REDIS_ERROR, 0,
+      0, 0, "a negative delay" },
+    { "*6\r\n:0\r\n:0\r\n$1\r\n0\r\n:0\r\n:16\r\n:0\r\n", MANTA_REDIS_ERROR,
+      0, 0, 0, "a string where an integer is due" },
+    { "*6\r\n:0\r\n:0\r\n:0\r\n:0\r\n:4294967296\r\n:0\r\n",
+      MANTA_REDIS_ERROR, 0, 0, 0, "a rate beyond 32 bits" },
+    { "*6\r\n:0\r\n:0\r\n:0\r\n:0\r\n:16\r\n:61001\r\n", MANTA_REDIS_ERROR,
+      0, 0, 0, "a block longer than the longest backoff" },
+};
+
+
+void
+test_redis(void)
+{
+    int                    len, rc;
+    char                  *cmd, key[MANTA_REDIS_KEY_MAX];
+    size_t                 i, n;
+    const char            *err;
+    manta_limit_t          l;
+    manta_bucket_t         b;
+    manta_redis_result_t   res;
+
+    n = manta_redis_key(key, sizeof(key), S("manta:"), S("bots"),
+                        0x1a2b3c4d, S("bot-1"));
+    is_mem(key, n, "manta:bots:1a2b3c4d:{bot-1}",
+           "key: prefix, zone, account, botId as the hash tag");
+    is_int(manta_redis_key(key, 10, S("manta:"), S("bots"), 1, S("b")), 0,
+           "key: 0 when it does not fit");
+
+    is_int(strlen(manta_redis_sha()), 40, "sha: 40 hex digits");
+
+    l.rate = 16;
+    l.burst = 5;
+    l.delay = 5;
+
+    len = manta_redis_take_cmd(&cmd, S("k{b}"), &l, 1);
+    ok(len > 0 && memmem(cmd, len, manta_redis_sha(), 40) != NULL
+       && memmem(cmd, len, S("$4\r\ntake\r\n$2\r\n16\r\n$1\r\n5\r\n"
+                             "$1\r\n5\r\n$1\r\n1\r\n")) != NULL,
+       "take: EVALSHA sha 1 key take rate burst delay backoff");
+    free(cmd);
+
+    len = manta_redis_backoff_cmd(&cmd, S("k{b}"), 30);
+    ok(len > 0 && memmem(cmd, len, S("$7\r\nbackoff\r\n$2\r\n30\r\n"))
+                  != NULL, "backoff: the seconds");
+    free(cmd);
+
+    len = manta_redis_auth_cmd(&cmd, S("gw"), S("pw"));
+    is_mem(cmd, len, "*3\r\n$4\r\nAUTH\r\n$2\r\ngw\r\n$2\r\npw\r\n",
+           "auth: ACL user and password");
+    free(cmd);
+
+    len = manta_redis_auth_cmd(&cmd, NULL, 0, S("pw"));
+    is_mem(cmd, len, "*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n",
+           "auth: password only");
+    free(cmd);
+
+    len = manta_redis_select_cmd(&cmd, 3);
+    is_mem(cmd, len, "*2\r\n$6\r\nSELECT\r\n$1\r\n3\r\n", "select");
+    free(cmd);
+
+    len = manta_redis_load_cmd(&cmd);
+    ok(len > (int) strlen(manta_redis_script), "script load: the script");
+    free(cmd);
+
+    for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+        rc = reply_of(replies[i].resp, strlen(replies[i].resp), &res, &err);
+
+        is_int(rc, replies[i].rc, "reply: %s", replies[i].test);
+
+        if (rc == MANTA_REDIS_OK) {
+            ok(res.code == replies[i].code && res.delay == replies[i].delay
+               && res.excess == replies[i].excess,
+               "reply: %s: the values", replies[i].test);
+        }
+    }
+
+    /* the bucket on the local clock: age and block relative to now */
+
+    memset(&res, 0, sizeof(res));
+    res.excess = 5000;
+    res.age = 120;
+    res.rate = 16;
+    res.blocked = 2500;
+
+    manta_redis_bucket(&res, 100000, &b);
+    ok(b.last == 99880 && b.excess == 5000 && b.rate == 16
+       && b.blocked == 102500, "bucket: last = now - age, blocked = now + "
+       "block");
+
+    memset(&res, 0, sizeof(res));
+    manta_redis_bucket(&res, 100000, &b);
+    ok(b.last == 0 && b.blocked == 0, "bucket: never charged is new");
+
+    /* the script's rejection leads to the same Retry-After as locally */
+
+    l.rate = 16;
+    l.burst = 5;
+    memset(&b, 0, sizeof(b));
+    b.last = 100000;
+    b.excess = 5000;
+    b.rate = 16;
+
+    is_int(manta_limit_retry_ms(&b, &l, 100000), 62500,
+           "retry_ms: one request's worth at 1r/m (16/1000 s)");
+    is_int(manta_limit_retry_after(&b, &l, 100000), 63,
+           "retry_after: the same, in whole seconds");
+    is_int(manta_limit_retry_ms(&b, &l, 162500), 0,
+           "retry_ms: 0 once a request would pass");
+}
+
+
+static int
+reply_of(const char *resp, size_t len, manta_redis_result_t *res,
+    const char **err)
+{
+    int           rc;
+    void         *reply;
+    redisReader  *reader;
+
+    reader = redisReaderCreate();
+    reply = NULL;
+
+    if (redisReaderFeed(reader, resp, len) != REDIS_OK
+        || redisReaderGetReply(reader, &reply) != REDIS_OK
+        || reply == NULL)
+    {
+        redisReaderFree(reader);
+        return -1;
+    }
+
+    rc = manta_redis_reply(reply, res, err);
+
+    freeReplyObject(reply);
+    redisReaderFree(reader);
+
+    return rc;
+}
