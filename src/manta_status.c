@@ -46,7 +46,7 @@ static const char  *manta_status_classes[MANTA_STATUS_CLASSES] = {
 /* the one list of limit decision sources (MANTA_STATUS_SOURCE_*) */
 
 static const char  *manta_status_sources[MANTA_STATUS_SOURCES] = {
-    "local"
+    "local", "redis", "fallback", "cached"
 };
 
 

@@ -39,8 +39,11 @@
  * manta_limit_decisions_total{source}; a new source (a shared store) is
  * added here and in manta_status_sources[]
  */
-#define MANTA_STATUS_SOURCE_LOCAL  0
-#define MANTA_STATUS_SOURCES       1
+#define MANTA_STATUS_SOURCE_LOCAL     0
+#define MANTA_STATUS_SOURCE_REDIS     1
+#define MANTA_STATUS_SOURCE_FALLBACK  2
+#define MANTA_STATUS_SOURCE_CACHED    3
+#define MANTA_STATUS_SOURCES          4
 
 /* the series of bots beyond the configured number, and of no botId */
 #define MANTA_STATUS_OTHER     "__other__"

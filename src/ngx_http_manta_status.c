@@ -209,7 +209,20 @@ ngx_http_manta_status_count(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 static ngx_uint_t
 ngx_http_manta_status_source(ngx_http_manta_ctx_t *ctx)
 {
-    return MANTA_STATUS_SOURCE_LOCAL;
+    switch (ctx->limit_source) {
+
+    case NGX_HTTP_MANTA_SOURCE_REDIS:
+        return MANTA_STATUS_SOURCE_REDIS;
+
+    case NGX_HTTP_MANTA_SOURCE_FALLBACK:
+        return MANTA_STATUS_SOURCE_FALLBACK;
+
+    case NGX_HTTP_MANTA_SOURCE_CACHED:
+        return MANTA_STATUS_SOURCE_CACHED;
+
+    default: /* NGX_HTTP_MANTA_SOURCE_LOCAL, or none recorded */
+        return MANTA_STATUS_SOURCE_LOCAL;
+    }
 }
 
 

@@ -16,6 +16,8 @@ use warnings;
 use strict;
 
 use Test::More;
+
+use JSON::PP ();
 use Time::HiRes qw(time sleep);
 
 BEGIN { use FindBin; chdir($FindBin::Bin); }
@@ -64,6 +66,8 @@ http {
     manta_limit_redis  zone=bots  server=127.0.0.1:REDIS_PORT  db=3
                        timeout=300ms  fleet=2;
 
+    manta_status_zone  zone=status:1m;
+
     manta_limit_zone   zone=tens:1m  rate=10r/s;
     manta_limit_redis  zone=tens  server=127.0.0.1:REDIS_PORT  db=3
                        timeout=300ms  prefix=t:;
@@ -88,6 +92,10 @@ http {
             manta_endpoint  client_tag;
             manta_limit     zone=tens burst=5 delay=2;
             proxy_pass      http://mock/api/openapi/clientTag;
+        }
+
+        location = /manta/status {
+            manta_status;
         }
 
         location = /dry/clientTag {
@@ -243,6 +251,23 @@ is(source_of($res), 'cached', 'cached: $manta_limit_source cached');
 like($res->{headers}{'retry-after'} // '', qr/^\d+$/,
     'cached: Retry-After sent');
 is($redis->calls('evalsha'), $calls, 'cached: no EVALSHA reached Redis');
+
+# the status zone counts decisions by where they were taken
+
+my %decisions;
+
+for my $g ($ga, $gb) {
+    my $st = $g->http('GET', '/manta/status?format=json');
+    my $d = eval { JSON::PP::decode_json($st->{body})->{limit_decisions} }
+        // {};
+    $decisions{$_} += $d->{$_} // 0 for keys %$d;
+}
+
+cmp_ok($decisions{redis} // 0, '>=', 12,
+    'status: manta_limit_decisions_total{source="redis"} counts Redis '
+    . 'decisions');
+cmp_ok($decisions{cached} // 0, '>=', 1,
+    'status: and {source="cached"} the cached rejection');
 
 # the key: db 3, hash-tagged botId, TTL = drain time + 1 s at most
 

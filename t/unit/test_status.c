@@ -79,6 +79,12 @@ test_status(void)
            "600: none");
     is_str(manta_status_source(MANTA_STATUS_SOURCE_LOCAL), "local",
            "source local");
+    is_str(manta_status_source(MANTA_STATUS_SOURCE_REDIS), "redis",
+           "source redis");
+    is_str(manta_status_source(MANTA_STATUS_SOURCE_FALLBACK), "fallback",
+           "source fallback");
+    is_str(manta_status_source(MANTA_STATUS_SOURCE_CACHED), "cached",
+           "source cached");
 
     for (i = 0; i < sizeof(buckets) / sizeof(buckets[0]); i++) {
         is_int(manta_status_bucket(buckets[i].ms), buckets[i].bucket,
