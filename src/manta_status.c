@@ -371,7 +371,22 @@ manta_status_prometheus(const manta_status_t *st, char *buf, size_t size)
         }
     }
 
-    /* the place of manta_caller_requests_total{caller,outcome} */
+    manta_out_family(&o, "manta_caller_requests_total", "counter",
+                     "Requests of locations with manta_caller by accepted "
+                     "caller id (__unknown__: not accepted) and outcome.");
+
+    for (i = 0; i < st->ncallers; i++) {
+        for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
+            manta_out_str(&o, "manta_caller_requests_total{caller=\"");
+            manta_out_label(&o, st->callers[i].caller,
+                            st->callers[i].caller_len);
+            manta_out_str(&o, "\",outcome=\"");
+            manta_out_str(&o, manta_status_outcome(k));
+            manta_out_str(&o, "\"} ");
+            manta_out_u64(&o, st->callers[i].requests[k]);
+            manta_out_mem(&o, "\n", 1);
+        }
+    }
 
     return o.len;
 }
@@ -492,7 +507,25 @@ manta_status_json(const manta_status_t *st, char *buf, size_t size)
         manta_out_str(&o, "}");
     }
 
-    manta_out_str(&o, "]}\n");
+    manta_out_str(&o, "],\n\"callers\":{");
+
+    for (i = 0; i < st->ncallers; i++) {
+        manta_out_str(&o, i ? ",\n" : "\n");
+        manta_out_json_str(&o, st->callers[i].caller,
+                           st->callers[i].caller_len);
+        manta_out_str(&o, ":{");
+
+        for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
+            manta_out_str(&o, k ? ",\"" : "\"");
+            manta_out_str(&o, manta_status_outcome(k));
+            manta_out_str(&o, "\":");
+            manta_out_u64(&o, st->callers[i].requests[k]);
+        }
+
+        manta_out_str(&o, "}");
+    }
+
+    manta_out_str(&o, "}}\n");
 
     return o.len;
 }

@@ -3,9 +3,10 @@
  * Pure C core: no nginx types or headers.
  *
  * The status page's data: a snapshot of the counters (per bot, per limit
- * decision source, per zone, per token) and its Prometheus text format
- * 0.0.4 and JSON writers, the histogram's buckets and quantiles and the
- * label escaping.  The writers write into a buffer the caller provides.
+ * decision source, per zone, per token, per caller) and its Prometheus
+ * text format 0.0.4 and JSON writers, the histogram's buckets and
+ * quantiles and the label escaping.  The writers write into a buffer the
+ * caller provides.
  */
 
 
@@ -49,6 +50,14 @@
 #define MANTA_STATUS_OTHER     "__other__"
 #define MANTA_STATUS_NOBOT     "__none__"
 
+/*
+ * the caller series of the requests whose caller was not accepted (empty,
+ * not in the "callers" map, not allowed the botId, or not checked yet):
+ * the value a caller sent never becomes a label; callers beyond the
+ * configured number count under MANTA_STATUS_OTHER
+ */
+#define MANTA_STATUS_NOCALLER  "__unknown__"
+
 
 typedef struct {
     const char  *bot;
@@ -60,6 +69,15 @@ typedef struct {
     long long    remaining;        /* -1: never limited */
     long long    backoff_until;    /* Unix time, 0: none */
 } manta_status_bot_t;
+
+
+/* an accepted caller id's requests by outcome */
+
+typedef struct {
+    const char  *caller;
+    size_t       caller_len;
+    uint64_t     requests[MANTA_STATUS_OUTCOMES];
+} manta_status_caller_t;
 
 
 typedef struct {
@@ -88,10 +106,8 @@ typedef struct {
     size_t                       ntokens;
     const manta_status_zone_t   *zones;
     size_t                       nzones;
-    /*
-     * per-caller series (manta_caller_requests_total{caller,outcome})
-     * will be added here
-     */
+    const manta_status_caller_t *callers;    /* in creation order */
+    size_t                       ncallers;
 } manta_status_t;
 
 

@@ -44,6 +44,19 @@ typedef struct {
 } ngx_http_manta_status_node_t;
 
 
+/*
+ * A caller id's counters (an accepted id, "__unknown__" or "__other__"),
+ * kept as a botId's are
+ */
+
+typedef struct {
+    ngx_str_node_t                  sn;
+    ngx_queue_t                     queue;       /* in creation order */
+    ngx_atomic_t                    requests[MANTA_STATUS_OUTCOMES];
+    u_char                          data[1];
+} ngx_http_manta_status_caller_t;
+
+
 typedef struct {
     ngx_rbtree_t                    rbtree;
     ngx_rbtree_node_t               sentinel;
@@ -53,19 +66,31 @@ typedef struct {
     ngx_http_manta_status_node_t   *other;
     ngx_http_manta_status_node_t   *nobot;
     ngx_atomic_t                    decisions[MANTA_STATUS_SOURCES];
+
+    /* the callers: made when first counted, the special ones too */
+    ngx_rbtree_t                    callers_rbtree;
+    ngx_rbtree_node_t               callers_sentinel;
+    ngx_queue_t                     callers_queue;
+    ngx_uint_t                      callers_nodes;
+    ngx_uint_t                      callers;     /* with their own series */
 } ngx_http_manta_status_shctx_t;
 
 
 typedef struct {
     ngx_http_manta_status_shctx_t  *sh;
     ngx_slab_pool_t                *shpool;
-    ngx_uint_t                      bots;        /* bots=N */
+    ngx_uint_t                      bots;        /* bots=N, callers too */
 } ngx_http_manta_status_ctx_t;
 
 
 static ngx_int_t ngx_http_manta_status_log_handler(ngx_http_request_t *r);
 static ngx_http_manta_status_node_t *ngx_http_manta_status_node(
     ngx_http_manta_status_ctx_t *sctx, ngx_str_t *bot);
+static void ngx_http_manta_status_count_caller(
+    ngx_http_manta_status_ctx_t *sctx, ngx_http_manta_ctx_t *ctx,
+    ngx_uint_t outcome);
+static ngx_http_manta_status_caller_t *ngx_http_manta_status_caller_locked(
+    ngx_http_manta_status_ctx_t *sctx, ngx_str_t *id, ngx_uint_t own);
 static void ngx_http_manta_status_warn(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_uint_t status, ngx_atomic_t *warned);
 static ngx_uint_t ngx_http_manta_status_source(ngx_http_manta_ctx_t *ctx);
@@ -74,6 +99,8 @@ static ngx_int_t ngx_http_manta_status_format(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_status_snapshot(ngx_http_request_t *r,
     manta_status_t *st);
 static ngx_int_t ngx_http_manta_status_bots(ngx_http_request_t *r,
+    ngx_http_manta_status_ctx_t *sctx, manta_status_t *st);
+static ngx_int_t ngx_http_manta_status_callers(ngx_http_request_t *r,
     ngx_http_manta_status_ctx_t *sctx, manta_status_t *st);
 static ngx_int_t ngx_http_manta_status_tokens(ngx_http_request_t *r,
     manta_status_t *st);
@@ -198,6 +225,100 @@ ngx_http_manta_status_count(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     if (cls == 4) {
         ngx_http_manta_status_warn(r, ctx, status, &node->warned);
     }
+
+    if (ctx->gateway && ctx->gateway->caller) {
+        ngx_http_manta_status_count_caller(sctx, ctx, outcome);
+    }
+}
+
+
+/*
+ * A request of a location with manta_caller: under its caller id when the
+ * "callers" map accepted it, else under "__unknown__" (a value the map did
+ * not accept never becomes a label, so callers cannot make series); at
+ * most "bots" caller ids get their own series, the others "__other__"
+ */
+
+static void
+ngx_http_manta_status_count_caller(ngx_http_manta_status_ctx_t *sctx,
+    ngx_http_manta_ctx_t *ctx, ngx_uint_t outcome)
+{
+    ngx_str_t                        other, unknown;
+    ngx_http_manta_status_caller_t  *node;
+
+    ngx_str_set(&other, MANTA_STATUS_OTHER);
+    ngx_str_set(&unknown, MANTA_STATUS_NOCALLER);
+
+    ngx_shmtx_lock(&sctx->shpool->mutex);
+
+    if (ctx->caller_id.len) {
+        node = ngx_http_manta_status_caller_locked(sctx, &ctx->caller_id, 1);
+
+        if (node == NULL) {
+            node = ngx_http_manta_status_caller_locked(sctx, &other, 0);
+        }
+
+    } else {
+        node = ngx_http_manta_status_caller_locked(sctx, &unknown, 0);
+    }
+
+    ngx_shmtx_unlock(&sctx->shpool->mutex);
+
+    if (node) {
+        (void) ngx_atomic_fetch_add(&node->requests[outcome], 1);
+    }
+}
+
+
+/*
+ * The node of a caller id, found or made; "own": an id that counts
+ * against the limit (NULL when it is reached); NULL when the zone is full
+ */
+
+static ngx_http_manta_status_caller_t *
+ngx_http_manta_status_caller_locked(ngx_http_manta_status_ctx_t *sctx,
+    ngx_str_t *id, ngx_uint_t own)
+{
+    uint32_t                         hash;
+    ngx_str_node_t                  *sn;
+    ngx_http_manta_status_caller_t  *node;
+
+    hash = ngx_crc32_short(id->data, id->len);
+
+    sn = ngx_str_rbtree_lookup(&sctx->sh->callers_rbtree, id, hash);
+
+    if (sn) {
+        return (ngx_http_manta_status_caller_t *) sn;
+    }
+
+    if (own && sctx->sh->callers >= sctx->bots) {
+        return NULL;
+    }
+
+    node = ngx_slab_alloc_locked(sctx->shpool,
+                        offsetof(ngx_http_manta_status_caller_t, data)
+                        + id->len);
+    if (node == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(node, offsetof(ngx_http_manta_status_caller_t, data));
+    ngx_memcpy(node->data, id->data, id->len);
+
+    node->sn.node.key = hash;
+    node->sn.str.len = id->len;
+    node->sn.str.data = node->data;
+
+    ngx_rbtree_insert(&sctx->sh->callers_rbtree, &node->sn.node);
+    ngx_queue_insert_tail(&sctx->sh->callers_queue, &node->queue);
+
+    sctx->sh->callers_nodes++;
+
+    if (own) {
+        sctx->sh->callers++;
+    }
+
+    return node;
 }
 
 
@@ -350,7 +471,7 @@ ngx_http_manta_status_handler(ngx_http_request_t *r)
 
         /* the snapshot is the request's: no lock while writing */
 
-        size = 16384 + st.nbots * 4096;
+        size = 16384 + st.nbots * 4096 + st.ncallers * 2048;
 
         for ( ;; ) {
             b->start = ngx_pnalloc(r->pool, size);
@@ -502,6 +623,7 @@ ngx_http_manta_status_snapshot(ngx_http_request_t *r, manta_status_t *st)
     sctx = mmcf->status_zone->data;
 
     if (ngx_http_manta_status_bots(r, sctx, st) != NGX_OK
+        || ngx_http_manta_status_callers(r, sctx, st) != NGX_OK
         || ngx_http_manta_status_tokens(r, st) != NGX_OK
         || ngx_http_manta_status_zones(r, st) != NGX_OK)
     {
@@ -582,6 +704,65 @@ ngx_http_manta_status_bots(ngx_http_request_t *r,
 
     st->bots = bots;
     st->nbots = i;
+
+    return NGX_OK;
+}
+
+
+/* the callers' counters, copied under the lock as the bots' are */
+
+static ngx_int_t
+ngx_http_manta_status_callers(ngx_http_request_t *r,
+    ngx_http_manta_status_ctx_t *sctx, manta_status_t *st)
+{
+    u_char                          *p;
+    ngx_uint_t                       i, k, n;
+    ngx_queue_t                     *q;
+    manta_status_caller_t           *callers, *c;
+    ngx_http_manta_status_caller_t  *node;
+
+    /* room for the nodes made while this waits for the lock */
+    n = sctx->sh->callers_nodes + 64;
+
+    callers = ngx_palloc(r->pool, n * sizeof(manta_status_caller_t));
+    if (callers == NULL) {
+        return NGX_ERROR;
+    }
+
+    i = 0;
+
+    ngx_shmtx_lock(&sctx->shpool->mutex);
+
+    for (q = ngx_queue_head(&sctx->sh->callers_queue);
+         q != ngx_queue_sentinel(&sctx->sh->callers_queue) && i < n;
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_manta_status_caller_t, queue);
+
+        p = ngx_pnalloc(r->pool, node->sn.str.len);
+        if (p == NULL) {
+            break;
+        }
+
+        c = &callers[i++];
+
+        c->caller = (char *) ngx_cpymem(p, node->data, node->sn.str.len)
+                    - node->sn.str.len;
+        c->caller_len = node->sn.str.len;
+
+        for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
+            c->requests[k] = node->requests[k];
+        }
+    }
+
+    ngx_shmtx_unlock(&sctx->shpool->mutex);
+
+    if (q != ngx_queue_sentinel(&sctx->sh->callers_queue) && i < n) {
+        return NGX_ERROR;
+    }
+
+    st->callers = callers;
+    st->ncallers = i;
 
     return NGX_OK;
 }
@@ -828,6 +1009,11 @@ ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
                     ngx_str_rbtree_insert_value);
 
     ngx_queue_init(&sctx->sh->queue);
+
+    ngx_rbtree_init(&sctx->sh->callers_rbtree, &sctx->sh->callers_sentinel,
+                    ngx_str_rbtree_insert_value);
+
+    ngx_queue_init(&sctx->sh->callers_queue);
 
     sctx->sh->other = ngx_http_manta_status_alloc(sctx->shpool,
                                                   MANTA_STATUS_OTHER);

@@ -3,7 +3,8 @@
  *
  * manta_status.c: outcomes and classes, histogram buckets and quantiles,
  * label escaping, and the Prometheus and JSON writers (exact documents,
- * and the length returned when the buffer is too small).
+ * the callers' series and object, and the length returned when the buffer
+ * is too small).
  */
 
 
@@ -37,6 +38,9 @@ static const struct {
     { 1000, 7 }, { 1001, 8 }, { 10000, 10 }, { 10001, 11 },
     { 4000000000u, 11 }
 };
+
+
+static void test_status_callers(void);
 
 
 void
@@ -213,7 +217,121 @@ test_status(void)
     ok(strstr(buf, "manta_limit_remaining{") == NULL,
        "prometheus: a bot never limited has no limit series");
 
+    /* no caller counted: the family alone, an empty object */
+
+    ok(strstr(buf, "# TYPE manta_caller_requests_total counter\n") != NULL
+       && strstr(buf, "manta_caller_requests_total{") == NULL,
+       "prometheus: no caller counted, the family without series");
+
+    len = manta_status_json(&st, buf, sizeof(buf));
+    buf[len < sizeof(buf) ? len : 0] = '\0';
+    ok(len >= 15 && strcmp(buf + len - 15, "\n\"callers\":{}}\n") == 0,
+       "json: no caller counted, callers {}");
+
+    test_status_callers();
+
     ok(manta_status_page_len > 1000
        && strncmp(manta_status_page, "<!DOCTYPE html>", 15) == 0,
        "the page is an HTML document");
+}
+
+
+/* two callers: the exact Prometheus series and JSON object */
+
+#define SVC_A_FORWARDED                                                       \
+    "manta_caller_requests_total{caller=\"svc-a\",outcome=\"forwarded\"} 4\n"
+
+#define CALLERS_JSON                                                          \
+    "],\n\"callers\":{\n"                                                     \
+    "\"svc-a\":{\"forwarded\":4,\"method_not_allowed\":0,"                     \
+    "\"unsupported_media_type\":0,\"bad_bot_id\":0,\"unknown_bot\":0,"         \
+    "\"unknown_caller\":0,\"caller_not_allowed\":0,\"body_too_large\":0,"      \
+    "\"invalid_json\":0,\"invalid_name\":0,\"client_secret\":0,"               \
+    "\"unknown_field\":0,\"token_expired\":0,\"rate_limited\":1,"              \
+    "\"subrequest\":0,\"error\":0},\n"                                         \
+    "\"__unknown__\":{\"forwarded\":0,\"method_not_allowed\":0,"               \
+    "\"unsupported_media_type\":0,\"bad_bot_id\":0,\"unknown_bot\":0,"         \
+    "\"unknown_caller\":2,\"caller_not_allowed\":3,\"body_too_large\":0,"      \
+    "\"invalid_json\":0,\"invalid_name\":0,\"client_secret\":0,"               \
+    "\"unknown_field\":0,\"token_expired\":0,\"rate_limited\":0,"              \
+    "\"subrequest\":0,\"error\":0}}}\n"
+
+static void
+test_status_callers(void)
+{
+    char                   buf[8192], small[16], *p;
+    size_t                 len, n, k;
+    manta_status_t         st;
+    manta_status_caller_t  callers[2];
+
+    memset(callers, 0, sizeof(callers));
+    callers[0].caller = "svc-a";
+    callers[0].caller_len = 5;
+    callers[0].requests[0] = 4;
+    callers[0].requests[MANTA_RATE_LIMITED] = 1;
+    callers[1].caller = MANTA_STATUS_NOCALLER;
+    callers[1].caller_len = sizeof(MANTA_STATUS_NOCALLER) - 1;
+    callers[1].requests[MANTA_UNKNOWN_CALLER] = 2;
+    callers[1].requests[MANTA_CALLER_NOT_ALLOWED] = 3;
+
+    memset(&st, 0, sizeof(st));
+    st.now = 1000;
+    st.callers = callers;
+    st.ncallers = 2;
+
+    len = manta_status_prometheus(&st, buf, sizeof(buf));
+    ok(len < sizeof(buf), "callers prometheus: fits");
+    buf[len < sizeof(buf) ? len : 0] = '\0';
+
+    p = strstr(buf, "# HELP manta_caller_requests_total ");
+    ok(p != NULL, "callers prometheus: HELP");
+    p = p ? strstr(p, "# TYPE manta_caller_requests_total counter\n") : NULL;
+    ok(p != NULL, "callers prometheus: TYPE counter");
+
+    p = p ? strchr(p, '\n') + 1 : buf;
+
+    ok(strncmp(p, SVC_A_FORWARDED, sizeof(SVC_A_FORWARDED) - 1) == 0,
+       "callers prometheus: the first series, svc-a forwarded 4");
+    ok(strstr(buf, "manta_caller_requests_total{caller=\"svc-a\","
+                   "outcome=\"rate_limited\"} 1\n") != NULL,
+       "callers prometheus: svc-a rate_limited 1");
+    ok(strstr(buf, "manta_caller_requests_total{caller=\"svc-a\","
+                   "outcome=\"error\"} 0\n") != NULL,
+       "callers prometheus: zero outcomes present");
+    ok(strstr(buf, "manta_caller_requests_total{caller=\"__unknown__\","
+                   "outcome=\"unknown_caller\"} 2\n") != NULL,
+       "callers prometheus: __unknown__ unknown_caller 2");
+    ok(strstr(buf, "manta_caller_requests_total{caller=\"__unknown__\","
+                   "outcome=\"caller_not_allowed\"} 3\n") != NULL,
+       "callers prometheus: __unknown__ caller_not_allowed 3");
+
+    for (n = 0, p = buf; (p = strstr(p, "manta_caller_requests_total{"));
+         p++)
+    {
+        n++;
+    }
+
+    is_int(n, 2 * MANTA_STATUS_OUTCOMES,
+           "callers prometheus: every outcome of each caller, no more");
+
+    n = manta_status_prometheus(&st, small, sizeof(small));
+    is_int(n, len, "callers prometheus: whole length to a small buffer");
+
+    len = manta_status_json(&st, buf, sizeof(buf));
+    ok(len < sizeof(buf), "callers json: fits");
+    buf[len < sizeof(buf) ? len : 0] = '\0';
+
+    n = sizeof(CALLERS_JSON) - 1;
+    ok(len > n && strcmp(buf + len - n, CALLERS_JSON) == 0,
+       "callers json: the exact object, in creation order, closing the "
+       "document");
+
+    for (k = 0, n = 0; k < len; k++) {
+        n += (buf[k] == '{') - (buf[k] == '}');
+    }
+
+    is_int(n, 0, "callers json: braces balanced");
+
+    n = manta_status_json(&st, small, sizeof(small));
+    is_int(n, len, "callers json: whole length to a small buffer");
 }
