@@ -9,7 +9,6 @@
 
 #include "ngx_http_manta_module.h"
 #include "ngx_http_manta_limit.h"
-#include "ngx_http_manta_request.h"
 #include "ngx_http_manta_redis.h"
 
 
@@ -116,7 +115,7 @@ static ngx_int_t ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone,
  * NGX_OK: forward now; NGX_AGAIN: forward after a delay, the write event
  * handler resumes the phases; NGX_DECLINED: rejected (rate or backoff);
  * NGX_BUSY: parked until Redis answers, then
- * ngx_http_manta_request_resume() goes on.
+ * ctx->resume() goes on.
  */
 
 ngx_int_t
@@ -503,7 +502,7 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
             return;
         }
 
-        ngx_http_manta_request_resume(r);
+        ctx->resume(r);
         return;
     }
 
@@ -559,7 +558,7 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
 
-    ngx_http_manta_request_resume(r);
+    ctx->resume(r);
 }
 
 
@@ -638,30 +637,6 @@ ngx_http_manta_limit_redis_key(ngx_http_request_t *r,
                                (char *) ctx->bot_id.data, ctx->bot_id.len);
 
     return key->len ? NGX_OK : NGX_ERROR;
-}
-
-
-/* manta_limit_redis: the zone's decisions are made in Redis */
-
-ngx_int_t
-ngx_http_manta_limit_set_redis(ngx_shm_zone_t *shm_zone,
-    ngx_http_manta_redis_t *rd)
-{
-    ngx_http_manta_limit_ctx_t  *lctx;
-
-    lctx = shm_zone->data;
-
-    if (lctx == NULL) {
-        return NGX_DECLINED;
-    }
-
-    if (lctx->redis) {
-        return NGX_BUSY;
-    }
-
-    lctx->redis = rd;
-
-    return NGX_OK;
 }
 
 
@@ -1513,6 +1488,54 @@ ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mlcf->limit_zone = shm_zone;
     mlcf->limit_burst = burst;
     mlcf->limit_delay = delay;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "manta_limit_redis zone=NAME server=HOST:PORT ...": the zone's decisions
+ * taken in Redis (ngx_http_manta_redis.c parses the rest)
+ */
+
+char *
+ngx_http_manta_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char                        *rv;
+    ngx_shm_zone_t              *shm_zone;
+    ngx_http_manta_redis_t      *rd;
+    ngx_http_manta_limit_ctx_t  *lctx;
+
+    rd = NULL;
+
+    rv = ngx_http_manta_redis_create(cf, cmd, &rd);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &rd->zone, 0,
+                                     &ngx_http_manta_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    lctx = shm_zone->data;
+
+    if (lctx == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "manta_limit_zone \"%V\" must be defined before "
+                           "its \"%V\"", &rd->zone, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (lctx->redis) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" already has a \"%V\": one per zone",
+                           &rd->zone, &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    lctx->redis = rd;
 
     return NGX_CONF_OK;
 }

@@ -17,8 +17,6 @@ ngx_int_t ngx_http_manta_limit_account(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 ngx_int_t ngx_http_manta_limit_decide(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
-ngx_int_t ngx_http_manta_limit_set_redis(ngx_shm_zone_t *shm_zone,
-    ngx_http_manta_redis_t *rd);
 ngx_int_t ngx_http_manta_limit_response(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 ngx_int_t ngx_http_manta_limit_policy(ngx_pool_t *pool,
@@ -28,6 +26,8 @@ ngx_int_t ngx_http_manta_limit_evictions(ngx_shm_zone_t *shm_zone,
 char *ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_manta_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 #endif /* _NGX_HTTP_MANTA_LIMIT_H_INCLUDED_ */

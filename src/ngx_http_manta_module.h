@@ -157,6 +157,7 @@ typedef struct {
     unsigned                   limit_backoff;  /* s, after upstream 429 */
     unsigned                   limit_source:3;
     unsigned                   limit_parked:1;  /* waits for Redis */
+    void                     (*resume)(ngx_http_request_t *r);
     unsigned                   limit_fields:1;
     unsigned                   handled:1;
     unsigned                   reading:1;

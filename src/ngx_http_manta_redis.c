@@ -15,7 +15,6 @@
 #include <ngx_http.h>
 
 #include "ngx_http_manta_module.h"
-#include "ngx_http_manta_limit.h"
 #include "ngx_http_manta_redis.h"
 
 
@@ -814,14 +813,14 @@ ngx_http_manta_redis_success(ngx_http_manta_redis_t *rd,
  */
 
 char *
-ngx_http_manta_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_manta_redis_create(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_manta_redis_t **rdp)
 {
     char                    *rv;
     ngx_int_t                n, rc;
     ngx_str_t               *value, s, name, file;
     ngx_url_t                u;
     ngx_uint_t               i;
-    ngx_shm_zone_t          *shm_zone;
     ngx_http_manta_redis_t  *rd;
 
     value = cf->args->elts;
@@ -1003,26 +1002,7 @@ ngx_http_manta_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rd->zone = name;
 
-    shm_zone = ngx_shared_memory_add(cf, &name, 0, &ngx_http_manta_module);
-    if (shm_zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    rc = ngx_http_manta_limit_set_redis(shm_zone, rd);
-
-    if (rc == NGX_DECLINED) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "manta_limit_zone \"%V\" must be defined before "
-                           "its \"%V\"", &name, &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (rc == NGX_BUSY) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" already has a \"%V\": one per zone",
-                           &name, &cmd->name);
-        return NGX_CONF_ERROR;
-    }
+    *rdp = rd;
 
     return NGX_CONF_OK;
 }

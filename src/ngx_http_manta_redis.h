@@ -59,8 +59,12 @@ struct ngx_http_manta_redis_s {
 };
 
 
-char *ngx_http_manta_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+/*
+ * Parses "manta_limit_redis" into *rdp (zone holds the zone's name); the
+ * limit zone attaches it (ngx_http_manta_limit_redis()).
+ */
+char *ngx_http_manta_redis_create(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_manta_redis_t **rdp);
 
 /*
  * Asks Redis for the decision on one request: NGX_AGAIN when the request

@@ -33,6 +33,7 @@ static manta_reason_t ngx_http_manta_check_head(ngx_http_request_t *r,
 static void ngx_http_manta_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_process_body(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
+static void ngx_http_manta_request_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_join_body(ngx_http_request_t *r,
     ngx_str_t *body);
 static ngx_int_t ngx_http_manta_rewrite_request(ngx_http_request_t *r,
@@ -526,10 +527,12 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     /* only a request that passed every check spends the bot's quota */
 
+    ctx->resume = ngx_http_manta_request_resume;
+
     rc = ngx_http_manta_limit_account(r, ctx);
 
     if (rc == NGX_BUSY) {
-        /* parked until Redis answers: ngx_http_manta_request_resume() */
+        /* parked until Redis answers: ctx->resume() */
         ctx->body = (u_char *) plan.body;
         ctx->body_len = plan.body_len;
 
@@ -558,7 +561,7 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 }
 
 
-void
+static void
 ngx_http_manta_request_resume(ngx_http_request_t *r)
 {
     ngx_int_t              rc;

@@ -15,7 +15,6 @@
 ngx_int_t ngx_http_manta_request_init(ngx_conf_t *cf);
 
 /* the limit's decision came (from Redis, or its fallback): go on */
-void ngx_http_manta_request_resume(ngx_http_request_t *r);
 
 
 #endif /* _NGX_HTTP_MANTA_REQUEST_H_INCLUDED_ */
