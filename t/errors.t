@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
-# Tests for the errors a caller of ngx_http_manta_module sees (SPEC section
-# 5, README "Errors the caller sees"): an upstream ErrorResponse passes byte
+# Tests for the errors a caller of ngx_http_manta_module sees (README
+# "Errors the caller sees"): an upstream ErrorResponse passes byte
 # for byte, or with the token and secret redacted and botId filled in; any
 # other error body, the upstream's or nginx's own (502, 504, 413), becomes
 # an ErrorResponse whose message comes from the upstream's

@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
-# Tests for what ngx_http_manta_module forwards (SPEC section 3, "What is
-# forwarded"): the canonical request line, the rebuilt body with the
+# Tests for what ngx_http_manta_module forwards (README "What a
+# request goes through", what upstream receives): the canonical request line, the rebuilt body with the
 # server-held secret, the server-held token as the only Authorization, no
 # Accept-Encoding, the per-bot and default credentials, the accepted media
 # types, and the upstream's success response passed back untouched.

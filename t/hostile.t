@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
 # Tests for the hostile inputs a gateway meets, sent at ngx_http_manta_module
-# (SPEC sections 3, 5 and 6): JSON nested 100k deep, 10k members,
+# (README "What a request goes through"): JSON nested 100k deep, 10k members,
 # duplicate keys, numbers out of range, every class of invalid UTF-8 and NUL
 # in the name, CR/LF in the botId raw and percent-encoded, repeated and NUL
 # botIds, Content-Length with Transfer-Encoding, bodies shorter or longer than

@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
-# Tests for ngx_http_manta_module across an internal redirect (SPEC section
-# 6): when an upstream error is intercepted and error_page sends the
+# Tests for ngx_http_manta_module across an internal redirect (README
+# "Where the token and secret go"): when an upstream error is intercepted and error_page sends the
 # request to another manta_endpoint location, the request is neither
 # validated again nor charged to the limit again, and it is forwarded with
 # the same canonical request line, body and token.

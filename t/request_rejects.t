@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
-# Tests for the request checks of ngx_http_manta_module, SPEC section 3 (all
-# rows but the rate limit): each failure is answered locally with its status
+# Tests for the request checks of ngx_http_manta_module (README's check
+# table, all rows but the rate limit): each failure is answered locally with its status
 # and exact ErrorResponse ("botId" only once validated), logged with its
 # $manta_reject_reason, and nothing reaches upstream; the checks run in the
 # documented order; the directives that relax a check.

@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
-# Soak test of ngx_http_manta_module under concurrency (SPEC sections 3, 4
-# and 6): two workers, 3000 mixed requests (valid ones for four bots,
+# Soak test of ngx_http_manta_module under concurrency (README "What a
+# request goes through", "Credentials"): two workers, 3000 mixed requests (valid ones for four bots,
 # chunked or not; bad method, bad media type, bad botId, bad JSON, unknown
 # member, body too large, unknown bot) over 20 keep-alive connections at
 # once, while nginx is reloaded twice with rotated credentials.  Every

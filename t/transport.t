@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
-# Tests for how ngx_http_manta_module reads request bodies (SPEC sections 3
-# and 6): chunked, in delayed pieces, spooled to a temp file,
+# Tests for how ngx_http_manta_module reads request bodies (README "What a
+# request goes through"): chunked, in delayed pieces, spooled to a temp file,
 # Expect: 100-continue, HTTP/2; and the body of a request rejected before
 # it was read is discarded, so keep-alive and pipelining stay intact.
 

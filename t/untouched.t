@@ -1,7 +1,7 @@
 #!/usr/bin/perl
 
 # Tests that a location without manta_endpoint is untouched by
-# ngx_http_manta_module (SPEC section 6), in a server and http block that
+# ngx_http_manta_module, in a server and http block that
 # configure it: any method passes, the caller's Authorization, Accept-Encoding,
 # query and body bytes reach upstream as sent, and error responses (the
 # upstream's and nginx's own) are not rewritten into ErrorResponse.
