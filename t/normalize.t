@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 
 # Tests for the name rules of ngx_http_manta_module (README "What a request
-# goes through", name normalization), seen in the body forwarded upstream, in their order: controls, bidi controls,
-# noncharacters, private-use and unassigned code points rejected; other
+# goes through", name normalization), seen in the body forwarded upstream,
+# in their order: controls, bidi controls, noncharacters, private-use and unassigned code points rejected; other
 # Default_Ignorable code points removed; Stream-Safe (a combining-mark flood
 # rejected quickly); Unicode NFC; trimming and collapsing of Unicode white
 # space; no leading combining mark; the messages that say why; the
