@@ -2,12 +2,13 @@
 
 # Tests for the name rules of ngx_http_manta_module (README "What a request
 # goes through", name normalization), seen in the body forwarded upstream,
-# in their order: controls, bidi controls, noncharacters, private-use and unassigned code points rejected; other
-# Default_Ignorable code points removed; Stream-Safe (a combining-mark flood
-# rejected quickly); Unicode NFC; trimming and collapsing of Unicode white
-# space; no leading combining mark; the messages that say why; the
-# length limit in code points, manta_name_pattern, manta_name_max_length,
-# and the JSON text rules (UTF-8, NUL, duplicates, one object).
+# in their order: controls, bidi controls, noncharacters, private-use and
+# unassigned code points rejected; other Default_Ignorable code points
+# removed; Stream-Safe (a combining-mark flood rejected quickly); Unicode
+# NFC; trimming and collapsing of Unicode white space; no leading combining
+# mark; the messages that say why; the length limit in code points,
+# manta_name_pattern, manta_name_max_length, and the JSON text rules (UTF-8,
+# NUL, duplicates, one object).
 
 ###############################################################################
 
