@@ -230,6 +230,52 @@ manta_mask_flush(manta_mask_t *m, unsigned char *out)
 
 /* the longest suffix of s[len] that is a proper prefix of a pattern */
 
+
+int
+manta_mask_holds(const unsigned char *s, size_t len, const manta_str_t *pat,
+    size_t npat)
+{
+    size_t  k;
+
+    for (k = 0; k < npat; k++) {
+        if (pat[k].len && manta_find(s, len, pat[k].data, pat[k].len)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+size_t
+manta_mask_all(unsigned char *s, size_t len, const manta_str_t *pat,
+    size_t npat)
+{
+    size_t          k, n;
+    unsigned char  *p, *last;
+
+    n = 0;
+
+    for (k = 0; k < npat; k++) {
+        p = s;
+        last = s + len;
+
+        while (pat[k].len && (size_t) (last - p) >= pat[k].len) {
+            p = (unsigned char *) manta_find(p, last - p, pat[k].data,
+                                             pat[k].len);
+            if (p == NULL) {
+                break;
+            }
+
+            manta_mask_fill(p, 0, pat[k].len);
+            p += pat[k].len;
+            n++;
+        }
+    }
+
+    return n;
+}
+
 static size_t
 manta_mask_tail(const manta_mask_t *m, const unsigned char *s, size_t len)
 {

@@ -74,5 +74,17 @@ size_t manta_mask_step(manta_mask_t *m, const unsigned char *in,
 /* the end of the stream: the held-back bytes into out (m->carry bytes) */
 size_t manta_mask_flush(manta_mask_t *m, unsigned char *out);
 
+/* 1 when s holds one of the npat patterns (empty ones are ignored) */
+int manta_mask_holds(const unsigned char *s, size_t len,
+    const manta_str_t *pat, size_t npat);
+
+/*
+ * Masks, in place, a whole piece of text (a log line): each pattern's
+ * occurrences, searched from left to right, become MANTA_MASK_BYTE, so no
+ * pattern is left whole.  Returns how many were masked.
+ */
+size_t manta_mask_all(unsigned char *s, size_t len, const manta_str_t *pat,
+    size_t npat);
+
 
 #endif /* _MANTA_MASK_H_INCLUDED_ */

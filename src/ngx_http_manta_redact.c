@@ -68,18 +68,7 @@ ngx_http_manta_redact_patterns(ngx_http_manta_ctx_t *ctx, manta_str_t *pat)
 static ngx_uint_t
 ngx_http_manta_holds(manta_str_t *pat, size_t npat, ngx_str_t *value)
 {
-    size_t  i;
-
-    for (i = 0; i < npat; i++) {
-        if (pat[i].len && pat[i].len <= value->len
-            && manta_find(value->data, value->len, pat[i].data, pat[i].len)
-               != NULL)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
+    return manta_mask_holds(value->data, value->len, pat, npat);
 }
 
 

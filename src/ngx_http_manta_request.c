@@ -44,6 +44,8 @@ static void ngx_http_manta_view_save(ngx_http_request_t *r,
     ngx_http_manta_view_t *v);
 static void ngx_http_manta_view_apply(ngx_http_request_t *r,
     ngx_http_manta_view_t *v, ngx_http_manta_view_t *other);
+static void ngx_http_manta_view_headers(ngx_http_request_t *r,
+    ngx_http_manta_view_t *v);
 static void ngx_http_manta_list_copy(ngx_list_t *dst, ngx_list_t *src);
 static ngx_int_t ngx_http_manta_reject(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, manta_reason_t reason);
@@ -244,13 +246,7 @@ ngx_http_manta_subrequest_view(ngx_http_request_t *r)
 
     v = &mctx->caller;
 
-    ngx_http_manta_list_copy(&r->headers_in.headers, &v->headers);
-
-    r->headers_in.content_type = v->content_type;
-    r->headers_in.content_length = v->content_length;
-    r->headers_in.transfer_encoding = v->transfer_encoding;
-    r->headers_in.content_length_n = v->content_length_n;
-    r->headers_in.chunked = v->chunked;
+    ngx_http_manta_view_headers(r, v);
 
     if (r->request_body && r->request_body == r->main->request_body) {
         rb = ngx_palloc(r->pool, sizeof(ngx_http_request_body_t));
@@ -308,30 +304,17 @@ static void
 ngx_http_manta_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
     size_t len)
 {
-    u_char                *p, *last;
-    size_t                 i, npat;
+    size_t                 npat;
     manta_str_t            pat[MANTA_MASK_PATTERNS];
     ngx_http_manta_ctx_t  *ctx;
 
     ctx = log->wdata;
 
-    npat = ctx->cred ? ngx_http_manta_redact_patterns(ctx, pat) : 0;
+    if (ctx->cred) {
+        /* the line is masked in place: the logs after this one see it so */
 
-    /* the line is masked in place: the logs after this one see it so */
-
-    for (i = 0; i < npat; i++) {
-        p = buf;
-        last = buf + len;
-
-        while (pat[i].len && (size_t) (last - p) >= pat[i].len) {
-            p = (u_char *) manta_find(p, last - p, pat[i].data, pat[i].len);
-            if (p == NULL) {
-                break;
-            }
-
-            ngx_memset(p, '*', pat[i].len);
-            p += pat[i].len;
-        }
+        npat = ngx_http_manta_redact_patterns(ctx, pat);
+        (void) manta_mask_all(buf, len, pat, npat);
     }
 
     if (ctx->log_writer) {
@@ -869,13 +852,7 @@ static void
 ngx_http_manta_view_apply(ngx_http_request_t *r, ngx_http_manta_view_t *v,
     ngx_http_manta_view_t *other)
 {
-    ngx_http_manta_list_copy(&r->headers_in.headers, &v->headers);
-
-    r->headers_in.content_type = v->content_type;
-    r->headers_in.content_length = v->content_length;
-    r->headers_in.transfer_encoding = v->transfer_encoding;
-    r->headers_in.content_length_n = v->content_length_n;
-    r->headers_in.chunked = v->chunked;
+    ngx_http_manta_view_headers(r, v);
 
     /*
      * the query only while it is the other version's: an internal redirect
@@ -891,6 +868,21 @@ ngx_http_manta_view_apply(ngx_http_request_t *r, ngx_http_manta_view_t *v,
     if (r->request_body) {
         r->request_body->bufs = v->bufs;
     }
+}
+
+
+/* a version's headers: the list and the fields nginx parsed from it */
+
+static void
+ngx_http_manta_view_headers(ngx_http_request_t *r, ngx_http_manta_view_t *v)
+{
+    ngx_http_manta_list_copy(&r->headers_in.headers, &v->headers);
+
+    r->headers_in.content_type = v->content_type;
+    r->headers_in.content_length = v->content_length;
+    r->headers_in.transfer_encoding = v->transfer_encoding;
+    r->headers_in.content_length_n = v->content_length_n;
+    r->headers_in.chunked = v->chunked;
 }
 
 

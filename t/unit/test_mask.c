@@ -17,8 +17,9 @@
 
 #define S(s)  (s), (sizeof(s) - 1)
 
-#define TOKEN   "TOKEN-42"
-#define SECRET  "s3cr3t"
+#define TOKEN       "TOKEN-42"
+#define TOKENSTARS  "********"      /* TOKEN masked */
+#define SECRET      "s3cr3t"
 
 #define MAXLEN  4096
 
@@ -115,6 +116,44 @@ test_mask(void)
        "mask: a piece ending with a token prefix needs work");
     ok(manta_mask_needed(&m, (const unsigned char *) S("a s3cr3t b")),
        "mask: a piece with the secret needs work");
+
+    /* a whole line (the log writer's): no pattern left whole */
+
+    {
+        static const struct {
+            const char  *in;
+            const char  *out;
+            size_t       n;
+            const char  *test;
+        } lines[] = {
+            { "upstream sent invalid header: \"X: " TOKEN "\"",
+              "upstream sent invalid header: \"X: " TOKENSTARS "\"", 1,
+              "the token in a log line" },
+            { "a s3cr3t b s3cr3t", "a ****** b ******", 2,
+              "every occurrence of the secret" },
+            { "s3cr3" "t" TOKEN, "******" TOKENSTARS, 2,
+              "the secret next to the token" },
+            { "nothing here", "nothing here", 0, "a line without them" },
+        };
+
+        char  line[256];
+
+        for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+            len = strlen(lines[i].in);
+            memcpy(line, lines[i].in, len);
+
+            n = manta_mask_all((unsigned char *) line, len, creds, 2);
+
+            ok(n == lines[i].n && memcmp(line, lines[i].out, len) == 0,
+               "mask all: %s", lines[i].test);
+            ok(manta_mask_holds((const unsigned char *) lines[i].in, len,
+                                creds, 2) == (lines[i].n != 0),
+               "mask holds: %s", lines[i].test);
+        }
+
+        ok(!manta_mask_holds((const unsigned char *) S("s3cr3"), creds, 2),
+           "mask holds: a proper prefix of the secret is not it");
+    }
 
     /* no patterns: no memory, nothing to do */
 
