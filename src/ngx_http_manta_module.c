@@ -1023,50 +1023,51 @@ ngx_http_manta_check_upstream(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
+    if (mmcf->proxy_index < 0) {
+        return NGX_CONF_OK;
+    }
+
     /* ngx_http_proxy_loc_conf_t begins with its ngx_http_upstream_conf_t */
 
-    if (mmcf->proxy_index >= 0) {
-        ucf = ctx->loc_conf[mmcf->proxy_index];
+    ucf = ctx->loc_conf[mmcf->proxy_index];
 
-        if (ucf->store) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"proxy_store\" in the \"manta_endpoint\" "
-                          "location \"%V\" would write the upstream's "
-                          "answer, unmasked, to disk: remove it "
-                          "in %V:%ui", &clcf->name, &ep->file, ep->line);
-            return NGX_CONF_ERROR;
-        }
+    if (ucf->store) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"proxy_store\" in the \"manta_endpoint\" "
+                      "location \"%V\" would write the upstream's "
+                      "answer, unmasked, to disk: remove it "
+                      "in %V:%ui", &clcf->name, &ep->file, ep->line);
+        return NGX_CONF_ERROR;
+    }
 
 #if (NGX_HTTP_CACHE)
-        /* the gateway forwards POST only: caching it must be asked for */
+    /* the gateway forwards POST only: caching it must be asked for */
 
-        if (ucf->cache && (ucf->cache_methods & NGX_HTTP_POST)) {
-            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
-                          "\"proxy_cache\" of POST in the "
-                          "\"manta_endpoint\" location \"%V\" keeps the "
-                          "upstream's answers on disk as upstream sent "
-                          "them, unmasked (callers get them masked) "
-                          "in %V:%ui", &clcf->name, &ep->file, ep->line);
-        }
+    if (ucf->cache && (ucf->cache_methods & NGX_HTTP_POST)) {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "\"proxy_cache\" of POST in the "
+                      "\"manta_endpoint\" location \"%V\" keeps the "
+                      "upstream's answers on disk as upstream sent "
+                      "them, unmasked (callers get them masked) "
+                      "in %V:%ui", &clcf->name, &ep->file, ep->line);
+    }
 #endif
 
-        /*
-         * the upstream never steers this nginx: an X-Accel-Redirect would
-         * send the request, with headers nginx copies from the answer, to
-         * another location; nginx logs X-Accel-* values it cannot use
-         */
+    /*
+     * the upstream never steers this nginx: an X-Accel-Redirect would
+     * send the request, with headers nginx copies from the answer, to
+     * another location; nginx logs X-Accel-* values it cannot use
+     */
 
-        ucf->ignore_headers |= NGX_HTTP_UPSTREAM_IGN_XA_REDIRECT
-                               |NGX_HTTP_UPSTREAM_IGN_XA_EXPIRES
-                               |NGX_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE
-                               |NGX_HTTP_UPSTREAM_IGN_XA_BUFFERING
-                               |NGX_HTTP_UPSTREAM_IGN_XA_CHARSET;
-    }
+    ucf->ignore_headers |= NGX_HTTP_UPSTREAM_IGN_XA_REDIRECT
+                           |NGX_HTTP_UPSTREAM_IGN_XA_EXPIRES
+                           |NGX_HTTP_UPSTREAM_IGN_XA_LIMIT_RATE
+                           |NGX_HTTP_UPSTREAM_IGN_XA_BUFFERING
+                           |NGX_HTTP_UPSTREAM_IGN_XA_CHARSET;
 
 #if (NGX_HTTP_SSL || NGX_COMPAT)
 
-    if (conf->proxy_https && mmcf->proxy_index >= 0) {
-        ucf = ctx->loc_conf[mmcf->proxy_index];
+    if (conf->proxy_https) {
 
         if (!ucf->ssl_verify && conf->upstream_tls_verify) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
