@@ -198,7 +198,7 @@ like($r->{headers}{'content-type'}, qr{^text/plain; version=0\.0\.4},
     'prometheus: text format 0.0.4');
 my $prom = $r->{body};
 
-my %m = parse_prometheus($prom);
+my %m = $t->prometheus_samples($prom);
 ok(%m, 'prometheus: python3-prometheus-client parses it');
 is($m{'manta_requests_total{bot="a",outcome="forwarded"}'}, $N,
     'prometheus: requests_total a forwarded');
@@ -297,7 +297,7 @@ for (1 .. 5) {
 
 cmp_ok($best, '<', 0.05, sprintf('1,000 bots: scraped in %.1f ms (%d kB)',
     $best * 1000, $len / 1024));
-%m = parse_prometheus($r->{body});
+%m = $t->prometheus_samples($r->{body});
 is($m{'manta_requests_total{bot="m1000",outcome="forwarded"}'}, 1,
     '1,000 bots: the last one counted');
 
@@ -334,30 +334,4 @@ sub status_settled {
 
         select(undef, undef, undef, 0.02);
     }
-}
-
-# name{labels sorted} => value, as python3-prometheus-client reads them
-
-sub parse_prometheus {
-    my ($text) = @_;
-
-    $t->write_file('scrape.txt', $text);
-    $t->write_file('parse.py', <<'PY');
-import sys
-from prometheus_client.parser import text_string_to_metric_families
-for f in text_string_to_metric_families(open(sys.argv[1]).read()):
-    for s in f.samples:
-        labels = ",".join('%s="%s"' % kv for kv in sorted(s.labels.items()))
-        print("%s{%s}\t%r" % (s.name, labels, s.value))
-PY
-
-    my $out = `$PYTHON $t->{dir}/parse.py $t->{dir}/scrape.txt 2>&1`;
-
-    if ($?) {
-        diag($out);
-        return ();
-    }
-
-    return map { my ($k, $v) = split /\t/; $k =~ s/\{\}$//; ($k => $v + 0) }
-        split /\n/, $out;
 }

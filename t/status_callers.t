@@ -156,7 +156,7 @@ is(scalar(keys %{ $c->{'svc-a'} }), 16,
 # Prometheus, through a real parser
 
 my $prom = $t->http('GET', '/manta/status?format=prometheus')->{body};
-my %m = parse_prometheus($prom);
+my %m = $t->prometheus_samples($prom);
 
 ok(%m, 'prometheus: python3-prometheus-client parses it');
 is($m{'manta_caller_requests_total{caller="svc-a",outcome="forwarded"}'}, $N,
@@ -237,30 +237,4 @@ sub status_settled {
 
         select(undef, undef, undef, 0.02);
     }
-}
-
-# name{labels sorted} => value, as python3-prometheus-client reads them
-
-sub parse_prometheus {
-    my ($text) = @_;
-
-    $t->write_file('scrape.txt', $text);
-    $t->write_file('parse.py', <<'PY');
-import sys
-from prometheus_client.parser import text_string_to_metric_families
-for f in text_string_to_metric_families(open(sys.argv[1]).read()):
-    for s in f.samples:
-        labels = ",".join('%s="%s"' % kv for kv in sorted(s.labels.items()))
-        print("%s{%s}\t%r" % (s.name, labels, s.value))
-PY
-
-    my $out = `$PYTHON $t->{dir}/parse.py $t->{dir}/scrape.txt 2>&1`;
-
-    if ($?) {
-        diag($out);
-        return ();
-    }
-
-    return map { my ($k, $v) = split /\t/; $k =~ s/\{\}$//; ($k => $v + 0) }
-        split /\n/, $out;
 }

@@ -730,6 +730,34 @@ END {
 
 # Logs written by nginx.
 
+# A Prometheus text exposition read by Debian's python3-prometheus-client:
+# name{labels sorted} => value; () when the parser refuses it.
+
+sub prometheus_samples {
+    my ($self, $text) = @_;
+
+    $self->write_file('scrape.txt', $text);
+    $self->write_file('parse.py', <<'PY');
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for f in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in f.samples:
+        labels = ",".join('%s="%s"' % kv for kv in sorted(s.labels.items()))
+        print("%s{%s}\t%r" % (s.name, labels, s.value))
+PY
+
+    my $dir = $self->{dir};
+    my $out = `/usr/bin/python3 $dir/parse.py $dir/scrape.txt 2>&1`;
+
+    if ($?) {
+        diag($out);
+        return ();
+    }
+
+    return map { my ($k, $v) = split /\t/; $k =~ s/\{\}$//; ($k => $v + 0) }
+        split /\n/, $out;
+}
+
 sub log_lines {
     my ($self, $name) = @_;
     return split /\n/, $self->read_file($name) // '';
