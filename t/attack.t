@@ -206,7 +206,8 @@ my $body = '{"name":"x"}';
 
 my $r = $t->post('/openapi/clientTag?botId=xacookie', $body);
 
-is($r->{status}, 200, 'X-Accel-Redirect: the landing location answers');
+is($r->{status}, 200,
+    'X-Accel-Redirect: 200, the upstream\'s own answer (the header ignored)');
 unlike($r->{raw}, qr/\Q$TOKEN\E/,
     'X-Accel-Redirect: a Set-Cookie holding the token does not reach the '
     . 'caller with the redirected response');
