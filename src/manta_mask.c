@@ -238,7 +238,9 @@ manta_mask_holds(const unsigned char *s, size_t len, const manta_str_t *pat,
     size_t  k;
 
     for (k = 0; k < npat; k++) {
-        if (pat[k].len && manta_find(s, len, pat[k].data, pat[k].len)) {
+        if (pat[k].len && pat[k].len <= len
+            && manta_find(s, len, pat[k].data, pat[k].len))
+        {
             return 1;
         }
     }
