@@ -19,6 +19,7 @@ static size_t manta_mask_tail(const manta_mask_t *m, const unsigned char *s,
 static size_t manta_mask_next(const manta_mask_t *m, size_t k,
     const unsigned char *in, size_t len, size_t from);
 static void manta_mask_fill(unsigned char *out, size_t from, size_t to);
+static int manta_mask_ends(const manta_mask_t *m, size_t len);
 
 
 size_t
@@ -48,6 +49,14 @@ manta_mask_init(manta_mask_t *m, const manta_str_t *pat, size_t npat)
 
 
 void
+manta_mask_length(manta_mask_t *m, size_t total)
+{
+    m->known = 1;
+    m->left = total;
+}
+
+
+void
 manta_mask_memory(manta_mask_t *m, unsigned char *mem)
 {
     m->orig = mem;
@@ -65,13 +74,26 @@ manta_mask_needed(const manta_mask_t *m, const unsigned char *in, size_t len)
         return 1;
     }
 
+    if (m->known && m->left == 0) {
+        return 1;
+    }
+
     for (k = 0; k < m->npat; k++) {
         if (m->len[k] <= len && manta_find(in, len, m->pat[k], m->len[k])) {
             return 1;
         }
     }
 
-    return manta_mask_tail(m, in, len) != 0;
+    return !manta_mask_ends(m, len) && manta_mask_tail(m, in, len) != 0;
+}
+
+
+void
+manta_mask_pass(manta_mask_t *m, size_t len)
+{
+    if (m->known) {
+        m->left = len < m->left ? m->left - len : 0;
+    }
 }
 
 
@@ -82,6 +104,13 @@ manta_mask_step(manta_mask_t *m, const unsigned char *in, unsigned char *out,
     size_t                i, k, c, head, pl, jstart, jend, w, tail, nrel,
                           rs, re, pos, best, nxt[MANTA_MASK_PATTERNS];
     const unsigned char  *p, *view;
+
+    if (m->known && m->left == 0) {
+        /* beyond the length promised: nothing of it passes as it is */
+        manta_mask_fill(out, 0, len);
+        *nreleased = 0;
+        return len;
+    }
 
     c = m->carry;
 
@@ -133,7 +162,7 @@ manta_mask_step(manta_mask_t *m, const unsigned char *in, unsigned char *out,
         view = m->scratch;
     }
 
-    tail = manta_mask_tail(m, view, w);
+    tail = manta_mask_ends(m, len) ? 0 : manta_mask_tail(m, view, w);
 
     /* the held-back bytes let go, then the originals of those kept */
 
@@ -209,6 +238,8 @@ manta_mask_step(manta_mask_t *m, const unsigned char *in, unsigned char *out,
     }
 
     m->carry = tail;
+
+    manta_mask_pass(m, len);
 
     return tail > len ? 0 : len - tail;
 }
@@ -339,4 +370,13 @@ manta_mask_fill(unsigned char *out, size_t from, size_t to)
     if (to > from) {
         memset(out + from, MANTA_MASK_BYTE, to - from);
     }
+}
+
+
+/* 1 when a piece of len bytes completes a stream of known length */
+
+static int
+manta_mask_ends(const manta_mask_t *m, size_t len)
+{
+    return m->known && len >= m->left;
 }

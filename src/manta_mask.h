@@ -39,6 +39,8 @@ typedef struct {
     unsigned char        *scratch;
     size_t                carry;    /* the number of bytes held back */
     size_t                found;    /* occurrences masked so far */
+    size_t                left;     /* bytes still to come, if known */
+    unsigned              known:1;
 } manta_mask_t;
 
 
@@ -48,6 +50,14 @@ typedef struct {
  * the bytes of memory manta_mask_memory() must give (0: none needed).
  */
 size_t manta_mask_init(manta_mask_t *m, const manta_str_t *pat, size_t npat);
+
+/*
+ * The stream is total bytes long (a response's Content-Length, which the
+ * proxy module never lets upstream exceed): the piece that completes it
+ * has nothing held back, as nothing can follow.  Bytes beyond total, were
+ * any to come, are all masked.
+ */
+void manta_mask_length(manta_mask_t *m, size_t total);
 
 /* mem: as many bytes as manta_mask_init() returned, alive as long as m */
 void manta_mask_memory(manta_mask_t *m, unsigned char *mem);
@@ -59,6 +69,9 @@ void manta_mask_memory(manta_mask_t *m, unsigned char *mem);
  */
 int manta_mask_needed(const manta_mask_t *m, const unsigned char *in,
     size_t len);
+
+/* the next piece of the stream, len bytes, passed as it is */
+void manta_mask_pass(manta_mask_t *m, size_t len);
 
 /*
  * Masks the next piece of the stream, in[len], into out[len] (out may be

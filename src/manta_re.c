@@ -5,12 +5,15 @@
  * PCRE2 patterns.  Matching allocates nothing: one match data block with a
  * single ovector pair serves every match (nginx workers are single
  * threaded); it is created with the first pattern and released with the
- * last one.
+ * last one.  The default botId pattern, the one every request meets, is
+ * also checked by hand (its PCRE2 code is kept for nothing else than the
+ * unit test that holds the two to the same answers).
  */
 
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PCRE2_CODE_UNIT_WIDTH  8
 #include <pcre2.h>
@@ -20,7 +23,12 @@
 
 struct manta_re_s {
     pcre2_code  *code;
+    unsigned     jit:1;
+    unsigned     bot_id:1;
 };
+
+
+static int manta_re_bot_id(const char *subject, size_t len);
 
 
 static pcre2_match_data  *manta_re_match_data;
@@ -87,9 +95,17 @@ manta_re_compile(const char *pattern, size_t len, int flags, char *err,
         }
     }
 
-    /* JIT is an optimization only: a failure leaves the interpreter */
+    /*
+     * JIT is an optimization only: a failure leaves the interpreter.  UTF
+     * patterns go through pcre2_match(), which checks the subject's UTF-8
+     */
 
-    (void) pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+    re->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0
+              && !(flags & MANTA_RE_UTF);
+
+    re->bot_id = !(flags & (MANTA_RE_UTF | MANTA_RE_PCRE))
+                 && len == sizeof(MANTA_RE_BOT_ID) - 1
+                 && memcmp(pattern, MANTA_RE_BOT_ID, len) == 0;
 
     manta_re_count++;
 
@@ -106,8 +122,18 @@ manta_re_match(const manta_re_t *re, const char *subject, size_t len)
         return -1;
     }
 
-    rc = pcre2_match(re->code, (PCRE2_SPTR) subject, len, 0, 0,
-                     manta_re_match_data, NULL);
+    if (re->bot_id) {
+        return manta_re_bot_id(subject, len);
+    }
+
+    if (re->jit) {
+        rc = pcre2_jit_match(re->code, (PCRE2_SPTR) subject, len, 0, 0,
+                             manta_re_match_data, NULL);
+
+    } else {
+        rc = pcre2_match(re->code, (PCRE2_SPTR) subject, len, 0, 0,
+                         manta_re_match_data, NULL);
+    }
 
     if (rc >= 0) {
         return 1;
@@ -137,4 +163,34 @@ manta_re_free(manta_re_t *re)
         pcre2_match_data_free(manta_re_match_data);
         manta_re_match_data = NULL;
     }
+}
+
+
+/* MANTA_RE_BOT_ID: a letter or digit, then up to 127 of those, _ and - */
+
+static int
+manta_re_bot_id(const char *subject, size_t len)
+{
+    size_t         i;
+    unsigned char  c;
+
+    if (len == 0 || len > 128) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) subject[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9'))
+        {
+            continue;
+        }
+
+        if (i == 0 || (c != '_' && c != '-')) {
+            return 0;
+        }
+    }
+
+    return 1;
 }

@@ -14,7 +14,11 @@
 typedef struct manta_re_s  manta_re_t;
 
 
-#define MANTA_RE_UTF  0x1           /* PCRE2_UTF | PCRE2_UCP */
+#define MANTA_RE_UTF   0x1          /* PCRE2_UTF | PCRE2_UCP */
+#define MANTA_RE_PCRE  0x2          /* PCRE2 always, no hand-written check */
+
+/* the default botId pattern, which manta_re_match() checks by hand */
+#define MANTA_RE_BOT_ID  "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 
 
 /*

@@ -5,8 +5,8 @@
 
 
 #define _GNU_SOURCE
+#include <string.h>
 #include <jansson.h>
-#include <openssl/crypto.h>
 
 #include "manta_util.h"
 
@@ -31,8 +31,27 @@ void
 manta_wipe(void *p, size_t len)
 {
     if (p != NULL && len != 0) {
-        OPENSSL_cleanse(p, len);
+        /* a memset the compiler may not drop as a dead store */
+        explicit_bzero(p, len);
     }
+}
+
+
+char *
+manta_uint(char *dst, unsigned long long n)
+{
+    char  *p, buf[20];
+
+    p = buf + sizeof(buf);
+
+    do {
+        *--p = (char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    memcpy(dst, p, buf + sizeof(buf) - p);
+
+    return dst + (buf + sizeof(buf) - p);
 }
 
 

@@ -34,6 +34,9 @@ void manta_wipe(void *p, size_t len);
 extern const char  manta_hex_digits[32];
 
 /* two hex digits of c, upper-case or lower-case; returns dst + 2 */
+/* n in decimal at dst (at most 20 bytes); returns the end */
+char *manta_uint(char *dst, unsigned long long n);
+
 char *manta_hex_byte(char *dst, unsigned char c, int lower);
 
 /* the value of a hex digit of either case, -1 for another byte */

@@ -18,7 +18,7 @@
 #include "manta_util.h"
 
 
-#define NGX_HTTP_MANTA_BOT_ID_PATTERN  "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
+#define NGX_HTTP_MANTA_BOT_ID_PATTERN  MANTA_RE_BOT_ID
 
 
 /*

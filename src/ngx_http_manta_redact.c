@@ -347,6 +347,10 @@ ngx_http_manta_mask_start(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         manta_mask_memory(&ctx->mask, mem);
     }
 
+    if (r->headers_out.content_length_n >= 0) {
+        manta_mask_length(&ctx->mask, r->headers_out.content_length_n);
+    }
+
     ctx->mask_on = 1;
 
     /* buffers in a temp file are read into memory before they come here */
@@ -384,6 +388,14 @@ ngx_http_manta_mask_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     }
 
     if (cl == NULL) {
+        for (cl = in; cl; cl = cl->next) {
+            b = cl->buf;
+
+            if (ngx_buf_in_memory(b)) {
+                manta_mask_pass(&ctx->mask, b->last - b->pos);
+            }
+        }
+
         return NGX_OK;
     }
 
@@ -475,6 +487,9 @@ ngx_http_manta_mask_buf(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         }
 
         b = nb;
+
+    } else if (len) {
+        manta_mask_pass(&ctx->mask, len);
     }
 
     if (b->last_buf && ctx->mask.carry) {

@@ -2,11 +2,14 @@
  * Copyright (C) ngx_http_manta_module authors
  *
  * Fuzzes the streaming masker (manta_mask_step): the first byte picks the
- * patterns, the second seeds the piece lengths; the rest is the body.  The
+ * patterns (and, by its bit 2, whether the length is known beforehand, as
+ * from a Content-Length), the second seeds the piece lengths; the rest is
+ * the body.  The
  * body is masked in pieces, alternately in place and copied, and must come
  * out exactly as the whole body masked at once: same length, every byte of
  * every occurrence of a pattern a '*', every other byte unchanged, and
- * never more than the longest pattern less one byte held back.
+ * never more than the longest pattern less one byte held back, nothing
+ * once a known length is complete.
  */
 
 
@@ -49,6 +52,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     window = m.window;
 
+    if (data[0] & 4) {
+        manta_mask_length(&m, len);
+    }
+
     out = malloc(len + 1);
     ref = malloc(len + 1);
     buf = malloc(len + 1);
@@ -88,6 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (!manta_mask_needed(&m, buf, piece)) {
             fuzz_assert(m.carry == 0);
+            manta_mask_pass(&m, piece);
             memcpy(out + total, buf, piece);
             total += piece;
             continue;
@@ -103,6 +111,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         total += n;
 
         fuzz_assert(total + m.carry == pos + piece);
+        fuzz_assert(!(data[0] & 4) || pos + piece < len || m.carry == 0);
     }
 
     total += manta_mask_flush(&m, out + total);

@@ -10,6 +10,7 @@
 
 #include "manta_json.h"
 #include "manta_error.h"
+#include "manta_util.h"
 #include "tap.h"
 #include "tests.h"
 
@@ -26,6 +27,23 @@ static void error_body_is(const char *message, int code, const char *bot_id,
 void
 test_json(void)
 {
+    size_t  i;
+    char    buf[32], *end;
+
+    static const struct {
+        unsigned long long   n;
+        const char          *s;
+    } uints[] = {
+        { 0, "0" }, { 7, "7" }, { 10, "10" }, { 4294967295ULL, "4294967295" },
+        { 18446744073709551615ULL, "18446744073709551615" }
+    };
+
+    for (i = 0; i < sizeof(uints) / sizeof(uints[0]); i++) {
+        end = manta_uint(buf, uints[i].n);
+        *end = '\0';
+        is_str(buf, uints[i].s, "manta_uint: %s", uints[i].s);
+    }
+
     escape_is(S(""), "", "escape: empty");
     escape_is(S("plain text"), "plain text", "escape: plain");
     escape_is(S("a\"b\\c"), "a\\\"b\\\\c", "escape: quote and backslash");

@@ -33,7 +33,7 @@ typedef struct {
 
 
 static size_t run(const manta_str_t *pat, size_t npat, const char *body,
-    size_t len, const size_t *cuts, int in_place, char *out, size_t *max_held,
+    size_t len, const size_t *cuts, int mode, char *out, size_t *max_held,
     size_t *found);
 static void reference(const manta_str_t *pat, size_t npat, const char *body,
     size_t len, char *out);
@@ -79,7 +79,7 @@ static const mask_case_t  cases[] = {
 void
 test_mask(void)
 {
-    int           in_place;
+    int           mode;
     char          out[MAXLEN], ref[MAXLEN], body[MAXLEN];
     size_t        i, j, n, len, npat, max_held, found, cuts[8];
     unsigned      seed;
@@ -87,14 +87,16 @@ test_mask(void)
     manta_mask_t  m;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        for (in_place = 0; in_place < 2; in_place++) {
+        for (mode = 0; mode < 4; mode++) {
             len = strlen(cases[i].body);
-            n = run(creds, 2, cases[i].body, len, cases[i].cuts, in_place,
+            n = run(creds, 2, cases[i].body, len, cases[i].cuts, mode,
                     out, &max_held, &found);
 
             ok(n == len && memcmp(out, cases[i].expected, len) == 0,
-               "mask: %s (%s)", cases[i].test,
-               in_place ? "in place" : "copied");
+               "mask: %s (%s, %s)", cases[i].test,
+               (mode & 1) ? "in place" : "copied",
+               (mode & 2) ? "length known, last piece holds nothing back"
+                          : "length unknown");
 
             if (n != len || memcmp(out, cases[i].expected, len) != 0) {
                 diag("got \"%.*s\", expected \"%s\"", (int) n, out,
@@ -188,7 +190,7 @@ test_mask(void)
 
         cuts[7] = 0;
 
-        n = run(pat, npat, body, len, cuts, (int) (i & 1), out, &max_held,
+        n = run(pat, npat, body, len, cuts, (int) (i & 3), out, &max_held,
                 &found);
         reference(pat, npat, body, len, ref);
 
@@ -202,7 +204,32 @@ test_mask(void)
     }
 
     ok(i == 3000, "mask: 3000 random streams in random pieces, "
-       "overlapping patterns, match the whole-body masking");
+       "overlapping patterns, length known or not, match the whole-body "
+       "masking");
+
+    /* bytes beyond the length promised never pass as they are */
+
+    {
+        unsigned char  mem[64], piece[16], rel[16];
+
+        manta_mask_init(&m, creds, 2);
+        manta_mask_memory(&m, mem);
+        manta_mask_length(&m, 3);
+
+        memcpy(piece, "abc", 3);
+        ok(!manta_mask_needed(&m, piece, 3),
+           "mask: the piece completing the length needs no work");
+        n = manta_mask_step(&m, piece, piece, 3, rel, &found);
+        ok(n == 3 && m.carry == 0 && memcmp(piece, "abc", 3) == 0,
+           "mask: the piece completing the length passes whole");
+
+        memcpy(piece, "TOKEN-42", 8);
+        ok(manta_mask_needed(&m, piece, 8),
+           "mask: a piece beyond the length needs work");
+        n = manta_mask_step(&m, piece, piece, 8, rel, &found);
+        ok(n == 8 && found == 0 && memcmp(piece, TOKENSTARS, 8) == 0,
+           "mask: a piece beyond the length is all masked");
+    }
 }
 
 
@@ -210,9 +237,10 @@ test_mask(void)
 
 static size_t
 run(const manta_str_t *pat, size_t npat, const char *body, size_t len,
-    const size_t *cuts, int in_place, char *out, size_t *max_held,
+    const size_t *cuts, int mode, char *out, size_t *max_held,
     size_t *found)
 {
+    int             in_place;
     int             last;
     size_t          i, pos, piece, n, nrel, total;
     unsigned char  *mem, buf[MAXLEN], copy[MAXLEN], rel[MAXLEN];
@@ -221,6 +249,11 @@ run(const manta_str_t *pat, size_t npat, const char *body, size_t len,
     mem = malloc(manta_mask_init(&m, pat, npat) + 1);
     manta_mask_memory(&m, mem);
 
+    if (mode & 2) {
+        manta_mask_length(&m, len);
+    }
+
+    in_place = mode & 1;
     total = 0;
     pos = 0;
     last = 0;
@@ -240,6 +273,7 @@ run(const manta_str_t *pat, size_t npat, const char *body, size_t len,
         memcpy(buf, body + pos, piece);
 
         if (!manta_mask_needed(&m, buf, piece)) {
+            manta_mask_pass(&m, piece);
             memcpy(out + total, buf, piece);
             total += piece;
 
@@ -258,6 +292,16 @@ run(const manta_str_t *pat, size_t npat, const char *body, size_t len,
         }
 
         pos += piece;
+
+        if ((mode & 2) && last && m.carry != 0) {
+            /* nothing may be held back once the length is complete */
+            total = (size_t) -1;
+        }
+    }
+
+    if (total == (size_t) -1) {
+        free(mem);
+        return total;
     }
 
     total += manta_mask_flush(&m, (unsigned char *) out + total);

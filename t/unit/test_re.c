@@ -17,6 +17,9 @@
 #define DEFAULT_BOT_ID  "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 
 
+static void test_re_bot_id(void);
+
+
 void
 test_re(void)
 {
@@ -36,6 +39,8 @@ test_re(void)
     is_int(manta_re_match(re, S("ab c")), 0, "no match: space");
     is_int(manta_re_match(re, S("ab\0c")), 0, "no match: embedded NUL");
     is_int(manta_re_match(re, S("\xc3\xa9")), 0, "no match: UTF-8 byte");
+
+    test_re_bot_id();
 
     utf = manta_re_compile(S("^\\p{L}+$"), MANTA_RE_UTF, err, sizeof(err));
     ok(utf != NULL, "UTF pattern compiles");
@@ -91,4 +96,79 @@ test_re(void)
     is_int(manta_re_match(re, S("x")), 1,
            "match data recreated after the last pattern was freed");
     manta_re_free(re);
+}
+
+
+/*
+ * The default botId pattern is checked by hand: it answers as PCRE2 does
+ * on every short string over a telling alphabet and on random strings of
+ * every length around the 128-byte limit.
+ */
+
+static void
+test_re_bot_id(void)
+{
+    char         s[160], err[256];
+    size_t       i, k, v, len, total, n, bad;
+    unsigned     seed;
+    manta_re_t  *fast, *pcre;
+
+    static const char  alphabet[] = "aZ09_-\n .\0\xc3/Az";
+    static const char  valid[] = "abcXYZ019_-";
+
+    fast = manta_re_compile(S(DEFAULT_BOT_ID), 0, err, sizeof(err));
+    pcre = manta_re_compile(S(DEFAULT_BOT_ID), MANTA_RE_PCRE, err,
+                            sizeof(err));
+
+    bad = 0;
+    n = 0;
+
+    /* every string of up to 3 bytes over the alphabet */
+
+    for (len = 0, total = 1; len <= 3; len++) {
+
+        for (i = 0; i < total; i++) {
+            for (k = 0, v = i; k < len; k++) {
+                s[k] = alphabet[v % (sizeof(alphabet) - 1)];
+                v /= sizeof(alphabet) - 1;
+            }
+
+            n++;
+            bad += manta_re_match(fast, s, len) != manta_re_match(pcre, s, len);
+        }
+
+        total *= sizeof(alphabet) - 1;
+    }
+
+    /* random strings of 0 to 159 bytes, mostly of allowed bytes */
+
+    seed = 7;
+
+    for (i = 0; i < 20000; i++) {
+        seed = seed * 1103515245 + 12345;
+        len = (seed >> 16) % 160;
+
+        for (k = 0; k < len; k++) {
+            seed = seed * 1103515245 + 12345;
+            s[k] = ((seed >> 16) % 50)
+                   ? valid[(seed >> 8) % (sizeof(valid) - 1)]
+                   : alphabet[(seed >> 8) % (sizeof(alphabet) - 1)];
+        }
+
+        n++;
+        bad += manta_re_match(fast, s, len) != manta_re_match(pcre, s, len);
+    }
+
+    ok(bad == 0, "default botId pattern: the hand-written check answers as "
+       "PCRE2 on %zu strings", n);
+
+    memset(s, 'a', 129);
+    is_int(manta_re_match(fast, s, 0), 0, "hand-written check: empty fails");
+    is_int(manta_re_match(fast, s, 128), 1,
+           "hand-written check: 128 bytes pass");
+    is_int(manta_re_match(fast, s, 129), 0,
+           "hand-written check: 129 bytes fail");
+
+    manta_re_free(fast);
+    manta_re_free(pcre);
 }
