@@ -13,10 +13,19 @@
 #include "manta_util.h"
 
 
-static ngx_uint_t ngx_http_manta_holds(manta_str_t *pat, size_t npat,
+typedef struct {
+    manta_str_t   pat[MANTA_MASK_PATTERNS];
+    size_t        npat;
+    size_t        minlen;          /* the shortest pattern's length */
+    u_char       *clean_start;     /* a range known to hold none */
+    u_char       *clean_end;
+} ngx_http_manta_redact_t;
+
+
+static ngx_uint_t ngx_http_manta_holds(ngx_http_manta_redact_t *rd,
     ngx_str_t *value);
 static void ngx_http_manta_redact_list(ngx_http_request_t *r,
-    ngx_list_t *list, manta_str_t *pat, size_t npat, ngx_uint_t sent);
+    ngx_list_t *list, ngx_http_manta_redact_t *rd, ngx_uint_t sent);
 static void ngx_http_manta_forget_header(ngx_http_request_t *r,
     ngx_table_elt_t *h);
 static void ngx_http_manta_forget_in_array(ngx_array_t *a,
@@ -65,10 +74,24 @@ ngx_http_manta_redact_patterns(ngx_http_manta_ctx_t *ctx, manta_str_t *pat)
 }
 
 
+/*
+ * A string within the upstream's header block, which was found clean as a
+ * whole, is clean: nginx's parser makes every header name and value, the
+ * status line and the media type point into that block.  Any other string
+ * (one nginx or a module built) is searched.
+ */
+
 static ngx_uint_t
-ngx_http_manta_holds(manta_str_t *pat, size_t npat, ngx_str_t *value)
+ngx_http_manta_holds(ngx_http_manta_redact_t *rd, ngx_str_t *value)
 {
-    return manta_mask_holds(value->data, value->len, pat, npat);
+    if (value->len < rd->minlen
+        || (value->data >= rd->clean_start
+            && value->data + value->len <= rd->clean_end))
+    {
+        return 0;
+    }
+
+    return manta_mask_holds(value->data, value->len, rd->pat, rd->npat);
 }
 
 
@@ -84,15 +107,37 @@ void
 ngx_http_manta_redact_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx)
 {
-    size_t                npat;
-    manta_str_t           pat[MANTA_MASK_PATTERNS];
-    ngx_http_upstream_t  *u;
+    size_t                    i;
+    ngx_buf_t                *b;
+    ngx_http_upstream_t      *u;
+    ngx_http_manta_redact_t   rd;
 
     u = r->upstream;
-    npat = ngx_http_manta_redact_patterns(ctx, pat);
+    rd.npat = ngx_http_manta_redact_patterns(ctx, rd.pat);
 
-    if (ngx_http_manta_holds(pat, npat, &r->headers_out.status_line)
-        || ngx_http_manta_holds(pat, npat, &u->headers_in.status_line))
+    rd.minlen = (size_t) -1;
+
+    for (i = 0; i < rd.npat; i++) {
+        if (rd.pat[i].len && rd.pat[i].len < rd.minlen) {
+            rd.minlen = rd.pat[i].len;
+        }
+    }
+
+    /* the status line and the header lines as received, searched once */
+
+    b = &u->buffer;
+    rd.clean_start = NULL;
+    rd.clean_end = NULL;
+
+    if (b->start && b->pos > b->start && b->pos <= b->last
+        && !manta_mask_holds(b->start, b->pos - b->start, rd.pat, rd.npat))
+    {
+        rd.clean_start = b->start;
+        rd.clean_end = b->pos;
+    }
+
+    if (ngx_http_manta_holds(&rd, &r->headers_out.status_line)
+        || ngx_http_manta_holds(&rd, &u->headers_in.status_line))
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "manta: upstream status line holds the token or "
@@ -102,8 +147,8 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
         ngx_str_null(&u->headers_in.status_line);
     }
 
-    if (ngx_http_manta_holds(pat, npat, &r->headers_out.content_type)
-        || ngx_http_manta_holds(pat, npat, &r->headers_out.charset))
+    if (ngx_http_manta_holds(&rd, &r->headers_out.content_type)
+        || ngx_http_manta_holds(&rd, &r->headers_out.charset))
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "manta: upstream header \"Content-Type\" holds the "
@@ -116,8 +161,8 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
         r->headers_out.charset.len = 0;
     }
 
-    ngx_http_manta_redact_list(r, &u->headers_in.headers, pat, npat, 0);
-    ngx_http_manta_redact_list(r, &r->headers_out.headers, pat, npat, 1);
+    ngx_http_manta_redact_list(r, &u->headers_in.headers, &rd, 0);
+    ngx_http_manta_redact_list(r, &r->headers_out.headers, &rd, 1);
 }
 
 
@@ -125,20 +170,11 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
 
 static void
 ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
-    manta_str_t *pat, size_t npat, ngx_uint_t sent)
+    ngx_http_manta_redact_t *rd, ngx_uint_t sent)
 {
-    size_t            minlen;
     ngx_uint_t        i, named;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
-
-    minlen = (size_t) -1;
-
-    for (i = 0; i < npat; i++) {
-        if (pat[i].len && pat[i].len < minlen) {
-            minlen = pat[i].len;
-        }
-    }
 
     part = &list->part;
     h = part->elts;
@@ -155,17 +191,15 @@ ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
             i = 0;
         }
 
-        if (h[i].hash == 0
-            || (h[i].key.len < minlen && h[i].value.len < minlen))
-        {
+        if (h[i].hash == 0) {
             continue;
         }
 
-        if (ngx_http_manta_holds(pat, npat, &h[i].key)) {
+        if (ngx_http_manta_holds(rd, &h[i].key)) {
             /* its name: never logged */
             named = 1;
 
-        } else if (ngx_http_manta_holds(pat, npat, &h[i].value)) {
+        } else if (ngx_http_manta_holds(rd, &h[i].value)) {
             named = 0;
 
         } else {
