@@ -17,8 +17,7 @@ typedef struct {
     manta_str_t   pat[MANTA_MASK_PATTERNS];
     size_t        npat;
     size_t        minlen;          /* the shortest pattern's length */
-    u_char       *clean_start;     /* a range known to hold none */
-    u_char       *clean_end;
+    ngx_uint_t    raw_clean;       /* the upstream's header block holds none */
 } ngx_http_manta_redact_t;
 
 
@@ -26,6 +25,9 @@ static ngx_uint_t ngx_http_manta_holds(ngx_http_manta_redact_t *rd,
     ngx_str_t *value);
 static void ngx_http_manta_redact_list(ngx_http_request_t *r,
     ngx_list_t *list, ngx_http_manta_redact_t *rd, ngx_uint_t sent);
+static ngx_uint_t ngx_http_manta_upstream_copy(ngx_http_request_t *r,
+    ngx_http_manta_redact_t *rd, ngx_table_elt_t *h, ngx_list_part_t **part,
+    ngx_uint_t *i);
 static void ngx_http_manta_forget_header(ngx_http_request_t *r,
     ngx_table_elt_t *h);
 static void ngx_http_manta_forget_in_array(ngx_array_t *a,
@@ -74,20 +76,10 @@ ngx_http_manta_redact_patterns(ngx_http_manta_ctx_t *ctx, manta_str_t *pat)
 }
 
 
-/*
- * A string within the upstream's header block, which was found clean as a
- * whole, is clean: nginx's parser makes every header name and value, the
- * status line and the media type point into that block.  Any other string
- * (one nginx or a module built) is searched.
- */
-
 static ngx_uint_t
 ngx_http_manta_holds(ngx_http_manta_redact_t *rd, ngx_str_t *value)
 {
-    if (value->len < rd->minlen
-        || (value->data >= rd->clean_start
-            && value->data + value->len <= rd->clean_end))
-    {
+    if (value->len < rd->minlen) {
         return 0;
     }
 
@@ -109,6 +101,7 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
 {
     size_t                    i;
     ngx_buf_t                *b;
+    ngx_table_elt_t          *ct;
     ngx_http_upstream_t      *u;
     ngx_http_manta_redact_t   rd;
 
@@ -123,18 +116,41 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
         }
     }
 
-    /* the status line and the header lines as received, searched once */
+    /*
+     * The status line and the header lines as received, searched at once:
+     * when they hold none, neither do the proxy module's copies of them
+     * (the upstream's status line and header list, and the response's
+     * entries and media type taken from those), and only what nginx or a
+     * module built (a rewritten Location, joined values...) is searched.
+     */
 
     b = &u->buffer;
-    rd.clean_start = NULL;
-    rd.clean_end = NULL;
 
-    if (b->start && b->pos > b->start && b->pos <= b->last
-        && !manta_mask_holds(b->start, b->pos - b->start, rd.pat, rd.npat))
+    rd.raw_clean = r->http_version != NGX_HTTP_VERSION_9
+                   && b->start && b->pos > b->start && b->pos <= b->last
+                   && !manta_mask_holds(b->start, b->pos - b->start, rd.pat,
+                                        rd.npat);
+
+    ct = u->headers_in.content_type;
+
+    if (rd.raw_clean
+        && r->headers_out.status_line.data == u->headers_in.status_line.data
+        && r->headers_out.status_line.len <= u->headers_in.status_line.len
+        && (r->headers_out.content_type.len == 0
+            || (ct && r->headers_out.content_type.data == ct->value.data
+                && r->headers_out.content_type.len <= ct->value.len
+                && (r->headers_out.charset.len == 0
+                    || (r->headers_out.charset.data >= ct->value.data
+                        && r->headers_out.charset.data
+                           + r->headers_out.charset.len
+                           <= ct->value.data + ct->value.len)))))
     {
-        rd.clean_start = b->start;
-        rd.clean_end = b->pos;
+        /* the upstream's list is all copies: the response's entries only */
+        ngx_http_manta_redact_list(r, &r->headers_out.headers, &rd, 1);
+        return;
     }
+
+    rd.raw_clean = 0;
 
     if (ngx_http_manta_holds(&rd, &r->headers_out.status_line)
         || ngx_http_manta_holds(&rd, &u->headers_in.status_line))
@@ -172,12 +188,15 @@ static void
 ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
     ngx_http_manta_redact_t *rd, ngx_uint_t sent)
 {
-    ngx_uint_t        i, named;
-    ngx_list_part_t  *part;
+    ngx_uint_t        i, named, ui;
+    ngx_list_part_t  *part, *upart;
     ngx_table_elt_t  *h;
 
     part = &list->part;
     h = part->elts;
+
+    upart = &r->upstream->headers_in.headers.part;
+    ui = 0;
 
     for (i = 0; /* void */ ; i++) {
 
@@ -191,7 +210,11 @@ ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
             i = 0;
         }
 
-        if (h[i].hash == 0) {
+        if (h[i].hash == 0
+            || (h[i].key.len < rd->minlen && h[i].value.len < rd->minlen)
+            || (rd->raw_clean
+                && ngx_http_manta_upstream_copy(r, rd, &h[i], &upart, &ui)))
+        {
             continue;
         }
 
@@ -230,6 +253,58 @@ ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
                       "manta: upstream header \"%V\" holds the token or "
                       "the secret: not passed", &h[i].key);
     }
+}
+
+
+/*
+ * 1 when h is the proxy module's copy of an entry of the upstream's list:
+ * the same bytes, or a part of them.  The response's list keeps the
+ * upstream's order, so the search goes on from the last one found, and
+ * looks at a few entries only.
+ */
+
+static ngx_uint_t
+ngx_http_manta_upstream_copy(ngx_http_request_t *r,
+    ngx_http_manta_redact_t *rd, ngx_table_elt_t *h, ngx_list_part_t **part,
+    ngx_uint_t *i)
+{
+    ngx_uint_t        n, k;
+    ngx_list_part_t  *p;
+    ngx_table_elt_t  *e;
+
+    p = *part;
+    k = *i;
+
+    for (n = 0; n < 8; n++, k++) {
+
+        if (k >= p->nelts) {
+            if (p->next == NULL) {
+                return 0;
+            }
+
+            p = p->next;
+            k = 0;
+
+            if (p->nelts == 0) {
+                return 0;
+            }
+        }
+
+        e = p->elts;
+        e = &e[k];
+
+        if (e->key.data == h->key.data && e->value.data == h->value.data
+            && h->key.len <= e->key.len && h->value.len <= e->value.len)
+        {
+            *part = p;
+            *i = k + 1;
+
+            /* dropped, were it dirty, from the upstream's list already */
+            return e->hash != 0;
+        }
+    }
+
+    return 0;
 }
 
 
