@@ -12,8 +12,6 @@
 #include "manta_util.h"
 
 
-
-
 /*
  * 0: copied as is; 'u': escaped as \u00XX; any other value: escaped as a
  * backslash and that character; 0x80 .. 0xff (UTF-8) are copied as is
@@ -39,6 +37,14 @@ static const unsigned char  manta_json_escapes[256] = {
 };
 
 
+/* the bytes an escape adds, by its manta_json_escapes[] value */
+
+static const unsigned char  manta_json_extra[256] = {
+    ['"'] = 1, ['\\'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1, ['r'] = 1,
+    ['t'] = 1, ['u'] = 5
+};
+
+
 size_t
 manta_json_escape_len(const char *src, size_t len)
 {
@@ -49,20 +55,10 @@ manta_json_escape_len(const char *src, size_t len)
     p = (const unsigned char *) src;
     last = p + len;
 
+    /* no branch a byte: \u00XX adds 5 bytes, \X adds 1 */
+
     while (p < last) {
-        switch (manta_json_escapes[*p++]) {
-
-        case 0:
-            break;
-
-        case 'u':
-            n += 5;
-            break;
-
-        default:
-            n += 1;
-            break;
-        }
+        n += manta_json_extra[manta_json_escapes[*p++]];
     }
 
     return n;
@@ -73,19 +69,30 @@ char *
 manta_json_escape(char *dst, const char *src, size_t len)
 {
     unsigned char         c, e;
-    const unsigned char  *p, *last;
+    const unsigned char  *p, *run, *last;
 
     p = (const unsigned char *) src;
     last = p + len;
 
     while (p < last) {
+
+        /* a run of bytes copied as they are, in one go */
+
+        run = p;
+
+        while (p < last && manta_json_escapes[*p] == 0) {
+            p++;
+        }
+
+        memcpy(dst, run, p - run);
+        dst += p - run;
+
+        if (p == last) {
+            break;
+        }
+
         c = *p++;
         e = manta_json_escapes[c];
-
-        if (e == 0) {
-            *dst++ = (char) c;
-            continue;
-        }
 
         *dst++ = '\\';
 

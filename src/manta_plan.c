@@ -28,18 +28,19 @@ static size_t manta_plan_name_max(const manta_plan_conf_t *conf,
     size_t len);
 
 
-/* lower-case names; the first byte is checked before the rest */
+/*
+ * Lower-case names, indexed by their length: no two have the same one, so
+ * that a header name is compared with one of them at most
+ */
 
-static const struct {
-    const char  *name;
-    size_t       len;
-} manta_drop_headers[] = {
-    { "authorization", sizeof("authorization") - 1 },
-    { "accept-encoding", sizeof("accept-encoding") - 1 },
-    { "content-type", sizeof("content-type") - 1 },
-    { "content-length", sizeof("content-length") - 1 },
-    { "transfer-encoding", sizeof("transfer-encoding") - 1 },
-    { NULL, 0 }
+#define MANTA_DROP_MAX  (sizeof("transfer-encoding") - 1)
+
+static const char  *manta_drop_headers[MANTA_DROP_MAX + 1] = {
+    [sizeof("authorization") - 1] = "authorization",
+    [sizeof("accept-encoding") - 1] = "accept-encoding",
+    [sizeof("content-type") - 1] = "content-type",
+    [sizeof("content-length") - 1] = "content-length",
+    [sizeof("transfer-encoding") - 1] = "transfer-encoding"
 };
 
 
@@ -239,18 +240,15 @@ manta_query(char *dst, const char *bot_id, size_t len)
 int
 manta_drop_header(const char *lowcase, size_t len)
 {
-    size_t  i;
+    const char  *name;
 
-    for (i = 0; manta_drop_headers[i].name; i++) {
-        if (len == manta_drop_headers[i].len
-            && lowcase[0] == manta_drop_headers[i].name[0]
-            && memcmp(lowcase, manta_drop_headers[i].name, len) == 0)
-        {
-            return 1;
-        }
+    if (len > MANTA_DROP_MAX) {
+        return 0;
     }
 
-    return 0;
+    name = manta_drop_headers[len];
+
+    return name != NULL && memcmp(lowcase, name, len) == 0;
 }
 
 

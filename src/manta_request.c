@@ -241,10 +241,10 @@ manta_pct_encode_len(const char *src, size_t len)
     p = (const unsigned char *) src;
     last = p + len;
 
+    /* no branch a byte: %XX adds 2 bytes */
+
     while (p < last) {
-        if (!manta_unreserved[*p++]) {
-            n += 2;
-        }
+        n += 2 - 2 * manta_unreserved[*p++];
     }
 
     return n;
@@ -254,22 +254,30 @@ manta_pct_encode_len(const char *src, size_t len)
 char *
 manta_pct_encode(char *dst, const char *src, size_t len)
 {
-    unsigned char         c;
-    const unsigned char  *p, *last;
+    const unsigned char  *p, *run, *last;
 
     p = (const unsigned char *) src;
     last = p + len;
 
     while (p < last) {
-        c = *p++;
 
-        if (manta_unreserved[c]) {
-            *dst++ = (char) c;
-            continue;
+        /* a run of unreserved bytes copied in one go */
+
+        run = p;
+
+        while (p < last && manta_unreserved[*p]) {
+            p++;
+        }
+
+        memcpy(dst, run, p - run);
+        dst += p - run;
+
+        if (p == last) {
+            break;
         }
 
         *dst++ = '%';
-        dst = manta_hex_byte(dst, c, 0);
+        dst = manta_hex_byte(dst, *p++, 0);
     }
 
     return dst;

@@ -40,18 +40,25 @@ manta_wipe(void *p, size_t len)
 char *
 manta_uint(char *dst, unsigned long long n)
 {
-    char  *p, buf[20];
+    char                *p;
+    unsigned long long   m;
 
-    p = buf + sizeof(buf);
+    p = dst;
+    m = n;
+
+    do {
+        p++;
+        m /= 10;
+    } while (m);
+
+    dst = p;
 
     do {
         *--p = (char) ('0' + n % 10);
         n /= 10;
     } while (n);
 
-    memcpy(dst, p, buf + sizeof(buf) - p);
-
-    return dst + (buf + sizeof(buf) - p);
+    return dst;
 }
 
 
