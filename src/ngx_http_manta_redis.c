@@ -75,6 +75,7 @@ static void ngx_http_manta_redis_failure(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br);
 static void ngx_http_manta_redis_success(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br);
+static ngx_uint_t ngx_http_manta_redis_waited(ngx_http_manta_redis_t *rd);
 static void ngx_http_manta_redis_exit(void *data);
 static char *ngx_http_manta_redis_password(ngx_conf_t *cf,
     ngx_http_manta_redis_t *rd, ngx_str_t *file);
@@ -478,8 +479,17 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
     rd = c->data;
 
     if (c->close) {
-        ngx_http_manta_redis_close(rd, NULL, 0);
-        return;
+        c->close = 0;
+
+        if (!ngx_http_manta_redis_waited(rd)) {
+            ngx_http_manta_redis_close(rd, NULL, 0);
+            return;
+        }
+
+        /*
+         * the worker is going (a reload): the requests parked here get
+         * Redis's answer, not the fallback; closed after the last one
+         */
     }
 
 #if (NGX_SSL)
@@ -548,6 +558,11 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
         }
 
         if (!rd->connected) {
+            return;
+        }
+
+        if (ngx_exiting && !ngx_http_manta_redis_waited(rd)) {
+            ngx_http_manta_redis_close(rd, NULL, 0);
             return;
         }
     }
@@ -944,6 +959,11 @@ ngx_http_manta_redis_cleanup(void *data)
 
     if (op->timer.timer_set) {
         ngx_del_timer(&op->timer);
+    }
+
+    if (ngx_exiting && !ngx_http_manta_redis_waited(op->rd)) {
+        /* nobody left to wait for: no socket left open at exit */
+        ngx_http_manta_redis_close(op->rd, NULL, 0);
     }
 }
 
@@ -1368,6 +1388,29 @@ ngx_http_manta_redis_tls(ngx_conf_t *cf, ngx_http_manta_redis_t *rd,
     return NGX_CONF_ERROR;
 
 #endif
+}
+
+
+/* 1 when a request waits for a reply on the connection */
+
+static ngx_uint_t
+ngx_http_manta_redis_waited(ngx_http_manta_redis_t *rd)
+{
+    ngx_queue_t                *q;
+    ngx_http_manta_redis_op_t  *op;
+
+    for (q = ngx_queue_head(&rd->pending);
+         q != ngx_queue_sentinel(&rd->pending);
+         q = ngx_queue_next(q))
+    {
+        op = ngx_queue_data(q, ngx_http_manta_redis_op_t, queue);
+
+        if (op->r && op->timer.timer_set) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
