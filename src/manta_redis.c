@@ -8,7 +8,9 @@
  * and the backoff block, in a hash with fields e, r, l and b), the same
  * integer arithmetic (idiv() is exact where Lua's doubles would round),
  * with Redis TIME in milliseconds as the clock, so that gateways with
- * skewed clocks agree.  A key expires once its bucket is idle (drained at
+ * skewed clocks agree.  A sixth argument of "take", never sent by the
+ * module, replaces the clock: t/redis_parity.t replays one sequence of
+ * (time, rate, burst, delay) here and through manta_limit_take().  A key expires once its bucket is idle (drained at
  * its own rate and not blocked) plus one second: forgetting it then
  * changes no decision.
  */
@@ -35,6 +37,7 @@ const char  manta_redis_script[] =
     "end\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + idiv(tonumber(t[2]), 1000)\n"
+    "if ARGV[1] == 'take' and ARGV[6] then now = tonumber(ARGV[6]) end\n"
     "local key = KEYS[1]\n"
     "local h = redis.call('HMGET', key, 'l', 'e', 'r', 'b')\n"
     "local last = tonumber(h[1]) or 0\n"

@@ -6,7 +6,9 @@
  * parked on it are answered in the order their commands were sent), AUTH
  * and SELECT on connect, the script loaded on connect and again after a
  * NOSCRIPT, a timer per parked request, and the circuit breaker shared by
- * the workers.  Replies are read with libhiredis's redisReader only.
+ * the workers.  Replies are read with libhiredis's redisReader only.  With
+ * "tls", nothing is sent before nginx's OpenSSL has completed the
+ * handshake and the certificate is verified (the CA, then the name).
  */
 
 
@@ -73,9 +75,17 @@ static void ngx_http_manta_redis_failure(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br);
 static void ngx_http_manta_redis_success(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br);
+static ngx_uint_t ngx_http_manta_redis_waited(ngx_http_manta_redis_t *rd);
 static void ngx_http_manta_redis_exit(void *data);
 static char *ngx_http_manta_redis_password(ngx_conf_t *cf,
     ngx_http_manta_redis_t *rd, ngx_str_t *file);
+static char *ngx_http_manta_redis_tls(ngx_conf_t *cf,
+    ngx_http_manta_redis_t *rd, ngx_str_t *trusted, ngx_int_t depth);
+#if (NGX_SSL)
+static void ngx_http_manta_redis_handshake(ngx_http_manta_redis_t *rd);
+static ngx_int_t ngx_http_manta_redis_verify(ngx_http_manta_redis_t *rd,
+    ngx_connection_t *c);
+#endif
 
 
 ngx_int_t
@@ -247,6 +257,7 @@ ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
 
     c = rd->pc.connection;
     c->data = rd;
+    rd->br = br;
     c->read->handler = ngx_http_manta_redis_read_handler;
     c->write->handler = ngx_http_manta_redis_write_handler;
     c->log = ngx_cycle->log;
@@ -266,6 +277,25 @@ ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
 
     rd->connected = 1;
     rd->out_len = 0;
+
+#if (NGX_SSL)
+    if (rd->ssl) {
+        /* ngx_ssl_create_connection() allocates from it */
+        c->pool = ngx_create_pool(512, c->log);
+        if (c->pool == NULL) {
+            ngx_http_manta_redis_close(rd, br, 1);
+            return NGX_DECLINED;
+        }
+
+        /* the commands below wait for the handshake */
+        rd->handshaking = 1;
+
+        if (rc == NGX_OK) {
+            /* connected at once: no write event may come to start it */
+            ngx_post_event(c->write, &ngx_posted_events);
+        }
+    }
+#endif
 
     if (rd->password.len) {
         len = manta_redis_auth_cmd(&cmd, (char *) rd->username.data,
@@ -382,7 +412,9 @@ ngx_http_manta_redis_flush(ngx_http_manta_redis_t *rd)
 
     c = rd->pc.connection;
 
-    if (c == NULL || rd->out_len == 0 || !c->write->ready) {
+    if (c == NULL || rd->out_len == 0 || !c->write->ready
+        || rd->handshaking)
+    {
         return;
     }
 
@@ -421,6 +453,13 @@ ngx_http_manta_redis_write_handler(ngx_event_t *wev)
     c = wev->data;
     rd = c->data;
 
+#if (NGX_SSL)
+    if (rd->handshaking) {
+        ngx_http_manta_redis_handshake(rd);
+        return;
+    }
+#endif
+
     ngx_http_manta_redis_flush(rd);
 }
 
@@ -440,9 +479,25 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
     rd = c->data;
 
     if (c->close) {
-        ngx_http_manta_redis_close(rd, NULL, 0);
+        c->close = 0;
+
+        if (!ngx_http_manta_redis_waited(rd)) {
+            ngx_http_manta_redis_close(rd, NULL, 0);
+            return;
+        }
+
+        /*
+         * the worker is going (a reload): the requests parked here get
+         * Redis's answer, not the fallback; closed after the last one
+         */
+    }
+
+#if (NGX_SSL)
+    if (rd->handshaking) {
+        ngx_http_manta_redis_handshake(rd);
         return;
     }
+#endif
 
     for ( ;; ) {
 
@@ -503,6 +558,11 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
         }
 
         if (!rd->connected) {
+            return;
+        }
+
+        if (ngx_exiting && !ngx_http_manta_redis_waited(rd)) {
+            ngx_http_manta_redis_close(rd, NULL, 0);
             return;
         }
     }
@@ -631,6 +691,124 @@ ngx_http_manta_redis_dispatch(ngx_http_manta_redis_t *rd, redisReply *reply)
 }
 
 
+#if (NGX_SSL)
+
+/*
+ * One step of the TLS handshake, called from the connection's handlers
+ * (they stay the module's, so that a worker that exits closes it); once
+ * the certificate is verified, the queued commands go out.
+ */
+
+static void
+ngx_http_manta_redis_handshake(ngx_http_manta_redis_t *rd)
+{
+    ngx_int_t          rc;
+    ngx_connection_t  *c;
+
+    c = rd->pc.connection;
+
+    if (c->ssl == NULL) {
+        if (ngx_ssl_create_connection(rd->ssl, c, NGX_SSL_CLIENT) != NGX_OK) {
+            ngx_http_manta_redis_close(rd, rd->br, 1);
+            return;
+        }
+
+#ifdef SSL_CTRL_SET_TLSEXT_HOSTNAME
+        if (!rd->tls_ip
+            && SSL_set_tlsext_host_name(c->ssl->connection,
+                                        (char *) rd->tls_name.data)
+               == 0)
+        {
+            ngx_ssl_error(NGX_LOG_ERR, c->log, 0,
+                          "SSL_set_tlsext_host_name(\"%V\") failed",
+                          &rd->tls_name);
+            ngx_http_manta_redis_close(rd, rd->br, 1);
+            return;
+        }
+#endif
+    }
+
+    rc = ngx_ssl_handshake(c);
+
+    /* ngx_ssl_handshake() set its own handlers: the module's again */
+    c->read->handler = ngx_http_manta_redis_read_handler;
+    c->write->handler = ngx_http_manta_redis_write_handler;
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    if (rc != NGX_OK || c->ssl == NULL || !c->ssl->handshaked) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "manta_limit_redis zone \"%V\": TLS handshake with %V "
+                      "failed: is it a TLS port?", &rd->zone, &rd->server);
+        ngx_http_manta_redis_close(rd, rd->br, 1);
+        return;
+    }
+
+    if (rd->tls_verify && ngx_http_manta_redis_verify(rd, c) != NGX_OK) {
+        ngx_http_manta_redis_close(rd, rd->br, 1);
+
+        /* a wrong certificate is not a blip: no reconnect storm */
+        rd->retry_at = ngx_current_msec + NGX_HTTP_MANTA_REDIS_RETRY_MAX;
+        return;
+    }
+
+    rd->handshaking = 0;
+
+    ngx_http_manta_redis_flush(rd);
+}
+
+
+/* the certificate: signed by a trusted CA, and for tls_name */
+
+static ngx_int_t
+ngx_http_manta_redis_verify(ngx_http_manta_redis_t *rd, ngx_connection_t *c)
+{
+    long   rc;
+    X509  *cert;
+
+    rc = SSL_get_verify_result(c->ssl->connection);
+
+    if (rc != X509_V_OK) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "manta_limit_redis zone \"%V\": the TLS certificate of "
+                      "%V is not trusted (%l: %s): tls_trusted_certificate "
+                      "must hold the CA that signed it", &rd->zone,
+                      &rd->server, rc, X509_verify_cert_error_string(rc));
+        return NGX_ERROR;
+    }
+
+    if (rd->tls_ip) {
+        cert = SSL_get_peer_certificate(c->ssl->connection);
+
+        rc = (cert != NULL
+              && X509_check_ip_asc(cert, (char *) rd->tls_name.data, 0)
+                 == 1);
+
+        if (cert) {
+            X509_free(cert);
+        }
+
+        if (rc) {
+            return NGX_OK;
+        }
+
+    } else if (ngx_ssl_check_host(c, &rd->tls_name) == NGX_OK) {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                  "manta_limit_redis zone \"%V\": the TLS certificate of %V "
+                  "is not for \"%V\": give the name it holds with tls_name=",
+                  &rd->zone, &rd->server, &rd->tls_name);
+
+    return NGX_ERROR;
+}
+
+#endif
+
+
 /* the op's request gets its answer; the op is freed first */
 
 static void
@@ -667,14 +845,35 @@ static void
 ngx_http_manta_redis_close(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br, ngx_uint_t failed)
 {
+    ngx_pool_t                 *pool;
     ngx_queue_t                *q;
+    ngx_connection_t           *c;
     ngx_http_manta_redis_op_t  *op;
 
-    if (rd->pc.connection) {
-        ngx_reusable_connection(rd->pc.connection, 0);
-        ngx_close_connection(rd->pc.connection);
+    c = rd->pc.connection;
+
+    if (c) {
+#if (NGX_SSL)
+        if (c->ssl) {
+            /* no close_notify exchange: never a wait here */
+            c->ssl->no_wait_shutdown = 1;
+            c->ssl->no_send_shutdown = 1;
+            (void) ngx_ssl_shutdown(c);
+        }
+#endif
+
+        pool = c->pool;
+
+        ngx_reusable_connection(c, 0);
+        ngx_close_connection(c);
         rd->pc.connection = NULL;
+
+        if (pool) {
+            ngx_destroy_pool(pool);
+        }
     }
+
+    rd->handshaking = 0;
 
     if (rd->reader) {
         redisReaderFree(rd->reader);
@@ -761,6 +960,11 @@ ngx_http_manta_redis_cleanup(void *data)
     if (op->timer.timer_set) {
         ngx_del_timer(&op->timer);
     }
+
+    if (ngx_exiting && !ngx_http_manta_redis_waited(op->rd)) {
+        /* nobody left to wait for: no socket left open at exit */
+        ngx_http_manta_redis_close(op->rd, NULL, 0);
+    }
 }
 
 
@@ -809,7 +1013,8 @@ ngx_http_manta_redis_success(ngx_http_manta_redis_t *rd,
 /*
  * "manta_limit_redis zone=NAME server=HOST:PORT [password_file=FILE]
  * [username=NAME] [db=N] [timeout=T] [fallback=local|allow|deny]
- * [fleet=N] [prefix=P]"
+ * [fleet=N] [prefix=P] [tls [tls_trusted_certificate=FILE]
+ * [tls_verify=on|off] [tls_verify_depth=N] [tls_name=NAME]]"
  */
 
 char *
@@ -817,10 +1022,10 @@ ngx_http_manta_redis_create(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_manta_redis_t **rdp)
 {
     char                    *rv;
-    ngx_int_t                n, rc;
-    ngx_str_t               *value, s, name, file;
+    ngx_int_t                n, rc, depth;
+    ngx_str_t               *value, s, name, file, trusted, host;
     ngx_url_t                u;
-    ngx_uint_t               i;
+    ngx_uint_t               i, tls, tls_opts;
     ngx_http_manta_redis_t  *rd;
 
     value = cf->args->elts;
@@ -836,6 +1041,13 @@ ngx_http_manta_redis_create(ngx_conf_t *cf, ngx_command_t *cmd,
 
     ngx_str_null(&name);
     ngx_str_null(&file);
+    ngx_str_null(&trusted);
+    ngx_str_null(&host);
+
+    tls = 0;
+    tls_opts = 0;
+    depth = 1;
+    rd->tls_verify = 1;
 
     for (i = 1; i < cf->args->nelts; i++) {
 
@@ -863,6 +1075,7 @@ ngx_http_manta_redis_create(ngx_conf_t *cf, ngx_command_t *cmd,
 
             rd->addr = &u.addrs[0];
             rd->server = u.addrs[0].name;
+            host = u.host;
             continue;
         }
 
@@ -964,15 +1177,75 @@ ngx_http_manta_redis_create(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strcmp(value[i].data, "tls") == 0
-            || ngx_strncmp(value[i].data, "tls_trusted_certificate=", 24)
-               == 0)
+        if (ngx_strcmp(value[i].data, "tls") == 0) {
+            tls = 1;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "tls_trusted_certificate=", 24)
+            == 0)
         {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"%V\": TLS to Redis is not supported yet; "
-                               "reach Redis on a private network or "
-                               "through a local TLS tunnel", &value[i]);
-            return NGX_CONF_ERROR;
+            trusted.data = value[i].data + 24;
+            trusted.len = value[i].len - 24;
+
+            if (trusted.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "empty \"tls_trusted_certificate=\": "
+                                   "name the file of the CA certificates");
+                return NGX_CONF_ERROR;
+            }
+
+            tls_opts = 1;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "tls_verify=", 11) == 0) {
+            s.data = value[i].data + 11;
+            s.len = value[i].len - 11;
+
+            if (s.len == 2 && ngx_strncmp(s.data, "on", 2) == 0) {
+                rd->tls_verify = 1;
+
+            } else if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
+                rd->tls_verify = 0;
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": give \"on\" or "
+                                   "\"off\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            tls_opts = 1;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "tls_verify_depth=", 17) == 0) {
+            depth = ngx_atoi(value[i].data + 17, value[i].len - 17);
+            if (depth == NGX_ERROR || depth < 1 || depth > 100) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": give the length of the "
+                                   "certificate chain, 1 to 100", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            tls_opts = 1;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "tls_name=", 9) == 0) {
+            rd->tls_name.data = value[i].data + 9;
+            rd->tls_name.len = value[i].len - 9;
+
+            if (rd->tls_name.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "empty \"tls_name=\": give the name in "
+                                   "the certificate of Redis");
+                return NGX_CONF_ERROR;
+            }
+
+            tls_opts = 1;
+            continue;
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1000,11 +1273,144 @@ ngx_http_manta_redis_create(ngx_conf_t *cf, ngx_command_t *cmd,
         }
     }
 
+    if (!tls && tls_opts) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the \"tls_...\" parameters need \"tls\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (tls) {
+        if (rd->tls_name.len == 0) {
+            rd->tls_name = host;
+
+            if (host.len > 2 && host.data[0] == '[') {
+                /* an IPv6 address */
+                rd->tls_name.data = host.data + 1;
+                rd->tls_name.len = host.len - 2;
+            }
+        }
+
+        rv = ngx_http_manta_redis_tls(cf, rd, &trusted, depth);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
     rd->zone = name;
 
     *rdp = rd;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * "tls": the client context, from nginx's OpenSSL as proxy_ssl makes it;
+ * verification on unless "tls_verify=off", and then a CA file is due
+ */
+
+static char *
+ngx_http_manta_redis_tls(ngx_conf_t *cf, ngx_http_manta_redis_t *rd,
+    ngx_str_t *trusted, ngx_int_t depth)
+{
+#if (NGX_SSL)
+    u_char              *p;
+    ngx_pool_cleanup_t  *cln;
+
+    if (rd->tls_verify && trusted->len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"tls\" verifies the certificate of Redis: give "
+                           "\"tls_trusted_certificate=FILE\" (the CA that "
+                           "signed it), or \"tls_verify=off\" to encrypt "
+                           "without knowing who answers");
+        return NGX_CONF_ERROR;
+    }
+
+    /* NUL-terminated, for SNI and X509_check_ip_asc() */
+
+    p = ngx_pnalloc(cf->pool, rd->tls_name.len + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(p, rd->tls_name.data, rd->tls_name.len);
+    p[rd->tls_name.len] = '\0';
+    rd->tls_name.data = p;
+
+    rd->tls_ip = (ngx_inet_addr(p, rd->tls_name.len) != INADDR_NONE);
+
+#if (NGX_HAVE_INET6)
+    {
+        u_char  addr6[16];
+
+        if (ngx_inet6_addr(p, rd->tls_name.len, addr6) == NGX_OK) {
+            rd->tls_ip = 1;
+        }
+    }
+#endif
+
+    rd->ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (rd->ssl == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rd->ssl->log = cf->log;
+
+    if (ngx_ssl_create(rd->ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(rd->ssl);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = rd->ssl;
+
+    if (rd->tls_verify
+        && ngx_ssl_trusted_certificate(cf, rd->ssl, trusted, depth)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+#else
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"tls\" needs an nginx built with OpenSSL "
+                       "(--with-http_ssl_module)");
+    return NGX_CONF_ERROR;
+
+#endif
+}
+
+
+/* 1 when a request waits for a reply on the connection */
+
+static ngx_uint_t
+ngx_http_manta_redis_waited(ngx_http_manta_redis_t *rd)
+{
+    ngx_queue_t                *q;
+    ngx_http_manta_redis_op_t  *op;
+
+    for (q = ngx_queue_head(&rd->pending);
+         q != ngx_queue_sentinel(&rd->pending);
+         q = ngx_queue_next(q))
+    {
+        op = ngx_queue_data(q, ngx_http_manta_redis_op_t, queue);
+
+        if (op->r && op->timer.timer_set) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -44,6 +44,13 @@ struct ngx_http_manta_redis_s {
     ngx_uint_t                  fleet;
     ngx_str_t                   prefix;
 
+#if (NGX_SSL)
+    ngx_ssl_t                  *ssl;          /* tls; NULL: plaintext */
+#endif
+    ngx_str_t                   tls_name;     /* NUL-terminated */
+    unsigned                    tls_verify:1;
+    unsigned                    tls_ip:1;     /* tls_name is an address */
+
     /* the worker's own connection */
     ngx_peer_connection_t       pc;
     void                       *reader;       /* redisReader */
@@ -54,7 +61,9 @@ struct ngx_http_manta_redis_s {
     size_t                      out_size;
     ngx_msec_t                  retry_at;     /* no reconnect before */
     ngx_msec_t                  backoff;
+    ngx_http_manta_redis_breaker_t  *br;      /* of the connection */
     unsigned                    connected:1;
+    unsigned                    handshaking:1;  /* TLS: nothing sent yet */
     unsigned                    inited:1;
 };
 

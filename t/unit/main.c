@@ -5,13 +5,25 @@
  */
 
 
+#include <string.h>
+
 #include "tap.h"
 #include "tests.h"
 
 
 int
-main(void)
+main(int argc, char **argv)
 {
+    /* the helpers of t/redis_parity.t */
+
+    if (argc > 1 && strcmp(argv[1], "redis-script") == 0) {
+        return redis_script_print();
+    }
+
+    if (argc > 1 && strcmp(argv[1], "limit-trace") == 0) {
+        return limit_trace();
+    }
+
     test_reason();
     test_json();
     test_re();

@@ -7,6 +7,8 @@
 
 
 #define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,4 +186,55 @@ reply_of(const char *resp, size_t len, manta_redis_result_t *res,
     redisReaderFree(reader);
 
     return rc;
+}
+
+
+/* the script, as the module loads it */
+
+int
+redis_script_print(void)
+{
+    fputs(manta_redis_script, stdout);
+
+    return 0;
+}
+
+
+/*
+ * One bucket through manta_limit_take(): a line "now rate burst delay" in,
+ * a line "code delay excess" out, as the script answers a take.
+ */
+
+int
+limit_trace(void)
+{
+    char                line[256];
+    uint64_t            now, delay_ms;
+    unsigned            rate, burst, delay;
+    manta_limit_t       l;
+    manta_bucket_t      b;
+    manta_limit_rc_t    rc;
+
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    while (fgets(line, sizeof(line), stdin) != NULL) {
+        if (sscanf(line, "%" SCNu64 " %u %u %u", &now, &rate, &burst,
+                   &delay)
+            != 4)
+        {
+            return 1;
+        }
+
+        l.rate = rate;
+        l.burst = burst;
+        l.delay = delay;
+        delay_ms = 0;
+
+        rc = manta_limit_take(&b, &l, now, &delay_ms);
+
+        printf("%d %" PRIu64 " %" PRIu64 "\n", (int) rc,
+               rc == MANTA_LIMIT_DELAYED ? delay_ms : 0, b.excess);
+    }
+
+    return 0;
 }

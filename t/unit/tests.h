@@ -21,5 +21,9 @@ void test_plan(void);
 void test_status(void);
 void test_redis(void);
 
+/* t/redis_parity.t: the script; manta_limit_take() over stdin */
+int redis_script_print(void);
+int limit_trace(void);
+
 
 #endif /* _TESTS_H_INCLUDED_ */

@@ -11,6 +11,11 @@ use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 
+# every server started, for END: a frozen one is thawed and killed even
+# when the test dies
+
+my %RUNNING;
+
 sub new {
     my ($class, %args) = @_;
 
@@ -41,6 +46,7 @@ sub start {
     }
 
     $self->{pid} = $pid;
+    $RUNNING{$pid} = 1;
 
     my $deadline = time() + 10;
 
@@ -59,7 +65,9 @@ sub stop {
     return unless $self->{pid};
 
     kill $sig // 'TERM', $self->{pid};
+    kill 'CONT', $self->{pid};
     waitpid($self->{pid}, 0);
+    delete $RUNNING{$self->{pid}};
     delete $self->{pid};
     delete $self->{sock};
 }
@@ -141,6 +149,34 @@ sub calls {
 
     my $info = $self->cmd('INFO', 'commandstats');
     return $info =~ /^cmdstat_\Q$name\E:calls=(\d+)/m ? $1 : 0;
+}
+
+# SIGSTOP: the server freezes, its connections stay open (no RST);
+# thaw() sends SIGCONT
+
+sub freeze {
+    my ($self) = @_;
+    kill 'STOP', $self->{pid} if $self->{pid};
+}
+
+sub thaw {
+    my ($self) = @_;
+    kill 'CONT', $self->{pid} if $self->{pid};
+}
+
+sub pid {
+    my ($self) = @_;
+    return $self->{pid};
+}
+
+END {
+    local $?;   # the test's exit status
+
+    for my $pid (keys %RUNNING) {
+        kill 'CONT', $pid;
+        kill 'KILL', $pid;
+        waitpid($pid, 0);
+    }
 }
 
 sub DESTROY {
