@@ -78,6 +78,14 @@ http {
             proxy_pass      http://mock/api/openapi/clientTag;
         }
 
+        # a Location built by nginx, not copied from the upstream's bytes
+
+        location = /redirect/clientTag {
+            manta_endpoint  client_tag;
+            proxy_redirect  /cb/  /SECRET-A-fedcba9876543210/;
+            proxy_pass      http://mock/api/openapi/clientTag;
+        }
+
         location = /unbuffered/clientTag {
             manta_endpoint   client_tag;
             proxy_buffering  off;
@@ -197,6 +205,8 @@ my %answer = (
         "https://elsewhere.example/cb?auth=Bearer%20$TOKEN",
         'Content-Type' => 'text/plain'], ''],
     relative302 => [302, ['Location' => "/cb?auth=Bearer $TOKEN",
+        'Content-Type' => 'text/plain'], ''],
+    rewritten302 => [302, ['Location' => '/cb/next',
         'Content-Type' => 'text/plain'], ''],
     phrase200 => \("HTTP/1.1 200 Here $SECRET\r\nContent-Type: text/plain\r\n"
         . "Content-Length: 2\r\nConnection: close\r\n\r\nok"),
@@ -357,6 +367,18 @@ for my $name ('redirect302', 'relative302') {
     like($t->log_tail('seen.log'), qr/^302 x=- ux=- l=- ul=- /,
         "$name: \$sent_http_location and \$upstream_http_location empty");
 }
+
+# the upstream's header bytes hold neither, but nginx rewrites the
+# Location into the secret: the built value is searched all the same
+
+$r = call('rewritten302', 'redirect');
+is(join(' ', $r->{status}, $r->{headers}{location} // '-'), '302 -',
+    'a Location nginx rewrote into the secret: dropped');
+clean($r, 'a Location nginx rewrote into the secret');
+
+$r = call('rewritten302');
+is(join(' ', $r->{status}, $r->{headers}{location} // '-'), '302 /cb/next',
+    'a clean Location: passed');
 
 $r = call('phrase200');
 is($r && "$r->{status} $r->{body}", '200 ok',
