@@ -20,10 +20,8 @@
 #include "ngx_http_manta_redis.h"
 
 
-/* consecutive failures that open the circuit */
-#define NGX_HTTP_MANTA_REDIS_FAILURES  3
-
-/* ms between two probes while the circuit is open */
+/* defaults of "fails=" and "probe=" (ms) */
+#define NGX_HTTP_MANTA_REDIS_FAILS     3
 #define NGX_HTTP_MANTA_REDIS_PROBE     1000
 
 /* the reconnect backoff, ms */
@@ -186,8 +184,7 @@ ngx_http_manta_redis_ready(ngx_http_manta_redis_t *rd,
         probe = br->probe;
 
         if ((ngx_msec_int_t) (now - (ngx_msec_t) probe) < 0
-            || !ngx_atomic_cmp_set(&br->probe, probe,
-                                   now + NGX_HTTP_MANTA_REDIS_PROBE))
+            || !ngx_atomic_cmp_set(&br->probe, probe, now + rd->probe))
         {
             return NGX_DECLINED;
         }
@@ -976,11 +973,11 @@ ngx_http_manta_redis_failure(ngx_http_manta_redis_t *rd,
 
     n = ngx_atomic_fetch_add(&br->failures, 1) + 1;
 
-    if (n < NGX_HTTP_MANTA_REDIS_FAILURES || br->open) {
+    if (n < rd->fails || br->open) {
         return;
     }
 
-    br->probe = ngx_current_msec + NGX_HTTP_MANTA_REDIS_PROBE;
+    br->probe = ngx_current_msec + rd->probe;
 
     if (ngx_atomic_cmp_set(&br->open, 0, 1)) {
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
@@ -1013,7 +1010,8 @@ ngx_http_manta_redis_success(ngx_http_manta_redis_t *rd,
 /*
  * "manta_limit_redis zone=NAME server=HOST:PORT [password_file=FILE]
  * [username=NAME] [db=N] [timeout=T] [fallback=local|allow|deny]
- * [fleet=N] [prefix=P] [tls [tls_trusted_certificate=FILE]
+ * [fleet=N] [prefix=P] [fails=N] [probe=T]
+ * [tls [tls_trusted_certificate=FILE]
  * [tls_verify=on|off] [tls_verify_depth=N] [tls_name=NAME]]"
  */
 
@@ -1037,6 +1035,8 @@ ngx_http_manta_redis_create(ngx_conf_t *cf, ngx_command_t *cmd,
 
     rd->timeout = 20;
     rd->fleet = 1;
+    rd->fails = NGX_HTTP_MANTA_REDIS_FAILS;
+    rd->probe = NGX_HTTP_MANTA_REDIS_PROBE;
     ngx_str_set(&rd->prefix, "manta:");
 
     ngx_str_null(&name);
@@ -1160,6 +1160,37 @@ ngx_http_manta_redis_create(ngx_conf_t *cf, ngx_command_t *cmd,
             }
 
             rd->fleet = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "fails=", 6) == 0) {
+            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+            if (n == NGX_ERROR || n < 1 || n > 1000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": give the number of "
+                                   "consecutive failures that open the "
+                                   "circuit, 1 to 1000", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rd->fails = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "probe=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            rc = ngx_parse_time(&s, 0);
+            if (rc == NGX_ERROR || rc == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": give the time between "
+                                   "two probes of an open circuit, more "
+                                   "than 0, such as \"1s\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            rd->probe = (ngx_msec_t) rc;
             continue;
         }
 

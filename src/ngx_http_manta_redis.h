@@ -42,6 +42,8 @@ struct ngx_http_manta_redis_s {
     ngx_msec_t                  timeout;
     ngx_uint_t                  fallback;
     ngx_uint_t                  fleet;
+    ngx_uint_t                  fails;        /* that open the circuit */
+    ngx_msec_t                  probe;        /* between probes, open */
     ngx_str_t                   prefix;
 
 #if (NGX_SSL)
