@@ -671,8 +671,8 @@ sub stop {
 }
 
 sub allow_log {
-    my ($self, $re) = @_;
-    push @{ $self->{allowed} }, $re;
+    my ($self, @re) = @_;
+    push @{ $self->{allowed} }, @re;
     return $self;
 }
 
