@@ -24,6 +24,23 @@ fuzz_fail(const char *cond, const char *file, int line)
 }
 
 
+/*
+ * The start-up of a driver that defines none of its own (a driver's own
+ * LLVMFuzzerInitialize replaces this weak one): jansson's seed.
+ */
+
+__attribute__ ((weak)) int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void) argc;
+    (void) argv;
+
+    fuzz_json_init();
+
+    return 0;
+}
+
+
 void
 fuzz_json_init(void)
 {

@@ -20,6 +20,7 @@
     ((cond) ? (void) 0 : fuzz_fail(#cond, __FILE__, __LINE__))
 
 
+/* fuzz.c has a weak one that seeds jansson: a driver may define its own */
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -24,18 +24,6 @@ static void cred_ok(const manta_cred_t *cred);
 
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void) argc;
-    (void) argv;
-
-    fuzz_json_init();
-
-    return 0;
-}
-
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                  rc;
