@@ -108,6 +108,8 @@ static void ngx_http_manta_limit_rbtree_insert_value(
     ngx_rbtree_node_t *sentinel);
 static ngx_int_t ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static char *ngx_http_manta_limit_zone_add(ngx_conf_t *cf,
+    ngx_command_t *cmd, ngx_str_t *name, ssize_t size, ngx_uint_t rate);
 
 
 /*
@@ -1296,13 +1298,10 @@ ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 char *
 ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    u_char                      *p;
     size_t                       len;
     ssize_t                      size;
-    ngx_str_t                   *value, name, s;
+    ngx_str_t                   *value, name;
     ngx_uint_t                   i, rate;
-    ngx_shm_zone_t              *shm_zone;
-    ngx_http_manta_limit_ctx_t  *lctx;
 
     value = cf->args->elts;
 
@@ -1314,32 +1313,9 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
 
-            name.data = value[i].data + 5;
-
-            p = (u_char *) ngx_strchr(name.data, ':');
-
-            if (p == NULL) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-
-            if (size == NGX_ERROR) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            if (size < (ssize_t) (8 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "zone \"%V\" is too small", &value[i]);
+            if (ngx_http_manta_zone_size(cf, &value[i], &name, &size)
+                != NGX_OK)
+            {
                 return NGX_CONF_ERROR;
             }
 
@@ -1380,6 +1356,17 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    return ngx_http_manta_limit_zone_add(cf, cmd, &name, size, rate);
+}
+
+
+static char *
+ngx_http_manta_limit_zone_add(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_str_t *name, ssize_t size, ngx_uint_t rate)
+{
+    ngx_shm_zone_t              *shm_zone;
+    ngx_http_manta_limit_ctx_t  *lctx;
+
     lctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_limit_ctx_t));
     if (lctx == NULL) {
         return NGX_CONF_ERROR;
@@ -1387,7 +1374,7 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     lctx->rate = rate;
 
-    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_manta_module);
+    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_manta_module);
     if (shm_zone == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -1395,7 +1382,7 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (shm_zone->data) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "%V \"%V\" is already defined",
-                           &cmd->name, &name);
+                           &cmd->name, name);
         return NGX_CONF_ERROR;
     }
 
@@ -1403,6 +1390,51 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     shm_zone->data = lctx;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * "zone=NAME:SIZE" of manta_limit_zone and manta_status_zone: the name and
+ * a size of 8 pages at least
+ */
+
+ngx_int_t
+ngx_http_manta_zone_size(ngx_conf_t *cf, ngx_str_t *arg,
+    ngx_str_t *name, ssize_t *size)
+{
+    u_char     *p;
+    ngx_str_t   s;
+
+    name->data = arg->data + 5;
+
+    p = (u_char *) ngx_strchr(name->data, ':');
+
+    if (p == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", arg);
+        return NGX_ERROR;
+    }
+
+    name->len = p - name->data;
+
+    s.data = p + 1;
+    s.len = arg->data + arg->len - s.data;
+
+    *size = ngx_parse_size(&s);
+
+    if (*size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", arg);
+        return NGX_ERROR;
+    }
+
+    if (*size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", arg);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -110,6 +110,8 @@ static ngx_http_manta_status_node_t *ngx_http_manta_status_alloc(
     ngx_slab_pool_t *shpool, char *name);
 static ngx_int_t ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static ngx_shm_zone_t *ngx_http_manta_status_zone_add(ngx_conf_t *cf,
+    ngx_str_t *name, ssize_t size, ngx_int_t bots);
 
 
 /* the log phase: a gateway request counted once, when it ends */
@@ -1053,11 +1055,9 @@ ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     u_char                       *p;
     ssize_t                       size;
     ngx_int_t                     bots;
-    ngx_str_t                    *value, name, s;
+    ngx_str_t                    *value, name;
     ngx_uint_t                    i;
-    ngx_shm_zone_t               *shm_zone;
     ngx_http_manta_main_conf_t   *mmcf;
-    ngx_http_manta_status_ctx_t  *sctx;
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
 
@@ -1075,33 +1075,18 @@ ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
 
-            name.data = value[i].data + 5;
+            p = (u_char *) ngx_strchr(value[i].data + 5, ':');
 
-            p = (u_char *) ngx_strchr(name.data, ':');
-
-            if (p == NULL || p == name.data) {
+            if (p == NULL || p == value[i].data + 5) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid zone \"%V\": use zone=NAME:SIZE",
                                    &value[i]);
                 return NGX_CONF_ERROR;
             }
 
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-
-            if (size == NGX_ERROR) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            if (size < (ssize_t) (8 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "zone \"%V\" is too small", &value[i]);
+            if (ngx_http_manta_zone_size(cf, &value[i], &name, &size)
+                != NGX_OK)
+            {
                 return NGX_CONF_ERROR;
             }
 
@@ -1135,30 +1120,41 @@ ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    mmcf->status_zone = ngx_http_manta_status_zone_add(cf, &name, size, bots);
+
+    return mmcf->status_zone ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+static ngx_shm_zone_t *
+ngx_http_manta_status_zone_add(ngx_conf_t *cf, ngx_str_t *name,
+    ssize_t size, ngx_int_t bots)
+{
+    ngx_shm_zone_t               *shm_zone;
+    ngx_http_manta_status_ctx_t  *sctx;
+
     sctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_status_ctx_t));
     if (sctx == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
     sctx->bots = bots;
 
-    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_manta_module);
+    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_manta_module);
     if (shm_zone == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
     if (shm_zone->data) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is already defined", &name);
-        return NGX_CONF_ERROR;
+                           "zone \"%V\" is already defined", name);
+        return NULL;
     }
 
     shm_zone->init = ngx_http_manta_status_init_zone;
     shm_zone->data = sctx;
 
-    mmcf->status_zone = shm_zone;
-
-    return NGX_CONF_OK;
+    return shm_zone;
 }
 
 
