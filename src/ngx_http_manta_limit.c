@@ -106,6 +106,10 @@ static void ngx_http_manta_limit_full_alert(ngx_http_request_t *r,
 static void ngx_http_manta_limit_rbtree_insert_value(
     ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
     ngx_rbtree_node_t *sentinel);
+static uint64_t ngx_http_manta_limit_remote_status(
+    ngx_http_manta_ctx_t *ctx, manta_redis_result_t *res,
+    manta_bucket_t *bucket, manta_limit_t *limit, uint64_t now);
+static ngx_str_t *ngx_http_manta_limit_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static char *ngx_http_manta_limit_zone_add(ngx_conf_t *cf,
@@ -509,36 +513,12 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
     }
 
     now = ngx_current_msec;
-    ms = 0;
 
     manta_redis_bucket(res, now, &bucket);
 
     ctx->limit_source = NGX_HTTP_MANTA_SOURCE_REDIS;
 
-    switch (res->code) {
-
-    case MANTA_REDIS_DELAYED:
-        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_DELAYED;
-        ctx->limit_delay = (ngx_msec_t) res->delay;
-        break;
-
-    case MANTA_REDIS_REJECTED:
-        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
-        ctx->limit_retry_after = manta_limit_retry_after(&bucket, &limit,
-                                                         now);
-        ms = manta_limit_retry_ms(&bucket, &limit, now);
-        break;
-
-    case MANTA_REDIS_BACKOFF:
-        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
-        ctx->limit_retry_after = (unsigned) ((res->blocked + 999) / 1000);
-        ms = res->blocked;
-        break;
-
-    default: /* MANTA_REDIS_PASSED */
-        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_PASSED;
-        break;
-    }
+    ms = ngx_http_manta_limit_remote_status(ctx, res, &bucket, &limit, now);
 
     manta_limit_fields(&bucket, &limit, now, &quota, &window,
                        &ctx->limit_remaining, &ctx->limit_reset);
@@ -561,6 +541,40 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
     ngx_shmtx_unlock(&lctx->shpool->mutex);
 
     ctx->resume(r);
+}
+
+
+/*
+ * Redis's decision as the request's limit status; the milliseconds it
+ * holds for this gateway to cache (0: nothing to cache)
+ */
+
+static uint64_t
+ngx_http_manta_limit_remote_status(ngx_http_manta_ctx_t *ctx,
+    manta_redis_result_t *res, manta_bucket_t *bucket, manta_limit_t *limit,
+    uint64_t now)
+{
+    switch (res->code) {
+
+    case MANTA_REDIS_DELAYED:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_DELAYED;
+        ctx->limit_delay = (ngx_msec_t) res->delay;
+        return 0;
+
+    case MANTA_REDIS_REJECTED:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
+        ctx->limit_retry_after = manta_limit_retry_after(bucket, limit, now);
+        return manta_limit_retry_ms(bucket, limit, now);
+
+    case MANTA_REDIS_BACKOFF:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
+        ctx->limit_retry_after = (unsigned) ((res->blocked + 999) / 1000);
+        return res->blocked;
+
+    default: /* MANTA_REDIS_PASSED */
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_PASSED;
+        return 0;
+    }
 }
 
 
@@ -797,9 +811,7 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     unsigned                      seconds;
     ngx_str_t                    *value, key;
-    ngx_uint_t                    i, alert;
-    ngx_list_part_t              *part;
-    ngx_table_elt_t              *h;
+    ngx_uint_t                    alert;
     ngx_http_manta_loc_conf_t    *mlcf;
     ngx_http_manta_limit_ctx_t   *lctx;
     ngx_http_manta_limit_node_t    *lr;
@@ -812,32 +824,7 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return;
     }
 
-    value = NULL;
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash && h[i].key.len == sizeof("Retry-After") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Retry-After",
-                               sizeof("Retry-After") - 1)
-               == 0)
-        {
-            value = &h[i].value;
-            break;
-        }
-    }
+    value = ngx_http_manta_limit_retry_after(r);
 
     seconds = manta_backoff_seconds(value ? (char *) value->data : NULL,
                                     value ? value->len : 0, ngx_time());
@@ -882,6 +869,41 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
                   "upstream answered 429: botId \"%V\" backs off for %ud s "
                   "in zone \"%V\"", &ctx->bot_id, seconds,
                   &mlcf->limit_zone->shm.name);
+}
+
+
+/* the upstream's Retry-After, NULL without one */
+
+static ngx_str_t *
+ngx_http_manta_limit_retry_after(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash && h[i].key.len == sizeof("Retry-After") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Retry-After",
+                               sizeof("Retry-After") - 1)
+               == 0)
+        {
+            return &h[i].value;
+        }
+    }
 }
 
 
