@@ -109,6 +109,7 @@ static void ngx_http_manta_limit_rbtree_insert_value(
 static uint64_t ngx_http_manta_limit_remote_status(
     ngx_http_manta_ctx_t *ctx, manta_redis_result_t *res,
     manta_bucket_t *bucket, manta_limit_t *limit, uint64_t now);
+static ngx_int_t ngx_http_manta_limit_count(ngx_conf_t *cf, ngx_str_t *arg);
 static ngx_str_t *ngx_http_manta_limit_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
@@ -1500,10 +1501,8 @@ ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
 
-            burst = ngx_atoi(value[i].data + 6, value[i].len - 6);
-            if (burst <= 0 || burst > NGX_HTTP_MANTA_LIMIT_MAX) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid burst value \"%V\"", &value[i]);
+            burst = ngx_http_manta_limit_count(cf, &value[i]);
+            if (burst == NGX_ERROR) {
                 return NGX_CONF_ERROR;
             }
 
@@ -1512,10 +1511,8 @@ ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "delay=", 6) == 0) {
 
-            delay = ngx_atoi(value[i].data + 6, value[i].len - 6);
-            if (delay <= 0 || delay > NGX_HTTP_MANTA_LIMIT_MAX) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid delay value \"%V\"", &value[i]);
+            delay = ngx_http_manta_limit_count(cf, &value[i]);
+            if (delay == NGX_ERROR) {
                 return NGX_CONF_ERROR;
             }
 
@@ -1544,6 +1541,26 @@ ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mlcf->limit_delay = delay;
 
     return NGX_CONF_OK;
+}
+
+
+/* "burst=N" or "delay=N" of manta_limit: 1 to NGX_HTTP_MANTA_LIMIT_MAX */
+
+static ngx_int_t
+ngx_http_manta_limit_count(ngx_conf_t *cf, ngx_str_t *arg)
+{
+    ngx_int_t  n;
+
+    n = ngx_atoi(arg->data + 6, arg->len - 6);
+
+    if (n <= 0 || n > NGX_HTTP_MANTA_LIMIT_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid %*s value \"%V\"", (size_t) 5,
+                           arg->data, arg);
+        return NGX_ERROR;
+    }
+
+    return n;
 }
 
 
