@@ -18,7 +18,7 @@
 static ngx_int_t ngx_http_manta_creds_load(ngx_conf_t *cf,
     ngx_http_manta_creds_t *mc);
 static ngx_int_t ngx_http_manta_creds_check(ngx_conf_t *cf,
-    ngx_http_manta_creds_t *mc, ngx_file_info_t *fi);
+    ngx_http_manta_creds_t *mc, ngx_fd_t fd, ngx_file_info_t *fi);
 static void ngx_http_manta_creds_close(ngx_conf_t *cf,
     ngx_http_manta_creds_t *mc, ngx_fd_t fd);
 static void ngx_http_manta_creds_cleanup(void *data);
@@ -136,14 +136,7 @@ ngx_http_manta_creds_load(ngx_conf_t *cf, ngx_http_manta_creds_t *mc)
     buf = NULL;
     size = 0;
 
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "credentials file \"%V\": "
-                           ngx_fd_info_n " failed", &mc->file);
-        goto failed;
-    }
-
-    if (ngx_http_manta_creds_check(cf, mc, &fi) != NGX_OK) {
+    if (ngx_http_manta_creds_check(cf, mc, fd, &fi) != NGX_OK) {
         goto failed;
     }
 
@@ -201,8 +194,15 @@ failed:
 
 static ngx_int_t
 ngx_http_manta_creds_check(ngx_conf_t *cf, ngx_http_manta_creds_t *mc,
-    ngx_file_info_t *fi)
+    ngx_fd_t fd, ngx_file_info_t *fi)
 {
+    if (ngx_fd_info(fd, fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "credentials file \"%V\": "
+                           ngx_fd_info_n " failed", &mc->file);
+        return NGX_ERROR;
+    }
+
     if (!ngx_is_file(fi)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "credentials file \"%V\" is %s, not a regular "
