@@ -61,10 +61,7 @@ http {
 
         access_log  %%TESTDIR%%/rewritten.log  rewritten;
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_CLIENT_TAG%%
 
         location = /down/clientTag {
             manta_endpoint  client_tag;
