@@ -48,6 +48,9 @@ int fuzz_nfc(const char *s, size_t len);
  */
 void fuzz_name_invariants(const char *name, size_t len, size_t max_length);
 
+/* 1 when the bytes hold a C0 control (NUL included), DEL or a C1 control */
+int fuzz_control(const char *s, size_t len);
+
 /* 1 when the bytes hold any of the n needles (empty needles never match) */
 int fuzz_holds(const char *s, size_t len, const char *const *needles,
     size_t n);
