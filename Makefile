@@ -12,6 +12,8 @@
 #   make test-deb    make deb, then install it, serve a request, purge it
 #   make test-browser  the status page in headless chromium (t/status_browser.t)
 #   make screenshot  docs/status.png, the status page with live traffic
+#   make metrics     lines per file of src/, functions over 80 lines, the
+#                    include graph checked for a cycle (tools/metrics.pl)
 #   make clean
 
 NGINX_SRC  ?= /usr/share/nginx/src
@@ -143,6 +145,11 @@ test-deb: deb
 
 clean:
 	rm -rf $(BUILD)
+
+.PHONY: metrics
+
+metrics:
+	@perl tools/metrics.pl src
 
 # the status page in a real browser, and its screenshot for the README
 

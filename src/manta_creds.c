@@ -49,12 +49,35 @@ typedef union {
 } manta_wipe_hdr_t;
 
 
+/* the top-level members of the file, each NULL when absent */
+
+typedef struct {
+    json_t  *token;
+    json_t  *secret;
+    json_t  *bots;
+    json_t  *callers;
+} manta_creds_top_t;
+
+
 static void *manta_wipe_malloc(size_t size);
 static void manta_wipe_free(void *ptr);
 static manta_creds_t *manta_creds_parse_json(const char *data, size_t len,
     char *err, size_t errlen);
+static int manta_creds_top(json_t *root, manta_creds_top_t *top, char *err,
+    size_t errlen);
+static int manta_creds_bots(manta_creds_t *creds, json_t *bots, char *err,
+    size_t errlen);
 static int manta_creds_bot(manta_creds_t *creds, manta_cred_t *cred,
     const char *bot_id, json_t *bot, char *err, size_t errlen);
+static int manta_creds_inherit(json_t *value, const char *member,
+    const manta_cred_t *dflt, const char *bot_id, const char **data,
+    size_t *len, char *err, size_t errlen);
+static int manta_creds_bot_limit(manta_cred_t *cred, const char *bot_id,
+    json_t *rate, json_t *burst, char *err, size_t errlen);
+static int manta_creds_caller_bots(manta_creds_t *creds,
+    manta_caller_t *caller, json_t *bots, char *err, size_t errlen);
+static int manta_jwt_payload(const char *token, size_t token_len,
+    const char **payload, size_t *len);
 static int manta_creds_callers(manta_creds_t *creds, json_t *callers,
     char *err, size_t errlen);
 static int manta_creds_caller(manta_creds_t *creds, manta_caller_t *caller,
@@ -338,11 +361,10 @@ static manta_creds_t *
 manta_creds_parse_json(const char *data, size_t len, char *err,
     size_t errlen)
 {
-    size_t          i;
-    json_t         *root, *value, *token, *secret, *bots, *callers;
-    const char     *key;
-    json_error_t    jerr;
-    manta_creds_t  *creds;
+    json_t             *root;
+    json_error_t        jerr;
+    manta_creds_t      *creds;
+    manta_creds_top_t   top;
 
     root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 
@@ -355,71 +377,8 @@ manta_creds_parse_json(const char *data, size_t len, char *err,
     manta_wipe(&jerr, sizeof(json_error_t));
 
     creds = NULL;
-    token = NULL;
-    secret = NULL;
-    bots = NULL;
-    callers = NULL;
 
-    if (!json_is_object(root)) {
-        manta_error(err, errlen, "the file must hold one JSON object");
-        goto failed;
-    }
-
-    json_object_foreach(root, key, value) {
-
-        if (strcmp(key, "token") == 0) {
-            token = value;
-
-        } else if (strcmp(key, "secret") == 0) {
-            secret = value;
-
-        } else if (strcmp(key, "bots") == 0) {
-            if (!json_is_object(value)) {
-                manta_error(err, errlen, "member \"bots\" must be an object");
-                goto failed;
-            }
-
-            bots = value;
-
-        } else if (strcmp(key, "callers") == 0) {
-            if (!json_is_object(value)) {
-                manta_error(err, errlen,
-                            "member \"callers\" must be an object");
-                goto failed;
-            }
-
-            callers = value;
-
-        } else {
-            char  q[MANTA_QUOTE_SIZE];
-
-            manta_error(err, errlen, "unknown member \"%s\"",
-                        manta_quote(q, key, strlen(key)));
-            goto failed;
-        }
-    }
-
-    if (token && manta_creds_string(token, "token", NULL, err, errlen)
-        != 0)
-    {
-        goto failed;
-    }
-
-    if (secret && manta_creds_string(secret, "secret", NULL, err, errlen)
-        != 0)
-    {
-        goto failed;
-    }
-
-    if ((token == NULL) != (secret == NULL)) {
-        manta_error(err, errlen, "members \"token\" and \"secret\" must be "
-                    "given together");
-        goto failed;
-    }
-
-    if (token == NULL && (bots == NULL || json_object_size(bots) == 0)) {
-        manta_error(err, errlen, "no default \"token\" and \"secret\" and "
-                    "no \"bots\"");
+    if (manta_creds_top(root, &top, err, errlen) != 0) {
         goto failed;
     }
 
@@ -428,53 +387,33 @@ manta_creds_parse_json(const char *data, size_t len, char *err,
         goto nomem;
     }
 
-    if (token) {
+    if (top.token) {
         creds->dflt = calloc(1, sizeof(manta_cred_t));
         if (creds->dflt == NULL) {
             goto nomem;
         }
 
-        if (manta_cred_init(creds->dflt, NULL, json_string_value(token),
-                            json_string_length(token),
-                            json_string_value(secret),
-                            json_string_length(secret))
+        if (manta_cred_init(creds->dflt, NULL, json_string_value(top.token),
+                            json_string_length(top.token),
+                            json_string_value(top.secret),
+                            json_string_length(top.secret))
             != 0)
         {
             goto nomem;
         }
     }
 
-    if (bots && json_object_size(bots)) {
-        creds->bots = calloc(json_object_size(bots), sizeof(manta_cred_t));
-        if (creds->bots == NULL) {
-            goto nomem;
-        }
-
-        i = 0;
-
-        json_object_foreach(bots, key, value) {
-
-            /* counted as it is filled: manta_creds_free() sees them all */
-
-            creds->nbots = ++i;
-
-            if (manta_creds_bot(creds, &creds->bots[i - 1], key, value, err,
-                                errlen)
-                != 0)
-            {
-                goto failed;
-            }
-        }
-
-        qsort(creds->bots, creds->nbots, sizeof(manta_cred_t),
-              manta_cred_cmp);
+    if (top.bots && manta_creds_bots(creds, top.bots, err, errlen) != 0) {
+        goto failed;
     }
 
     if (manta_creds_group(creds) != 0) {
         goto nomem;
     }
 
-    if (callers && manta_creds_callers(creds, callers, err, errlen) != 0) {
+    if (top.callers
+        && manta_creds_callers(creds, top.callers, err, errlen) != 0)
+    {
         goto failed;
     }
 
@@ -495,15 +434,135 @@ failed:
 }
 
 
+/* the top-level members, each of its type, and the rules between them */
+
+static int
+manta_creds_top(json_t *root, manta_creds_top_t *top, char *err,
+    size_t errlen)
+{
+    char         q[MANTA_QUOTE_SIZE];
+    json_t      *value;
+    const char  *key;
+
+    memset(top, 0, sizeof(manta_creds_top_t));
+
+    if (!json_is_object(root)) {
+        manta_error(err, errlen, "the file must hold one JSON object");
+        return -1;
+    }
+
+    json_object_foreach(root, key, value) {
+
+        if (strcmp(key, "token") == 0) {
+            top->token = value;
+
+        } else if (strcmp(key, "secret") == 0) {
+            top->secret = value;
+
+        } else if (strcmp(key, "bots") == 0) {
+            if (!json_is_object(value)) {
+                manta_error(err, errlen, "member \"bots\" must be an object");
+                return -1;
+            }
+
+            top->bots = value;
+
+        } else if (strcmp(key, "callers") == 0) {
+            if (!json_is_object(value)) {
+                manta_error(err, errlen,
+                            "member \"callers\" must be an object");
+                return -1;
+            }
+
+            top->callers = value;
+
+        } else {
+            manta_error(err, errlen, "unknown member \"%s\"",
+                        manta_quote(q, key, strlen(key)));
+            return -1;
+        }
+    }
+
+    if (top->token
+        && manta_creds_string(top->token, "token", NULL, err, errlen) != 0)
+    {
+        return -1;
+    }
+
+    if (top->secret
+        && manta_creds_string(top->secret, "secret", NULL, err, errlen) != 0)
+    {
+        return -1;
+    }
+
+    if ((top->token == NULL) != (top->secret == NULL)) {
+        manta_error(err, errlen, "members \"token\" and \"secret\" must be "
+                    "given together");
+        return -1;
+    }
+
+    if (top->token == NULL
+        && (top->bots == NULL || json_object_size(top->bots) == 0))
+    {
+        manta_error(err, errlen, "no default \"token\" and \"secret\" and "
+                    "no \"bots\"");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* "bots": {"id": {...}}, sorted by id for the lookup */
+
+static int
+manta_creds_bots(manta_creds_t *creds, json_t *bots, char *err,
+    size_t errlen)
+{
+    size_t       i;
+    json_t      *value;
+    const char  *key;
+
+    if (json_object_size(bots) == 0) {
+        return 0;
+    }
+
+    creds->bots = calloc(json_object_size(bots), sizeof(manta_cred_t));
+    if (creds->bots == NULL) {
+        manta_error(err, errlen, "out of memory");
+        return -1;
+    }
+
+    i = 0;
+
+    json_object_foreach(bots, key, value) {
+
+        /* counted as it is filled: manta_creds_free() sees them all */
+
+        creds->nbots = ++i;
+
+        if (manta_creds_bot(creds, &creds->bots[i - 1], key, value, err,
+                            errlen)
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    qsort(creds->bots, creds->nbots, sizeof(manta_cred_t), manta_cred_cmp);
+
+    return 0;
+}
+
+
 static int
 manta_creds_bot(manta_creds_t *creds, manta_cred_t *cred, const char *bot_id,
     json_t *bot, char *err, size_t errlen)
 {
-    char          q[MANTA_QUOTE_SIZE], q2[MANTA_QUOTE_SIZE];
-    json_t       *value, *token, *secret, *rate, *burst;
-    size_t        len, token_len, secret_len;
-    const char   *key, *token_data, *secret_data;
-    json_int_t    n;
+    char         q[MANTA_QUOTE_SIZE], q2[MANTA_QUOTE_SIZE];
+    json_t      *value, *token, *secret, *rate, *burst;
+    size_t       len, token_len, secret_len;
+    const char  *key, *token_data, *secret_data;
 
     len = strlen(bot_id);
 
@@ -546,39 +605,13 @@ manta_creds_bot(manta_creds_t *creds, manta_cred_t *cred, const char *bot_id,
         }
     }
 
-    if (token) {
-        if (manta_creds_string(token, "token", bot_id, err, errlen) != 0) {
-            return -1;
-        }
-
-        token_data = json_string_value(token);
-        token_len = json_string_length(token);
-
-    } else if (creds->dflt) {
-        token_data = creds->dflt->token;
-        token_len = creds->dflt->token_len;
-
-    } else {
-        manta_error(err, errlen, "bot \"%s\" has no token and there is no "
-                    "default", manta_quote(q, bot_id, len));
-        return -1;
-    }
-
-    if (secret) {
-        if (manta_creds_string(secret, "secret", bot_id, err, errlen) != 0) {
-            return -1;
-        }
-
-        secret_data = json_string_value(secret);
-        secret_len = json_string_length(secret);
-
-    } else if (creds->dflt) {
-        secret_data = creds->dflt->secret;
-        secret_len = creds->dflt->secret_len;
-
-    } else {
-        manta_error(err, errlen, "bot \"%s\" has no secret and there is no "
-                    "default", manta_quote(q, bot_id, len));
+    if (manta_creds_inherit(token, "token", creds->dflt, bot_id,
+                            &token_data, &token_len, err, errlen)
+        != 0
+        || manta_creds_inherit(secret, "secret", creds->dflt, bot_id,
+                               &secret_data, &secret_len, err, errlen)
+           != 0)
+    {
         return -1;
     }
 
@@ -589,6 +622,61 @@ manta_creds_bot(manta_creds_t *creds, manta_cred_t *cred, const char *bot_id,
         manta_error(err, errlen, "out of memory");
         return -1;
     }
+
+    return manta_creds_bot_limit(cred, bot_id, rate, burst, err, errlen);
+}
+
+
+/* a bot's token or secret: its own, or else the default's */
+
+static int
+manta_creds_inherit(json_t *value, const char *member,
+    const manta_cred_t *dflt, const char *bot_id, const char **data,
+    size_t *len, char *err, size_t errlen)
+{
+    char  q[MANTA_QUOTE_SIZE];
+
+    if (value) {
+        if (manta_creds_string(value, member, bot_id, err, errlen) != 0) {
+            return -1;
+        }
+
+        *data = json_string_value(value);
+        *len = json_string_length(value);
+        return 0;
+    }
+
+    if (dflt == NULL) {
+        manta_error(err, errlen, "bot \"%s\" has no %s and there is no "
+                    "default", manta_quote(q, bot_id, strlen(bot_id)),
+                    member);
+        return -1;
+    }
+
+    if (strcmp(member, "token") == 0) {
+        *data = dflt->token;
+        *len = dflt->token_len;
+
+    } else {
+        *data = dflt->secret;
+        *len = dflt->secret_len;
+    }
+
+    return 0;
+}
+
+
+/* a bot's "rate" and "burst" */
+
+static int
+manta_creds_bot_limit(manta_cred_t *cred, const char *bot_id, json_t *rate,
+    json_t *burst, char *err, size_t errlen)
+{
+    char        q[MANTA_QUOTE_SIZE], q2[MANTA_QUOTE_SIZE];
+    size_t      len;
+    json_int_t  n;
+
+    len = strlen(bot_id);
 
     if (rate) {
         if (!json_is_string(rate)) {
@@ -678,9 +766,9 @@ manta_creds_caller(manta_creds_t *creds, manta_caller_t *caller,
     const char *id, json_t *value, char *err, size_t errlen)
 {
     char         q[MANTA_QUOTE_SIZE], q2[MANTA_QUOTE_SIZE];
-    size_t       len, i, bot_len;
-    json_t      *bots, *bot, *member;
-    const char  *key, *bot_id;
+    size_t       len;
+    json_t      *bots, *member;
+    const char  *key;
 
     len = strlen(id);
 
@@ -723,6 +811,21 @@ manta_creds_caller(manta_creds_t *creds, manta_caller_t *caller,
         return -1;
     }
 
+    return manta_creds_caller_bots(creds, caller, bots, err, errlen);
+}
+
+
+/* a caller's "bots": ids the file serves, or "*" for any */
+
+static int
+manta_creds_caller_bots(manta_creds_t *creds, manta_caller_t *caller,
+    json_t *bots, char *err, size_t errlen)
+{
+    char         q[MANTA_QUOTE_SIZE], q2[MANTA_QUOTE_SIZE];
+    size_t       i, bot_len;
+    json_t      *bot;
+    const char  *bot_id;
+
     if (json_array_size(bots)) {
         caller->bots = calloc(json_array_size(bots),
                               sizeof(manta_creds_str_t));
@@ -736,7 +839,8 @@ manta_creds_caller(manta_creds_t *creds, manta_caller_t *caller,
 
         if (!json_is_string(bot)) {
             manta_error(err, errlen, "bots of caller \"%s\" must be "
-                        "strings", manta_quote(q, id, len));
+                        "strings", manta_quote(q, caller->id.data,
+                                               caller->id.len));
             return -1;
         }
 
@@ -754,7 +858,7 @@ manta_creds_caller(manta_creds_t *creds, manta_caller_t *caller,
             manta_error(err, errlen, "caller \"%s\" names bot \"%s\", "
                         "which this file does not serve: add it to "
                         "\"bots\" or remove it from the caller",
-                        manta_quote(q, id, len),
+                        manta_quote(q, caller->id.data, caller->id.len),
                         manta_quote(q2, bot_id, bot_len));
             return -1;
         }
@@ -956,35 +1060,15 @@ manta_cred_claims(manta_cred_t *cred)
     int             n;
     json_t         *claims;
     size_t          i, len, pad, size;
-    const char     *payload, *dot, *last;
+    const char     *payload;
     unsigned char  *b64, *raw;
 
     cred->has_exp = 0;
     cred->has_nbf = 0;
 
-    last = cred->token + cred->token_len;
-
-    dot = memchr(cred->token, '.', cred->token_len);
-    if (dot == NULL) {
-        return;
-    }
-
-    payload = dot + 1;
-
-    dot = memchr(payload, '.', (size_t) (last - payload));
-    if (dot == NULL || memchr(dot + 1, '.', (size_t) (last - dot - 1))) {
-        return;
-    }
-
-    len = (size_t) (dot - payload);
-
-    /* padding is optional */
-
-    for (i = 0; i < 2 && len && payload[len - 1] == '='; i++) {
-        len--;
-    }
-
-    if (len == 0 || len % 4 == 1 || len > INT_MAX / 2) {
+    if (manta_jwt_payload(cred->token, cred->token_len, &payload, &len)
+        != 0)
+    {
         return;
     }
 
@@ -1036,6 +1120,49 @@ done:
         manta_wipe(raw, size / 4 * 3 + 1);
         free(raw);
     }
+}
+
+
+/*
+ * The payload of a JWT: the middle of exactly three dot-separated parts,
+ * its optional padding dropped; -1 when it cannot be base64url.
+ */
+
+static int
+manta_jwt_payload(const char *token, size_t token_len, const char **payload,
+    size_t *len)
+{
+    size_t       i, n;
+    const char  *dot, *last, *p;
+
+    last = token + token_len;
+
+    dot = memchr(token, '.', token_len);
+    if (dot == NULL) {
+        return -1;
+    }
+
+    p = dot + 1;
+
+    dot = memchr(p, '.', (size_t) (last - p));
+    if (dot == NULL || memchr(dot + 1, '.', (size_t) (last - dot - 1))) {
+        return -1;
+    }
+
+    n = (size_t) (dot - p);
+
+    for (i = 0; i < 2 && n && p[n - 1] == '='; i++) {
+        n--;
+    }
+
+    if (n == 0 || n % 4 == 1 || n > INT_MAX / 2) {
+        return -1;
+    }
+
+    *payload = p;
+    *len = n;
+
+    return 0;
 }
 
 

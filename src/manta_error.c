@@ -36,6 +36,10 @@ static manta_error_rc_t manta_error_shape(const char *body, size_t len,
     int status, const char *bot_id, size_t bot_id_len,
     const manta_str_t *redact, size_t nredact, int fresh, char **out,
     size_t *out_len);
+static manta_error_rc_t manta_error_fill(json_t *root, const char *bot_id,
+    size_t bot_id_len, const manta_str_t *redact, size_t nredact, char **out,
+    size_t *out_len);
+static json_t *manta_error_message(json_t *root);
 static int manta_error_is_response(json_t *root);
 static int manta_redact_tree(json_t *value, const manta_str_t *redact,
     size_t nredact);
@@ -204,13 +208,11 @@ manta_error_shape(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     size_t nredact, int fresh, char **out, size_t *out_len)
 {
-    int                 changed;
-    char               *s, *m;
-    size_t              n;
-    json_t             *root, *v, *er;
-    const char        **name;
-    const char         *phrase;
-    manta_error_rc_t    rc;
+    char              *m;
+    size_t             n;
+    json_t            *root, *v;
+    const char        *phrase;
+    manta_error_rc_t   rc;
 
     *out = NULL;
     *out_len = 0;
@@ -231,67 +233,11 @@ manta_error_shape(const char *body, size_t len, int status,
     if (root != NULL && !fresh && manta_error_is_response(root)
         && !manta_redact_keys(root, redact, nredact))
     {
-        er = json_object_get(root, "errResponse");
-
-        changed = manta_redact_tree(root, redact, nredact);
-
-        if (changed < 0) {
-            json_decref(root);
-            return MANTA_ERROR_NOMEM;
-        }
-
-        if (bot_id != NULL && json_object_get(er, "botId") == NULL) {
-            if (json_object_set_new(er, "botId",
-                                    json_stringn(bot_id, bot_id_len))
-                != 0)
-            {
-                json_decref(root);
-                return MANTA_ERROR_NOMEM;
-            }
-
-            changed++;
-        }
-
-        if (changed == 0) {
-            json_decref(root);
-            return MANTA_ERROR_PASS;
-        }
-
-        s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(root);
-
-        if (s == NULL) {
-            return MANTA_ERROR_NOMEM;
-        }
-
-        *out = s;
-        *out_len = strlen(s);
-
-        return MANTA_ERROR_REWRITTEN;
+        return manta_error_fill(root, bot_id, bot_id_len, redact, nredact,
+                                out, out_len);
     }
 
-    v = NULL;
-
-    if (root != NULL) {
-        for (name = manta_error_members; *name; name++) {
-            v = json_object_get(root, *name);
-
-            if (json_is_string(v) && json_string_length(v) != 0) {
-                break;
-            }
-
-            v = NULL;
-        }
-
-        if (v == NULL) {
-            er = json_object_get(root, "errResponse");
-            v = json_object_get(er, "message");
-
-            if (!json_is_string(v) || json_string_length(v) == 0) {
-                v = NULL;
-            }
-        }
-    }
+    v = manta_error_message(root);
 
     if (v != NULL) {
         m = manta_redact_copy(json_string_value(v), json_string_length(v),
@@ -317,6 +263,92 @@ manta_error_shape(const char *body, size_t len, int status,
 
     return manta_error_build(phrase, strlen(phrase), status, bot_id,
                              bot_id_len, out, out_len);
+}
+
+
+/*
+ * A valid ErrorResponse kept as it is but for its redacted strings and a
+ * missing botId filled; root is released here.
+ */
+
+static manta_error_rc_t
+manta_error_fill(json_t *root, const char *bot_id, size_t bot_id_len,
+    const manta_str_t *redact, size_t nredact, char **out, size_t *out_len)
+{
+    int      changed;
+    char    *s;
+    json_t  *er;
+
+    er = json_object_get(root, "errResponse");
+
+    changed = manta_redact_tree(root, redact, nredact);
+
+    if (changed < 0) {
+        json_decref(root);
+        return MANTA_ERROR_NOMEM;
+    }
+
+    if (bot_id != NULL && json_object_get(er, "botId") == NULL) {
+        if (json_object_set_new(er, "botId",
+                                json_stringn(bot_id, bot_id_len))
+            != 0)
+        {
+            json_decref(root);
+            return MANTA_ERROR_NOMEM;
+        }
+
+        changed++;
+    }
+
+    if (changed == 0) {
+        json_decref(root);
+        return MANTA_ERROR_PASS;
+    }
+
+    s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+
+    if (s == NULL) {
+        return MANTA_ERROR_NOMEM;
+    }
+
+    *out = s;
+    *out_len = strlen(s);
+
+    return MANTA_ERROR_REWRITTEN;
+}
+
+
+/*
+ * The upstream's own message: the first non-empty string of the members
+ * in manta_error_members, else errResponse.message; NULL if none.
+ */
+
+static json_t *
+manta_error_message(json_t *root)
+{
+    json_t       *v;
+    const char  **name;
+
+    if (root == NULL) {
+        return NULL;
+    }
+
+    for (name = manta_error_members; *name; name++) {
+        v = json_object_get(root, *name);
+
+        if (json_is_string(v) && json_string_length(v) != 0) {
+            return v;
+        }
+    }
+
+    v = json_object_get(json_object_get(root, "errResponse"), "message");
+
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        return NULL;
+    }
+
+    return v;
 }
 
 

@@ -33,6 +33,19 @@ static void manta_out_bot_series(manta_out_t *o, const char *name,
     const manta_status_bot_t *b, const char *label, const char *value);
 static void manta_out_quantile(manta_out_t *o, const manta_status_bot_t *b,
     double q);
+static void manta_out_series(manta_out_t *o, const char *open,
+    const char *value, size_t len);
+static void manta_out_json_count(manta_out_t *o, size_t k, const char *name,
+    uint64_t count);
+static void manta_prom_requests(manta_out_t *o, const manta_status_t *st);
+static void manta_prom_histogram(manta_out_t *o, const manta_status_t *st);
+static void manta_prom_limit(manta_out_t *o, const manta_status_t *st);
+static void manta_prom_tokens(manta_out_t *o, const manta_status_t *st);
+static void manta_prom_zones(manta_out_t *o, const manta_status_t *st);
+static void manta_prom_callers(manta_out_t *o, const manta_status_t *st);
+static void manta_json_bot(manta_out_t *o, const manta_status_t *st,
+    const manta_status_bot_t *b);
+static void manta_json_zone(manta_out_t *o, const manta_status_zone_t *z);
 
 
 static const char  manta_status_hex[] = "0123456789abcdef";
@@ -225,44 +238,67 @@ manta_status_escape(char *dst, size_t dst_size, const char *src, size_t len)
 size_t
 manta_status_prometheus(const manta_status_t *st, char *buf, size_t size)
 {
-    size_t                     i, k;
-    uint64_t                   cum;
-    long long                  left;
-    manta_out_t                o;
-    const manta_status_bot_t  *b;
+    manta_out_t  o;
 
     o.p = buf;
     o.end = buf + size;
     o.len = 0;
 
-    manta_out_family(&o, "manta_requests_total", "counter",
+    manta_prom_requests(&o, st);
+    manta_prom_histogram(&o, st);
+    manta_prom_limit(&o, st);
+    manta_prom_tokens(&o, st);
+    manta_prom_zones(&o, st);
+    manta_prom_callers(&o, st);
+
+    return o.len;
+}
+
+
+/* manta_requests_total and manta_upstream_responses_total */
+
+static void
+manta_prom_requests(manta_out_t *o, const manta_status_t *st)
+{
+    size_t  i, k;
+
+    manta_out_family(o, "manta_requests_total", "counter",
                      "Requests to the gateway by botId and outcome: "
                      "forwarded, or the reason code of the rejection.");
 
     for (i = 0; i < st->nbots; i++) {
         for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
-            manta_out_bot_series(&o, "manta_requests_total", &st->bots[i],
+            manta_out_bot_series(o, "manta_requests_total", &st->bots[i],
                                  "outcome", manta_status_outcome(k));
-            manta_out_u64(&o, st->bots[i].requests[k]);
-            manta_out_mem(&o, "\n", 1);
+            manta_out_u64(o, st->bots[i].requests[k]);
+            manta_out_mem(o, "\n", 1);
         }
     }
 
-    manta_out_family(&o, "manta_upstream_responses_total", "counter",
+    manta_out_family(o, "manta_upstream_responses_total", "counter",
                      "Upstream responses by botId and status class; none: "
                      "the request got no upstream response.");
 
     for (i = 0; i < st->nbots; i++) {
         for (k = 0; k < MANTA_STATUS_CLASSES; k++) {
-            manta_out_bot_series(&o, "manta_upstream_responses_total",
+            manta_out_bot_series(o, "manta_upstream_responses_total",
                                  &st->bots[i], "class",
                                  manta_status_classes[k]);
-            manta_out_u64(&o, st->bots[i].classes[k]);
-            manta_out_mem(&o, "\n", 1);
+            manta_out_u64(o, st->bots[i].classes[k]);
+            manta_out_mem(o, "\n", 1);
         }
     }
+}
 
-    manta_out_family(&o, "manta_upstream_response_seconds", "histogram",
+
+static void
+manta_prom_histogram(manta_out_t *o, const manta_status_t *st)
+{
+    size_t                     i, k;
+    uint64_t                   cum;
+    const manta_status_bot_t  *b;
+
+    manta_out_family(o, "manta_upstream_response_seconds", "histogram",
                      "Time upstream took to answer forwarded requests, by "
                      "botId.");
 
@@ -272,37 +308,48 @@ manta_status_prometheus(const manta_status_t *st, char *buf, size_t size)
 
         for (k = 0; k < MANTA_STATUS_BUCKETS; k++) {
             cum += b->buckets[k];
-            manta_out_bot_series(&o, "manta_upstream_response_seconds_bucket",
+            manta_out_bot_series(o, "manta_upstream_response_seconds_bucket",
                                  b, "le", manta_status_le[k]);
-            manta_out_u64(&o, cum);
-            manta_out_mem(&o, "\n", 1);
+            manta_out_u64(o, cum);
+            manta_out_mem(o, "\n", 1);
         }
 
-        manta_out_bot_series(&o, "manta_upstream_response_seconds_sum", b,
+        manta_out_bot_series(o, "manta_upstream_response_seconds_sum", b,
                              NULL, NULL);
-        manta_out_ms(&o, b->sum_ms);
-        manta_out_mem(&o, "\n", 1);
+        manta_out_ms(o, b->sum_ms);
+        manta_out_mem(o, "\n", 1);
 
-        manta_out_bot_series(&o, "manta_upstream_response_seconds_count", b,
+        manta_out_bot_series(o, "manta_upstream_response_seconds_count", b,
                              NULL, NULL);
-        manta_out_u64(&o, cum);
-        manta_out_mem(&o, "\n", 1);
+        manta_out_u64(o, cum);
+        manta_out_mem(o, "\n", 1);
     }
+}
 
-    manta_out_family(&o, "manta_limit_remaining", "gauge",
+
+/* the remaining requests, the backoff and the decisions by source */
+
+static void
+manta_prom_limit(manta_out_t *o, const manta_status_t *st)
+{
+    size_t                     i, k;
+    long long                  left;
+    const manta_status_bot_t  *b;
+
+    manta_out_family(o, "manta_limit_remaining", "gauge",
                      "Requests a botId had left in its bucket after its "
                      "last request.");
 
     for (i = 0; i < st->nbots; i++) {
         if (st->bots[i].remaining >= 0) {
-            manta_out_bot_series(&o, "manta_limit_remaining", &st->bots[i],
+            manta_out_bot_series(o, "manta_limit_remaining", &st->bots[i],
                                  NULL, NULL);
-            manta_out_i64(&o, st->bots[i].remaining);
-            manta_out_mem(&o, "\n", 1);
+            manta_out_i64(o, st->bots[i].remaining);
+            manta_out_mem(o, "\n", 1);
         }
     }
 
-    manta_out_family(&o, "manta_limit_backoff_seconds", "gauge",
+    manta_out_family(o, "manta_limit_backoff_seconds", "gauge",
                      "Seconds a botId still backs off after an upstream "
                      "429.");
 
@@ -311,95 +358,109 @@ manta_status_prometheus(const manta_status_t *st, char *buf, size_t size)
 
         if (b->remaining >= 0 || b->backoff_until) {
             left = b->backoff_until - st->now;
-            manta_out_bot_series(&o, "manta_limit_backoff_seconds", b, NULL,
+            manta_out_bot_series(o, "manta_limit_backoff_seconds", b, NULL,
                                  NULL);
-            manta_out_i64(&o, left > 0 ? left : 0);
-            manta_out_mem(&o, "\n", 1);
+            manta_out_i64(o, left > 0 ? left : 0);
+            manta_out_mem(o, "\n", 1);
         }
     }
 
-    manta_out_family(&o, "manta_limit_decisions_total", "counter",
+    manta_out_family(o, "manta_limit_decisions_total", "counter",
                      "Rate limit decisions by where they were taken.");
 
     for (k = 0; k < MANTA_STATUS_SOURCES; k++) {
-        manta_out_str(&o, "manta_limit_decisions_total{source=\"");
-        manta_out_str(&o, manta_status_sources[k]);
-        manta_out_str(&o, "\"} ");
-        manta_out_u64(&o, st->decisions[k]);
-        manta_out_mem(&o, "\n", 1);
+        manta_out_series(o, "manta_limit_decisions_total{source=\"",
+                         manta_status_sources[k],
+                         strlen(manta_status_sources[k]));
+        manta_out_u64(o, st->decisions[k]);
+        manta_out_mem(o, "\n", 1);
     }
+}
 
-    manta_out_family(&o, "manta_token_expiry_timestamp_seconds", "gauge",
+
+static void
+manta_prom_tokens(manta_out_t *o, const manta_status_t *st)
+{
+    size_t  k;
+
+    manta_out_family(o, "manta_token_expiry_timestamp_seconds", "gauge",
                      "When a Manta token expires (its JWT exp), by token "
                      "id.");
 
     for (k = 0; k < st->ntokens; k++) {
-        manta_out_str(&o, "manta_token_expiry_timestamp_seconds{token_id=\"");
-        manta_out_label(&o, st->tokens[k].token_id,
-                        strlen(st->tokens[k].token_id));
-        manta_out_str(&o, "\"} ");
-        manta_out_i64(&o, st->tokens[k].expiry);
-        manta_out_mem(&o, "\n", 1);
+        manta_out_series(o, "manta_token_expiry_timestamp_seconds{token_id=\"",
+                         st->tokens[k].token_id,
+                         strlen(st->tokens[k].token_id));
+        manta_out_i64(o, st->tokens[k].expiry);
+        manta_out_mem(o, "\n", 1);
     }
+}
 
-    manta_out_family(&o, "manta_zone_bytes", "gauge",
+
+static void
+manta_prom_zones(manta_out_t *o, const manta_status_t *st)
+{
+    size_t  i, k;
+
+    manta_out_family(o, "manta_zone_bytes", "gauge",
                      "Shared memory zones of the module: bytes used and "
                      "total.");
 
     for (k = 0; k < st->nzones; k++) {
         for (i = 0; i < 2; i++) {
-            manta_out_str(&o, "manta_zone_bytes{zone=\"");
-            manta_out_label(&o, st->zones[k].name, st->zones[k].name_len);
-            manta_out_str(&o, i ? "\",state=\"total\"} "
-                                : "\",state=\"used\"} ");
-            manta_out_u64(&o, i ? st->zones[k].total : st->zones[k].used);
-            manta_out_mem(&o, "\n", 1);
+            manta_out_str(o, "manta_zone_bytes{zone=\"");
+            manta_out_label(o, st->zones[k].name, st->zones[k].name_len);
+            manta_out_str(o, i ? "\",state=\"total\"} "
+                               : "\",state=\"used\"} ");
+            manta_out_u64(o, i ? st->zones[k].total : st->zones[k].used);
+            manta_out_mem(o, "\n", 1);
         }
     }
 
-    manta_out_family(&o, "manta_zone_evictions_total", "counter",
+    manta_out_family(o, "manta_zone_evictions_total", "counter",
                      "Idle buckets a limit zone freed to make room for "
                      "new ones.");
 
     for (k = 0; k < st->nzones; k++) {
         if (st->zones[k].has_evictions) {
-            manta_out_str(&o, "manta_zone_evictions_total{zone=\"");
-            manta_out_label(&o, st->zones[k].name, st->zones[k].name_len);
-            manta_out_str(&o, "\"} ");
-            manta_out_u64(&o, st->zones[k].evictions);
-            manta_out_mem(&o, "\n", 1);
+            manta_out_series(o, "manta_zone_evictions_total{zone=\"",
+                             st->zones[k].name, st->zones[k].name_len);
+            manta_out_u64(o, st->zones[k].evictions);
+            manta_out_mem(o, "\n", 1);
         }
     }
+}
 
-    manta_out_family(&o, "manta_caller_requests_total", "counter",
+
+static void
+manta_prom_callers(manta_out_t *o, const manta_status_t *st)
+{
+    size_t  i, k;
+
+    manta_out_family(o, "manta_caller_requests_total", "counter",
                      "Requests of locations with manta_caller by accepted "
                      "caller id (__unknown__: not accepted) and outcome.");
 
     for (i = 0; i < st->ncallers; i++) {
         for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
-            manta_out_str(&o, "manta_caller_requests_total{caller=\"");
-            manta_out_label(&o, st->callers[i].caller,
+            manta_out_str(o, "manta_caller_requests_total{caller=\"");
+            manta_out_label(o, st->callers[i].caller,
                             st->callers[i].caller_len);
-            manta_out_str(&o, "\",outcome=\"");
-            manta_out_str(&o, manta_status_outcome(k));
-            manta_out_str(&o, "\"} ");
-            manta_out_u64(&o, st->callers[i].requests[k]);
-            manta_out_mem(&o, "\n", 1);
+            manta_out_str(o, "\",outcome=\"");
+            manta_out_str(o, manta_status_outcome(k));
+            manta_out_str(o, "\"} ");
+            manta_out_u64(o, st->callers[i].requests[k]);
+            manta_out_mem(o, "\n", 1);
         }
     }
-
-    return o.len;
 }
 
 
 size_t
 manta_status_json(const manta_status_t *st, char *buf, size_t size)
 {
-    size_t                     i, k;
-    uint64_t                   count;
-    long long                  left;
-    manta_out_t                o;
-    const manta_status_bot_t  *b;
+    size_t       i, k;
+    manta_out_t  o;
 
     o.p = buf;
     o.end = buf + size;
@@ -411,67 +472,15 @@ manta_status_json(const manta_status_t *st, char *buf, size_t size)
     manta_out_str(&o, ",\"bots\":[");
 
     for (i = 0; i < st->nbots; i++) {
-        b = &st->bots[i];
-
-        manta_out_str(&o, i ? ",\n{\"bot\":" : "\n{\"bot\":");
-        manta_out_json_str(&o, b->bot, b->bot_len);
-
-        manta_out_str(&o, ",\"requests\":{");
-
-        for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
-            manta_out_str(&o, k ? ",\"" : "\"");
-            manta_out_str(&o, manta_status_outcome(k));
-            manta_out_str(&o, "\":");
-            manta_out_u64(&o, b->requests[k]);
-        }
-
-        manta_out_str(&o, "},\"upstream\":{");
-
-        count = 0;
-
-        for (k = 0; k < MANTA_STATUS_CLASSES; k++) {
-            manta_out_str(&o, k ? ",\"" : "\"");
-            manta_out_str(&o, manta_status_classes[k]);
-            manta_out_str(&o, "\":");
-            manta_out_u64(&o, b->classes[k]);
-        }
-
-        for (k = 0; k < MANTA_STATUS_BUCKETS; k++) {
-            count += b->buckets[k];
-        }
-
-        manta_out_str(&o, "},\"upstream_seconds\":{\"count\":");
-        manta_out_u64(&o, count);
-        manta_out_str(&o, ",\"sum\":");
-        manta_out_ms(&o, b->sum_ms);
-        manta_out_str(&o, ",\"p50\":");
-        manta_out_quantile(&o, b, 0.5);
-        manta_out_str(&o, ",\"p99\":");
-        manta_out_quantile(&o, b, 0.99);
-
-        manta_out_str(&o, "},\"limit\":{\"remaining\":");
-
-        if (b->remaining >= 0) {
-            manta_out_i64(&o, b->remaining);
-
-        } else {
-            manta_out_str(&o, "null");
-        }
-
-        left = b->backoff_until - st->now;
-
-        manta_out_str(&o, ",\"backoff_seconds\":");
-        manta_out_i64(&o, left > 0 ? left : 0);
-        manta_out_str(&o, "}}");
+        manta_out_str(&o, i ? ",\n" : "\n");
+        manta_json_bot(&o, st, &st->bots[i]);
     }
 
     manta_out_str(&o, "],\n\"limit_decisions\":{");
 
     for (k = 0; k < MANTA_STATUS_SOURCES; k++) {
-        manta_out_str(&o, k ? ",\"" : "\"");
-        manta_out_str(&o, manta_status_sources[k]);
-        manta_out_str(&o, "\":");
-        manta_out_u64(&o, st->decisions[k]);
+        manta_out_json_count(&o, k, manta_status_sources[k],
+                             st->decisions[k]);
     }
 
     manta_out_str(&o, "},\n\"tokens\":[");
@@ -490,21 +499,8 @@ manta_status_json(const manta_status_t *st, char *buf, size_t size)
     manta_out_str(&o, "],\n\"zones\":[");
 
     for (k = 0; k < st->nzones; k++) {
-        manta_out_str(&o, k ? ",{\"zone\":" : "{\"zone\":");
-        manta_out_json_str(&o, st->zones[k].name, st->zones[k].name_len);
-        manta_out_str(&o, ",\"kind\":\"");
-        manta_out_str(&o, st->zones[k].kind);
-        manta_out_str(&o, "\",\"used\":");
-        manta_out_u64(&o, st->zones[k].used);
-        manta_out_str(&o, ",\"total\":");
-        manta_out_u64(&o, st->zones[k].total);
-
-        if (st->zones[k].has_evictions) {
-            manta_out_str(&o, ",\"evictions\":");
-            manta_out_u64(&o, st->zones[k].evictions);
-        }
-
-        manta_out_str(&o, "}");
+        manta_out_str(&o, k ? "," : "");
+        manta_json_zone(&o, &st->zones[k]);
     }
 
     manta_out_str(&o, "],\n\"callers\":{");
@@ -516,10 +512,8 @@ manta_status_json(const manta_status_t *st, char *buf, size_t size)
         manta_out_str(&o, ":{");
 
         for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
-            manta_out_str(&o, k ? ",\"" : "\"");
-            manta_out_str(&o, manta_status_outcome(k));
-            manta_out_str(&o, "\":");
-            manta_out_u64(&o, st->callers[i].requests[k]);
+            manta_out_json_count(&o, k, manta_status_outcome(k),
+                                 st->callers[i].requests[k]);
         }
 
         manta_out_str(&o, "}");
@@ -528,6 +522,84 @@ manta_status_json(const manta_status_t *st, char *buf, size_t size)
     manta_out_str(&o, "}}\n");
 
     return o.len;
+}
+
+
+/* one element of "bots": {"bot":...,"requests":{...},...,"limit":{...}} */
+
+static void
+manta_json_bot(manta_out_t *o, const manta_status_t *st,
+    const manta_status_bot_t *b)
+{
+    size_t     k;
+    uint64_t   count;
+    long long  left;
+
+    manta_out_str(o, "{\"bot\":");
+    manta_out_json_str(o, b->bot, b->bot_len);
+
+    manta_out_str(o, ",\"requests\":{");
+
+    for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
+        manta_out_json_count(o, k, manta_status_outcome(k), b->requests[k]);
+    }
+
+    manta_out_str(o, "},\"upstream\":{");
+
+    for (k = 0; k < MANTA_STATUS_CLASSES; k++) {
+        manta_out_json_count(o, k, manta_status_classes[k], b->classes[k]);
+    }
+
+    count = 0;
+
+    for (k = 0; k < MANTA_STATUS_BUCKETS; k++) {
+        count += b->buckets[k];
+    }
+
+    manta_out_str(o, "},\"upstream_seconds\":{\"count\":");
+    manta_out_u64(o, count);
+    manta_out_str(o, ",\"sum\":");
+    manta_out_ms(o, b->sum_ms);
+    manta_out_str(o, ",\"p50\":");
+    manta_out_quantile(o, b, 0.5);
+    manta_out_str(o, ",\"p99\":");
+    manta_out_quantile(o, b, 0.99);
+
+    manta_out_str(o, "},\"limit\":{\"remaining\":");
+
+    if (b->remaining >= 0) {
+        manta_out_i64(o, b->remaining);
+
+    } else {
+        manta_out_str(o, "null");
+    }
+
+    left = b->backoff_until - st->now;
+
+    manta_out_str(o, ",\"backoff_seconds\":");
+    manta_out_i64(o, left > 0 ? left : 0);
+    manta_out_str(o, "}}");
+}
+
+
+static void
+manta_json_zone(manta_out_t *o, const manta_status_zone_t *z)
+{
+    manta_out_str(o, "{\"zone\":");
+    manta_out_json_str(o, z->name, z->name_len);
+    manta_out_str(o, ",\"kind\":\"");
+    manta_out_str(o, z->kind);
+    manta_out_str(o, "\",\"used\":");
+    manta_out_u64(o, z->used);
+    manta_out_str(o, ",\"total\":");
+    manta_out_u64(o, z->total);
+
+    if (z->has_evictions) {
+        manta_out_str(o, ",\"evictions\":");
+        manta_out_u64(o, z->evictions);
+    }
+
+    manta_out_str(o, "}");
 }
 
 
@@ -712,4 +784,29 @@ manta_out_quantile(manta_out_t *o, const manta_status_bot_t *b, double q)
     }
 
     manta_out_ms(o, (uint64_t) (ms + 0.5));
+}
+
+
+/* open{label="value"} with the trailing space: open ends in '="' */
+
+static void
+manta_out_series(manta_out_t *o, const char *open, const char *value,
+    size_t len)
+{
+    manta_out_str(o, open);
+    manta_out_label(o, value, len);
+    manta_out_str(o, "\"} ");
+}
+
+
+/* "name":count in a JSON object, after a comma unless it is the first */
+
+static void
+manta_out_json_count(manta_out_t *o, size_t k, const char *name,
+    uint64_t count)
+{
+    manta_out_str(o, k ? ",\"" : "\"");
+    manta_out_str(o, name);
+    manta_out_str(o, "\":");
+    manta_out_u64(o, count);
 }

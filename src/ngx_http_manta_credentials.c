@@ -17,6 +17,10 @@
 
 static ngx_int_t ngx_http_manta_creds_load(ngx_conf_t *cf,
     ngx_http_manta_creds_t *mc);
+static ngx_int_t ngx_http_manta_creds_check(ngx_conf_t *cf,
+    ngx_http_manta_creds_t *mc, ngx_fd_t fd, ngx_file_info_t *fi);
+static void ngx_http_manta_creds_close(ngx_conf_t *cf,
+    ngx_http_manta_creds_t *mc, ngx_fd_t fd);
 static void ngx_http_manta_creds_cleanup(void *data);
 static void ngx_http_manta_token_warn(ngx_conf_t *cf,
     ngx_http_manta_creds_t *mc, const manta_cred_t *cred, time_t window);
@@ -132,36 +136,8 @@ ngx_http_manta_creds_load(ngx_conf_t *cf, ngx_http_manta_creds_t *mc)
     buf = NULL;
     size = 0;
 
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "credentials file \"%V\": "
-                           ngx_fd_info_n " failed", &mc->file);
+    if (ngx_http_manta_creds_check(cf, mc, fd, &fi) != NGX_OK) {
         goto failed;
-    }
-
-    if (!ngx_is_file(&fi)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "credentials file \"%V\" is %s, not a regular "
-                           "file: give the path of the JSON credentials "
-                           "file (mode 0600)",
-                           &mc->file, ngx_http_manta_file_type(&fi));
-        goto failed;
-    }
-
-    if (ngx_file_size(&fi) > NGX_HTTP_MANTA_CREDS_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "credentials file \"%V\" has %O bytes, at most "
-                           "%uz are allowed", &mc->file, ngx_file_size(&fi),
-                           (size_t) NGX_HTTP_MANTA_CREDS_MAX);
-        goto failed;
-    }
-
-    if (ngx_file_access(&fi) & 0004) {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "credentials file \"%V\" is readable by others: "
-                           "run \"chmod 600 %V\" (the master process, "
-                           "which reads it, runs as root)",
-                           &mc->file, &mc->file);
     }
 
     size = (size_t) ngx_file_size(&fi);
@@ -197,10 +173,7 @@ ngx_http_manta_creds_load(ngx_conf_t *cf, ngx_http_manta_creds_t *mc)
         goto failed;
     }
 
-    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
-                           ngx_close_file_n " \"%V\" failed", &mc->file);
-    }
+    ngx_http_manta_creds_close(cf, mc, fd);
 
     return NGX_OK;
 
@@ -211,12 +184,62 @@ failed:
         ngx_free(buf);
     }
 
+    ngx_http_manta_creds_close(cf, mc, fd);
+
+    return NGX_ERROR;
+}
+
+
+/* a regular file, not too large; a warning if others may read it */
+
+static ngx_int_t
+ngx_http_manta_creds_check(ngx_conf_t *cf, ngx_http_manta_creds_t *mc,
+    ngx_fd_t fd, ngx_file_info_t *fi)
+{
+    if (ngx_fd_info(fd, fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "credentials file \"%V\": "
+                           ngx_fd_info_n " failed", &mc->file);
+        return NGX_ERROR;
+    }
+
+    if (!ngx_is_file(fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "credentials file \"%V\" is %s, not a regular "
+                           "file: give the path of the JSON credentials "
+                           "file (mode 0600)",
+                           &mc->file, ngx_http_manta_file_type(fi));
+        return NGX_ERROR;
+    }
+
+    if (ngx_file_size(fi) > NGX_HTTP_MANTA_CREDS_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "credentials file \"%V\" has %O bytes, at most "
+                           "%uz are allowed", &mc->file, ngx_file_size(fi),
+                           (size_t) NGX_HTTP_MANTA_CREDS_MAX);
+        return NGX_ERROR;
+    }
+
+    if (ngx_file_access(fi) & 0004) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "credentials file \"%V\" is readable by others: "
+                           "run \"chmod 600 %V\" (the master process, "
+                           "which reads it, runs as root)",
+                           &mc->file, &mc->file);
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_manta_creds_close(ngx_conf_t *cf, ngx_http_manta_creds_t *mc,
+    ngx_fd_t fd)
+{
     if (ngx_close_file(fd) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
                            ngx_close_file_n " \"%V\" failed", &mc->file);
     }
-
-    return NGX_ERROR;
 }
 
 

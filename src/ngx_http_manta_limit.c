@@ -107,8 +107,15 @@ static void ngx_http_manta_limit_full_alert(ngx_http_request_t *r,
 static void ngx_http_manta_limit_rbtree_insert_value(
     ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
     ngx_rbtree_node_t *sentinel);
+static uint64_t ngx_http_manta_limit_remote_status(
+    ngx_http_manta_ctx_t *ctx, manta_redis_result_t *res,
+    manta_bucket_t *bucket, manta_limit_t *limit, uint64_t now);
+static ngx_int_t ngx_http_manta_limit_count(ngx_conf_t *cf, ngx_str_t *arg);
+static ngx_str_t *ngx_http_manta_limit_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static char *ngx_http_manta_limit_zone_add(ngx_conf_t *cf,
+    ngx_command_t *cmd, ngx_str_t *name, ssize_t size, ngx_uint_t rate);
 
 
 /*
@@ -514,36 +521,12 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
     }
 
     now = ngx_current_msec;
-    ms = 0;
 
     manta_redis_bucket(res, now, &bucket);
 
     ctx->limit_source = NGX_HTTP_MANTA_SOURCE_REDIS;
 
-    switch (res->code) {
-
-    case MANTA_REDIS_DELAYED:
-        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_DELAYED;
-        ctx->limit_delay = (ngx_msec_t) res->delay;
-        break;
-
-    case MANTA_REDIS_REJECTED:
-        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
-        ctx->limit_retry_after = manta_limit_retry_after(&bucket, &limit,
-                                                         now);
-        ms = manta_limit_retry_ms(&bucket, &limit, now);
-        break;
-
-    case MANTA_REDIS_BACKOFF:
-        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
-        ctx->limit_retry_after = (unsigned) ((res->blocked + 999) / 1000);
-        ms = res->blocked;
-        break;
-
-    default: /* MANTA_REDIS_PASSED */
-        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_PASSED;
-        break;
-    }
+    ms = ngx_http_manta_limit_remote_status(ctx, res, &bucket, &limit, now);
 
     manta_limit_fields(&bucket, &limit, now, &quota, &window,
                        &ctx->limit_remaining, &ctx->limit_reset);
@@ -566,6 +549,40 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
     ngx_shmtx_unlock(&lctx->shpool->mutex);
 
     ctx->resume(r);
+}
+
+
+/*
+ * Redis's decision as the request's limit status; the milliseconds it
+ * holds for this gateway to cache (0: nothing to cache)
+ */
+
+static uint64_t
+ngx_http_manta_limit_remote_status(ngx_http_manta_ctx_t *ctx,
+    manta_redis_result_t *res, manta_bucket_t *bucket, manta_limit_t *limit,
+    uint64_t now)
+{
+    switch (res->code) {
+
+    case MANTA_REDIS_DELAYED:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_DELAYED;
+        ctx->limit_delay = (ngx_msec_t) res->delay;
+        return 0;
+
+    case MANTA_REDIS_REJECTED:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
+        ctx->limit_retry_after = manta_limit_retry_after(bucket, limit, now);
+        return manta_limit_retry_ms(bucket, limit, now);
+
+    case MANTA_REDIS_BACKOFF:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
+        ctx->limit_retry_after = (unsigned) ((res->blocked + 999) / 1000);
+        return res->blocked;
+
+    default: /* MANTA_REDIS_PASSED */
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_PASSED;
+        return 0;
+    }
 }
 
 
@@ -802,9 +819,7 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     unsigned                      seconds;
     ngx_str_t                    *value, key;
-    ngx_uint_t                    i, alert;
-    ngx_list_part_t              *part;
-    ngx_table_elt_t              *h;
+    ngx_uint_t                    alert;
     ngx_http_manta_loc_conf_t    *mlcf;
     ngx_http_manta_limit_ctx_t   *lctx;
     ngx_http_manta_limit_node_t    *lr;
@@ -817,32 +832,7 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return;
     }
 
-    value = NULL;
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash && h[i].key.len == sizeof("Retry-After") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Retry-After",
-                               sizeof("Retry-After") - 1)
-               == 0)
-        {
-            value = &h[i].value;
-            break;
-        }
-    }
+    value = ngx_http_manta_limit_retry_after(r);
 
     seconds = manta_backoff_seconds(value ? (char *) value->data : NULL,
                                     value ? value->len : 0, ngx_time());
@@ -887,6 +877,41 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
                   "upstream answered 429: botId \"%V\" backs off for %ud s "
                   "in zone \"%V\"", &ctx->bot_id, seconds,
                   &mlcf->limit_zone->shm.name);
+}
+
+
+/* the upstream's Retry-After, NULL without one */
+
+static ngx_str_t *
+ngx_http_manta_limit_retry_after(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash && h[i].key.len == sizeof("Retry-After") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Retry-After",
+                               sizeof("Retry-After") - 1)
+               == 0)
+        {
+            return &h[i].value;
+        }
+    }
 }
 
 
@@ -1303,13 +1328,10 @@ ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 char *
 ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    u_char                      *p;
     size_t                       len;
     ssize_t                      size;
-    ngx_str_t                   *value, name, s;
+    ngx_str_t                   *value, name;
     ngx_uint_t                   i, rate;
-    ngx_shm_zone_t              *shm_zone;
-    ngx_http_manta_limit_ctx_t  *lctx;
 
     value = cf->args->elts;
 
@@ -1321,32 +1343,9 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
 
-            name.data = value[i].data + 5;
-
-            p = (u_char *) ngx_strchr(name.data, ':');
-
-            if (p == NULL) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-
-            if (size == NGX_ERROR) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            if (size < (ssize_t) (8 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "zone \"%V\" is too small", &value[i]);
+            if (ngx_http_manta_zone_size(cf, &value[i], &name, &size)
+                != NGX_OK)
+            {
                 return NGX_CONF_ERROR;
             }
 
@@ -1387,6 +1386,17 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    return ngx_http_manta_limit_zone_add(cf, cmd, &name, size, rate);
+}
+
+
+static char *
+ngx_http_manta_limit_zone_add(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_str_t *name, ssize_t size, ngx_uint_t rate)
+{
+    ngx_shm_zone_t              *shm_zone;
+    ngx_http_manta_limit_ctx_t  *lctx;
+
     lctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_limit_ctx_t));
     if (lctx == NULL) {
         return NGX_CONF_ERROR;
@@ -1394,7 +1404,7 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     lctx->rate = rate;
 
-    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_manta_module);
+    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_manta_module);
     if (shm_zone == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -1402,7 +1412,7 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (shm_zone->data) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "%V \"%V\" is already defined",
-                           &cmd->name, &name);
+                           &cmd->name, name);
         return NGX_CONF_ERROR;
     }
 
@@ -1410,6 +1420,51 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     shm_zone->data = lctx;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * "zone=NAME:SIZE" of manta_limit_zone and manta_status_zone: the name and
+ * a size of 8 pages at least
+ */
+
+ngx_int_t
+ngx_http_manta_zone_size(ngx_conf_t *cf, ngx_str_t *arg,
+    ngx_str_t *name, ssize_t *size)
+{
+    u_char     *p;
+    ngx_str_t   s;
+
+    name->data = arg->data + 5;
+
+    p = (u_char *) ngx_strchr(name->data, ':');
+
+    if (p == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", arg);
+        return NGX_ERROR;
+    }
+
+    name->len = p - name->data;
+
+    s.data = p + 1;
+    s.len = arg->data + arg->len - s.data;
+
+    *size = ngx_parse_size(&s);
+
+    if (*size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", arg);
+        return NGX_ERROR;
+    }
+
+    if (*size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", arg);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1453,10 +1508,8 @@ ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
 
-            burst = ngx_atoi(value[i].data + 6, value[i].len - 6);
-            if (burst <= 0 || burst > NGX_HTTP_MANTA_LIMIT_MAX) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid burst value \"%V\"", &value[i]);
+            burst = ngx_http_manta_limit_count(cf, &value[i]);
+            if (burst == NGX_ERROR) {
                 return NGX_CONF_ERROR;
             }
 
@@ -1465,10 +1518,8 @@ ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "delay=", 6) == 0) {
 
-            delay = ngx_atoi(value[i].data + 6, value[i].len - 6);
-            if (delay <= 0 || delay > NGX_HTTP_MANTA_LIMIT_MAX) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid delay value \"%V\"", &value[i]);
+            delay = ngx_http_manta_limit_count(cf, &value[i]);
+            if (delay == NGX_ERROR) {
                 return NGX_CONF_ERROR;
             }
 
@@ -1497,6 +1548,26 @@ ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mlcf->limit_delay = delay;
 
     return NGX_CONF_OK;
+}
+
+
+/* "burst=N" or "delay=N" of manta_limit: 1 to NGX_HTTP_MANTA_LIMIT_MAX */
+
+static ngx_int_t
+ngx_http_manta_limit_count(ngx_conf_t *cf, ngx_str_t *arg)
+{
+    ngx_int_t  n;
+
+    n = ngx_atoi(arg->data + 6, arg->len - 6);
+
+    if (n <= 0 || n > NGX_HTTP_MANTA_LIMIT_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid %*s value \"%V\"", (size_t) 5,
+                           arg->data, arg);
+        return NGX_ERROR;
+    }
+
+    return n;
 }
 
 

@@ -94,8 +94,15 @@ static ngx_http_manta_status_caller_t *ngx_http_manta_status_caller_locked(
 static void ngx_http_manta_status_warn(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_uint_t status, ngx_atomic_t *warned);
 static ngx_uint_t ngx_http_manta_status_source(ngx_http_manta_ctx_t *ctx);
+static ngx_uint_t ngx_http_manta_status_upstream(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_uint_t *status, ngx_msec_t *ms);
+static void ngx_http_manta_status_count_limit(
+    ngx_http_manta_status_ctx_t *sctx, ngx_http_manta_status_node_t *node,
+    ngx_http_manta_ctx_t *ctx);
 static ngx_int_t ngx_http_manta_status_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_status_format(ngx_http_request_t *r);
+static ngx_int_t ngx_http_manta_status_write(ngx_http_request_t *r,
+    ngx_buf_t *b, ngx_int_t format);
 static ngx_int_t ngx_http_manta_status_snapshot(ngx_http_request_t *r,
     manta_status_t *st);
 static ngx_int_t ngx_http_manta_status_bots(ngx_http_request_t *r,
@@ -110,6 +117,8 @@ static ngx_http_manta_status_node_t *ngx_http_manta_status_alloc(
     ngx_slab_pool_t *shpool, char *name);
 static ngx_int_t ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static ngx_shm_zone_t *ngx_http_manta_status_zone_add(ngx_conf_t *cf,
+    ngx_str_t *name, ssize_t size, ngx_int_t bots);
 
 
 /* the log phase: a gateway request counted once, when it ends */
@@ -139,35 +148,17 @@ ngx_http_manta_status_log_handler(ngx_http_request_t *r)
 void
 ngx_http_manta_status_count(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    ngx_uint_t                      i, cls, outcome, status, timed;
+    ngx_uint_t                      cls, outcome, status, timed;
     ngx_msec_t                      ms;
-    ngx_http_upstream_state_t      *state;
     ngx_http_manta_main_conf_t     *mmcf;
     ngx_http_manta_status_ctx_t    *sctx;
     ngx_http_manta_status_node_t   *node;
     static ngx_atomic_t             warned;   /* without a zone */
 
     outcome = manta_status_outcome_of(ctx->reason, ctx->forwarded);
-    cls = MANTA_STATUS_NONE;
-    status = 0;
-    timed = 0;
-    ms = 0;
 
-    if (ctx->forwarded && r->upstream_states
-        && r->upstream_states->nelts)
-    {
-        state = r->upstream_states->elts;
-
-        for (i = 0; i < r->upstream_states->nelts; i++) {
-            if (state[i].response_time != (ngx_msec_t) -1) {
-                ms += state[i].response_time;
-                timed = 1;
-            }
-        }
-
-        status = state[r->upstream_states->nelts - 1].status;
-        cls = manta_status_class(status);
-    }
+    timed = ngx_http_manta_status_upstream(r, ctx, &status, &ms);
+    cls = manta_status_class(status);   /* none without a response */
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
 
@@ -205,6 +196,61 @@ ngx_http_manta_status_count(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         (void) ngx_atomic_fetch_add(&node->sum_ms, ms);
     }
 
+    ngx_http_manta_status_count_limit(sctx, node, ctx);
+
+    if (cls == 4) {
+        ngx_http_manta_status_warn(r, ctx, status, &node->warned);
+    }
+
+    if (ctx->gateway && ctx->gateway->caller) {
+        ngx_http_manta_status_count_caller(sctx, ctx, outcome);
+    }
+}
+
+
+/*
+ * A forwarded request's last upstream status (0 without one) and the sum
+ * of its upstreams' response times; 1 when any of them was timed.
+ */
+
+static ngx_uint_t
+ngx_http_manta_status_upstream(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_uint_t *status, ngx_msec_t *ms)
+{
+    ngx_uint_t                  i, timed;
+    ngx_http_upstream_state_t  *state;
+
+    *status = 0;
+    *ms = 0;
+    timed = 0;
+
+    if (!ctx->forwarded || r->upstream_states == NULL
+        || r->upstream_states->nelts == 0)
+    {
+        return 0;
+    }
+
+    state = r->upstream_states->elts;
+
+    for (i = 0; i < r->upstream_states->nelts; i++) {
+        if (state[i].response_time != (ngx_msec_t) -1) {
+            *ms += state[i].response_time;
+            timed = 1;
+        }
+    }
+
+    *status = state[r->upstream_states->nelts - 1].status;
+
+    return timed;
+}
+
+
+/* the limit's decision, the bucket's remaining requests and the backoff */
+
+static void
+ngx_http_manta_status_count_limit(ngx_http_manta_status_ctx_t *sctx,
+    ngx_http_manta_status_node_t *node, ngx_http_manta_ctx_t *ctx)
+{
     if (ctx->limit_status) {
         (void) ngx_atomic_fetch_add(
             &sctx->sh->decisions[ngx_http_manta_status_source(ctx)], 1);
@@ -220,14 +266,6 @@ ngx_http_manta_status_count(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     if (ctx->limit_backoff) {
         node->backoff_until = ngx_time() + ctx->limit_backoff;
-    }
-
-    if (cls == 4) {
-        ngx_http_manta_status_warn(r, ctx, status, &node->warned);
-    }
-
-    if (ctx->gateway && ctx->gateway->caller) {
-        ngx_http_manta_status_count_caller(sctx, ctx, outcome);
     }
 }
 
@@ -430,11 +468,9 @@ ngx_http_manta_status_node(ngx_http_manta_status_ctx_t *sctx, ngx_str_t *bot)
 static ngx_int_t
 ngx_http_manta_status_handler(ngx_http_request_t *r)
 {
-    size_t           size, len;
-    ngx_int_t        rc, format;
-    ngx_buf_t       *b;
-    ngx_chain_t      out;
-    manta_status_t   st;
+    ngx_int_t     rc, format;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -464,44 +500,8 @@ ngx_http_manta_status_handler(ngx_http_request_t *r)
         b->last = b->pos + manta_status_page_len;
         b->memory = 1;
 
-    } else {
-        if (ngx_http_manta_status_snapshot(r, &st) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        /* the snapshot is the request's: no lock while writing */
-
-        size = 16384 + st.nbots * 4096 + st.ncallers * 2048;
-
-        for ( ;; ) {
-            b->start = ngx_pnalloc(r->pool, size);
-            if (b->start == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            len = (format == NGX_HTTP_MANTA_STATUS_JSON)
-                  ? manta_status_json(&st, (char *) b->start, size)
-                  : manta_status_prometheus(&st, (char *) b->start, size);
-
-            if (len <= size) {
-                break;
-            }
-
-            size = len;
-        }
-
-        b->pos = b->start;
-        b->last = b->start + len;
-        b->end = b->start + size;
-        b->temporary = 1;
-
-        if (format == NGX_HTTP_MANTA_STATUS_JSON) {
-            ngx_str_set(&r->headers_out.content_type, "application/json");
-
-        } else {
-            ngx_str_set(&r->headers_out.content_type,
-                        "text/plain; version=0.0.4; charset=utf-8");
-        }
+    } else if (ngx_http_manta_status_write(r, b, format) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     r->headers_out.content_type_len = r->headers_out.content_type.len;
@@ -530,6 +530,57 @@ ngx_http_manta_status_handler(ngx_http_request_t *r)
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/* the counters as JSON or Prometheus text into b, in a buffer that fits */
+
+static ngx_int_t
+ngx_http_manta_status_write(ngx_http_request_t *r, ngx_buf_t *b,
+    ngx_int_t format)
+{
+    size_t          size, len;
+    manta_status_t  st;
+
+    if (ngx_http_manta_status_snapshot(r, &st) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the snapshot is the request's: no lock while writing */
+
+    size = 16384 + st.nbots * 4096 + st.ncallers * 2048;
+
+    for ( ;; ) {
+        b->start = ngx_pnalloc(r->pool, size);
+        if (b->start == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = (format == NGX_HTTP_MANTA_STATUS_JSON)
+              ? manta_status_json(&st, (char *) b->start, size)
+              : manta_status_prometheus(&st, (char *) b->start, size);
+
+        if (len <= size) {
+            break;
+        }
+
+        size = len;
+    }
+
+    b->pos = b->start;
+    b->last = b->start + len;
+    b->end = b->start + size;
+    b->temporary = 1;
+
+    if (format == NGX_HTTP_MANTA_STATUS_JSON) {
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type,
+                    "text/plain; version=0.0.4; charset=utf-8");
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1053,11 +1104,9 @@ ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     u_char                       *p;
     ssize_t                       size;
     ngx_int_t                     bots;
-    ngx_str_t                    *value, name, s;
+    ngx_str_t                    *value, name;
     ngx_uint_t                    i;
-    ngx_shm_zone_t               *shm_zone;
     ngx_http_manta_main_conf_t   *mmcf;
-    ngx_http_manta_status_ctx_t  *sctx;
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
 
@@ -1075,33 +1124,18 @@ ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
 
-            name.data = value[i].data + 5;
+            p = (u_char *) ngx_strchr(value[i].data + 5, ':');
 
-            p = (u_char *) ngx_strchr(name.data, ':');
-
-            if (p == NULL || p == name.data) {
+            if (p == NULL || p == value[i].data + 5) {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "invalid zone \"%V\": use zone=NAME:SIZE",
                                    &value[i]);
                 return NGX_CONF_ERROR;
             }
 
-            name.len = p - name.data;
-
-            s.data = p + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
-            size = ngx_parse_size(&s);
-
-            if (size == NGX_ERROR) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone size \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            if (size < (ssize_t) (8 * ngx_pagesize)) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "zone \"%V\" is too small", &value[i]);
+            if (ngx_http_manta_zone_size(cf, &value[i], &name, &size)
+                != NGX_OK)
+            {
                 return NGX_CONF_ERROR;
             }
 
@@ -1135,30 +1169,41 @@ ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    mmcf->status_zone = ngx_http_manta_status_zone_add(cf, &name, size, bots);
+
+    return mmcf->status_zone ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+static ngx_shm_zone_t *
+ngx_http_manta_status_zone_add(ngx_conf_t *cf, ngx_str_t *name,
+    ssize_t size, ngx_int_t bots)
+{
+    ngx_shm_zone_t               *shm_zone;
+    ngx_http_manta_status_ctx_t  *sctx;
+
     sctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_status_ctx_t));
     if (sctx == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
     sctx->bots = bots;
 
-    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_manta_module);
+    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_manta_module);
     if (shm_zone == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
     if (shm_zone->data) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is already defined", &name);
-        return NGX_CONF_ERROR;
+                           "zone \"%V\" is already defined", name);
+        return NULL;
     }
 
     shm_zone->init = ngx_http_manta_status_init_zone;
     shm_zone->data = sctx;
 
-    mmcf->status_zone = shm_zone;
-
-    return NGX_CONF_OK;
+    return shm_zone;
 }
 
 

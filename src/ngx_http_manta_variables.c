@@ -12,9 +12,7 @@
 #include "ngx_http_manta_version.h"
 
 
-static ngx_int_t ngx_http_manta_bot_id_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_manta_caller_variable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_manta_ctx_str_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_manta_reject_reason_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -37,10 +35,15 @@ static void ngx_http_manta_set_variable(ngx_http_variable_value_t *v,
 static ngx_http_variable_t  ngx_http_manta_vars[] = {
 
     { ngx_string("manta_bot_id"), NULL,
-      ngx_http_manta_bot_id_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      ngx_http_manta_ctx_str_variable,
+      offsetof(ngx_http_manta_ctx_t, bot_id), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    /* the caller id that manta_caller gave and the "callers" map accepted */
 
     { ngx_string("manta_caller"), NULL,
-      ngx_http_manta_caller_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      ngx_http_manta_ctx_str_variable,
+      offsetof(ngx_http_manta_ctx_t, caller_id), NGX_HTTP_VAR_NOCACHEABLE,
+      0 },
 
     { ngx_string("manta_reject_reason"), NULL,
       ngx_http_manta_reject_reason_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -74,10 +77,13 @@ static ngx_http_variable_t  ngx_http_manta_vars[] = {
 };
 
 
+/* an ngx_str_t of the request's ctx, data its offset */
+
 static ngx_int_t
-ngx_http_manta_bot_id_variable(ngx_http_request_t *r,
+ngx_http_manta_ctx_str_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
+    ngx_str_t             *s;
     ngx_http_manta_ctx_t  *ctx;
 
     ctx = ngx_http_manta_get_ctx(r->main);
@@ -87,28 +93,9 @@ ngx_http_manta_bot_id_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    ngx_http_manta_set_variable(v, ctx->bot_id.data, ctx->bot_id.len);
+    s = (ngx_str_t *) ((char *) ctx + data);
 
-    return NGX_OK;
-}
-
-
-/* the caller id that manta_caller gave and the "callers" map accepted */
-
-static ngx_int_t
-ngx_http_manta_caller_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_http_manta_ctx_t  *ctx;
-
-    ctx = ngx_http_manta_get_ctx(r->main);
-
-    if (ctx == NULL) {
-        ngx_http_manta_set_variable(v, NULL, 0);
-        return NGX_OK;
-    }
-
-    ngx_http_manta_set_variable(v, ctx->caller_id.data, ctx->caller_id.len);
+    ngx_http_manta_set_variable(v, s->data, s->len);
 
     return NGX_OK;
 }

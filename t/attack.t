@@ -53,10 +53,7 @@ http {
 
         access_log  %%TESTDIR%%/attack.log  attack;
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_CLIENT_TAG%%
 
         # an operator who serves HTML fragments with SSI in the gateway
 

@@ -60,10 +60,7 @@ http {
         access_log  %%TESTDIR%%/manta.log  manta;
         access_log  %%TESTDIR%%/all.log    all;
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_CLIENT_TAG%%
 
         location = /strict/clientTag {
             manta_endpoint     client_tag;

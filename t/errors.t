@@ -61,10 +61,7 @@ http {
 
         access_log  %%TESTDIR%%/rewritten.log  rewritten;
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_CLIENT_TAG%%
 
         location = /down/clientTag {
             manta_endpoint  client_tag;
@@ -260,21 +257,16 @@ is_error_response($r, 500, 'bot-a', 'Internal Server Error',
 is($t->log_tail('rewritten.log'), '500 1',
     'upstream HTML 500: $manta_error_rewritten 1');
 
-$r = call('empty503');
-is_error_response($r, 503, 'bot-a', 'Service Unavailable',
-    'upstream empty 503: reason phrase');
-
-$r = call('notjson404');
-is_error_response($r, 404, 'bot-a', 'Not Found',
-    'upstream text/plain 404: reason phrase');
-
-$r = call('problem422');
-is_error_response($r, 422, 'bot-a', 'name is not allowed here',
-    'upstream problem+json 422: "detail" wins over "title"');
-
-$r = call('title409');
-is_error_response($r, 409, 'bot-a', 'conflict title',
-    'upstream problem+json "title" alone: message');
+errors_are(
+    [ 'empty503', undef, 503, 'Service Unavailable',
+        'upstream empty 503: reason phrase' ],
+    [ 'notjson404', undef, 404, 'Not Found',
+        'upstream text/plain 404: reason phrase' ],
+    [ 'problem422', undef, 422, 'name is not allowed here',
+        'upstream problem+json 422: "detail" wins over "title"' ],
+    [ 'title409', undef, 409, 'conflict title',
+        'upstream problem+json "title" alone: message' ],
+);
 
 $r = call('error401');
 is_error_response($r, 401, 'bot-a', 'invalid bearer token',
@@ -282,17 +274,14 @@ is_error_response($r, 401, 'bot-a', 'invalid bearer token',
 is($r->{headers}{'www-authenticate'}, 'Bearer realm="manta"',
     'upstream JSON "error" 401: WWW-Authenticate passes');
 
-$r = call('message422');
-is_error_response($r, 422, 'bot-a', 'bad thing',
-    'upstream JSON "message": message');
-
-$r = call('leakmsg500');
-is_error_response($r, 500, 'bot-a', '[redacted] leaked with [redacted]',
-    'upstream JSON "error": token and secret redacted');
-
-$r = call('long500');
-is_error_response($r, 500, 'bot-a', 'L' x 512,
-    'upstream message of 2000 bytes: cut to 512 bytes');
+errors_are(
+    [ 'message422', undef, 422, 'bad thing',
+        'upstream JSON "message": message' ],
+    [ 'leakmsg500', undef, 500, '[redacted] leaked with [redacted]',
+        'upstream JSON "error": token and secret redacted' ],
+    [ 'long500', undef, 500, 'L' x 512,
+        'upstream message of 2000 bytes: cut to 512 bytes' ],
+);
 
 $r = call('busy429');
 is_error_response($r, 429, 'bot-a', 'slow down',
@@ -305,29 +294,20 @@ $r = call('after429');
 is(join(' ', $r->{status}, scalar(my @seen = $t->mock_requests())), '200 1',
     'upstream 429 without manta_limit: next request forwarded');
 
-$r = call('gzip500');
-is_error_response($r, 500, 'bot-a', 'Internal Server Error',
-    'gzip-encoded upstream error: reason phrase, no Content-Encoding');
-
-$r = call('encoded500');
-is_error_response($r, 500, 'bot-a', 'Internal Server Error',
-    'encoded error body that reads as JSON: not parsed');
-
-$r = call('big500', '/smallerr/clientTag');
-is_error_response($r, 500, 'bot-a', 'Internal Server Error',
-    'error body over manta_error_body_max: not parsed');
-
-$r = call('dripbig500', '/smallerr/clientTag');
-is_error_response($r, 500, 'bot-a', 'Internal Server Error',
-    'chunked error body over manta_error_body_max: not parsed');
-
-$r = call('small500', '/smallerr/clientTag');
-is_error_response($r, 500, 'bot-a', 'parsed',
-    'error body under manta_error_body_max: parsed');
-
-$r = call('drip500');
-is_error_response($r, 500, 'bot-a', 'assembled from many chunks',
-    'error body in many small chunks: parsed');
+errors_are(
+    [ 'gzip500', undef, 500, 'Internal Server Error',
+        'gzip-encoded upstream error: reason phrase, no Content-Encoding' ],
+    [ 'encoded500', undef, 500, 'Internal Server Error',
+        'encoded error body that reads as JSON: not parsed' ],
+    [ 'big500', '/smallerr/clientTag', 500, 'Internal Server Error',
+        'error body over manta_error_body_max: not parsed' ],
+    [ 'dripbig500', '/smallerr/clientTag', 500, 'Internal Server Error',
+        'chunked error body over manta_error_body_max: not parsed' ],
+    [ 'small500', '/smallerr/clientTag', 500, 'parsed',
+        'error body under manta_error_body_max: parsed' ],
+    [ 'drip500', undef, 500, 'assembled from many chunks',
+        'error body in many small chunks: parsed' ],
+);
 
 $r = call('etag500');
 is_error_response($r, 500, 'bot-a', 'Internal Server Error',
@@ -338,13 +318,12 @@ is(join(',', grep { exists $r->{headers}{$_} }
 
 # proxy_buffering off
 
-$r = call('html500', '/unbuffered/clientTag');
-is_error_response($r, 500, 'bot-a', 'Internal Server Error',
-    'proxy_buffering off: upstream HTML 500 replaced');
-
-$r = call('drip500', '/unbuffered/clientTag');
-is_error_response($r, 500, 'bot-a', 'assembled from many chunks',
-    'proxy_buffering off: error body in many small chunks parsed');
+errors_are(
+    [ 'html500', '/unbuffered/clientTag', 500, 'Internal Server Error',
+        'proxy_buffering off: upstream HTML 500 replaced' ],
+    [ 'drip500', '/unbuffered/clientTag', 500, 'assembled from many chunks',
+        'proxy_buffering off: error body in many small chunks parsed' ],
+);
 
 my ($early, $res) = stream('stream200', '/unbuffered/clientTag');
 ok($early, 'proxy_buffering off: success streamed before upstream ends');
@@ -367,12 +346,12 @@ like(join(' ', map { $t->read_file($_) // '' } cache_files()),
 
 # nginx's own errors
 
-$r = call('any', '/down/clientTag');
-is_error_response($r, 502, 'bot-a', 'Bad Gateway', 'upstream down: 502');
-
-$r = call('slow', '/slow/clientTag');
-is_error_response($r, 504, 'bot-a', 'Gateway Timeout',
-    'upstream timeout: 504');
+errors_are(
+    [ 'any', '/down/clientTag', 502, 'Bad Gateway',
+        'upstream down: 502' ],
+    [ 'slow', '/slow/clientTag', 504, 'Gateway Timeout',
+        'upstream timeout: 504' ],
+);
 
 $r = $t->post('/tiny/clientTag?botId=bot-a', '{"name":"' . 'x' x 20 . '"}');
 is_error_response($r, 413, undef, 'Payload Too Large',
@@ -425,6 +404,17 @@ is($t->log_tail('rewritten.log'), '500 0',
 $t->done();
 
 ###############################################################################
+
+# each [answer, location (undef: the default), status, message, test]: the
+# caller gets an ErrorResponse with that status and message
+
+sub errors_are {
+    for my $c (@_) {
+        my ($answer, $location, $status, $message, $test) = @$c;
+        is_error_response(call($answer, $location), $status, 'bot-a',
+            $message, $test);
+    }
+}
 
 sub call {
     my ($name, $location) = @_;

@@ -73,10 +73,7 @@ http {
 
         access_log  %%TESTDIR%%/seen.log  seen;
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_CLIENT_TAG%%
 
         # a Location built by nginx, not copied from the upstream's bytes
 

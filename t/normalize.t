@@ -47,10 +47,7 @@ http {
     server {
         %%MANTA_SERVER%%
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_CLIENT_TAG%%
 
         location = /pattern/clientTag {
             manta_endpoint      client_tag;

@@ -41,10 +41,7 @@ http {
     server {
         %%MANTA_SERVER%%
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_CLIENT_TAG%%
 
         location = /strict/clientTag {
             manta_endpoint     client_tag;

@@ -41,10 +41,7 @@ http {
         %%MANTA_SERVER%%
         listen       127.0.0.1:%%PORT_H2%% http2;
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_CLIENT_TAG%%
 
         location = /spool/clientTag {
             manta_endpoint           client_tag;

@@ -24,6 +24,23 @@ fuzz_fail(const char *cond, const char *file, int line)
 }
 
 
+/*
+ * The start-up of a driver that defines none of its own (a driver's own
+ * LLVMFuzzerInitialize replaces this weak one): jansson's seed.
+ */
+
+__attribute__ ((weak)) int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void) argc;
+    (void) argv;
+
+    fuzz_json_init();
+
+    return 0;
+}
+
+
 void
 fuzz_json_init(void)
 {
@@ -214,4 +231,25 @@ fuzz_name_invariants(const char *name, size_t len, size_t max_length)
     }
 
     fuzz_assert(p == last && count <= max_length);
+}
+
+
+int
+fuzz_control(const char *s, size_t len)
+{
+    size_t          i;
+    unsigned char   c;
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) s[i];
+
+        if (c < 0x20 || c == 0x7f
+            || (c == 0xc2 && i + 1 < len
+                && ((unsigned char) s[i + 1] & 0xe0) == 0x80))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }

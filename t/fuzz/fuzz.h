@@ -20,6 +20,7 @@
     ((cond) ? (void) 0 : fuzz_fail(#cond, __FILE__, __LINE__))
 
 
+/* fuzz.c has a weak one that seeds jansson: a driver may define its own */
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,6 +47,9 @@ int fuzz_nfc(const char *s, size_t len);
  * U+0020.
  */
 void fuzz_name_invariants(const char *name, size_t len, size_t max_length);
+
+/* 1 when the bytes hold a C0 control (NUL included), DEL or a C1 control */
+int fuzz_control(const char *s, size_t len);
 
 /* 1 when the bytes hold any of the n needles (empty needles never match) */
 int fuzz_holds(const char *s, size_t len, const char *const *needles,

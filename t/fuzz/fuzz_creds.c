@@ -19,20 +19,7 @@
 #include "fuzz.h"
 
 
-static int control(const char *s, size_t len);
 static void cred_ok(const manta_cred_t *cred);
-
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void) argc;
-    (void) argv;
-
-    fuzz_json_init();
-
-    return 0;
-}
 
 
 int
@@ -138,29 +125,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 
-/* a C0 control, DEL or a C1 control (UTF-8 0xc2 0x80..0x9f) */
-
-static int
-control(const char *s, size_t len)
-{
-    size_t          i;
-    unsigned char   c;
-
-    for (i = 0; i < len; i++) {
-        c = (unsigned char) s[i];
-
-        if (c < 0x20 || c == 0x7f
-            || (c == 0xc2 && i + 1 < len
-                && ((unsigned char) s[i + 1] & 0xe0) == 0x80))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
 static void
 cred_ok(const manta_cred_t *cred)
 {
@@ -172,8 +136,8 @@ cred_ok(const manta_cred_t *cred)
     fuzz_assert(cred->token_len > 0 && cred->secret_len > 0);
     fuzz_assert(strlen(cred->token) == cred->token_len);
     fuzz_assert(strlen(cred->secret) == cred->secret_len);
-    fuzz_assert(!control(cred->token, cred->token_len));
-    fuzz_assert(!control(cred->secret, cred->secret_len));
+    fuzz_assert(!fuzz_control(cred->token, cred->token_len));
+    fuzz_assert(!fuzz_control(cred->secret, cred->secret_len));
 
     /* the shared token_expired log record */
 

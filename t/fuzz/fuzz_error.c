@@ -51,18 +51,6 @@ static const manta_str_t  digit_creds[] = {
 
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void) argc;
-    (void) argv;
-
-    fuzz_json_init();
-
-    return 0;
-}
-
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                 status, fresh, raw;

@@ -26,19 +26,6 @@
 static char *jwt(const char *payload, size_t len, size_t *out_len);
 static void claim_is(const char *payload, size_t len, const char *name,
     int has, long long value);
-static int control(const char *s, size_t len);
-
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void) argc;
-    (void) argv;
-
-    fuzz_json_init();
-
-    return 0;
-}
 
 
 int
@@ -77,7 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     creds = manta_creds_parse(json, len, err, sizeof(err));
 
     valid = token_len > 0 && fuzz_utf8_valid(token, token_len)
-            && !control(token, token_len);
+            && !fuzz_control(token, token_len);
 
     fuzz_assert((creds != NULL) == valid);
 
@@ -208,27 +195,4 @@ claim_is(const char *payload, size_t len, const char *name, int has,
     }
 
     json_decref(root);
-}
-
-
-/* a C0 control (NUL included), DEL or a C1 control: refused in a token */
-
-static int
-control(const char *s, size_t len)
-{
-    size_t          i;
-    unsigned char   c;
-
-    for (i = 0; i < len; i++) {
-        c = (unsigned char) s[i];
-
-        if (c < 0x20 || c == 0x7f
-            || (c == 0xc2 && i + 1 < len
-                && ((unsigned char) s[i + 1] & 0xe0) == 0x80))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
 }

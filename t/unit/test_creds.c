@@ -22,6 +22,26 @@
 #define JWT_HEAD  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 
 
+/* a token with this JWT payload, expired or not at a time */
+
+static const struct {
+    const char  *payload;
+    long long    now;
+    int          expired;
+    const char  *test;
+} expiry[] = {
+    { "{\"exp\":100,\"nbf\":50}", 49, 1, "expiry: before nbf" },
+    { "{\"exp\":100,\"nbf\":50}", 50, 0, "expiry: at nbf" },
+    { "{\"exp\":100,\"nbf\":50}", 99, 0, "expiry: before exp" },
+    { "{\"exp\":100,\"nbf\":50}", 100, 1, "expiry: at exp" },
+    { "{\"exp\":100,\"nbf\":50}", 101, 1, "expiry: after exp" },
+    { "{\"exp\":100}", 0, 0, "expiry: exp only, before exp" },
+    { "{\"exp\":100}", 100, 1, "expiry: exp only, at exp" },
+    { "{\"nbf\":100}", 99, 1, "expiry: nbf only, before nbf" },
+    { "{\"nbf\":100}", 2000000000, 0, "expiry: nbf only, after nbf" },
+};
+
+
 static manta_creds_t *parse(const char *json, char *err, size_t errlen);
 static void parse_fails(const char *json, size_t len, const char *message,
     const char *test);
@@ -382,33 +402,15 @@ test_creds(void)
 
     /* expiry */
 
-    tok = jwt("{\"exp\":100,\"nbf\":50}");
-    c = parse_token(tok);
-
-    if (ok(c != NULL, "expiry: parsed")) {
-        is_int(manta_cred_expired(c->dflt, 49), 1, "expiry: before nbf");
-        is_int(manta_cred_expired(c->dflt, 50), 0, "expiry: at nbf");
-        is_int(manta_cred_expired(c->dflt, 99), 0, "expiry: before exp");
-        is_int(manta_cred_expired(c->dflt, 100), 1, "expiry: at exp");
-        is_int(manta_cred_expired(c->dflt, 101), 1, "expiry: after exp");
+    for (i = 0; i < sizeof(expiry) / sizeof(expiry[0]); i++) {
+        tok = jwt(expiry[i].payload);
+        c = parse_token(tok);
+        ok(c != NULL
+           && manta_cred_expired(c->dflt, expiry[i].now) == expiry[i].expired,
+           "%s", expiry[i].test);
+        manta_creds_free(c);
+        free(tok);
     }
-
-    manta_creds_free(c);
-    free(tok);
-
-    tok = jwt("{\"exp\":100}");
-    c = parse_token(tok);
-    ok(c && manta_cred_expired(c->dflt, 0) == 0
-       && manta_cred_expired(c->dflt, 100) == 1, "expiry: exp only");
-    manta_creds_free(c);
-    free(tok);
-
-    tok = jwt("{\"nbf\":100}");
-    c = parse_token(tok);
-    ok(c && manta_cred_expired(c->dflt, 99) == 1
-       && manta_cred_expired(c->dflt, 2000000000) == 0, "expiry: nbf only");
-    manta_creds_free(c);
-    free(tok);
 
     /* a bot's own JWT */
 

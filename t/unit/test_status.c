@@ -40,7 +40,90 @@ static const struct {
 };
 
 
+/* needles each document must hold, and what each proves */
+
+typedef struct {
+    const char  *needle;
+    const char  *test;
+} holds_t;
+
+#define NCASES(a)  (sizeof(a) / sizeof(a[0]))
+
+
+static const holds_t  prometheus_one[] = {
+    { "# TYPE manta_requests_total counter\n"
+      "manta_requests_total{bot=\"b\\\"1\",outcome=\"forwarded\"}"
+      " 3\n",
+      "prometheus: TYPE, escaped bot label, forwarded count" },
+    { "{bot=\"b\\\"1\",outcome=\"rate_limited\"} 2\n",
+      "prometheus: rate_limited count" },
+    { "{bot=\"b\\\"1\",outcome=\"method_not_allowed\"} 0\n",
+      "prometheus: zero outcomes present" },
+    { "manta_upstream_response_seconds_bucket{bot=\"b\\\"1\","
+      "le=\"0.005\"} 2\n",
+      "prometheus: first bucket" },
+    { "le=\"0.1\"} 3\n",
+      "prometheus: buckets cumulative" },
+    { "le=\"+Inf\"} 3\n",
+      "prometheus: +Inf bucket" },
+    { "manta_upstream_response_seconds_sum{bot=\"b\\\"1\"} "
+      "1.234\n",
+      "prometheus: sum in seconds" },
+    { "manta_upstream_response_seconds_count{bot=\"b\\\"1\"} "
+      "3\n",
+      "prometheus: count" },
+    { "manta_limit_remaining{bot=\"b\\\"1\"} 7\n",
+      "prometheus: remaining" },
+    { "manta_limit_backoff_seconds{bot=\"b\\\"1\"} 10\n",
+      "prometheus: backoff left" },
+    { "manta_limit_decisions_total{source=\"local\"} 5\n",
+      "prometheus: decisions" },
+    { "manta_token_expiry_timestamp_seconds{token_id="
+      "\"0123456789ab\"} 2000\n",
+      "prometheus: token expiry" },
+    { "manta_zone_bytes{zone=\"manta_status\",state=\"used\"} "
+      "8192\n",
+      "prometheus: zone used" },
+};
+
+
+static const holds_t  json_one[] = {
+    { "{\"bot\":\"b\\u00221\",\"requests\":{\"forwarded\":3,",
+      "json: bot escaped, forwarded" },
+    { "\"upstream_seconds\":{\"count\":3,\"sum\":1.234,"
+      "\"p50\":0.004,\"p99\":0.098},",
+      "json: count, sum, p50, p99 in seconds" },
+    { "\"limit\":{\"remaining\":7,\"backoff_seconds\":10}",
+      "json: limit" },
+    { "\"tokens\":[{\"token_id\":\"0123456789ab\","
+      "\"expiry\":2000,\"expires_in\":1000}]",
+      "json: tokens" },
+    { "\"zones\":[{\"zone\":\"manta_status\",\"kind\":\"status\","
+      "\"used\":8192,\"total\":1048576}]",
+      "json: zones" },
+};
+
+
+static const holds_t  prometheus_callers[] = {
+    { "manta_caller_requests_total{caller=\"svc-a\","
+      "outcome=\"rate_limited\"} 1\n",
+      "callers prometheus: svc-a rate_limited 1" },
+    { "manta_caller_requests_total{caller=\"svc-a\","
+      "outcome=\"error\"} 0\n",
+      "callers prometheus: zero outcomes present" },
+    { "manta_caller_requests_total{caller=\"__unknown__\","
+      "outcome=\"unknown_caller\"} 2\n",
+      "callers prometheus: __unknown__ unknown_caller 2" },
+    { "manta_caller_requests_total{caller=\"__unknown__\","
+      "outcome=\"caller_not_allowed\"} 3\n",
+      "callers prometheus: __unknown__ caller_not_allowed 3" },
+};
+
+
 static void test_status_callers(void);
+static void holds_all(const char *buf, const holds_t *cases, size_t n);
+static size_t render(const manta_status_t *st, int json, char *buf,
+    size_t size, const char *what);
 
 
 void
@@ -151,64 +234,17 @@ test_status(void)
     st.zones = &zone;
     st.nzones = 1;
 
-    len = manta_status_prometheus(&st, buf, sizeof(buf));
-    ok(len < sizeof(buf), "prometheus: fits");
-    buf[len < sizeof(buf) ? len : 0] = '\0';
+    len = render(&st, 0, buf, sizeof(buf), "prometheus");
 
-    ok(strstr(buf, "# TYPE manta_requests_total counter\n"
-                   "manta_requests_total{bot=\"b\\\"1\",outcome=\"forwarded\"}"
-                   " 3\n") != NULL,
-       "prometheus: TYPE, escaped bot label, forwarded count");
-    ok(strstr(buf, "{bot=\"b\\\"1\",outcome=\"rate_limited\"} 2\n") != NULL,
-       "prometheus: rate_limited count");
-    ok(strstr(buf, "{bot=\"b\\\"1\",outcome=\"method_not_allowed\"} 0\n")
-       != NULL, "prometheus: zero outcomes present");
-    ok(strstr(buf, "manta_upstream_response_seconds_bucket{bot=\"b\\\"1\","
-                   "le=\"0.005\"} 2\n") != NULL, "prometheus: first bucket");
-    ok(strstr(buf, "le=\"0.1\"} 3\n") != NULL,
-       "prometheus: buckets cumulative");
-    ok(strstr(buf, "le=\"+Inf\"} 3\n") != NULL, "prometheus: +Inf bucket");
-    ok(strstr(buf, "manta_upstream_response_seconds_sum{bot=\"b\\\"1\"} "
-                   "1.234\n") != NULL, "prometheus: sum in seconds");
-    ok(strstr(buf, "manta_upstream_response_seconds_count{bot=\"b\\\"1\"} "
-                   "3\n") != NULL, "prometheus: count");
-    ok(strstr(buf, "manta_limit_remaining{bot=\"b\\\"1\"} 7\n") != NULL,
-       "prometheus: remaining");
-    ok(strstr(buf, "manta_limit_backoff_seconds{bot=\"b\\\"1\"} 10\n")
-       != NULL, "prometheus: backoff left");
-    ok(strstr(buf, "manta_limit_decisions_total{source=\"local\"} 5\n")
-       != NULL, "prometheus: decisions");
-    ok(strstr(buf, "manta_token_expiry_timestamp_seconds{token_id="
-                   "\"0123456789ab\"} 2000\n") != NULL,
-       "prometheus: token expiry");
-    ok(strstr(buf, "manta_zone_bytes{zone=\"manta_status\",state=\"used\"} "
-                   "8192\n") != NULL, "prometheus: zone used");
+    holds_all(buf, prometheus_one, NCASES(prometheus_one));
     ok(strstr(buf, "manta_zone_evictions_total{") == NULL,
        "prometheus: no evictions series for a status zone");
 
-    n = manta_status_prometheus(&st, small, sizeof(small));
-    is_int(n, len, "prometheus: whole length returned to a small buffer");
 
-    len = manta_status_json(&st, buf, sizeof(buf));
-    ok(len < sizeof(buf), "json: fits");
-    buf[len < sizeof(buf) ? len : 0] = '\0';
+    len = render(&st, 1, buf, sizeof(buf), "json");
 
-    ok(strstr(buf, "{\"bot\":\"b\\u00221\",\"requests\":{\"forwarded\":3,")
-       != NULL, "json: bot escaped, forwarded");
-    ok(strstr(buf, "\"upstream_seconds\":{\"count\":3,\"sum\":1.234,"
-                   "\"p50\":0.004,\"p99\":0.098},") != NULL,
-       "json: count, sum, p50, p99 in seconds");
-    ok(strstr(buf, "\"limit\":{\"remaining\":7,\"backoff_seconds\":10}")
-       != NULL, "json: limit");
-    ok(strstr(buf, "\"tokens\":[{\"token_id\":\"0123456789ab\","
-                   "\"expiry\":2000,\"expires_in\":1000}]") != NULL,
-       "json: tokens");
-    ok(strstr(buf, "\"zones\":[{\"zone\":\"manta_status\",\"kind\":\"status\","
-                   "\"used\":8192,\"total\":1048576}]") != NULL,
-       "json: zones");
+    holds_all(buf, json_one, NCASES(json_one));
 
-    n = manta_status_json(&st, small, sizeof(small));
-    is_int(n, len, "json: whole length returned to a small buffer");
 
     bot.remaining = -1;
     bot.backoff_until = 0;
@@ -259,7 +295,7 @@ test_status(void)
 static void
 test_status_callers(void)
 {
-    char                   buf[8192], small[16], *p;
+    char                   buf[8192], *p;
     size_t                 len, n, k;
     manta_status_t         st;
     manta_status_caller_t  callers[2];
@@ -279,9 +315,7 @@ test_status_callers(void)
     st.callers = callers;
     st.ncallers = 2;
 
-    len = manta_status_prometheus(&st, buf, sizeof(buf));
-    ok(len < sizeof(buf), "callers prometheus: fits");
-    buf[len < sizeof(buf) ? len : 0] = '\0';
+    len = render(&st, 0, buf, sizeof(buf), "callers prometheus");
 
     p = strstr(buf, "# HELP manta_caller_requests_total ");
     ok(p != NULL, "callers prometheus: HELP");
@@ -292,18 +326,7 @@ test_status_callers(void)
 
     ok(strncmp(p, SVC_A_FORWARDED, sizeof(SVC_A_FORWARDED) - 1) == 0,
        "callers prometheus: the first series, svc-a forwarded 4");
-    ok(strstr(buf, "manta_caller_requests_total{caller=\"svc-a\","
-                   "outcome=\"rate_limited\"} 1\n") != NULL,
-       "callers prometheus: svc-a rate_limited 1");
-    ok(strstr(buf, "manta_caller_requests_total{caller=\"svc-a\","
-                   "outcome=\"error\"} 0\n") != NULL,
-       "callers prometheus: zero outcomes present");
-    ok(strstr(buf, "manta_caller_requests_total{caller=\"__unknown__\","
-                   "outcome=\"unknown_caller\"} 2\n") != NULL,
-       "callers prometheus: __unknown__ unknown_caller 2");
-    ok(strstr(buf, "manta_caller_requests_total{caller=\"__unknown__\","
-                   "outcome=\"caller_not_allowed\"} 3\n") != NULL,
-       "callers prometheus: __unknown__ caller_not_allowed 3");
+    holds_all(buf, prometheus_callers, NCASES(prometheus_callers));
 
     for (n = 0, p = buf; (p = strstr(p, "manta_caller_requests_total{"));
          p++)
@@ -314,12 +337,8 @@ test_status_callers(void)
     is_int(n, 2 * MANTA_STATUS_OUTCOMES,
            "callers prometheus: every outcome of each caller, no more");
 
-    n = manta_status_prometheus(&st, small, sizeof(small));
-    is_int(n, len, "callers prometheus: whole length to a small buffer");
 
-    len = manta_status_json(&st, buf, sizeof(buf));
-    ok(len < sizeof(buf), "callers json: fits");
-    buf[len < sizeof(buf) ? len : 0] = '\0';
+    len = render(&st, 1, buf, sizeof(buf), "callers json");
 
     n = sizeof(CALLERS_JSON) - 1;
     ok(len > n && strcmp(buf + len - n, CALLERS_JSON) == 0,
@@ -332,6 +351,40 @@ test_status_callers(void)
 
     is_int(n, 0, "callers json: braces balanced");
 
-    n = manta_status_json(&st, small, sizeof(small));
-    is_int(n, len, "callers json: whole length to a small buffer");
+}
+
+
+static void
+holds_all(const char *buf, const holds_t *cases, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        ok(strstr(buf, cases[i].needle) != NULL, "%s", cases[i].test);
+    }
+}
+
+
+/*
+ * The document into buf, NUL-terminated: it fits, and a buffer too small
+ * for it is told the whole length.
+ */
+
+static size_t
+render(const manta_status_t *st, int json, char *buf, size_t size,
+    const char *what)
+{
+    char    small[16];
+    size_t  len, n;
+
+    len = json ? manta_status_json(st, buf, size)
+               : manta_status_prometheus(st, buf, size);
+    ok(len < size, "%s: fits", what);
+    buf[len < size ? len : 0] = '\0';
+
+    n = json ? manta_status_json(st, small, sizeof(small))
+             : manta_status_prometheus(st, small, sizeof(small));
+    is_int(n, len, "%s: whole length returned to a small buffer", what);
+
+    return len;
 }

@@ -193,6 +193,9 @@ sub module_path {
 #                       manta.log in format "manta"
 #   %%MANTA_LISTEN%%    (server level) listen %%PORT_8080%%, server_name
 #                       localhost
+#   %%MANTA_CLIENT_TAG%% (server level) location = /openapi/clientTag, the
+#                       client_tag endpoint with every default, proxied to
+#                       the mock's /api/openapi/clientTag
 # A test with a log format of its own uses the two smaller ones.
 
 our %FIXTURES = (
@@ -217,6 +220,12 @@ CONF
     MANTA_LISTEN => <<'CONF',
 listen       127.0.0.1:%%PORT_8080%%;
 server_name  localhost;
+CONF
+    MANTA_CLIENT_TAG => <<'CONF',
+location = /openapi/clientTag {
+    manta_endpoint  client_tag;
+    proxy_pass      http://mock/api/openapi/clientTag;
+}
 CONF
 );
 
