@@ -164,8 +164,8 @@ run: deps build
 	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) t/lib/run.sh
 
 # performance: a side-by-side run against a bare proxy_pass, and the core
-BENCH_PKGS  = wrk util-linux nghttp2-client redis-server
-PROFILE_PKGS = valgrind nghttp2-client redis-server
+BENCH_PKGS  = wrk util-linux nghttp2-client
+PROFILE_PKGS = valgrind nghttp2-client
 BENCH_CORE  = $(BUILD)/bench/bench_core
 
 bench: deps build
