@@ -135,7 +135,7 @@ for my $round (1 .. $rounds) {
                 my $after = redis_calls();
                 $redis_calls{$_} += $after->{$_} - ($before->{$_} // 0)
                     for keys %$after;
-                $redis_requests += $r->{requests};
+                $redis_requests += $r->{sent};
             }
 
             push @{ $res{ $c->{name} }{$which} }, $r;
@@ -201,8 +201,8 @@ sub report {
         }
 
         printf "\nredis: p50 %+.3f ms against the local limit (target < "
-            . "0.3 ms)\nRedis commands per forwarded request: %.3f sent by "
-            . "the gateway (target <= 1.0), %.3f run\n  (%s)\n",
+            . "0.3 ms)\nRedis commands per request sent: %.3f sent by the "
+            . "gateway (target <= 1.0), %.3f run\n  (%s)\n",
             $added / 1000, $sent / $redis_requests, $run / $redis_requests,
             join(', ', map { sprintf '%s %.3f', $_,
                 $redis_calls{$_} / $redis_requests }
