@@ -107,8 +107,8 @@ for my $c (@cases) {
 
 printf "\nmake bench-profile: instructions per request, whole gateway "
     . "process (callgrind, %d requests each)\n\n", $requests;
-printf "%-14s %-11s %10s %10s %8s  %s\n", 'path', 'vs', 'vs', 'gateway',
-    'ratio', 'target (bench cpu/req)';
+printf "%-14s %-11s %10s %10s %8s  %s\n", 'path', 'vs', 'reference',
+    'gateway', 'ratio', 'target (bench cpu/req)';
 
 for my $row (@rows) {
     my ($c, $ref, $gw) = @$row;
