@@ -36,8 +36,9 @@ my $ascii = '{"name":"  Team  Alpha  "}';
 # locations; vs: what the reference is; status, ref_status: the expected
 # answers; message: the gateway's ErrorResponse message; as_ref: the
 # gateway answers the reference's bytes; target: the ratio of CPU per
-# request the path is held to; h2: over HTTP/2 (h2c, prior knowledge);
-# redis: needs a redis-server.
+# request the path is held to; bots: the distinct botIds (100; one bot
+# over its limit passes once a minute); h2: over HTTP/2 (h2c, prior
+# knowledge); redis: needs a redis-server.
 
 my @cases = (
     { name => 'ascii', what => 'ASCII name with spaces', body => $ascii },
@@ -61,7 +62,7 @@ my @cases = (
       vs => 'bare fwd', target => 0.5 },
     { name => 'reject_429', what => 'local 429 rate_limited',
       body => $ascii, gw => '/tiny/clientTag', status => 429,
-      ref_status => 200, vs => 'bare fwd', target => 0.5 },
+      ref_status => 200, vs => 'bare fwd', target => 0.5, bots => 1 },
     { name => 'h2', what => 'ASCII name over HTTP/2 (h2c)', body => $ascii,
       h2 => 1 },
     { name => 'redis', what => 'ASCII name, limit in Redis', body => $ascii,
@@ -76,6 +77,7 @@ for my $c (@cases) {
     $c->{status} //= 200;
     $c->{ref_status} //= $c->{status};
     $c->{target} //= 1.05;
+    $c->{bots} //= 100;
 }
 
 # cases($list): the paths named in the comma-separated list (all when it

@@ -276,13 +276,13 @@ sub measure {
 
     my $before = cpu_ns($worker);
     my $r = $c->{h2} ? h2load($path, $c->{body}, $secs)
-        : wrk($path, $c->{body}, $secs);
+        : wrk($path, $c->{body}, $c->{bots}, $secs);
     my $after = cpu_ns($worker);
 
     die "$c->{name} $path: no request answered\n" unless $r->{requests};
     die "$c->{name} $path: $r->{errors} socket errors\n" if $r->{errors};
 
-    # a bot of the tiny limit passes once a minute
+    # the bot over the tiny limit passes once a minute
     my $rejected = $r->{rejected} / $r->{requests};
     die sprintf("%s %s: %.1f%% answered 400 or more, expected %s\n",
         $c->{name}, $path, 100 * $rejected, $want)
@@ -295,10 +295,11 @@ sub measure {
 }
 
 sub wrk {
-    my ($path, $body, $secs) = @_;
+    my ($path, $body, $bots, $secs) = @_;
 
     local $ENV{BENCH_PATH} = $path;
     local $ENV{BENCH_BODY} = $body;
+    local $ENV{BENCH_BOTS} = $bots;
 
     my @cmd = ('taskset', '-c', $load_cpu, 'wrk', '-t', 1, '-c', $conns,
         '-d', "${secs}s", '-s', "$here/wrk.lua",

@@ -93,7 +93,7 @@ for my $c (@cases) {
     my %n;
 
     for my $which ('ref', 'gw') {
-        my $key = join ' ', $c->{h2} ? 'h2' : 'h1', $c->{$which},
+        my $key = join ' ', $c->{h2} ? 'h2' : 'h1', $c->{bots}, $c->{$which},
             $c->{body};
 
         ($ir{$key}, $dump{$key}) = profile($c, $which) unless $ir{$key};
@@ -188,9 +188,9 @@ sub own {
     return ($sum, \@rows);
 }
 
-# $n requests of 100 botIds to a location of the case, each answered as
-# expected; in the warm-up, the first request of a bot of the tiny limit
-# may pass
+# $n requests of the case's botIds to a location of the case, each
+# answered as expected; in the warm-up, the first request of a bot over
+# the tiny limit may pass
 
 sub client {
     my ($c, $which, $n, $warm) = @_;
@@ -204,7 +204,8 @@ sub client {
         Timeout => 60) or die "connect: $!\n";
 
     for my $i (1 .. $n) {
-        my ($status) = request($s, $path, 'bot-' . $i % 100, $c->{body});
+        my ($status) = request($s, $path, 'bot-' . ($i % $c->{bots} + 1),
+            $c->{body});
         die "$c->{name}: $path answered $status, not $want\n"
             unless $status == $want || $warm && $status == 200;
     }
