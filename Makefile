@@ -163,7 +163,8 @@ screenshot: deps build
 run: deps build
 	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) t/lib/run.sh
 
-# performance: a side-by-side run against a bare proxy_pass, and the core
+# performance: every path side by side with its reference, instructions
+# per request by path (callgrind), and the core
 BENCH_PKGS  = wrk util-linux nghttp2-client
 PROFILE_PKGS = valgrind nghttp2-client
 BENCH_CORE  = $(BUILD)/bench/bench_core
