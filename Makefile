@@ -170,8 +170,10 @@ screenshot: deps build
 run: deps build
 	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) t/lib/run.sh
 
-# performance: a side-by-side run against a bare proxy_pass, and the core
-BENCH_PKGS  = wrk util-linux
+# performance: every path side by side with its reference, instructions
+# per request by path (callgrind), and the core
+BENCH_PKGS  = wrk util-linux nghttp2-client
+PROFILE_PKGS = valgrind nghttp2-client
 BENCH_CORE  = $(BUILD)/bench/bench_core
 
 bench: deps build
@@ -186,6 +188,7 @@ bench-core: $(BENCH_CORE)
 	$(BENCH_CORE)
 
 bench-profile: deps build
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(PROFILE_PKGS)"
 	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) perl t/bench/profile.pl
 
 # fuzzing: libFuzzer drivers t/fuzz/fuzz_<name>.c, seeds in

@@ -1,16 +1,19 @@
 package Bench;
 
-# What "make bench" and "make bench-profile" share: the gateway and
-# upstream configurations they compare, in a temporary directory, and small
-# process and file helpers.
+# What "make bench" and "make bench-profile" share: the paths they measure,
+# the gateway and upstream configurations (in a temporary directory), one
+# HTTP/1.1 request on a keep-alive socket, and small process and file
+# helpers.
 #
-# The gateway has two locations forwarding to the same fast upstream nginx
-# over keepalive connections:
-#
-#   /bare/clientTag      proxy_pass with a fixed body (proxy_set_body) and
-#                        Authorization header (proxy_set_header)
-#   /openapi/clientTag   manta_endpoint with a rate limit that never
-#                        rejects
+# Every path is a pair of locations of one gateway nginx, measured side by
+# side: the gateway's location and its reference, both forwarding to the
+# same fast upstream nginx over keepalive connections (but for the local
+# rejections, which the gateway answers itself).  A reference "bare" is a
+# plain proxy_pass with a fixed body (proxy_set_body) and Authorization
+# (proxy_set_header), sent the same caller body as the gateway; "local
+# limit" is the gateway's own location with its local zone.  The upstream
+# answers by location: 200 with the success JSON, 409 problem+json, or
+# 409 ErrorResponse.
 
 use strict;
 use warnings;
@@ -20,15 +23,87 @@ use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
-our @EXPORT_OK = qw(setup wait_port stop_pidfile read_file);
+our @EXPORT_OK = qw(setup cases wait_port stop_pidfile read_file
+    write_file request free_port);
 
 my $jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.'
     . 'eyJzdWIiOiJiZW5jaCIsImV4cCI6NDEwMjQ0NDgwMH0.YmVuY2g';
 
-# setup(gw => "process-level directives", up => "...", keepalive => N)
-# writes both configurations and returns { dir, gw_port, up_port }.
-# BENCH_STATUS=1: the gateway counts in a manta_status_zone (to compare
-# the cost of counting, runs with and without it)
+my $ascii = '{"name":"  Team  Alpha  "}';
+
+# The paths, in the order of the table.  name: what BENCH_PATHS selects;
+# body: the caller's body (bytes, sent as they are); gw, ref: the
+# locations; vs: what the reference is; status, ref_status: the expected
+# answers; message: the gateway's ErrorResponse message; as_ref: the
+# gateway answers the reference's bytes; target: the ratio of CPU per
+# request the path is held to; bots: the distinct botIds (100; one bot
+# over its limit passes once a minute); h2: over HTTP/2 (h2c, prior
+# knowledge); redis: needs a redis-server.
+
+my @cases = (
+    { name => 'ascii', what => 'ASCII name with spaces', body => $ascii },
+    { name => 'escapes', what => 'JSON escapes \u00e9 \" \/',
+      body => '{"name":"Caf\u00e9 \"x\" \/ y"}' },
+    { name => 'precomposed', what => 'raw UTF-8 e-acute, u-umlaut, CJK',
+      body => qq({"name":"Caf\xc3\xa9 \xc3\x9cber \xe6\x9d\xb1\xe4\xba\xac"}) },
+    { name => 'nfc', what => 'e + U+0301, changed by NFC',
+      body => qq({"name":"Cafe\xcc\x81"}) },
+    { name => 'mixed', what => 'escapes, U+3000, spaces, accents',
+      body => '{"name":"  Caf\u00e9 \u3000 cr\u00e8me   br\u00fbl\u00e9e "}' },
+    { name => 'error_rewrite', what => 'upstream 409 problem+json',
+      body => $ascii, gw => '/problem/clientTag',
+      ref => '/bare-problem/clientTag', status => 409,
+      message => 'a tag with this name exists' },
+    { name => 'error_pass', what => 'upstream 409 ErrorResponse',
+      body => $ascii, gw => '/errresp/clientTag',
+      ref => '/bare-errresp/clientTag', status => 409, as_ref => 1 },
+    { name => 'reject_400', what => 'local 400 invalid_json',
+      body => '{"name":"Team Alpha",}', status => 400, ref_status => 200,
+      vs => 'bare fwd', target => 0.5 },
+    { name => 'reject_429', what => 'local 429 rate_limited',
+      body => $ascii, gw => '/tiny/clientTag', status => 429,
+      ref_status => 200, vs => 'bare fwd', target => 0.5, bots => 1 },
+    { name => 'h2', what => 'ASCII name over HTTP/2 (h2c)', body => $ascii,
+      h2 => 1 },
+    { name => 'redis', what => 'ASCII name, limit in Redis', body => $ascii,
+      gw => '/redis/clientTag', ref => '/openapi/clientTag',
+      vs => 'local limit', target => 1.15, redis => 1 },
+);
+
+for my $c (@cases) {
+    $c->{gw} //= '/openapi/clientTag';
+    $c->{ref} //= '/bare/clientTag';
+    $c->{vs} //= 'bare';
+    $c->{status} //= 200;
+    $c->{ref_status} //= $c->{status};
+    $c->{target} //= 1.05;
+    $c->{bots} //= 100;
+}
+
+# cases($list): the paths named in the comma-separated list (all when it
+# is empty or undefined), in the table's order; dies on an unknown name
+
+sub cases {
+    my ($list) = @_;
+
+    return @cases unless defined $list && $list ne '';
+
+    my %want = map { $_ => 1 } split /\s*,\s*/, $list;
+
+    for my $n (keys %want) {
+        die "BENCH_PATHS: no path \"$n\"; the paths are "
+            . join(',', map { $_->{name} } @cases) . "\n"
+            unless grep { $_->{name} eq $n } @cases;
+    }
+
+    return grep { $want{ $_->{name} } } @cases;
+}
+
+# setup(gw => "process-level directives", up => "...", keepalive => N,
+# redis_port => P) writes both configurations and returns { dir, gw_port,
+# h2_port, up_port }.  Without redis_port, /redis/clientTag is not
+# configured.  BENCH_STATUS=1: the gateway counts in a manta_status_zone
+# (to compare the cost of counting, runs with and without it)
 
 sub setup {
     my (%o) = @_;
@@ -46,10 +121,18 @@ sub setup {
     mkdir "$dir/$_" for qw(gw up tmp);
     chmod 0777, "$dir/tmp";
 
-    my ($gw_port, $up_port) = (free_port(), free_port());
+    my ($gw_port, $h2_port, $up_port) = (free_port(), free_port(),
+        free_port());
 
     write_file("$dir/creds.json",
         qq({"token":"$jwt","secret":"bench-secret"}\n), 0600);
+
+    # the upstream's errors: problem+json, and an ErrorResponse that
+    # names the botId it was sent
+    my $problem = '{"type":"about:blank","title":"Conflict","status":409,'
+        . '"detail":"a tag with this name exists"}';
+    my $errresp = '{"success":false,"errResponse":{"message":'
+        . '"a tag with this name exists","code":409,"botId":"$arg_botId"}}';
 
     write_file("$dir/up/nginx.conf", <<"CONF");
 $o{up}
@@ -66,8 +149,86 @@ http {
             default_type  application/json;
             return  200  '{"success":true,"message":"client tag created"}';
         }
+        location /problem/ {
+            default_type  application/problem+json;
+            return  409  '$problem';
+        }
+        location /errresp/ {
+            default_type  application/json;
+            return  409  '$errresp';
+        }
     }
 }
+CONF
+
+    my ($redis_zone, $redis_loc) = ('', '');
+
+    if ($o{redis_port}) {
+        $redis_zone = <<"CONF";
+    manta_limit_zone   zone=remote:1m rate=1000000r/s;
+    manta_limit_redis  zone=remote server=127.0.0.1:$o{redis_port}
+                       timeout=1s;
+CONF
+        $redis_loc = <<"CONF";
+        location = /redis/clientTag {
+            manta_endpoint  client_tag;
+            manta_limit     zone=remote burst=1000000 nodelay;
+            proxy_pass      http://manta/api/openapi/clientTag;
+        }
+CONF
+    }
+
+    my $locations = <<"CONF";
+        location = /openapi/clientTag {
+            manta_endpoint  client_tag;
+            manta_limit     zone=bench burst=1000000 nodelay;
+            proxy_pass      http://manta/api/openapi/clientTag;
+        }
+
+        location = /problem/clientTag {
+            manta_endpoint  client_tag;
+            manta_limit     zone=bench burst=1000000 nodelay;
+            proxy_pass      http://manta/problem/api/openapi/clientTag;
+        }
+
+        location = /errresp/clientTag {
+            manta_endpoint  client_tag;
+            manta_limit     zone=bench burst=1000000 nodelay;
+            proxy_pass      http://manta/errresp/api/openapi/clientTag;
+        }
+
+        # every bot is over its limit after its first request of a minute
+        location = /tiny/clientTag {
+            manta_endpoint  client_tag;
+            manta_limit     zone=tiny;
+            proxy_pass      http://manta/api/openapi/clientTag;
+        }
+
+$redis_loc
+        location = /bare/clientTag {
+            # a location-level proxy_set_header drops the inherited ones
+            proxy_set_header  Connection  "";
+            proxy_set_header  Authorization  "Bearer $jwt";
+            proxy_set_header  Content-Type  application/json;
+            proxy_set_body    '{"secret":"bench-secret","name":"Team Alpha"}';
+            proxy_pass        http://manta/api/openapi/clientTag;
+        }
+
+        location = /bare-problem/clientTag {
+            proxy_set_header  Connection  "";
+            proxy_set_header  Authorization  "Bearer $jwt";
+            proxy_set_header  Content-Type  application/json;
+            proxy_set_body    '{"secret":"bench-secret","name":"Team Alpha"}';
+            proxy_pass        http://manta/problem/api/openapi/clientTag;
+        }
+
+        location = /bare-errresp/clientTag {
+            proxy_set_header  Connection  "";
+            proxy_set_header  Authorization  "Bearer $jwt";
+            proxy_set_header  Content-Type  application/json;
+            proxy_set_body    '{"secret":"bench-secret","name":"Team Alpha"}';
+            proxy_pass        http://manta/errresp/api/openapi/clientTag;
+        }
 CONF
 
     write_file("$dir/gw/nginx.conf", <<"CONF");
@@ -84,38 +245,62 @@ http {
 
     manta_credentials  $dir/creds.json;
     manta_limit_zone   zone=bench:1m rate=1000000r/s;
-$o{status}
+    manta_limit_zone   zone=tiny:1m rate=1r/m;
+$redis_zone$o{status}
 
     upstream manta {
         server  127.0.0.1:$up_port;
         keepalive  $o{keepalive};
     }
 
+    proxy_http_version  1.1;
+    proxy_set_header    Connection  "";
+
     server {
         listen  127.0.0.1:$gw_port  backlog=4096;
 
-        proxy_http_version  1.1;
-        proxy_set_header    Connection  "";
+$locations
+    }
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bench burst=1000000 nodelay;
-            proxy_pass      http://manta/api/openapi/clientTag;
-        }
+    server {
+        listen  127.0.0.1:$h2_port  http2  backlog=4096;
 
-        location = /bare/clientTag {
-            # a location-level proxy_set_header drops the inherited ones
-            proxy_set_header  Connection  "";
-            proxy_set_header  Authorization  "Bearer $jwt";
-            proxy_set_header  Content-Type  application/json;
-            proxy_set_body    '{"secret":"bench-secret","name":"Tag number"}';
-            proxy_pass        http://manta/api/openapi/clientTag;
-        }
+$locations
     }
 }
 CONF
 
-    return { dir => $dir, gw_port => $gw_port, up_port => $up_port };
+    return { dir => $dir, gw_port => $gw_port, h2_port => $h2_port,
+        up_port => $up_port };
+}
+
+# request($sock, $path, $bot, $body): one POST on a keep-alive HTTP/1.1
+# connection; returns (status, head, body), dies on a broken answer
+
+sub request {
+    my ($s, $path, $bot, $body) = @_;
+
+    print $s "POST $path?botId=$bot HTTP/1.1\r\nHost: bench\r\n"
+        . "Content-Type: application/json\r\n"
+        . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
+
+    my $h = '';
+    while ($h !~ /\r\n\r\n/) {
+        sysread($s, $h, 4096, length $h) or die "$path: eof\n";
+    }
+
+    my ($head, $rest) = split /\r\n\r\n/, $h, 2;
+    my ($status) = $head =~ m{^HTTP/1\.1 (\d+)};
+    my ($cl) = $head =~ /^Content-Length: (\d+)/mi;
+    die "$path: no status or Content-Length in\n$head\n"
+        unless defined $status && defined $cl;
+
+    while (length $rest < $cl) {
+        sysread($s, $rest, $cl - length $rest, length $rest)
+            or die "$path: eof\n";
+    }
+
+    return ($status, $head, $rest);
 }
 
 sub wait_port {

@@ -1,39 +1,69 @@
 #!/usr/bin/perl
 
 # "make bench-profile": instructions per request, counted by callgrind
-# (repeatable, unlike timings), for the two locations of "make bench".
+# (repeatable, unlike timings), for every path of "make bench": the
+# gateway's location and its reference (see Bench.pm).
 #
 # The gateway runs under valgrind --tool=callgrind with one process
 # (master_process off) in front of a fast upstream nginx; a keep-alive
-# client sends BENCH_REQUESTS requests to each location (after a warm-up),
-# the counters being zeroed before and dumped after each batch.  Printed:
-# the instructions per request of the whole gateway process for each
-# location, and, for the manta location, those spent in the module's own
-# functions and in the libraries it calls (jansson, utf8proc, PCRE2,
-# libcrypto), function by function.
+# client (h2load -c 1 -m 1 for HTTP/2) sends BENCH_REQUESTS requests to
+# each location (after a warm-up of 200), the counters being zeroed before
+# and dumped after each batch.  Printed: one table, the instructions per
+# request of the whole gateway process for the reference and the gateway
+# and their ratio; then, for the gateway location of the path
+# BENCH_DETAIL (ascii), those spent in the module's own functions and in
+# the libraries it calls (jansson, utf8proc, PCRE2, libcrypto, hiredis),
+# function by function.
 #
 # Environment: MANTA_MODULE (the .so), NGINX_BIN, BENCH_REQUESTS (2000),
+# BENCH_PATHS (all), BENCH_DETAIL (ascii; "none" for no detail),
 # MANTA_KEEP=1 keeps the temporary directory.
 
 use strict;
 use warnings;
 
 use FindBin;
-use lib $FindBin::Bin;
+use lib $FindBin::Bin, "$FindBin::Bin/../lib";
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
-use Bench qw(setup wait_port stop_pidfile);
+use Bench qw(setup cases wait_port stop_pidfile read_file write_file request
+    free_port);
 
 my $nginx = $ENV{NGINX_BIN} // '/usr/sbin/nginx';
 my $requests = $ENV{BENCH_REQUESTS} // 2000;
+my $detail = $ENV{BENCH_DETAIL} // 'ascii';
+
+my @cases = cases($ENV{BENCH_PATHS});
+my ($redis, $redis_port);
+
+if (grep { $_->{redis} } @cases) {
+    require Manta::Redis;
+
+    if (Manta::Redis::available()) {
+        $redis_port = free_port();
+    } else {
+        print "redis-server is missing: the redis path is skipped\n";
+        @cases = grep { !$_->{redis} } @cases;
+    }
+}
+
+if (grep { $_->{h2} } @cases and !`which h2load 2>/dev/null`) {
+    print "h2load is missing: the h2 path is skipped (Debian package "
+        . "nghttp2-client)\n";
+    @cases = grep { !$_->{h2} } @cases;
+}
+
+die "no path to measure\n" unless @cases;
 
 # the gateway of "make bench", in one process
 
 my $bench = setup(gw => "master_process  off;\ndaemon  off;",
-    up => 'worker_processes  1;', keepalive => 8);
+    up => 'worker_processes  1;', keepalive => 8, redis_port => $redis_port);
 
-my ($dir, $gw_port) = @$bench{qw(dir gw_port)};
+my ($dir, $gw_port, $h2_port) = @$bench{qw(dir gw_port h2_port)};
+
+$redis = Manta::Redis->new(port => $redis_port, dir => $dir) if $redis_port;
 
 system($nginx, '-p', "$dir/up/", '-c', "$dir/up/nginx.conf", '-e',
     "$dir/up/error.log") == 0 or die "upstream nginx failed\n";
@@ -53,17 +83,67 @@ if ($vg == 0) {
 
 END { stop_all() if $dir }
 
-wait_port($gw_port, 300);
+wait_port($_, 300) for $gw_port, $h2_port;
 
-my %ir;
+# a location sent the same body twice is counted once
 
-for my $path ('/bare/clientTag', '/openapi/clientTag') {
-    client($path, 200);
+my (%ir, %dump, @rows);
+
+for my $c (@cases) {
+    my %n;
+
+    for my $which ('ref', 'gw') {
+        my $key = join ' ', $c->{h2} ? 'h2' : 'h1', $c->{bots}, $c->{$which},
+            $c->{body};
+
+        ($ir{$key}, $dump{$key}) = profile($c, $which) unless $ir{$key};
+        $n{$which} = $ir{$key};
+        $c->{dump} = $dump{$key} if $which eq 'gw';
+    }
+
+    push @rows, [$c, $n{ref}, $n{gw}];
+    printf STDERR "%-14s %8.0f %8.0f\n", $c->{name}, $n{ref}, $n{gw};
+}
+
+printf "\nmake bench-profile: instructions per request, whole gateway "
+    . "process (callgrind, %d requests each)\n\n", $requests;
+printf "%-14s %-11s %10s %10s %8s  %s\n", 'path', 'vs', 'reference',
+    'gateway', 'ratio', 'target (bench cpu/req)';
+
+for my $row (@rows) {
+    my ($c, $ref, $gw) = @$row;
+    printf "%-14s %-11s %10.0f %10.0f %8.3f  %s %.2f\n", $c->{name},
+        $c->{vs}, $ref, $gw, $gw / $ref, $c->{target} < 1 ? '<' : '<=',
+        $c->{target};
+}
+
+for my $c (grep { $_->{name} eq $detail } @cases) {
+    my ($own, $fns) = own($c->{dump});
+
+    printf "\n%s, gateway location: %.0f instructions per request in the "
+        . "module and its libraries (self cost)\n", $c->{name},
+        $own / $requests;
+
+    for my $fn (@$fns) {
+        printf "  %8.0f  %s\n", $fn->[0] / $requests, $fn->[1];
+    }
+}
+
+exit 0;
+
+###############################################################################
+
+# the instructions per request of one location of the case, and its dump
+
+sub profile {
+    my ($c, $which) = @_;
+
+    client($c, $which, 200, 1);
 
     system("callgrind_control -z $vg > /dev/null 2>&1") == 0
         or die "callgrind_control failed\n";
 
-    client($path, $requests);
+    client($c, $which, $requests, 0);
 
     system("callgrind_control -d $vg > /dev/null 2>&1") == 0
         or die "callgrind_control failed\n";
@@ -72,29 +152,9 @@ for my $path ('/bare/clientTag', '/openapi/clientTag') {
 
     my @dumps = sort { (stat $a)[9] <=> (stat $b)[9] || $a cmp $b }
         glob "$out.*";
-    $ir{$path} = $dumps[-1];
+
+    return (total($dumps[-1]) / $requests, $dumps[-1]);
 }
-
-my $bare = total($ir{'/bare/clientTag'}) / $requests;
-my $manta = total($ir{'/openapi/clientTag'}) / $requests;
-
-printf "instructions per request, whole gateway process (callgrind, "
-    . "%d requests each)\n", $requests;
-printf "  bare   %8.0f\n  manta  %8.0f\n  ratio  %8.3f\n\n", $bare, $manta,
-    $manta / $bare;
-
-my ($own, $rows) = own($ir{'/openapi/clientTag'});
-
-printf "manta location: %.0f instructions per request in the module and "
-    . "its libraries (self cost)\n", $own / $requests;
-
-for my $row (@$rows) {
-    printf "  %8.0f  %s\n", $row->[0] / $requests, $row->[1];
-}
-
-exit 0;
-
-###############################################################################
 
 sub total {
     my ($file) = @_;
@@ -113,10 +173,11 @@ sub own {
     my ($sum, @rows) = (0);
 
     for my $line (split /\n/, $a) {
-        my ($n, $fn, $obj) = $line =~ /^\s*([\d,]+) \([\d. ]+%\)\s+(\S+) \[(.*)\]$/
+        my ($n, $fn, $obj) =
+            $line =~ /^\s*([\d,]+) \([\d. ]+%\)\s+(\S+) \[(.*)\]$/
             or next;
         next unless $obj =~ /ngx_http_manta_module\.so|libjansson|libutf8proc
-            |libpcre2|libcrypto/x;
+            |libpcre2|libcrypto|libhiredis/x;
         $n =~ tr/,//d;
         $sum += $n;
         $fn =~ s/^.*?://;
@@ -127,34 +188,47 @@ sub own {
     return ($sum, \@rows);
 }
 
+# $n requests of the case's botIds to a location of the case, each
+# answered as expected; in the warm-up, the first request of a bot over
+# the tiny limit may pass
+
 sub client {
-    my ($path, $n) = @_;
+    my ($c, $which, $n, $warm) = @_;
+
+    my $path = $c->{$which};
+    my $want = $which eq 'gw' ? $c->{status} : $c->{ref_status};
+
+    return h2($c, $path, $n, $want) if $c->{h2};
 
     my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$gw_port",
         Timeout => 60) or die "connect: $!\n";
 
     for my $i (1 .. $n) {
-        my $body = qq({"name": "  Tag   number\xe3\x80\x80$i  "});
-        my $bot = 'bot-' . $i % 100;
-
-        print $s "POST $path?botId=$bot HTTP/1.1\r\nHost: bench\r\n"
-            . "Content-Type: application/json\r\n"
-            . 'Content-Length: ' . length($body) . "\r\n\r\n$body";
-
-        my $h = '';
-        while ($h !~ /\r\n\r\n/) {
-            sysread($s, $h, 4096, length $h) or die "$path: eof\n";
-        }
-
-        my ($head, $rest) = split /\r\n\r\n/, $h, 2;
-        my ($cl) = $head =~ /^Content-Length: (\d+)/mi;
-        die "$path: $head\n" unless $head =~ m{^HTTP/1.1 200} && defined $cl;
-
-        while (length $rest < $cl) {
-            sysread($s, $rest, $cl - length $rest, length $rest)
-                or die "$path: eof\n";
-        }
+        my ($status) = request($s, $path, 'bot-' . ($i % $c->{bots} + 1),
+            $c->{body});
+        die "$c->{name}: $path answered $status, not $want\n"
+            unless $status == $want || $warm && $status == 200;
     }
+}
+
+sub h2 {
+    my ($c, $path, $n, $want) = @_;
+
+    write_file("$dir/h2.body", $c->{body});
+    write_file("$dir/h2.uris", join '', map {
+        "http://127.0.0.1:$h2_port$path?botId=bot-$_\n"
+    } 1 .. 100);
+
+    open my $fh, '-|', 'h2load', '-t', 1, '-c', 1, '-m', 1, '-n', $n,
+        '-H', 'Content-Type: application/json', '-d', "$dir/h2.body",
+        '-i', "$dir/h2.uris" or die "h2load: $!\n";
+    my $o = join '', <$fh>;
+    close $fh;
+
+    my ($ok) = $o =~ /^status codes: .*?(\d+) ${\ substr($want, 0, 1)}xx/m;
+
+    die "$c->{name}: h2 $path: not $n answers $want:\n$o\n"
+        unless defined $ok && $ok == $n;
 }
 
 sub stop_all {
@@ -164,4 +238,5 @@ sub stop_all {
     }
 
     stop_pidfile("$dir/up/nginx.pid");
+    $redis->stop() if $redis;
 }
