@@ -23,9 +23,12 @@
 #include <openssl/sha.h>
 
 #include "manta_redis.h"
+#include "manta_util.h"
 
 
 static int manta_redis_int(const redisReply *r, uint64_t max, uint64_t *v);
+static int manta_redis_format(char **cmd, int argc, const char **argv,
+    const size_t *len);
 
 
 const char  manta_redis_script[] =
@@ -108,7 +111,7 @@ manta_redis_sha(void)
              sizeof(manta_redis_script) - 1, md);
 
         for (i = 0; i < SHA_DIGEST_LENGTH; i++) {
-            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+            manta_hex_byte(hex + 2 * i, md[i], 1);
         }
     }
 
@@ -135,7 +138,13 @@ manta_redis_key(char *buf, size_t size, const char *prefix,
     p += prefix_len;
     memcpy(p, zone, zone_len);
     p += zone_len;
-    p += sprintf(p, ":%08x:{", (unsigned) account);
+    *p++ = ':';
+    p = manta_hex_byte(p, (unsigned char) (account >> 24), 1);
+    p = manta_hex_byte(p, (unsigned char) (account >> 16), 1);
+    p = manta_hex_byte(p, (unsigned char) (account >> 8), 1);
+    p = manta_hex_byte(p, (unsigned char) account, 1);
+    *p++ = ':';
+    *p++ = '{';
     memcpy(p, bot_id, bot_id_len);
     p += bot_id_len;
     *p++ = '}';
@@ -148,13 +157,13 @@ int
 manta_redis_take_cmd(char **cmd, const char *key, size_t key_len,
     const manta_limit_t *l, int backoff)
 {
-    char         rate[16], burst[16], delay[16];
+    char         rate[24], burst[24], delay[24];
     size_t       len[9];
     const char  *argv[9];
 
-    snprintf(rate, sizeof(rate), "%u", l->rate);
-    snprintf(burst, sizeof(burst), "%u", l->burst);
-    snprintf(delay, sizeof(delay), "%u", l->delay);
+    len[5] = manta_uint(rate, l->rate) - rate;
+    len[6] = manta_uint(burst, l->burst) - burst;
+    len[7] = manta_uint(delay, l->delay) - delay;
 
     argv[0] = "EVALSHA";
     argv[1] = manta_redis_sha();
@@ -171,12 +180,9 @@ manta_redis_take_cmd(char **cmd, const char *key, size_t key_len,
     len[2] = 1;
     len[3] = key_len;
     len[4] = 4;
-    len[5] = strlen(rate);
-    len[6] = strlen(burst);
-    len[7] = strlen(delay);
     len[8] = 1;
 
-    return redisFormatCommandArgv(cmd, 9, argv, len);
+    return manta_redis_format(cmd, 9, argv, len);
 }
 
 
@@ -184,11 +190,11 @@ int
 manta_redis_backoff_cmd(char **cmd, const char *key, size_t key_len,
     unsigned seconds)
 {
-    char         s[16];
+    char         s[24];
     size_t       len[6];
     const char  *argv[6];
 
-    snprintf(s, sizeof(s), "%u", seconds);
+    len[5] = manta_uint(s, seconds) - s;
 
     argv[0] = "EVALSHA";
     argv[1] = manta_redis_sha();
@@ -202,9 +208,8 @@ manta_redis_backoff_cmd(char **cmd, const char *key, size_t key_len,
     len[2] = 1;
     len[3] = key_len;
     len[4] = 7;
-    len[5] = strlen(s);
 
-    return redisFormatCommandArgv(cmd, 6, argv, len);
+    return manta_redis_format(cmd, 6, argv, len);
 }
 
 
@@ -222,7 +227,7 @@ manta_redis_load_cmd(char **cmd)
     len[1] = 4;
     len[2] = sizeof(manta_redis_script) - 1;
 
-    return redisFormatCommandArgv(cmd, 3, argv, len);
+    return manta_redis_format(cmd, 3, argv, len);
 }
 
 
@@ -246,26 +251,25 @@ manta_redis_auth_cmd(char **cmd, const char *user, size_t user_len,
     argv[n] = password;
     len[n++] = password_len;
 
-    return redisFormatCommandArgv(cmd, n, argv, len);
+    return manta_redis_format(cmd, n, argv, len);
 }
 
 
 int
 manta_redis_select_cmd(char **cmd, unsigned db)
 {
-    char         s[16];
+    char         s[24];
     size_t       len[2];
     const char  *argv[2];
 
-    snprintf(s, sizeof(s), "%u", db);
+    len[1] = manta_uint(s, db) - s;
 
     argv[0] = "SELECT";
     argv[1] = s;
 
     len[0] = 6;
-    len[1] = strlen(s);
 
-    return redisFormatCommandArgv(cmd, 2, argv, len);
+    return manta_redis_format(cmd, 2, argv, len);
 }
 
 
@@ -367,4 +371,42 @@ manta_redis_int(const redisReply *r, uint64_t max, uint64_t *v)
     *v = (uint64_t) r->integer;
 
     return 0;
+}
+
+
+/*
+ * The command in the protocol's form by hiredis's formatter, into memory
+ * that free() (redisFreeCommand) releases: redisFormatSdsCommandArgv()
+ * writes the lengths without printf(), which redisFormatCommandArgv()
+ * calls for each of them, about 7,000 instructions a command.
+ */
+
+static int
+manta_redis_format(char **cmd, int argc, const char **argv,
+    const size_t *len)
+{
+    sds     s;
+    char   *p;
+    size_t  n;
+
+    s = NULL;
+
+    if (redisFormatSdsCommandArgv(&s, argc, argv, len) < 0 || s == NULL) {
+        return -1;
+    }
+
+    n = sdslen(s);
+
+    p = malloc(n + 1);
+    if (p == NULL) {
+        redisFreeSdsCommand(s);
+        return -1;
+    }
+
+    memcpy(p, s, n + 1);
+    redisFreeSdsCommand(s);
+
+    *cmd = p;
+
+    return (int) n;
 }

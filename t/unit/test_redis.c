@@ -91,6 +91,48 @@ test_redis(void)
        "take: EVALSHA sha 1 key take rate burst delay backoff");
     free(cmd);
 
+    /* byte for byte what hiredis's printf-based formatter writes */
+
+    {
+        int          ref_len;
+        char        *ref, num[3][16];
+        size_t       alen[9];
+        const char  *argv[9];
+
+        l.rate = 4294967295U;
+        l.burst = 0;
+        l.delay = 1000000;
+
+        len = manta_redis_take_cmd(&cmd, S("manta:z:00000001:{b-1}"), &l, 0);
+
+        snprintf(num[0], 16, "%u", l.rate);
+        snprintf(num[1], 16, "%u", l.burst);
+        snprintf(num[2], 16, "%u", l.delay);
+
+        argv[0] = "EVALSHA";
+        argv[1] = manta_redis_sha();
+        argv[2] = "1";
+        argv[3] = "manta:z:00000001:{b-1}";
+        argv[4] = "take";
+        argv[5] = num[0];
+        argv[6] = num[1];
+        argv[7] = num[2];
+        argv[8] = "0";
+
+        for (i = 0; i < 9; i++) {
+            alen[i] = strlen(argv[i]);
+        }
+
+        ref_len = redisFormatCommandArgv(&ref, 9, argv, alen);
+
+        ok(len == ref_len && memcmp(cmd, ref, len) == 0,
+           "take: the same bytes as redisFormatCommandArgv (largest rate, "
+           "burst 0)");
+
+        free(ref);
+        free(cmd);
+    }
+
     len = manta_redis_backoff_cmd(&cmd, S("k{b}"), 30);
     ok(len > 0 && memmem(cmd, len, S("$7\r\nbackoff\r\n$2\r\n30\r\n"))
                   != NULL, "backoff: the seconds");
