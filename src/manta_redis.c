@@ -27,8 +27,6 @@
 
 
 static int manta_redis_int(const redisReply *r, uint64_t max, uint64_t *v);
-static int manta_redis_format(char **cmd, int argc, const char **argv,
-    const size_t *len);
 
 
 const char  manta_redis_script[] =
@@ -182,7 +180,7 @@ manta_redis_take_cmd(char **cmd, const char *key, size_t key_len,
     len[4] = 4;
     len[8] = 1;
 
-    return manta_redis_format(cmd, 9, argv, len);
+    return manta_redis_command(cmd, 9, argv, len);
 }
 
 
@@ -209,7 +207,7 @@ manta_redis_backoff_cmd(char **cmd, const char *key, size_t key_len,
     len[3] = key_len;
     len[4] = 7;
 
-    return manta_redis_format(cmd, 6, argv, len);
+    return manta_redis_command(cmd, 6, argv, len);
 }
 
 
@@ -227,7 +225,7 @@ manta_redis_load_cmd(char **cmd)
     len[1] = 4;
     len[2] = sizeof(manta_redis_script) - 1;
 
-    return manta_redis_format(cmd, 3, argv, len);
+    return manta_redis_command(cmd, 3, argv, len);
 }
 
 
@@ -251,7 +249,7 @@ manta_redis_auth_cmd(char **cmd, const char *user, size_t user_len,
     argv[n] = password;
     len[n++] = password_len;
 
-    return manta_redis_format(cmd, n, argv, len);
+    return manta_redis_command(cmd, n, argv, len);
 }
 
 
@@ -269,7 +267,7 @@ manta_redis_select_cmd(char **cmd, unsigned db)
 
     len[0] = 6;
 
-    return manta_redis_format(cmd, 2, argv, len);
+    return manta_redis_command(cmd, 2, argv, len);
 }
 
 
@@ -375,38 +373,54 @@ manta_redis_int(const redisReply *r, uint64_t max, uint64_t *v)
 
 
 /*
- * The command in the protocol's form by hiredis's formatter, into memory
- * that free() (redisFreeCommand) releases: redisFormatSdsCommandArgv()
- * writes the lengths without printf(), which redisFormatCommandArgv()
- * calls for each of them, about 7,000 instructions a command.
+ * The command in the protocol's form (an array of bulk strings), into
+ * memory that free() (redisFreeCommand) releases.  The bytes are those of
+ * hiredis's redisFormatCommandArgv(), which the unit tests hold it to;
+ * that one calls printf() for each length, some 7,000 instructions a
+ * command, and its sds variant about as many in reallocations.
  */
 
-static int
-manta_redis_format(char **cmd, int argc, const char **argv,
+int
+manta_redis_command(char **cmd, int argc, const char **argv,
     const size_t *len)
 {
-    sds     s;
-    char   *p;
-    size_t  n;
+    int      i;
+    char    *p, *buf;
+    size_t   n;
 
-    s = NULL;
+    /* "*" argc CRLF, then "$" len CRLF arg CRLF each: 20 digits at most */
 
-    if (redisFormatSdsCommandArgv(&s, argc, argv, len) < 0 || s == NULL) {
+    n = 1 + 20 + 2;
+
+    for (i = 0; i < argc; i++) {
+        n += 1 + 20 + 2 + len[i] + 2;
+    }
+
+    buf = malloc(n + 1);
+    if (buf == NULL) {
         return -1;
     }
 
-    n = sdslen(s);
+    p = buf;
 
-    p = malloc(n + 1);
-    if (p == NULL) {
-        redisFreeSdsCommand(s);
-        return -1;
+    *p++ = '*';
+    p = manta_uint(p, (unsigned) argc);
+    *p++ = '\r';
+    *p++ = '\n';
+
+    for (i = 0; i < argc; i++) {
+        *p++ = '$';
+        p = manta_uint(p, len[i]);
+        *p++ = '\r';
+        *p++ = '\n';
+        memcpy(p, argv[i], len[i]);
+        p += len[i];
+        *p++ = '\r';
+        *p++ = '\n';
     }
 
-    memcpy(p, s, n + 1);
-    redisFreeSdsCommand(s);
+    *p = '\0';
+    *cmd = buf;
 
-    *cmd = p;
-
-    return (int) n;
+    return (int) (p - buf);
 }

@@ -65,6 +65,14 @@ size_t manta_redis_key(char *buf, size_t size, const char *prefix,
     const char *bot_id, size_t bot_id_len);
 
 /*
+ * Any command: argc arguments in the protocol's form, as hiredis's
+ * redisFormatCommandArgv() writes them, in memory free() releases.
+ * Returns the length, -1 when out of memory.
+ */
+int manta_redis_command(char **cmd, int argc, const char **argv,
+    const size_t *len);
+
+/*
  * Commands, as RESP (free() them): one request charged against l,
  * honouring the backoff block when "backoff" is set; the bot blocked for
  * "seconds"; SCRIPT LOAD; AUTH (user may be NULL) and SELECT.  -1 on

@@ -133,6 +133,47 @@ test_redis(void)
         free(cmd);
     }
 
+    /* any command, as hiredis formats it: random arguments, empty, binary */
+
+    {
+        int           ref_len, argc, same;
+        char         *ref, arg[8][64];
+        size_t        alen[8], k;
+        unsigned      seed;
+        const char   *argv[8];
+
+        seed = 11;
+        same = 1;
+
+        for (i = 0; i < 2000 && same; i++) {
+            seed = seed * 1103515245 + 12345;
+            argc = 1 + (seed >> 16) % 8;
+
+            for (k = 0; k < (size_t) argc; k++) {
+                seed = seed * 1103515245 + 12345;
+                alen[k] = (seed >> 16) % 64;
+
+                for (n = 0; n < alen[k]; n++) {
+                    seed = seed * 1103515245 + 12345;
+                    arg[k][n] = (char) (seed >> 16);
+                }
+
+                argv[k] = arg[k];
+            }
+
+            len = manta_redis_command(&cmd, argc, argv, alen);
+            ref_len = redisFormatCommandArgv(&ref, argc, argv, alen);
+
+            same = len == ref_len && memcmp(cmd, ref, len) == 0;
+
+            free(cmd);
+            free(ref);
+        }
+
+        ok(same, "command: 2000 random commands, the same bytes as "
+           "redisFormatCommandArgv");
+    }
+
     len = manta_redis_backoff_cmd(&cmd, S("k{b}"), 30);
     ok(len > 0 && memmem(cmd, len, S("$7\r\nbackoff\r\n$2\r\n30\r\n"))
                   != NULL, "backoff: the seconds");
