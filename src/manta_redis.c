@@ -26,7 +26,53 @@
 #include "manta_util.h"
 
 
+/*
+ * Reply objects come from a small pool kept with the reader instead of a
+ * calloc() each (a take's answer is seven of them): hiredis's reader
+ * builds them through these functions, manta_redis_reply_free() gives
+ * them back.  A string longer than fits, a longer array or an empty pool
+ * falls back to malloc().
+ */
+
+#define MANTA_REDIS_OBJS      16
+#define MANTA_REDIS_ELEMS     8
+#define MANTA_REDIS_INLINE    48
+
+typedef struct manta_redis_pool_s  manta_redis_pool_t;
+typedef struct manta_redis_obj_s  manta_redis_obj_t;
+
+struct manta_redis_obj_s {
+    redisReply            reply;        /* first: what the reader returns */
+    manta_redis_pool_t   *pool;         /* NULL: malloc()ed */
+    manta_redis_obj_t    *next;         /* in the pool's free list */
+    redisReply           *elem[MANTA_REDIS_ELEMS];
+    char                  str[MANTA_REDIS_INLINE];
+};
+
+struct manta_redis_pool_s {
+    manta_redis_obj_t    *free;
+    size_t                out;          /* objects given and not back */
+    unsigned              orphan:1;     /* its reader is freed */
+    manta_redis_obj_t     objs[MANTA_REDIS_OBJS];
+};
+
+
 static int manta_redis_int(const redisReply *r, uint64_t max, uint64_t *v);
+static manta_redis_obj_t *manta_redis_obj(const redisReadTask *task);
+static void *manta_redis_string(const redisReadTask *task, char *str,
+    size_t len);
+static void *manta_redis_array(const redisReadTask *task, int n);
+static void *manta_redis_integer(const redisReadTask *task, long long v);
+static void *manta_redis_nil(const redisReadTask *task);
+
+
+static redisReplyObjectFunctions  manta_redis_functions = {
+    manta_redis_string,
+    manta_redis_array,
+    manta_redis_integer,
+    manta_redis_nil,
+    manta_redis_reply_free
+};
 
 
 const char  manta_redis_script[] =
@@ -423,4 +469,231 @@ manta_redis_command(char **cmd, int argc, const char **argv,
     *cmd = buf;
 
     return (int) (p - buf);
+}
+
+
+redisReader *
+manta_redis_reader(void)
+{
+    size_t               i;
+    redisReader         *reader;
+    manta_redis_pool_t  *pool;
+
+    pool = malloc(sizeof(manta_redis_pool_t));
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    pool->free = NULL;
+    pool->out = 0;
+    pool->orphan = 0;
+
+    for (i = 0; i < MANTA_REDIS_OBJS; i++) {
+        pool->objs[i].pool = pool;
+        pool->objs[i].next = pool->free;
+        pool->free = &pool->objs[i];
+    }
+
+    reader = redisReaderCreateWithFunctions(&manta_redis_functions);
+    if (reader == NULL) {
+        free(pool);
+        return NULL;
+    }
+
+    reader->privdata = pool;
+
+    return reader;
+}
+
+
+void
+manta_redis_reader_free(redisReader *reader)
+{
+    manta_redis_pool_t  *pool;
+
+    if (reader == NULL) {
+        return;
+    }
+
+    /*
+     * A reply the reader still holds goes back to the pool first; one the
+     * caller still holds (the reader may be freed while its reply is
+     * being dispatched) frees the pool when it comes back
+     */
+
+    pool = reader->privdata;
+    redisReaderFree(reader);
+
+    if (pool->out == 0) {
+        free(pool);
+        return;
+    }
+
+    pool->orphan = 1;
+}
+
+
+void
+manta_redis_reply_free(void *reply)
+{
+    size_t              i;
+    redisReply         *r;
+    manta_redis_obj_t  *o;
+
+    if (reply == NULL) {
+        return;
+    }
+
+    o = reply;
+    r = &o->reply;
+
+    if (r->type == REDIS_REPLY_ARRAY && r->element != NULL) {
+        for (i = 0; i < r->elements; i++) {
+            manta_redis_reply_free(r->element[i]);
+        }
+
+        if (r->element != o->elem) {
+            free(r->element);
+        }
+
+    } else if (r->str != NULL && r->str != o->str) {
+        free(r->str);
+    }
+
+    if (o->pool == NULL) {
+        free(o);
+        return;
+    }
+
+    o->next = o->pool->free;
+    o->pool->free = o;
+
+    if (--o->pool->out == 0 && o->pool->orphan) {
+        free(o->pool);
+    }
+}
+
+
+static manta_redis_obj_t *
+manta_redis_obj(const redisReadTask *task)
+{
+    redisReply          *parent;
+    manta_redis_obj_t   *o;
+    manta_redis_pool_t  *pool;
+
+    pool = task->privdata;
+
+    if (pool != NULL && pool->free != NULL) {
+        o = pool->free;
+        pool->free = o->next;
+        pool->out++;
+
+    } else {
+        o = malloc(sizeof(manta_redis_obj_t));
+        if (o == NULL) {
+            return NULL;
+        }
+
+        o->pool = NULL;
+    }
+
+    memset(&o->reply, 0, sizeof(redisReply));
+    o->reply.type = task->type;
+
+    if (task->parent != NULL) {
+        parent = task->parent->obj;
+        parent->element[task->idx] = &o->reply;
+    }
+
+    return o;
+}
+
+
+static void *
+manta_redis_string(const redisReadTask *task, char *str, size_t len)
+{
+    char               *buf;
+    manta_redis_obj_t  *o;
+
+    if (len < MANTA_REDIS_INLINE) {
+        buf = NULL;
+
+    } else {
+        buf = malloc(len + 1);
+        if (buf == NULL) {
+            return NULL;
+        }
+    }
+
+    o = manta_redis_obj(task);
+    if (o == NULL) {
+        free(buf);
+        return NULL;
+    }
+
+    o->reply.str = buf ? buf : o->str;
+    memcpy(o->reply.str, str, len);
+    o->reply.str[len] = '\0';
+    o->reply.len = len;
+
+    return o;
+}
+
+
+static void *
+manta_redis_array(const redisReadTask *task, int n)
+{
+    redisReply        **elem;
+    manta_redis_obj_t  *o;
+
+    elem = NULL;
+
+    if (n > MANTA_REDIS_ELEMS) {
+        elem = calloc((size_t) n, sizeof(redisReply *));
+        if (elem == NULL) {
+            return NULL;
+        }
+    }
+
+    o = manta_redis_obj(task);
+    if (o == NULL) {
+        free(elem);
+        return NULL;
+    }
+
+    if (n > 0) {
+        if (elem == NULL) {
+            elem = o->elem;
+            memset(elem, 0, (size_t) n * sizeof(redisReply *));
+        }
+
+        o->reply.element = elem;
+    }
+
+    o->reply.elements = (size_t) (n > 0 ? n : 0);
+
+    return o;
+}
+
+
+static void *
+manta_redis_integer(const redisReadTask *task, long long v)
+{
+    manta_redis_obj_t  *o;
+
+    o = manta_redis_obj(task);
+    if (o == NULL) {
+        return NULL;
+    }
+
+    o->reply.integer = v;
+
+    return o;
+}
+
+
+static void *
+manta_redis_nil(const redisReadTask *task)
+{
+    return manta_redis_obj(task);
 }

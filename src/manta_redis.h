@@ -88,6 +88,15 @@ int manta_redis_auth_cmd(char **cmd, const char *user, size_t user_len,
 int manta_redis_select_cmd(char **cmd, unsigned db);
 
 /*
+ * A reply reader (hiredis's redisReader) whose replies come from a pool of
+ * its own: release each with manta_redis_reply_free(), never
+ * freeReplyObject(), and the reader with manta_redis_reader_free().
+ */
+redisReader *manta_redis_reader(void);
+void manta_redis_reader_free(redisReader *reader);
+void manta_redis_reply_free(void *reply);
+
+/*
  * A reply of the script: MANTA_REDIS_OK with *res filled, NOSCRIPT, or
  * ERROR for an error reply or anything that is not the script's answer;
  * err then says what it was (never the reply's bytes: no secret there).

@@ -265,7 +265,7 @@ ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
     c->idle = 1;
     ngx_reusable_connection(c, 1);
 
-    rd->reader = redisReaderCreate();
+    rd->reader = manta_redis_reader();
     if (rd->reader == NULL) {
         ngx_close_connection(c);
         rd->pc.connection = NULL;
@@ -547,7 +547,7 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
 
             n = ngx_http_manta_redis_dispatch(rd, reply);
 
-            freeReplyObject(reply);
+            manta_redis_reply_free(reply);
 
             if (n != NGX_OK) {
                 return;
@@ -873,7 +873,7 @@ ngx_http_manta_redis_close(ngx_http_manta_redis_t *rd,
     rd->handshaking = 0;
 
     if (rd->reader) {
-        redisReaderFree(rd->reader);
+        manta_redis_reader_free(rd->reader);
         rd->reader = NULL;
     }
 
@@ -1469,7 +1469,7 @@ ngx_http_manta_redis_exit(void *data)
     }
 
     if (rd->reader) {
-        redisReaderFree(rd->reader);
+        manta_redis_reader_free(rd->reader);
         rd->reader = NULL;
     }
 

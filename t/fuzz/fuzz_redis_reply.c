@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     manta_bucket_t         b;
     manta_redis_result_t   res;
 
-    reader = redisReaderCreate();
+    reader = manta_redis_reader();
     fuzz_assert(reader != NULL);
 
     half = size ? data[0] % (size + 1) : 0;
@@ -37,7 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         || redisReaderFeed(reader, (const char *) data + half, size - half)
            != REDIS_OK)
     {
-        redisReaderFree(reader);
+        manta_redis_reader_free(reader);
         return 0;
     }
 
@@ -74,10 +74,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         (void) manta_redis_reply_ok(reply);
 
-        freeReplyObject(reply);
+        manta_redis_reply_free(reply);
     }
 
-    redisReaderFree(reader);
+    manta_redis_reader_free(reader);
 
     return 0;
 }

@@ -174,6 +174,39 @@ test_redis(void)
            "redisFormatCommandArgv");
     }
 
+    /* pooled replies: a reply outlives its reader; long strings, arrays */
+
+    {
+        void         *reply;
+        redisReader  *reader;
+        redisReply   *r;
+
+        static const char  resp[] =
+            "*9\r\n:1\r\n:2\r\n:3\r\n:4\r\n:5\r\n:6\r\n:7\r\n:8\r\n"
+            "$60\r\n123456789012345678901234567890123456789012345678901234567890"
+            "\r\n";
+
+        reader = manta_redis_reader();
+        reply = NULL;
+
+        rc = reader != NULL && redisReaderFeed(reader, resp, sizeof(resp) - 1)
+                               == REDIS_OK
+             && redisReaderGetReply(reader, &reply) == REDIS_OK
+             && reply != NULL;
+
+        manta_redis_reader_free(reader);
+
+        r = reply;
+        ok(rc && r->type == REDIS_REPLY_ARRAY && r->elements == 9
+           && r->element[7]->integer == 8 && r->element[8]->len == 60
+           && r->element[8]->str[60] == '\0',
+           "reader: a 9-element array with a 60-byte string, from the pool "
+           "and beyond it");
+
+        /* under ASan: no use of the pool after its reader is freed */
+        manta_redis_reply_free(reply);
+    }
+
     len = manta_redis_backoff_cmd(&cmd, S("k{b}"), 30);
     ok(len > 0 && memmem(cmd, len, S("$7\r\nbackoff\r\n$2\r\n30\r\n"))
                   != NULL, "backoff: the seconds");
@@ -252,21 +285,21 @@ reply_of(const char *resp, size_t len, manta_redis_result_t *res,
     void         *reply;
     redisReader  *reader;
 
-    reader = redisReaderCreate();
+    reader = manta_redis_reader();
     reply = NULL;
 
     if (redisReaderFeed(reader, resp, len) != REDIS_OK
         || redisReaderGetReply(reader, &reply) != REDIS_OK
         || reply == NULL)
     {
-        redisReaderFree(reader);
+        manta_redis_reader_free(reader);
         return -1;
     }
 
     rc = manta_redis_reply(reply, res, err);
 
-    freeReplyObject(reply);
-    redisReaderFree(reader);
+    manta_redis_reply_free(reply);
+    manta_redis_reader_free(reader);
 
     return rc;
 }
