@@ -191,6 +191,15 @@ bench-profile: deps build
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(PROFILE_PKGS)"
 	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) perl t/bench/profile.pl
 
+# the limit zone with many bots: memory per bot (SCALE_ZONES=1m,4m) and
+# CPU per request with SCALE_BOTS=1000,100000,1000000 bots in the zone
+
+.PHONY: bench-scale
+
+bench-scale: deps build
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)"
+	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) perl t/bench/scale.pl
+
 # fuzzing: libFuzzer drivers t/fuzz/fuzz_<name>.c, seeds in
 # t/fuzz/corpus/<name>/; each runs FUZZ_SECONDS on a copy of its corpus in
 # build/fuzz/corpus/<name> and any crash, leak or violated invariant fails
