@@ -94,7 +94,8 @@ static ngx_int_t ngx_http_manta_limit_redis_key(ngx_http_request_t *r,
     ngx_str_t *key);
 static void ngx_http_manta_limit_delay(ngx_http_request_t *r);
 static ngx_http_manta_limit_node_t *ngx_http_manta_limit_node(
-    ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key, ngx_uint_t create);
+    ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key, uint32_t hash,
+    ngx_uint_t create);
 static ngx_rbtree_node_t *ngx_http_manta_limit_alloc(
     ngx_http_manta_limit_ctx_t *lctx, size_t size);
 static void ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx);
@@ -370,7 +371,7 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 1);
+    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 1);
 
     if (lr == NULL) {
         alert = ngx_http_manta_limit_full(lctx);
@@ -450,7 +451,7 @@ ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 0);
+    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 0);
     rm = lr ? ngx_http_manta_limit_remote_of(lr) : NULL;
 
     if (rm && rm->cached > now) {
@@ -534,7 +535,7 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 1);
+    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 1);
 
     if (lr) {
         rm = ngx_http_manta_limit_remote_of(lr);
@@ -695,6 +696,9 @@ ngx_http_manta_limit_key(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     p = ngx_cpymem(p, ctx->bot_id.data, ctx->bot_id.len);
     ctx->limit_key.len = p - ctx->limit_key.data;
 
+    /* outside the zone's lock; the same CRC32 as ngx_crc32_short() */
+    ctx->limit_hash = ngx_crc32_long(ctx->limit_key.data, ctx->limit_key.len);
+
     return NGX_OK;
 }
 
@@ -755,7 +759,7 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 0);
+    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 0);
 
     if (lr) {
         /* with Redis: its bucket as last seen, no round trip */
@@ -842,7 +846,7 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, 1);
+    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 1);
 
     if (lr) {
         manta_backoff(&lr->bucket, ngx_current_msec, seconds);
@@ -950,15 +954,12 @@ ngx_http_manta_limit_delay(ngx_http_request_t *r)
 
 static ngx_http_manta_limit_node_t *
 ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
-    ngx_uint_t create)
+    uint32_t hash, ngx_uint_t create)
 {
     size_t                        size;
-    uint32_t                      hash;
     ngx_int_t                     rc;
     ngx_rbtree_node_t            *node, *sentinel;
     ngx_http_manta_limit_node_t  *lr;
-
-    hash = ngx_crc32_short(key->data, key->len);
 
     node = lctx->sh->rbtree.root;
     sentinel = lctx->sh->rbtree.sentinel;

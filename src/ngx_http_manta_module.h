@@ -142,6 +142,7 @@ typedef struct {
     ngx_int_t                  status;      /* the phase handler's answer */
     ngx_str_t                  bot_id;      /* decoded and validated */
     ngx_str_t                  limit_key;   /* account + botId */
+    uint32_t                   limit_hash;  /* its CRC32 */
     const manta_cred_t        *cred;
     ngx_str_t                  caller_id;   /* accepted: $manta_caller */
     u_char                    *body;        /* forwarded, wiped at the end */
