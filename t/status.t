@@ -295,8 +295,13 @@ for (1 .. 5) {
     $len = length $r->{body};
 }
 
-cmp_ok($best, '<', 0.05, sprintf('1,000 bots: scraped in %.1f ms (%d kB)',
-    $best * 1000, $len / 1024));
+# not a benchmark (make bench-scale measures): a bound far above the
+# few milliseconds a scrape takes, that a scrape quadratic in the bots
+# would not keep, widened under the sanitizers
+
+cmp_ok($best, '<', 0.2 * $Manta::Test::SCALE,
+    sprintf('1,000 bots: scraped in %.1f ms (%d kB), no pathological cost',
+        $best * 1000, $len / 1024));
 %m = $t->prometheus_samples($r->{body});
 is($m{'manta_requests_total{bot="m1000",outcome="forwarded"}'}, 1,
     '1,000 bots: the last one counted');
