@@ -71,6 +71,12 @@ static ngx_int_t ngx_http_manta_redis_ready(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br);
 static ngx_int_t ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br);
+static ngx_int_t ngx_http_manta_redis_attach(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_int_t rc);
+static ngx_int_t ngx_http_manta_redis_prologue(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br);
+static ngx_int_t ngx_http_manta_redis_queue(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_uint_t kind, char *cmd, int len);
 static ngx_http_manta_redis_op_t *ngx_http_manta_redis_send(
     ngx_http_manta_redis_t *rd, ngx_http_manta_redis_breaker_t *br,
     ngx_uint_t kind, char *cmd, int len);
@@ -255,10 +261,7 @@ static ngx_int_t
 ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br)
 {
-    int                  len;
-    char                *cmd;
     ngx_int_t            rc;
-    ngx_connection_t    *c;
     ngx_pool_cleanup_t  *cln;
 
     if (!rd->inited) {
@@ -296,6 +299,31 @@ ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
         ngx_http_manta_redis_close(rd, br, 1);
         return NGX_DECLINED;
     }
+
+    if (ngx_http_manta_redis_attach(rd, br, rc) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_manta_redis_prologue(rd, br) != NGX_OK) {
+        ngx_http_manta_redis_close(rd, br, 1);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The new connection becomes the worker's: its handlers, its reply
+ * reader and, with "tls", the handshake to come first (rc is
+ * ngx_event_connect_peer()'s); NGX_DECLINED when it was closed.
+ */
+
+static ngx_int_t
+ngx_http_manta_redis_attach(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
 
     c = rd->pc.connection;
     c->data = rd;
@@ -339,41 +367,59 @@ ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
     }
 #endif
 
+    return NGX_OK;
+}
+
+
+/* the first commands on a connection: AUTH, SELECT, then SCRIPT LOAD */
+
+static ngx_int_t
+ngx_http_manta_redis_prologue(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br)
+{
+    int    len;
+    char  *cmd;
+
     if (rd->password.len) {
         len = manta_redis_auth_cmd(&cmd, (char *) rd->username.data,
                                    rd->username.len,
                                    (char *) rd->password.data,
                                    rd->password.len);
-        if (len < 0
-            || ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_AUTH,
-                                         cmd, len)
-               == NULL)
+
+        if (ngx_http_manta_redis_queue(rd, br, NGX_HTTP_MANTA_REDIS_AUTH,
+                                       cmd, len)
+            != NGX_OK)
         {
-            ngx_http_manta_redis_close(rd, br, 1);
-            return NGX_DECLINED;
+            return NGX_ERROR;
         }
     }
 
     if (rd->db) {
         len = manta_redis_select_cmd(&cmd, (unsigned) rd->db);
-        if (len < 0
-            || ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_SELECT,
-                                         cmd, len)
-               == NULL)
+
+        if (ngx_http_manta_redis_queue(rd, br, NGX_HTTP_MANTA_REDIS_SELECT,
+                                       cmd, len)
+            != NGX_OK)
         {
-            ngx_http_manta_redis_close(rd, br, 1);
-            return NGX_DECLINED;
+            return NGX_ERROR;
         }
     }
 
     len = manta_redis_load_cmd(&cmd);
-    if (len < 0
-        || ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_LOAD, cmd,
-                                     len)
-           == NULL)
-    {
-        ngx_http_manta_redis_close(rd, br, 1);
-        return NGX_DECLINED;
+
+    return ngx_http_manta_redis_queue(rd, br, NGX_HTTP_MANTA_REDIS_LOAD, cmd,
+                                      len);
+}
+
+
+/* ngx_http_manta_redis_send() of a command built (len < 0: it was not) */
+
+static ngx_int_t
+ngx_http_manta_redis_queue(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_uint_t kind, char *cmd, int len)
+{
+    if (len < 0 || ngx_http_manta_redis_send(rd, br, kind, cmd, len) == NULL) {
+        return NGX_ERROR;
     }
 
     return NGX_OK;
