@@ -83,8 +83,16 @@ static ngx_http_manta_redis_op_t *ngx_http_manta_redis_send(
 static void ngx_http_manta_redis_flush(ngx_http_manta_redis_t *rd);
 static void ngx_http_manta_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_manta_redis_read_handler(ngx_event_t *rev);
+static ngx_int_t ngx_http_manta_redis_replies(ngx_http_manta_redis_t *rd,
+    ngx_connection_t *c, ngx_http_manta_redis_breaker_t *br, u_char *buf,
+    ssize_t n);
 static ngx_int_t ngx_http_manta_redis_dispatch(ngx_http_manta_redis_t *rd,
     redisReply *reply);
+static ngx_int_t ngx_http_manta_redis_prologue_reply(
+    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_op_t *op,
+    redisReply *reply);
+static ngx_int_t ngx_http_manta_redis_retry(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_op_t *op);
 static void ngx_http_manta_redis_close(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br, ngx_uint_t failed);
 static void ngx_http_manta_redis_free(ngx_http_manta_redis_op_t *op);
@@ -556,7 +564,6 @@ static void
 ngx_http_manta_redis_read_handler(ngx_event_t *rev)
 {
     u_char                           buf[16384];
-    void                            *reply;
     ssize_t                          n;
     ngx_connection_t                *c;
     ngx_http_manta_redis_t          *rd;
@@ -616,33 +623,8 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
             return;
         }
 
-        if (redisReaderFeed(rd->reader, (char *) buf, n) != REDIS_OK) {
-            ngx_http_manta_redis_close(rd, br, 1);
+        if (ngx_http_manta_redis_replies(rd, c, br, buf, n) != NGX_OK) {
             return;
-        }
-
-        for ( ;; ) {
-            reply = NULL;
-
-            if (redisReaderGetReply(rd->reader, &reply) != REDIS_OK) {
-                ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                              "manta_limit_redis zone \"%V\": invalid reply "
-                              "from %V", &rd->zone, &rd->server);
-                ngx_http_manta_redis_close(rd, br, 1);
-                return;
-            }
-
-            if (reply == NULL) {
-                break;
-            }
-
-            n = ngx_http_manta_redis_dispatch(rd, reply);
-
-            freeReplyObject(reply);
-
-            if (n != NGX_OK) {
-                return;
-            }
         }
 
         if (!rd->connected) {
@@ -657,16 +639,62 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
 }
 
 
+/*
+ * The bytes read, fed to the reader; each complete reply goes to the
+ * oldest command.  NGX_ERROR when the connection was closed (or a reply
+ * closed it).
+ */
+
+static ngx_int_t
+ngx_http_manta_redis_replies(ngx_http_manta_redis_t *rd,
+    ngx_connection_t *c, ngx_http_manta_redis_breaker_t *br, u_char *buf,
+    ssize_t n)
+{
+    void       *reply;
+    ngx_int_t   rc;
+
+    if (redisReaderFeed(rd->reader, (char *) buf, n) != REDIS_OK) {
+        ngx_http_manta_redis_close(rd, br, 1);
+        return NGX_ERROR;
+    }
+
+    for ( ;; ) {
+        reply = NULL;
+
+        if (redisReaderGetReply(rd->reader, &reply) != REDIS_OK) {
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "manta_limit_redis zone \"%V\": invalid reply "
+                          "from %V", &rd->zone, &rd->server);
+            ngx_http_manta_redis_close(rd, br, 1);
+            return NGX_ERROR;
+        }
+
+        if (reply == NULL) {
+            return NGX_OK;
+        }
+
+        rc = ngx_http_manta_redis_dispatch(rd, reply);
+
+        freeReplyObject(reply);
+
+        if (rc != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+}
+
+
 /* the reply to the oldest command; NGX_ERROR when the connection closed */
 
 static ngx_int_t
 ngx_http_manta_redis_dispatch(ngx_http_manta_redis_t *rd, redisReply *reply)
 {
     int                              rc;
-    const char                      *err, *what;
+    ngx_int_t                        retry;
+    const char                      *err;
     ngx_queue_t                     *q;
     manta_redis_result_t             res;
-    ngx_http_manta_redis_op_t       *op, *again;
+    ngx_http_manta_redis_op_t       *op;
     ngx_http_manta_redis_breaker_t  *br;
 
     if (ngx_queue_empty(&rd->pending)) {
@@ -680,79 +708,16 @@ ngx_http_manta_redis_dispatch(ngx_http_manta_redis_t *rd, redisReply *reply)
     br = op->br;
 
     if (op->kind <= NGX_HTTP_MANTA_REDIS_LOAD) {
-
-        if (manta_redis_reply_ok(reply)) {
-            ngx_http_manta_redis_free(op);
-            return NGX_OK;
-        }
-
-        what = (op->kind == NGX_HTTP_MANTA_REDIS_AUTH) ? "AUTH"
-               : (op->kind == NGX_HTTP_MANTA_REDIS_SELECT) ? "SELECT"
-               : "SCRIPT LOAD";
-
-        /* Redis's own message names no secret */
-
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "manta_limit_redis zone \"%V\": %s on %V failed: "
-                      "\"%*s\"", &rd->zone, what, &rd->server,
-                      (reply->type == REDIS_REPLY_ERROR)
-                      ? ngx_min(reply->len, 200) : 0,
-                      (reply->type == REDIS_REPLY_ERROR) ? reply->str : "");
-
-        ngx_http_manta_redis_free(op);
-        ngx_http_manta_redis_close(rd, br, 1);
-
-        /* no reconnect storm on a wrong password */
-        rd->retry_at = ngx_current_msec + NGX_HTTP_MANTA_REDIS_RETRY_MAX;
-        return NGX_ERROR;
+        return ngx_http_manta_redis_prologue_reply(rd, op, reply);
     }
 
     rc = manta_redis_reply(reply, &res, &err);
 
     if (rc == MANTA_REDIS_NOSCRIPT && !op->retried) {
         /* Redis restarted or SCRIPT FLUSH: load it, then ask again */
-        int    len;
-        char  *cmd;
-
-        len = manta_redis_load_cmd(&cmd);
-
-        if (len >= 0
-            && ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_LOAD,
-                                         cmd, len)
-               != NULL)
-        {
-            again = ngx_http_manta_redis_send(rd, br, op->kind, op->cmd,
-                                              op->len);
-            op->cmd = NULL;
-
-            if (again == NULL) {
-                ngx_http_manta_redis_failure(rd, br);
-                ngx_http_manta_redis_answer(op, NULL);
-                return rd->connected ? NGX_OK : NGX_ERROR;
-            }
-
-            {
-                again->retried = 1;
-                again->r = op->r;
-                again->handler = op->handler;
-                again->cln = op->cln;
-
-                if (again->cln) {
-                    again->cln->data = again;
-                }
-
-                if (op->timer.timer_set) {
-                    ngx_add_timer(&again->timer,
-                                  op->timer.timer.key - ngx_current_msec);
-                }
-
-                op->r = NULL;
-                op->cln = NULL;
-            }
-
-            ngx_http_manta_redis_free(op);
-            ngx_http_manta_redis_flush(rd);
-            return NGX_OK;
+        retry = ngx_http_manta_redis_retry(rd, op);
+        if (retry != NGX_DECLINED) {
+            return retry;
         }
     }
 
@@ -776,6 +741,105 @@ ngx_http_manta_redis_dispatch(ngx_http_manta_redis_t *rd, redisReply *reply)
     ngx_http_manta_redis_answer(op, &res);
 
     return rd->connected ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * The reply to AUTH, SELECT or SCRIPT LOAD (op, taken off the queue): a
+ * refusal closes the connection, and the next attempt waits.
+ */
+
+static ngx_int_t
+ngx_http_manta_redis_prologue_reply(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_op_t *op, redisReply *reply)
+{
+    const char                      *what;
+    ngx_http_manta_redis_breaker_t  *br;
+
+    if (manta_redis_reply_ok(reply)) {
+        ngx_http_manta_redis_free(op);
+        return NGX_OK;
+    }
+
+    br = op->br;
+
+    what = (op->kind == NGX_HTTP_MANTA_REDIS_AUTH) ? "AUTH"
+           : (op->kind == NGX_HTTP_MANTA_REDIS_SELECT) ? "SELECT"
+           : "SCRIPT LOAD";
+
+    /* Redis's own message names no secret */
+
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "manta_limit_redis zone \"%V\": %s on %V failed: "
+                  "\"%*s\"", &rd->zone, what, &rd->server,
+                  (reply->type == REDIS_REPLY_ERROR)
+                  ? ngx_min(reply->len, 200) : 0,
+                  (reply->type == REDIS_REPLY_ERROR) ? reply->str : "");
+
+    ngx_http_manta_redis_free(op);
+    ngx_http_manta_redis_close(rd, br, 1);
+
+    /* no reconnect storm on a wrong password */
+    rd->retry_at = ngx_current_msec + NGX_HTTP_MANTA_REDIS_RETRY_MAX;
+    return NGX_ERROR;
+}
+
+
+/*
+ * NOSCRIPT to op (taken off the queue): SCRIPT LOAD, then op's command
+ * again, once, for the same request and within its timer.  NGX_DECLINED
+ * when SCRIPT LOAD could not be queued: op is answered as a failure.
+ */
+
+static ngx_int_t
+ngx_http_manta_redis_retry(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_op_t *op)
+{
+    int                              len;
+    char                            *cmd;
+    ngx_http_manta_redis_op_t       *again;
+    ngx_http_manta_redis_breaker_t  *br;
+
+    br = op->br;
+
+    len = manta_redis_load_cmd(&cmd);
+
+    if (ngx_http_manta_redis_queue(rd, br, NGX_HTTP_MANTA_REDIS_LOAD, cmd,
+                                   len)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    again = ngx_http_manta_redis_send(rd, br, op->kind, op->cmd, op->len);
+    op->cmd = NULL;
+
+    if (again == NULL) {
+        ngx_http_manta_redis_failure(rd, br);
+        ngx_http_manta_redis_answer(op, NULL);
+        return rd->connected ? NGX_OK : NGX_ERROR;
+    }
+
+    again->retried = 1;
+    again->r = op->r;
+    again->handler = op->handler;
+    again->cln = op->cln;
+
+    if (again->cln) {
+        again->cln->data = again;
+    }
+
+    if (op->timer.timer_set) {
+        ngx_add_timer(&again->timer, op->timer.timer.key - ngx_current_msec);
+    }
+
+    op->r = NULL;
+    op->cln = NULL;
+
+    ngx_http_manta_redis_free(op);
+    ngx_http_manta_redis_flush(rd);
+
+    return NGX_OK;
 }
 
 
