@@ -23,6 +23,8 @@ typedef struct {
 
 static ngx_uint_t ngx_http_manta_holds(ngx_http_manta_redact_t *rd,
     ngx_str_t *value);
+static ngx_uint_t ngx_http_manta_raw_clean(ngx_http_request_t *r,
+    ngx_http_manta_redact_t *rd);
 static void ngx_http_manta_redact_list(ngx_http_request_t *r,
     ngx_list_t *list, ngx_http_manta_redact_t *rd, ngx_uint_t sent);
 static ngx_uint_t ngx_http_manta_upstream_copy(ngx_http_request_t *r,
@@ -100,8 +102,6 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx)
 {
     size_t                    i;
-    ngx_buf_t                *b;
-    ngx_table_elt_t          *ct;
     ngx_http_upstream_t      *u;
     ngx_http_manta_redact_t   rd;
 
@@ -116,41 +116,13 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
         }
     }
 
-    /*
-     * The status line and the header lines as received, searched at once:
-     * when they hold none, neither do the proxy module's copies of them
-     * (the upstream's status line and header list, and the response's
-     * entries and media type taken from those), and only what nginx or a
-     * module built (a rewritten Location, joined values...) is searched.
-     */
+    rd.raw_clean = ngx_http_manta_raw_clean(r, &rd);
 
-    b = &u->buffer;
-
-    rd.raw_clean = r->http_version != NGX_HTTP_VERSION_9
-                   && b->start && b->pos > b->start && b->pos <= b->last
-                   && !manta_mask_holds(b->start, b->pos - b->start, rd.pat,
-                                        rd.npat);
-
-    ct = u->headers_in.content_type;
-
-    if (rd.raw_clean
-        && r->headers_out.status_line.data == u->headers_in.status_line.data
-        && r->headers_out.status_line.len <= u->headers_in.status_line.len
-        && (r->headers_out.content_type.len == 0
-            || (ct && r->headers_out.content_type.data == ct->value.data
-                && r->headers_out.content_type.len <= ct->value.len
-                && (r->headers_out.charset.len == 0
-                    || (r->headers_out.charset.data >= ct->value.data
-                        && r->headers_out.charset.data
-                           + r->headers_out.charset.len
-                           <= ct->value.data + ct->value.len)))))
-    {
+    if (rd.raw_clean) {
         /* the upstream's list is all copies: the response's entries only */
         ngx_http_manta_redact_list(r, &r->headers_out.headers, &rd, 1);
         return;
     }
-
-    rd.raw_clean = 0;
 
     if (ngx_http_manta_holds(&rd, &r->headers_out.status_line)
         || ngx_http_manta_holds(&rd, &u->headers_in.status_line))
@@ -179,6 +151,48 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
 
     ngx_http_manta_redact_list(r, &u->headers_in.headers, &rd, 0);
     ngx_http_manta_redact_list(r, &r->headers_out.headers, &rd, 1);
+}
+
+
+/*
+ * The status line and the header lines as received, searched at once:
+ * when they hold none, neither do the proxy module's copies of them (the
+ * upstream's status line and header list, and the response's entries and
+ * media type taken from those), and only what nginx or a module built (a
+ * rewritten Location, joined values...) is searched.  1 when the block
+ * holds none and the response's status line and media type are such
+ * copies.
+ */
+
+static ngx_uint_t
+ngx_http_manta_raw_clean(ngx_http_request_t *r, ngx_http_manta_redact_t *rd)
+{
+    ngx_buf_t            *b;
+    ngx_table_elt_t      *ct;
+    ngx_http_upstream_t  *u;
+
+    u = r->upstream;
+    b = &u->buffer;
+
+    if (r->http_version == NGX_HTTP_VERSION_9
+        || b->start == NULL || b->pos <= b->start || b->pos > b->last
+        || manta_mask_holds(b->start, b->pos - b->start, rd->pat, rd->npat))
+    {
+        return 0;
+    }
+
+    ct = u->headers_in.content_type;
+
+    return r->headers_out.status_line.data == u->headers_in.status_line.data
+           && r->headers_out.status_line.len <= u->headers_in.status_line.len
+           && (r->headers_out.content_type.len == 0
+               || (ct && r->headers_out.content_type.data == ct->value.data
+                   && r->headers_out.content_type.len <= ct->value.len
+                   && (r->headers_out.charset.len == 0
+                       || (r->headers_out.charset.data >= ct->value.data
+                           && r->headers_out.charset.data
+                              + r->headers_out.charset.len
+                              <= ct->value.data + ct->value.len))));
 }
 
 
