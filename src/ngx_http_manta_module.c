@@ -45,6 +45,8 @@ static void *ngx_http_manta_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_manta_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_http_manta_merge_limit(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *prev, ngx_http_manta_loc_conf_t *conf);
 static char *ngx_http_manta_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static manta_re_t *ngx_http_manta_compile(ngx_conf_t *cf, ngx_str_t *value,
@@ -745,6 +747,24 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->error_body_max, prev->error_body_max,
                               16 * 1024);
 
+    if (ngx_http_manta_merge_limit(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->endpoint != NGX_HTTP_MANTA_OFF) {
+        return ngx_http_manta_check_gateway(cf, conf);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "manta_limit" and its companions, and the zone it names declared */
+
+static char *
+ngx_http_manta_merge_limit(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *prev,
+    ngx_http_manta_loc_conf_t *conf)
+{
     if (conf->limit_zone == NGX_CONF_UNSET_PTR) {
         conf->limit_zone = prev->limit_zone;
         conf->limit_burst = prev->limit_burst;
@@ -781,10 +801,6 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
-    }
-
-    if (conf->endpoint != NGX_HTTP_MANTA_OFF) {
-        return ngx_http_manta_check_gateway(cf, conf);
     }
 
     return NGX_CONF_OK;
