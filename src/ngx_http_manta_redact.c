@@ -24,7 +24,7 @@ typedef struct {
 static ngx_uint_t ngx_http_manta_holds(ngx_http_manta_redact_t *rd,
     ngx_str_t *value);
 static ngx_uint_t ngx_http_manta_raw_clean(ngx_http_request_t *r,
-    ngx_http_manta_redact_t *rd);
+    ngx_http_upstream_t *u, ngx_http_manta_redact_t *rd);
 static void ngx_http_manta_redact_list(ngx_http_request_t *r,
     ngx_list_t *list, ngx_http_manta_redact_t *rd, ngx_uint_t sent);
 static ngx_uint_t ngx_http_manta_upstream_copy(ngx_http_request_t *r,
@@ -120,7 +120,7 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
         }
     }
 
-    rd.raw_clean = ngx_http_manta_raw_clean(r, &rd);
+    rd.raw_clean = ngx_http_manta_raw_clean(r, u, &rd);
 
     if (rd.raw_clean) {
         /* the upstream's list is all copies: the response's entries only */
@@ -169,13 +169,12 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
  */
 
 static ngx_uint_t
-ngx_http_manta_raw_clean(ngx_http_request_t *r, ngx_http_manta_redact_t *rd)
+ngx_http_manta_raw_clean(ngx_http_request_t *r, ngx_http_upstream_t *u,
+    ngx_http_manta_redact_t *rd)
 {
-    ngx_buf_t            *b;
-    ngx_table_elt_t      *ct;
-    ngx_http_upstream_t  *u;
+    ngx_buf_t        *b;
+    ngx_table_elt_t  *ct;
 
-    u = r->upstream;
     b = &u->buffer;
 
     if (r->http_version == NGX_HTTP_VERSION_9
