@@ -14,6 +14,12 @@
 #include "manta_util.h"
 
 
+static size_t manta_mask_straddle(manta_mask_t *m, const unsigned char *in,
+    size_t len);
+static size_t manta_mask_hold(manta_mask_t *m, const unsigned char *in,
+    size_t len, unsigned char *released, size_t *nreleased);
+static void manta_mask_within(manta_mask_t *m, const unsigned char *in,
+    unsigned char *out, size_t len, size_t jend);
 static size_t manta_mask_tail(const manta_mask_t *m, const unsigned char *s,
     size_t len);
 static size_t manta_mask_next(const manta_mask_t *m, size_t k,
@@ -101,9 +107,7 @@ size_t
 manta_mask_step(manta_mask_t *m, const unsigned char *in, unsigned char *out,
     size_t len, unsigned char *released, size_t *nreleased)
 {
-    size_t                i, k, c, head, pl, jstart, jend, w, tail, nrel,
-                          rs, re, pos, best, nxt[MANTA_MASK_PATTERNS];
-    const unsigned char  *p, *view;
+    size_t  jend, tail;
 
     if (m->known && m->left == 0) {
         /* beyond the length promised: nothing of it passes as it is */
@@ -112,9 +116,46 @@ manta_mask_step(manta_mask_t *m, const unsigned char *in, unsigned char *out,
         return len;
     }
 
-    c = m->carry;
+    jend = manta_mask_straddle(m, in, len);
 
-    /* occurrences that begin in the bytes held back and end in this piece */
+    tail = manta_mask_hold(m, in, len, released, nreleased);
+
+    if (out != in) {
+        memcpy(out, in, len);
+    }
+
+    manta_mask_within(m, in, out, len, jend);
+
+    /* the masked copy of what is held back */
+
+    if (tail > len) {
+        memcpy(m->held + tail - len, out, len);
+
+    } else {
+        memcpy(m->held, out + len - tail, tail);
+    }
+
+    m->carry = tail;
+
+    manta_mask_pass(m, len);
+
+    return tail > len ? 0 : len - tail;
+}
+
+
+/*
+ * Occurrences that begin in the bytes held back and end in this piece:
+ * their held-back part is masked; returns how many bytes of the piece
+ * they cover.
+ */
+
+static size_t
+manta_mask_straddle(manta_mask_t *m, const unsigned char *in, size_t len)
+{
+    size_t                i, k, c, head, pl, jstart, jend;
+    const unsigned char  *p;
+
+    c = m->carry;
 
     jstart = c;
     jend = 0;
@@ -149,7 +190,24 @@ manta_mask_step(manta_mask_t *m, const unsigned char *in, unsigned char *out,
 
     manta_mask_fill(m->held, jstart, c);
 
-    /* what to hold back now: the end of (held back || in) */
+    return jend;
+}
+
+
+/*
+ * What to hold back now, the end of (held back || in) that may begin a
+ * pattern: the held-back bytes let go are copied to released, and the
+ * originals of those kept are kept with the piece's; returns their number.
+ */
+
+static size_t
+manta_mask_hold(manta_mask_t *m, const unsigned char *in, size_t len,
+    unsigned char *released, size_t *nreleased)
+{
+    size_t                c, w, tail, nrel;
+    const unsigned char  *view;
+
+    c = m->carry;
 
     w = c + len < m->window ? c + len : m->window;
 
@@ -163,8 +221,6 @@ manta_mask_step(manta_mask_t *m, const unsigned char *in, unsigned char *out,
     }
 
     tail = manta_mask_ends(m, len) ? 0 : manta_mask_tail(m, view, w);
-
-    /* the held-back bytes let go, then the originals of those kept */
 
     nrel = tail > len ? c - (tail - len) : c;
 
@@ -180,15 +236,22 @@ manta_mask_step(manta_mask_t *m, const unsigned char *in, unsigned char *out,
         memcpy(m->orig, in + len - tail, tail);
     }
 
-    /*
-     * Occurrences within the piece, leftmost first over all patterns, all
-     * found in the bytes as received: a range is masked only once the next
-     * occurrence begins after it, and no search reads before that.
-     */
+    return tail;
+}
 
-    if (out != in) {
-        memcpy(out, in, len);
-    }
+
+/*
+ * Occurrences within the piece, leftmost first over all patterns, all
+ * found in the bytes as received (in), masked in out from its first
+ * jend bytes on: a range is masked only once the next occurrence begins
+ * after it, and no search reads before that.
+ */
+
+static void
+manta_mask_within(manta_mask_t *m, const unsigned char *in,
+    unsigned char *out, size_t len, size_t jend)
+{
+    size_t  k, rs, re, pos, best, nxt[MANTA_MASK_PATTERNS];
 
     rs = 0;
     re = jend;
@@ -227,21 +290,6 @@ manta_mask_step(manta_mask_t *m, const unsigned char *in, unsigned char *out,
     }
 
     manta_mask_fill(out, rs, re);
-
-    /* the masked copy of what is held back */
-
-    if (tail > len) {
-        memcpy(m->held + tail - len, out, len);
-
-    } else {
-        memcpy(m->held, out + len - tail, tail);
-    }
-
-    m->carry = tail;
-
-    manta_mask_pass(m, len);
-
-    return tail > len ? 0 : len - tail;
 }
 
 

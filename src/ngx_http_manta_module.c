@@ -45,6 +45,8 @@ static void *ngx_http_manta_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_manta_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_http_manta_merge_limit(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *prev, ngx_http_manta_loc_conf_t *conf);
 static char *ngx_http_manta_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static manta_re_t *ngx_http_manta_compile(ngx_conf_t *cf, ngx_str_t *value,
@@ -58,8 +60,14 @@ static void ngx_http_manta_conf_pos(ngx_conf_t *cf,
     ngx_http_manta_conf_pos_t *pos);
 static char *ngx_http_manta_check_gateway(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *conf);
+static char *ngx_http_manta_check_location(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf, ngx_http_core_loc_conf_t *clcf);
 static char *ngx_http_manta_check_upstream(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *conf);
+#if (NGX_HTTP_SSL || NGX_COMPAT)
+static char *ngx_http_manta_check_upstream_tls(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf, ngx_http_upstream_conf_t *ucf);
+#endif
 static char *ngx_http_manta_check_mirror(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *conf);
 static void ngx_http_manta_check_debug(ngx_conf_t *cf,
@@ -745,6 +753,24 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->error_body_max, prev->error_body_max,
                               16 * 1024);
 
+    if (ngx_http_manta_merge_limit(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->endpoint != NGX_HTTP_MANTA_OFF) {
+        return ngx_http_manta_check_gateway(cf, conf);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "manta_limit" and its companions, and the zone it names declared */
+
+static char *
+ngx_http_manta_merge_limit(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *prev,
+    ngx_http_manta_loc_conf_t *conf)
+{
     if (conf->limit_zone == NGX_CONF_UNSET_PTR) {
         conf->limit_zone = prev->limit_zone;
         conf->limit_burst = prev->limit_burst;
@@ -781,10 +807,6 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
-    }
-
-    if (conf->endpoint != NGX_HTTP_MANTA_OFF) {
-        return ngx_http_manta_check_gateway(cf, conf);
     }
 
     return NGX_CONF_OK;
@@ -913,6 +935,62 @@ ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
+    if (ngx_http_manta_check_location(cf, conf, clcf) != NGX_CONF_OK
+        || ngx_http_manta_check_upstream(cf, conf) != NGX_CONF_OK
+        || ngx_http_manta_check_mirror(cf, conf) != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * an error_page inherited from server or http must not replace the
+     * ErrorResponse: nginx's own error pages are rewritten by the module;
+     * one written in the location itself is the operator's choice
+     */
+
+    if (!conf->error_page) {
+        clcf->error_pages = NULL;
+    }
+
+    ngx_http_manta_check_debug(cf, conf);
+
+    if (conf->creds->creds) {
+        ngx_http_manta_token_expiry_check(cf, conf->creds,
+                                          conf->token_expiry_warn);
+    }
+
+    if (conf->caller && conf->creds->creds
+        && conf->creds->creds->ncallers == 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "\"manta_caller\" is set but credentials file \"%V\" "
+                      "has no \"callers\": every request of the location "
+                      "in %V:%ui is refused; add a \"callers\" map naming "
+                      "the bots each caller may use", &conf->creds->file,
+                      &ep->file, ep->line);
+    }
+
+    if (mmcf->gateways++ == 0) {
+        mmcf->gateway_pos = *ep;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The location itself: exact match, no "if" or "limit_except" inside it,
+ * credentials, and a "proxy_pass" of its own with a literal URL.
+ */
+
+static char *
+ngx_http_manta_check_location(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf,
+    ngx_http_core_loc_conf_t *clcf)
+{
+    ngx_http_manta_conf_pos_t  *ep;
+
+    ep = &conf->endpoint_pos;
+
     if (clcf->noname) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"if\" and \"limit_except\" blocks are not allowed in "
@@ -958,44 +1036,6 @@ ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
                       "in %V:%ui", &conf->proxy_url,
                       &conf->proxy_pos.file, conf->proxy_pos.line);
         return NGX_CONF_ERROR;
-    }
-
-    if (ngx_http_manta_check_upstream(cf, conf) != NGX_CONF_OK
-        || ngx_http_manta_check_mirror(cf, conf) != NGX_CONF_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    /*
-     * an error_page inherited from server or http must not replace the
-     * ErrorResponse: nginx's own error pages are rewritten by the module;
-     * one written in the location itself is the operator's choice
-     */
-
-    if (!conf->error_page) {
-        clcf->error_pages = NULL;
-    }
-
-    ngx_http_manta_check_debug(cf, conf);
-
-    if (conf->creds->creds) {
-        ngx_http_manta_token_expiry_check(cf, conf->creds,
-                                          conf->token_expiry_warn);
-    }
-
-    if (conf->caller && conf->creds->creds
-        && conf->creds->creds->ncallers == 0)
-    {
-        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
-                      "\"manta_caller\" is set but credentials file \"%V\" "
-                      "has no \"callers\": every request of the location "
-                      "in %V:%ui is refused; add a \"callers\" map naming "
-                      "the bots each caller may use", &conf->creds->file,
-                      &ep->file, ep->line);
-    }
-
-    if (mmcf->gateways++ == 0) {
-        mmcf->gateway_pos = *ep;
     }
 
     return NGX_CONF_OK;
@@ -1068,35 +1108,50 @@ ngx_http_manta_check_upstream(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
 #if (NGX_HTTP_SSL || NGX_COMPAT)
 
     if (conf->proxy_https) {
-
-        if (!ucf->ssl_verify && conf->upstream_tls_verify) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"proxy_pass %V\" in a \"manta_endpoint\" "
-                          "location sends the token over TLS without "
-                          "checking the upstream's certificate: add "
-                          "\"proxy_ssl_verify on;\" and "
-                          "\"proxy_ssl_trusted_certificate FILE;\", or "
-                          "\"manta_upstream_tls_verify off;\" to accept "
-                          "that risk in %V:%ui", &conf->proxy_url,
-                          &conf->proxy_pos.file, conf->proxy_pos.line);
-            return NGX_CONF_ERROR;
-        }
-
-        if (!ucf->ssl_verify) {
-            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
-                          "\"proxy_pass %V\" in a \"manta_endpoint\" "
-                          "location: the upstream's certificate is not "
-                          "checked (\"manta_upstream_tls_verify off\"), "
-                          "anyone in the middle can read the token "
-                          "in %V:%ui", &conf->proxy_url,
-                          &conf->proxy_pos.file, conf->proxy_pos.line);
-        }
+        return ngx_http_manta_check_upstream_tls(cf, conf, ucf);
     }
 
 #endif
 
     return NGX_CONF_OK;
 }
+
+
+#if (NGX_HTTP_SSL || NGX_COMPAT)
+
+/* "proxy_pass https://": the token goes only to a verified certificate */
+
+static char *
+ngx_http_manta_check_upstream_tls(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf, ngx_http_upstream_conf_t *ucf)
+{
+    if (!ucf->ssl_verify && conf->upstream_tls_verify) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"proxy_pass %V\" in a \"manta_endpoint\" "
+                      "location sends the token over TLS without "
+                      "checking the upstream's certificate: add "
+                      "\"proxy_ssl_verify on;\" and "
+                      "\"proxy_ssl_trusted_certificate FILE;\", or "
+                      "\"manta_upstream_tls_verify off;\" to accept "
+                      "that risk in %V:%ui", &conf->proxy_url,
+                      &conf->proxy_pos.file, conf->proxy_pos.line);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!ucf->ssl_verify) {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "\"proxy_pass %V\" in a \"manta_endpoint\" "
+                      "location: the upstream's certificate is not "
+                      "checked (\"manta_upstream_tls_verify off\"), "
+                      "anyone in the middle can read the token "
+                      "in %V:%ui", &conf->proxy_url,
+                      &conf->proxy_pos.file, conf->proxy_pos.line);
+    }
+
+    return NGX_CONF_OK;
+}
+
+#endif
 
 
 /* a mirror would copy the forwarded request, token and secret included */

@@ -23,6 +23,8 @@ typedef struct {
 
 static ngx_uint_t ngx_http_manta_holds(ngx_http_manta_redact_t *rd,
     ngx_str_t *value);
+static ngx_uint_t ngx_http_manta_raw_clean(ngx_http_request_t *r,
+    ngx_http_upstream_t *u, ngx_http_manta_redact_t *rd);
 static void ngx_http_manta_redact_list(ngx_http_request_t *r,
     ngx_list_t *list, ngx_http_manta_redact_t *rd, ngx_uint_t sent);
 static ngx_uint_t ngx_http_manta_upstream_copy(ngx_http_request_t *r,
@@ -33,6 +35,10 @@ static void ngx_http_manta_forget_header(ngx_http_request_t *r,
 static void ngx_http_manta_forget_in_array(ngx_array_t *a,
     ngx_table_elt_t *h);
 static ngx_int_t ngx_http_manta_mask_buf(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
+static ngx_buf_t *ngx_http_manta_mask_piece(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_buf_t *b, size_t len, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_manta_mask_last(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
 static ngx_int_t ngx_http_manta_append(ngx_http_request_t *r,
     ngx_chain_t ***ll, ngx_buf_t *b);
@@ -100,8 +106,6 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx)
 {
     size_t                    i;
-    ngx_buf_t                *b;
-    ngx_table_elt_t          *ct;
     ngx_http_upstream_t      *u;
     ngx_http_manta_redact_t   rd;
 
@@ -116,41 +120,13 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
         }
     }
 
-    /*
-     * The status line and the header lines as received, searched at once:
-     * when they hold none, neither do the proxy module's copies of them
-     * (the upstream's status line and header list, and the response's
-     * entries and media type taken from those), and only what nginx or a
-     * module built (a rewritten Location, joined values...) is searched.
-     */
+    rd.raw_clean = ngx_http_manta_raw_clean(r, u, &rd);
 
-    b = &u->buffer;
-
-    rd.raw_clean = r->http_version != NGX_HTTP_VERSION_9
-                   && b->start && b->pos > b->start && b->pos <= b->last
-                   && !manta_mask_holds(b->start, b->pos - b->start, rd.pat,
-                                        rd.npat);
-
-    ct = u->headers_in.content_type;
-
-    if (rd.raw_clean
-        && r->headers_out.status_line.data == u->headers_in.status_line.data
-        && r->headers_out.status_line.len <= u->headers_in.status_line.len
-        && (r->headers_out.content_type.len == 0
-            || (ct && r->headers_out.content_type.data == ct->value.data
-                && r->headers_out.content_type.len <= ct->value.len
-                && (r->headers_out.charset.len == 0
-                    || (r->headers_out.charset.data >= ct->value.data
-                        && r->headers_out.charset.data
-                           + r->headers_out.charset.len
-                           <= ct->value.data + ct->value.len)))))
-    {
+    if (rd.raw_clean) {
         /* the upstream's list is all copies: the response's entries only */
         ngx_http_manta_redact_list(r, &r->headers_out.headers, &rd, 1);
         return;
     }
-
-    rd.raw_clean = 0;
 
     if (ngx_http_manta_holds(&rd, &r->headers_out.status_line)
         || ngx_http_manta_holds(&rd, &u->headers_in.status_line))
@@ -179,6 +155,47 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
 
     ngx_http_manta_redact_list(r, &u->headers_in.headers, &rd, 0);
     ngx_http_manta_redact_list(r, &r->headers_out.headers, &rd, 1);
+}
+
+
+/*
+ * The status line and the header lines as received, searched at once:
+ * when they hold none, neither do the proxy module's copies of them (the
+ * upstream's status line and header list, and the response's entries and
+ * media type taken from those), and only what nginx or a module built (a
+ * rewritten Location, joined values...) is searched.  1 when the block
+ * holds none and the response's status line and media type are such
+ * copies.
+ */
+
+static ngx_uint_t
+ngx_http_manta_raw_clean(ngx_http_request_t *r, ngx_http_upstream_t *u,
+    ngx_http_manta_redact_t *rd)
+{
+    ngx_buf_t        *b;
+    ngx_table_elt_t  *ct;
+
+    b = &u->buffer;
+
+    if (r->http_version == NGX_HTTP_VERSION_9
+        || b->start == NULL || b->pos <= b->start || b->pos > b->last
+        || manta_mask_holds(b->start, b->pos - b->start, rd->pat, rd->npat))
+    {
+        return 0;
+    }
+
+    ct = u->headers_in.content_type;
+
+    return r->headers_out.status_line.data == u->headers_in.status_line.data
+           && r->headers_out.status_line.len <= u->headers_in.status_line.len
+           && (r->headers_out.content_type.len == 0
+               || (ct && r->headers_out.content_type.data == ct->value.data
+                   && r->headers_out.content_type.len <= ct->value.len
+                   && (r->headers_out.charset.len == 0
+                       || (r->headers_out.charset.data >= ct->value.data
+                           && r->headers_out.charset.data
+                              + r->headers_out.charset.len
+                              <= ct->value.data + ct->value.len))));
 }
 
 
@@ -535,93 +552,25 @@ static ngx_int_t
 ngx_http_manta_mask_buf(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_buf_t *b, ngx_chain_t ***ll)
 {
-    u_char      *dst, none[1];
-    size_t       len, n, nrel;
-    ngx_buf_t   *nb, *rel;
+    size_t      len;
+    ngx_buf_t  *nb;
 
     len = ngx_buf_in_memory(b) ? (size_t) (b->last - b->pos) : 0;
 
     if (len && (ctx->mask.carry
                 || manta_mask_needed(&ctx->mask, b->pos, len)))
     {
-        rel = NULL;
-
-        if (ctx->mask.carry) {
-            rel = ngx_create_temp_buf(r->pool, ctx->mask.carry);
-            if (rel == NULL) {
-                return NGX_ERROR;
-            }
+        b = ngx_http_manta_mask_piece(r, ctx, b, len, ll);
+        if (b == NULL) {
+            return NGX_ERROR;
         }
-
-        /*
-         * In place when the buffer may be written, else into a copy; a
-         * buffer also in a temp file (which sendfile would send) is copied
-         */
-
-        nb = b;
-
-        if (!b->temporary || b->in_file) {
-            nb = ngx_create_temp_buf(r->pool, len);
-            if (nb == NULL) {
-                return NGX_ERROR;
-            }
-
-            nb->flush = b->flush;
-            nb->last_buf = b->last_buf;
-            nb->last_in_chain = b->last_in_chain;
-            nb->sync = b->sync;
-        }
-
-        dst = nb->pos;
-
-        n = manta_mask_step(&ctx->mask, b->pos, dst, len,
-                            rel ? rel->pos : none, &nrel);
-
-        if (nb != b) {
-            b->pos = b->last;
-
-            if (b->in_file) {
-                b->file_pos = b->file_last;
-            }
-        }
-
-        nb->last = nb->pos + n;
-
-        if (nrel) {
-            rel->last = rel->pos + nrel;
-
-            if (ngx_http_manta_append(r, ll, rel) != NGX_OK) {
-                return NGX_ERROR;
-            }
-        }
-
-        b = nb;
 
     } else if (len) {
         manta_mask_pass(&ctx->mask, len);
     }
 
     if (b->last_buf && ctx->mask.carry) {
-        /* the end of the body: what was held back goes first */
-
-        nb = ngx_create_temp_buf(r->pool, ctx->mask.carry);
-        if (nb == NULL) {
-            return NGX_ERROR;
-        }
-
-        nb->last += manta_mask_flush(&ctx->mask, nb->pos);
-        nb->last_buf = 1;
-        nb->last_in_chain = 1;
-        nb->flush = b->flush;
-
-        b->last_buf = 0;
-        b->last_in_chain = 0;
-
-        if (ngx_buf_size(b) && ngx_http_manta_append(r, ll, b) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        return ngx_http_manta_append(r, ll, nb);
+        return ngx_http_manta_mask_last(r, ctx, b, ll);
     }
 
     if (ngx_buf_in_memory(b) && b->pos == b->last) {
@@ -645,6 +594,98 @@ ngx_http_manta_mask_buf(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     }
 
     return ngx_http_manta_append(r, ll, b);
+}
+
+
+/*
+ * The len bytes of b masked, in place when the buffer may be written,
+ * else into a copy (a buffer also in a temp file, which sendfile would
+ * send, is copied); the held-back bytes let go are appended first.
+ * Returns the buffer to pass on, NULL on error.
+ */
+
+static ngx_buf_t *
+ngx_http_manta_mask_piece(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_buf_t *b, size_t len, ngx_chain_t ***ll)
+{
+    u_char      none[1];
+    size_t      n, nrel;
+    ngx_buf_t  *nb, *rel;
+
+    rel = NULL;
+
+    if (ctx->mask.carry) {
+        rel = ngx_create_temp_buf(r->pool, ctx->mask.carry);
+        if (rel == NULL) {
+            return NULL;
+        }
+    }
+
+    nb = b;
+
+    if (!b->temporary || b->in_file) {
+        nb = ngx_create_temp_buf(r->pool, len);
+        if (nb == NULL) {
+            return NULL;
+        }
+
+        nb->flush = b->flush;
+        nb->last_buf = b->last_buf;
+        nb->last_in_chain = b->last_in_chain;
+        nb->sync = b->sync;
+    }
+
+    n = manta_mask_step(&ctx->mask, b->pos, nb->pos, len,
+                        rel ? rel->pos : none, &nrel);
+
+    if (nb != b) {
+        b->pos = b->last;
+
+        if (b->in_file) {
+            b->file_pos = b->file_last;
+        }
+    }
+
+    nb->last = nb->pos + n;
+
+    if (nrel) {
+        rel->last = rel->pos + nrel;
+
+        if (ngx_http_manta_append(r, ll, rel) != NGX_OK) {
+            return NULL;
+        }
+    }
+
+    return nb;
+}
+
+
+/* the end of the body: b, then what was held back, which ends it */
+
+static ngx_int_t
+ngx_http_manta_mask_last(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_buf_t *b, ngx_chain_t ***ll)
+{
+    ngx_buf_t  *nb;
+
+    nb = ngx_create_temp_buf(r->pool, ctx->mask.carry);
+    if (nb == NULL) {
+        return NGX_ERROR;
+    }
+
+    nb->last += manta_mask_flush(&ctx->mask, nb->pos);
+    nb->last_buf = 1;
+    nb->last_in_chain = 1;
+    nb->flush = b->flush;
+
+    b->last_buf = 0;
+    b->last_in_chain = 0;
+
+    if (ngx_buf_size(b) && ngx_http_manta_append(r, ll, b) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_manta_append(r, ll, nb);
 }
 
 

@@ -50,18 +50,49 @@ typedef struct {
 } ngx_http_manta_redis_op_t;
 
 
+/* what "manta_limit_redis" reads before it checks and applies it */
+
+typedef struct {
+    ngx_str_t                         name;
+    ngx_str_t                         file;
+    ngx_str_t                         trusted;
+    ngx_str_t                         host;
+    ngx_int_t                         depth;
+    unsigned                          tls:1;
+    unsigned                          tls_opts:1;
+} ngx_http_manta_redis_args_t;
+
+typedef ngx_int_t (*ngx_http_manta_redis_parse_pt)(ngx_conf_t *cf,
+    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
+    ngx_str_t *v);
+
+
 static ngx_int_t ngx_http_manta_redis_ready(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br);
 static ngx_int_t ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br);
+static ngx_int_t ngx_http_manta_redis_attach(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_int_t rc);
+static ngx_int_t ngx_http_manta_redis_prologue(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br);
+static ngx_int_t ngx_http_manta_redis_queue(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_uint_t kind, char *cmd, int len);
 static ngx_http_manta_redis_op_t *ngx_http_manta_redis_send(
     ngx_http_manta_redis_t *rd, ngx_http_manta_redis_breaker_t *br,
     ngx_uint_t kind, char *cmd, int len);
 static void ngx_http_manta_redis_flush(ngx_http_manta_redis_t *rd);
 static void ngx_http_manta_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_manta_redis_read_handler(ngx_event_t *rev);
+static ngx_int_t ngx_http_manta_redis_replies(ngx_http_manta_redis_t *rd,
+    ngx_connection_t *c, ngx_http_manta_redis_breaker_t *br, u_char *buf,
+    ssize_t n);
 static ngx_int_t ngx_http_manta_redis_dispatch(ngx_http_manta_redis_t *rd,
     redisReply *reply);
+static ngx_int_t ngx_http_manta_redis_prologue_reply(
+    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_op_t *op,
+    redisReply *reply);
+static ngx_int_t ngx_http_manta_redis_retry(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_op_t *op);
 static void ngx_http_manta_redis_close(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br, ngx_uint_t failed);
 static void ngx_http_manta_redis_free(ngx_http_manta_redis_op_t *op);
@@ -75,6 +106,23 @@ static void ngx_http_manta_redis_success(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br);
 static ngx_uint_t ngx_http_manta_redis_waited(ngx_http_manta_redis_t *rd);
 static void ngx_http_manta_redis_exit(void *data);
+static ngx_int_t ngx_http_manta_redis_parse_server(ngx_conf_t *cf,
+    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
+    ngx_str_t *v);
+static ngx_int_t ngx_http_manta_redis_parse_auth(ngx_conf_t *cf,
+    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
+    ngx_str_t *v);
+static ngx_int_t ngx_http_manta_redis_parse_timeout(ngx_conf_t *cf,
+    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
+    ngx_str_t *v);
+static ngx_int_t ngx_http_manta_redis_parse_breaker(ngx_conf_t *cf,
+    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
+    ngx_str_t *v);
+static ngx_int_t ngx_http_manta_redis_parse_tls(ngx_conf_t *cf,
+    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
+    ngx_str_t *v);
+static char *ngx_http_manta_redis_secure(ngx_conf_t *cf,
+    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args);
 static char *ngx_http_manta_redis_password(ngx_conf_t *cf,
     ngx_http_manta_redis_t *rd, ngx_str_t *file);
 static char *ngx_http_manta_redis_tls(ngx_conf_t *cf,
@@ -84,6 +132,17 @@ static void ngx_http_manta_redis_handshake(ngx_http_manta_redis_t *rd);
 static ngx_int_t ngx_http_manta_redis_verify(ngx_http_manta_redis_t *rd,
     ngx_connection_t *c);
 #endif
+
+
+/* the parameter groups of "manta_limit_redis", each tried in turn */
+
+static ngx_http_manta_redis_parse_pt  ngx_http_manta_redis_parsers[] = {
+    ngx_http_manta_redis_parse_server,
+    ngx_http_manta_redis_parse_auth,
+    ngx_http_manta_redis_parse_timeout,
+    ngx_http_manta_redis_parse_breaker,
+    ngx_http_manta_redis_parse_tls
+};
 
 
 ngx_int_t
@@ -210,10 +269,7 @@ static ngx_int_t
 ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br)
 {
-    int                  len;
-    char                *cmd;
     ngx_int_t            rc;
-    ngx_connection_t    *c;
     ngx_pool_cleanup_t  *cln;
 
     if (!rd->inited) {
@@ -251,6 +307,31 @@ ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
         ngx_http_manta_redis_close(rd, br, 1);
         return NGX_DECLINED;
     }
+
+    if (ngx_http_manta_redis_attach(rd, br, rc) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_manta_redis_prologue(rd, br) != NGX_OK) {
+        ngx_http_manta_redis_close(rd, br, 1);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The new connection becomes the worker's: its handlers, its reply
+ * reader and, with "tls", the handshake to come first (rc is
+ * ngx_event_connect_peer()'s); NGX_DECLINED when it was closed.
+ */
+
+static ngx_int_t
+ngx_http_manta_redis_attach(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_int_t rc)
+{
+    ngx_connection_t  *c;
 
     c = rd->pc.connection;
     c->data = rd;
@@ -294,41 +375,59 @@ ngx_http_manta_redis_connect(ngx_http_manta_redis_t *rd,
     }
 #endif
 
+    return NGX_OK;
+}
+
+
+/* the first commands on a connection: AUTH, SELECT, then SCRIPT LOAD */
+
+static ngx_int_t
+ngx_http_manta_redis_prologue(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br)
+{
+    int    len;
+    char  *cmd;
+
     if (rd->password.len) {
         len = manta_redis_auth_cmd(&cmd, (char *) rd->username.data,
                                    rd->username.len,
                                    (char *) rd->password.data,
                                    rd->password.len);
-        if (len < 0
-            || ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_AUTH,
-                                         cmd, len)
-               == NULL)
+
+        if (ngx_http_manta_redis_queue(rd, br, NGX_HTTP_MANTA_REDIS_AUTH,
+                                       cmd, len)
+            != NGX_OK)
         {
-            ngx_http_manta_redis_close(rd, br, 1);
-            return NGX_DECLINED;
+            return NGX_ERROR;
         }
     }
 
     if (rd->db) {
         len = manta_redis_select_cmd(&cmd, (unsigned) rd->db);
-        if (len < 0
-            || ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_SELECT,
-                                         cmd, len)
-               == NULL)
+
+        if (ngx_http_manta_redis_queue(rd, br, NGX_HTTP_MANTA_REDIS_SELECT,
+                                       cmd, len)
+            != NGX_OK)
         {
-            ngx_http_manta_redis_close(rd, br, 1);
-            return NGX_DECLINED;
+            return NGX_ERROR;
         }
     }
 
     len = manta_redis_load_cmd(&cmd);
-    if (len < 0
-        || ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_LOAD, cmd,
-                                     len)
-           == NULL)
-    {
-        ngx_http_manta_redis_close(rd, br, 1);
-        return NGX_DECLINED;
+
+    return ngx_http_manta_redis_queue(rd, br, NGX_HTTP_MANTA_REDIS_LOAD, cmd,
+                                      len);
+}
+
+
+/* ngx_http_manta_redis_send() of a command built (len < 0: it was not) */
+
+static ngx_int_t
+ngx_http_manta_redis_queue(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_uint_t kind, char *cmd, int len)
+{
+    if (len < 0 || ngx_http_manta_redis_send(rd, br, kind, cmd, len) == NULL) {
+        return NGX_ERROR;
     }
 
     return NGX_OK;
@@ -465,7 +564,6 @@ static void
 ngx_http_manta_redis_read_handler(ngx_event_t *rev)
 {
     u_char                           buf[16384];
-    void                            *reply;
     ssize_t                          n;
     ngx_connection_t                *c;
     ngx_http_manta_redis_t          *rd;
@@ -525,33 +623,8 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
             return;
         }
 
-        if (redisReaderFeed(rd->reader, (char *) buf, n) != REDIS_OK) {
-            ngx_http_manta_redis_close(rd, br, 1);
+        if (ngx_http_manta_redis_replies(rd, c, br, buf, n) != NGX_OK) {
             return;
-        }
-
-        for ( ;; ) {
-            reply = NULL;
-
-            if (redisReaderGetReply(rd->reader, &reply) != REDIS_OK) {
-                ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                              "manta_limit_redis zone \"%V\": invalid reply "
-                              "from %V", &rd->zone, &rd->server);
-                ngx_http_manta_redis_close(rd, br, 1);
-                return;
-            }
-
-            if (reply == NULL) {
-                break;
-            }
-
-            n = ngx_http_manta_redis_dispatch(rd, reply);
-
-            manta_redis_reply_free(reply);
-
-            if (n != NGX_OK) {
-                return;
-            }
         }
 
         if (!rd->connected) {
@@ -566,16 +639,62 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
 }
 
 
+/*
+ * The bytes read, fed to the reader; each complete reply goes to the
+ * oldest command.  NGX_ERROR when the connection was closed (or a reply
+ * closed it).
+ */
+
+static ngx_int_t
+ngx_http_manta_redis_replies(ngx_http_manta_redis_t *rd,
+    ngx_connection_t *c, ngx_http_manta_redis_breaker_t *br, u_char *buf,
+    ssize_t n)
+{
+    void       *reply;
+    ngx_int_t   rc;
+
+    if (redisReaderFeed(rd->reader, (char *) buf, n) != REDIS_OK) {
+        ngx_http_manta_redis_close(rd, br, 1);
+        return NGX_ERROR;
+    }
+
+    for ( ;; ) {
+        reply = NULL;
+
+        if (redisReaderGetReply(rd->reader, &reply) != REDIS_OK) {
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "manta_limit_redis zone \"%V\": invalid reply "
+                          "from %V", &rd->zone, &rd->server);
+            ngx_http_manta_redis_close(rd, br, 1);
+            return NGX_ERROR;
+        }
+
+        if (reply == NULL) {
+            return NGX_OK;
+        }
+
+        rc = ngx_http_manta_redis_dispatch(rd, reply);
+
+        manta_redis_reply_free(reply);
+
+        if (rc != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+}
+
+
 /* the reply to the oldest command; NGX_ERROR when the connection closed */
 
 static ngx_int_t
 ngx_http_manta_redis_dispatch(ngx_http_manta_redis_t *rd, redisReply *reply)
 {
     int                              rc;
-    const char                      *err, *what;
+    ngx_int_t                        retry;
+    const char                      *err;
     ngx_queue_t                     *q;
     manta_redis_result_t             res;
-    ngx_http_manta_redis_op_t       *op, *again;
+    ngx_http_manta_redis_op_t       *op;
     ngx_http_manta_redis_breaker_t  *br;
 
     if (ngx_queue_empty(&rd->pending)) {
@@ -589,79 +708,16 @@ ngx_http_manta_redis_dispatch(ngx_http_manta_redis_t *rd, redisReply *reply)
     br = op->br;
 
     if (op->kind <= NGX_HTTP_MANTA_REDIS_LOAD) {
-
-        if (manta_redis_reply_ok(reply)) {
-            ngx_http_manta_redis_free(op);
-            return NGX_OK;
-        }
-
-        what = (op->kind == NGX_HTTP_MANTA_REDIS_AUTH) ? "AUTH"
-               : (op->kind == NGX_HTTP_MANTA_REDIS_SELECT) ? "SELECT"
-               : "SCRIPT LOAD";
-
-        /* Redis's own message names no secret */
-
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "manta_limit_redis zone \"%V\": %s on %V failed: "
-                      "\"%*s\"", &rd->zone, what, &rd->server,
-                      (reply->type == REDIS_REPLY_ERROR)
-                      ? ngx_min(reply->len, 200) : 0,
-                      (reply->type == REDIS_REPLY_ERROR) ? reply->str : "");
-
-        ngx_http_manta_redis_free(op);
-        ngx_http_manta_redis_close(rd, br, 1);
-
-        /* no reconnect storm on a wrong password */
-        rd->retry_at = ngx_current_msec + NGX_HTTP_MANTA_REDIS_RETRY_MAX;
-        return NGX_ERROR;
+        return ngx_http_manta_redis_prologue_reply(rd, op, reply);
     }
 
     rc = manta_redis_reply(reply, &res, &err);
 
     if (rc == MANTA_REDIS_NOSCRIPT && !op->retried) {
         /* Redis restarted or SCRIPT FLUSH: load it, then ask again */
-        int    len;
-        char  *cmd;
-
-        len = manta_redis_load_cmd(&cmd);
-
-        if (len >= 0
-            && ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_LOAD,
-                                         cmd, len)
-               != NULL)
-        {
-            again = ngx_http_manta_redis_send(rd, br, op->kind, op->cmd,
-                                              op->len);
-            op->cmd = NULL;
-
-            if (again == NULL) {
-                ngx_http_manta_redis_failure(rd, br);
-                ngx_http_manta_redis_answer(op, NULL);
-                return rd->connected ? NGX_OK : NGX_ERROR;
-            }
-
-            {
-                again->retried = 1;
-                again->r = op->r;
-                again->handler = op->handler;
-                again->cln = op->cln;
-
-                if (again->cln) {
-                    again->cln->data = again;
-                }
-
-                if (op->timer.timer_set) {
-                    ngx_add_timer(&again->timer,
-                                  op->timer.timer.key - ngx_current_msec);
-                }
-
-                op->r = NULL;
-                op->cln = NULL;
-            }
-
-            ngx_http_manta_redis_free(op);
-            ngx_http_manta_redis_flush(rd);
-            return NGX_OK;
+        retry = ngx_http_manta_redis_retry(rd, op);
+        if (retry != NGX_DECLINED) {
+            return retry;
         }
     }
 
@@ -685,6 +741,105 @@ ngx_http_manta_redis_dispatch(ngx_http_manta_redis_t *rd, redisReply *reply)
     ngx_http_manta_redis_answer(op, &res);
 
     return rd->connected ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * The reply to AUTH, SELECT or SCRIPT LOAD (op, taken off the queue): a
+ * refusal closes the connection, and the next attempt waits.
+ */
+
+static ngx_int_t
+ngx_http_manta_redis_prologue_reply(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_op_t *op, redisReply *reply)
+{
+    const char                      *what;
+    ngx_http_manta_redis_breaker_t  *br;
+
+    if (manta_redis_reply_ok(reply)) {
+        ngx_http_manta_redis_free(op);
+        return NGX_OK;
+    }
+
+    br = op->br;
+
+    what = (op->kind == NGX_HTTP_MANTA_REDIS_AUTH) ? "AUTH"
+           : (op->kind == NGX_HTTP_MANTA_REDIS_SELECT) ? "SELECT"
+           : "SCRIPT LOAD";
+
+    /* Redis's own message names no secret */
+
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "manta_limit_redis zone \"%V\": %s on %V failed: "
+                  "\"%*s\"", &rd->zone, what, &rd->server,
+                  (reply->type == REDIS_REPLY_ERROR)
+                  ? ngx_min(reply->len, 200) : 0,
+                  (reply->type == REDIS_REPLY_ERROR) ? reply->str : "");
+
+    ngx_http_manta_redis_free(op);
+    ngx_http_manta_redis_close(rd, br, 1);
+
+    /* no reconnect storm on a wrong password */
+    rd->retry_at = ngx_current_msec + NGX_HTTP_MANTA_REDIS_RETRY_MAX;
+    return NGX_ERROR;
+}
+
+
+/*
+ * NOSCRIPT to op (taken off the queue): SCRIPT LOAD, then op's command
+ * again, once, for the same request and within its timer.  NGX_DECLINED
+ * when SCRIPT LOAD could not be queued: op is answered as a failure.
+ */
+
+static ngx_int_t
+ngx_http_manta_redis_retry(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_op_t *op)
+{
+    int                              len;
+    char                            *cmd;
+    ngx_http_manta_redis_op_t       *again;
+    ngx_http_manta_redis_breaker_t  *br;
+
+    br = op->br;
+
+    len = manta_redis_load_cmd(&cmd);
+
+    if (ngx_http_manta_redis_queue(rd, br, NGX_HTTP_MANTA_REDIS_LOAD, cmd,
+                                   len)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    again = ngx_http_manta_redis_send(rd, br, op->kind, op->cmd, op->len);
+    op->cmd = NULL;
+
+    if (again == NULL) {
+        ngx_http_manta_redis_failure(rd, br);
+        ngx_http_manta_redis_answer(op, NULL);
+        return rd->connected ? NGX_OK : NGX_ERROR;
+    }
+
+    again->retried = 1;
+    again->r = op->r;
+    again->handler = op->handler;
+    again->cln = op->cln;
+
+    if (again->cln) {
+        again->cln->data = again;
+    }
+
+    if (op->timer.timer_set) {
+        ngx_add_timer(&again->timer, op->timer.timer.key - ngx_current_msec);
+    }
+
+    op->r = NULL;
+    op->cln = NULL;
+
+    ngx_http_manta_redis_free(op);
+    ngx_http_manta_redis_flush(rd);
+
+    return NGX_OK;
 }
 
 
@@ -1013,18 +1168,22 @@ ngx_http_manta_redis_success(ngx_http_manta_redis_t *rd,
  * [fleet=N] [prefix=P] [fails=N] [probe=T]
  * [tls [tls_trusted_certificate=FILE]
  * [tls_verify=on|off] [tls_verify_depth=N] [tls_name=NAME]]"
+ *
+ * Each parameter group has its parser: NGX_OK when it took the parameter,
+ * NGX_DECLINED when the parameter is not of its group, NGX_ERROR when the
+ * value is invalid (logged).
  */
 
 char *
 ngx_http_manta_redis_create(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_manta_redis_t **rdp)
 {
-    char                    *rv;
-    ngx_int_t                n, rc, depth;
-    ngx_str_t               *value, s, name, file, trusted, host;
-    ngx_url_t                u;
-    ngx_uint_t               i, tls, tls_opts;
-    ngx_http_manta_redis_t  *rd;
+    char                         *rv;
+    ngx_int_t                     rc;
+    ngx_str_t                    *value;
+    ngx_uint_t                    i, k, n;
+    ngx_http_manta_redis_t       *rd;
+    ngx_http_manta_redis_args_t   args;
 
     value = cf->args->elts;
 
@@ -1038,300 +1197,383 @@ ngx_http_manta_redis_create(ngx_conf_t *cf, ngx_command_t *cmd,
     rd->fails = NGX_HTTP_MANTA_REDIS_FAILS;
     rd->probe = NGX_HTTP_MANTA_REDIS_PROBE;
     ngx_str_set(&rd->prefix, "manta:");
-
-    ngx_str_null(&name);
-    ngx_str_null(&file);
-    ngx_str_null(&trusted);
-    ngx_str_null(&host);
-
-    tls = 0;
-    tls_opts = 0;
-    depth = 1;
     rd->tls_verify = 1;
+
+    ngx_memzero(&args, sizeof(ngx_http_manta_redis_args_t));
+    args.depth = 1;
+
+    n = sizeof(ngx_http_manta_redis_parsers)
+        / sizeof(ngx_http_manta_redis_parsers[0]);
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-            name.data = value[i].data + 5;
-            name.len = value[i].len - 5;
-            continue;
+        rc = NGX_DECLINED;
+
+        for (k = 0; rc == NGX_DECLINED && k < n; k++) {
+            rc = ngx_http_manta_redis_parsers[k](cf, rd, &args, &value[i]);
         }
 
-        if (ngx_strncmp(value[i].data, "server=", 7) == 0) {
-            ngx_memzero(&u, sizeof(ngx_url_t));
-
-            u.url.data = value[i].data + 7;
-            u.url.len = value[i].len - 7;
-            u.default_port = 6379;
-            u.no_resolve = 0;
-
-            if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid server \"%V\"%s%s: give "
-                                   "HOST:PORT", &value[i],
-                                   u.err ? ": " : "", u.err ? u.err : "");
-                return NGX_CONF_ERROR;
-            }
-
-            rd->addr = &u.addrs[0];
-            rd->server = u.addrs[0].name;
-            host = u.host;
-            continue;
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
         }
 
-        if (ngx_strncmp(value[i].data, "password_file=", 14) == 0) {
-            file.data = value[i].data + 14;
-            file.len = value[i].len - 14;
-            continue;
+        if (rc == NGX_DECLINED) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
         }
-
-        if (ngx_strncmp(value[i].data, "username=", 9) == 0) {
-            rd->username.data = value[i].data + 9;
-            rd->username.len = value[i].len - 9;
-
-            if (rd->username.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "empty \"username=\": name the ACL user");
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "db=", 3) == 0) {
-            n = ngx_atoi(value[i].data + 3, value[i].len - 3);
-            if (n == NGX_ERROR || n > 1000000) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\": give a database number",
-                                   &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            rd->db = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-
-            rc = ngx_parse_time(&s, 0);
-            if (rc == NGX_ERROR || rc == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\": give a time such as "
-                                   "\"20ms\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            rd->timeout = (ngx_msec_t) rc;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "fallback=", 9) == 0) {
-            s.data = value[i].data + 9;
-            s.len = value[i].len - 9;
-
-            if (s.len == 5 && ngx_strncmp(s.data, "local", 5) == 0) {
-                rd->fallback = NGX_HTTP_MANTA_REDIS_LOCAL;
-
-            } else if (s.len == 5 && ngx_strncmp(s.data, "allow", 5) == 0) {
-                rd->fallback = NGX_HTTP_MANTA_REDIS_ALLOW;
-
-            } else if (s.len == 4 && ngx_strncmp(s.data, "deny", 4) == 0) {
-                rd->fallback = NGX_HTTP_MANTA_REDIS_DENY;
-
-            } else {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\": give \"local\", "
-                                   "\"allow\" or \"deny\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "fleet=", 6) == 0) {
-            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
-            if (n == NGX_ERROR || n < 1 || n > 10000) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\": give the number of "
-                                   "gateways, 1 to 10000", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            rd->fleet = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "fails=", 6) == 0) {
-            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
-            if (n == NGX_ERROR || n < 1 || n > 1000) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\": give the number of "
-                                   "consecutive failures that open the "
-                                   "circuit, 1 to 1000", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            rd->fails = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "probe=", 6) == 0) {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            rc = ngx_parse_time(&s, 0);
-            if (rc == NGX_ERROR || rc == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\": give the time between "
-                                   "two probes of an open circuit, more "
-                                   "than 0, such as \"1s\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            rd->probe = (ngx_msec_t) rc;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0) {
-            rd->prefix.data = value[i].data + 7;
-            rd->prefix.len = value[i].len - 7;
-
-            if (rd->prefix.len > 64) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "\"%V\" is too long: at most 64 bytes",
-                                   &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strcmp(value[i].data, "tls") == 0) {
-            tls = 1;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "tls_trusted_certificate=", 24)
-            == 0)
-        {
-            trusted.data = value[i].data + 24;
-            trusted.len = value[i].len - 24;
-
-            if (trusted.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "empty \"tls_trusted_certificate=\": "
-                                   "name the file of the CA certificates");
-                return NGX_CONF_ERROR;
-            }
-
-            tls_opts = 1;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "tls_verify=", 11) == 0) {
-            s.data = value[i].data + 11;
-            s.len = value[i].len - 11;
-
-            if (s.len == 2 && ngx_strncmp(s.data, "on", 2) == 0) {
-                rd->tls_verify = 1;
-
-            } else if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
-                rd->tls_verify = 0;
-
-            } else {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\": give \"on\" or "
-                                   "\"off\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            tls_opts = 1;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "tls_verify_depth=", 17) == 0) {
-            depth = ngx_atoi(value[i].data + 17, value[i].len - 17);
-            if (depth == NGX_ERROR || depth < 1 || depth > 100) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid \"%V\": give the length of the "
-                                   "certificate chain, 1 to 100", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            tls_opts = 1;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "tls_name=", 9) == 0) {
-            rd->tls_name.data = value[i].data + 9;
-            rd->tls_name.len = value[i].len - 9;
-
-            if (rd->tls_name.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "empty \"tls_name=\": give the name in "
-                                   "the certificate of Redis");
-                return NGX_CONF_ERROR;
-            }
-
-            tls_opts = 1;
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
-        return NGX_CONF_ERROR;
     }
 
-    if (name.len == 0 || rd->addr == NULL) {
+    if (args.name.len == 0 || rd->addr == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" must have \"zone\" and \"server\" "
                            "parameters", &cmd->name);
         return NGX_CONF_ERROR;
     }
 
-    if (rd->username.len && file.len == 0) {
+    rv = ngx_http_manta_redis_secure(cf, rd, &args);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    rd->zone = args.name;
+
+    *rdp = rd;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "zone=", "server=", "prefix=" and "fleet=": where the buckets live */
+
+static ngx_int_t
+ngx_http_manta_redis_parse_server(ngx_conf_t *cf, ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_args_t *args, ngx_str_t *v)
+{
+    ngx_int_t  n;
+    ngx_url_t  u;
+
+    if (ngx_strncmp(v->data, "zone=", 5) == 0) {
+        args->name.data = v->data + 5;
+        args->name.len = v->len - 5;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "server=", 7) == 0) {
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url.data = v->data + 7;
+        u.url.len = v->len - 7;
+        u.default_port = 6379;
+        u.no_resolve = 0;
+
+        if (ngx_parse_url(cf->pool, &u) != NGX_OK || u.naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid server \"%V\"%s%s: give "
+                               "HOST:PORT", v,
+                               u.err ? ": " : "", u.err ? u.err : "");
+            return NGX_ERROR;
+        }
+
+        rd->addr = &u.addrs[0];
+        rd->server = u.addrs[0].name;
+        args->host = u.host;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "fleet=", 6) == 0) {
+        n = ngx_atoi(v->data + 6, v->len - 6);
+        if (n == NGX_ERROR || n < 1 || n > 10000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\": give the number of "
+                               "gateways, 1 to 10000", v);
+            return NGX_ERROR;
+        }
+
+        rd->fleet = n;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "prefix=", 7) == 0) {
+        rd->prefix.data = v->data + 7;
+        rd->prefix.len = v->len - 7;
+
+        if (rd->prefix.len > 64) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" is too long: at most 64 bytes", v);
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* "password_file=", "username=" and "db=": sent on connect */
+
+static ngx_int_t
+ngx_http_manta_redis_parse_auth(ngx_conf_t *cf, ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_args_t *args, ngx_str_t *v)
+{
+    ngx_int_t  n;
+
+    if (ngx_strncmp(v->data, "password_file=", 14) == 0) {
+        args->file.data = v->data + 14;
+        args->file.len = v->len - 14;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "username=", 9) == 0) {
+        rd->username.data = v->data + 9;
+        rd->username.len = v->len - 9;
+
+        if (rd->username.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "empty \"username=\": name the ACL user");
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "db=", 3) == 0) {
+        n = ngx_atoi(v->data + 3, v->len - 3);
+        if (n == NGX_ERROR || n > 1000000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\": give a database number", v);
+            return NGX_ERROR;
+        }
+
+        rd->db = n;
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* "timeout=" and "fallback=": how long a request waits, and then what */
+
+static ngx_int_t
+ngx_http_manta_redis_parse_timeout(ngx_conf_t *cf,
+    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
+    ngx_str_t *v)
+{
+    ngx_int_t  rc;
+    ngx_str_t  s;
+
+    if (ngx_strncmp(v->data, "timeout=", 8) == 0) {
+        s.data = v->data + 8;
+        s.len = v->len - 8;
+
+        rc = ngx_parse_time(&s, 0);
+        if (rc == NGX_ERROR || rc == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\": give a time such as "
+                               "\"20ms\"", v);
+            return NGX_ERROR;
+        }
+
+        rd->timeout = (ngx_msec_t) rc;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "fallback=", 9) == 0) {
+        s.data = v->data + 9;
+        s.len = v->len - 9;
+
+        if (s.len == 5 && ngx_strncmp(s.data, "local", 5) == 0) {
+            rd->fallback = NGX_HTTP_MANTA_REDIS_LOCAL;
+
+        } else if (s.len == 5 && ngx_strncmp(s.data, "allow", 5) == 0) {
+            rd->fallback = NGX_HTTP_MANTA_REDIS_ALLOW;
+
+        } else if (s.len == 4 && ngx_strncmp(s.data, "deny", 4) == 0) {
+            rd->fallback = NGX_HTTP_MANTA_REDIS_DENY;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\": give \"local\", "
+                               "\"allow\" or \"deny\"", v);
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* "fails=" and "probe=": when the circuit opens, how often it is tried */
+
+static ngx_int_t
+ngx_http_manta_redis_parse_breaker(ngx_conf_t *cf,
+    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
+    ngx_str_t *v)
+{
+    ngx_int_t  n, rc;
+    ngx_str_t  s;
+
+    if (ngx_strncmp(v->data, "fails=", 6) == 0) {
+        n = ngx_atoi(v->data + 6, v->len - 6);
+        if (n == NGX_ERROR || n < 1 || n > 1000) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\": give the number of "
+                               "consecutive failures that open the "
+                               "circuit, 1 to 1000", v);
+            return NGX_ERROR;
+        }
+
+        rd->fails = n;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "probe=", 6) == 0) {
+        s.data = v->data + 6;
+        s.len = v->len - 6;
+
+        rc = ngx_parse_time(&s, 0);
+        if (rc == NGX_ERROR || rc == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\": give the time between "
+                               "two probes of an open circuit, more "
+                               "than 0, such as \"1s\"", v);
+            return NGX_ERROR;
+        }
+
+        rd->probe = (ngx_msec_t) rc;
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * "tls", "tls_trusted_certificate=", "tls_verify=", "tls_verify_depth="
+ * and "tls_name="; the "tls_..." ones are checked against "tls" later
+ */
+
+static ngx_int_t
+ngx_http_manta_redis_parse_tls(ngx_conf_t *cf, ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_args_t *args, ngx_str_t *v)
+{
+    ngx_str_t  s;
+
+    if (ngx_strcmp(v->data, "tls") == 0) {
+        args->tls = 1;
+        return NGX_OK;
+    }
+
+    if (ngx_strncmp(v->data, "tls_trusted_certificate=", 24) == 0) {
+        args->trusted.data = v->data + 24;
+        args->trusted.len = v->len - 24;
+
+        if (args->trusted.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "empty \"tls_trusted_certificate=\": "
+                               "name the file of the CA certificates");
+            return NGX_ERROR;
+        }
+
+    } else if (ngx_strncmp(v->data, "tls_verify=", 11) == 0) {
+        s.data = v->data + 11;
+        s.len = v->len - 11;
+
+        if (s.len == 2 && ngx_strncmp(s.data, "on", 2) == 0) {
+            rd->tls_verify = 1;
+
+        } else if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
+            rd->tls_verify = 0;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\": give \"on\" or "
+                               "\"off\"", v);
+            return NGX_ERROR;
+        }
+
+    } else if (ngx_strncmp(v->data, "tls_verify_depth=", 17) == 0) {
+        args->depth = ngx_atoi(v->data + 17, v->len - 17);
+        if (args->depth == NGX_ERROR || args->depth < 1 || args->depth > 100)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\": give the length of the "
+                               "certificate chain, 1 to 100", v);
+            return NGX_ERROR;
+        }
+
+    } else if (ngx_strncmp(v->data, "tls_name=", 9) == 0) {
+        rd->tls_name.data = v->data + 9;
+        rd->tls_name.len = v->len - 9;
+
+        if (rd->tls_name.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "empty \"tls_name=\": give the name in "
+                               "the certificate of Redis");
+            return NGX_ERROR;
+        }
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    args->tls_opts = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Once every parameter is read: the password file and its user, then the
+ * TLS context ("tls_name=" defaults to the host of "server=").
+ */
+
+static char *
+ngx_http_manta_redis_secure(ngx_conf_t *cf, ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_args_t *args)
+{
+    char       *rv;
+    ngx_str_t  *host;
+
+    if (rd->username.len && args->file.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"username=\" needs \"password_file=\"");
         return NGX_CONF_ERROR;
     }
 
-    if (file.len) {
-        rv = ngx_http_manta_redis_password(cf, rd, &file);
+    if (args->file.len) {
+        rv = ngx_http_manta_redis_password(cf, rd, &args->file);
         if (rv != NGX_CONF_OK) {
             return rv;
         }
     }
 
-    if (!tls && tls_opts) {
+    if (!args->tls && args->tls_opts) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "the \"tls_...\" parameters need \"tls\"");
         return NGX_CONF_ERROR;
     }
 
-    if (tls) {
-        if (rd->tls_name.len == 0) {
-            rd->tls_name = host;
+    if (!args->tls) {
+        return NGX_CONF_OK;
+    }
 
-            if (host.len > 2 && host.data[0] == '[') {
-                /* an IPv6 address */
-                rd->tls_name.data = host.data + 1;
-                rd->tls_name.len = host.len - 2;
-            }
-        }
+    if (rd->tls_name.len == 0) {
+        host = &args->host;
+        rd->tls_name = *host;
 
-        rv = ngx_http_manta_redis_tls(cf, rd, &trusted, depth);
-        if (rv != NGX_CONF_OK) {
-            return rv;
+        if (host->len > 2 && host->data[0] == '[') {
+            /* an IPv6 address */
+            rd->tls_name.data = host->data + 1;
+            rd->tls_name.len = host->len - 2;
         }
     }
 
-    rd->zone = name;
-
-    *rdp = rd;
-
-    return NGX_CONF_OK;
+    return ngx_http_manta_redis_tls(cf, rd, &args->trusted, args->depth);
 }
 
 

@@ -33,6 +33,8 @@ static manta_reason_t ngx_http_manta_check_head(ngx_http_request_t *r,
 static void ngx_http_manta_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_process_body(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
+static ngx_int_t ngx_http_manta_spend(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, manta_plan_t *plan);
 static void ngx_http_manta_request_resume(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_join_body(ngx_http_request_t *r,
     ngx_str_t *body);
@@ -462,7 +464,6 @@ static ngx_int_t
 ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     u_char                     *buf;
-    ngx_int_t                   rc;
     ngx_str_t                   body;
     manta_plan_t                plan;
     manta_reason_t              reason;
@@ -508,7 +509,22 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return ngx_http_manta_reject_message(r, ctx, reason, plan.message);
     }
 
-    /* only a request that passed every check spends the bot's quota */
+    return ngx_http_manta_spend(r, ctx, &plan);
+}
+
+
+/*
+ * A request whose body passed every check, and only such a request,
+ * spends the bot's quota; then it is rewritten for upstream, or parked
+ * until Redis answers.  The planned body holds the secret: it is wiped
+ * when the request goes no further.
+ */
+
+static ngx_int_t
+ngx_http_manta_spend(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    manta_plan_t *plan)
+{
+    ngx_int_t  rc;
 
     ctx->resume = ngx_http_manta_request_resume;
 
@@ -516,23 +532,23 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     if (rc == NGX_BUSY) {
         /* parked until Redis answers: ctx->resume() */
-        ctx->body = (u_char *) plan.body;
-        ctx->body_len = plan.body_len;
+        ctx->body = (u_char *) plan->body;
+        ctx->body_len = plan->body_len;
 
         return NGX_AGAIN;
     }
 
     if (rc == NGX_ERROR || rc == NGX_DECLINED) {
         /* the body holds the secret */
-        manta_wipe(plan.body, plan.body_len);
+        manta_wipe(plan->body, plan->body_len);
 
         return (rc == NGX_ERROR)
                ? NGX_HTTP_INTERNAL_SERVER_ERROR
                : ngx_http_manta_reject(r, ctx, MANTA_RATE_LIMITED);
     }
 
-    ctx->body = (u_char *) plan.body;
-    ctx->body_len = plan.body_len;
+    ctx->body = (u_char *) plan->body;
+    ctx->body_len = plan->body_len;
 
     if (ngx_http_manta_rewrite_request(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
