@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "manta_jscan.h"
 #include "tap.h"
 #include "tests.h"
@@ -199,12 +201,23 @@ jscan_is(const char *json, size_t len, manta_jscan_rc_t rc,
 {
     char              got[65];
     size_t            i, count;
+    json_t           *root;
     manta_jtok_t      tok[64];
     manta_jscan_rc_t  r;
 
     r = manta_jscan(json, len, tok, 64, &count);
 
     is_int(r, rc, "jscan: %s", name);
+
+    /* jansson, the reference, agrees where the tokenizer is sure */
+
+    if (rc != MANTA_JSCAN_UNSURE) {
+        root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                          NULL);
+        ok((root != NULL) == (rc == MANTA_JSCAN_OK),
+           "jscan: %s: jansson agrees", name);
+        json_decref(root);
+    }
 
     if (r != MANTA_JSCAN_OK) {
         is_int(count, 0, "jscan: %s: no tokens", name);
