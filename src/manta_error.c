@@ -394,7 +394,7 @@ manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
     size_t count, const char *bot_id, const manta_str_t *redact,
     size_t nredact)
 {
-    int     v, er, rc;
+    int     v, er, rc, body_clean;
     size_t  i, found;
 
     v = manta_jscan_member(body, tok, 0, "success", 7);
@@ -438,9 +438,18 @@ manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
         return 1;
     }
 
-    /* names are never escaped here: their bytes are their value */
+    /*
+     * Names are never escaped here, and a string without an escape is its
+     * bytes: when the body holds no redacted value, only the escaped
+     * strings are left to decode and search.
+     */
 
-    for (i = 0; i < count; i++) {
+    body_clean = (manta_redact_find(body + tok[0].start,
+                                    tok[0].end - tok[0].start, redact,
+                                    nredact, &found)
+                  == NULL);
+
+    for (i = 0; i < count && !body_clean; i++) {
         if ((tok[i].flags & MANTA_JT_KEY)
             && manta_redact_find(body + tok[i].start,
                                  tok[i].end - tok[i].start, redact, nredact,
@@ -453,7 +462,8 @@ manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
 
     for (i = 0; i < count; i++) {
         if (tok[i].type == MANTA_JT_STRING
-            && !(tok[i].flags & MANTA_JT_KEY))
+            && !(tok[i].flags & MANTA_JT_KEY)
+            && (!body_clean || (tok[i].flags & MANTA_JT_ESCAPED)))
         {
             rc = manta_error_fast_holds(body, &tok[i], redact, nredact);
 
@@ -909,7 +919,19 @@ manta_error_build(const char *message, size_t len, int status,
 static size_t
 manta_int_format(char *buf, int n)
 {
-    /* buf holds at least 12 bytes; no NUL is counted */
+    char  *p;
 
-    return (size_t) snprintf(buf, 16, "%d", n);
+    /* buf holds at least 12 bytes; no NUL is written */
+
+    p = buf;
+
+    if (n < 0) {
+        *p++ = '-';
+        p = manta_uint(p, (unsigned long long) -(long long) n);
+
+    } else {
+        p = manta_uint(p, (unsigned long long) n);
+    }
+
+    return (size_t) (p - buf);
 }

@@ -72,7 +72,9 @@ manta_jscan(const char *buf, size_t len, manta_jtok_t *tok, size_t ntok,
 
     *count = 0;
 
-    if (len >= MANTA_JSCAN_MAX) {
+    /* jansson's reader skips a NUL byte wherever it is */
+
+    if (len >= MANTA_JSCAN_MAX || memchr(buf, '\0', len) != NULL) {
         return MANTA_JSCAN_UNSURE;
     }
 

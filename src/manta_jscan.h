@@ -75,9 +75,10 @@ typedef enum {
  * text that needs more than ntok tokens or is nested deeper than
  * MANTA_JSCAN_DEPTH, for an object of more than 64 members, for a member
  * name that holds an escape (so a name's bytes are its value) or is a
- * duplicate, for "\u0000" or an escaped surrogate not in a pair, for an
- * integer of more than 18 digits, a real of more than 20 bytes or with an
- * exponent of more than 2 digits, and for a buffer of 2 GB or more.
+ * duplicate, for a NUL byte anywhere (jansson's reader skips them) and for
+ * "\u0000", for an escaped surrogate not in a pair, for an integer of more
+ * than 18 digits, a real of more than 20 bytes or with an exponent of more
+ * than 2 digits, and for a buffer of 2 GB or more.
  */
 manta_jscan_rc_t manta_jscan(const char *buf, size_t len, manta_jtok_t *tok,
     size_t ntok, size_t *count);
