@@ -15,6 +15,7 @@
 
 #include "manta_reason.h"
 #include "manta_json.h"
+#include "manta_jscan.h"
 #include "manta_error.h"
 #include "manta_util.h"
 
@@ -28,6 +29,10 @@
 #define MANTA_ERR_BODY_BOT    ",\"botId\":\""
 #define MANTA_ERR_BODY_END    "}}"
 
+/* the tokens of a body the fast path reads, and a decoded string's room */
+#define MANTA_ERROR_TOKENS  64
+#define MANTA_ERROR_STACK   1024
+
 
 static manta_error_rc_t manta_error_make(const char *body, size_t len,
     int status, const char *bot_id, size_t bot_id_len,
@@ -36,6 +41,17 @@ static manta_error_rc_t manta_error_shape(const char *body, size_t len,
     int status, const char *bot_id, size_t bot_id_len,
     const manta_str_t *redact, size_t nredact, int fresh, char **out,
     size_t *out_len);
+static int manta_error_shape_fast(const char *body, size_t len, int status,
+    const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
+    size_t nredact, int fresh, char **out, size_t *out_len,
+    manta_error_rc_t *rc);
+static int manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
+    size_t count, const char *bot_id, const manta_str_t *redact,
+    size_t nredact);
+static int manta_error_fast_message(const char *body,
+    const manta_jtok_t *tok);
+static int manta_error_fast_holds(const char *body, const manta_jtok_t *t,
+    const manta_str_t *redact, size_t nredact);
 static manta_error_rc_t manta_error_fill(json_t *root, const char *bot_id,
     size_t bot_id_len, const manta_str_t *redact, size_t nredact, char **out,
     size_t *out_len);
@@ -60,6 +76,9 @@ static manta_error_rc_t manta_error_build(const char *message, size_t len,
 static const char  *manta_error_members[] = {
     "message", "error", "detail", "title", NULL
 };
+
+
+int  manta_error_fast = 1;
 
 
 manta_error_rc_t
@@ -217,6 +236,13 @@ manta_error_shape(const char *body, size_t len, int status,
     *out = NULL;
     *out_len = 0;
 
+    if (body != NULL && len != 0 && manta_error_fast
+        && manta_error_shape_fast(body, len, status, bot_id, bot_id_len,
+                                  redact, nredact, fresh, out, out_len, &rc))
+    {
+        return rc;
+    }
+
     root = NULL;
 
     if (body != NULL && len != 0) {
@@ -263,6 +289,267 @@ manta_error_shape(const char *body, size_t len, int status,
 
     return manta_error_build(phrase, strlen(phrase), status, bot_id,
                              bot_id_len, out, out_len);
+}
+
+
+/*
+ * manta_error_shape() without a jansson tree, for the bodies whose answer
+ * needs none: not a JSON object, a valid ErrorResponse passed as it is, or
+ * a message taken from a member.  0 when the tokenizer is unsure or the
+ * answer needs the tree (an ErrorResponse re-serialized): the caller then
+ * parses the body with jansson.  Otherwise 1 and *rc.
+ */
+
+static int
+manta_error_shape_fast(const char *body, size_t len, int status,
+    const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
+    size_t nredact, int fresh, char **out, size_t *out_len,
+    manta_error_rc_t *rc)
+{
+    int               v;
+    char             *s, *m, buf[MANTA_ERROR_STACK];
+    size_t            n, count;
+    const char       *phrase;
+    manta_jtok_t      tok[MANTA_ERROR_TOKENS];
+    manta_jscan_rc_t  jrc;
+
+    jrc = manta_jscan(body, len, tok, MANTA_ERROR_TOKENS, &count);
+
+    if (jrc == MANTA_JSCAN_UNSURE) {
+        return 0;
+    }
+
+    v = -1;
+
+    if (jrc == MANTA_JSCAN_OK && tok[0].type == MANTA_JT_OBJECT) {
+
+        if (!fresh) {
+            switch (manta_error_fast_pass(body, tok, count, bot_id, redact,
+                                          nredact))
+            {
+            case 1:
+                *rc = MANTA_ERROR_PASS;
+                return 1;
+
+            case -1:
+                return 0;
+
+            default:
+                break;
+            }
+        }
+
+        v = manta_error_fast_message(body, tok);
+    }
+
+    if (v < 0) {
+        phrase = manta_status_phrase(status);
+
+        *rc = manta_error_build(phrase, strlen(phrase), status, bot_id,
+                                bot_id_len, out, out_len);
+        return 1;
+    }
+
+    n = tok[v].end - tok[v].start;
+    s = buf;
+
+    if (n > sizeof(buf)) {
+        s = malloc(n);
+        if (s == NULL) {
+            return 0;
+        }
+    }
+
+    n = manta_jscan_decode(body + tok[v].start, n, s);
+
+    m = manta_redact_copy(s, n, redact, nredact, &n);
+
+    if (s != buf) {
+        free(s);
+    }
+
+    if (m == NULL) {
+        *rc = MANTA_ERROR_NOMEM;
+        return 1;
+    }
+
+    n = manta_utf8_cut(m, n, MANTA_ERROR_MESSAGE_MAX);
+
+    *rc = manta_error_build(m, n, status, bot_id, bot_id_len, out, out_len);
+    free(m);
+
+    return 1;
+}
+
+
+/*
+ * manta_error_is_response(), manta_redact_keys() and manta_error_fill()
+ * over the tokens: 1 when the body passes as it is, 0 when it is not kept
+ * (not an ErrorResponse, or a member name holds a redacted value), -1 when
+ * it would be re-serialized or a string cannot be decoded.
+ */
+
+static int
+manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
+    size_t count, const char *bot_id, const manta_str_t *redact,
+    size_t nredact)
+{
+    int     v, er, rc, body_clean;
+    size_t  i, found;
+
+    v = manta_jscan_member(body, tok, 0, "success", 7);
+
+    if (v < 0 || tok[v].type != MANTA_JT_FALSE) {
+        return 0;
+    }
+
+    er = manta_jscan_member(body, tok, 0, "errResponse", 11);
+
+    if (er < 0 || tok[er].type != MANTA_JT_OBJECT) {
+        return 0;
+    }
+
+    v = manta_jscan_member(body, tok, er, "message", 7);
+
+    if (v < 0 || tok[v].type != MANTA_JT_STRING) {
+        return 0;
+    }
+
+    v = manta_jscan_member(body, tok, er, "code", 4);
+
+    if (v < 0 || tok[v].type != MANTA_JT_NUMBER
+        || (tok[v].flags & MANTA_JT_REAL))
+    {
+        return 0;
+    }
+
+    v = manta_jscan_member(body, tok, er, "botId", 5);
+
+    if (v >= 0 && tok[v].type != MANTA_JT_STRING) {
+        return 0;
+    }
+
+    if (v < 0 && bot_id != NULL) {
+        /* filled in: re-serialized */
+        return -1;
+    }
+
+    if (nredact == 0) {
+        return 1;
+    }
+
+    /*
+     * Names are never escaped here, and a string without an escape is its
+     * bytes: when the body holds no redacted value, only the escaped
+     * strings are left to decode and search.
+     */
+
+    body_clean = (manta_redact_find(body + tok[0].start,
+                                    tok[0].end - tok[0].start, redact,
+                                    nredact, &found)
+                  == NULL);
+
+    for (i = 0; i < count && !body_clean; i++) {
+        if ((tok[i].flags & MANTA_JT_KEY)
+            && manta_redact_find(body + tok[i].start,
+                                 tok[i].end - tok[i].start, redact, nredact,
+                                 &found)
+               != NULL)
+        {
+            return 0;
+        }
+    }
+
+    for (i = 0; i < count; i++) {
+        if (tok[i].type == MANTA_JT_STRING
+            && !(tok[i].flags & MANTA_JT_KEY)
+            && (!body_clean || (tok[i].flags & MANTA_JT_ESCAPED)))
+        {
+            rc = manta_error_fast_holds(body, &tok[i], redact, nredact);
+
+            if (rc != 0) {
+                /* redacted: re-serialized */
+                return -1;
+            }
+        }
+    }
+
+    return 1;
+}
+
+
+/* manta_error_message() over the tokens: the string's index, or -1 */
+
+static int
+manta_error_fast_message(const char *body, const manta_jtok_t *tok)
+{
+    int           v;
+    const char  **name;
+
+    for (name = manta_error_members; *name; name++) {
+        v = manta_jscan_member(body, tok, 0, *name, strlen(*name));
+
+        /* a string decodes to nothing only when it is empty */
+
+        if (v >= 0 && tok[v].type == MANTA_JT_STRING
+            && tok[v].end != tok[v].start)
+        {
+            return v;
+        }
+    }
+
+    v = manta_jscan_member(body, tok,
+                           manta_jscan_member(body, tok, 0, "errResponse",
+                                              11),
+                           "message", 7);
+
+    if (v < 0 || tok[v].type != MANTA_JT_STRING || tok[v].end == tok[v].start)
+    {
+        return -1;
+    }
+
+    return v;
+}
+
+
+/* 1 when the decoded string holds a redacted value, -1 on no memory */
+
+static int
+manta_error_fast_holds(const char *body, const manta_jtok_t *t,
+    const manta_str_t *redact, size_t nredact)
+{
+    int          rc;
+    char        *s, buf[MANTA_ERROR_STACK];
+    size_t       n, found;
+    const char  *hit;
+
+    n = t->end - t->start;
+
+    if (!(t->flags & MANTA_JT_ESCAPED)) {
+        return manta_redact_find(body + t->start, n, redact, nredact, &found)
+               != NULL;
+    }
+
+    s = buf;
+
+    if (n > sizeof(buf)) {
+        s = malloc(n);
+        if (s == NULL) {
+            return -1;
+        }
+    }
+
+    n = manta_jscan_decode(body + t->start, n, s);
+    hit = manta_redact_find(s, n, redact, nredact, &found);
+    rc = (hit != NULL);
+
+    manta_wipe(s, n);
+
+    if (s != buf) {
+        free(s);
+    }
+
+    return rc;
 }
 
 
@@ -552,32 +839,32 @@ static const char *
 manta_redact_find(const char *s, size_t len, const manta_str_t *redact,
     size_t nredact, size_t *found)
 {
-    size_t       i, j;
-    const char  *best;
+    size_t       i, room;
+    const char  *best, *hit;
 
     best = NULL;
     *found = 0;
 
     for (i = 0; i < nredact; i++) {
-        if (redact[i].len == 0 || redact[i].len > len) {
+        if (redact[i].len == 0) {
             continue;
         }
 
-        for (j = 0; j + redact[i].len <= len; j++) {
-            if (best != NULL && s + j > best) {
-                break;
-            }
+        /* one starting after the leftmost so far does not count */
 
-            if (s[j] == redact[i].data[0]
-                && memcmp(s + j, redact[i].data, redact[i].len) == 0)
-            {
-                if (best == NULL || s + j < best || redact[i].len > *found) {
-                    best = s + j;
-                    *found = redact[i].len;
-                }
+        room = len;
 
-                break;
-            }
+        if (best != NULL && (size_t) (best - s) + redact[i].len < len) {
+            room = (size_t) (best - s) + redact[i].len;
+        }
+
+        hit = manta_find(s, room, redact[i].data, redact[i].len);
+
+        if (hit != NULL
+            && (best == NULL || hit < best || redact[i].len > *found))
+        {
+            best = hit;
+            *found = redact[i].len;
         }
     }
 
@@ -632,7 +919,19 @@ manta_error_build(const char *message, size_t len, int status,
 static size_t
 manta_int_format(char *buf, int n)
 {
-    /* buf holds at least 12 bytes; no NUL is counted */
+    char  *p;
 
-    return (size_t) snprintf(buf, 16, "%d", n);
+    /* buf holds at least 12 bytes; no NUL is written */
+
+    p = buf;
+
+    if (n < 0) {
+        *p++ = '-';
+        p = manta_uint(p, (unsigned long long) -(long long) n);
+
+    } else {
+        p = manta_uint(p, (unsigned long long) n);
+    }
+
+    return (size_t) (p - buf);
 }

@@ -67,6 +67,13 @@ manta_error_rc_t manta_error_rewrite(const char *body, size_t len,
     const manta_str_t *redact, size_t nredact, char *out, size_t *out_len);
 
 /*
+ * 1 (the default): bodies whose answer needs no jansson tree are read with
+ * the tokenizer of manta_jscan.h, others with jansson.  0: every body with
+ * jansson.  The answer is the same either way; only the tests set it.
+ */
+extern int  manta_error_fast;
+
+/*
  * ErrorResponse, compact:
  * {"success":false,"errResponse":{"message":M,"code":C,"botId":B}}
  * "botId" is omitted when bot_id is NULL.  Returns the length written;

@@ -32,6 +32,7 @@ main(int argc, char **argv)
     test_name();
     test_creds();
     test_error();
+    test_jscan();
     test_limit();
     test_mask();
     test_plan();

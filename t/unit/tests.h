@@ -15,6 +15,7 @@ void test_body(void);
 void test_name(void);
 void test_creds(void);
 void test_error(void);
+void test_jscan(void);
 void test_limit(void);
 void test_mask(void);
 void test_plan(void);

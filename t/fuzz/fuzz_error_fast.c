@@ -1,0 +1,86 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * Differential: manta_error_rewrite() with its fast path (the tokenizer of
+ * manta_jscan.h) must give the same answer and the same bytes as with
+ * every body parsed by jansson (manta_error_fast = 0).
+ *
+ * The first byte picks the status, the second the botId, the third which
+ * values are redacted; the rest is the upstream body.
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "manta_error.h"
+#include "../unit/alloc.h"
+#include "fuzz.h"
+
+
+static const char *const  bot_ids[] = {
+    NULL, "bot-1", "secret-bot", "caf\xc3\xa9"
+};
+
+/* some of them are also what an escape in a body decodes to */
+static const manta_str_t  pool[] = {
+    { S("TOKEN-Zq9") },
+    { S("secret") },
+    { S("SEC\"RET") },
+    { S("4711") },
+    { S("sec") },
+    { S("caf\xc3\xa9") },
+    { S("\xf0\x9f\x98\x80!") },
+    { S("") }
+};
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int                status;
+    char              *fast, *slow;
+    size_t             i, len, fast_len, slow_len, nredact;
+    const char        *body, *bot_id;
+    manta_str_t        redact[8];
+    manta_error_rc_t   fast_rc, slow_rc;
+
+    if (size < 3) {
+        return 0;
+    }
+
+    status = 400 + data[0] % 200;
+    bot_id = bot_ids[data[1] % 4];
+
+    nredact = 0;
+
+    for (i = 0; i < 8; i++) {
+        if (data[2] & (1u << i)) {
+            redact[nredact++] = pool[i];
+        }
+    }
+
+    body = (const char *) data + 3;
+    len = size - 3;
+
+    manta_error_fast = 1;
+    fast_rc = alloc_error_rewrite(len ? body : NULL, len, status, bot_id,
+                                  bot_id ? strlen(bot_id) : 0, redact,
+                                  nredact, &fast, &fast_len);
+
+    manta_error_fast = 0;
+    slow_rc = alloc_error_rewrite(len ? body : NULL, len, status, bot_id,
+                                  bot_id ? strlen(bot_id) : 0, redact,
+                                  nredact, &slow, &slow_len);
+
+    fuzz_assert(fast_rc == slow_rc);
+    fuzz_assert(fast_len == slow_len);
+    fuzz_assert(fast_len == 0 || memcmp(fast, slow, fast_len) == 0);
+
+    free(fast);
+    free(slow);
+
+    manta_error_fast = 1;
+
+    return 0;
+}
