@@ -136,25 +136,39 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     visible = 0;
 
     while (p < last) {
-        start = p;
 
         if (*p > 0x20 && *p < 0x7f) {
-            /* printable ASCII other than the space: kept, no decoding */
-            p++;
+            /* a run of printable ASCII other than the space: kept as is */
+
+            if (space) {
+                *o++ = ' ';
+                count++;
+                space = 0;
+            }
+
+            start = p;
+
+            do {
+                *o++ = (char) *p++;
+            } while (p < last && *p > 0x20 && *p < 0x7f);
+
+            count += (size_t) (p - start);
             visible = 1;
 
-        } else {
-            p += manta_utf8_decode(p, last, &cp);
+            continue;
+        }
 
-            if (manta_white_space(cp)) {
-                /* leading white space is dropped, inner runs pending */
-                space = (o != out);
-                continue;
-            }
+        start = p;
+        p += manta_utf8_decode(p, last, &cp);
 
-            if (cp != MANTA_BRAILLE_BLANK) {
-                visible = 1;
-            }
+        if (manta_white_space(cp)) {
+            /* leading white space is dropped, inner runs pending */
+            space = (o != out);
+            continue;
+        }
+
+        if (cp != MANTA_BRAILLE_BLANK) {
+            visible = 1;
         }
 
         if (space) {
@@ -270,13 +284,17 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
         start = p;
 
         if (*p >= 0x20 && *p < 0x7f) {
-            /* printable ASCII: a starter, NFC_QC=Yes, kept */
-            p++;
+            /* a run of printable ASCII: starters, NFC_QC=Yes, kept */
+
+            do {
+                p++;
+            } while (p < last && *p >= 0x20 && *p < 0x7f);
+
             run = 0;
             last_ccc = 0;
 
             if (k != NULL) {
-                *k++ = (char) *start;
+                k = manta_cpymem(k, start, (size_t) (p - start));
             }
 
             continue;

@@ -77,10 +77,12 @@ typedef struct {
  * means manta_reason_message().  A message never holds the value of a
  * member; member names in it are valid UTF-8, at most 64 bytes, without
  * control characters.
- * A body other than the plain {"name":"<text>"} (no escapes, no other
- * member) is parsed with jansson: JSON_REJECT_DUPLICATES, no
+ * A body other than the plain {"name":"<text>"} (no other member; the
+ * string's JSON escapes are decoded, as jansson decodes them, into the end
+ * of the name buffer) is parsed with jansson: JSON_REJECT_DUPLICATES, no
  * JSON_DECODE_ANY, no JSON_ALLOW_NUL; every json_t is released before
- * returning.
+ * returning.  So is a name whose escapes jansson rejects (a lone
+ * surrogate, \u0000): its answer and message are jansson's.
  */
 manta_reason_t manta_body_check(const manta_body_opts_t *opts,
     const char *data, size_t len, char *name, size_t name_size,
