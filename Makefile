@@ -39,6 +39,11 @@ GLUE_SRCS   = $(wildcard src/ngx_http_manta_*.c src/ngx_http_manta_*.h)
 UNIT_SRCS   = $(wildcard t/unit/*.c)
 UNIT        = $(BUILD)/unit/manta_unit
 
+# the NFC quick-check table, generated from utf8proc's data (the module's
+# build runs the same generator from config)
+GEN         = $(BUILD)/gen
+NFC_QC      = $(GEN)/manta_nfc_qc.h
+
 DEB_PKGS    = nginx-core nginx-dev libjansson-dev libpcre2-dev libssl-dev \
               libutf8proc-dev openssl curl gcc make perl \
               python3-prometheus-client \
@@ -68,7 +73,7 @@ deps:
 	fi
 
 # nginx's configure writes into its own tree: configure a copy of it
-$(NGX_BUILD)/objs/Makefile: config debian/changelog
+$(NGX_BUILD)/objs/Makefile: config debian/changelog tools/gen_nfc_qc.c
 	@test -x $(NGINX_SRC)/configure || { \
 	    echo "no nginx source at $(NGINX_SRC): run 'make deps'" >&2; exit 1; }
 	rm -rf $(NGX_BUILD) && mkdir -p $(BUILD)
@@ -83,9 +88,16 @@ $(NGX_BUILD)/objs/Makefile: config debian/changelog
 $(MODULE): $(NGX_BUILD)/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
 
-$(UNIT): $(CORE_SRCS) $(CORE_HDRS) $(UNIT_SRCS) $(wildcard t/unit/*.h)
+$(NFC_QC): tools/gen_nfc_qc.c
+	@mkdir -p $(GEN)
+	$(CC) -std=gnu99 -O2 -Wall -Wextra -o $(GEN)/gen_nfc_qc $< -lutf8proc
+	$(GEN)/gen_nfc_qc > $@.tmp && mv $@.tmp $@
+
+$(UNIT): $(CORE_SRCS) $(CORE_HDRS) $(UNIT_SRCS) $(wildcard t/unit/*.h) \
+         $(NFC_QC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -It/unit -o $@ $(CORE_SRCS) $(UNIT_SRCS) $(CORE_LIBS)
+	$(CC) $(CORE_CFLAGS) -I$(GEN) -It/unit -o $@ $(CORE_SRCS) $(UNIT_SRCS) \
+	    $(CORE_LIBS)
 
 unit: $(UNIT)
 
@@ -180,9 +192,9 @@ bench: deps build
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)"
 	MANTA_MODULE=$(MODULE) NGINX_BIN=$(NGINX) perl t/bench/bench.pl
 
-$(BENCH_CORE): t/bench/bench_core.c $(CORE_SRCS) $(CORE_HDRS)
+$(BENCH_CORE): t/bench/bench_core.c $(CORE_SRCS) $(CORE_HDRS) $(NFC_QC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+	$(CC) $(CORE_CFLAGS) -I$(GEN) -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
 
 bench-core: $(BENCH_CORE)
 	$(BENCH_CORE)
@@ -221,10 +233,10 @@ fuzz-deps: deps
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(FUZZ_PKGS)"
 
 $(FUZZ_DIR)/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz.c t/fuzz/fuzz.h \
-                    $(CORE_SRCS) $(CORE_HDRS) | fuzz-deps
+                    $(CORE_SRCS) $(CORE_HDRS) $(NFC_QC) | fuzz-deps
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< t/fuzz/fuzz.c $(CORE_SRCS) \
-	    $(CORE_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(GEN) -o $@ $< t/fuzz/fuzz.c \
+	    $(CORE_SRCS) $(CORE_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_NAMES); do \

@@ -2,7 +2,7 @@
  * Copyright (C) ngx_http_manta_module authors
  * Pure C core: no nginx types or headers.
  *
- * JSON string escaping.
+ * JSON string escaping and unescaping.
  */
 
 
@@ -10,6 +10,10 @@
 
 #include "manta_json.h"
 #include "manta_util.h"
+
+
+static int32_t manta_json_hex4(const unsigned char *p,
+    const unsigned char *last);
 
 
 /*
@@ -108,4 +112,119 @@ manta_json_escape(char *dst, const char *src, size_t len)
     }
 
     return dst;
+}
+
+
+const char *
+manta_json_unescape(const char *p, const char *last, char **dst)
+{
+    int32_t               cp, lo;
+    const unsigned char  *u, *end;
+
+    u = (const unsigned char *) p + 1;
+    end = (const unsigned char *) last;
+
+    if (u == end) {
+        return NULL;
+    }
+
+    switch (*u) {
+
+    case '"':
+    case '\\':
+    case '/':
+        *(*dst)++ = (char) *u;
+        return (const char *) u + 1;
+
+    case 'b':
+        *(*dst)++ = '\b';
+        return (const char *) u + 1;
+
+    case 'f':
+        *(*dst)++ = '\f';
+        return (const char *) u + 1;
+
+    case 'n':
+        *(*dst)++ = '\n';
+        return (const char *) u + 1;
+
+    case 'r':
+        *(*dst)++ = '\r';
+        return (const char *) u + 1;
+
+    case 't':
+        *(*dst)++ = '\t';
+        return (const char *) u + 1;
+
+    case 'u':
+        break;
+
+    default:
+        return NULL;
+    }
+
+    cp = manta_json_hex4(u + 1, end);
+
+    if (cp <= 0 || (cp >= 0xdc00 && cp <= 0xdfff)) {
+        /* bad hex digits, \u0000 or a lone low surrogate */
+        return NULL;
+    }
+
+    u += 5;
+
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+
+        if (end - u < 6 || u[0] != '\\' || u[1] != 'u') {
+            return NULL;
+        }
+
+        lo = manta_json_hex4(u + 2, end);
+
+        if (lo < 0xdc00 || lo > 0xdfff) {
+            return NULL;
+        }
+
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        u += 6;
+    }
+
+    *dst = manta_utf8_encode(*dst, cp);
+
+    return (const char *) u;
+}
+
+
+/* the value of the four hex digits at p, -1 if there are not four */
+
+static int32_t
+manta_json_hex4(const unsigned char *p, const unsigned char *last)
+{
+    int            i;
+    int32_t        v;
+    unsigned char  c;
+
+    if (last - p < 4) {
+        return -1;
+    }
+
+    v = 0;
+
+    for (i = 0; i < 4; i++) {
+        c = p[i];
+
+        if (c >= '0' && c <= '9') {
+            v = v << 4 | (c - '0');
+            continue;
+        }
+
+        c |= 0x20;
+
+        if (c < 'a' || c > 'f') {
+            return -1;
+        }
+
+        v = v << 4 | (c - 'a' + 10);
+    }
+
+    return v;
 }

@@ -20,4 +20,16 @@
 size_t manta_json_escape_len(const char *src, size_t len);
 char *manta_json_escape(char *dst, const char *src, size_t len);
 
+/*
+ * Decodes the escape at p (*p is the backslash) of a JSON string as
+ * jansson does: \" \\ \/ \b \f \n \r \t and \uXXXX (hex digits of either
+ * case), a surrogate pair as the one code point it stands for; writes it
+ * as UTF-8 at *dst and moves *dst on, never by more bytes than the escape
+ * has.  Returns the byte after the escape, or NULL for what jansson
+ * rejects (another escape, fewer than four hex digits, a lone or reversed
+ * surrogate, \u0000 without JSON_ALLOW_NUL), *dst left as it was.
+ */
+const char *manta_json_unescape(const char *p, const char *last,
+    char **dst);
+
 #endif /* _MANTA_JSON_H_INCLUDED_ */

@@ -10,7 +10,9 @@
  *   3. reject text that is not Stream-Safe (more than 30 non-starters in a
  *      row, counted in canonical decompositions), so that the reordering
  *      NFC does is bounded and the whole work linear in the input;
- *   4. Unicode NFC;
+ *   4. Unicode NFC, unless the quick check of UAX #15 (NFC_Quick_Check
+ *      and the canonical order of the combining classes) finds the text
+ *      is NFC already, as almost every real name is;
  *   5. trim Unicode White_Space, collapse inner runs of it to one U+0020;
  *   6. reject an empty or blank result, or one starting with a combining
  *      mark; then the length and pattern checks.
@@ -30,19 +32,25 @@
 #include "manta_request.h"
 #include "manta_util.h"
 
+/* generated at build time by tools/gen_nfc_qc.c: see there */
+#include "manta_nfc_qc.h"
+
 
 #define MANTA_NON_STARTERS_MAX  30      /* UAX #15, Stream-Safe Text */
 #define MANTA_BRAILLE_BLANK     0x2800
 
+#define manta_nfc_lead(v)       (((v) >> 2) & 3)
+#define manta_nfc_trail(v)      (((v) >> 4) & 3)
+#define manta_nfc_all_lead(v)   (((v) >> 6) & 1)
+
 
 static manta_reason_t manta_name_filter(const char *src, size_t len,
-    char **kept, size_t *kept_len, int *inert, char *msg, size_t msg_size);
+    char **kept, size_t *kept_len, int *is_nfc, char *msg, size_t msg_size);
 static manta_reason_t manta_name_bad_cp(utf8proc_int32_t cp,
     const utf8proc_property_t *prop, char *msg, size_t msg_size);
-static size_t manta_non_starters(utf8proc_int32_t cp,
-    const utf8proc_property_t *prop, size_t *leading, size_t *trailing);
-static int manta_nfc_inert(utf8proc_int32_t cp,
-    const utf8proc_property_t *prop);
+static manta_nfc_qc_t manta_nfc_qc_step(unsigned v,
+    utf8proc_propval_t ccc, utf8proc_propval_t *last_ccc,
+    manta_nfc_qc_t qc);
 static manta_reason_t manta_nfc(const char *src, size_t len,
     utf8proc_uint8_t **nfc, size_t *nfc_len);
 static int manta_white_space(int32_t cp);
@@ -62,7 +70,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     size_t len, char *name, size_t name_size, size_t *name_len, char *msg,
     size_t msg_size)
 {
-    int                       space, inert, visible;
+    int                       space, is_nfc, visible;
     char                     *out, *o, *kept;
     size_t                    count, kept_len;
     int32_t                   cp;
@@ -83,7 +91,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
     /* steps 1 to 3; kept is NULL when nothing was removed */
 
-    rc = manta_name_filter(src, len, &kept, &kept_len, &inert, msg,
+    rc = manta_name_filter(src, len, &kept, &kept_len, &is_nfc, msg,
                            msg_size);
     if (rc != MANTA_OK) {
         return rc;
@@ -94,12 +102,12 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
         len = kept_len;
     }
 
-    /* step 4: NFC of NFC-inert text (ASCII, for one) is the identity */
+    /* step 4: skipped when the quick check says the text is NFC */
 
     nfc = NULL;
     p = (const unsigned char *) src;
 
-    if (!inert) {
+    if (!is_nfc) {
 
         rc = manta_nfc(src, len, &nfc, &len);
 
@@ -128,25 +136,39 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     visible = 0;
 
     while (p < last) {
-        start = p;
 
         if (*p > 0x20 && *p < 0x7f) {
-            /* printable ASCII other than the space: kept, no decoding */
-            p++;
+            /* a run of printable ASCII other than the space: kept as is */
+
+            if (space) {
+                *o++ = ' ';
+                count++;
+                space = 0;
+            }
+
+            start = p;
+
+            do {
+                *o++ = (char) *p++;
+            } while (p < last && *p > 0x20 && *p < 0x7f);
+
+            count += (size_t) (p - start);
             visible = 1;
 
-        } else {
-            p += manta_utf8_decode(p, last, &cp);
+            continue;
+        }
 
-            if (manta_white_space(cp)) {
-                /* leading white space is dropped, inner runs pending */
-                space = (o != out);
-                continue;
-            }
+        start = p;
+        p += manta_utf8_decode(p, last, &cp);
 
-            if (cp != MANTA_BRAILLE_BLANK) {
-                visible = 1;
-            }
+        if (manta_white_space(cp)) {
+            /* leading white space is dropped, inner runs pending */
+            space = (o != out);
+            continue;
+        }
+
+        if (cp != MANTA_BRAILLE_BLANK) {
+            visible = 1;
         }
 
         if (space) {
@@ -227,28 +249,34 @@ failed:
  * Steps 1 to 3 in one pass over src: validates the UTF-8, rejects the
  * forbidden code points, removes the Default_Ignorable ones (into a
  * malloc()ed *kept, only once there is one to remove), counts the runs of
- * non-starters and tells whether NFC can change the text (*inert = 0 when
- * it may).
+ * non-starters from the table of manta_nfc_qc.h and runs the quick check
+ * of UAX #15 on the text as step 2 leaves it: *is_nfc = 1 when it is NFC
+ * already (NFC_Quick_Check=Yes), 0 when it may not be (No or Maybe).
  */
 
 static manta_reason_t
 manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
-    int *inert, char *msg, size_t msg_size)
+    int *is_nfc, char *msg, size_t msg_size)
 {
     char                       *k;
-    size_t                      run, n, lead, trail;
+    size_t                      run, n;
     size_t                      step;
     int32_t                     cp;
+    unsigned                    v;
     manta_reason_t              rc;
+    manta_nfc_qc_t              qc;
+    utf8proc_propval_t          last_ccc;
     const unsigned char        *p, *last, *start;
     const utf8proc_property_t  *prop;
 
     *kept = NULL;
     *kept_len = 0;
-    *inert = 1;
+    *is_nfc = 0;
 
     k = NULL;
     run = 0;
+    qc = MANTA_NFC_YES;
+    last_ccc = 0;
     p = (const unsigned char *) src;
     last = p + len;
 
@@ -256,12 +284,17 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
         start = p;
 
         if (*p >= 0x20 && *p < 0x7f) {
-            /* printable ASCII: a starter, kept */
-            p++;
+            /* a run of printable ASCII: starters, NFC_QC=Yes, kept */
+
+            do {
+                p++;
+            } while (p < last && *p >= 0x20 && *p < 0x7f);
+
             run = 0;
+            last_ccc = 0;
 
             if (k != NULL) {
-                *k++ = (char) *start;
+                k = manta_cpymem(k, start, (size_t) (p - start));
             }
 
             continue;
@@ -300,20 +333,18 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
             continue;
         }
 
-        n = manta_non_starters(cp, prop, &lead, &trail);
+        /*
+         * the non-starters of its canonical decomposition: those that
+         * lead it continue the run, those that trail it start the next
+         * one, unless it has no starter
+         */
 
-        if (n == 0) {
-            run = 0;
+        v = manta_nfc_qc(cp);
 
-        } else if (lead == n) {
-            run += n;
+        run += manta_nfc_lead(v);
 
-        } else {
-            run += lead;
-
-            if (run <= MANTA_NON_STARTERS_MAX) {
-                run = trail;
-            }
+        if (!manta_nfc_all_lead(v) && run <= MANTA_NON_STARTERS_MAX) {
+            run = manta_nfc_trail(v);
         }
 
         if (run > MANTA_NON_STARTERS_MAX) {
@@ -323,9 +354,7 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
             goto failed;
         }
 
-        if (*inert && !manta_nfc_inert(cp, prop)) {
-            *inert = 0;
-        }
+        qc = manta_nfc_qc_step(v, prop->combining_class, &last_ccc, qc);
 
         if (k != NULL) {
             while (start < p) {
@@ -337,6 +366,8 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
     if (k != NULL) {
         *kept_len = (size_t) (k - *kept);
     }
+
+    *is_nfc = (qc == MANTA_NFC_YES);
 
     return MANTA_OK;
 
@@ -391,88 +422,85 @@ manta_name_bad_cp(utf8proc_int32_t cp, const utf8proc_property_t *prop,
 }
 
 
-/*
- * The non-starters (canonical combining class other than 0) in the
- * canonical decomposition of cp: how many in all, how many lead and how
- * many trail it.
- */
-
-static size_t
-manta_non_starters(utf8proc_int32_t cp, const utf8proc_property_t *prop,
-    size_t *leading, size_t *trailing)
+unsigned
+manta_nfc_qc(int32_t cp)
 {
-    size_t            i, n, count;
-    utf8proc_int32_t  d[8];
-    utf8proc_ssize_t  len;
+    size_t  block;
 
-    if (prop->decomp_seqindex == UINT16_MAX || prop->decomp_type != 0) {
-        /* no canonical decomposition: the code point itself */
-        count = (prop->combining_class != 0);
-        *leading = count;
-        *trailing = count;
-        return count;
+    if (cp < 0 || cp > 0x10ffff) {
+        return MANTA_NFC_YES;
     }
 
-    len = utf8proc_decompose_char(cp, d, 8, UTF8PROC_DECOMPOSE, NULL);
+    block = manta_nfc_qc_index[cp >> MANTA_NFC_QC_SHIFT];
 
-    if (len <= 0 || len > 8) {
-        /* cannot happen for an assigned code point: count it as a run */
-        *leading = 1;
-        *trailing = 1;
-        return 1;
-    }
+    return manta_nfc_qc_data[block << MANTA_NFC_QC_SHIFT
+                             | (cp & ((1 << MANTA_NFC_QC_SHIFT) - 1))];
+}
 
-    n = (size_t) len;
-    count = 0;
 
-    for (i = 0; i < n; i++) {
-        count += (utf8proc_get_property(d[i])->combining_class != 0);
-    }
+manta_nfc_qc_t
+manta_nfc_quick_check(const char *src, size_t len)
+{
+    size_t                n;
+    int32_t               cp;
+    manta_nfc_qc_t        qc;
+    utf8proc_propval_t    last_ccc;
+    const unsigned char  *p, *last;
 
-    for (i = 0; i < n; i++) {
-        if (utf8proc_get_property(d[i])->combining_class == 0) {
-            break;
+    qc = MANTA_NFC_YES;
+    last_ccc = 0;
+
+    p = (const unsigned char *) src;
+    last = p + len;
+
+    while (p < last && qc != MANTA_NFC_NO) {
+
+        if (*p < 0x80) {
+            p++;
+            last_ccc = 0;
+            continue;
         }
-    }
 
-    *leading = i;
+        n = manta_utf8_decode(p, last, &cp);
 
-    for (i = 0; i < n; i++) {
-        if (utf8proc_get_property(d[n - 1 - i])->combining_class == 0) {
-            break;
+        if (n == 0) {
+            return MANTA_NFC_NO;
         }
+
+        p += n;
+
+        qc = manta_nfc_qc_step(manta_nfc_qc(cp),
+                               utf8proc_get_property(cp)->combining_class,
+                               &last_ccc, qc);
     }
 
-    *trailing = i;
-
-    return count;
+    return qc;
 }
 
 
 /*
- * 1 when NFC leaves the code point as it is whatever surrounds it, so
- * that text made only of such code points need not go through utf8proc:
- * no canonical decomposition, combining class 0, not a mark (Mn, Mc, Me),
- * not a Hangul jamo, not excluded from composition.  Every character that
- * may compose with the one before it is a mark or a jamo
- * (NFC_Quick_Check=Maybe).  Conservative: 0 only means "let utf8proc
- * decide".
+ * One code point of the quick check of UAX #15 (section 9): its table
+ * value v, its combining class ccc; qc is the answer so far.
  */
 
-static int
-manta_nfc_inert(utf8proc_int32_t cp, const utf8proc_property_t *prop)
+static manta_nfc_qc_t
+manta_nfc_qc_step(unsigned v, utf8proc_propval_t ccc,
+    utf8proc_propval_t *last_ccc, manta_nfc_qc_t qc)
 {
-    return !(prop->category == UTF8PROC_CATEGORY_CN
-             || prop->category == UTF8PROC_CATEGORY_MN
-             || prop->category == UTF8PROC_CATEGORY_MC
-             || prop->category == UTF8PROC_CATEGORY_ME
-             || prop->combining_class != 0
-             || prop->comp_exclusion
-             || (prop->decomp_seqindex != UINT16_MAX
-                 && prop->decomp_type == 0)
-             || (cp >= 0x1100 && cp <= 0x11ff)
-             || (cp >= 0xa960 && cp <= 0xa97f)
-             || (cp >= 0xd7b0 && cp <= 0xd7ff));
+    if (ccc != 0 && *last_ccc > ccc) {
+        /* not in canonical order */
+        qc = MANTA_NFC_NO;
+
+    } else if ((v & 3) == MANTA_NFC_NO) {
+        qc = MANTA_NFC_NO;
+
+    } else if ((v & 3) == MANTA_NFC_MAYBE && qc == MANTA_NFC_YES) {
+        qc = MANTA_NFC_MAYBE;
+    }
+
+    *last_ccc = ccc;
+
+    return qc;
 }
 
 

@@ -32,8 +32,8 @@
 static int manta_match_ci(const char **pos, const char *last,
     const char *lit, size_t len);
 static const char *manta_skip_ows(const char *p, const char *last);
-static int manta_body_fast(const char *data, size_t len,
-    const char **value, size_t *value_len);
+static int manta_body_fast(const char *data, size_t len, char *buf,
+    size_t buf_size, const char **value, size_t *value_len);
 static const unsigned char *manta_skip_json_ws(const unsigned char *p,
     const unsigned char *last);
 static void manta_json_error_message(const char *data, size_t len,
@@ -289,10 +289,28 @@ manta_body_check(const manta_body_opts_t *opts, const char *data, size_t len,
     char *name, size_t name_size, size_t *name_len, char *msg,
     size_t msg_size)
 {
-    size_t       value_len;
+    char        *buf;
+    size_t       value_len, buf_size;
     const char  *value;
 
-    if (manta_body_fast(data, len, &value, &value_len)) {
+    /*
+     * a name with escapes is decoded into the last len bytes of the name
+     * buffer, where manta_name_normalize() reads it: it writes the name
+     * from the start of the buffer, at most len bytes and the NUL while
+     * the decoded name is still read (trimming and collapsing only
+     * shrink), more only from the copy NFC makes
+     */
+
+    if (name_size > 2 * len) {
+        buf_size = len;
+        buf = name + name_size - buf_size;
+
+    } else {
+        buf_size = 0;
+        buf = NULL;
+    }
+
+    if (manta_body_fast(data, len, buf, buf_size, &value, &value_len)) {
         return manta_name_normalize(opts, value, value_len, name, name_size,
                                     name_len, msg, msg_size);
     }
@@ -486,18 +504,23 @@ manta_skip_ows(const char *p, const char *last)
 
 /*
  * The body every caller sends, {"name":"<text>"} with JSON white space
- * between the tokens and a string without escapes, control characters or
- * ill-formed UTF-8, is recognized here without building a jansson tree:
- * jansson would accept it as an object whose one member, "name", has
- * exactly those bytes as its value.  Any other body, valid or not, is left
- * to jansson.  t/fuzz/fuzz_body_fast.c holds both paths to the same
- * answers.
+ * between the tokens, is recognized here without building a jansson
+ * tree: jansson would accept it as an object whose one member, "name",
+ * has exactly the value this finds.  The value is data's own bytes when
+ * the string has no escape; with escapes, it is decoded into buf (up to
+ * buf_size bytes, enough for the string's own length: no escape decodes
+ * to more bytes than it has).  Any other body, valid or not, is left to
+ * jansson, and so is a string with a control character, ill-formed
+ * UTF-8, an escape jansson rejects (a lone surrogate, \u0000: its answer
+ * and message are jansson's) or more bytes than buf holds.
+ * t/fuzz/fuzz_body_fast.c holds both paths to the same answers.
  */
 
 static int
-manta_body_fast(const char *data, size_t len, const char **value,
-    size_t *value_len)
+manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
+    const char **value, size_t *value_len)
 {
+    char                 *d;
     size_t                n;
     int32_t               cp;
     const unsigned char  *p, *last, *v;
@@ -533,16 +556,28 @@ manta_body_fast(const char *data, size_t len, const char **value,
 
     v = p;
 
-    while (p < last && *p != '"') {
+    /* the string as it is, up to its end or its first escape */
 
-        if (*p < 0x80) {
+    for ( ;; ) {
 
-            if (*p < 0x20 || *p == '\\') {
-                return 0;
-            }
-
+        while (p < last && *p >= 0x20 && *p < 0x80 && *p != '"'
+               && *p != '\\')
+        {
             p++;
-            continue;
+        }
+
+        if (p == last || *p < 0x20) {
+            return 0;
+        }
+
+        if (*p == '"') {
+            *value = (const char *) v;
+            *value_len = (size_t) (p - v);
+            goto done;
+        }
+
+        if (*p == '\\') {
+            break;
         }
 
         n = manta_utf8_decode(p, last, &cp);
@@ -554,12 +589,56 @@ manta_body_fast(const char *data, size_t len, const char **value,
         p += n;
     }
 
-    if (p == last) {
+    /* an escape: the string so far, then the rest decoded, into buf */
+
+    if ((size_t) (last - v) > buf_size) {
         return 0;
     }
 
-    *value = (const char *) v;
-    *value_len = (size_t) (p - v);
+    d = manta_cpymem(buf, v, (size_t) (p - v));
+
+    for ( ;; ) {
+
+        while (p < last && *p >= 0x20 && *p < 0x80 && *p != '"'
+               && *p != '\\')
+        {
+            *d++ = (char) *p++;
+        }
+
+        if (p == last || *p < 0x20) {
+            return 0;
+        }
+
+        if (*p == '"') {
+            break;
+        }
+
+        if (*p == '\\') {
+            p = (const unsigned char *)
+                    manta_json_unescape((const char *) p, (const char *) last,
+                                        &d);
+            if (p == NULL) {
+                return 0;
+            }
+
+            continue;
+        }
+
+        n = manta_utf8_decode(p, last, &cp);
+
+        if (n == 0) {
+            return 0;
+        }
+
+        while (n--) {
+            *d++ = (char) *p++;
+        }
+    }
+
+    *value = buf;
+    *value_len = (size_t) (d - buf);
+
+done:
 
     p = manta_skip_json_ws(p + 1, last);
 

@@ -12,6 +12,7 @@
 
 
 #include <stddef.h>
+#include <stdint.h>
 #include "manta_reason.h"
 #include "manta_re.h"
 
@@ -76,10 +77,12 @@ typedef struct {
  * means manta_reason_message().  A message never holds the value of a
  * member; member names in it are valid UTF-8, at most 64 bytes, without
  * control characters.
- * A body other than the plain {"name":"<text>"} (no escapes, no other
- * member) is parsed with jansson: JSON_REJECT_DUPLICATES, no
+ * A body other than the plain {"name":"<text>"} (no other member; the
+ * string's JSON escapes are decoded, as jansson decodes them, into the end
+ * of the name buffer) is parsed with jansson: JSON_REJECT_DUPLICATES, no
  * JSON_DECODE_ANY, no JSON_ALLOW_NUL; every json_t is released before
- * returning.
+ * returning.  So is a name whose escapes jansson rejects (a lone
+ * surrogate, \u0000): its answer and message are jansson's.
  */
 manta_reason_t manta_body_check(const manta_body_opts_t *opts,
     const char *data, size_t len, char *name, size_t name_size,
@@ -109,6 +112,28 @@ manta_reason_t manta_body_check_json(const manta_body_opts_t *opts,
 manta_reason_t manta_name_normalize(const manta_body_opts_t *opts,
     const char *src, size_t len, char *name, size_t name_size,
     size_t *name_len, char *msg, size_t msg_size);
+
+/*
+ * The quick check of UAX #15, section 9, over valid UTF-8: MANTA_NFC_YES
+ * when the text is NFC, MANTA_NFC_NO when it is not, MANTA_NFC_MAYBE when
+ * only the full algorithm can tell.  manta_name_normalize() runs NFC only
+ * when it is not MANTA_NFC_YES.
+ */
+typedef enum {
+    MANTA_NFC_YES = 0,
+    MANTA_NFC_MAYBE,
+    MANTA_NFC_NO
+} manta_nfc_qc_t;
+
+manta_nfc_qc_t manta_nfc_quick_check(const char *src, size_t len);
+
+/*
+ * The generated table's byte for cp: bits 0-1 NFC_Quick_Check
+ * (manta_nfc_qc_t); bits 2-3 and 4-5 the non-starters that lead and that
+ * trail its canonical decomposition (cp itself when it has none); bit 6
+ * set when it has non-starters and all of them lead.
+ */
+unsigned manta_nfc_qc(int32_t cp);
 
 /* the name buffer for len bytes of input: NFC at most triples UTF-8 */
 size_t manta_name_size(size_t len);

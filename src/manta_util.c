@@ -161,6 +161,36 @@ manta_utf8_decode(const unsigned char *p, const unsigned char *last,
 }
 
 
+char *
+manta_utf8_encode(char *dst, int32_t cp)
+{
+    unsigned char  *d;
+
+    d = (unsigned char *) dst;
+
+    if (cp < 0x80) {
+        *d++ = (unsigned char) cp;
+
+    } else if (cp < 0x800) {
+        *d++ = (unsigned char) (0xc0 | cp >> 6);
+        *d++ = (unsigned char) (0x80 | (cp & 0x3f));
+
+    } else if (cp < 0x10000) {
+        *d++ = (unsigned char) (0xe0 | cp >> 12);
+        *d++ = (unsigned char) (0x80 | (cp >> 6 & 0x3f));
+        *d++ = (unsigned char) (0x80 | (cp & 0x3f));
+
+    } else {
+        *d++ = (unsigned char) (0xf0 | cp >> 18);
+        *d++ = (unsigned char) (0x80 | (cp >> 12 & 0x3f));
+        *d++ = (unsigned char) (0x80 | (cp >> 6 & 0x3f));
+        *d++ = (unsigned char) (0x80 | (cp & 0x3f));
+    }
+
+    return (char *) d;
+}
+
+
 int
 manta_utf8_valid(const char *p, size_t len)
 {

@@ -50,6 +50,9 @@ int manta_hex_value(unsigned char c);
 size_t manta_utf8_decode(const unsigned char *p, const unsigned char *last,
     int32_t *cp);
 
+/* encodes cp (a scalar value) as UTF-8 at dst; returns dst + its length */
+char *manta_utf8_encode(char *dst, int32_t cp);
+
 /* 1 when the bytes are well-formed UTF-8 */
 int manta_utf8_valid(const char *p, size_t len);
 

@@ -34,6 +34,11 @@ static void bench_body(const char *body, size_t len);
 static void bench_body_ascii(void);
 static void bench_plan_ascii(void);
 static void bench_body_unicode(void);
+static void bench_body_precomposed(void);
+static void bench_body_cjk(void);
+static void bench_body_escaped(void);
+static void bench_body_issue(void);
+static void bench_body_nfc_changes(void);
 static char *bench_marks_body(size_t size, size_t run);
 static void bench_reject(const char *body, size_t len);
 static void bench_marks_flood(void);
@@ -56,6 +61,20 @@ static char              *marks_flood, *marks_runs;
 static const char  body_ascii[] = "{\"name\": \"  Tag   number 42  \"}";
 static const char  body_unicode[] =
     "{\"name\": \"  Caf\xc3\xa9   number\xe3\x80\x80" "42  \"}";
+/* é ü: NFC already, each with a canonical decomposition */
+static const char  body_precomposed[] =
+    "{\"name\": \"  Caf\xc3\xa9   M\xc3\xbcller 42  \"}";
+static const char  body_cjk[] =
+    "{\"name\": \"\xe6\x9d\xb1\xe4\xba\xac \xe3\x82\xbf\xe3\x82\xb0 42\"}";
+/* the ASCII name with JSON escapes */
+static const char  body_escaped[] =
+    "{\"name\": \"  Tag \\\"number\\\" \\u0034\\u0032 \\/ 7  \"}";
+/* issue 14's name: escapes, precomposed letters, U+3000 */
+static const char  body_issue[] =
+    "{\"name\":\"  Caf\\u00e9 \\u3000 cr\\u00e8me   br\\u00fbl\\u00e9e \"}";
+/* e + U+0301: NFC composes it */
+static const char  body_nfc_changes[] =
+    "{\"name\": \"  Cafe\xcc\x81   number 42  \"}";
 static const char  args[] = "botId=bot-42";
 static const char  ctype[] = "application/json; charset=utf-8";
 static const char  upstream_error[] =
@@ -99,6 +118,15 @@ main(void)
     bench("plan: body checks + forward (ASCII)", bench_plan_ascii, 400000);
     bench("body check + normalize + build (NFC, U+3000)",
           bench_body_unicode, 400000);
+    bench("body check + normalize + build (precomposed)",
+          bench_body_precomposed, 400000);
+    bench("body check + normalize + build (CJK)", bench_body_cjk, 400000);
+    bench("body check + normalize + build (escapes)", bench_body_escaped,
+          400000);
+    bench("body check + normalize + build (issue 14)", bench_body_issue,
+          400000);
+    bench("body check + normalize + build (e + U+0301)",
+          bench_body_nfc_changes, 400000);
 
     /* worst cases: 8 KB bodies (manta_body_max_size) of combining marks */
 
@@ -239,6 +267,41 @@ static void
 bench_body_unicode(void)
 {
     bench_body(body_unicode, sizeof(body_unicode) - 1);
+}
+
+
+static void
+bench_body_precomposed(void)
+{
+    bench_body(body_precomposed, sizeof(body_precomposed) - 1);
+}
+
+
+static void
+bench_body_cjk(void)
+{
+    bench_body(body_cjk, sizeof(body_cjk) - 1);
+}
+
+
+static void
+bench_body_escaped(void)
+{
+    bench_body(body_escaped, sizeof(body_escaped) - 1);
+}
+
+
+static void
+bench_body_issue(void)
+{
+    bench_body(body_issue, sizeof(body_issue) - 1);
+}
+
+
+static void
+bench_body_nfc_changes(void)
+{
+    bench_body(body_nfc_changes, sizeof(body_nfc_changes) - 1);
 }
 
 

@@ -28,6 +28,7 @@ static void name_is(const manta_body_opts_t *opts, const char *src,
     size_t len, const char *expected, const char *test);
 static void build_is(const char *prefix, const char *name,
     const char *expected, const char *test);
+static void escapes(const manta_body_opts_t *opts);
 
 
 /* bodies checked with the default options */
@@ -169,6 +170,8 @@ test_body(void)
             "body: unknown member dropped");
     body_is(&o, S("{\"age\":3,\"name\":\"a\",\"secret\":\"s\"}"),
             MANTA_CLIENT_SECRET, NULL, "body: drop, secret still rejected");
+
+    escapes(&opts);
 
     /* lengths in code points */
 
@@ -377,4 +380,119 @@ build_is(const char *prefix, const char *name, const char *expected,
     is_mem(buf, n, expected, "%s", test);
 
     free(buf);
+}
+
+
+/*
+ * The fast path decodes JSON escapes itself, into the end of the name
+ * buffer: the same answer, name and message as jansson's, with a buffer of
+ * manta_name_size(len) bytes and with the smallest that still decodes
+ * (2 * len + 1); what jansson rejects is jansson's to answer.
+ */
+
+static void
+escapes(const manta_body_opts_t *opts)
+{
+    char            *name, msg[MANTA_MESSAGE_MAX], json_msg[MANTA_MESSAGE_MAX];
+    char            *json_name;
+    size_t           i, k, len, size, name_len, json_len;
+    manta_reason_t   rc, json_rc;
+
+    static const struct {
+        const char      *body;
+        manta_reason_t   reason;
+        const char      *name;
+        const char      *message;
+        const char      *test;
+    } cases[] = {
+        { "{\"name\":\"  Caf\\u00e9 \\u3000 cr\\u00e8me   "
+          "br\\u00fbl\\u00e9e \"}",
+          MANTA_OK, "Caf\xc3\xa9 cr\xc3\xa8" "me br\xc3\xbbl\xc3\xa9" "e", NULL,
+          "issue 14's name: \\u escapes, U+3000, white space" },
+        { "{\"name\":\"\\u00E9\\u00e9\"}", MANTA_OK, "\xc3\xa9\xc3\xa9", NULL,
+          "hex digits of either case" },
+        { "{\"name\":\"a\\\"b\\\\c\\/d\"}", MANTA_OK, "a\"b\\c/d", NULL,
+          "\\\" \\\\ \\/" },
+        { "{\"name\":\"\\u0041\\u0100\\u4e00\\uD83D\\uDE00\"}", MANTA_OK,
+          "A\xc4\x80\xe4\xb8\x80\xf0\x9f\x98\x80", NULL,
+          "one to four UTF-8 bytes, a surrogate pair in upper case" },
+        { "{\"name\":\"x \\u00e9 \xc3\xa9 \\u0065\\u0301\"}", MANTA_OK,
+          "x \xc3\xa9 \xc3\xa9 \xc3\xa9", NULL,
+          "escapes among raw UTF-8; escaped e + U+0301 composes" },
+        { "{\"name\":\"a\\u0344\\u0344\"}", MANTA_OK,
+          "\xc3\xa4\xcc\x81\xcc\x88\xcc\x81", NULL,
+          "NFC longer than the decoded name (U+0344 -> two marks)" },
+        { "{\"name\":\"a\\tb\"}", MANTA_INVALID_NAME, NULL,
+          "name contains a control character (U+0009)", "\\t: a control" },
+        { "{\"name\":\"\\b\\f\\n\\r\"}", MANTA_INVALID_NAME, NULL,
+          "name contains a control character (U+0008)",
+          "\\b \\f \\n \\r: controls" },
+        { "{\"name\":\"a\\u202eb\"}", MANTA_INVALID_NAME, NULL,
+          "name contains a bidirectional control character (U+202E)",
+          "escaped bidi control" },
+        { "{\"name\":\"a\\u0000b\"}", MANTA_INVALID_JSON, NULL,
+          "body contains a NUL character (\\u0000)", "\\u0000" },
+        { "{\"name\":\"a\\udc00\"}", MANTA_INVALID_JSON, NULL, NULL,
+          "lone low surrogate" },
+        { "{\"name\":\"a\\ud800\"}", MANTA_INVALID_JSON, NULL, NULL,
+          "lone high surrogate" },
+        { "{\"name\":\"a\\ud800\\u0041\"}", MANTA_INVALID_JSON, NULL, NULL,
+          "high surrogate before another escape" },
+        { "{\"name\":\"a\\udc00\\ud800\"}", MANTA_INVALID_JSON, NULL, NULL,
+          "reversed surrogate pair" },
+        { "{\"name\":\"a\\x\"}", MANTA_INVALID_JSON, NULL, NULL,
+          "unknown escape" },
+        { "{\"name\":\"a\\u12\"}", MANTA_INVALID_JSON, NULL, NULL,
+          "\\u with two hex digits" },
+        { "{\"name\":\"a\\u12g4\"}", MANTA_INVALID_JSON, NULL, NULL,
+          "\\u with a bad hex digit" },
+        { "{\"name\":\"a\\", MANTA_INVALID_JSON, NULL, NULL,
+          "body ends in an escape" },
+        { "{\"name\":\"a\\u00e9\"", MANTA_INVALID_JSON, NULL, NULL,
+          "body ends after an escape" },
+        { "{\"name\":\"a\\u00e9\",\"age\":1}", MANTA_UNKNOWN_FIELD, NULL,
+          "unknown member \"age\"", "escaped name, another member" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        len = strlen(cases[i].body);
+
+        json_rc = alloc_body_check_json(opts, cases[i].body, len, &json_name,
+                                        &json_len, json_msg,
+                                        sizeof(json_msg));
+
+        is_int(json_rc, cases[i].reason, "escapes: %s: jansson's answer",
+               cases[i].test);
+
+        if (cases[i].message != NULL) {
+            is_str(json_msg, cases[i].message, "escapes: %s: message",
+                   cases[i].test);
+        }
+
+        for (k = 0; k < 2; k++) {
+            size = k ? 2 * len + 1 : manta_name_size(len);
+
+            name = malloc(size);
+            if (name == NULL) {
+                break;
+            }
+
+            rc = manta_body_check(opts, cases[i].body, len, name, size,
+                                  &name_len, msg, sizeof(msg));
+
+            is_int(rc, json_rc, "escapes: %s: same answer (%zu bytes)",
+                   cases[i].test, size);
+            is_str(msg, json_msg, "escapes: %s: same message (%zu bytes)",
+                   cases[i].test, size);
+
+            if (rc == MANTA_OK && json_rc == MANTA_OK) {
+                is_mem(name, name_len, cases[i].name,
+                       "escapes: %s: name (%zu bytes)", cases[i].test, size);
+            }
+
+            free(name);
+        }
+
+        free(json_name);
+    }
 }

@@ -42,6 +42,12 @@ typedef struct {
 
 static void name_case(const manta_body_opts_t *opts, const name_case_t *c);
 static void stream_safe(const manta_body_opts_t *opts);
+static void nfc_table(void);
+static void nfc_pairs(void);
+static void nfc_quick_check(const manta_body_opts_t *opts);
+static utf8proc_ssize_t nfc_of(const utf8proc_int32_t *cps,
+    utf8proc_ssize_t n, utf8proc_int32_t *out);
+static unsigned non_starters(utf8proc_int32_t cp);
 
 
 static const name_case_t  name_cases[] = {
@@ -283,6 +289,9 @@ test_name(void)
     }
 
     stream_safe(&opts);
+    nfc_table();
+    nfc_pairs();
+    nfc_quick_check(&opts);
 
     for (i = 0; i < sizeof(message_cases) / sizeof(message_cases[0]); i++) {
         c = &message_cases[i];
@@ -409,4 +418,284 @@ stream_safe(const manta_body_opts_t *opts)
     is_str(msg, "name has more than 30 combining marks in a row",
            "step 3: message");
     free(s);
+}
+
+
+/*
+ * The generated table against utf8proc, for every code point but the
+ * surrogates: NFC leaves a code point with NFC_Quick_Check Yes or Maybe
+ * as it is and changes one with No; the non-starter counts are those of
+ * its canonical decomposition.
+ */
+
+static void
+nfc_table(void)
+{
+    unsigned          v, qc;
+    utf8proc_int32_t  cp, out[8];
+    utf8proc_ssize_t  n;
+    size_t            bad_yes, bad_no, bad_counts, counts[3];
+
+    bad_yes = 0;
+    bad_no = 0;
+    bad_counts = 0;
+    counts[0] = counts[1] = counts[2] = 0;
+
+    for (cp = 0; cp <= 0x10ffff; cp++) {
+        if (cp >= 0xd800 && cp <= 0xdfff) {
+            continue;
+        }
+
+        v = manta_nfc_qc(cp);
+        qc = v & 3;
+        counts[qc < 3 ? qc : 0]++;
+
+        n = nfc_of(&cp, 1, out);
+
+        if (qc == MANTA_NFC_NO) {
+            if (n == 1 && out[0] == cp) {
+                if (bad_no++ == 0) {
+                    diag("U+%04X: NFC_QC No, NFC leaves it", (unsigned) cp);
+                }
+            }
+
+        } else if (qc > MANTA_NFC_NO || n != 1 || out[0] != cp) {
+            if (bad_yes++ == 0) {
+                diag("U+%04X: NFC_QC %u, NFC changes it", (unsigned) cp, qc);
+            }
+        }
+
+        if ((v & ~3u) != non_starters(cp)) {
+            if (bad_counts++ == 0) {
+                diag("U+%04X: non-starters 0x%02x, utf8proc 0x%02x",
+                     (unsigned) cp, v & ~3u, non_starters(cp));
+            }
+        }
+    }
+
+    is_int(bad_yes, 0, "NFC table: NFC leaves every code point with "
+           "NFC_Quick_Check Yes or Maybe as it is");
+    is_int(bad_no, 0, "NFC table: NFC changes every code point with "
+           "NFC_Quick_Check No");
+    is_int(bad_counts, 0, "NFC table: the leading and trailing non-starters "
+           "of every code point are utf8proc's");
+
+    /* Unicode 15's DerivedNormalizationProps.txt: 1120 No, 111 Maybe */
+
+    ok(counts[MANTA_NFC_NO] >= 1120, "NFC table: %zu code points with "
+       "NFC_Quick_Check No", counts[MANTA_NFC_NO]);
+    ok(counts[MANTA_NFC_MAYBE] >= 111, "NFC table: %zu code points with "
+       "NFC_Quick_Check Maybe", counts[MANTA_NFC_MAYBE]);
+
+    /* utf8proc composes (drops) U+11A7 after an LV syllable */
+
+    is_int(manta_nfc_qc(0x11a7) & 3, MANTA_NFC_MAYBE,
+           "NFC table: U+11A7, which utf8proc composes with U+AC00 (Maybe)");
+
+    is_int(manta_nfc_qc(0x0301) & 3, MANTA_NFC_MAYBE,
+           "NFC table: U+0301 composes with the letter before it (Maybe)");
+    is_int(manta_nfc_qc(0x1161) & 3, MANTA_NFC_MAYBE,
+           "NFC table: Hangul vowel jamo U+1161 (Maybe)");
+    is_int(manta_nfc_qc(0x11a8) & 3, MANTA_NFC_MAYBE,
+           "NFC table: Hangul trailing jamo U+11A8 (Maybe)");
+    is_int(manta_nfc_qc(0x0b3e) & 3, MANTA_NFC_MAYBE,
+           "NFC table: the starter U+0B3E composes with U+0B47 (Maybe)");
+    is_int(manta_nfc_qc(0x00e9) & 3, MANTA_NFC_YES,
+           "NFC table: precomposed U+00E9 (Yes)");
+    is_int(manta_nfc_qc(0x212b) & 3, MANTA_NFC_NO,
+           "NFC table: singleton U+212B ANGSTROM SIGN (No)");
+    is_int(manta_nfc_qc(0x0344) & 3, MANTA_NFC_NO,
+           "NFC table: non-starter decomposition U+0344 (No)");
+}
+
+
+/*
+ * Starters of many scripts, each followed by every code point: when the
+ * quick check says Yes, NFC leaves the pair as it is (a code point that
+ * composes with the one before it is never Yes)
+ */
+
+static void
+nfc_pairs(void)
+{
+    char              pair[8];
+    size_t            i, len, yes, bad;
+    utf8proc_int32_t  cp, cps[2], out[8];
+    utf8proc_ssize_t  n;
+
+    static const utf8proc_int32_t  bases[] = {
+        'A', 'e', 'z', 0x00dc, 0x00fc, 0x0112, 0x01b0,     /* Latin */
+        0x03b1, 0x03c9, 0x1f00,                             /* Greek */
+        0x0418, 0x0435, 0x0456,                             /* Cyrillic */
+        0x05d0, 0x0627, 0x0928, 0x09c7, 0x0b47, 0x0bc6,     /* Hebrew .. */
+        0x0cc6, 0x0d46, 0x0dd9, 0x1025, 0x1b05,             /* Indic .. */
+        0x1100, 0xac00, 0xac01,                             /* Hangul */
+        0x304b, 0x30cf, 0x4e00, 0x6771,                     /* kana, CJK */
+        0x11099, 0x11131, 0x11347, 0x114b9, 0x115b8, 0x11935
+    };
+
+    yes = 0;
+    bad = 0;
+
+    for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+        cps[0] = bases[i];
+
+        for (cp = 0; cp <= 0x10ffff; cp++) {
+            if (cp >= 0xd800 && cp <= 0xdfff) {
+                continue;
+            }
+
+            len = (size_t) utf8proc_encode_char(bases[i],
+                                                (utf8proc_uint8_t *) pair);
+            len += (size_t) utf8proc_encode_char(cp,
+                                             (utf8proc_uint8_t *) pair + len);
+
+            if (manta_nfc_quick_check(pair, len) != MANTA_NFC_YES) {
+                continue;
+            }
+
+            yes++;
+            cps[1] = cp;
+            n = nfc_of(cps, 2, out);
+
+            if (n != 2 || out[0] != cps[0] || out[1] != cp) {
+                if (bad++ == 0) {
+                    diag("U+%04X U+%04X: quick check Yes, NFC changes it",
+                         (unsigned) cps[0], (unsigned) cp);
+                }
+            }
+        }
+    }
+
+    is_int(bad, 0, "NFC quick check: Yes for %zu pairs of %zu starters and "
+           "every code point, NFC leaves each as it is", yes,
+           sizeof(bases) / sizeof(bases[0]));
+}
+
+
+static void
+nfc_quick_check(const manta_body_opts_t *opts)
+{
+    size_t  i;
+
+    static const struct {
+        const char      *text;
+        manta_nfc_qc_t   qc;
+        const char      *test;
+    } cases[] = {
+        { "Tag 42", MANTA_NFC_YES, "ASCII" },
+        { "Caf\xc3\xa9 M\xc3\xbcller", MANTA_NFC_YES, "precomposed letters" },
+        { "\xe6\x9d\xb1\xe4\xba\xac \xe3\x82\xb0", MANTA_NFC_YES,
+          "CJK and precomposed kana" },
+        { "\xed\x95\x9c\xea\xb8\x80", MANTA_NFC_YES, "Hangul syllables" },
+        { "a\xcc\x96\xcc\x81", MANTA_NFC_MAYBE,
+          "marks in canonical order (220, 230): Maybe" },
+        { "a\xcc\x81\xcc\x96", MANTA_NFC_NO,
+          "marks out of canonical order (230, 220): No" },
+        { "e" ACUTE, MANTA_NFC_MAYBE, "e + U+0301: Maybe" },
+        { "\xe2\x84\xab", MANTA_NFC_NO, "U+212B: No" },
+        { "\xe1\x84\x80\xe1\x85\xa1", MANTA_NFC_MAYBE,
+          "Hangul L + V jamo: Maybe" },
+    };
+
+    static const name_case_t  names[] = {
+        { S("  Caf\xc3\xa9   cr\xc3\xa8me "), "Caf\xc3\xa9 cr\xc3\xa8me", NULL,
+          "quick check Yes: the name as it is, trimmed" },
+        { S("Cafe" ACUTE), "Caf\xc3\xa9", NULL,
+          "quick check Maybe: NFC composes e + U+0301" },
+        { S("a\xcc\x81\xcc\x96"), "\xc3\xa1\xcc\x96", NULL,
+          "quick check No: NFC reorders the marks, composes a + U+0301" },
+        { S("\xe2\x84\xab"), "\xc3\x85", NULL,
+          "quick check No: NFC maps U+212B to U+00C5" },
+        { S("\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8"), "\xea\xb0\x81", NULL,
+          "quick check Maybe: NFC composes Hangul jamo L V T" },
+        { S("e\xe2\x80\x8b" ACUTE), "\xc3\xa9", NULL,
+          "quick check after step 2: e U+200B U+0301 composes" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        is_int(manta_nfc_quick_check(cases[i].text, strlen(cases[i].text)),
+               cases[i].qc, "NFC quick check: %s", cases[i].test);
+    }
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        name_case(opts, &names[i]);
+    }
+}
+
+
+/* NFC of n code points, as utf8proc computes it: its length, in out[8] */
+
+static utf8proc_ssize_t
+nfc_of(const utf8proc_int32_t *cps, utf8proc_ssize_t n,
+    utf8proc_int32_t *out)
+{
+    utf8proc_uint8_t  buf[16];
+    utf8proc_ssize_t  i, len, m;
+
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        len += utf8proc_encode_char(cps[i], buf + len);
+    }
+
+    m = utf8proc_decompose(buf, len, out, 8,
+                           UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+
+    if (m < 0 || m > 8) {
+        return -1;
+    }
+
+    return utf8proc_normalize_utf32(out, m,
+                                    UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+}
+
+
+/*
+ * Bits 2 to 6 of the table, from utf8proc: the non-starters leading and
+ * trailing the canonical decomposition of cp (cp itself when it has
+ * none), whether they all lead
+ */
+
+static unsigned
+non_starters(utf8proc_int32_t cp)
+{
+    unsigned                    count, lead, trail;
+    utf8proc_int32_t            d[8];
+    utf8proc_ssize_t            n, i;
+    const utf8proc_property_t  *prop;
+
+    prop = utf8proc_get_property(cp);
+
+    if (prop->decomp_seqindex == UINT16_MAX || prop->decomp_type != 0) {
+        d[0] = cp;
+        n = 1;
+
+    } else {
+        n = utf8proc_decompose_char(cp, d, 8, UTF8PROC_DECOMPOSE, NULL);
+
+        if (n <= 0 || n > 8) {
+            return 0xff;
+        }
+    }
+
+    count = 0;
+
+    for (i = 0; i < n; i++) {
+        count += (utf8proc_get_property(d[i])->combining_class != 0);
+    }
+
+    for (lead = 0; lead < (unsigned) n; lead++) {
+        if (utf8proc_get_property(d[lead])->combining_class == 0) {
+            break;
+        }
+    }
+
+    for (trail = 0; trail < (unsigned) n; trail++) {
+        if (utf8proc_get_property(d[n - 1 - trail])->combining_class == 0) {
+            break;
+        }
+    }
+
+    return lead << 2 | trail << 4 | (count != 0 && lead == count) << 6;
 }

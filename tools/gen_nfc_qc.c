@@ -1,0 +1,375 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ *
+ * Generates manta_nfc_qc.h, the per-code-point table name normalization
+ * (src/manta_name.c) reads, from the Unicode data of the utf8proc the
+ * module is built with:
+ *
+ *   gen_nfc_qc > manta_nfc_qc.h
+ *
+ * For each code point one byte:
+ *
+ *   bits 0-1  NFC_Quick_Check (UAX #15): MANTA_NFC_QC_YES, _MAYBE, _NO;
+ *   bits 2-3  the non-starters (canonical combining class other than 0)
+ *             that lead its canonical decomposition (itself when it has
+ *             none);
+ *   bits 4-5  the non-starters that trail it;
+ *   bit 6     set when it has non-starters and all of them lead.
+ *
+ * The Unicode data files are not needed: the properties are derived from
+ * utf8proc's normalization itself.
+ *
+ *   No     NFC of the code point alone differs from it: singletons,
+ *          composition exclusions, non-starter decompositions.
+ *   Maybe  the code point can compose with a character before it: it ends
+ *          the full canonical decomposition of a primary composite (a
+ *          code point with a canonical decomposition of two or more code
+ *          points that NFC leaves as it is), Hangul syllables included
+ *          (their last jamo, V or T).  The canonical decomposition of a
+ *          primary composite is a pair whose second element decomposes no
+ *          further, so that this is the second element of the pair: the
+ *          generator checks it (the code points before it must compose
+ *          into one, the first element) and fails otherwise.  Hangul
+ *          composition is algorithmic: the code points utf8proc composes
+ *          with U+1100 (a leading consonant) or U+AC00 (an LV syllable)
+ *          are Maybe too.  That adds U+11A7, which utf8proc 2.8 takes for
+ *          a trailing consonant (and drops) after an LV syllable although
+ *          Unicode does not compose it: with Maybe such text still goes
+ *          through utf8proc and is normalized as it always was.
+ *   Yes    every other code point.
+ *
+ * The stage-one index maps cp >> MANTA_NFC_QC_SHIFT to a block of the
+ * stage-two data; equal blocks are stored once.  The shift is the one
+ * that gives the smallest table.
+ */
+
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <utf8proc.h>
+
+
+#define CP_MAX       0x110000
+#define QC_YES       0
+#define QC_MAYBE     1
+#define QC_NO        2
+
+
+static int nfc_single(utf8proc_int32_t *cps, utf8proc_ssize_t n,
+    utf8proc_int32_t *out);
+static unsigned non_starters(utf8proc_int32_t cp);
+static size_t table_size(int shift, size_t *blocks);
+static void emit(int shift);
+
+
+static unsigned char  value[CP_MAX];
+
+
+int
+main(void)
+{
+    int                         shift, best, i;
+    size_t                      size, min, blocks, counts[3];
+    utf8proc_int32_t            cp, one, d[8], pair[2];
+    utf8proc_ssize_t            n;
+    const utf8proc_property_t  *prop;
+
+    static const utf8proc_int32_t  hangul[2] = { 0x1100, 0xac00 };
+
+    for (cp = 0; cp < CP_MAX; cp++) {
+        if (cp >= 0xd800 && cp <= 0xdfff) {
+            continue;
+        }
+
+        if (nfc_single(&cp, 1, &one) != 1 || one != cp) {
+            value[cp] = QC_NO;
+        }
+    }
+
+    for (cp = 0; cp < CP_MAX; cp++) {
+        if ((cp >= 0xd800 && cp <= 0xdfff) || value[cp] == QC_NO) {
+            continue;
+        }
+
+        prop = utf8proc_get_property(cp);
+
+        if (prop->decomp_type != 0 && prop->decomp_seqindex != UINT16_MAX) {
+            /* a compatibility decomposition: NFC does not compose it */
+            continue;
+        }
+
+        n = utf8proc_decompose_char(cp, d, 8, UTF8PROC_DECOMPOSE, NULL);
+
+        if (n < 0 || n > 8) {
+            fprintf(stderr, "gen_nfc_qc: cannot decompose U+%04X\n",
+                    (unsigned) cp);
+            return 1;
+        }
+
+        if (n < 2) {
+            continue;
+        }
+
+        if (nfc_single(d, n - 1, &one) != 1) {
+            fprintf(stderr, "gen_nfc_qc: the canonical decomposition of "
+                    "U+%04X is not a pair ending in U+%04X\n", (unsigned) cp,
+                    (unsigned) d[n - 1]);
+            return 1;
+        }
+
+        if (value[d[n - 1]] == QC_NO) {
+            fprintf(stderr, "gen_nfc_qc: U+%04X composes but NFC changes "
+                    "it\n", (unsigned) d[n - 1]);
+            return 1;
+        }
+
+        value[d[n - 1]] = QC_MAYBE;
+    }
+
+    /*
+     * Hangul composition is algorithmic: every code point utf8proc
+     * composes with a leading consonant or an LV syllable
+     */
+
+    for (cp = 0; cp < CP_MAX; cp++) {
+        if ((cp >= 0xd800 && cp <= 0xdfff) || value[cp] != QC_YES) {
+            continue;
+        }
+
+        pair[1] = cp;
+
+        for (i = 0; i < 2; i++) {
+            pair[0] = hangul[i];
+
+            if (nfc_single(pair, 2, &one) != 2) {
+                value[cp] = QC_MAYBE;
+            }
+        }
+    }
+
+    counts[0] = counts[1] = counts[2] = 0;
+
+    for (cp = 0; cp < CP_MAX; cp++) {
+        counts[value[cp]]++;
+
+        if (cp >= 0xd800 && cp <= 0xdfff) {
+            continue;
+        }
+
+        value[cp] |= non_starters(cp);
+    }
+
+    best = 0;
+    min = (size_t) -1;
+
+    for (shift = 4; shift <= 10; shift++) {
+        size = table_size(shift, &blocks);
+
+        if (blocks <= 256 && size < min) {
+            min = size;
+            best = shift;
+        }
+    }
+
+    if (best == 0) {
+        fprintf(stderr, "gen_nfc_qc: no table of at most 256 blocks\n");
+        return 1;
+    }
+
+    emit(best);
+
+    fprintf(stderr, "gen_nfc_qc: Unicode %s, NFC_QC No %zu, Maybe %zu; "
+            "%zu bytes\n", utf8proc_unicode_version(), counts[QC_NO],
+            counts[QC_MAYBE], min);
+
+    return 0;
+}
+
+
+/* NFC of n code points: how many code points it has, the first in *out */
+
+static int
+nfc_single(utf8proc_int32_t *cps, utf8proc_ssize_t n, utf8proc_int32_t *out)
+{
+    int                n_out;
+    utf8proc_uint8_t   buf[64], *nfc;
+    utf8proc_int32_t   cp;
+    utf8proc_ssize_t   i, len, m;
+
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        len += utf8proc_encode_char(cps[i], buf + len);
+    }
+
+    m = utf8proc_map(buf, len, &nfc, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+
+    if (m < 0) {
+        fprintf(stderr, "gen_nfc_qc: utf8proc_map(U+%04X): %s\n",
+                (unsigned) cps[0], utf8proc_errmsg(m));
+        exit(1);
+    }
+
+    n_out = 0;
+
+    for (i = 0; i < m; i += len) {
+        len = utf8proc_iterate(nfc + i, m - i, &cp);
+
+        if (n_out++ == 0) {
+            *out = cp;
+        }
+    }
+
+    free(nfc);
+
+    return n_out;
+}
+
+
+/*
+ * The non-starters of the canonical decomposition of cp (cp itself when
+ * it has none), as bits 2 to 6 of its value
+ */
+
+static unsigned
+non_starters(utf8proc_int32_t cp)
+{
+    unsigned                    count, lead, trail, i;
+    utf8proc_int32_t            d[8];
+    utf8proc_ssize_t            n;
+    const utf8proc_property_t  *prop;
+
+    prop = utf8proc_get_property(cp);
+
+    if (prop->decomp_seqindex == UINT16_MAX || prop->decomp_type != 0) {
+        count = (prop->combining_class != 0);
+        lead = count;
+        trail = count;
+
+    } else {
+        n = utf8proc_decompose_char(cp, d, 8, UTF8PROC_DECOMPOSE, NULL);
+
+        if (n <= 0 || n > 8) {
+            fprintf(stderr, "gen_nfc_qc: cannot decompose U+%04X\n",
+                    (unsigned) cp);
+            exit(1);
+        }
+
+        count = 0;
+
+        for (i = 0; i < (unsigned) n; i++) {
+            count += (utf8proc_get_property(d[i])->combining_class != 0);
+        }
+
+        for (lead = 0; lead < (unsigned) n; lead++) {
+            if (utf8proc_get_property(d[lead])->combining_class == 0) {
+                break;
+            }
+        }
+
+        for (trail = 0; trail < (unsigned) n; trail++) {
+            if (utf8proc_get_property(d[n - 1 - trail])->combining_class
+                == 0)
+            {
+                break;
+            }
+        }
+    }
+
+    if (lead > 3 || trail > 3) {
+        fprintf(stderr, "gen_nfc_qc: U+%04X has more than 3 non-starters "
+                "at one end\n", (unsigned) cp);
+        exit(1);
+    }
+
+    return lead << 2 | trail << 4 | (count != 0 && lead == count) << 6;
+}
+
+
+static size_t
+table_size(int shift, size_t *blocks)
+{
+    size_t  i, j, n, size;
+
+    size = (size_t) 1 << shift;
+    n = 0;
+
+    for (i = 0; i < CP_MAX; i += size) {
+        for (j = 0; j < i; j += size) {
+            if (memcmp(value + i, value + j, size) == 0) {
+                break;
+            }
+        }
+
+        if (j == i) {
+            n++;
+        }
+    }
+
+    *blocks = n;
+
+    return (CP_MAX >> shift) + n * size;
+}
+
+
+static void
+emit(int shift)
+{
+    size_t  i, j, k, size, n, *index;
+
+    size = (size_t) 1 << shift;
+    n = CP_MAX >> shift;
+
+    index = malloc(n * sizeof(size_t));
+    if (index == NULL) {
+        exit(1);
+    }
+
+    printf("/*\n"
+           " * Generated by tools/gen_nfc_qc.c from utf8proc %s (Unicode "
+           "%s):\n"
+           " * do not edit.  Included once, by src/manta_name.c.\n"
+           " */\n\n\n", utf8proc_version(), utf8proc_unicode_version());
+
+    printf("#define MANTA_NFC_QC_SHIFT  %d\n\n\n", shift);
+
+    printf("static const unsigned char  manta_nfc_qc_data[] = {");
+
+    k = 0;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < i; j++) {
+            if (memcmp(value + (i << shift), value + (j << shift), size)
+                == 0)
+            {
+                break;
+            }
+        }
+
+        if (j < i) {
+            index[i] = index[j];
+            continue;
+        }
+
+        index[i] = k++;
+
+        for (j = 0; j < size; j++) {
+            printf("%s0x%02x,", (j % 12 == 0) ? "\n    " : " ",
+                   value[(i << shift) + j]);
+        }
+    }
+
+    printf("\n};\n\n\n");
+
+    printf("static const unsigned char  manta_nfc_qc_index[] = {");
+
+    for (i = 0; i < n; i++) {
+        printf("%s%3zu,", (i % 12 == 0) ? "\n    " : " ", index[i]);
+    }
+
+    printf("\n};\n");
+
+    free(index);
+}
