@@ -41,7 +41,16 @@ char *
 manta_uint(char *dst, unsigned long long n)
 {
     char                *p;
+    unsigned             d;
     unsigned long long   m;
+
+    static const char  pairs[201] =
+        "00010203040506070809101112131415161718192021222324"
+        "25262728293031323334353637383940414243444546474849"
+        "50515253545556575859606162636465666768697071727374"
+        "75767778798081828384858687888990919293949596979899";
+
+    /* the length first, then two digits a division from the end */
 
     p = dst;
     m = n;
@@ -53,10 +62,21 @@ manta_uint(char *dst, unsigned long long n)
 
     dst = p;
 
-    do {
-        *--p = (char) ('0' + n % 10);
-        n /= 10;
-    } while (n);
+    while (n >= 100) {
+        d = (unsigned) (n % 100) * 2;
+        n /= 100;
+        *--p = pairs[d + 1];
+        *--p = pairs[d];
+    }
+
+    if (n >= 10) {
+        d = (unsigned) n * 2;
+        *--p = pairs[d + 1];
+        *--p = pairs[d];
+
+    } else {
+        *--p = (char) ('0' + n);
+    }
 
     return dst;
 }

@@ -141,6 +141,7 @@ typedef struct {
     manta_reason_t             reason;
     ngx_int_t                  status;      /* the phase handler's answer */
     ngx_str_t                  bot_id;      /* decoded and validated */
+    ngx_str_t                  query;       /* the canonical query */
     ngx_str_t                  limit_key;   /* account + botId */
     uint32_t                   limit_hash;  /* its CRC32 */
     const manta_cred_t        *cred;

@@ -528,6 +528,10 @@ ngx_http_manta_spend(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     ctx->resume = ngx_http_manta_request_resume;
 
+    /* the canonical query, built by the plan */
+    ctx->query.data = (u_char *) plan->query;
+    ctx->query.len = plan->query_len;
+
     rc = ngx_http_manta_limit_account(r, ctx);
 
     if (rc == NGX_BUSY) {
@@ -689,7 +693,6 @@ static ngx_int_t
 ngx_http_manta_rewrite_request(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx)
 {
-    u_char                      *p;
     ngx_buf_t                   *b;
     ngx_chain_t                 *cl;
     ngx_http_manta_view_t       *fw;
@@ -711,15 +714,7 @@ ngx_http_manta_rewrite_request(ngx_http_request_t *r,
     fw = &ctx->forward;
     *fw = ctx->caller;
 
-    p = ngx_pnalloc(r->pool, manta_query_len((char *) ctx->bot_id.data,
-                                             ctx->bot_id.len));
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    fw->args.data = p;
-    fw->args.len = manta_query((char *) p, (char *) ctx->bot_id.data,
-                               ctx->bot_id.len);
+    fw->args = ctx->query;
 
     /* proxy_pass without a URI would send the caller's request line */
     fw->valid_unparsed_uri = 0;
