@@ -158,6 +158,12 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
             continue;
         }
 
+        if (*p == ' ') {
+            space = (o != out);
+            p++;
+            continue;
+        }
+
         start = p;
         p += manta_utf8_decode(p, last, &cp);
 
@@ -196,9 +202,17 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     }
 
     p = (const unsigned char *) out;
-    manta_utf8_decode(p, (const unsigned char *) o, &cp);
+    cp = *p;
 
-    switch (utf8proc_category((utf8proc_int32_t) cp)) {
+    if (cp >= 0x80) {
+        manta_utf8_decode(p, (const unsigned char *) o, &cp);
+    }
+
+    /* no ASCII character is a mark */
+
+    switch (cp < 0x80 ? UTF8PROC_CATEGORY_LU
+                      : utf8proc_category((utf8proc_int32_t) cp))
+    {
 
     case UTF8PROC_CATEGORY_MN:
     case UTF8PROC_CATEGORY_MC:
