@@ -1033,6 +1033,13 @@ manta_cred_init(manta_cred_t *cred, const char *bot_id, const char *token,
     *p = '\0';
     cred->body_prefix_len = (size_t) (p - cred->body_prefix);
 
+    cred->token_anchor = manta_anchor(token, token_len);
+    cred->secret_anchor = manta_anchor(secret, secret_len);
+    cred->escaped_anchor = manta_anchor(
+        cred->body_prefix + sizeof(MANTA_PREFIX_START) - 1,
+        cred->body_prefix_len - (sizeof(MANTA_PREFIX_START) - 1)
+                              - (sizeof(MANTA_PREFIX_END) - 1));
+
     SHA256((const unsigned char *) token, token_len, md);
 
     for (i = 0; i < MANTA_TOKEN_ID_LEN / 2; i++) {

@@ -34,6 +34,11 @@ typedef struct {
     char        *body_prefix;
     size_t       body_prefix_len;
 
+    /* manta_anchor() of the token, the secret, the escaped secret */
+    size_t       token_anchor;
+    size_t       secret_anchor;
+    size_t       escaped_anchor;
+
     /* first 12 hex digits of SHA-256 of the token, NUL-terminated */
     char         token_id[MANTA_TOKEN_ID_LEN + 1];
 

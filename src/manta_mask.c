@@ -29,7 +29,8 @@ static int manta_mask_ends(const manta_mask_t *m, size_t len);
 
 
 size_t
-manta_mask_init(manta_mask_t *m, const manta_str_t *pat, size_t npat)
+manta_mask_init(manta_mask_t *m, const manta_str_t *pat,
+    const size_t *anchor, size_t npat)
 {
     size_t  i;
 
@@ -42,6 +43,7 @@ manta_mask_init(manta_mask_t *m, const manta_str_t *pat, size_t npat)
 
         m->pat[m->npat] = (const unsigned char *) pat[i].data;
         m->len[m->npat] = pat[i].len;
+        m->anchor[m->npat] = anchor ? anchor[i] : 0;
 
         if (pat[i].len - 1 > m->window) {
             m->window = pat[i].len - 1;
@@ -85,7 +87,9 @@ manta_mask_needed(const manta_mask_t *m, const unsigned char *in, size_t len)
     }
 
     for (k = 0; k < m->npat; k++) {
-        if (m->len[k] <= len && manta_find(in, len, m->pat[k], m->len[k])) {
+        if (m->len[k] <= len
+            && manta_find_at(in, len, m->pat[k], m->len[k], m->anchor[k]))
+        {
             return 1;
         }
     }
@@ -312,13 +316,14 @@ manta_mask_flush(manta_mask_t *m, unsigned char *out)
 
 int
 manta_mask_holds(const unsigned char *s, size_t len, const manta_str_t *pat,
-    size_t npat)
+    const size_t *anchor, size_t npat)
 {
     size_t  k;
 
     for (k = 0; k < npat; k++) {
         if (pat[k].len && pat[k].len <= len
-            && manta_find(s, len, pat[k].data, pat[k].len))
+            && manta_find_at(s, len, pat[k].data, pat[k].len,
+                             anchor ? anchor[k] : 0))
         {
             return 1;
         }
@@ -330,7 +335,7 @@ manta_mask_holds(const unsigned char *s, size_t len, const manta_str_t *pat,
 
 size_t
 manta_mask_all(unsigned char *s, size_t len, const manta_str_t *pat,
-    size_t npat)
+    const size_t *anchor, size_t npat)
 {
     size_t          k, n;
     unsigned char  *p, *last;
@@ -342,8 +347,9 @@ manta_mask_all(unsigned char *s, size_t len, const manta_str_t *pat,
         last = s + len;
 
         while (pat[k].len && (size_t) (last - p) >= pat[k].len) {
-            p = (unsigned char *) manta_find(p, last - p, pat[k].data,
-                                             pat[k].len);
+            p = (unsigned char *) manta_find_at(p, last - p, pat[k].data,
+                                                pat[k].len,
+                                                anchor ? anchor[k] : 0);
             if (p == NULL) {
                 break;
             }
@@ -406,7 +412,8 @@ manta_mask_next(const manta_mask_t *m, size_t k, const unsigned char *in,
         return len;
     }
 
-    hit = manta_find(in + from, len - from, m->pat[k], m->len[k]);
+    hit = manta_find_at(in + from, len - from, m->pat[k], m->len[k],
+                        m->anchor[k]);
 
     return hit ? (size_t) (hit - in) : len;
 }

@@ -32,6 +32,7 @@
 typedef struct {
     const unsigned char  *pat[MANTA_MASK_PATTERNS];
     size_t                len[MANTA_MASK_PATTERNS];
+    size_t                anchor[MANTA_MASK_PATTERNS];
     size_t                npat;
     size_t                window;   /* the longest pattern less one byte */
     unsigned char        *orig;     /* the bytes held back, as received */
@@ -46,10 +47,13 @@ typedef struct {
 
 /*
  * Sets up the masking of up to MANTA_MASK_PATTERNS patterns (empty ones
- * are ignored; the patterns are not copied and must outlive m).  Returns
- * the bytes of memory manta_mask_memory() must give (0: none needed).
+ * are ignored; the patterns are not copied and must outlive m), each
+ * searched for its byte anchor[i] (manta_anchor(); anchor may be NULL,
+ * as in manta_mask_holds() and manta_mask_all()).  Returns the bytes of
+ * memory manta_mask_memory() must give (0: none needed).
  */
-size_t manta_mask_init(manta_mask_t *m, const manta_str_t *pat, size_t npat);
+size_t manta_mask_init(manta_mask_t *m, const manta_str_t *pat,
+    const size_t *anchor, size_t npat);
 
 /*
  * The stream is total bytes long (a response's Content-Length, which the
@@ -89,7 +93,7 @@ size_t manta_mask_flush(manta_mask_t *m, unsigned char *out);
 
 /* 1 when s holds one of the npat patterns (empty ones are ignored) */
 int manta_mask_holds(const unsigned char *s, size_t len,
-    const manta_str_t *pat, size_t npat);
+    const manta_str_t *pat, const size_t *anchor, size_t npat);
 
 /*
  * Masks, in place, a whole piece of text (a log line): each pattern's
@@ -97,7 +101,7 @@ int manta_mask_holds(const unsigned char *s, size_t len,
  * pattern is left whole.  Returns how many were masked.
  */
 size_t manta_mask_all(unsigned char *s, size_t len, const manta_str_t *pat,
-    size_t npat);
+    const size_t *anchor, size_t npat);
 
 
 #endif /* _MANTA_MASK_H_INCLUDED_ */

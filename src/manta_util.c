@@ -291,3 +291,88 @@ manta_find(const void *hay, size_t hlen, const void *needle, size_t nlen)
 
     return NULL;
 }
+
+
+/*
+ * How common a byte is in HTTP header lines and JSON text, 0 (never) to
+ * 7: the lower-case letters most used in English and header names, then
+ * white space and JSON's punctuation, digits, the other letters; control
+ * characters, bytes of UTF-8 and rarer punctuation least
+ */
+
+static const unsigned char  manta_byte_rank[256] = {
+    ['\t'] = 4, ['\n'] = 4, ['\r'] = 4, [' '] = 7,
+    ['"'] = 6, [','] = 5, ['-'] = 5, ['.'] = 4, ['/'] = 4, [':'] = 6,
+    [';'] = 3, ['='] = 3, ['{'] = 4, ['}'] = 4, ['['] = 2, [']'] = 2,
+    ['_'] = 2, ['('] = 2, [')'] = 2, ['\''] = 2, ['+'] = 2, ['&'] = 2,
+    ['0'] = 5, ['1'] = 5, ['2'] = 5, ['3'] = 4, ['4'] = 4, ['5'] = 4,
+    ['6'] = 4, ['7'] = 4, ['8'] = 4, ['9'] = 4,
+    ['e'] = 7, ['t'] = 7, ['a'] = 7, ['o'] = 7, ['i'] = 7, ['n'] = 7,
+    ['s'] = 7, ['r'] = 7, ['h'] = 6, ['l'] = 6, ['d'] = 6, ['c'] = 6,
+    ['u'] = 6, ['m'] = 6, ['p'] = 6, ['g'] = 5, ['f'] = 5, ['y'] = 5,
+    ['w'] = 5, ['b'] = 5, ['v'] = 5, ['k'] = 5, ['x'] = 4, ['j'] = 3,
+    ['q'] = 3, ['z'] = 3,
+    ['A'] = 4, ['C'] = 5, ['D'] = 4, ['T'] = 5, ['S'] = 4, ['M'] = 4,
+    ['G'] = 4, ['N'] = 4, ['O'] = 4, ['E'] = 3, ['L'] = 4, ['H'] = 3,
+    ['P'] = 3, ['R'] = 3, ['U'] = 3, ['I'] = 3, ['B'] = 3, ['F'] = 3,
+    ['K'] = 3, ['W'] = 3, ['V'] = 2, ['Y'] = 2, ['J'] = 2, ['X'] = 2,
+    ['Q'] = 2, ['Z'] = 2
+};
+
+
+size_t
+manta_anchor(const void *needle, size_t nlen)
+{
+    size_t                i, best;
+    const unsigned char  *n;
+
+    n = needle;
+    best = 0;
+
+    for (i = 1; i < nlen; i++) {
+        if (manta_byte_rank[n[i]] < manta_byte_rank[n[best]]) {
+            best = i;
+        }
+    }
+
+    return best;
+}
+
+
+const void *
+manta_find_at(const void *hay, size_t hlen, const void *needle, size_t nlen,
+    size_t anchor)
+{
+    const unsigned char  *p, *last, *n, *h;
+
+    if (anchor == 0 || anchor >= nlen) {
+        return manta_find(hay, hlen, needle, nlen);
+    }
+
+    if (nlen > hlen) {
+        return NULL;
+    }
+
+    /* p walks the places of needle[anchor] in the hay */
+
+    n = needle;
+    h = hay;
+    p = h + anchor;
+    last = h + hlen - nlen + anchor + 1;
+
+    while (p < last) {
+        p = memchr(p, n[anchor], last - p);
+
+        if (p == NULL) {
+            return NULL;
+        }
+
+        if (memcmp(p - anchor, n, nlen) == 0) {
+            return p - anchor;
+        }
+
+        p++;
+    }
+
+    return NULL;
+}

@@ -64,6 +64,18 @@ int manta_utf8_valid(const char *p, size_t len);
  */
 #define MANTA_FIND_SHORT  256
 
+/*
+ * The index of the needle's byte least common in HTTP headers and JSON
+ * text (ties: the first one), for manta_find_at(): a search then stops
+ * at a few places where a search for the first byte (an "e" of a JWT's
+ * "eyJ") stops at many.
+ */
+size_t manta_anchor(const void *needle, size_t nlen);
+
+/* manta_find(), searching for needle[anchor] first */
+const void *manta_find_at(const void *hay, size_t hlen, const void *needle,
+    size_t nlen, size_t anchor);
+
 const void *manta_find(const void *hay, size_t hlen, const void *needle,
     size_t nlen);
 

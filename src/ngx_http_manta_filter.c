@@ -365,12 +365,13 @@ ngx_http_manta_error_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_str_t *in, ngx_str_t *out)
 {
     u_char            *p;
-    size_t             len, size, nredact;
+    size_t             len, size, nredact, anchor[MANTA_MASK_PATTERNS];
     manta_str_t        redact[MANTA_MASK_PATTERNS];
     const char        *bot_id;
     manta_error_rc_t   rc;
 
-    nredact = ctx->cred ? ngx_http_manta_redact_patterns(ctx, redact) : 0;
+    nredact = ctx->cred ? ngx_http_manta_redact_patterns(ctx, redact, anchor)
+                        : 0;
 
     bot_id = ctx->bot_id.len ? (char *) ctx->bot_id.data : NULL;
 

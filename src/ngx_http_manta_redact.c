@@ -15,6 +15,7 @@
 
 typedef struct {
     manta_str_t   pat[MANTA_MASK_PATTERNS];
+    size_t        anchor[MANTA_MASK_PATTERNS];
     size_t        npat;
     size_t        minlen;          /* the shortest pattern's length */
     ngx_uint_t    raw_clean;       /* the upstream's header block holds none */
@@ -51,7 +52,8 @@ static ngx_int_t ngx_http_manta_append(ngx_http_request_t *r,
  */
 
 size_t
-ngx_http_manta_redact_patterns(ngx_http_manta_ctx_t *ctx, manta_str_t *pat)
+ngx_http_manta_redact_patterns(ngx_http_manta_ctx_t *ctx, manta_str_t *pat,
+    size_t *anchor)
 {
     size_t               n, head, tail;
     const manta_cred_t  *cred;
@@ -62,6 +64,8 @@ ngx_http_manta_redact_patterns(ngx_http_manta_ctx_t *ctx, manta_str_t *pat)
     pat[0].len = cred->token_len;
     pat[1].data = cred->secret;
     pat[1].len = cred->secret_len;
+    anchor[0] = cred->token_anchor;
+    anchor[1] = cred->secret_anchor;
 
     n = 2;
 
@@ -75,6 +79,7 @@ ngx_http_manta_redact_patterns(ngx_http_manta_ctx_t *ctx, manta_str_t *pat)
     {
         pat[2].data = cred->body_prefix + head;
         pat[2].len = cred->body_prefix_len - head - tail;
+        anchor[2] = cred->escaped_anchor;
         n = 3;
     }
 
@@ -89,7 +94,8 @@ ngx_http_manta_holds(ngx_http_manta_redact_t *rd, ngx_str_t *value)
         return 0;
     }
 
-    return manta_mask_holds(value->data, value->len, rd->pat, rd->npat);
+    return manta_mask_holds(value->data, value->len, rd->pat, rd->anchor,
+                            rd->npat);
 }
 
 
@@ -110,7 +116,7 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
     ngx_http_manta_redact_t   rd;
 
     u = r->upstream;
-    rd.npat = ngx_http_manta_redact_patterns(ctx, rd.pat);
+    rd.npat = ngx_http_manta_redact_patterns(ctx, rd.pat, rd.anchor);
 
     rd.minlen = (size_t) -1;
 
@@ -179,7 +185,8 @@ ngx_http_manta_raw_clean(ngx_http_request_t *r, ngx_http_upstream_t *u,
 
     if (r->http_version == NGX_HTTP_VERSION_9
         || b->start == NULL || b->pos <= b->start || b->pos > b->last
-        || manta_mask_holds(b->start, b->pos - b->start, rd->pat, rd->npat))
+        || manta_mask_holds(b->start, b->pos - b->start, rd->pat,
+                            rd->anchor, rd->npat))
     {
         return 0;
     }
@@ -449,16 +456,16 @@ ngx_int_t
 ngx_http_manta_mask_start(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     u_char       *mem;
-    size_t        size, npat;
+    size_t        size, npat, anchor[MANTA_MASK_PATTERNS];
     manta_str_t   pat[MANTA_MASK_PATTERNS];
 
     if (r->header_only) {
         return NGX_OK;
     }
 
-    npat = ngx_http_manta_redact_patterns(ctx, pat);
+    npat = ngx_http_manta_redact_patterns(ctx, pat, anchor);
 
-    size = manta_mask_init(&ctx->mask, pat, npat);
+    size = manta_mask_init(&ctx->mask, pat, anchor, npat);
 
     if (ctx->mask.npat == 0) {
         return NGX_OK;

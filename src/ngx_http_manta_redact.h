@@ -17,7 +17,7 @@
  */
 
 size_t ngx_http_manta_redact_patterns(ngx_http_manta_ctx_t *ctx,
-    manta_str_t *pat);
+    manta_str_t *pat, size_t *anchor);
 void ngx_http_manta_redact_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 ngx_int_t ngx_http_manta_final_response(ngx_http_request_t *r);

@@ -307,6 +307,7 @@ ngx_http_manta_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
     size_t len)
 {
     size_t                 npat;
+    size_t                 anchor[MANTA_MASK_PATTERNS];
     manta_str_t            pat[MANTA_MASK_PATTERNS];
     ngx_http_manta_ctx_t  *ctx;
 
@@ -315,8 +316,8 @@ ngx_http_manta_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
     if (ctx->cred) {
         /* the line is masked in place: the logs after this one see it so */
 
-        npat = ngx_http_manta_redact_patterns(ctx, pat);
-        (void) manta_mask_all(buf, len, pat, npat);
+        npat = ngx_http_manta_redact_patterns(ctx, pat, anchor);
+        (void) manta_mask_all(buf, len, pat, anchor, npat);
     }
 
     if (ctx->log_writer) {

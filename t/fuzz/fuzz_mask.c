@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "manta_mask.h"
+#include "manta_util.h"
 #include "fuzz.h"
 
 
@@ -31,7 +32,8 @@ static const manta_str_t  sets[4][2] = {
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t               i, k, j, len, pos, piece, n, nrel, total, window;
+    size_t               i, k, j, len, pos, piece, n, nrel, total, window,
+                         anchor[2];
     unsigned             seed;
     unsigned char       *mem, *body, *out, *ref, *buf, *copy, *rel;
     manta_mask_t         m;
@@ -46,7 +48,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     body = (unsigned char *) data + 2;
     len = size - 2;
 
-    mem = malloc(manta_mask_init(&m, pat, 2) + 1);
+    /* bit 3: each pattern searched for its rarest byte */
+
+    anchor[0] = manta_anchor(pat[0].data, pat[0].len);
+    anchor[1] = manta_anchor(pat[1].data, pat[1].len);
+
+    mem = malloc(manta_mask_init(&m, pat, (data[0] & 8) ? anchor : NULL, 2)
+                 + 1);
     fuzz_assert(mem != NULL);
     manta_mask_memory(&m, mem);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "manta_mask.h"
+#include "manta_util.h"
 #include "tap.h"
 #include "tests.h"
 
@@ -87,16 +88,18 @@ test_mask(void)
     manta_mask_t  m;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        for (mode = 0; mode < 4; mode++) {
+        for (mode = 0; mode < 8; mode++) {
             len = strlen(cases[i].body);
             n = run(creds, 2, cases[i].body, len, cases[i].cuts, mode,
                     out, &max_held, &found);
 
             ok(n == len && memcmp(out, cases[i].expected, len) == 0,
-               "mask: %s (%s, %s)", cases[i].test,
+               "mask: %s (%s, %s, %s)", cases[i].test,
                (mode & 1) ? "in place" : "copied",
                (mode & 2) ? "length known, last piece holds nothing back"
-                          : "length unknown");
+                          : "length unknown",
+               (mode & 4) ? "searched by the rarest byte"
+                          : "by the first byte");
 
             if (n != len || memcmp(out, cases[i].expected, len) != 0) {
                 diag("got \"%.*s\", expected \"%s\"", (int) n, out,
@@ -111,7 +114,7 @@ test_mask(void)
 
     /* nothing to mask: the piece passes as it is */
 
-    manta_mask_init(&m, creds, 2);
+    manta_mask_init(&m, creds, NULL, 2);
     ok(!manta_mask_needed(&m, (const unsigned char *) S("plain body")),
        "mask: a piece without candidates needs no work");
     ok(manta_mask_needed(&m, (const unsigned char *) S("ends TOK")),
@@ -138,28 +141,83 @@ test_mask(void)
             { "nothing here", "nothing here", 0, "a line without them" },
         };
 
-        char  line[256];
+        char    line[256];
+        size_t  anchors[2];
+
+        anchors[0] = manta_anchor(S(TOKEN));
+        anchors[1] = manta_anchor(S(SECRET));
 
         for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
             len = strlen(lines[i].in);
             memcpy(line, lines[i].in, len);
 
-            n = manta_mask_all((unsigned char *) line, len, creds, 2);
+            n = manta_mask_all((unsigned char *) line, len, creds, NULL, 2);
 
             ok(n == lines[i].n && memcmp(line, lines[i].out, len) == 0,
                "mask all: %s", lines[i].test);
+
+            memcpy(line, lines[i].in, len);
+            n = manta_mask_all((unsigned char *) line, len, creds, anchors, 2);
+
+            ok(n == lines[i].n && memcmp(line, lines[i].out, len) == 0,
+               "mask all, searched by the rarest byte: %s", lines[i].test);
             ok(manta_mask_holds((const unsigned char *) lines[i].in, len,
-                                creds, 2) == (lines[i].n != 0),
+                                creds, NULL, 2) == (lines[i].n != 0)
+               && manta_mask_holds((const unsigned char *) lines[i].in, len,
+                                   creds, anchors, 2) == (lines[i].n != 0),
                "mask holds: %s", lines[i].test);
         }
 
-        ok(!manta_mask_holds((const unsigned char *) S("s3cr3"), creds, 2),
+        ok(!manta_mask_holds((const unsigned char *) S("s3cr3"), creds,
+                             anchors, 2),
            "mask holds: a proper prefix of the secret is not it");
+    }
+
+    /* the search by any byte of the needle finds the leftmost occurrence */
+
+    {
+        char          hay[300], needle[12];
+        size_t        hlen, nlen, anchor, k, bad;
+        unsigned      seed2;
+        const void   *a, *b;
+
+        seed2 = 5;
+        bad = 0;
+
+        for (i = 0; i < 20000; i++) {
+            seed2 = seed2 * 1103515245 + 12345;
+            hlen = (seed2 >> 16) % sizeof(hay);
+            seed2 = seed2 * 1103515245 + 12345;
+            nlen = 1 + (seed2 >> 16) % sizeof(needle);
+            seed2 = seed2 * 1103515245 + 12345;
+            anchor = (seed2 >> 16) % nlen;
+
+            for (k = 0; k < hlen; k++) {
+                seed2 = seed2 * 1103515245 + 12345;
+                hay[k] = "abcJ"[(seed2 >> 16) % 4];
+            }
+
+            for (k = 0; k < nlen; k++) {
+                seed2 = seed2 * 1103515245 + 12345;
+                needle[k] = "abcJ"[(seed2 >> 16) % 4];
+            }
+
+            a = manta_find(hay, hlen, needle, nlen);
+            b = manta_find_at(hay, hlen, needle, nlen, anchor);
+
+            bad += (a != b);
+        }
+
+        ok(bad == 0, "find: by any byte of the needle, the same leftmost "
+           "occurrence as by the first, on 20000 random searches");
+
+        is_int((int) manta_anchor(S("eyJhbGciOi")), 2,
+               "anchor: the J of a JWT's eyJ, not its e");
     }
 
     /* no patterns: no memory, nothing to do */
 
-    is_int(manta_mask_init(&m, NULL, 0), 0, "mask: no pattern, no memory");
+    is_int(manta_mask_init(&m, NULL, NULL, 0), 0, "mask: no pattern, no memory");
     ok(!manta_mask_needed(&m, (const unsigned char *) S(TOKEN)),
        "mask: no pattern, nothing to do");
 
@@ -190,7 +248,7 @@ test_mask(void)
 
         cuts[7] = 0;
 
-        n = run(pat, npat, body, len, cuts, (int) (i & 3), out, &max_held,
+        n = run(pat, npat, body, len, cuts, (int) (i & 7), out, &max_held,
                 &found);
         reference(pat, npat, body, len, ref);
 
@@ -212,7 +270,7 @@ test_mask(void)
     {
         unsigned char  mem[64], piece[16], rel[16];
 
-        manta_mask_init(&m, creds, 2);
+        manta_mask_init(&m, creds, NULL, 2);
         manta_mask_memory(&m, mem);
         manta_mask_length(&m, 3);
 
@@ -243,10 +301,16 @@ run(const manta_str_t *pat, size_t npat, const char *body, size_t len,
     int             in_place;
     int             last;
     size_t          i, pos, piece, n, nrel, total;
+    size_t          anchor[2];
     unsigned char  *mem, buf[MAXLEN], copy[MAXLEN], rel[MAXLEN];
     manta_mask_t    m;
 
-    mem = malloc(manta_mask_init(&m, pat, npat) + 1);
+    for (i = 0; i < npat && i < 2; i++) {
+        anchor[i] = manta_anchor(pat[i].data, pat[i].len);
+    }
+
+    mem = malloc(manta_mask_init(&m, pat, (mode & 4) ? anchor : NULL, npat)
+                 + 1);
     manta_mask_memory(&m, mem);
 
     if (mode & 2) {
