@@ -23,9 +23,9 @@ use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
-our @EXPORT_OK = qw(setup cases usable upstream_conf wait_port stop_pidfile
-    read_file write_file request free_port gateway_worker cpu_ns cpus mask
-    median run_ok);
+our @EXPORT_OK = qw(setup cases usable conf_head upstream_conf wait_port
+    stop_pidfile read_file write_file request free_port wrk_command
+    gateway_worker cpu_ns cpus mask median run_ok);
 
 my $jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.'
     . 'eyJzdWIiOiJiZW5jaCIsImV4cCI6NDEwMjQ0NDgwMH0.YmVuY2g';
@@ -132,6 +132,26 @@ sub usable {
     return ($redis_port, @cases);
 }
 
+# conf_head($dir, $name, $head): the start of the configuration of the
+# nginx in $dir/$name ("gw" or "up"), its process-level directives $head,
+# up to the inside of its http block
+
+sub conf_head {
+    my ($dir, $name, $head) = @_;
+
+    return <<"CONF";
+$head
+pid  $dir/$name/nginx.pid;
+error_log  $dir/$name/error.log  error;
+events { worker_connections  4096; }
+http {
+    access_log  off;
+    client_body_temp_path  $dir/tmp/${name}_body;
+    proxy_temp_path  $dir/tmp/${name}_proxy;
+    keepalive_requests  1000000;
+CONF
+}
+
 # upstream_conf($dir, $port, $head, $locations): the configuration of the
 # fast upstream nginx in $dir/up, its process-level directives $head,
 # answering 200 with the success JSON at "/" and at the locations given
@@ -141,15 +161,7 @@ sub upstream_conf {
 
     $locations //= '';
 
-    return <<"CONF";
-$head
-pid  $dir/up/nginx.pid;
-error_log  $dir/up/error.log  error;
-events { worker_connections  4096; }
-http {
-    access_log  off;
-    client_body_temp_path  $dir/tmp/up_body;
-    keepalive_requests  1000000;
+    return conf_head($dir, 'up', $head) . <<"CONF";
     server {
         listen  127.0.0.1:$port  backlog=4096;
         location / {
@@ -278,17 +290,8 @@ $redis_loc
         }
 CONF
 
-    write_file("$dir/gw/nginx.conf", <<"CONF");
-load_module  $module;
-$o{gw}
-pid  $dir/gw/nginx.pid;
-error_log  $dir/gw/error.log  error;
-events { worker_connections  4096; }
-http {
-    access_log  off;
-    client_body_temp_path  $dir/tmp/gw_body;
-    proxy_temp_path  $dir/tmp/gw_proxy;
-    keepalive_requests  1000000;
+    write_file("$dir/gw/nginx.conf",
+        conf_head($dir, 'gw', "load_module  $module;\n$o{gw}") . <<"CONF");
 
     manta_credentials  $dir/creds.json;
     manta_limit_zone   zone=bench:1m rate=1000000r/s;
@@ -348,6 +351,16 @@ sub request {
     }
 
     return ($status, $head, $rest);
+}
+
+# the command of wrk on CPU $cpu: $conns connections for $secs seconds
+# to the port, running the Lua script
+
+sub wrk_command {
+    my ($cpu, $conns, $secs, $script, $port) = @_;
+
+    return ('taskset', '-c', $cpu, 'wrk', '-t', 1, '-c', $conns,
+        '-d', "${secs}s", '-s', $script, "http://127.0.0.1:$port");
 }
 
 sub wait_port {

@@ -33,7 +33,7 @@ use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
 use Bench qw(setup cases usable wait_port stop_pidfile read_file write_file
-    request gateway_worker cpu_ns cpus mask median run_ok);
+    request wrk_command gateway_worker cpu_ns cpus mask median run_ok);
 
 my $nginx = $ENV{NGINX_BIN} // '/usr/sbin/nginx';
 my $seconds = $ENV{BENCH_SECONDS} // 3;
@@ -275,9 +275,8 @@ sub wrk {
     local $ENV{BENCH_BODY} = $body;
     local $ENV{BENCH_BOTS} = $bots;
 
-    my @cmd = ('taskset', '-c', $load_cpu, 'wrk', '-t', 1, '-c', $conns,
-        '-d', "${secs}s", '-s', "$here/wrk.lua",
-        "http://127.0.0.1:$gw_port");
+    my @cmd = wrk_command($load_cpu, $conns, $secs, "$here/wrk.lua",
+        $gw_port);
 
     open my $fh, '-|', @cmd or die "wrk: $!\n";
     my $out = join '', <$fh>;

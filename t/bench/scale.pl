@@ -48,8 +48,9 @@ use IO::Socket::INET;
 use JSON::PP;
 use Time::HiRes qw(sleep time);
 
-use Bench qw(upstream_conf wait_port stop_pidfile read_file write_file
-    free_port gateway_worker cpu_ns cpus mask median run_ok);
+use Bench qw(conf_head upstream_conf wait_port stop_pidfile read_file
+    write_file free_port wrk_command gateway_worker cpu_ns cpus mask median
+    run_ok);
 
 my $nginx = $ENV{NGINX_BIN} // '/usr/sbin/nginx';
 my $module = $ENV{MANTA_MODULE} or die "MANTA_MODULE is not set\n";
@@ -371,9 +372,8 @@ sub wrk {
     local $ENV{SCALE_FROM} = $from;
     local $ENV{SCALE_TO} = $to;
 
-    my @cmd = ('taskset', '-c', $load_cpu, 'wrk', '-t', 1, '-c', $conns,
-        '-d', "${secs}s", '-s', "$here/scale.lua",
-        "http://127.0.0.1:$gw_port");
+    my @cmd = wrk_command($load_cpu, $conns, $secs, "$here/scale.lua",
+        $gw_port);
 
     my $pid = open my $fh, '-|', @cmd or die "wrk: $!\n";
     my $out = '';
@@ -414,18 +414,10 @@ sub gateway_conf {
     my $status_loc = $o{status}
         ? 'location = /status { manta_status; }' : '';
 
-    write_file("$dir/gw/nginx.conf", <<"CONF");
-load_module  $module;
-worker_processes  1;
-worker_cpu_affinity  @{[ mask($gw_cpu) ]};
-pid  $dir/gw/nginx.pid;
-error_log  $dir/gw/error.log  error;
-events { worker_connections  4096; }
-http {
-    access_log  off;
-    client_body_temp_path  $dir/tmp/gw_body;
-    proxy_temp_path  $dir/tmp/gw_proxy;
-    keepalive_requests  1000000;
+    my $head = "load_module  $module;\nworker_processes  1;\n"
+        . 'worker_cpu_affinity  ' . mask($gw_cpu) . ';';
+
+    write_file("$dir/gw/nginx.conf", conf_head($dir, 'gw', $head) . <<"CONF");
 
     manta_credentials  $o{creds};
     manta_limit_zone   zone=scale:$o{zone} rate=1r/m;
