@@ -24,6 +24,8 @@ static void manta_out_mem(manta_out_t *o, const char *s, size_t n);
 static void manta_out_str(manta_out_t *o, const char *s);
 static void manta_out_u64(manta_out_t *o, uint64_t v);
 static void manta_out_i64(manta_out_t *o, long long v);
+static void manta_out_u64_line(manta_out_t *o, uint64_t v);
+static void manta_out_i64_line(manta_out_t *o, long long v);
 static void manta_out_ms(manta_out_t *o, uint64_t ms);
 static void manta_out_label(manta_out_t *o, const char *s, size_t len);
 static void manta_out_json_str(manta_out_t *o, const char *s, size_t len);
@@ -270,8 +272,7 @@ manta_prom_requests(manta_out_t *o, const manta_status_t *st)
         for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
             manta_out_bot_series(o, "manta_requests_total", &st->bots[i],
                                  "outcome", manta_status_outcome(k));
-            manta_out_u64(o, st->bots[i].requests[k]);
-            manta_out_mem(o, "\n", 1);
+            manta_out_u64_line(o, st->bots[i].requests[k]);
         }
     }
 
@@ -284,8 +285,7 @@ manta_prom_requests(manta_out_t *o, const manta_status_t *st)
             manta_out_bot_series(o, "manta_upstream_responses_total",
                                  &st->bots[i], "class",
                                  manta_status_classes[k]);
-            manta_out_u64(o, st->bots[i].classes[k]);
-            manta_out_mem(o, "\n", 1);
+            manta_out_u64_line(o, st->bots[i].classes[k]);
         }
     }
 }
@@ -310,8 +310,7 @@ manta_prom_histogram(manta_out_t *o, const manta_status_t *st)
             cum += b->buckets[k];
             manta_out_bot_series(o, "manta_upstream_response_seconds_bucket",
                                  b, "le", manta_status_le[k]);
-            manta_out_u64(o, cum);
-            manta_out_mem(o, "\n", 1);
+            manta_out_u64_line(o, cum);
         }
 
         manta_out_bot_series(o, "manta_upstream_response_seconds_sum", b,
@@ -321,8 +320,7 @@ manta_prom_histogram(manta_out_t *o, const manta_status_t *st)
 
         manta_out_bot_series(o, "manta_upstream_response_seconds_count", b,
                              NULL, NULL);
-        manta_out_u64(o, cum);
-        manta_out_mem(o, "\n", 1);
+        manta_out_u64_line(o, cum);
     }
 }
 
@@ -344,8 +342,7 @@ manta_prom_limit(manta_out_t *o, const manta_status_t *st)
         if (st->bots[i].remaining >= 0) {
             manta_out_bot_series(o, "manta_limit_remaining", &st->bots[i],
                                  NULL, NULL);
-            manta_out_i64(o, st->bots[i].remaining);
-            manta_out_mem(o, "\n", 1);
+            manta_out_i64_line(o, st->bots[i].remaining);
         }
     }
 
@@ -360,8 +357,7 @@ manta_prom_limit(manta_out_t *o, const manta_status_t *st)
             left = b->backoff_until - st->now;
             manta_out_bot_series(o, "manta_limit_backoff_seconds", b, NULL,
                                  NULL);
-            manta_out_i64(o, left > 0 ? left : 0);
-            manta_out_mem(o, "\n", 1);
+            manta_out_i64_line(o, left > 0 ? left : 0);
         }
     }
 
@@ -372,8 +368,7 @@ manta_prom_limit(manta_out_t *o, const manta_status_t *st)
         manta_out_series(o, "manta_limit_decisions_total{source=\"",
                          manta_status_sources[k],
                          strlen(manta_status_sources[k]));
-        manta_out_u64(o, st->decisions[k]);
-        manta_out_mem(o, "\n", 1);
+        manta_out_u64_line(o, st->decisions[k]);
     }
 }
 
@@ -391,8 +386,7 @@ manta_prom_tokens(manta_out_t *o, const manta_status_t *st)
         manta_out_series(o, "manta_token_expiry_timestamp_seconds{token_id=\"",
                          st->tokens[k].token_id,
                          strlen(st->tokens[k].token_id));
-        manta_out_i64(o, st->tokens[k].expiry);
-        manta_out_mem(o, "\n", 1);
+        manta_out_i64_line(o, st->tokens[k].expiry);
     }
 }
 
@@ -412,8 +406,7 @@ manta_prom_zones(manta_out_t *o, const manta_status_t *st)
             manta_out_label(o, st->zones[k].name, st->zones[k].name_len);
             manta_out_str(o, i ? "\",state=\"total\"} "
                                : "\",state=\"used\"} ");
-            manta_out_u64(o, i ? st->zones[k].total : st->zones[k].used);
-            manta_out_mem(o, "\n", 1);
+            manta_out_u64_line(o, i ? st->zones[k].total : st->zones[k].used);
         }
     }
 
@@ -425,8 +418,7 @@ manta_prom_zones(manta_out_t *o, const manta_status_t *st)
         if (st->zones[k].has_evictions) {
             manta_out_series(o, "manta_zone_evictions_total{zone=\"",
                              st->zones[k].name, st->zones[k].name_len);
-            manta_out_u64(o, st->zones[k].evictions);
-            manta_out_mem(o, "\n", 1);
+            manta_out_u64_line(o, st->zones[k].evictions);
         }
     }
 }
@@ -449,8 +441,7 @@ manta_prom_callers(manta_out_t *o, const manta_status_t *st)
             manta_out_str(o, "\",outcome=\"");
             manta_out_str(o, manta_status_outcome(k));
             manta_out_str(o, "\"} ");
-            manta_out_u64(o, st->callers[i].requests[k]);
-            manta_out_mem(o, "\n", 1);
+            manta_out_u64_line(o, st->callers[i].requests[k]);
         }
     }
 }
@@ -651,6 +642,24 @@ manta_out_i64(manta_out_t *o, long long v)
     }
 
     manta_out_u64(o, (uint64_t) v);
+}
+
+
+/* a sample's value and the end of its line */
+
+static void
+manta_out_u64_line(manta_out_t *o, uint64_t v)
+{
+    manta_out_u64(o, v);
+    manta_out_mem(o, "\n", 1);
+}
+
+
+static void
+manta_out_i64_line(manta_out_t *o, long long v)
+{
+    manta_out_i64(o, v);
+    manta_out_mem(o, "\n", 1);
 }
 
 

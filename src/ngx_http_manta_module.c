@@ -52,9 +52,7 @@ static char *ngx_http_manta_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
 static manta_re_t *ngx_http_manta_compile(ngx_conf_t *cf, ngx_str_t *value,
     int flags);
 static void ngx_http_manta_re_cleanup(void *data);
-static char *ngx_http_manta_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_manta_limit_set(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_http_manta_set_pos(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_manta_conf_pos(ngx_conf_t *cf,
     ngx_http_manta_conf_pos_t *pos);
@@ -130,7 +128,7 @@ static ngx_command_t  ngx_http_manta_commands[] = {
 
     { ngx_string("manta_endpoint"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_manta_endpoint,
+      ngx_http_manta_set_pos,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_manta_loc_conf_t, endpoint),
       &ngx_http_manta_endpoint_values },
@@ -221,7 +219,7 @@ static ngx_command_t  ngx_http_manta_commands[] = {
 
     { ngx_string("manta_limit"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
-      ngx_http_manta_limit_set,
+      ngx_http_manta_set_pos,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -872,34 +870,30 @@ ngx_http_manta_re_cleanup(void *data)
 }
 
 
+/*
+ * "manta_endpoint" (an enum slot) and "manta_limit": set, then the file
+ * and line of the directive kept for the errors found later
+ */
+
 static char *
-ngx_http_manta_endpoint(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_http_manta_set_pos(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_manta_loc_conf_t *mlcf = conf;
 
-    char  *rv;
+    char                       *rv;
+    ngx_http_manta_conf_pos_t  *pos;
 
-    rv = ngx_conf_set_enum_slot(cf, cmd, conf);
+    if (cmd->post == ngx_http_manta_endpoint_values) {
+        rv = ngx_conf_set_enum_slot(cf, cmd, conf);
+        pos = &mlcf->endpoint_pos;
 
-    if (rv == NGX_CONF_OK) {
-        ngx_http_manta_conf_pos(cf, &mlcf->endpoint_pos);
+    } else {
+        rv = ngx_http_manta_limit(cf, cmd, conf);
+        pos = &mlcf->limit_pos;
     }
 
-    return rv;
-}
-
-
-static char *
-ngx_http_manta_limit_set(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_manta_loc_conf_t *mlcf = conf;
-
-    char  *rv;
-
-    rv = ngx_http_manta_limit(cf, cmd, conf);
-
     if (rv == NGX_CONF_OK) {
-        ngx_http_manta_conf_pos(cf, &mlcf->limit_pos);
+        ngx_http_manta_conf_pos(cf, pos);
     }
 
     return rv;

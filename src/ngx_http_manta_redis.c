@@ -57,7 +57,7 @@ typedef struct {
     ngx_str_t                         file;
     ngx_str_t                         trusted;
     ngx_str_t                         host;
-    ngx_int_t                         depth;
+    ngx_uint_t                        depth;
     unsigned                          tls:1;
     unsigned                          tls_opts:1;
 } ngx_http_manta_redis_args_t;
@@ -115,12 +115,18 @@ static ngx_int_t ngx_http_manta_redis_parse_auth(ngx_conf_t *cf,
 static ngx_int_t ngx_http_manta_redis_parse_timeout(ngx_conf_t *cf,
     ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
     ngx_str_t *v);
-static ngx_int_t ngx_http_manta_redis_parse_breaker(ngx_conf_t *cf,
-    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
-    ngx_str_t *v);
 static ngx_int_t ngx_http_manta_redis_parse_tls(ngx_conf_t *cf,
     ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
     ngx_str_t *v);
+static ngx_uint_t ngx_http_manta_redis_arg(ngx_str_t *v, char *name,
+    ngx_str_t *value);
+static ngx_int_t ngx_http_manta_redis_number(ngx_conf_t *cf, ngx_str_t *v,
+    ngx_str_t *s, ngx_uint_t time, ngx_int_t min, ngx_int_t max,
+    ngx_uint_t *value, char *give);
+static ngx_int_t ngx_http_manta_redis_enum(ngx_conf_t *cf, ngx_str_t *v,
+    ngx_str_t *s, ngx_conf_enum_t *e, ngx_uint_t *value, char *give);
+static ngx_int_t ngx_http_manta_redis_empty(ngx_conf_t *cf, ngx_str_t *value,
+    char *msg);
 static char *ngx_http_manta_redis_secure(ngx_conf_t *cf,
     ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args);
 static char *ngx_http_manta_redis_password(ngx_conf_t *cf,
@@ -134,13 +140,29 @@ static ngx_int_t ngx_http_manta_redis_verify(ngx_http_manta_redis_t *rd,
 #endif
 
 
+/* the values of "fallback=" and "tls_verify=" */
+
+static ngx_conf_enum_t  ngx_http_manta_redis_fallbacks[] = {
+    { ngx_string("local"), NGX_HTTP_MANTA_REDIS_LOCAL },
+    { ngx_string("allow"), NGX_HTTP_MANTA_REDIS_ALLOW },
+    { ngx_string("deny"), NGX_HTTP_MANTA_REDIS_DENY },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_manta_redis_flags[] = {
+    { ngx_string("on"), 1 },
+    { ngx_string("off"), 0 },
+    { ngx_null_string, 0 }
+};
+
+
 /* the parameter groups of "manta_limit_redis", each tried in turn */
 
 static ngx_http_manta_redis_parse_pt  ngx_http_manta_redis_parsers[] = {
     ngx_http_manta_redis_parse_server,
     ngx_http_manta_redis_parse_auth,
     ngx_http_manta_redis_parse_timeout,
-    ngx_http_manta_redis_parse_breaker,
     ngx_http_manta_redis_parse_tls
 };
 
@@ -1250,20 +1272,17 @@ static ngx_int_t
 ngx_http_manta_redis_parse_server(ngx_conf_t *cf, ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_args_t *args, ngx_str_t *v)
 {
-    ngx_int_t  n;
+    ngx_str_t  s;
     ngx_url_t  u;
 
-    if (ngx_strncmp(v->data, "zone=", 5) == 0) {
-        args->name.data = v->data + 5;
-        args->name.len = v->len - 5;
+    if (ngx_http_manta_redis_arg(v, "zone=", &args->name)) {
         return NGX_OK;
     }
 
-    if (ngx_strncmp(v->data, "server=", 7) == 0) {
+    if (ngx_http_manta_redis_arg(v, "server=", &s)) {
         ngx_memzero(&u, sizeof(ngx_url_t));
 
-        u.url.data = v->data + 7;
-        u.url.len = v->len - 7;
+        u.url = s;
         u.default_port = 6379;
         u.no_resolve = 0;
 
@@ -1281,22 +1300,14 @@ ngx_http_manta_redis_parse_server(ngx_conf_t *cf, ngx_http_manta_redis_t *rd,
         return NGX_OK;
     }
 
-    if (ngx_strncmp(v->data, "fleet=", 6) == 0) {
-        n = ngx_atoi(v->data + 6, v->len - 6);
-        if (n == NGX_ERROR || n < 1 || n > 10000) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"%V\": give the number of "
-                               "gateways, 1 to 10000", v);
-            return NGX_ERROR;
-        }
-
-        rd->fleet = n;
-        return NGX_OK;
+    if (ngx_http_manta_redis_arg(v, "fleet=", &s)) {
+        return ngx_http_manta_redis_number(cf, v, &s, 0, 1, 10000,
+                                           &rd->fleet,
+                                           "give the number of gateways, "
+                                           "1 to 10000");
     }
 
-    if (ngx_strncmp(v->data, "prefix=", 7) == 0) {
-        rd->prefix.data = v->data + 7;
-        rd->prefix.len = v->len - 7;
+    if (ngx_http_manta_redis_arg(v, "prefix=", &rd->prefix)) {
 
         if (rd->prefix.len > 64) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1317,135 +1328,68 @@ static ngx_int_t
 ngx_http_manta_redis_parse_auth(ngx_conf_t *cf, ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_args_t *args, ngx_str_t *v)
 {
-    ngx_int_t  n;
+    ngx_str_t  s;
 
-    if (ngx_strncmp(v->data, "password_file=", 14) == 0) {
-        args->file.data = v->data + 14;
-        args->file.len = v->len - 14;
+    if (ngx_http_manta_redis_arg(v, "password_file=", &args->file)) {
         return NGX_OK;
     }
 
-    if (ngx_strncmp(v->data, "username=", 9) == 0) {
-        rd->username.data = v->data + 9;
-        rd->username.len = v->len - 9;
-
-        if (rd->username.len == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "empty \"username=\": name the ACL user");
-            return NGX_ERROR;
-        }
-
-        return NGX_OK;
+    if (ngx_http_manta_redis_arg(v, "username=", &rd->username)) {
+        return ngx_http_manta_redis_empty(cf, &rd->username,
+                                          "empty \"username=\": "
+                                          "name the ACL user");
     }
 
-    if (ngx_strncmp(v->data, "db=", 3) == 0) {
-        n = ngx_atoi(v->data + 3, v->len - 3);
-        if (n == NGX_ERROR || n > 1000000) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"%V\": give a database number", v);
-            return NGX_ERROR;
-        }
-
-        rd->db = n;
-        return NGX_OK;
+    if (ngx_http_manta_redis_arg(v, "db=", &s)) {
+        return ngx_http_manta_redis_number(cf, v, &s, 0, 0, 1000000,
+                                           &rd->db,
+                                           "give a database number");
     }
 
     return NGX_DECLINED;
 }
 
 
-/* "timeout=" and "fallback=": how long a request waits, and then what */
+/*
+ * "timeout=" and "fallback=": how long a request waits, and then what;
+ * "fails=" and "probe=": when the circuit opens, how often it is tried
+ */
 
 static ngx_int_t
 ngx_http_manta_redis_parse_timeout(ngx_conf_t *cf,
     ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
     ngx_str_t *v)
 {
-    ngx_int_t  rc;
     ngx_str_t  s;
 
-    if (ngx_strncmp(v->data, "timeout=", 8) == 0) {
-        s.data = v->data + 8;
-        s.len = v->len - 8;
-
-        rc = ngx_parse_time(&s, 0);
-        if (rc == NGX_ERROR || rc == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"%V\": give a time such as "
-                               "\"20ms\"", v);
-            return NGX_ERROR;
-        }
-
-        rd->timeout = (ngx_msec_t) rc;
-        return NGX_OK;
+    if (ngx_http_manta_redis_arg(v, "timeout=", &s)) {
+        return ngx_http_manta_redis_number(cf, v, &s, 1, 1,
+                                           NGX_MAX_INT_T_VALUE, &rd->timeout,
+                                           "give a time such as \"20ms\"");
     }
 
-    if (ngx_strncmp(v->data, "fallback=", 9) == 0) {
-        s.data = v->data + 9;
-        s.len = v->len - 9;
-
-        if (s.len == 5 && ngx_strncmp(s.data, "local", 5) == 0) {
-            rd->fallback = NGX_HTTP_MANTA_REDIS_LOCAL;
-
-        } else if (s.len == 5 && ngx_strncmp(s.data, "allow", 5) == 0) {
-            rd->fallback = NGX_HTTP_MANTA_REDIS_ALLOW;
-
-        } else if (s.len == 4 && ngx_strncmp(s.data, "deny", 4) == 0) {
-            rd->fallback = NGX_HTTP_MANTA_REDIS_DENY;
-
-        } else {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"%V\": give \"local\", "
-                               "\"allow\" or \"deny\"", v);
-            return NGX_ERROR;
-        }
-
-        return NGX_OK;
+    if (ngx_http_manta_redis_arg(v, "fallback=", &s)) {
+        return ngx_http_manta_redis_enum(cf, v, &s,
+                                         ngx_http_manta_redis_fallbacks,
+                                         &rd->fallback,
+                                         "give \"local\", \"allow\" or "
+                                         "\"deny\"");
     }
 
-    return NGX_DECLINED;
-}
-
-
-/* "fails=" and "probe=": when the circuit opens, how often it is tried */
-
-static ngx_int_t
-ngx_http_manta_redis_parse_breaker(ngx_conf_t *cf,
-    ngx_http_manta_redis_t *rd, ngx_http_manta_redis_args_t *args,
-    ngx_str_t *v)
-{
-    ngx_int_t  n, rc;
-    ngx_str_t  s;
-
-    if (ngx_strncmp(v->data, "fails=", 6) == 0) {
-        n = ngx_atoi(v->data + 6, v->len - 6);
-        if (n == NGX_ERROR || n < 1 || n > 1000) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"%V\": give the number of "
-                               "consecutive failures that open the "
-                               "circuit, 1 to 1000", v);
-            return NGX_ERROR;
-        }
-
-        rd->fails = n;
-        return NGX_OK;
+    if (ngx_http_manta_redis_arg(v, "fails=", &s)) {
+        return ngx_http_manta_redis_number(cf, v, &s, 0, 1, 1000,
+                                           &rd->fails,
+                                           "give the number of consecutive "
+                                           "failures that open the circuit, "
+                                           "1 to 1000");
     }
 
-    if (ngx_strncmp(v->data, "probe=", 6) == 0) {
-        s.data = v->data + 6;
-        s.len = v->len - 6;
-
-        rc = ngx_parse_time(&s, 0);
-        if (rc == NGX_ERROR || rc == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"%V\": give the time between "
-                               "two probes of an open circuit, more "
-                               "than 0, such as \"1s\"", v);
-            return NGX_ERROR;
-        }
-
-        rd->probe = (ngx_msec_t) rc;
-        return NGX_OK;
+    if (ngx_http_manta_redis_arg(v, "probe=", &s)) {
+        return ngx_http_manta_redis_number(cf, v, &s, 1, 1,
+                                           NGX_MAX_INT_T_VALUE, &rd->probe,
+                                           "give the time between two "
+                                           "probes of an open circuit, more "
+                                           "than 0, such as \"1s\"");
     }
 
     return NGX_DECLINED;
@@ -1461,67 +1405,127 @@ static ngx_int_t
 ngx_http_manta_redis_parse_tls(ngx_conf_t *cf, ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_args_t *args, ngx_str_t *v)
 {
-    ngx_str_t  s;
+    ngx_int_t   rc;
+    ngx_str_t   s;
+    ngx_uint_t  on;
 
     if (ngx_strcmp(v->data, "tls") == 0) {
         args->tls = 1;
         return NGX_OK;
     }
 
-    if (ngx_strncmp(v->data, "tls_trusted_certificate=", 24) == 0) {
-        args->trusted.data = v->data + 24;
-        args->trusted.len = v->len - 24;
+    if (ngx_http_manta_redis_arg(v, "tls_trusted_certificate=",
+                                 &args->trusted))
+    {
+        rc = ngx_http_manta_redis_empty(cf, &args->trusted,
+                                        "empty \"tls_trusted_certificate=\""
+                                        ": name the file of the CA "
+                                        "certificates");
 
-        if (args->trusted.len == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "empty \"tls_trusted_certificate=\": "
-                               "name the file of the CA certificates");
-            return NGX_ERROR;
-        }
+    } else if (ngx_http_manta_redis_arg(v, "tls_verify=", &s)) {
+        on = rd->tls_verify;
+        rc = ngx_http_manta_redis_enum(cf, v, &s, ngx_http_manta_redis_flags,
+                                       &on, "give \"on\" or \"off\"");
+        rd->tls_verify = on;
 
-    } else if (ngx_strncmp(v->data, "tls_verify=", 11) == 0) {
-        s.data = v->data + 11;
-        s.len = v->len - 11;
+    } else if (ngx_http_manta_redis_arg(v, "tls_verify_depth=", &s)) {
+        rc = ngx_http_manta_redis_number(cf, v, &s, 0, 1, 100,
+                                         &args->depth,
+                                         "give the length of the "
+                                         "certificate chain, 1 to 100");
 
-        if (s.len == 2 && ngx_strncmp(s.data, "on", 2) == 0) {
-            rd->tls_verify = 1;
-
-        } else if (s.len == 3 && ngx_strncmp(s.data, "off", 3) == 0) {
-            rd->tls_verify = 0;
-
-        } else {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"%V\": give \"on\" or "
-                               "\"off\"", v);
-            return NGX_ERROR;
-        }
-
-    } else if (ngx_strncmp(v->data, "tls_verify_depth=", 17) == 0) {
-        args->depth = ngx_atoi(v->data + 17, v->len - 17);
-        if (args->depth == NGX_ERROR || args->depth < 1 || args->depth > 100)
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"%V\": give the length of the "
-                               "certificate chain, 1 to 100", v);
-            return NGX_ERROR;
-        }
-
-    } else if (ngx_strncmp(v->data, "tls_name=", 9) == 0) {
-        rd->tls_name.data = v->data + 9;
-        rd->tls_name.len = v->len - 9;
-
-        if (rd->tls_name.len == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "empty \"tls_name=\": give the name in "
-                               "the certificate of Redis");
-            return NGX_ERROR;
-        }
+    } else if (ngx_http_manta_redis_arg(v, "tls_name=", &rd->tls_name)) {
+        rc = ngx_http_manta_redis_empty(cf, &rd->tls_name,
+                                        "empty \"tls_name=\": give the "
+                                        "name in the certificate of Redis");
 
     } else {
         return NGX_DECLINED;
     }
 
     args->tls_opts = 1;
+
+    return rc;
+}
+
+
+/* "NAME=VALUE": 1 and the value when v is the parameter NAME, else 0 */
+
+static ngx_uint_t
+ngx_http_manta_redis_arg(ngx_str_t *v, char *name, ngx_str_t *value)
+{
+    size_t  len;
+
+    len = ngx_strlen(name);
+
+    if (v->len < len || ngx_strncmp(v->data, name, len) != 0) {
+        return 0;
+    }
+
+    value->data = v->data + len;
+    value->len = v->len - len;
+
+    return 1;
+}
+
+
+/*
+ * The value s of the parameter v, a number (ngx_atoi) or a time in
+ * milliseconds (ngx_parse_time), from min to max into *value; NGX_ERROR
+ * with "invalid "v": give" logged otherwise.
+ */
+
+static ngx_int_t
+ngx_http_manta_redis_number(ngx_conf_t *cf, ngx_str_t *v, ngx_str_t *s,
+    ngx_uint_t time, ngx_int_t min, ngx_int_t max, ngx_uint_t *value,
+    char *give)
+{
+    ngx_int_t  n;
+
+    n = time ? ngx_parse_time(s, 0) : ngx_atoi(s->data, s->len);
+
+    if (n == NGX_ERROR || n < min || n > max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid \"%V\": %s",
+                           v, give);
+        return NGX_ERROR;
+    }
+
+    *value = n;
+
+    return NGX_OK;
+}
+
+
+/* the same for one of the names of e, its value stored in *value */
+
+static ngx_int_t
+ngx_http_manta_redis_enum(ngx_conf_t *cf, ngx_str_t *v, ngx_str_t *s,
+    ngx_conf_enum_t *e, ngx_uint_t *value, char *give)
+{
+    for ( /* void */ ; e->name.len; e++) {
+        if (e->name.len == s->len
+            && ngx_strncmp(e->name.data, s->data, s->len) == 0)
+        {
+            *value = e->value;
+            return NGX_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid \"%V\": %s", v, give);
+
+    return NGX_ERROR;
+}
+
+
+/* NGX_OK for a value that is not empty, else NGX_ERROR with msg logged */
+
+static ngx_int_t
+ngx_http_manta_redis_empty(ngx_conf_t *cf, ngx_str_t *value, char *msg)
+{
+    if (value->len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", msg);
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -1573,7 +1577,8 @@ ngx_http_manta_redis_secure(ngx_conf_t *cf, ngx_http_manta_redis_t *rd,
         }
     }
 
-    return ngx_http_manta_redis_tls(cf, rd, &args->trusted, args->depth);
+    return ngx_http_manta_redis_tls(cf, rd, &args->trusted,
+                                    (ngx_int_t) args->depth);
 }
 
 

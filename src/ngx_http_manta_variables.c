@@ -18,9 +18,7 @@ static ngx_int_t ngx_http_manta_reject_reason_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_manta_token_id_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_manta_limit_status_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_manta_limit_source_variable(ngx_http_request_t *r,
+static ngx_int_t ngx_http_manta_limit_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_manta_error_rewritten_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
@@ -28,6 +26,8 @@ static ngx_int_t ngx_http_manta_version_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_manta_authorization_variable(
     ngx_http_request_t *r, ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_http_manta_ctx_t *ngx_http_manta_variable_ctx(
+    ngx_http_request_t *r, ngx_http_variable_value_t *v);
 static void ngx_http_manta_set_variable(ngx_http_variable_value_t *v,
     u_char *data, size_t len);
 
@@ -52,10 +52,10 @@ static ngx_http_variable_t  ngx_http_manta_vars[] = {
       ngx_http_manta_token_id_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("manta_limit_status"), NULL,
-      ngx_http_manta_limit_status_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      ngx_http_manta_limit_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("manta_limit_source"), NULL,
-      ngx_http_manta_limit_source_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+      ngx_http_manta_limit_variable, 1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("manta_error_rewritten"), NULL,
       ngx_http_manta_error_rewritten_variable, 0,
@@ -86,16 +86,12 @@ ngx_http_manta_ctx_str_variable(ngx_http_request_t *r,
     ngx_str_t             *s;
     ngx_http_manta_ctx_t  *ctx;
 
-    ctx = ngx_http_manta_get_ctx(r->main);
+    ctx = ngx_http_manta_variable_ctx(r, v);
 
-    if (ctx == NULL) {
-        ngx_http_manta_set_variable(v, NULL, 0);
-        return NGX_OK;
+    if (ctx) {
+        s = (ngx_str_t *) ((char *) ctx + data);
+        ngx_http_manta_set_variable(v, s->data, s->len);
     }
-
-    s = (ngx_str_t *) ((char *) ctx + data);
-
-    ngx_http_manta_set_variable(v, s->data, s->len);
 
     return NGX_OK;
 }
@@ -108,16 +104,12 @@ ngx_http_manta_reject_reason_variable(ngx_http_request_t *r,
     const char            *code;
     ngx_http_manta_ctx_t  *ctx;
 
-    ctx = ngx_http_manta_get_ctx(r->main);
+    ctx = ngx_http_manta_variable_ctx(r, v);
 
-    if (ctx == NULL) {
-        ngx_http_manta_set_variable(v, NULL, 0);
-        return NGX_OK;
+    if (ctx) {
+        code = manta_reason_code(ctx->reason);
+        ngx_http_manta_set_variable(v, (u_char *) code, ngx_strlen(code));
     }
-
-    code = manta_reason_code(ctx->reason);
-
-    ngx_http_manta_set_variable(v, (u_char *) code, ngx_strlen(code));
 
     return NGX_OK;
 }
@@ -129,15 +121,12 @@ ngx_http_manta_token_id_variable(ngx_http_request_t *r,
 {
     ngx_http_manta_ctx_t  *ctx;
 
-    ctx = ngx_http_manta_get_ctx(r->main);
+    ctx = ngx_http_manta_variable_ctx(r, v);
 
-    if (ctx == NULL || ctx->cred == NULL) {
-        ngx_http_manta_set_variable(v, NULL, 0);
-        return NGX_OK;
+    if (ctx && ctx->cred) {
+        ngx_http_manta_set_variable(v, (u_char *) ctx->cred->token_id,
+                                    MANTA_TOKEN_ID_LEN);
     }
-
-    ngx_http_manta_set_variable(v, (u_char *) ctx->cred->token_id,
-                                MANTA_TOKEN_ID_LEN);
 
     return NGX_OK;
 }
@@ -154,28 +143,6 @@ static ngx_str_t  ngx_http_manta_limit_statuses[] = {
 };
 
 
-static ngx_int_t
-ngx_http_manta_limit_status_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t             *s;
-    ngx_http_manta_ctx_t  *ctx;
-
-    ctx = ngx_http_manta_get_ctx(r->main);
-
-    if (ctx == NULL) {
-        ngx_http_manta_set_variable(v, NULL, 0);
-        return NGX_OK;
-    }
-
-    s = &ngx_http_manta_limit_statuses[ctx->limit_status];
-
-    ngx_http_manta_set_variable(v, s->data, s->len);
-
-    return NGX_OK;
-}
-
-
 /* who decided: the values of NGX_HTTP_MANTA_SOURCE_* */
 
 static ngx_str_t  ngx_http_manta_limit_sources[] = {
@@ -187,23 +154,25 @@ static ngx_str_t  ngx_http_manta_limit_sources[] = {
 };
 
 
+/*
+ * $manta_limit_status (data 0) and $manta_limit_source (data 1): the name
+ * of the limit's decision and of who took it, none without a decision
+ */
+
 static ngx_int_t
-ngx_http_manta_limit_source_variable(ngx_http_request_t *r,
+ngx_http_manta_limit_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     ngx_str_t             *s;
     ngx_http_manta_ctx_t  *ctx;
 
-    ctx = ngx_http_manta_get_ctx(r->main);
+    ctx = ngx_http_manta_variable_ctx(r, v);
 
-    if (ctx == NULL || ctx->limit_status == 0) {
-        ngx_http_manta_set_variable(v, NULL, 0);
-        return NGX_OK;
+    if (ctx && ctx->limit_status) {
+        s = data ? &ngx_http_manta_limit_sources[ctx->limit_source]
+                 : &ngx_http_manta_limit_statuses[ctx->limit_status];
+        ngx_http_manta_set_variable(v, s->data, s->len);
     }
-
-    s = &ngx_http_manta_limit_sources[ctx->limit_source];
-
-    ngx_http_manta_set_variable(v, s->data, s->len);
 
     return NGX_OK;
 }
@@ -259,6 +228,21 @@ ngx_http_manta_authorization_variable(ngx_http_request_t *r,
     v->data = h->value.data;
 
     return NGX_OK;
+}
+
+
+/*
+ * The request's ctx (or NULL), the variable not found until a value is
+ * set: every path without a value leaves it so.
+ */
+
+static ngx_http_manta_ctx_t *
+ngx_http_manta_variable_ctx(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v)
+{
+    v->not_found = 1;
+
+    return ngx_http_manta_get_ctx(r->main);
 }
 
 

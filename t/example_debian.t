@@ -20,6 +20,7 @@ BEGIN { use FindBin; chdir($FindBin::Bin); }
 
 use lib 'lib';
 use Manta::Test;
+use Manta::Debian;
 
 ###############################################################################
 
@@ -27,8 +28,7 @@ select STDERR; $| = 1;
 select STDOUT; $| = 1;
 
 my $t = Manta::Test->new();
-my $dir = $t->dir();
-my $examples = "$FindBin::Bin/../examples/debian";
+my $examples = $Manta::Debian::EXAMPLES;
 
 my $http = $t->read_file("$examples/conf.d/manta.conf") // '';
 my $site = $t->read_file("$examples/sites-available/manta") // '';
@@ -53,41 +53,11 @@ ok($site =~ /^\s*proxy_http_version\s+1\.1;/m
 like($site, qr{^\s*listen\s+127\.0\.0\.1:8080;}m,
     'sites-available/manta: listens on loopback only');
 
-mkdir "$dir/$_" for qw/conf.d sites-available sites-enabled/;
+# with the test's credentials, ports and paths, the module loaded as
+# modules-enabled would
 
-$http =~ s{/etc/nginx/manta/credentials\.json}{$dir/creds.json}g;
-$http =~ s{server\s+mantago\.cc:443;}{server 127.0.0.1:%%PORT_MOCK%%;};
-$t->write_file_expand('conf.d/manta.conf', $http);
-
-$site =~ s{listen\s+127\.0\.0\.1:8080;}{listen 127.0.0.1:%%PORT_8080%%;};
-$site =~ s{/var/log/nginx/}{$dir/}g;
-
-# the mock speaks plain HTTP: the test upstream is not TLS
-
-$site =~ s{https://manta_api}{http://manta_api};
-$t->write_file_expand('sites-available/manta', $site);
-symlink("$dir/sites-available/manta", "$dir/sites-enabled/manta");
-
-$t->write_config(<<"EOF");
-
-%%MODULE%%
-%%GLOBALS%%
-
-events {
-}
-
-http {
-    %%HTTP_GLOBALS%%
-
-    include  $dir/conf.d/*.conf;
-    include  $dir/sites-enabled/*;
-}
-
-EOF
-
-$t->write_file('creds.json', '{"token":"TOKEN-DEB","secret":"SECRET-DEB"}',
-    0600);
-$t->mock_responder(undef);
+Manta::Debian::layout($t, '%%MODULE%%',
+    '{"token":"TOKEN-DEB","secret":"SECRET-DEB"}');
 
 my ($status, $out) = $t->test_config();
 

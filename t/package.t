@@ -19,6 +19,7 @@ BEGIN { use FindBin; chdir($FindBin::Bin); }
 
 use lib 'lib';
 use Manta::Test;
+use Manta::Debian;
 
 ###############################################################################
 
@@ -65,50 +66,13 @@ like(`dpkg-query -W -f='\${Depends}' $PKG`, qr/\bnginx-abi-[\d.]+-\d+\b/,
 my $t = Manta::Test->new();
 my $dir = $t->dir();
 
-mkdir "$dir/$_" for qw/conf.d sites-available sites-enabled/;
-
 # load_module's relative paths resolve against the prefix, as in Debian's
 # /usr/share/nginx/modules
 
 symlink('/usr/lib/nginx/modules', "$dir/modules");
 
-my $examples = "$FindBin::Bin/../examples/debian";
-
-my $http = read_text("$examples/conf.d/manta.conf");
-$http =~ s{/etc/nginx/manta/credentials\.json}{$dir/creds.json}g;
-$http =~ s{server\s+mantago\.cc:443;}{server 127.0.0.1:%%PORT_MOCK%%;};
-$t->write_file_expand('conf.d/manta.conf', $http);
-
-my $site = read_text("$examples/sites-available/manta");
-$site =~ s{listen\s+127\.0\.0\.1:8080;}{listen 127.0.0.1:%%PORT_8080%%;};
-$site =~ s{/var/log/nginx/}{$dir/}g;
-
-# the mock speaks plain HTTP: the test upstream is not TLS
-
-$site =~ s{https://manta_api}{http://manta_api};
-$t->write_file_expand('sites-available/manta', $site);
-symlink("$dir/sites-available/manta", "$dir/sites-enabled/manta");
-
-$t->write_config(<<"EOF");
-
-include /etc/nginx/modules-enabled/*.conf;
-%%GLOBALS%%
-
-events {
-}
-
-http {
-    %%HTTP_GLOBALS%%
-
-    include  $dir/conf.d/*.conf;
-    include  $dir/sites-enabled/*;
-}
-
-EOF
-
-$t->write_file('creds.json', '{"token":"TOKEN-PKG","secret":"SECRET-PKG"}',
-    0600);
-$t->mock_responder(undef);
+Manta::Debian::layout($t, 'include /etc/nginx/modules-enabled/*.conf;',
+    '{"token":"TOKEN-PKG","secret":"SECRET-PKG"}');
 
 my ($status, $out) = $t->test_config();
 

@@ -31,18 +31,13 @@ use Manta::Redis;
 select STDERR; $| = 1;
 select STDOUT; $| = 1;
 
-plan(skip_all => 'redis-server not installed (make deps)')
-    unless Manta::Redis::available();
-
 my $ga = Manta::Test->new();
 my $gb = Manta::Test->new();
 my $gc = Manta::Test->new();
 
-my $rport = $ga->port('REDIS');
-my $redis = Manta::Redis->new(port => $rport, dir => $ga->dir());
+my $redis = Manta::Redis->for_test($ga);
 
-$redis->cmd('ACL', 'SETUSER', 'gw', 'on', '>gw-secret-pass', '~*', '&*',
-    '+@all');
+$redis->acl_user('gw', 'gw-secret-pass');
 
 my $conf = <<'EOF';
 
@@ -117,17 +112,14 @@ my $creds = '{"token":"TOKEN-D","secret":"SECRET-D",'
 my $creds_path = $ga->dir() . '/creds.json';
 $ga->write_file('creds.json', $creds, 0600);
 
-for my $t ($ga, $gb) {
-    (my $text = $conf) =~ s/REDIS_PORT/$rport/g;
-    $text =~ s/CREDS_PATH/$creds_path/;
-    $t->write_config($text);
-}
+$_->write_config($redis->config($conf, CREDS_PATH => $creds_path))
+    for $ga, $gb;
 
 $gc->write_file('creds.json', $creds, 0600);
 $gc->write_file('redis.pass', "gw-secret-pass\n", 0600);
 $gc->write_file('wrong.pass', "not-the-password\n", 0600);
 
-(my $cconf = <<'EOF') =~ s/REDIS_PORT/$rport/g;
+my $cconf = <<'EOF';
 
 %%MODULE%%
 %%GLOBALS%%
@@ -212,7 +204,7 @@ http {
 
 EOF
 
-$gc->write_config($cconf);
+$gc->write_config($redis->config($cconf));
 
 $_->run() for $ga, $gb, $gc;
 

@@ -27,15 +27,11 @@ use Manta::Redis;
 select STDERR; $| = 1;
 select STDOUT; $| = 1;
 
-plan(skip_all => 'redis-server not installed (make deps)')
-    unless Manta::Redis::available();
-
 my $SCALE = $Manta::Test::SCALE;
 
 my $t = Manta::Test->new();
 
-my $rport = $t->port('REDIS');
-my $redis = Manta::Redis->new(port => $rport, dir => $t->dir());
+my $redis = Manta::Redis->for_test($t);
 
 # the time a request may wait on Redis, scaled with the test's waits (ASan)
 my $timeout = int(100 * $SCALE);
@@ -81,8 +77,7 @@ http {
 
 EOF
 
-$conf =~ s/REDIS_PORT/$rport/g;
-$conf =~ s/TIMEOUT/$timeout/g;
+$conf = $redis->config($conf, TIMEOUT => $timeout);
 
 $t->write_creds();
 $t->write_config($conf);

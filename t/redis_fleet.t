@@ -32,16 +32,12 @@ use Manta::Redis;
 select STDERR; $| = 1;
 select STDOUT; $| = 1;
 
-plan(skip_all => 'redis-server not installed (make deps)')
-    unless Manta::Redis::available();
-
 my $SCALE = $Manta::Test::SCALE;
 
 my @gw = map { Manta::Test->new() } 1 .. 3;
 my ($ga, $gb, $gc) = @gw;
 
-my $rport = $ga->port('REDIS');
-my $redis = Manta::Redis->new(port => $rport, dir => $ga->dir());
+my $redis = Manta::Redis->for_test($ga);
 
 # the frozen zone's timeout, scaled with the test's waits (ASan)
 my $timeout = int(200 * $SCALE);
@@ -108,12 +104,8 @@ my $creds_path = $ga->dir() . '/creds.json';
 $ga->write_file('creds.json', '{"token":"TOKEN-F","secret":"SECRET-F"}',
     0600);
 
-for my $t (@gw) {
-    (my $text = $conf) =~ s/REDIS_PORT/$rport/g;
-    $text =~ s/CREDS_PATH/$creds_path/;
-    $text =~ s/TIMEOUT/$timeout/;
-    $t->write_config($text);
-}
+$_->write_config($redis->config($conf, CREDS_PATH => $creds_path,
+    TIMEOUT => $timeout)) for @gw;
 
 $_->run() for @gw;
 

@@ -27,6 +27,8 @@ use Manta::Redis;
 select STDERR; $| = 1;
 select STDOUT; $| = 1;
 
+# before the certificates are made (their commands are tests)
+
 plan(skip_all => 'redis-server not installed (make deps)')
     unless Manta::Redis::available();
 
@@ -57,20 +59,16 @@ for my $cmd (
 # Redis: the plaintext port for the test's own commands, the TLS port for
 # the gateway
 
-my $rport = $t->port('REDIS');
-my $tport = $t->port('REDIS_TLS');
-
 my $redis = eval {
-    Manta::Redis->new(port => $rport, dir => $dir, args => [
-        '--tls-port', $tport, '--tls-cert-file', "$dir/redis.crt",
+    Manta::Redis->for_test($t, '--tls-port', $t->port('REDIS_TLS'),
+        '--tls-cert-file', "$dir/redis.crt",
         '--tls-key-file', "$dir/redis.key",
-        '--tls-ca-cert-file', "$dir/ca.crt", '--tls-auth-clients', 'no']);
+        '--tls-ca-cert-file', "$dir/ca.crt", '--tls-auth-clients', 'no');
 };
 
 plan(skip_all => "redis-server without TLS: $@") unless $redis;
 
-$redis->cmd('ACL', 'SETUSER', 'gw', 'on', '>tls-secret-pass', '~*', '&*',
-    '+@all');
+$redis->acl_user('gw', 'tls-secret-pass');
 
 $t->write_file('creds.json', '{"token":"TOKEN-R","secret":"SECRET-R"}',
     0600);

@@ -23,8 +23,9 @@ use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
-our @EXPORT_OK = qw(setup cases wait_port stop_pidfile read_file
-    write_file request free_port);
+our @EXPORT_OK = qw(setup cases usable conf_head upstream_conf wait_port
+    stop_pidfile read_file write_file request free_port wrk_command
+    gateway_worker cpu_ns cpus mask median run_ok);
 
 my $jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.'
     . 'eyJzdWIiOiJiZW5jaCIsImV4cCI6NDEwMjQ0NDgwMH0.YmVuY2g';
@@ -99,6 +100,79 @@ sub cases {
     return grep { $want{ $_->{name} } } @cases;
 }
 
+# usable(@cases): the cases this machine can measure, and a free port
+# for redis-server when one of them needs it: without redis-server or
+# h2load, the paths that need them are skipped, saying so
+
+sub usable {
+    my (@cases) = @_;
+
+    my $redis_port;
+
+    if (grep { $_->{redis} } @cases) {
+        require Manta::Redis;
+
+        if (Manta::Redis::available()) {
+            $redis_port = free_port();
+        } else {
+            print "redis-server is missing: the redis path is skipped "
+                . "(make deps installs it)\n";
+            @cases = grep { !$_->{redis} } @cases;
+        }
+    }
+
+    if (grep { $_->{h2} } @cases and !`which h2load 2>/dev/null`) {
+        print "h2load is missing: the h2 path is skipped (Debian package "
+            . "nghttp2-client)\n";
+        @cases = grep { !$_->{h2} } @cases;
+    }
+
+    die "no path to measure\n" unless @cases;
+
+    return ($redis_port, @cases);
+}
+
+# conf_head($dir, $name, $head): the start of the configuration of the
+# nginx in $dir/$name ("gw" or "up"), its process-level directives $head,
+# up to the inside of its http block
+
+sub conf_head {
+    my ($dir, $name, $head) = @_;
+
+    return <<"CONF";
+$head
+pid  $dir/$name/nginx.pid;
+error_log  $dir/$name/error.log  error;
+events { worker_connections  4096; }
+http {
+    access_log  off;
+    client_body_temp_path  $dir/tmp/${name}_body;
+    proxy_temp_path  $dir/tmp/${name}_proxy;
+    keepalive_requests  1000000;
+CONF
+}
+
+# upstream_conf($dir, $port, $head, $locations): the configuration of the
+# fast upstream nginx in $dir/up, its process-level directives $head,
+# answering 200 with the success JSON at "/" and at the locations given
+
+sub upstream_conf {
+    my ($dir, $port, $head, $locations) = @_;
+
+    $locations //= '';
+
+    return conf_head($dir, 'up', $head) . <<"CONF";
+    server {
+        listen  127.0.0.1:$port  backlog=4096;
+        location / {
+            default_type  application/json;
+            return  200  '{"success":true,"message":"client tag created"}';
+        }
+$locations    }
+}
+CONF
+}
+
 # setup(gw => "process-level directives", up => "...", keepalive => N,
 # redis_port => P) writes both configurations and returns { dir, gw_port,
 # h2_port, up_port }.  Without redis_port, /redis/clientTag is not
@@ -134,21 +208,8 @@ sub setup {
     my $errresp = '{"success":false,"errResponse":{"message":'
         . '"a tag with this name exists","code":409,"botId":"$arg_botId"}}';
 
-    write_file("$dir/up/nginx.conf", <<"CONF");
-$o{up}
-pid  $dir/up/nginx.pid;
-error_log  $dir/up/error.log  error;
-events { worker_connections  4096; }
-http {
-    access_log  off;
-    client_body_temp_path  $dir/tmp/up_body;
-    keepalive_requests  1000000;
-    server {
-        listen  127.0.0.1:$up_port  backlog=4096;
-        location / {
-            default_type  application/json;
-            return  200  '{"success":true,"message":"client tag created"}';
-        }
+    write_file("$dir/up/nginx.conf", upstream_conf($dir, $up_port, $o{up},
+        <<"CONF"));
         location /problem/ {
             default_type  application/problem+json;
             return  409  '$problem';
@@ -157,8 +218,6 @@ http {
             default_type  application/json;
             return  409  '$errresp';
         }
-    }
-}
 CONF
 
     my ($redis_zone, $redis_loc) = ('', '');
@@ -231,17 +290,8 @@ $redis_loc
         }
 CONF
 
-    write_file("$dir/gw/nginx.conf", <<"CONF");
-load_module  $module;
-$o{gw}
-pid  $dir/gw/nginx.pid;
-error_log  $dir/gw/error.log  error;
-events { worker_connections  4096; }
-http {
-    access_log  off;
-    client_body_temp_path  $dir/tmp/gw_body;
-    proxy_temp_path  $dir/tmp/gw_proxy;
-    keepalive_requests  1000000;
+    write_file("$dir/gw/nginx.conf",
+        conf_head($dir, 'gw', "load_module  $module;\n$o{gw}") . <<"CONF");
 
     manta_credentials  $dir/creds.json;
     manta_limit_zone   zone=bench:1m rate=1000000r/s;
@@ -303,6 +353,16 @@ sub request {
     return ($status, $head, $rest);
 }
 
+# the command of wrk on CPU $cpu: $conns connections for $secs seconds
+# to the port, running the Lua script
+
+sub wrk_command {
+    my ($cpu, $conns, $secs, $script, $port) = @_;
+
+    return ('taskset', '-c', $cpu, 'wrk', '-t', 1, '-c', $conns,
+        '-d', "${secs}s", '-s', $script, "http://127.0.0.1:$port");
+}
+
 sub wait_port {
     my ($port, $tries) = @_;
 
@@ -344,6 +404,80 @@ sub read_file {
     open my $fh, '<', $name or die "$name: $!\n";
     local $/;
     return <$fh>;
+}
+
+# the pid of the (only) worker of the gateway nginx in $dir/gw
+
+sub gateway_worker {
+    my ($dir) = @_;
+
+    my $master = read_file("$dir/gw/nginx.pid");
+    chomp $master;
+
+    for (1 .. 50) {
+        for my $p (glob '/proc/[0-9]*') {
+            open my $fh, '<', "$p/stat" or next;
+            my $stat = <$fh>;
+            close $fh;
+            next unless defined $stat;
+            my ($pid, $ppid) = $stat =~ /^(\d+) \(.*\) \S (\d+)/;
+            return $pid if defined $ppid && $ppid == $master;
+        }
+        sleep 0.1;
+    }
+
+    die "no gateway worker\n";
+}
+
+# CPU time of the process in ns: schedstat when the kernel has it, else
+# utime + stime in clock ticks
+
+sub cpu_ns {
+    my ($pid) = @_;
+
+    if (open my $fh, '<', "/proc/$pid/schedstat") {
+        my ($ns) = split ' ', scalar <$fh>;
+        return $ns if defined $ns && $ns > 0;
+    }
+
+    my $stat = read_file("/proc/$pid/stat");
+
+    # after the command name: state is the 3rd field, utime the 14th
+    $stat =~ s/^.*\) //;
+    my @f = split ' ', $stat;
+    return ($f[11] + $f[12]) / ticks_per_second() * 1e9;
+}
+
+sub ticks_per_second {
+    my $t = `getconf CLK_TCK`;
+    chomp $t;
+    return $t || 100;
+}
+
+# the CPUs of the machine; the affinity mask of one of them ("auto" on
+# a single CPU)
+
+my $cpus;
+
+sub cpus {
+    return $cpus //= do { my $n = `nproc`; chomp $n; $n };
+}
+
+sub mask {
+    my ($cpu) = @_;
+    return 'auto' if cpus() < 2;
+    return '0' x (cpus() - $cpu - 1) . '1' . '0' x $cpu;
+}
+
+sub median {
+    my @v = sort { $a <=> $b } @_;
+    return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
+}
+
+# a command (one string: through the shell), dies when it fails
+
+sub run_ok {
+    system(@_) == 0 or die "@_: failed\n";
 }
 
 1;

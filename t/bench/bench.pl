@@ -32,8 +32,8 @@ use lib $FindBin::Bin, "$FindBin::Bin/../lib";
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
-use Bench qw(setup cases wait_port stop_pidfile read_file write_file request
-    free_port);
+use Bench qw(setup cases usable wait_port stop_pidfile read_file write_file
+    request wrk_command gateway_worker cpu_ns cpus mask median run_ok);
 
 my $nginx = $ENV{NGINX_BIN} // '/usr/sbin/nginx';
 my $seconds = $ENV{BENCH_SECONDS} // 3;
@@ -41,33 +41,10 @@ my $rounds = $ENV{BENCH_ROUNDS} // 3;
 my $conns = $ENV{BENCH_CONNECTIONS} // 32;
 my $here = $FindBin::Bin;
 
-my @cases = cases($ENV{BENCH_PATHS});
+my ($redis_port, @cases) = usable(cases($ENV{BENCH_PATHS}));
+my $redis;
 
-my $cpus = `nproc`;
-chomp $cpus;
-my ($gw_cpu, $load_cpu) = $cpus >= 2 ? (0, 1) : (0, 0);
-
-my ($redis, $redis_port);
-
-if (grep { $_->{redis} } @cases) {
-    require Manta::Redis;
-
-    if (Manta::Redis::available()) {
-        $redis_port = free_port();
-    } else {
-        print "redis-server is missing: the redis path is skipped "
-            . "(make deps installs it)\n";
-        @cases = grep { !$_->{redis} } @cases;
-    }
-}
-
-if (grep { $_->{h2} } @cases and !`which h2load 2>/dev/null`) {
-    print "h2load is missing: the h2 path is skipped (Debian package "
-        . "nghttp2-client)\n";
-    @cases = grep { !$_->{h2} } @cases;
-}
-
-die "no path to measure\n" unless @cases;
+my ($gw_cpu, $load_cpu) = cpus() >= 2 ? (0, 1) : (0, 0);
 
 my $bench = setup(
     gw => "worker_processes  1;\nworker_cpu_affinity  " . mask($gw_cpu) . ';',
@@ -82,8 +59,7 @@ END { stop_all() if $dir }
 
 if ($redis_port) {
     $redis = Manta::Redis->new(port => $redis_port, dir => $dir);
-    run_ok('taskset', '-a', '-p', '-c', $load_cpu, $redis->{pid},
-        '>/dev/null');
+    run_ok("taskset -a -p -c $load_cpu $redis->{pid} >/dev/null");
 }
 
 run_ok('taskset', '-c', $load_cpu, $nginx, '-p', "$dir/up/", '-c',
@@ -93,7 +69,7 @@ run_ok($nginx, '-p', "$dir/gw/", '-c', "$dir/gw/nginx.conf", '-e',
 
 wait_port($_) for $gw_port, $h2_port, $up_port;
 
-my $worker = gateway_worker();
+my $worker = gateway_worker($dir);
 
 printf "gateway worker %d on CPU %d; upstream nginx, load generator%s on "
     . "CPU %d; %d rounds of %d s per location, %d connections\n"
@@ -219,7 +195,6 @@ sub not_in_scripts {
     return grep { $_ eq 'noscript' } @{ $info->[0][2] // [] };
 }
 
-
 # one request to a location of the case, its answer checked: the status,
 # and for the gateway's errors the ErrorResponse shape
 
@@ -264,7 +239,6 @@ sub check {
         && (!$c->{message} || $1 eq $c->{message});
 }
 
-
 # one run of a location of the case: { requests, rps, p50_us, p99_us,
 # cpu_us }, checked for the expected answers
 
@@ -301,9 +275,8 @@ sub wrk {
     local $ENV{BENCH_BODY} = $body;
     local $ENV{BENCH_BOTS} = $bots;
 
-    my @cmd = ('taskset', '-c', $load_cpu, 'wrk', '-t', 1, '-c', $conns,
-        '-d', "${secs}s", '-s', "$here/wrk.lua",
-        "http://127.0.0.1:$gw_port");
+    my @cmd = wrk_command($load_cpu, $conns, $secs, "$here/wrk.lua",
+        $gw_port);
 
     open my $fh, '-|', @cmd or die "wrk: $!\n";
     my $out = join '', <$fh>;
@@ -382,69 +355,9 @@ sub redis_calls {
     return \%n;
 }
 
-
-# CPU time of the process in ns: schedstat when the kernel has it, else
-# utime + stime in clock ticks
-
-sub cpu_ns {
-    my ($pid) = @_;
-
-    if (open my $fh, '<', "/proc/$pid/schedstat") {
-        my ($ns) = split ' ', scalar <$fh>;
-        return $ns if defined $ns && $ns > 0;
-    }
-
-    my $stat = read_file("/proc/$pid/stat");
-
-    # after the command name: state is the 3rd field, utime the 14th
-    $stat =~ s/^.*\) //;
-    my @f = split ' ', $stat;
-    return ($f[11] + $f[12]) / ticks_per_second() * 1e9;
-}
-
-sub ticks_per_second {
-    my $t = `getconf CLK_TCK`;
-    chomp $t;
-    return $t || 100;
-}
-
-sub gateway_worker {
-    my $master = read_file("$dir/gw/nginx.pid");
-    chomp $master;
-
-    for (1 .. 50) {
-        for my $p (glob '/proc/[0-9]*') {
-            open my $fh, '<', "$p/stat" or next;
-            my $stat = <$fh>;
-            close $fh;
-            next unless defined $stat;
-            my ($pid, $ppid) = $stat =~ /^(\d+) \(.*\) \S (\d+)/;
-            return $pid if defined $ppid && $ppid == $master;
-        }
-        sleep 0.1;
-    }
-
-    die "no gateway worker\n";
-}
-
-sub median {
-    my @v = sort { $a <=> $b } @_;
-    return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
-}
-
-sub mask {
-    my ($cpu) = @_;
-    return 'auto' if $cpus < 2;
-    return '0' x ($cpus - $cpu - 1) . '1' . '0' x $cpu;
-}
-
 sub stop_all {
     stop_pidfile("$dir/$_/nginx.pid") for qw(gw up);
     $redis->stop() if $redis;
     sleep 0.3;
 }
 
-sub run_ok {
-    my $cmd = join ' ', @_;
-    system($cmd) == 0 or die "$cmd: failed\n";
-}

@@ -27,34 +27,15 @@ use lib $FindBin::Bin, "$FindBin::Bin/../lib";
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
 
-use Bench qw(setup cases wait_port stop_pidfile read_file write_file request
-    free_port);
+use Bench qw(setup cases usable wait_port stop_pidfile read_file write_file
+    request);
 
 my $nginx = $ENV{NGINX_BIN} // '/usr/sbin/nginx';
 my $requests = $ENV{BENCH_REQUESTS} // 2000;
 my $detail = $ENV{BENCH_DETAIL} // 'ascii';
 
-my @cases = cases($ENV{BENCH_PATHS});
-my ($redis, $redis_port);
-
-if (grep { $_->{redis} } @cases) {
-    require Manta::Redis;
-
-    if (Manta::Redis::available()) {
-        $redis_port = free_port();
-    } else {
-        print "redis-server is missing: the redis path is skipped\n";
-        @cases = grep { !$_->{redis} } @cases;
-    }
-}
-
-if (grep { $_->{h2} } @cases and !`which h2load 2>/dev/null`) {
-    print "h2load is missing: the h2 path is skipped (Debian package "
-        . "nghttp2-client)\n";
-    @cases = grep { !$_->{h2} } @cases;
-}
-
-die "no path to measure\n" unless @cases;
+my ($redis_port, @cases) = usable(cases($ENV{BENCH_PATHS}));
+my $redis;
 
 # the gateway of "make bench", in one process
 

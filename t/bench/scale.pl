@@ -48,7 +48,9 @@ use IO::Socket::INET;
 use JSON::PP;
 use Time::HiRes qw(sleep time);
 
-use Bench qw(wait_port stop_pidfile read_file);
+use Bench qw(conf_head upstream_conf wait_port stop_pidfile read_file
+    write_file free_port wrk_command gateway_worker cpu_ns cpus mask median
+    run_ok);
 
 my $nginx = $ENV{NGINX_BIN} // '/usr/sbin/nginx';
 my $module = $ENV{MANTA_MODULE} or die "MANTA_MODULE is not set\n";
@@ -69,9 +71,7 @@ my $jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.'
     . 'eyJzdWIiOiJiZW5jaCIsImV4cCI6NDEwMjQ0NDgwMH0.YmVuY2g';
 my $long = 'long-bot-' . ('L' x 84);        # and 7 digits: 100 bytes
 
-my $cpus = `nproc`;
-chomp $cpus;
-my ($gw_cpu, $load_cpu) = $cpus >= 2 ? (0, 1) : (0, 0);
+my ($gw_cpu, $load_cpu) = cpus() >= 2 ? (0, 1) : (0, 0);
 
 delete $ENV{NGINX};     # nginx reads it as inherited sockets
 
@@ -85,25 +85,8 @@ my ($gw_port, $up_port) = (free_port(), free_port());
 
 END { stop_all() if $dir }
 
-write_file("$dir/up/nginx.conf", <<"CONF");
-worker_processes  1;
-worker_cpu_affinity  @{[ mask($load_cpu) ]};
-pid  $dir/up/nginx.pid;
-error_log  $dir/up/error.log  error;
-events { worker_connections  4096; }
-http {
-    access_log  off;
-    client_body_temp_path  $dir/tmp/up_body;
-    keepalive_requests  1000000;
-    server {
-        listen  127.0.0.1:$up_port  backlog=4096;
-        location / {
-            default_type  application/json;
-            return  200  '{"success":true,"message":"client tag created"}';
-        }
-    }
-}
-CONF
+write_file("$dir/up/nginx.conf", upstream_conf($dir, $up_port,
+    "worker_processes  1;\nworker_cpu_affinity  " . mask($load_cpu) . ';'));
 
 run_ok('taskset', '-c', $load_cpu, $nginx, '-p', "$dir/up/", '-c',
     "$dir/up/nginx.conf", '-e', "$dir/up/error.log");
@@ -389,9 +372,8 @@ sub wrk {
     local $ENV{SCALE_FROM} = $from;
     local $ENV{SCALE_TO} = $to;
 
-    my @cmd = ('taskset', '-c', $load_cpu, 'wrk', '-t', 1, '-c', $conns,
-        '-d', "${secs}s", '-s', "$here/scale.lua",
-        "http://127.0.0.1:$gw_port");
+    my @cmd = wrk_command($load_cpu, $conns, $secs, "$here/scale.lua",
+        $gw_port);
 
     my $pid = open my $fh, '-|', @cmd or die "wrk: $!\n";
     my $out = '';
@@ -432,18 +414,10 @@ sub gateway_conf {
     my $status_loc = $o{status}
         ? 'location = /status { manta_status; }' : '';
 
-    write_file("$dir/gw/nginx.conf", <<"CONF");
-load_module  $module;
-worker_processes  1;
-worker_cpu_affinity  @{[ mask($gw_cpu) ]};
-pid  $dir/gw/nginx.pid;
-error_log  $dir/gw/error.log  error;
-events { worker_connections  4096; }
-http {
-    access_log  off;
-    client_body_temp_path  $dir/tmp/gw_body;
-    proxy_temp_path  $dir/tmp/gw_proxy;
-    keepalive_requests  1000000;
+    my $head = "load_module  $module;\nworker_processes  1;\n"
+        . 'worker_cpu_affinity  ' . mask($gw_cpu) . ';';
+
+    write_file("$dir/gw/nginx.conf", conf_head($dir, 'gw', $head) . <<"CONF");
 
     manta_credentials  $o{creds};
     manta_limit_zone   zone=scale:$o{zone} rate=1r/m;
@@ -518,24 +492,10 @@ sub gateway_rss {
     my $master = read_file("$dir/gw/nginx.pid");
     chomp $master;
 
-    my %r = (master => rss($master));
+    my $pid = gateway_worker($dir);
 
-    for (1 .. 50) {
-        for my $p (glob '/proc/[0-9]*') {
-            open my $fh, '<', "$p/stat" or next;
-            my $stat = <$fh>;
-            close $fh;
-            next unless defined $stat;
-            my ($pid, $ppid) = $stat =~ /^(\d+) \(.*\) \S (\d+)/;
-            next unless defined $ppid && $ppid == $master;
-
-            @r{qw(worker worker_pid)} = (rss($pid), $pid);
-            return \%r;
-        }
-        sleep 0.1;
-    }
-
-    die "no gateway worker\n";
+    return { master => rss($master), worker => rss($pid),
+        worker_pid => $pid };
 }
 
 
@@ -546,47 +506,10 @@ sub rss {
 }
 
 
-# nanoseconds the process ran on a CPU
-
-sub cpu_ns {
-    my ($pid) = @_;
-    my ($ns) = split ' ', read_file("/proc/$pid/schedstat");
-    return $ns;
-}
-
-
 sub size_bytes {
     my ($s) = @_;
     my ($n, $u) = $s =~ /^(\d+)([km]?)$/i or die "bad size $s\n";
     return $n * ({ '' => 1, k => 1024, m => 1048576 }->{ lc $u });
-}
-
-
-sub median {
-    my @v = sort { $a <=> $b } @_;
-    return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
-}
-
-
-sub mask {
-    my ($cpu) = @_;
-    return 'auto' if $cpus < 2;
-    return '0' x ($cpus - $cpu - 1) . '1' . '0' x $cpu;
-}
-
-
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1:0', Listen => 1)
-        or die "socket: $!\n";
-    return $s->sockport;
-}
-
-
-sub write_file {
-    my ($name, $data) = @_;
-    open my $fh, '>', $name or die "$name: $!\n";
-    print $fh $data;
-    close $fh;
 }
 
 
@@ -595,7 +518,3 @@ sub stop_all {
     sleep 0.3;
 }
 
-
-sub run_ok {
-    system(@_) == 0 or die "@_: failed\n";
-}

@@ -9,6 +9,7 @@ use strict;
 
 use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
+use Test::More ();
 use Time::HiRes qw(sleep time);
 
 # every server started, for END: a frozen one is thawed and killed even
@@ -27,6 +28,45 @@ sub new {
 
 sub available {
     return -x '/usr/bin/redis-server' || `which redis-server 2>/dev/null`;
+}
+
+# The redis-server of a test: on the port REDIS of the Manta::Test $t, in
+# its directory, with the extra arguments given; the whole test is skipped
+# when redis-server is not installed.
+
+sub for_test {
+    my ($class, $t, @args) = @_;
+
+    Test::More::plan(skip_all => 'redis-server not installed (make deps)')
+        unless available();
+
+    return $class->new(port => $t->port('REDIS'), dir => $t->dir(),
+        args => \@args);
+}
+
+# An ACL user with every key, channel and command, and its password.
+
+sub acl_user {
+    my ($self, $user, $password) = @_;
+
+    return $self->cmd('ACL', 'SETUSER', $user, 'on', ">$password", '~*',
+        '&*', '+@all');
+}
+
+# A configuration of several gateways sharing this server: REDIS_PORT in
+# $conf becomes the port of this server, each other NAME given the value
+# given, wherever they stand.
+
+sub config {
+    my ($self, $conf, %subst) = @_;
+
+    $subst{REDIS_PORT} = $self->{port};
+
+    for my $name (sort keys %subst) {
+        $conf =~ s/\Q$name\E/$subst{$name}/g;
+    }
+
+    return $conf;
 }
 
 sub start {
