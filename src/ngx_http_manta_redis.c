@@ -81,6 +81,7 @@ static ngx_http_manta_redis_op_t *ngx_http_manta_redis_send(
     ngx_http_manta_redis_t *rd, ngx_http_manta_redis_breaker_t *br,
     ngx_uint_t kind, char *cmd, int len);
 static void ngx_http_manta_redis_flush(ngx_http_manta_redis_t *rd);
+static void ngx_http_manta_redis_post(ngx_http_manta_redis_t *rd);
 static void ngx_http_manta_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_manta_redis_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_manta_redis_replies(ngx_http_manta_redis_t *rd,
@@ -208,7 +209,7 @@ ngx_http_manta_redis_take(ngx_http_manta_redis_t *rd,
 
     ngx_add_timer(&op->timer, rd->timeout);
 
-    ngx_http_manta_redis_flush(rd);
+    ngx_http_manta_redis_post(rd);
 
     return NGX_AGAIN;
 }
@@ -238,7 +239,7 @@ ngx_http_manta_redis_backoff(ngx_http_manta_redis_t *rd,
         return;
     }
 
-    ngx_http_manta_redis_flush(rd);
+    ngx_http_manta_redis_post(rd);
 }
 
 
@@ -558,6 +559,29 @@ ngx_http_manta_redis_flush(ngx_http_manta_redis_t *rd)
 
     if (rd->out_len) {
         (void) ngx_handle_write_event(c->write, 0);
+    }
+}
+
+
+/*
+ * The commands of the requests this turn of the event loop handles go out
+ * together, in one send() when the posted write event runs, not one each
+ */
+
+static void
+ngx_http_manta_redis_post(ngx_http_manta_redis_t *rd)
+{
+    ngx_connection_t  *c;
+
+    c = rd->pc.connection;
+
+    if (c == NULL || rd->handshaking) {
+        /* sent once connected, or once the handshake is over */
+        return;
+    }
+
+    if (!c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
     }
 }
 
