@@ -87,6 +87,7 @@ static int manta_str_cmp(const void *one, const void *two);
 static int manta_caller_cmp(const void *one, const void *two);
 static int manta_creds_string(json_t *value, const char *member,
     const char *bot_id, char *err, size_t errlen);
+static int manta_cred_derive(manta_cred_t *cred);
 static int manta_cred_init(manta_cred_t *cred, const char *bot_id,
     const char *token, size_t token_len, const char *secret,
     size_t secret_len);
@@ -973,10 +974,6 @@ static int
 manta_cred_init(manta_cred_t *cred, const char *bot_id, const char *token,
     size_t token_len, const char *secret, size_t secret_len)
 {
-    char           *p;
-    size_t          i;
-    unsigned char   md[SHA256_DIGEST_LENGTH];
-
     cred->rate = 0;
     cred->burst = -1;
     cred->warned = NULL;
@@ -1010,37 +1007,61 @@ manta_cred_init(manta_cred_t *cred, const char *bot_id, const char *token,
     memcpy(cred->secret, secret, secret_len);
     cred->secret[secret_len] = '\0';
 
-    cred->authorization = malloc(sizeof(MANTA_BEARER) - 1 + token_len + 1);
+    if (manta_cred_derive(cred) != 0) {
+        return -1;
+    }
+
+    manta_cred_claims(cred);
+
+    return 0;
+}
+
+
+/*
+ * What the token and the secret give: the Authorization value, the start
+ * of the forwarded body, the search anchors and the token's id
+ */
+
+static int
+manta_cred_derive(manta_cred_t *cred)
+{
+    char           *p;
+    size_t          i;
+    unsigned char   md[SHA256_DIGEST_LENGTH];
+
+    cred->authorization = malloc(sizeof(MANTA_BEARER) - 1 + cred->token_len
+                                 + 1);
     if (cred->authorization == NULL) {
         return -1;
     }
 
     p = manta_cpylit(cred->authorization, MANTA_BEARER);
-    p = manta_cpymem(p, token, token_len);
+    p = manta_cpymem(p, cred->token, cred->token_len);
     *p = '\0';
     cred->authorization_len = (size_t) (p - cred->authorization);
 
     cred->body_prefix = malloc(sizeof(MANTA_PREFIX_START) - 1
-                               + manta_json_escape_len(secret, secret_len)
+                               + manta_json_escape_len(cred->secret,
+                                                       cred->secret_len)
                                + sizeof(MANTA_PREFIX_END) - 1 + 1);
     if (cred->body_prefix == NULL) {
         return -1;
     }
 
     p = manta_cpylit(cred->body_prefix, MANTA_PREFIX_START);
-    p = manta_json_escape(p, secret, secret_len);
+    p = manta_json_escape(p, cred->secret, cred->secret_len);
     p = manta_cpylit(p, MANTA_PREFIX_END);
     *p = '\0';
     cred->body_prefix_len = (size_t) (p - cred->body_prefix);
 
-    cred->token_anchor = manta_anchor(token, token_len);
-    cred->secret_anchor = manta_anchor(secret, secret_len);
+    cred->token_anchor = manta_anchor(cred->token, cred->token_len);
+    cred->secret_anchor = manta_anchor(cred->secret, cred->secret_len);
     cred->escaped_anchor = manta_anchor(
         cred->body_prefix + sizeof(MANTA_PREFIX_START) - 1,
         cred->body_prefix_len - (sizeof(MANTA_PREFIX_START) - 1)
                               - (sizeof(MANTA_PREFIX_END) - 1));
 
-    SHA256((const unsigned char *) token, token_len, md);
+    SHA256((const unsigned char *) cred->token, cred->token_len, md);
 
     for (i = 0; i < MANTA_TOKEN_ID_LEN / 2; i++) {
         manta_hex_byte(&cred->token_id[2 * i], md[i], 1);
@@ -1049,8 +1070,6 @@ manta_cred_init(manta_cred_t *cred, const char *bot_id, const char *token,
     cred->token_id[MANTA_TOKEN_ID_LEN] = '\0';
 
     manta_wipe(md, sizeof(md));
-
-    manta_cred_claims(cred);
 
     return 0;
 }
