@@ -10,9 +10,9 @@
  * with Redis TIME in milliseconds as the clock, so that gateways with
  * skewed clocks agree.  A sixth argument of "take", never sent by the
  * module, replaces the clock: t/redis_parity.t replays one sequence of
- * (time, rate, burst, delay) here and through manta_limit_take().  A key expires once its bucket is idle (drained at
- * its own rate and not blocked) plus one second: forgetting it then
- * changes no decision.
+ * (time, rate, burst, delay) here and through manta_limit_take().  A key
+ * expires once its bucket is idle (drained at its own rate and not
+ * blocked) plus one second: forgetting it then changes no decision.
  */
 
 

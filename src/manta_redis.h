@@ -5,8 +5,9 @@
  * The per-bot limit kept in Redis: the Lua script that runs the local
  * zone's arithmetic (manta_limit_take()) with Redis TIME as the clock, the
  * commands that call it, and the interpretation of its replies.  Commands
- * are built with libhiredis's formatter, replies read with its redisReader;
- * the transport is the caller's.
+ * are built as libhiredis's formatter builds them (manta_redis_command()),
+ * replies read with its redisReader into objects of a pool; the transport
+ * is the caller's.
  */
 
 

@@ -217,7 +217,8 @@ test_mask(void)
 
     /* no patterns: no memory, nothing to do */
 
-    is_int(manta_mask_init(&m, NULL, NULL, 0), 0, "mask: no pattern, no memory");
+    is_int(manta_mask_init(&m, NULL, NULL, 0), 0,
+           "mask: no pattern, no memory");
     ok(!manta_mask_needed(&m, (const unsigned char *) S(TOKEN)),
        "mask: no pattern, nothing to do");
 
