@@ -44,6 +44,11 @@
 #define manta_nfc_all_lead(v)   (((v) >> 6) & 1)
 
 
+static char *manta_name_collapse(const unsigned char *p,
+    const unsigned char *last, char *out, size_t *count, int *visible);
+static manta_reason_t manta_name_check(const manta_body_opts_t *opts,
+    const char *out, const char *o, size_t count, int visible, char *msg,
+    size_t msg_size);
 static manta_reason_t manta_name_filter(const char *src, size_t len,
     char **kept, size_t *kept_len, int *is_nfc, char *msg, size_t msg_size);
 static manta_reason_t manta_name_bad_cp(utf8proc_int32_t cp,
@@ -70,13 +75,12 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     size_t len, char *name, size_t name_size, size_t *name_len, char *msg,
     size_t msg_size)
 {
-    int                       space, is_nfc, visible;
-    char                     *out, *o, *kept;
-    size_t                    count, kept_len;
-    int32_t                   cp;
-    manta_reason_t            rc;
-    utf8proc_uint8_t         *nfc;
-    const unsigned char      *p, *last, *start;
+    int                   is_nfc, visible;
+    char                 *o, *kept;
+    size_t                count, kept_len;
+    manta_reason_t        rc;
+    utf8proc_uint8_t     *nfc;
+    const unsigned char  *p;
 
     *name_len = 0;
 
@@ -125,15 +129,53 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
         goto failed;
     }
 
-    out = name;
+    /* step 5, counting code points, then step 6 */
 
-    /* step 5, counting code points */
+    o = manta_name_collapse(p, p + len, name, &count, &visible);
+
+    rc = manta_name_check(opts, name, o, count, visible, msg, msg_size);
+    if (rc != MANTA_OK) {
+        goto failed;
+    }
+
+    free(nfc);
+    free(kept);
+
+    *o = '\0';
+    *name_len = (size_t) (o - name);
+
+    return MANTA_OK;
+
+failed:
+
+    free(nfc);
+    free(kept);
+
+    return rc;
+}
+
+
+/*
+ * Step 5, from p to last into out: Unicode White_Space trimmed, inner runs
+ * of it collapsed to one U+0020.  Returns the end of what it wrote; *count
+ * is the number of code points written, *visible 1 when one of them is
+ * neither white space nor U+2800 BRAILLE PATTERN BLANK.
+ */
+
+static char *
+manta_name_collapse(const unsigned char *p, const unsigned char *last,
+    char *out, size_t *count, int *visible)
+{
+    int                   space, vis;
+    char                 *o;
+    size_t                n;
+    int32_t               cp;
+    const unsigned char  *start;
 
     o = out;
-    last = p + len;
-    count = 0;
+    n = 0;
+    vis = 0;
     space = 0;
-    visible = 0;
 
     while (p < last) {
 
@@ -142,7 +184,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
             if (space) {
                 *o++ = ' ';
-                count++;
+                n++;
                 space = 0;
             }
 
@@ -152,8 +194,8 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
                 *o++ = (char) *p++;
             } while (p < last && *p > 0x20 && *p < 0x7f);
 
-            count += (size_t) (p - start);
-            visible = 1;
+            n += (size_t) (p - start);
+            vis = 1;
 
             continue;
         }
@@ -174,16 +216,16 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
         }
 
         if (cp != MANTA_BRAILLE_BLANK) {
-            visible = 1;
+            vis = 1;
         }
 
         if (space) {
             *o++ = ' ';
-            count++;
+            n++;
             space = 0;
         }
 
-        count++;
+        n++;
 
         while (start < p) {
             *o++ = (char) *start++;
@@ -192,13 +234,29 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
     /* a pending space here is trailing white space: dropped */
 
-    /* step 6 */
+    *count = n;
+    *visible = vis;
+
+    return o;
+}
+
+
+/*
+ * Step 6 on the result of step 5, from out to o: count code points,
+ * visible as manta_name_collapse() gives them.
+ */
+
+static manta_reason_t
+manta_name_check(const manta_body_opts_t *opts, const char *out,
+    const char *o, size_t count, int visible, char *msg, size_t msg_size)
+{
+    int32_t               cp;
+    const unsigned char  *p;
 
     if (o == out || !visible) {
         manta_message(msg, msg_size, "name is blank: it has only white "
                       "space or invisible characters");
-        rc = MANTA_INVALID_NAME;
-        goto failed;
+        return MANTA_INVALID_NAME;
     }
 
     p = (const unsigned char *) out;
@@ -219,8 +277,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     case UTF8PROC_CATEGORY_ME:
         manta_message(msg, msg_size, "name starts with a combining mark "
                       "(U+%04X)", (unsigned) cp);
-        rc = MANTA_INVALID_NAME;
-        goto failed;
+        return MANTA_INVALID_NAME;
 
     default:
         break;
@@ -229,8 +286,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     if (count > opts->name_max_length) {
         manta_message(msg, msg_size, "name is %zu characters long, at most "
                       "%zu are allowed", count, opts->name_max_length);
-        rc = MANTA_INVALID_NAME;
-        goto failed;
+        return MANTA_INVALID_NAME;
     }
 
     if (opts->name_re != NULL
@@ -238,24 +294,10 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     {
         manta_message(msg, msg_size,
                       "name does not match the allowed pattern");
-        rc = MANTA_INVALID_NAME;
-        goto failed;
+        return MANTA_INVALID_NAME;
     }
 
-    free(nfc);
-    free(kept);
-
-    *o = '\0';
-    *name_len = (size_t) (o - out);
-
     return MANTA_OK;
-
-failed:
-
-    free(nfc);
-    free(kept);
-
-    return rc;
 }
 
 
