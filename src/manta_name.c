@@ -51,6 +51,14 @@ static manta_reason_t manta_name_check(const manta_body_opts_t *opts,
     size_t msg_size);
 static manta_reason_t manta_name_filter(const char *src, size_t len,
     char **kept, size_t *kept_len, int *is_nfc, char *msg, size_t msg_size);
+static size_t manta_name_cp(const unsigned char *p,
+    const unsigned char *last, int32_t *cp, const utf8proc_property_t **prop,
+    char *msg, size_t msg_size);
+static manta_reason_t manta_name_marks(int32_t cp, utf8proc_propval_t ccc,
+    size_t *run, utf8proc_propval_t *last_ccc, manta_nfc_qc_t *qc, char *msg,
+    size_t msg_size);
+static char *manta_name_keep(const char *src, size_t len,
+    const unsigned char *start, char **kept);
 static manta_reason_t manta_name_bad_cp(utf8proc_int32_t cp,
     const utf8proc_property_t *prop, char *msg, size_t msg_size);
 static manta_nfc_qc_t manta_nfc_qc_step(unsigned v,
@@ -95,10 +103,12 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
     /* steps 1 to 3; kept is NULL when nothing was removed */
 
+    nfc = NULL;
+
     rc = manta_name_filter(src, len, &kept, &kept_len, &is_nfc, msg,
                            msg_size);
     if (rc != MANTA_OK) {
-        return rc;
+        goto failed;
     }
 
     if (kept != NULL) {
@@ -108,7 +118,6 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
     /* step 4: skipped when the quick check says the text is NFC */
 
-    nfc = NULL;
     p = (const unsigned char *) src;
 
     if (!is_nfc) {
@@ -116,8 +125,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
         rc = manta_nfc(src, len, &nfc, &len);
 
         if (rc != MANTA_OK) {
-            free(kept);
-            return rc;
+            goto failed;
         }
 
         p = nfc;
@@ -304,10 +312,11 @@ manta_name_check(const manta_body_opts_t *opts, const char *out,
 /*
  * Steps 1 to 3 in one pass over src: validates the UTF-8, rejects the
  * forbidden code points, removes the Default_Ignorable ones (into a
- * malloc()ed *kept, only once there is one to remove), counts the runs of
- * non-starters from the table of manta_nfc_qc.h and runs the quick check
- * of UAX #15 on the text as step 2 leaves it: *is_nfc = 1 when it is NFC
- * already (NFC_Quick_Check=Yes), 0 when it may not be (No or Maybe).
+ * malloc()ed *kept, only once there is one to remove; the caller frees it,
+ * on failure too), counts the runs of non-starters from the table of
+ * manta_nfc_qc.h and runs the quick check of UAX #15 on the text as step 2
+ * leaves it: *is_nfc = 1 when it is NFC already (NFC_Quick_Check=Yes), 0
+ * when it may not be (No or Maybe).
  */
 
 static manta_reason_t
@@ -315,10 +324,8 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
     int *is_nfc, char *msg, size_t msg_size)
 {
     char                       *k;
-    size_t                      run, n;
-    size_t                      step;
+    size_t                      run, step;
     int32_t                     cp;
-    unsigned                    v;
     manta_reason_t              rc;
     manta_nfc_qc_t              qc;
     utf8proc_propval_t          last_ccc;
@@ -356,66 +363,34 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
             continue;
         }
 
-        step = manta_utf8_decode(p, last, &cp);
+        step = manta_name_cp(p, last, &cp, &prop, msg, msg_size);
 
         if (step == 0) {
-            manta_message(msg, msg_size, "name is not valid UTF-8");
-            rc = MANTA_INVALID_NAME;
-            goto failed;
+            return MANTA_INVALID_NAME;
         }
 
         p += step;
 
-        prop = utf8proc_get_property(cp);
-
-        rc = manta_name_bad_cp(cp, prop, msg, msg_size);
-        if (rc != MANTA_OK) {
-            goto failed;
-        }
-
         if (prop->ignorable) {
 
             if (k == NULL) {
-                *kept = malloc(len);
-                if (*kept == NULL) {
+                k = manta_name_keep(src, len, start, kept);
+                if (k == NULL) {
                     return MANTA_NOMEM;
                 }
-
-                n = (size_t) (start - (const unsigned char *) src);
-                memcpy(*kept, src, n);
-                k = *kept + n;
             }
 
             continue;
         }
 
-        /*
-         * the non-starters of its canonical decomposition: those that
-         * lead it continue the run, those that trail it start the next
-         * one, unless it has no starter
-         */
-
-        v = manta_nfc_qc(cp);
-
-        run += manta_nfc_lead(v);
-
-        if (!manta_nfc_all_lead(v) && run <= MANTA_NON_STARTERS_MAX) {
-            run = manta_nfc_trail(v);
+        rc = manta_name_marks(cp, prop->combining_class, &run, &last_ccc,
+                              &qc, msg, msg_size);
+        if (rc != MANTA_OK) {
+            return rc;
         }
-
-        if (run > MANTA_NON_STARTERS_MAX) {
-            manta_message(msg, msg_size, "name has more than %d combining "
-                          "marks in a row", MANTA_NON_STARTERS_MAX);
-            rc = MANTA_INVALID_NAME;
-            goto failed;
-        }
-
-        qc = manta_nfc_qc_step(v, prop->combining_class, &last_ccc, qc);
 
         if (k != NULL) {
-            while (start < p) {
-                *k++ = (char) *start++;
-            }
+            k = manta_cpymem(k, start, (size_t) (p - start));
         }
     }
 
@@ -426,13 +401,92 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
     *is_nfc = (qc == MANTA_NFC_YES);
 
     return MANTA_OK;
+}
 
-failed:
 
-    free(*kept);
-    *kept = NULL;
+/*
+ * Step 2 removes its first code point, at start: *kept gets room for the
+ * rest of src and the text before start.  Returns where to write next,
+ * NULL when out of memory.
+ */
 
-    return rc;
+static char *
+manta_name_keep(const char *src, size_t len, const unsigned char *start,
+    char **kept)
+{
+    size_t  n;
+
+    *kept = malloc(len);
+    if (*kept == NULL) {
+        return NULL;
+    }
+
+    n = (size_t) (start - (const unsigned char *) src);
+
+    return manta_cpymem(*kept, src, n);
+}
+
+
+/*
+ * The code point at p, in *cp, and its properties, in *prop: returns its
+ * length, or 0 when the UTF-8 is not valid or step 1 rejects it.
+ */
+
+static size_t
+manta_name_cp(const unsigned char *p, const unsigned char *last,
+    int32_t *cp, const utf8proc_property_t **prop, char *msg,
+    size_t msg_size)
+{
+    size_t  n;
+
+    n = manta_utf8_decode(p, last, cp);
+
+    if (n == 0) {
+        manta_message(msg, msg_size, "name is not valid UTF-8");
+        return 0;
+    }
+
+    *prop = utf8proc_get_property(*cp);
+
+    if (manta_name_bad_cp(*cp, *prop, msg, msg_size) != MANTA_OK) {
+        return 0;
+    }
+
+    return n;
+}
+
+
+/*
+ * Step 3 and the quick check for a code point that step 2 keeps, of
+ * combining class ccc.  The non-starters of its canonical decomposition
+ * that lead it continue the *run, those that trail it start the next one,
+ * unless it has no starter.
+ */
+
+static manta_reason_t
+manta_name_marks(int32_t cp, utf8proc_propval_t ccc, size_t *run,
+    utf8proc_propval_t *last_ccc, manta_nfc_qc_t *qc, char *msg,
+    size_t msg_size)
+{
+    unsigned  v;
+
+    v = manta_nfc_qc(cp);
+
+    *run += manta_nfc_lead(v);
+
+    if (!manta_nfc_all_lead(v) && *run <= MANTA_NON_STARTERS_MAX) {
+        *run = manta_nfc_trail(v);
+    }
+
+    if (*run > MANTA_NON_STARTERS_MAX) {
+        manta_message(msg, msg_size, "name has more than %d combining "
+                      "marks in a row", MANTA_NON_STARTERS_MAX);
+        return MANTA_INVALID_NAME;
+    }
+
+    *qc = manta_nfc_qc_step(v, ccc, last_ccc, *qc);
+
+    return MANTA_OK;
 }
 
 
