@@ -66,6 +66,9 @@ static manta_nfc_qc_t manta_nfc_qc_step(unsigned v,
     manta_nfc_qc_t qc);
 static manta_reason_t manta_nfc(const char *src, size_t len,
     utf8proc_uint8_t **nfc, size_t *nfc_len);
+static size_t manta_nfc_decompose(const utf8proc_uint8_t *p, size_t len,
+    utf8proc_int32_t *buf, size_t cap);
+static manta_reason_t manta_nfc_order(utf8proc_int32_t *buf, size_t n);
 static int manta_white_space(int32_t cp);
 
 
@@ -626,12 +629,9 @@ static manta_reason_t
 manta_nfc(const char *src, size_t len, utf8proc_uint8_t **nfc,
     size_t *nfc_len)
 {
-    int                      bc;
-    size_t                   cap, n, i, j, k;
-    utf8proc_int32_t        *buf, cp;
-    utf8proc_ssize_t         m;
-    utf8proc_propval_t       ccc, run[MANTA_NON_STARTERS_MAX];
-    const utf8proc_uint8_t  *p, *last;
+    size_t             cap, n;
+    utf8proc_int32_t  *buf;
+    utf8proc_ssize_t   m;
 
     /*
      * a canonical decomposition has at most 4 code points and only
@@ -649,64 +649,10 @@ manta_nfc(const char *src, size_t len, utf8proc_uint8_t **nfc,
         return MANTA_NOMEM;
     }
 
-    p = (const utf8proc_uint8_t *) src;
-    last = p + len;
-    n = 0;
+    n = manta_nfc_decompose((const utf8proc_uint8_t *) src, len, buf, cap);
 
-    while (p < last) {
-        m = (utf8proc_ssize_t) manta_utf8_decode(p, last, &cp);
-
-        if (m == 0) {
-            goto failed;
-        }
-
-        p += m;
-
-        bc = 0;
-        m = utf8proc_decompose_char(cp, buf + n, (utf8proc_ssize_t) (cap - n),
-                                    UTF8PROC_DECOMPOSE, &bc);
-
-        if (m < 0 || (size_t) m > cap - n) {
-            goto failed;
-        }
-
-        n += (size_t) m;
-    }
-
-    /*
-     * canonical ordering: each run of non-starters sorted by combining
-     * class, stably, with an insertion sort; the classes of the run are
-     * kept in run[]
-     */
-
-    for (i = 0; i < n; i += k) {
-
-        for (k = 0; i + k < n; k++) {
-            ccc = utf8proc_get_property(buf[i + k])->combining_class;
-
-            if (ccc == 0) {
-                break;
-            }
-
-            if (k == MANTA_NON_STARTERS_MAX) {
-                /* cannot happen after the Stream-Safe check */
-                goto failed;
-            }
-
-            cp = buf[i + k];
-
-            for (j = k; j > 0 && run[j - 1] > ccc; j--) {
-                run[j] = run[j - 1];
-                buf[i + j] = buf[i + j - 1];
-            }
-
-            run[j] = ccc;
-            buf[i + j] = cp;
-        }
-
-        if (k == 0) {
-            k = 1;
-        }
+    if (n == (size_t) -1 || manta_nfc_order(buf, n) != MANTA_OK) {
+        goto failed;
     }
 
     /* composes, then encodes the UTF-8 in place */
@@ -728,6 +674,96 @@ failed:
     free(buf);
 
     return MANTA_INVALID_NAME;
+}
+
+
+/*
+ * The canonical decomposition of the len bytes at p into buf, of cap code
+ * points: returns how many it wrote, (size_t) -1 on invalid UTF-8 or when
+ * buf is too small.
+ */
+
+static size_t
+manta_nfc_decompose(const utf8proc_uint8_t *p, size_t len,
+    utf8proc_int32_t *buf, size_t cap)
+{
+    int                      bc;
+    size_t                   n;
+    utf8proc_int32_t         cp;
+    utf8proc_ssize_t         m;
+    const utf8proc_uint8_t  *last;
+
+    last = p + len;
+    n = 0;
+
+    while (p < last) {
+        m = (utf8proc_ssize_t) manta_utf8_decode(p, last, &cp);
+
+        if (m == 0) {
+            return (size_t) -1;
+        }
+
+        p += m;
+
+        bc = 0;
+        m = utf8proc_decompose_char(cp, buf + n, (utf8proc_ssize_t) (cap - n),
+                                    UTF8PROC_DECOMPOSE, &bc);
+
+        if (m < 0 || (size_t) m > cap - n) {
+            return (size_t) -1;
+        }
+
+        n += (size_t) m;
+    }
+
+    return n;
+}
+
+
+/*
+ * Canonical ordering of the n code points of buf: each run of non-starters
+ * sorted by combining class, stably, with an insertion sort; the classes
+ * of the run are kept in run[].
+ */
+
+static manta_reason_t
+manta_nfc_order(utf8proc_int32_t *buf, size_t n)
+{
+    size_t              i, j, k;
+    utf8proc_int32_t    cp;
+    utf8proc_propval_t  ccc, run[MANTA_NON_STARTERS_MAX];
+
+    for (i = 0; i < n; i += k) {
+
+        for (k = 0; i + k < n; k++) {
+            ccc = utf8proc_get_property(buf[i + k])->combining_class;
+
+            if (ccc == 0) {
+                break;
+            }
+
+            if (k == MANTA_NON_STARTERS_MAX) {
+                /* cannot happen after the Stream-Safe check */
+                return MANTA_INVALID_NAME;
+            }
+
+            cp = buf[i + k];
+
+            for (j = k; j > 0 && run[j - 1] > ccc; j--) {
+                run[j] = run[j - 1];
+                buf[i + j] = buf[i + j - 1];
+            }
+
+            run[j] = ccc;
+            buf[i + j] = cp;
+        }
+
+        if (k == 0) {
+            k = 1;
+        }
+    }
+
+    return MANTA_OK;
 }
 
 
