@@ -44,8 +44,21 @@
 #define manta_nfc_all_lead(v)   (((v) >> 6) & 1)
 
 
+static char *manta_name_collapse(const unsigned char *p,
+    const unsigned char *last, char *out, size_t *count, int *visible);
+static manta_reason_t manta_name_check(const manta_body_opts_t *opts,
+    const char *out, const char *o, size_t count, int visible, char *msg,
+    size_t msg_size);
 static manta_reason_t manta_name_filter(const char *src, size_t len,
     char **kept, size_t *kept_len, int *is_nfc, char *msg, size_t msg_size);
+static size_t manta_name_cp(const unsigned char *p,
+    const unsigned char *last, int32_t *cp, const utf8proc_property_t **prop,
+    char *msg, size_t msg_size);
+static manta_reason_t manta_name_marks(int32_t cp, utf8proc_propval_t ccc,
+    size_t *run, utf8proc_propval_t *last_ccc, manta_nfc_qc_t *qc, char *msg,
+    size_t msg_size);
+static char *manta_name_keep(const char *src, size_t len,
+    const unsigned char *start, char **kept);
 static manta_reason_t manta_name_bad_cp(utf8proc_int32_t cp,
     const utf8proc_property_t *prop, char *msg, size_t msg_size);
 static manta_nfc_qc_t manta_nfc_qc_step(unsigned v,
@@ -53,6 +66,9 @@ static manta_nfc_qc_t manta_nfc_qc_step(unsigned v,
     manta_nfc_qc_t qc);
 static manta_reason_t manta_nfc(const char *src, size_t len,
     utf8proc_uint8_t **nfc, size_t *nfc_len);
+static size_t manta_nfc_decompose(const utf8proc_uint8_t *p, size_t len,
+    utf8proc_int32_t *buf, size_t cap);
+static manta_reason_t manta_nfc_order(utf8proc_int32_t *buf, size_t n);
 static int manta_white_space(int32_t cp);
 
 
@@ -70,13 +86,12 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     size_t len, char *name, size_t name_size, size_t *name_len, char *msg,
     size_t msg_size)
 {
-    int                       space, is_nfc, visible;
-    char                     *out, *o, *kept;
-    size_t                    count, kept_len;
-    int32_t                   cp;
-    manta_reason_t            rc;
-    utf8proc_uint8_t         *nfc;
-    const unsigned char      *p, *last, *start;
+    int                   is_nfc, visible;
+    char                 *o, *kept;
+    size_t                count, kept_len;
+    manta_reason_t        rc;
+    utf8proc_uint8_t     *nfc;
+    const unsigned char  *p;
 
     *name_len = 0;
 
@@ -91,10 +106,12 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
     /* steps 1 to 3; kept is NULL when nothing was removed */
 
+    nfc = NULL;
+
     rc = manta_name_filter(src, len, &kept, &kept_len, &is_nfc, msg,
                            msg_size);
     if (rc != MANTA_OK) {
-        return rc;
+        goto failed;
     }
 
     if (kept != NULL) {
@@ -104,7 +121,6 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
     /* step 4: skipped when the quick check says the text is NFC */
 
-    nfc = NULL;
     p = (const unsigned char *) src;
 
     if (!is_nfc) {
@@ -112,8 +128,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
         rc = manta_nfc(src, len, &nfc, &len);
 
         if (rc != MANTA_OK) {
-            free(kept);
-            return rc;
+            goto failed;
         }
 
         p = nfc;
@@ -125,15 +140,53 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
         goto failed;
     }
 
-    out = name;
+    /* step 5, counting code points, then step 6 */
 
-    /* step 5, counting code points */
+    o = manta_name_collapse(p, p + len, name, &count, &visible);
+
+    rc = manta_name_check(opts, name, o, count, visible, msg, msg_size);
+    if (rc != MANTA_OK) {
+        goto failed;
+    }
+
+    free(nfc);
+    free(kept);
+
+    *o = '\0';
+    *name_len = (size_t) (o - name);
+
+    return MANTA_OK;
+
+failed:
+
+    free(nfc);
+    free(kept);
+
+    return rc;
+}
+
+
+/*
+ * Step 5, from p to last into out: Unicode White_Space trimmed, inner runs
+ * of it collapsed to one U+0020.  Returns the end of what it wrote; *count
+ * is the number of code points written, *visible 1 when one of them is
+ * neither white space nor U+2800 BRAILLE PATTERN BLANK.
+ */
+
+static char *
+manta_name_collapse(const unsigned char *p, const unsigned char *last,
+    char *out, size_t *count, int *visible)
+{
+    int                   space, vis;
+    char                 *o;
+    size_t                n;
+    int32_t               cp;
+    const unsigned char  *start;
 
     o = out;
-    last = p + len;
-    count = 0;
+    n = 0;
+    vis = 0;
     space = 0;
-    visible = 0;
 
     while (p < last) {
 
@@ -142,7 +195,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
             if (space) {
                 *o++ = ' ';
-                count++;
+                n++;
                 space = 0;
             }
 
@@ -152,8 +205,8 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
                 *o++ = (char) *p++;
             } while (p < last && *p > 0x20 && *p < 0x7f);
 
-            count += (size_t) (p - start);
-            visible = 1;
+            n += (size_t) (p - start);
+            vis = 1;
 
             continue;
         }
@@ -174,16 +227,16 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
         }
 
         if (cp != MANTA_BRAILLE_BLANK) {
-            visible = 1;
+            vis = 1;
         }
 
         if (space) {
             *o++ = ' ';
-            count++;
+            n++;
             space = 0;
         }
 
-        count++;
+        n++;
 
         while (start < p) {
             *o++ = (char) *start++;
@@ -192,13 +245,29 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
     /* a pending space here is trailing white space: dropped */
 
-    /* step 6 */
+    *count = n;
+    *visible = vis;
+
+    return o;
+}
+
+
+/*
+ * Step 6 on the result of step 5, from out to o: count code points,
+ * visible as manta_name_collapse() gives them.
+ */
+
+static manta_reason_t
+manta_name_check(const manta_body_opts_t *opts, const char *out,
+    const char *o, size_t count, int visible, char *msg, size_t msg_size)
+{
+    int32_t               cp;
+    const unsigned char  *p;
 
     if (o == out || !visible) {
         manta_message(msg, msg_size, "name is blank: it has only white "
                       "space or invisible characters");
-        rc = MANTA_INVALID_NAME;
-        goto failed;
+        return MANTA_INVALID_NAME;
     }
 
     p = (const unsigned char *) out;
@@ -219,8 +288,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     case UTF8PROC_CATEGORY_ME:
         manta_message(msg, msg_size, "name starts with a combining mark "
                       "(U+%04X)", (unsigned) cp);
-        rc = MANTA_INVALID_NAME;
-        goto failed;
+        return MANTA_INVALID_NAME;
 
     default:
         break;
@@ -229,8 +297,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     if (count > opts->name_max_length) {
         manta_message(msg, msg_size, "name is %zu characters long, at most "
                       "%zu are allowed", count, opts->name_max_length);
-        rc = MANTA_INVALID_NAME;
-        goto failed;
+        return MANTA_INVALID_NAME;
     }
 
     if (opts->name_re != NULL
@@ -238,34 +305,21 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     {
         manta_message(msg, msg_size,
                       "name does not match the allowed pattern");
-        rc = MANTA_INVALID_NAME;
-        goto failed;
+        return MANTA_INVALID_NAME;
     }
 
-    free(nfc);
-    free(kept);
-
-    *o = '\0';
-    *name_len = (size_t) (o - out);
-
     return MANTA_OK;
-
-failed:
-
-    free(nfc);
-    free(kept);
-
-    return rc;
 }
 
 
 /*
  * Steps 1 to 3 in one pass over src: validates the UTF-8, rejects the
  * forbidden code points, removes the Default_Ignorable ones (into a
- * malloc()ed *kept, only once there is one to remove), counts the runs of
- * non-starters from the table of manta_nfc_qc.h and runs the quick check
- * of UAX #15 on the text as step 2 leaves it: *is_nfc = 1 when it is NFC
- * already (NFC_Quick_Check=Yes), 0 when it may not be (No or Maybe).
+ * malloc()ed *kept, only once there is one to remove; the caller frees it,
+ * on failure too), counts the runs of non-starters from the table of
+ * manta_nfc_qc.h and runs the quick check of UAX #15 on the text as step 2
+ * leaves it: *is_nfc = 1 when it is NFC already (NFC_Quick_Check=Yes), 0
+ * when it may not be (No or Maybe).
  */
 
 static manta_reason_t
@@ -273,10 +327,8 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
     int *is_nfc, char *msg, size_t msg_size)
 {
     char                       *k;
-    size_t                      run, n;
-    size_t                      step;
+    size_t                      run, step;
     int32_t                     cp;
-    unsigned                    v;
     manta_reason_t              rc;
     manta_nfc_qc_t              qc;
     utf8proc_propval_t          last_ccc;
@@ -314,66 +366,34 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
             continue;
         }
 
-        step = manta_utf8_decode(p, last, &cp);
+        step = manta_name_cp(p, last, &cp, &prop, msg, msg_size);
 
         if (step == 0) {
-            manta_message(msg, msg_size, "name is not valid UTF-8");
-            rc = MANTA_INVALID_NAME;
-            goto failed;
+            return MANTA_INVALID_NAME;
         }
 
         p += step;
 
-        prop = utf8proc_get_property(cp);
-
-        rc = manta_name_bad_cp(cp, prop, msg, msg_size);
-        if (rc != MANTA_OK) {
-            goto failed;
-        }
-
         if (prop->ignorable) {
 
             if (k == NULL) {
-                *kept = malloc(len);
-                if (*kept == NULL) {
+                k = manta_name_keep(src, len, start, kept);
+                if (k == NULL) {
                     return MANTA_NOMEM;
                 }
-
-                n = (size_t) (start - (const unsigned char *) src);
-                memcpy(*kept, src, n);
-                k = *kept + n;
             }
 
             continue;
         }
 
-        /*
-         * the non-starters of its canonical decomposition: those that
-         * lead it continue the run, those that trail it start the next
-         * one, unless it has no starter
-         */
-
-        v = manta_nfc_qc(cp);
-
-        run += manta_nfc_lead(v);
-
-        if (!manta_nfc_all_lead(v) && run <= MANTA_NON_STARTERS_MAX) {
-            run = manta_nfc_trail(v);
+        rc = manta_name_marks(cp, prop->combining_class, &run, &last_ccc,
+                              &qc, msg, msg_size);
+        if (rc != MANTA_OK) {
+            return rc;
         }
-
-        if (run > MANTA_NON_STARTERS_MAX) {
-            manta_message(msg, msg_size, "name has more than %d combining "
-                          "marks in a row", MANTA_NON_STARTERS_MAX);
-            rc = MANTA_INVALID_NAME;
-            goto failed;
-        }
-
-        qc = manta_nfc_qc_step(v, prop->combining_class, &last_ccc, qc);
 
         if (k != NULL) {
-            while (start < p) {
-                *k++ = (char) *start++;
-            }
+            k = manta_cpymem(k, start, (size_t) (p - start));
         }
     }
 
@@ -384,13 +404,92 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
     *is_nfc = (qc == MANTA_NFC_YES);
 
     return MANTA_OK;
+}
 
-failed:
 
-    free(*kept);
-    *kept = NULL;
+/*
+ * Step 2 removes its first code point, at start: *kept gets room for the
+ * rest of src and the text before start.  Returns where to write next,
+ * NULL when out of memory.
+ */
 
-    return rc;
+static char *
+manta_name_keep(const char *src, size_t len, const unsigned char *start,
+    char **kept)
+{
+    size_t  n;
+
+    *kept = malloc(len);
+    if (*kept == NULL) {
+        return NULL;
+    }
+
+    n = (size_t) (start - (const unsigned char *) src);
+
+    return manta_cpymem(*kept, src, n);
+}
+
+
+/*
+ * The code point at p, in *cp, and its properties, in *prop: returns its
+ * length, or 0 when the UTF-8 is not valid or step 1 rejects it.
+ */
+
+static size_t
+manta_name_cp(const unsigned char *p, const unsigned char *last,
+    int32_t *cp, const utf8proc_property_t **prop, char *msg,
+    size_t msg_size)
+{
+    size_t  n;
+
+    n = manta_utf8_decode(p, last, cp);
+
+    if (n == 0) {
+        manta_message(msg, msg_size, "name is not valid UTF-8");
+        return 0;
+    }
+
+    *prop = utf8proc_get_property(*cp);
+
+    if (manta_name_bad_cp(*cp, *prop, msg, msg_size) != MANTA_OK) {
+        return 0;
+    }
+
+    return n;
+}
+
+
+/*
+ * Step 3 and the quick check for a code point that step 2 keeps, of
+ * combining class ccc.  The non-starters of its canonical decomposition
+ * that lead it continue the *run, those that trail it start the next one,
+ * unless it has no starter.
+ */
+
+static manta_reason_t
+manta_name_marks(int32_t cp, utf8proc_propval_t ccc, size_t *run,
+    utf8proc_propval_t *last_ccc, manta_nfc_qc_t *qc, char *msg,
+    size_t msg_size)
+{
+    unsigned  v;
+
+    v = manta_nfc_qc(cp);
+
+    *run += manta_nfc_lead(v);
+
+    if (!manta_nfc_all_lead(v) && *run <= MANTA_NON_STARTERS_MAX) {
+        *run = manta_nfc_trail(v);
+    }
+
+    if (*run > MANTA_NON_STARTERS_MAX) {
+        manta_message(msg, msg_size, "name has more than %d combining "
+                      "marks in a row", MANTA_NON_STARTERS_MAX);
+        return MANTA_INVALID_NAME;
+    }
+
+    *qc = manta_nfc_qc_step(v, ccc, last_ccc, *qc);
+
+    return MANTA_OK;
 }
 
 
@@ -530,12 +629,9 @@ static manta_reason_t
 manta_nfc(const char *src, size_t len, utf8proc_uint8_t **nfc,
     size_t *nfc_len)
 {
-    int                      bc;
-    size_t                   cap, n, i, j, k;
-    utf8proc_int32_t        *buf, cp;
-    utf8proc_ssize_t         m;
-    utf8proc_propval_t       ccc, run[MANTA_NON_STARTERS_MAX];
-    const utf8proc_uint8_t  *p, *last;
+    size_t             cap, n;
+    utf8proc_int32_t  *buf;
+    utf8proc_ssize_t   m;
 
     /*
      * a canonical decomposition has at most 4 code points and only
@@ -553,64 +649,10 @@ manta_nfc(const char *src, size_t len, utf8proc_uint8_t **nfc,
         return MANTA_NOMEM;
     }
 
-    p = (const utf8proc_uint8_t *) src;
-    last = p + len;
-    n = 0;
+    n = manta_nfc_decompose((const utf8proc_uint8_t *) src, len, buf, cap);
 
-    while (p < last) {
-        m = (utf8proc_ssize_t) manta_utf8_decode(p, last, &cp);
-
-        if (m == 0) {
-            goto failed;
-        }
-
-        p += m;
-
-        bc = 0;
-        m = utf8proc_decompose_char(cp, buf + n, (utf8proc_ssize_t) (cap - n),
-                                    UTF8PROC_DECOMPOSE, &bc);
-
-        if (m < 0 || (size_t) m > cap - n) {
-            goto failed;
-        }
-
-        n += (size_t) m;
-    }
-
-    /*
-     * canonical ordering: each run of non-starters sorted by combining
-     * class, stably, with an insertion sort; the classes of the run are
-     * kept in run[]
-     */
-
-    for (i = 0; i < n; i += k) {
-
-        for (k = 0; i + k < n; k++) {
-            ccc = utf8proc_get_property(buf[i + k])->combining_class;
-
-            if (ccc == 0) {
-                break;
-            }
-
-            if (k == MANTA_NON_STARTERS_MAX) {
-                /* cannot happen after the Stream-Safe check */
-                goto failed;
-            }
-
-            cp = buf[i + k];
-
-            for (j = k; j > 0 && run[j - 1] > ccc; j--) {
-                run[j] = run[j - 1];
-                buf[i + j] = buf[i + j - 1];
-            }
-
-            run[j] = ccc;
-            buf[i + j] = cp;
-        }
-
-        if (k == 0) {
-            k = 1;
-        }
+    if (n == (size_t) -1 || manta_nfc_order(buf, n) != MANTA_OK) {
+        goto failed;
     }
 
     /* composes, then encodes the UTF-8 in place */
@@ -632,6 +674,96 @@ failed:
     free(buf);
 
     return MANTA_INVALID_NAME;
+}
+
+
+/*
+ * The canonical decomposition of the len bytes at p into buf, of cap code
+ * points: returns how many it wrote, (size_t) -1 on invalid UTF-8 or when
+ * buf is too small.
+ */
+
+static size_t
+manta_nfc_decompose(const utf8proc_uint8_t *p, size_t len,
+    utf8proc_int32_t *buf, size_t cap)
+{
+    int                      bc;
+    size_t                   n;
+    utf8proc_int32_t         cp;
+    utf8proc_ssize_t         m;
+    const utf8proc_uint8_t  *last;
+
+    last = p + len;
+    n = 0;
+
+    while (p < last) {
+        m = (utf8proc_ssize_t) manta_utf8_decode(p, last, &cp);
+
+        if (m == 0) {
+            return (size_t) -1;
+        }
+
+        p += m;
+
+        bc = 0;
+        m = utf8proc_decompose_char(cp, buf + n, (utf8proc_ssize_t) (cap - n),
+                                    UTF8PROC_DECOMPOSE, &bc);
+
+        if (m < 0 || (size_t) m > cap - n) {
+            return (size_t) -1;
+        }
+
+        n += (size_t) m;
+    }
+
+    return n;
+}
+
+
+/*
+ * Canonical ordering of the n code points of buf: each run of non-starters
+ * sorted by combining class, stably, with an insertion sort; the classes
+ * of the run are kept in run[].
+ */
+
+static manta_reason_t
+manta_nfc_order(utf8proc_int32_t *buf, size_t n)
+{
+    size_t              i, j, k;
+    utf8proc_int32_t    cp;
+    utf8proc_propval_t  ccc, run[MANTA_NON_STARTERS_MAX];
+
+    for (i = 0; i < n; i += k) {
+
+        for (k = 0; i + k < n; k++) {
+            ccc = utf8proc_get_property(buf[i + k])->combining_class;
+
+            if (ccc == 0) {
+                break;
+            }
+
+            if (k == MANTA_NON_STARTERS_MAX) {
+                /* cannot happen after the Stream-Safe check */
+                return MANTA_INVALID_NAME;
+            }
+
+            cp = buf[i + k];
+
+            for (j = k; j > 0 && run[j - 1] > ccc; j--) {
+                run[j] = run[j - 1];
+                buf[i + j] = buf[i + j - 1];
+            }
+
+            run[j] = ccc;
+            buf[i + j] = cp;
+        }
+
+        if (k == 0) {
+            k = 1;
+        }
+    }
+
+    return MANTA_OK;
 }
 
 
