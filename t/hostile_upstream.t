@@ -516,7 +516,6 @@ is(join(' ', $r->{status}, map { $r->{headers}{$_} // '-' }
     'Location, Refresh, Set-Cookie rewritten in place into the secret: '
     . 'dropped');
 clean($r, 'values rewritten in place into the secret');
-diag(explain $r->{raw}) if $ENV{REVIEW_DEBUG};
 like($t->log_tail('seen.log'), qr/^302 x=- ux=- l=- ul=- uw=- uc=- /,
     'rewritten in place: $sent_http_location, $upstream_http_location and '
     . '$upstream_http_set_cookie empty');
@@ -556,7 +555,6 @@ $r = call('ranged200', 'ranges', undef,
     headers => ['Range' => 'bytes=0-3,10-13']);
 like($r && $r->{body} // '', qr/abcd.*klmn/s,
     'ranges of a clean body: the bytes asked for');
-diag(explain $r->{raw}) if $ENV{REVIEW_DEBUG};
 unlike($r && $r->{body} // '', qr/\*/,
     'multipart ranges of a clean body: no byte masked');
 
