@@ -28,6 +28,7 @@ static ngx_uint_t ngx_http_manta_raw_clean(ngx_http_request_t *r,
     ngx_http_upstream_t *u, ngx_http_manta_redact_t *rd);
 static void ngx_http_manta_redact_list(ngx_http_request_t *r,
     ngx_list_t *list, ngx_http_manta_redact_t *rd, ngx_uint_t sent);
+static ngx_uint_t ngx_http_manta_rewritable(ngx_table_elt_t *h);
 static ngx_uint_t ngx_http_manta_upstream_copy(ngx_http_request_t *r,
     ngx_http_manta_redact_t *rd, ngx_table_elt_t *h, ngx_list_part_t **part,
     ngx_uint_t *i);
@@ -129,7 +130,11 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
     rd.raw_clean = ngx_http_manta_raw_clean(r, u, &rd);
 
     if (rd.raw_clean) {
-        /* the upstream's list is all copies: the response's entries only */
+        /*
+         * the upstream's list is all copies but for the values nginx
+         * rewrites in place: those, and the response's entries
+         */
+        ngx_http_manta_redact_list(r, &u->headers_in.headers, &rd, 0);
         ngx_http_manta_redact_list(r, &r->headers_out.headers, &rd, 1);
         return;
     }
@@ -171,7 +176,10 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
  * media type taken from those), and only what nginx or a module built (a
  * rewritten Location, joined values...) is searched.  1 when the block
  * holds none and the response's status line and media type are such
- * copies.
+ * copies.  proxy_redirect and proxy_cookie_* rewrite Location, Refresh
+ * and Set-Cookie in place when the replacement is no longer than what it
+ * replaces: the bytes change, not the pointers, so these are searched in
+ * both lists whatever the block holds.
  */
 
 static ngx_uint_t
@@ -236,8 +244,10 @@ ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
 
         if (h[i].hash == 0
             || (h[i].key.len < rd->minlen && h[i].value.len < rd->minlen)
-            || (rd->raw_clean
-                && ngx_http_manta_upstream_copy(r, rd, &h[i], &upart, &ui)))
+            || (rd->raw_clean && !ngx_http_manta_rewritable(&h[i])
+                && (!sent
+                    || ngx_http_manta_upstream_copy(r, rd, &h[i], &upart,
+                                                    &ui))))
         {
             continue;
         }
@@ -276,6 +286,34 @@ ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "manta: upstream header \"%V\" holds the token or "
                       "the secret: not passed", &h[i].key);
+    }
+}
+
+
+/* 1 for the header lines the proxy module may rewrite in place */
+
+static ngx_uint_t
+ngx_http_manta_rewritable(ngx_table_elt_t *h)
+{
+    switch (h->key.len) {
+
+    case sizeof("Refresh") - 1:
+        return ngx_strncasecmp(h->key.data, (u_char *) "Refresh",
+                               h->key.len)
+               == 0;
+
+    case sizeof("Location") - 1:
+        return ngx_strncasecmp(h->key.data, (u_char *) "Location",
+                               h->key.len)
+               == 0;
+
+    case sizeof("Set-Cookie") - 1:
+        return ngx_strncasecmp(h->key.data, (u_char *) "Set-Cookie",
+                               h->key.len)
+               == 0;
+
+    default:
+        return 0;
     }
 }
 

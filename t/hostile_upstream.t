@@ -22,6 +22,7 @@ use strict;
 use Test::More;
 
 use Digest::SHA qw(sha256_hex);
+use JSON::PP;
 use IO::Select;
 use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(sleep time);
@@ -81,6 +82,26 @@ http {
             manta_endpoint  client_tag;
             proxy_redirect  /cb/  /SECRET-A-fedcba9876543210/;
             proxy_pass      http://mock/api/openapi/clientTag;
+        }
+
+        # nginx rewrites these in place (a replacement no longer than what
+        # it replaces): the bytes change, the pointers to them do not
+
+        location = /inplace/clientTag {
+            manta_endpoint     client_tag;
+            proxy_redirect     /cb/0123456789abcdefghijklmnopqrstuv/
+                               /SECRET-A-fedc;
+            proxy_cookie_path  /p/0123456789abcdefghijklmnopqrstuv/
+                               /SECRET-A-fedc;
+            proxy_pass         http://mock/api/openapi/clientTag;
+        }
+
+        # the range filter adds part headers to a body of known length
+
+        location = /ranges/clientTag {
+            manta_endpoint      client_tag;
+            proxy_force_ranges  on;
+            proxy_pass          http://mock/api/openapi/clientTag;
         }
 
         location = /unbuffered/clientTag {
@@ -208,6 +229,62 @@ my %answer = (
     phrase200 => \("HTTP/1.1 200 Here $SECRET\r\nContent-Type: text/plain\r\n"
         . "Content-Length: 2\r\nConnection: close\r\n\r\nok"),
     type200 => [200, ['Content-Type' => "text/plain; t=$TOKEN"], 'typed'],
+
+    # review: values nginx rewrites in place into the secret, from
+    # upstream bytes that hold neither value
+
+    inplace302 => [302, ['Location' =>
+        '/cb/0123456789abcdefghijklmnopqrstuv/ba9876543210',
+        'Refresh' => '5; url=/cb/0123456789abcdefghijklmnopqrstuv/ba9876543210',
+        'Set-Cookie' =>
+            's=1; Path=/p/0123456789abcdefghijklmnopqrstuv/ba9876543210',
+        'Content-Type' => 'text/plain'], ''],
+
+    # review: the secret \u-escaped in error bodies (the tokenizer's fast
+    # path): the caller's JSON decoder would spell it out
+
+    escmsg403 => [403, ['Content-Type' => $json],
+        '{"success":false,"errResponse":{"message":"\\u0053ECRET-A-fedcba'
+        . '9876543210","code":403,"botId":"bot-a"}}'],
+    escextra403 => [403, ['Content-Type' => $json],
+        '{"success":false,"errResponse":{"message":"m","code":403,'
+        . '"botId":"bot-a"},"extra":["x\\u0053ECRET-A-fedcba987654321'
+        . '\\u0030"]}'],
+    escbot403 => [403, ['Content-Type' => $json],
+        '{"success":false,"errResponse":{"message":"m","code":403,'
+        . '"botId":"SECRET-A-fedcba9876543210"}}'],
+    escplain500 => [500, ['Content-Type' => $json],
+        '{"error":"pre \\u0053\\u0045CRET-A-fedcba9876543210 post"}'],
+
+    # review: bodies whose length nginx knows
+
+    ranged200 => [200, ['Content-Type' => 'text/plain'],
+        'abcdefghijklmnopqrstuvwxyz0123456789'],
+    more200 => \("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+        . "Content-Length: 4\r\nConnection: close\r\n\r\nokok$SECRET"),
+    clchunked200 => \("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+        . "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n"
+        . "Connection: close\r\n\r\n"
+        . sprintf("%x\r\n%s\r\n0\r\n\r\n", length $spoken, $spoken)),
+    bytes200 => sub {
+        my ($c) = @_;
+        print $c "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+            . "Content-Length: " . length($spoken) . "\r\n"
+            . "Connection: close\r\n\r\n";
+        for my $b (split //, $spoken) {
+            print $c $b;
+            sleep 0.005;
+        }
+    },
+    tailsplit200 => sub {
+        my ($c) = @_;
+        my $body = "x$TOKEN";
+        print $c "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+            . "Content-Length: " . length($body) . "\r\n"
+            . "Connection: close\r\n\r\n" . substr($body, 0, 5);
+        sleep 0.2;
+        print $c substr($body, 5);
+    },
 
     # item 2: bodies
 
@@ -429,6 +506,76 @@ like($t->read_file('error.log'),
     qr/\[warn\].*upstream response body holds the token or the secret: masked/,
     'masking logged at warn');
 
+# review: Location, Refresh and Set-Cookie rewritten in place by
+# proxy_redirect and proxy_cookie_path into the secret: the upstream's
+# header bytes are clean, the values nginx built from them are not
+
+$r = call('inplace302', 'inplace');
+is(join(' ', $r->{status}, map { $r->{headers}{$_} // '-' }
+    qw/location refresh set-cookie/), '302 - - -',
+    'Location, Refresh, Set-Cookie rewritten in place into the secret: '
+    . 'dropped');
+clean($r, 'values rewritten in place into the secret');
+like($t->log_tail('seen.log'), qr/^302 x=- ux=- l=- ul=- uw=- uc=- /,
+    'rewritten in place: $sent_http_location, $upstream_http_location and '
+    . '$upstream_http_set_cookie empty');
+
+# review: the secret \u-escaped in error bodies, in the message, in an
+# extra member, as the botId, in a plain error: not in the decoded JSON
+
+for my $case (['escmsg403', 403, 'bot-a', '[redacted]'],
+    ['escextra403', 403, 'bot-a', 'm'],
+    ['escbot403', 403, '[redacted]', 'm'],
+    ['escplain500', 500, 'bot-a', 'pre [redacted] post'])
+{
+    my ($name, $status, $bot, $msg) = @$case;
+
+    $r = call($name);
+    my $doc = eval { JSON::PP->new->canonical->encode(
+        JSON::PP::decode_json($r->{body})) } // '';
+    ok($doc ne '' && $doc !~ /\Q$SECRET\E/,
+        "$name: the decoded body holds no secret");
+
+    if ($name eq 'escextra403') {
+        like($doc, qr/"extra":\["x\[redacted\]"\]/,
+            "$name: the extra member kept, redacted");
+        next;
+    }
+
+    is_error_response($r, $status, $bot, $msg,
+        "$name: ErrorResponse with the message redacted");
+    clean($r, $name);
+}
+
+# review: the masking trusts the Content-Length; the range filter's part
+# headers, bytes beyond the length, a length with chunked framing, a body
+# a byte a read, a token completing the length in the second read
+
+$r = call('ranged200', 'ranges', undef,
+    headers => ['Range' => 'bytes=0-3,10-13']);
+like($r && $r->{body} // '', qr/abcd.*klmn/s,
+    'ranges of a clean body: the bytes asked for');
+unlike($r && $r->{body} // '', qr/\*/,
+    'multipart ranges of a clean body: no byte masked');
+
+for my $loc ('openapi', 'unbuffered', 'kept') {
+    $r = call('more200', $loc);
+    is($r && "$r->{status} $r->{body}", '200 okok',
+        "more bytes than the Content-Length ($loc): the length only");
+    clean($r, "more bytes than the Content-Length ($loc)");
+
+    $r = call('clchunked200', $loc);
+    clean($r, "Content-Length with chunked framing ($loc)");
+
+    $r = call('bytes200', $loc);
+    is($r && $r->{body}, $spoken_masked,
+        "a body a byte a read ($loc): masked");
+
+    $r = call('tailsplit200', $loc);
+    is($r && $r->{body}, 'x' . '*' x length $TOKEN,
+        "the token completing the length over two reads ($loc): masked");
+}
+
 # item 6: error bodies that break off give a complete 502 ErrorResponse
 
 for my $case (['reset500', 'openapi', 'reset mid-body'],
@@ -469,10 +616,10 @@ sub req {
 }
 
 sub call {
-    my ($name, $loc, $bot) = @_;
+    my ($name, $loc, $bot, %o) = @_;
 
     return $t->post('/' . ($loc // 'openapi') . '/clientTag?botId='
-        . ($bot // 'bot-a'), qq({"name":"$name"}));
+        . ($bot // 'bot-a'), qq({"name":"$name"}), %o);
 }
 
 # neither the token nor the secret anywhere in the bytes the caller got

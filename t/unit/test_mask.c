@@ -215,6 +215,42 @@ test_mask(void)
                "anchor: the J of a JWT's eyJ, not its e");
     }
 
+    /* the search by the rarest byte at the edges of the hay */
+
+    {
+        size_t             i, a;
+        const char        *hit;
+        static const struct {
+            const char    *hay;
+            const char    *needle;
+            long           at;          /* -1: not found */
+            const char    *test;
+        } edges[] = {
+            { "eyJxyz", "eyJ", 0, "needle at the very start" },
+            { "xyzeyJ", "eyJ", 3, "needle at the very end" },
+            { "eyJ", "eyJ", 0, "hay the needle itself" },
+            { "ey", "eyJ", -1, "hay shorter than the needle" },
+            { "yJ", "eyJ", -1, "hay the needle's end only" },
+            { "", "eyJ", -1, "empty hay" },
+            { "aaaaaaaZ", "aaZ", 5, "anchor the last byte, after false "
+              "starts" },
+            { "ZZZZZZ", "ZZZ", 0, "overlapping occurrences: the first" },
+            { "JeyJeyJ", "eyJ", 1, "anchor byte before the first place" },
+            { "eyeyeJ", "eyJ", -1, "anchor byte where no start fits" },
+            { "xxxxJ", "eyJ", -1, "anchor byte at the hay's last byte, "
+              "too early for a match" },
+        };
+
+        for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+            a = manta_anchor(edges[i].needle, strlen(edges[i].needle));
+            hit = manta_find_at(edges[i].hay, strlen(edges[i].hay),
+                                edges[i].needle, strlen(edges[i].needle), a);
+
+            is_int(hit ? hit - edges[i].hay : -1, edges[i].at,
+                   "find by the rarest byte: %s", edges[i].test);
+        }
+    }
+
     /* no patterns: no memory, nothing to do */
 
     is_int(manta_mask_init(&m, NULL, NULL, 0), 0,
