@@ -13,6 +13,21 @@
 #include "manta_util.h"
 
 
+/* ngx_hash_key_lc() of the names, as nginx's header parser computes it */
+
+#define NGX_HTTP_MANTA_HASH_REFRESH                                           \
+    ngx_hash(ngx_hash(ngx_hash(ngx_hash(ngx_hash(ngx_hash('r', 'e'), 'f'),   \
+             'r'), 'e'), 's'), 'h')
+
+#define NGX_HTTP_MANTA_HASH_LOCATION                                          \
+    ngx_hash(ngx_hash(ngx_hash(ngx_hash(ngx_hash(ngx_hash(ngx_hash('l',       \
+             'o'), 'c'), 'a'), 't'), 'i'), 'o'), 'n')
+
+#define NGX_HTTP_MANTA_HASH_SET_COOKIE                                        \
+    ngx_hash(ngx_hash(ngx_hash(ngx_hash(ngx_hash(ngx_hash(ngx_hash(ngx_hash(  \
+             ngx_hash('s', 'e'), 't'), '-'), 'c'), 'o'), 'o'), 'k'), 'i'), 'e')
+
+
 typedef struct {
     manta_str_t   pat[MANTA_MASK_PATTERNS];
     size_t        anchor[MANTA_MASK_PATTERNS];
@@ -295,6 +310,19 @@ ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
 static ngx_uint_t
 ngx_http_manta_rewritable(ngx_table_elt_t *h)
 {
+    /* the parser's hash of the lower-case name first: one compare mostly */
+
+    switch (h->hash) {
+
+    case NGX_HTTP_MANTA_HASH_REFRESH:
+    case NGX_HTTP_MANTA_HASH_LOCATION:
+    case NGX_HTTP_MANTA_HASH_SET_COOKIE:
+        break;
+
+    default:
+        return 0;
+    }
+
     switch (h->key.len) {
 
     case sizeof("Refresh") - 1:
