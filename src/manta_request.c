@@ -34,6 +34,16 @@ static int manta_match_ci(const char **pos, const char *last,
 static const char *manta_skip_ows(const char *p, const char *last);
 static int manta_body_fast(const char *data, size_t len, char *buf,
     size_t buf_size, const char **value, size_t *value_len);
+static const unsigned char *manta_body_fast_head(const unsigned char *p,
+    const unsigned char *last);
+static const unsigned char *manta_body_fast_string(const unsigned char *v,
+    const unsigned char *last, char *buf, size_t buf_size,
+    const char **value, size_t *value_len);
+static const unsigned char *manta_body_fast_unescape(const unsigned char *v,
+    const unsigned char *p, const unsigned char *last, char *buf,
+    size_t buf_size, const char **value, size_t *value_len);
+static int manta_body_fast_tail(const unsigned char *p,
+    const unsigned char *last);
 static const unsigned char *manta_skip_json_ws(const unsigned char *p,
     const unsigned char *last);
 static void manta_json_error_message(const char *data, size_t len,
@@ -520,18 +530,33 @@ static int
 manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
     const char **value, size_t *value_len)
 {
-    char                 *d;
-    size_t                n;
-    int32_t               cp;
-    const unsigned char  *p, *last, *v;
+    const unsigned char  *p, *last;
 
-    p = (const unsigned char *) data;
-    last = p + len;
+    last = (const unsigned char *) data + len;
 
+    p = manta_body_fast_head((const unsigned char *) data, last);
+    if (p == NULL) {
+        return 0;
+    }
+
+    p = manta_body_fast_string(p, last, buf, buf_size, value, value_len);
+    if (p == NULL) {
+        return 0;
+    }
+
+    return manta_body_fast_tail(p + 1, last);
+}
+
+
+/* '{', "name", ':' and '"', with white space between: what follows, or NULL */
+
+static const unsigned char *
+manta_body_fast_head(const unsigned char *p, const unsigned char *last)
+{
     p = manta_skip_json_ws(p, last);
 
     if (p == last || *p++ != '{') {
-        return 0;
+        return NULL;
     }
 
     p = manta_skip_json_ws(p, last);
@@ -539,24 +564,41 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
     if ((size_t) (last - p) < sizeof("\"name\"") - 1
         || memcmp(p, "\"name\"", sizeof("\"name\"") - 1) != 0)
     {
-        return 0;
+        return NULL;
     }
 
     p = manta_skip_json_ws(p + sizeof("\"name\"") - 1, last);
 
     if (p == last || *p++ != ':') {
-        return 0;
+        return NULL;
     }
 
     p = manta_skip_json_ws(p, last);
 
     if (p == last || *p++ != '"') {
-        return 0;
+        return NULL;
     }
 
-    v = p;
+    return p;
+}
 
-    /* the string as it is, up to its end or its first escape */
+
+/*
+ * The string from v on: data's own bytes up to its closing quote, which
+ * is returned, or up to its first escape, and then decoded by
+ * manta_body_fast_unescape().  NULL at the end of data, a control
+ * character or ill-formed UTF-8 (left to jansson).
+ */
+
+static const unsigned char *
+manta_body_fast_string(const unsigned char *v, const unsigned char *last,
+    char *buf, size_t buf_size, const char **value, size_t *value_len)
+{
+    size_t                n;
+    int32_t               cp;
+    const unsigned char  *p;
+
+    p = v;
 
     for ( ;; ) {
 
@@ -567,32 +609,50 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
         }
 
         if (p == last || *p < 0x20) {
-            return 0;
+            return NULL;
         }
 
         if (*p == '"') {
             *value = (const char *) v;
             *value_len = (size_t) (p - v);
-            goto done;
+            return p;
         }
 
         if (*p == '\\') {
-            break;
+            return manta_body_fast_unescape(v, p, last, buf, buf_size, value,
+                                            value_len);
         }
 
         n = manta_utf8_decode(p, last, &cp);
 
         if (n == 0) {
-            return 0;
+            return NULL;
         }
 
         p += n;
     }
+}
 
-    /* an escape: the string so far, then the rest decoded, into buf */
+
+/*
+ * The string v, its first escape at p, decoded into buf: the bytes
+ * before p copied, then the rest decoded.  NULL when buf_size is less
+ * than the bytes left in data, for what manta_body_fast_string() leaves
+ * to jansson, and for an escape jansson rejects; else the closing quote,
+ * *value is buf and *value_len the decoded length.
+ */
+
+static const unsigned char *
+manta_body_fast_unescape(const unsigned char *v, const unsigned char *p,
+    const unsigned char *last, char *buf, size_t buf_size,
+    const char **value, size_t *value_len)
+{
+    char     *d;
+    size_t    n;
+    int32_t   cp;
 
     if ((size_t) (last - v) > buf_size) {
-        return 0;
+        return NULL;
     }
 
     d = manta_cpymem(buf, v, (size_t) (p - v));
@@ -606,7 +666,7 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
         }
 
         if (p == last || *p < 0x20) {
-            return 0;
+            return NULL;
         }
 
         if (*p == '"') {
@@ -618,7 +678,7 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
                     manta_json_unescape((const char *) p, (const char *) last,
                                         &d);
             if (p == NULL) {
-                return 0;
+                return NULL;
             }
 
             continue;
@@ -627,7 +687,7 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
         n = manta_utf8_decode(p, last, &cp);
 
         if (n == 0) {
-            return 0;
+            return NULL;
         }
 
         while (n--) {
@@ -638,9 +698,16 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
     *value = buf;
     *value_len = (size_t) (d - buf);
 
-done:
+    return p;
+}
 
-    p = manta_skip_json_ws(p + 1, last);
+
+/* after the string's closing quote: '}' with white space around, no more */
+
+static int
+manta_body_fast_tail(const unsigned char *p, const unsigned char *last)
+{
+    p = manta_skip_json_ws(p, last);
 
     if (p == last || *p++ != '}') {
         return 0;
