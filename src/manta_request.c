@@ -32,6 +32,10 @@
 static int manta_match_ci(const char **pos, const char *last,
     const char *lit, size_t len);
 static const char *manta_skip_ows(const char *p, const char *last);
+static manta_reason_t manta_bot_id_find(const char *args, size_t len,
+    const char **value, const char **value_end);
+static manta_reason_t manta_bot_id_decode(const char *p, const char *last,
+    char *out, size_t *len);
 static int manta_body_fast(const char *data, size_t len, char *buf,
     size_t buf_size, const char **value, size_t *value_len);
 static const unsigned char *manta_body_fast_head(const unsigned char *p,
@@ -142,15 +146,53 @@ manta_reason_t
 manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
     char *out, size_t *out_len)
 {
-    int          hi, lo;
-    char        *o;
-    size_t       n;
-    const char  *p, *last, *arg, *eq, *end, *value, *value_end;
+    size_t          n;
+    const char     *value, *value_end;
+    manta_reason_t  rc;
 
     *out_len = 0;
 
-    value = NULL;
-    value_end = NULL;
+    rc = manta_bot_id_find(args, len, &value, &value_end);
+    if (rc != MANTA_OK) {
+        return rc;
+    }
+
+    rc = manta_bot_id_decode(value, value_end, out, &n);
+    if (rc != MANTA_OK) {
+        return rc;
+    }
+
+    /* the botId goes into JSON error bodies: it must be UTF-8 */
+
+    if (!manta_utf8_valid(out, n)) {
+        return MANTA_BAD_BOT_ID;
+    }
+
+    if (re != NULL && manta_re_match(re, out, n) != 1) {
+        return MANTA_BAD_BOT_ID;
+    }
+
+    *out_len = n;
+
+    return MANTA_OK;
+}
+
+
+/*
+ * The value of the one "botId" argument of the query string, still
+ * percent-encoded: an argument without '=' has an empty value.  None, an
+ * empty one or two of them are a bad botId.
+ */
+
+static manta_reason_t
+manta_bot_id_find(const char *args, size_t len, const char **value,
+    const char **value_end)
+{
+    size_t       n;
+    const char  *p, *last, *arg, *eq, *end;
+
+    *value = NULL;
+    *value_end = NULL;
 
     p = args;
     last = args + len;
@@ -172,22 +214,38 @@ manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
             continue;
         }
 
-        if (value != NULL) {
+        if (*value != NULL) {
             return MANTA_BAD_BOT_ID;        /* repeated */
         }
 
-        value = eq ? eq + 1 : end;
-        value_end = end;
+        *value = eq ? eq + 1 : end;
+        *value_end = end;
     }
 
-    if (value == NULL || value == value_end) {
+    if (*value == NULL || *value == *value_end) {
         return MANTA_BAD_BOT_ID;            /* missing or empty */
     }
 
-    o = out;
-    n = 0;
+    return MANTA_OK;
+}
 
-    for (p = value; p < value_end; n++) {
+
+/*
+ * The value from p to last percent-decoded into out, '+' as a space:
+ * a bad botId when it decodes to more than MANTA_BOT_ID_MAX bytes, holds
+ * a truncated or non-hex escape, or a NUL byte, raw or as "%00".
+ */
+
+static manta_reason_t
+manta_bot_id_decode(const char *p, const char *last, char *out, size_t *len)
+{
+    int      hi, lo;
+    char    *o;
+    size_t   n;
+
+    o = out;
+
+    for (n = 0; p < last; n++) {
 
         if (n == MANTA_BOT_ID_MAX) {
             return MANTA_BAD_BOT_ID;
@@ -196,7 +254,7 @@ manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
         switch (*p) {
 
         case '%':
-            if (value_end - p < 3) {
+            if (last - p < 3) {
                 return MANTA_BAD_BOT_ID;
             }
 
@@ -225,17 +283,7 @@ manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
         }
     }
 
-    /* the botId goes into JSON error bodies: it must be UTF-8 */
-
-    if (!manta_utf8_valid(out, n)) {
-        return MANTA_BAD_BOT_ID;
-    }
-
-    if (re != NULL && manta_re_match(re, out, n) != 1) {
-        return MANTA_BAD_BOT_ID;
-    }
-
-    *out_len = n;
+    *len = n;
 
     return MANTA_OK;
 }
