@@ -50,6 +50,11 @@ static int manta_body_fast_tail(const unsigned char *p,
     const unsigned char *last);
 static const unsigned char *manta_skip_json_ws(const unsigned char *p,
     const unsigned char *last);
+static manta_reason_t manta_body_json_name(const manta_body_opts_t *opts,
+    json_t *root, char *name, size_t name_size, size_t *name_len, char *msg,
+    size_t msg_size);
+static manta_reason_t manta_body_json_members(
+    const manta_body_opts_t *opts, json_t *root, char *msg, size_t msg_size);
 static void manta_json_error_message(const char *data, size_t len,
     const json_error_t *err, char *msg, size_t msg_size);
 static int manta_duplicate_member(const char *data, size_t len,
@@ -383,10 +388,7 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
     size_t len, char *name, size_t name_size, size_t *name_len, char *msg,
     size_t msg_size)
 {
-    char            member[MANTA_MEMBER_QUOTE_MAX];
-    json_t          *root, *jname, *v;
-    size_t           known;
-    const char      *key;
+    json_t          *root;
     json_error_t     err;
     manta_reason_t   rc;
 
@@ -403,34 +405,74 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
         return MANTA_INVALID_JSON;
     }
 
+    rc = manta_body_json_name(opts, root, name, name_size, name_len, msg,
+                              msg_size);
+
+    if (rc == MANTA_OK) {
+        rc = manta_body_json_members(opts, root, msg, msg_size);
+    }
+
+    json_decref(root);
+
+    if (rc != MANTA_OK) {
+        *name_len = 0;
+    }
+
+    return rc;
+}
+
+
+/*
+ * The body must be an object whose member "name" is a string: that
+ * string normalized into name.
+ */
+
+static manta_reason_t
+manta_body_json_name(const manta_body_opts_t *opts, json_t *root,
+    char *name, size_t name_size, size_t *name_len, char *msg,
+    size_t msg_size)
+{
+    json_t  *jname;
+
     if (!json_is_object(root)) {
         manta_message(msg, msg_size, "body must be a JSON object, not %s",
                       manta_json_type_name(root));
-        rc = MANTA_INVALID_JSON;
-        goto done;
+        return MANTA_INVALID_JSON;
     }
 
     jname = json_object_get(root, "name");
 
     if (jname == NULL) {
         manta_message(msg, msg_size, "member \"name\" is missing");
-        rc = MANTA_INVALID_NAME;
-        goto done;
+        return MANTA_INVALID_NAME;
     }
 
     if (!json_is_string(jname)) {
         manta_message(msg, msg_size, "member \"name\" must be a string, "
                       "not %s", manta_json_type_name(jname));
-        rc = MANTA_INVALID_NAME;
-        goto done;
+        return MANTA_INVALID_NAME;
     }
 
-    rc = manta_name_normalize(opts, json_string_value(jname),
-                              json_string_length(jname), name, name_size,
-                              name_len, msg, msg_size);
-    if (rc != MANTA_OK) {
-        goto done;
-    }
+    return manta_name_normalize(opts, json_string_value(jname),
+                                json_string_length(jname), name, name_size,
+                                name_len, msg, msg_size);
+}
+
+
+/*
+ * The members besides "name": "secret" as client_secret says, any other
+ * as unknown_fields says; the first one rejected, in body order, is
+ * named in msg (never a secret's value).
+ */
+
+static manta_reason_t
+manta_body_json_members(const manta_body_opts_t *opts, json_t *root,
+    char *msg, size_t msg_size)
+{
+    char         member[MANTA_MEMBER_QUOTE_MAX];
+    json_t      *v;
+    size_t       known;
+    const char  *key;
 
     known = 1;
 
@@ -440,8 +482,7 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
             /* the value is the caller's secret: never echoed */
             manta_message(msg, msg_size, "member \"secret\" must not be "
                           "sent: the gateway adds its own");
-            rc = MANTA_CLIENT_SECRET;
-            goto done;
+            return MANTA_CLIENT_SECRET;
         }
 
         known++;
@@ -461,21 +502,10 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
             }
         }
 
-        rc = MANTA_UNKNOWN_FIELD;
-        goto done;
+        return MANTA_UNKNOWN_FIELD;
     }
 
-    rc = MANTA_OK;
-
-done:
-
-    json_decref(root);
-
-    if (rc != MANTA_OK) {
-        *name_len = 0;
-    }
-
-    return rc;
+    return MANTA_OK;
 }
 
 
