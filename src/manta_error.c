@@ -48,6 +48,8 @@ static int manta_error_shape_fast(const char *body, size_t len, int status,
 static int manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
     size_t count, const char *bot_id, const manta_str_t *redact,
     size_t nredact);
+static int manta_error_fast_clean(const char *body, const manta_jtok_t *tok,
+    size_t count, const manta_str_t *redact, size_t nredact);
 static int manta_error_fast_message(const char *body,
     const manta_jtok_t *tok);
 static int manta_error_fast_holds(const char *body, const manta_jtok_t *t,
@@ -394,8 +396,7 @@ manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
     size_t count, const char *bot_id, const manta_str_t *redact,
     size_t nredact)
 {
-    int     v, er, rc, body_clean;
-    size_t  i, found;
+    int  v, er;
 
     v = manta_jscan_member(body, tok, 0, "success", 7);
 
@@ -438,11 +439,24 @@ manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
         return 1;
     }
 
-    /*
-     * Names are never escaped here, and a string without an escape is its
-     * bytes: when the body holds no redacted value, only the escaped
-     * strings are left to decode and search.
-     */
+    return manta_error_fast_clean(body, tok, count, redact, nredact);
+}
+
+
+/*
+ * The redacted values over the tokens: 0 when a member name holds one
+ * (the body is not kept), -1 when a string value does (re-serialized), 1
+ * when none does.  Names are never escaped here, and a string without an
+ * escape is its bytes: when the body holds no redacted value, only the
+ * escaped strings are left to decode and search.
+ */
+
+static int
+manta_error_fast_clean(const char *body, const manta_jtok_t *tok,
+    size_t count, const manta_str_t *redact, size_t nredact)
+{
+    int     rc, body_clean;
+    size_t  i, found;
 
     body_clean = (manta_redact_find(body + tok[0].start,
                                     tok[0].end - tok[0].start, redact,

@@ -37,6 +37,36 @@ typedef enum {
 } manta_jscan_state_t;
 
 
+/* the tokenizer's state, passed by pointer to the helper of each token */
+
+typedef struct {
+    const char           *buf;
+    manta_jtok_t         *tok;
+    size_t                ntok;
+    size_t                n;            /* the tokens written */
+    size_t                depth;        /* the containers open */
+    int                   cur;          /* the innermost open one, or -1 */
+    manta_jscan_state_t   state;
+    const unsigned char  *base;
+    const unsigned char  *p;
+    const unsigned char  *last;
+} manta_jscan_t;
+
+
+/* besides manta_jscan_rc_t: a token ended, the scan goes on */
+#define MANTA_JSCAN_AGAIN  (-1)
+
+
+static int manta_jscan_between(manta_jscan_t *js, unsigned char c);
+static int manta_jscan_token(manta_jscan_t *js, unsigned char c);
+static int manta_jscan_open(manta_jscan_t *js, manta_jtok_t *t,
+    unsigned char c);
+static int manta_jscan_close(manta_jscan_t *js, unsigned char c);
+static int manta_jscan_quoted(manta_jscan_t *js, manta_jtok_t *t);
+static int manta_jscan_literal(manta_jscan_t *js, manta_jtok_t *t,
+    unsigned char c);
+static int manta_jscan_numeric(manta_jscan_t *js, manta_jtok_t *t,
+    unsigned char c);
 static manta_jscan_rc_t manta_jscan_string(const unsigned char **pp,
     const unsigned char *last, uint8_t *flags);
 static int manta_jscan_u(const unsigned char *p, const unsigned char *last);
@@ -62,13 +92,8 @@ manta_jscan_rc_t
 manta_jscan(const char *buf, size_t len, manta_jtok_t *tok, size_t ntok,
     size_t *count)
 {
-    int                   cur, i;
-    size_t                n, depth;
-    uint8_t               flags;
-    unsigned char         c;
-    manta_jscan_rc_t      rc;
-    manta_jscan_state_t   state;
-    const unsigned char  *p, *start, *last, *base;
+    int            rc;
+    manta_jscan_t  js;
 
     *count = 0;
 
@@ -78,202 +103,311 @@ manta_jscan(const char *buf, size_t len, manta_jtok_t *tok, size_t ntok,
         return MANTA_JSCAN_UNSURE;
     }
 
-    base = (const unsigned char *) buf;
-    p = base;
-    last = p + len;
-
-    n = 0;
-    cur = -1;
-    depth = 0;
-    state = MANTA_JS_VALUE;
+    js.buf = buf;
+    js.tok = tok;
+    js.base = (const unsigned char *) buf;
+    js.p = js.base;
+    js.last = js.p + len;
+    js.ntok = ntok;
+    js.n = 0;
+    js.depth = 0;
+    js.cur = -1;
+    js.state = MANTA_JS_VALUE;
 
     for ( ;; ) {
 
-        while (p < last && manta_jscan_ws(*p)) {
-            p++;
+        while (js.p < js.last && manta_jscan_ws(*js.p)) {
+            js.p++;
         }
 
-        if (p == last) {
-            if (state != MANTA_JS_DONE) {
+        if (js.p == js.last) {
+            if (js.state != MANTA_JS_DONE) {
                 return MANTA_JSCAN_INVALID;
             }
 
-            *count = n;
+            *count = js.n;
             return MANTA_JSCAN_OK;
         }
 
-        c = *p;
+        rc = manta_jscan_between(&js, *js.p);
 
-        switch (state) {
-
-        case MANTA_JS_DONE:
-            return MANTA_JSCAN_INVALID;
-
-        case MANTA_JS_COLON:
-            if (c != ':') {
-                return MANTA_JSCAN_INVALID;
-            }
-
-            p++;
-            state = MANTA_JS_VALUE;
+        if (rc == MANTA_JSCAN_AGAIN) {
             continue;
+        }
 
-        case MANTA_JS_NEXT:
-            if (c == ',') {
-                p++;
-                state = tok[cur].type == MANTA_JT_OBJECT ? MANTA_JS_KEY
-                                                         : MANTA_JS_VALUE;
-                continue;
-            }
+        if (rc == MANTA_JSCAN_OK) {
+            rc = manta_jscan_token(&js, *js.p);
+        }
 
-            goto close;
+        if (rc != MANTA_JSCAN_OK) {
+            return (manta_jscan_rc_t) rc;
+        }
+    }
+}
 
-        case MANTA_JS_FIRST_KEY:
-        case MANTA_JS_FIRST_VALUE:
-            if (c == '}' || c == ']') {
-                goto close;
-            }
 
-            if (state == MANTA_JS_FIRST_VALUE) {
-                break;
-            }
+/*
+ * What the state allows at c, a byte other than white space: ':' after a
+ * name and ',' after a value are consumed (MANTA_JSCAN_AGAIN), so is the
+ * '}' or ']' that closes the open container; MANTA_JSCAN_OK when a value,
+ * or a member's name, starts at c.  Anything after the top value is
+ * invalid.
+ */
 
-            /* fall through */
+static int
+manta_jscan_between(manta_jscan_t *js, unsigned char c)
+{
+    switch (js->state) {
 
-        case MANTA_JS_KEY:
-            if (c != '"') {
-                return MANTA_JSCAN_INVALID;
-            }
+    case MANTA_JS_DONE:
+        return MANTA_JSCAN_INVALID;
 
-            break;
+    case MANTA_JS_COLON:
+        if (c != ':') {
+            return MANTA_JSCAN_INVALID;
+        }
 
-        default: /* MANTA_JS_VALUE */
+        js->p++;
+        js->state = MANTA_JS_VALUE;
+        return MANTA_JSCAN_AGAIN;
+
+    case MANTA_JS_NEXT:
+        if (c == ',') {
+            js->p++;
+            js->state = js->tok[js->cur].type == MANTA_JT_OBJECT
+                        ? MANTA_JS_KEY : MANTA_JS_VALUE;
+            return MANTA_JSCAN_AGAIN;
+        }
+
+        break;
+
+    case MANTA_JS_FIRST_KEY:
+    case MANTA_JS_FIRST_VALUE:
+        if (c == '}' || c == ']') {
             break;
         }
 
-        /* a value, or a member's name */
+        if (js->state == MANTA_JS_FIRST_VALUE) {
+            return MANTA_JSCAN_OK;
+        }
 
-        if (n == ntok) {
+        /* fall through */
+
+    case MANTA_JS_KEY:
+        return (c == '"') ? MANTA_JSCAN_OK : MANTA_JSCAN_INVALID;
+
+    default: /* MANTA_JS_VALUE */
+        return MANTA_JSCAN_OK;
+    }
+
+    return manta_jscan_close(js, c);
+}
+
+
+/*
+ * A value, or a member's name, starting at c: its token is started (its
+ * parent counts it: an object its names, an array its values), then
+ * finished by the scanner of its kind.  More tokens than the caller
+ * gave room for are "unsure".
+ */
+
+static int
+manta_jscan_token(manta_jscan_t *js, unsigned char c)
+{
+    manta_jtok_t  *t;
+
+    if (js->n == js->ntok) {
+        return MANTA_JSCAN_UNSURE;
+    }
+
+    t = &js->tok[js->n];
+
+    t->parent = js->cur;
+    t->flags = 0;
+    t->size = 0;
+    t->start = (uint32_t) (js->p - js->base);
+
+    if (js->state == MANTA_JS_FIRST_KEY || js->state == MANTA_JS_KEY) {
+        js->tok[js->cur].size++;
+        t->flags = MANTA_JT_KEY;
+
+    } else if (js->cur >= 0 && js->tok[js->cur].type == MANTA_JT_ARRAY) {
+        js->tok[js->cur].size++;
+    }
+
+    switch (c) {
+
+    case '{':
+    case '[':
+        return manta_jscan_open(js, t, c);
+
+    case '"':
+        return manta_jscan_quoted(js, t);
+
+    case 't':
+    case 'f':
+    case 'n':
+        return manta_jscan_literal(js, t, c);
+
+    default:
+        return manta_jscan_numeric(js, t, c);
+    }
+}
+
+
+/* '{' or '[': the container is the parent of the tokens that follow */
+
+static int
+manta_jscan_open(manta_jscan_t *js, manta_jtok_t *t, unsigned char c)
+{
+    if (++js->depth > MANTA_JSCAN_DEPTH) {
+        return MANTA_JSCAN_UNSURE;
+    }
+
+    t->type = (c == '{') ? MANTA_JT_OBJECT : MANTA_JT_ARRAY;
+    js->cur = (int) js->n++;
+    js->p++;
+    js->state = (c == '{') ? MANTA_JS_FIRST_KEY : MANTA_JS_FIRST_VALUE;
+
+    return MANTA_JSCAN_OK;
+}
+
+
+/*
+ * '}' or ']', which must match the open container: an object's names
+ * must be unique.  The container's token ends here, and its parent is
+ * open again.
+ */
+
+static int
+manta_jscan_close(manta_jscan_t *js, unsigned char c)
+{
+    int            rc;
+    manta_jtok_t  *t;
+
+    t = &js->tok[js->cur];
+
+    if (c != (t->type == MANTA_JT_OBJECT ? '}' : ']')) {
+        return MANTA_JSCAN_INVALID;
+    }
+
+    if (t->type == MANTA_JT_OBJECT && t->size > 1) {
+        rc = manta_jscan_unique(js->buf, js->tok, js->cur);
+        if (rc != MANTA_JSCAN_OK) {
+            return rc;
+        }
+    }
+
+    js->p++;
+    t->end = (uint32_t) (js->p - js->base);
+    t->next = (uint32_t) js->n;
+    js->cur = t->parent;
+    js->depth--;
+    js->state = (js->cur < 0) ? MANTA_JS_DONE : MANTA_JS_NEXT;
+
+    return MANTA_JSCAN_AGAIN;
+}
+
+
+/*
+ * A string: a member's name is followed by ':' and must hold no escape
+ * (names are compared as they are); a value by ',' or the container's
+ * end.  The token spans the string's bytes, without the quotes.
+ */
+
+static int
+manta_jscan_quoted(manta_jscan_t *js, manta_jtok_t *t)
+{
+    uint8_t           flags;
+    manta_jscan_rc_t  rc;
+
+    js->p++;
+    t->start++;
+    flags = 0;
+
+    rc = manta_jscan_string(&js->p, js->last, &flags);
+    if (rc != MANTA_JSCAN_OK) {
+        return rc;
+    }
+
+    t->type = MANTA_JT_STRING;
+    t->flags |= flags;
+    t->end = (uint32_t) (js->p - js->base);
+    t->next = (uint32_t) (js->n + 1);
+    js->p++;
+    js->n++;
+
+    if (t->flags & MANTA_JT_KEY) {
+        if (flags & MANTA_JT_ESCAPED) {
             return MANTA_JSCAN_UNSURE;
         }
 
-        tok[n].parent = cur;
-        tok[n].flags = 0;
-        tok[n].size = 0;
-        tok[n].start = (uint32_t) (p - base);
-
-        if (state == MANTA_JS_FIRST_KEY || state == MANTA_JS_KEY) {
-            tok[cur].size++;
-            tok[n].flags = MANTA_JT_KEY;
-
-        } else if (cur >= 0 && tok[cur].type == MANTA_JT_ARRAY) {
-            tok[cur].size++;
-        }
-
-        switch (c) {
-
-        case '{':
-        case '[':
-            if (++depth > MANTA_JSCAN_DEPTH) {
-                return MANTA_JSCAN_UNSURE;
-            }
-
-            tok[n].type = (c == '{') ? MANTA_JT_OBJECT : MANTA_JT_ARRAY;
-            cur = (int) n++;
-            p++;
-            state = (c == '{') ? MANTA_JS_FIRST_KEY : MANTA_JS_FIRST_VALUE;
-            continue;
-
-        case '"':
-            p++;
-            tok[n].start++;
-            flags = 0;
-
-            rc = manta_jscan_string(&p, last, &flags);
-            if (rc != MANTA_JSCAN_OK) {
-                return rc;
-            }
-
-            tok[n].type = MANTA_JT_STRING;
-            tok[n].flags |= flags;
-            tok[n].end = (uint32_t) (p - base);
-            tok[n].next = (uint32_t) (n + 1);
-            p++;
-
-            if (tok[n].flags & MANTA_JT_KEY) {
-                if (flags & MANTA_JT_ESCAPED) {
-                    return MANTA_JSCAN_UNSURE;
-                }
-
-                n++;
-                state = MANTA_JS_COLON;
-                continue;
-            }
-
-            break;
-
-        case 't':
-        case 'f':
-        case 'n':
-            start = (c == 't') ? (const unsigned char *) "true"
-                    : (c == 'f') ? (const unsigned char *) "false"
-                    : (const unsigned char *) "null";
-            i = (c == 'f') ? 5 : 4;
-
-            if (last - p < i || memcmp(p, start, i) != 0) {
-                return MANTA_JSCAN_INVALID;
-            }
-
-            tok[n].type = (c == 't') ? MANTA_JT_TRUE
-                          : (c == 'f') ? MANTA_JT_FALSE : MANTA_JT_NULL;
-            p += i;
-            tok[n].end = (uint32_t) (p - base);
-            tok[n].next = (uint32_t) (n + 1);
-            break;
-
-        default:
-            if (c != '-' && !manta_jscan_digit(c)) {
-                return MANTA_JSCAN_INVALID;
-            }
-
-            flags = 0;
-
-            rc = manta_jscan_number(&p, last, &flags);
-            if (rc != MANTA_JSCAN_OK) {
-                return rc;
-            }
-
-            tok[n].type = MANTA_JT_NUMBER;
-            tok[n].flags = flags;
-            tok[n].end = (uint32_t) (p - base);
-            tok[n].next = (uint32_t) (n + 1);
-            break;
-        }
-
-        n++;
-        state = (cur < 0) ? MANTA_JS_DONE : MANTA_JS_NEXT;
-        continue;
-
-    close:
-
-        if (c != (tok[cur].type == MANTA_JT_OBJECT ? '}' : ']')) {
-            return MANTA_JSCAN_INVALID;
-        }
-
-        if (tok[cur].type == MANTA_JT_OBJECT && tok[cur].size > 1) {
-            rc = manta_jscan_unique(buf, tok, cur);
-            if (rc != MANTA_JSCAN_OK) {
-                return rc;
-            }
-        }
-
-        p++;
-        tok[cur].end = (uint32_t) (p - base);
-        tok[cur].next = (uint32_t) n;
-        cur = tok[cur].parent;
-        depth--;
-        state = (cur < 0) ? MANTA_JS_DONE : MANTA_JS_NEXT;
+        js->state = MANTA_JS_COLON;
+        return MANTA_JSCAN_OK;
     }
+
+    js->state = (js->cur < 0) ? MANTA_JS_DONE : MANTA_JS_NEXT;
+
+    return MANTA_JSCAN_OK;
+}
+
+
+/* true, false or null, spelled out in full */
+
+static int
+manta_jscan_literal(manta_jscan_t *js, manta_jtok_t *t, unsigned char c)
+{
+    int                   i;
+    const unsigned char  *word;
+
+    word = (c == 't') ? (const unsigned char *) "true"
+           : (c == 'f') ? (const unsigned char *) "false"
+           : (const unsigned char *) "null";
+    i = (c == 'f') ? 5 : 4;
+
+    if (js->last - js->p < i || memcmp(js->p, word, i) != 0) {
+        return MANTA_JSCAN_INVALID;
+    }
+
+    t->type = (c == 't') ? MANTA_JT_TRUE
+              : (c == 'f') ? MANTA_JT_FALSE : MANTA_JT_NULL;
+    js->p += i;
+    t->end = (uint32_t) (js->p - js->base);
+    t->next = (uint32_t) (js->n + 1);
+    js->n++;
+    js->state = (js->cur < 0) ? MANTA_JS_DONE : MANTA_JS_NEXT;
+
+    return MANTA_JSCAN_OK;
+}
+
+
+/* a number, or any other byte, which starts no value */
+
+static int
+manta_jscan_numeric(manta_jscan_t *js, manta_jtok_t *t, unsigned char c)
+{
+    uint8_t           flags;
+    manta_jscan_rc_t  rc;
+
+    if (c != '-' && !manta_jscan_digit(c)) {
+        return MANTA_JSCAN_INVALID;
+    }
+
+    flags = 0;
+
+    rc = manta_jscan_number(&js->p, js->last, &flags);
+    if (rc != MANTA_JSCAN_OK) {
+        return rc;
+    }
+
+    t->type = MANTA_JT_NUMBER;
+    t->flags = flags;
+    t->end = (uint32_t) (js->p - js->base);
+    t->next = (uint32_t) (js->n + 1);
+    js->n++;
+    js->state = (js->cur < 0) ? MANTA_JS_DONE : MANTA_JS_NEXT;
+
+    return MANTA_JSCAN_OK;
 }
 
 

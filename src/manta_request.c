@@ -32,10 +32,29 @@
 static int manta_match_ci(const char **pos, const char *last,
     const char *lit, size_t len);
 static const char *manta_skip_ows(const char *p, const char *last);
+static manta_reason_t manta_bot_id_find(const char *args, size_t len,
+    const char **value, const char **value_end);
+static manta_reason_t manta_bot_id_decode(const char *p, const char *last,
+    char *out, size_t *len);
 static int manta_body_fast(const char *data, size_t len, char *buf,
     size_t buf_size, const char **value, size_t *value_len);
+static const unsigned char *manta_body_fast_head(const unsigned char *p,
+    const unsigned char *last);
+static const unsigned char *manta_body_fast_string(const unsigned char *v,
+    const unsigned char *last, char *buf, size_t buf_size,
+    const char **value, size_t *value_len);
+static const unsigned char *manta_body_fast_unescape(const unsigned char *v,
+    const unsigned char *p, const unsigned char *last, char *buf,
+    size_t buf_size, const char **value, size_t *value_len);
+static int manta_body_fast_tail(const unsigned char *p,
+    const unsigned char *last);
 static const unsigned char *manta_skip_json_ws(const unsigned char *p,
     const unsigned char *last);
+static manta_reason_t manta_body_json_name(const manta_body_opts_t *opts,
+    json_t *root, char *name, size_t name_size, size_t *name_len, char *msg,
+    size_t msg_size);
+static manta_reason_t manta_body_json_members(
+    const manta_body_opts_t *opts, json_t *root, char *msg, size_t msg_size);
 static void manta_json_error_message(const char *data, size_t len,
     const json_error_t *err, char *msg, size_t msg_size);
 static int manta_duplicate_member(const char *data, size_t len,
@@ -132,15 +151,53 @@ manta_reason_t
 manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
     char *out, size_t *out_len)
 {
-    int          hi, lo;
-    char        *o;
-    size_t       n;
-    const char  *p, *last, *arg, *eq, *end, *value, *value_end;
+    size_t          n;
+    const char     *value, *value_end;
+    manta_reason_t  rc;
 
     *out_len = 0;
 
-    value = NULL;
-    value_end = NULL;
+    rc = manta_bot_id_find(args, len, &value, &value_end);
+    if (rc != MANTA_OK) {
+        return rc;
+    }
+
+    rc = manta_bot_id_decode(value, value_end, out, &n);
+    if (rc != MANTA_OK) {
+        return rc;
+    }
+
+    /* the botId goes into JSON error bodies: it must be UTF-8 */
+
+    if (!manta_utf8_valid(out, n)) {
+        return MANTA_BAD_BOT_ID;
+    }
+
+    if (re != NULL && manta_re_match(re, out, n) != 1) {
+        return MANTA_BAD_BOT_ID;
+    }
+
+    *out_len = n;
+
+    return MANTA_OK;
+}
+
+
+/*
+ * The value of the one "botId" argument of the query string, still
+ * percent-encoded: an argument without '=' has an empty value.  None, an
+ * empty one or two of them are a bad botId.
+ */
+
+static manta_reason_t
+manta_bot_id_find(const char *args, size_t len, const char **value,
+    const char **value_end)
+{
+    size_t       n;
+    const char  *p, *last, *arg, *eq, *end;
+
+    *value = NULL;
+    *value_end = NULL;
 
     p = args;
     last = args + len;
@@ -162,22 +219,38 @@ manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
             continue;
         }
 
-        if (value != NULL) {
+        if (*value != NULL) {
             return MANTA_BAD_BOT_ID;        /* repeated */
         }
 
-        value = eq ? eq + 1 : end;
-        value_end = end;
+        *value = eq ? eq + 1 : end;
+        *value_end = end;
     }
 
-    if (value == NULL || value == value_end) {
+    if (*value == NULL || *value == *value_end) {
         return MANTA_BAD_BOT_ID;            /* missing or empty */
     }
 
-    o = out;
-    n = 0;
+    return MANTA_OK;
+}
 
-    for (p = value; p < value_end; n++) {
+
+/*
+ * The value from p to last percent-decoded into out, '+' as a space:
+ * a bad botId when it decodes to more than MANTA_BOT_ID_MAX bytes, holds
+ * a truncated or non-hex escape, or a NUL byte, raw or as "%00".
+ */
+
+static manta_reason_t
+manta_bot_id_decode(const char *p, const char *last, char *out, size_t *len)
+{
+    int      hi, lo;
+    char    *o;
+    size_t   n;
+
+    o = out;
+
+    for (n = 0; p < last; n++) {
 
         if (n == MANTA_BOT_ID_MAX) {
             return MANTA_BAD_BOT_ID;
@@ -186,7 +259,7 @@ manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
         switch (*p) {
 
         case '%':
-            if (value_end - p < 3) {
+            if (last - p < 3) {
                 return MANTA_BAD_BOT_ID;
             }
 
@@ -215,17 +288,7 @@ manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
         }
     }
 
-    /* the botId goes into JSON error bodies: it must be UTF-8 */
-
-    if (!manta_utf8_valid(out, n)) {
-        return MANTA_BAD_BOT_ID;
-    }
-
-    if (re != NULL && manta_re_match(re, out, n) != 1) {
-        return MANTA_BAD_BOT_ID;
-    }
-
-    *out_len = n;
+    *len = n;
 
     return MANTA_OK;
 }
@@ -325,10 +388,7 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
     size_t len, char *name, size_t name_size, size_t *name_len, char *msg,
     size_t msg_size)
 {
-    char            member[MANTA_MEMBER_QUOTE_MAX];
-    json_t          *root, *jname, *v;
-    size_t           known;
-    const char      *key;
+    json_t          *root;
     json_error_t     err;
     manta_reason_t   rc;
 
@@ -345,34 +405,74 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
         return MANTA_INVALID_JSON;
     }
 
+    rc = manta_body_json_name(opts, root, name, name_size, name_len, msg,
+                              msg_size);
+
+    if (rc == MANTA_OK) {
+        rc = manta_body_json_members(opts, root, msg, msg_size);
+    }
+
+    json_decref(root);
+
+    if (rc != MANTA_OK) {
+        *name_len = 0;
+    }
+
+    return rc;
+}
+
+
+/*
+ * The body must be an object whose member "name" is a string: that
+ * string normalized into name.
+ */
+
+static manta_reason_t
+manta_body_json_name(const manta_body_opts_t *opts, json_t *root,
+    char *name, size_t name_size, size_t *name_len, char *msg,
+    size_t msg_size)
+{
+    json_t  *jname;
+
     if (!json_is_object(root)) {
         manta_message(msg, msg_size, "body must be a JSON object, not %s",
                       manta_json_type_name(root));
-        rc = MANTA_INVALID_JSON;
-        goto done;
+        return MANTA_INVALID_JSON;
     }
 
     jname = json_object_get(root, "name");
 
     if (jname == NULL) {
         manta_message(msg, msg_size, "member \"name\" is missing");
-        rc = MANTA_INVALID_NAME;
-        goto done;
+        return MANTA_INVALID_NAME;
     }
 
     if (!json_is_string(jname)) {
         manta_message(msg, msg_size, "member \"name\" must be a string, "
                       "not %s", manta_json_type_name(jname));
-        rc = MANTA_INVALID_NAME;
-        goto done;
+        return MANTA_INVALID_NAME;
     }
 
-    rc = manta_name_normalize(opts, json_string_value(jname),
-                              json_string_length(jname), name, name_size,
-                              name_len, msg, msg_size);
-    if (rc != MANTA_OK) {
-        goto done;
-    }
+    return manta_name_normalize(opts, json_string_value(jname),
+                                json_string_length(jname), name, name_size,
+                                name_len, msg, msg_size);
+}
+
+
+/*
+ * The members besides "name": "secret" as client_secret says, any other
+ * as unknown_fields says; the first one rejected, in body order, is
+ * named in msg (never a secret's value).
+ */
+
+static manta_reason_t
+manta_body_json_members(const manta_body_opts_t *opts, json_t *root,
+    char *msg, size_t msg_size)
+{
+    char         member[MANTA_MEMBER_QUOTE_MAX];
+    json_t      *v;
+    size_t       known;
+    const char  *key;
 
     known = 1;
 
@@ -382,8 +482,7 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
             /* the value is the caller's secret: never echoed */
             manta_message(msg, msg_size, "member \"secret\" must not be "
                           "sent: the gateway adds its own");
-            rc = MANTA_CLIENT_SECRET;
-            goto done;
+            return MANTA_CLIENT_SECRET;
         }
 
         known++;
@@ -403,21 +502,10 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
             }
         }
 
-        rc = MANTA_UNKNOWN_FIELD;
-        goto done;
+        return MANTA_UNKNOWN_FIELD;
     }
 
-    rc = MANTA_OK;
-
-done:
-
-    json_decref(root);
-
-    if (rc != MANTA_OK) {
-        *name_len = 0;
-    }
-
-    return rc;
+    return MANTA_OK;
 }
 
 
@@ -520,18 +608,33 @@ static int
 manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
     const char **value, size_t *value_len)
 {
-    char                 *d;
-    size_t                n;
-    int32_t               cp;
-    const unsigned char  *p, *last, *v;
+    const unsigned char  *p, *last;
 
-    p = (const unsigned char *) data;
-    last = p + len;
+    last = (const unsigned char *) data + len;
 
+    p = manta_body_fast_head((const unsigned char *) data, last);
+    if (p == NULL) {
+        return 0;
+    }
+
+    p = manta_body_fast_string(p, last, buf, buf_size, value, value_len);
+    if (p == NULL) {
+        return 0;
+    }
+
+    return manta_body_fast_tail(p + 1, last);
+}
+
+
+/* '{', "name", ':' and '"', with white space between: what follows, or NULL */
+
+static const unsigned char *
+manta_body_fast_head(const unsigned char *p, const unsigned char *last)
+{
     p = manta_skip_json_ws(p, last);
 
     if (p == last || *p++ != '{') {
-        return 0;
+        return NULL;
     }
 
     p = manta_skip_json_ws(p, last);
@@ -539,24 +642,41 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
     if ((size_t) (last - p) < sizeof("\"name\"") - 1
         || memcmp(p, "\"name\"", sizeof("\"name\"") - 1) != 0)
     {
-        return 0;
+        return NULL;
     }
 
     p = manta_skip_json_ws(p + sizeof("\"name\"") - 1, last);
 
     if (p == last || *p++ != ':') {
-        return 0;
+        return NULL;
     }
 
     p = manta_skip_json_ws(p, last);
 
     if (p == last || *p++ != '"') {
-        return 0;
+        return NULL;
     }
 
-    v = p;
+    return p;
+}
 
-    /* the string as it is, up to its end or its first escape */
+
+/*
+ * The string from v on: data's own bytes up to its closing quote, which
+ * is returned, or up to its first escape, and then decoded by
+ * manta_body_fast_unescape().  NULL at the end of data, a control
+ * character or ill-formed UTF-8 (left to jansson).
+ */
+
+static const unsigned char *
+manta_body_fast_string(const unsigned char *v, const unsigned char *last,
+    char *buf, size_t buf_size, const char **value, size_t *value_len)
+{
+    size_t                n;
+    int32_t               cp;
+    const unsigned char  *p;
+
+    p = v;
 
     for ( ;; ) {
 
@@ -567,32 +687,50 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
         }
 
         if (p == last || *p < 0x20) {
-            return 0;
+            return NULL;
         }
 
         if (*p == '"') {
             *value = (const char *) v;
             *value_len = (size_t) (p - v);
-            goto done;
+            return p;
         }
 
         if (*p == '\\') {
-            break;
+            return manta_body_fast_unescape(v, p, last, buf, buf_size, value,
+                                            value_len);
         }
 
         n = manta_utf8_decode(p, last, &cp);
 
         if (n == 0) {
-            return 0;
+            return NULL;
         }
 
         p += n;
     }
+}
 
-    /* an escape: the string so far, then the rest decoded, into buf */
+
+/*
+ * The string v, its first escape at p, decoded into buf: the bytes
+ * before p copied, then the rest decoded.  NULL when buf_size is less
+ * than the bytes left in data, for what manta_body_fast_string() leaves
+ * to jansson, and for an escape jansson rejects; else the closing quote,
+ * *value is buf and *value_len the decoded length.
+ */
+
+static const unsigned char *
+manta_body_fast_unescape(const unsigned char *v, const unsigned char *p,
+    const unsigned char *last, char *buf, size_t buf_size,
+    const char **value, size_t *value_len)
+{
+    char     *d;
+    size_t    n;
+    int32_t   cp;
 
     if ((size_t) (last - v) > buf_size) {
-        return 0;
+        return NULL;
     }
 
     d = manta_cpymem(buf, v, (size_t) (p - v));
@@ -606,7 +744,7 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
         }
 
         if (p == last || *p < 0x20) {
-            return 0;
+            return NULL;
         }
 
         if (*p == '"') {
@@ -618,7 +756,7 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
                     manta_json_unescape((const char *) p, (const char *) last,
                                         &d);
             if (p == NULL) {
-                return 0;
+                return NULL;
             }
 
             continue;
@@ -627,7 +765,7 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
         n = manta_utf8_decode(p, last, &cp);
 
         if (n == 0) {
-            return 0;
+            return NULL;
         }
 
         while (n--) {
@@ -638,9 +776,16 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
     *value = buf;
     *value_len = (size_t) (d - buf);
 
-done:
+    return p;
+}
 
-    p = manta_skip_json_ws(p + 1, last);
+
+/* after the string's closing quote: '}' with white space around, no more */
+
+static int
+manta_body_fast_tail(const unsigned char *p, const unsigned char *last)
+{
+    p = manta_skip_json_ws(p, last);
 
     if (p == last || *p++ != '}') {
         return 0;
