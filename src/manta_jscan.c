@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "manta_jscan.h"
+#include "manta_json.h"
 #include "manta_util.h"
 
 
@@ -503,24 +504,11 @@ manta_jscan_string(const unsigned char **pp, const unsigned char *last,
 static int
 manta_jscan_u(const unsigned char *p, const unsigned char *last)
 {
-    int  i, d, u;
-
     if (last - p < 6 || p[0] != '\\' || p[1] != 'u') {
         return -1;
     }
 
-    u = 0;
-
-    for (i = 2; i < 6; i++) {
-        d = manta_hex_value(p[i]);
-        if (d < 0) {
-            return -1;
-        }
-
-        u = (u << 4) | d;
-    }
-
-    return u;
+    return manta_json_hex4(p + 2, last);
 }
 
 
@@ -649,13 +637,12 @@ manta_jscan_unique(const char *buf, const manta_jtok_t *tok, int obj)
 size_t
 manta_jscan_decode(const char *s, size_t len, char *dst)
 {
-    int                   u, lo;
-    char                 *d;
-    const unsigned char  *p, *last, *run;
+    char        *d;
+    const char  *p, *last, *run;
 
     d = dst;
-    p = (const unsigned char *) s;
-    last = p + len;
+    p = s;
+    last = s + len;
 
     while (p < last) {
         run = p;
@@ -670,42 +657,12 @@ manta_jscan_decode(const char *s, size_t len, char *dst)
             break;
         }
 
-        switch (p[1]) {
-        case 'b':  *d++ = '\b'; p += 2; continue;
-        case 'f':  *d++ = '\f'; p += 2; continue;
-        case 'n':  *d++ = '\n'; p += 2; continue;
-        case 'r':  *d++ = '\r'; p += 2; continue;
-        case 't':  *d++ = '\t'; p += 2; continue;
-        case 'u':  break;
-        default:   *d++ = (char) p[1]; p += 2; continue;
-        }
+        /* the tokenizer let through only escapes jansson decodes */
 
-        u = manta_jscan_u(p, last);
-        p += 6;
+        p = manta_json_unescape(p, last, &d);
 
-        if (u >= 0xd800 && u <= 0xdbff) {
-            lo = manta_jscan_u(p, last);
-            p += 6;
-            u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
-        }
-
-        if (u < 0x80) {
-            *d++ = (char) u;
-
-        } else if (u < 0x800) {
-            *d++ = (char) (0xc0 | (u >> 6));
-            *d++ = (char) (0x80 | (u & 0x3f));
-
-        } else if (u < 0x10000) {
-            *d++ = (char) (0xe0 | (u >> 12));
-            *d++ = (char) (0x80 | ((u >> 6) & 0x3f));
-            *d++ = (char) (0x80 | (u & 0x3f));
-
-        } else {
-            *d++ = (char) (0xf0 | (u >> 18));
-            *d++ = (char) (0x80 | ((u >> 12) & 0x3f));
-            *d++ = (char) (0x80 | ((u >> 6) & 0x3f));
-            *d++ = (char) (0x80 | (u & 0x3f));
+        if (p == NULL) {
+            break;
         }
     }
 

@@ -12,10 +12,6 @@
 #include "manta_util.h"
 
 
-static int32_t manta_json_hex4(const unsigned char *p,
-    const unsigned char *last);
-
-
 /*
  * 0: copied as is; 'u': escaped as \u00XX; any other value: escaped as a
  * backslash and that character; 0x80 .. 0xff (UTF-8) are copied as is
@@ -194,14 +190,11 @@ manta_json_unescape(const char *p, const char *last, char **dst)
 }
 
 
-/* the value of the four hex digits at p, -1 if there are not four */
-
-static int32_t
+int32_t
 manta_json_hex4(const unsigned char *p, const unsigned char *last)
 {
-    int            i;
-    int32_t        v;
-    unsigned char  c;
+    int      i, d;
+    int32_t  v;
 
     if (last - p < 4) {
         return -1;
@@ -210,20 +203,13 @@ manta_json_hex4(const unsigned char *p, const unsigned char *last)
     v = 0;
 
     for (i = 0; i < 4; i++) {
-        c = p[i];
+        d = manta_hex_value(p[i]);
 
-        if (c >= '0' && c <= '9') {
-            v = v << 4 | (c - '0');
-            continue;
-        }
-
-        c |= 0x20;
-
-        if (c < 'a' || c > 'f') {
+        if (d < 0) {
             return -1;
         }
 
-        v = v << 4 | (c - 'a' + 10);
+        v = v << 4 | d;
     }
 
     return v;

@@ -9,6 +9,7 @@
 
 
 #include <stddef.h>
+#include <stdint.h>
 
 
 /*
@@ -31,5 +32,8 @@ char *manta_json_escape(char *dst, const char *src, size_t len);
  */
 const char *manta_json_unescape(const char *p, const char *last,
     char **dst);
+
+/* the value of the four hex digits at p, -1 if there are not four */
+int32_t manta_json_hex4(const unsigned char *p, const unsigned char *last);
 
 #endif /* _MANTA_JSON_H_INCLUDED_ */
