@@ -19,6 +19,8 @@
 #include "manta_error.h"
 #include "manta_limit.h"
 #include "manta_plan.h"
+#include "manta_mask.h"
+#include "manta_util.h"
 
 
 #define BENCH_RUNS  7
@@ -49,6 +51,9 @@ static void bench_error(const char *body, size_t len);
 static void bench_error_rewrite(void);
 static void bench_error_passthrough(void);
 static void bench_limit(void);
+static void bench_search(int anchored);
+static void bench_search_first(void);
+static void bench_search_rarest(void);
 
 
 static manta_body_opts_t  opts;
@@ -56,6 +61,8 @@ static manta_re_t        *bot_id_re;
 static manta_creds_t     *creds;
 static volatile size_t    sink;
 static char              *marks_flood, *marks_runs;
+static char               search_body[4096];
+static size_t             search_len;
 
 
 static const char  body_ascii[] = "{\"name\": \"  Tag   number 42  \"}";
@@ -147,6 +154,21 @@ main(void)
     bench("error passthrough (ErrorResponse)", bench_error_passthrough,
           400000);
     bench("limit take + RateLimit fields", bench_limit, 5000000);
+
+    /* a 4 KB JSON success body searched for the token and the secret */
+
+    while (search_len + sizeof("{\"name\":\"Team Alpha\",\"created\":true},")
+           < sizeof(search_body))
+    {
+        search_len += (size_t) sprintf(search_body + search_len,
+                                       "{\"name\":\"Team Alpha\","
+                                       "\"created\":true},");
+    }
+
+    bench("4 KB body: token and secret, by first byte", bench_search_first,
+          200000);
+    bench("4 KB body: token and secret, by rarest byte",
+          bench_search_rarest, 200000);
 
     manta_creds_free(creds);
     manta_re_free(bot_id_re);
@@ -474,4 +496,39 @@ bench_limit(void)
     manta_limit_fields(&bucket, &limit, now, &q, &w, &r, &t);
 
     sink += r;
+}
+
+
+static void
+bench_search(int anchored)
+{
+    size_t              anchor[2];
+    manta_str_t         pat[2];
+    const manta_cred_t  *cred;
+
+    cred = manta_creds_lookup(creds, NULL, 0);
+
+    pat[0].data = cred->token;
+    pat[0].len = cred->token_len;
+    pat[1].data = cred->secret;
+    pat[1].len = cred->secret_len;
+    anchor[0] = cred->token_anchor;
+    anchor[1] = cred->secret_anchor;
+
+    sink += manta_mask_holds((const unsigned char *) search_body, search_len,
+                             pat, anchored ? anchor : NULL, 2);
+}
+
+
+static void
+bench_search_first(void)
+{
+    bench_search(0);
+}
+
+
+static void
+bench_search_rarest(void)
+{
+    bench_search(1);
 }
