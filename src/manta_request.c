@@ -14,6 +14,7 @@
 #include <utf8proc.h>
 
 #include "manta_request.h"
+#include "manta_jerror.h"
 #include "manta_json.h"
 #include "manta_util.h"
 
@@ -56,9 +57,9 @@ static manta_reason_t manta_body_json_name(const manta_body_opts_t *opts,
 static manta_reason_t manta_body_json_members(
     const manta_body_opts_t *opts, json_t *root, char *msg, size_t msg_size);
 static void manta_json_error_message(const char *data, size_t len,
-    const json_error_t *err, char *msg, size_t msg_size);
+    enum json_error_code code, int position, char *msg, size_t msg_size);
 static int manta_duplicate_member(const char *data, size_t len,
-    const json_error_t *err, char *member);
+    int position, char *member);
 static const char *manta_json_type_name(const json_t *v);
 static void manta_member_quote(char *dst, const char *key, size_t len);
 
@@ -388,9 +389,11 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
     size_t len, char *name, size_t name_size, size_t *name_len, char *msg,
     size_t msg_size)
 {
-    json_t          *root;
-    json_error_t     err;
-    manta_reason_t   rc;
+    size_t                 position;
+    json_t                *root;
+    json_error_t           err;
+    manta_reason_t         rc;
+    enum json_error_code   code;
 
     *name_len = 0;
 
@@ -398,10 +401,19 @@ manta_body_check_json(const manta_body_opts_t *opts, const char *data,
         msg[0] = '\0';
     }
 
+    /* most texts jansson rejects are judged without it */
+
+    if (manta_jerror(data, len, &code, &position)) {
+        manta_json_error_message(data, len, code, (int) position, msg,
+                                 msg_size);
+        return MANTA_INVALID_JSON;
+    }
+
     root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &err);
 
     if (root == NULL) {
-        manta_json_error_message(data, len, &err, msg, msg_size);
+        manta_json_error_message(data, len, json_error_code(&err),
+                                 err.position, msg, msg_size);
         return MANTA_INVALID_JSON;
     }
 
@@ -809,14 +821,15 @@ manta_skip_json_ws(const unsigned char *p, const unsigned char *last)
 
 
 /*
- * The invalid_json message from jansson's error code and byte position.
+ * The invalid_json message from jansson's error code and byte position
+ * (or manta_jerror()'s, the same).
  * jansson's own text is not used: it quotes the input near the error,
  * which may be the caller's secret.
  */
 
 static void
 manta_json_error_message(const char *data, size_t len,
-    const json_error_t *err, char *msg, size_t msg_size)
+    enum json_error_code code, int position, char *msg, size_t msg_size)
 {
     char  member[MANTA_MEMBER_QUOTE_MAX];
 
@@ -829,11 +842,11 @@ manta_json_error_message(const char *data, size_t len,
         return;
     }
 
-    switch (json_error_code(err)) {
+    switch (code) {
 
     case json_error_invalid_utf8:
         manta_message(msg, msg_size, "body is not valid UTF-8 (near byte %d)",
-                      err->position);
+                      position);
         break;
 
     case json_error_premature_end_of_input:
@@ -844,7 +857,7 @@ manta_json_error_message(const char *data, size_t len,
     case json_error_end_of_input_expected:
         manta_message(msg, msg_size, "body has more after the JSON object "
                       "(near byte %d): it must be one JSON object",
-                      err->position);
+                      position);
         break;
 
     case json_error_null_character:
@@ -855,7 +868,7 @@ manta_json_error_message(const char *data, size_t len,
 
     case json_error_numeric_overflow:
         manta_message(msg, msg_size, "body has a number out of range "
-                      "(near byte %d)", err->position);
+                      "(near byte %d)", position);
         break;
 
     case json_error_stack_overflow:
@@ -863,7 +876,7 @@ manta_json_error_message(const char *data, size_t len,
         break;
 
     case json_error_duplicate_key:
-        if (manta_duplicate_member(data, len, err, member)) {
+        if (manta_duplicate_member(data, len, position, member)) {
             manta_message(msg, msg_size, "duplicate member \"%s\"", member);
 
         } else {
@@ -874,7 +887,7 @@ manta_json_error_message(const char *data, size_t len,
 
     default:
         manta_message(msg, msg_size, "body is not valid JSON (near byte %d): "
-                      "it must be one JSON object", err->position);
+                      "it must be one JSON object", position);
         break;
     }
 }
@@ -888,17 +901,17 @@ manta_json_error_message(const char *data, size_t len,
  */
 
 static int
-manta_duplicate_member(const char *data, size_t len, const json_error_t *err,
+manta_duplicate_member(const char *data, size_t len, int position,
     char *member)
 {
     size_t   end, i, j;
     json_t  *key;
 
-    if (err->position < 2 || (size_t) err->position > len) {
+    if (position < 2 || (size_t) position > len) {
         return 0;
     }
 
-    end = (size_t) err->position - 1;
+    end = (size_t) position - 1;
 
     if (data[end] != '"') {
         return 0;

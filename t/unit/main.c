@@ -33,6 +33,7 @@ main(int argc, char **argv)
     test_creds();
     test_error();
     test_jscan();
+    test_jerror();
     test_limit();
     test_mask();
     test_plan();

@@ -16,6 +16,7 @@ void test_name(void);
 void test_creds(void);
 void test_error(void);
 void test_jscan(void);
+void test_jerror(void);
 void test_limit(void);
 void test_mask(void);
 void test_plan(void);

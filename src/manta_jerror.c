@@ -1,0 +1,504 @@
+/*
+ * Copyright (C) ngx_http_manta_module authors
+ * Pure C core: no nginx types or headers.
+ *
+ * jansson's verdict on a text it rejects, without jansson: see
+ * manta_jerror.h.  jansson reads the text byte by byte; its position is
+ * the number of bytes read and not put back when the error is set.  The
+ * lexer reads one byte past a number or a word and puts it back; white
+ * space before a token is read; the first error set is the one reported,
+ * the lexer's own (in a string) before the parser's; an error at the end
+ * of the text is "premature end of input".
+ */
+
+
+#include <string.h>
+
+#include "manta_jerror.h"
+
+
+/* the tokens besides the punctuation, which stands for itself */
+#define MANTA_JE_EOF       0
+#define MANTA_JE_INVALID   (-1)
+#define MANTA_JE_STRING    256
+#define MANTA_JE_NUMBER    257
+#define MANTA_JE_LITERAL   258
+
+/* how a step ends */
+#define MANTA_JE_GOON      0       /* the walk goes on */
+#define MANTA_JE_REJECTED  1       /* code and position are jansson's */
+#define MANTA_JE_UNSURE    2       /* a text not followed here */
+
+/* jansson converts the integer with strtoll(), a real without exponent
+ * with strtod(): these lengths never overflow */
+#define MANTA_JE_INTEGER   18
+#define MANTA_JE_REAL      300
+
+#define manta_je_digit(c)  ((c) >= '0' && (c) <= '9')
+#define manta_je_alpha(c)  (((c) >= 'a' && (c) <= 'z')                      \
+                            || ((c) >= 'A' && (c) <= 'Z'))
+#define manta_je_ws(c)     ((c) == ' ' || (c) == '\t' || (c) == '\n'       \
+                            || (c) == '\r')
+
+
+typedef struct {
+    const unsigned char   *start;
+    const unsigned char   *p;
+    const unsigned char   *last;
+    const unsigned char   *str;        /* the last string's bytes */
+    size_t                 str_len;
+    int                    escaped;    /* ... hold an escape */
+    int                    token;
+    size_t                 depth;
+    enum json_error_code   code;
+} manta_je_t;
+
+
+static int manta_je_scan(manta_je_t *je);
+static int manta_je_string(manta_je_t *je);
+static int manta_je_number(manta_je_t *je, unsigned char c);
+static int manta_je_value(manta_je_t *je);
+static int manta_je_object(manta_je_t *je);
+static int manta_je_array(manta_je_t *je);
+static int manta_je_reject(manta_je_t *je);
+
+
+int
+manta_jerror(const char *data, size_t len, enum json_error_code *code,
+    size_t *position)
+{
+    int                   rc;
+    manta_je_t            je;
+    const unsigned char  *p, *last;
+
+    p = (const unsigned char *) data;
+    last = p + len;
+
+    if (len > 0x7fffffff) {
+        /* jansson's position is an int */
+        return 0;
+    }
+
+    /* printable ASCII (DEL included) and JSON white space only */
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p >= 0x80 || (*p < 0x20 && !manta_je_ws(*p))) {
+            return 0;
+        }
+    }
+
+    je.start = (const unsigned char *) data;
+    je.p = je.start;
+    je.last = last;
+    je.depth = 0;
+    je.token = MANTA_JE_INVALID;
+
+    rc = manta_je_scan(&je);
+
+    if (rc == MANTA_JE_GOON) {
+        rc = (je.token == '{' || je.token == '[') ? manta_je_value(&je)
+                                                  : manta_je_reject(&je);
+    }
+
+    if (rc == MANTA_JE_GOON) {
+        rc = manta_je_scan(&je);
+
+        if (rc == MANTA_JE_GOON && je.token != MANTA_JE_EOF) {
+            je.code = json_error_end_of_input_expected;
+            rc = MANTA_JE_REJECTED;
+        }
+    }
+
+    if (rc != MANTA_JE_REJECTED) {
+        /* accepted, or not followed */
+        return 0;
+    }
+
+    *code = je.code;
+    *position = (size_t) (je.p - je.start);
+
+    return 1;
+}
+
+
+/* lex_scan(): white space, then one token */
+
+static int
+manta_je_scan(manta_je_t *je)
+{
+    size_t                n;
+    unsigned char         c;
+    const unsigned char  *word;
+
+    while (je->p < je->last && manta_je_ws(*je->p)) {
+        je->p++;
+    }
+
+    if (je->p == je->last) {
+        je->token = MANTA_JE_EOF;
+        return MANTA_JE_GOON;
+    }
+
+    c = *je->p++;
+
+    switch (c) {
+
+    case '{':
+    case '}':
+    case '[':
+    case ']':
+    case ':':
+    case ',':
+        je->token = c;
+        return MANTA_JE_GOON;
+
+    case '"':
+        return manta_je_string(je);
+
+    default:
+        break;
+    }
+
+    if (c == '-' || manta_je_digit(c)) {
+        return manta_je_number(je, c);
+    }
+
+    if (manta_je_alpha(c)) {
+        /* the whole word is read, the byte after it put back */
+
+        word = je->p - 1;
+
+        while (je->p < je->last && manta_je_alpha(*je->p)) {
+            je->p++;
+        }
+
+        n = (size_t) (je->p - word);
+
+        je->token = ((n == 4 && memcmp(word, "true", 4) == 0)
+                     || (n == 5 && memcmp(word, "false", 5) == 0)
+                     || (n == 4 && memcmp(word, "null", 4) == 0))
+                    ? MANTA_JE_LITERAL : MANTA_JE_INVALID;
+
+        return MANTA_JE_GOON;
+    }
+
+    /* any other byte is an invalid token by itself */
+
+    je->token = MANTA_JE_INVALID;
+
+    return MANTA_JE_GOON;
+}
+
+
+/* lex_scan_string(), after the opening quote */
+
+static int
+manta_je_string(manta_je_t *je)
+{
+    unsigned char  c;
+
+    je->token = MANTA_JE_INVALID;
+    je->str = je->p;
+    je->escaped = 0;
+
+    for ( ;; ) {
+
+        if (je->p == je->last) {
+            je->code = json_error_premature_end_of_input;
+            return MANTA_JE_REJECTED;
+        }
+
+        c = *je->p++;
+
+        if (c == '"') {
+            je->str_len = (size_t) (je->p - 1 - je->str);
+            je->token = MANTA_JE_STRING;
+            return MANTA_JE_GOON;
+        }
+
+        if (c < 0x20) {
+            /* a control character: put back before the error */
+            je->p--;
+            je->code = json_error_invalid_syntax;
+            return MANTA_JE_REJECTED;
+        }
+
+        if (c != '\\') {
+            continue;
+        }
+
+        if (je->p == je->last) {
+            /* "invalid escape", the text read */
+            je->code = json_error_invalid_syntax;
+            return MANTA_JE_REJECTED;
+        }
+
+        c = *je->p++;
+
+        switch (c) {
+
+        case 'u':
+            /* surrogates, "\u0000", the decoded key: left to jansson */
+            return MANTA_JE_UNSURE;
+
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+            je->escaped = 1;
+            break;
+
+        default:
+            /* "invalid escape", after the byte read */
+            je->code = json_error_invalid_syntax;
+            return MANTA_JE_REJECTED;
+        }
+    }
+}
+
+
+/*
+ * lex_scan_number(), after its first byte c: an invalid token ends where
+ * jansson stops reading, the byte it read past put back
+ */
+
+static int
+manta_je_number(manta_je_t *je, unsigned char c)
+{
+    const unsigned char  *start;
+
+    start = je->p - 1;
+    je->token = MANTA_JE_INVALID;
+
+    if (c == '-') {
+        if (je->p == je->last) {
+            return MANTA_JE_GOON;
+        }
+
+        c = *je->p++;
+    }
+
+    if (c == '0') {
+        if (je->p < je->last && manta_je_digit(*je->p)) {
+            return MANTA_JE_GOON;
+        }
+
+    } else if (manta_je_digit(c)) {
+        while (je->p < je->last && manta_je_digit(*je->p)) {
+            je->p++;
+        }
+
+    } else {
+        je->p--;
+        return MANTA_JE_GOON;
+    }
+
+    if (je->p < je->last && (*je->p == 'e' || *je->p == 'E')) {
+        return MANTA_JE_UNSURE;
+    }
+
+    if (je->p == je->last || *je->p != '.') {
+        if (je->p - start > MANTA_JE_INTEGER) {
+            return MANTA_JE_UNSURE;
+        }
+
+        je->token = MANTA_JE_NUMBER;
+        return MANTA_JE_GOON;
+    }
+
+    /* the '.' is kept, a byte after it that is no digit put back */
+
+    je->p++;
+
+    if (je->p == je->last || !manta_je_digit(*je->p)) {
+        return MANTA_JE_GOON;
+    }
+
+    while (je->p < je->last && manta_je_digit(*je->p)) {
+        je->p++;
+    }
+
+    if ((je->p < je->last && (*je->p == 'e' || *je->p == 'E'))
+        || je->p - start > MANTA_JE_REAL)
+    {
+        return MANTA_JE_UNSURE;
+    }
+
+    je->token = MANTA_JE_NUMBER;
+
+    return MANTA_JE_GOON;
+}
+
+
+/* parse_value(), the value's first token scanned */
+
+static int
+manta_je_value(manta_je_t *je)
+{
+    int  rc;
+
+    switch (je->token) {
+
+    case MANTA_JE_STRING:
+    case MANTA_JE_NUMBER:
+    case MANTA_JE_LITERAL:
+        return MANTA_JE_GOON;
+
+    case '{':
+    case '[':
+        if (++je->depth > MANTA_JERROR_DEPTH) {
+            return MANTA_JE_UNSURE;
+        }
+
+        rc = (je->token == '{') ? manta_je_object(je) : manta_je_array(je);
+
+        je->depth--;
+
+        return rc;
+
+    default:
+        /* "invalid token", "unexpected token" */
+        return manta_je_reject(je);
+    }
+}
+
+
+/* parse_object(), after '{' */
+
+static int
+manta_je_object(manta_je_t *je)
+{
+    int                   rc;
+    size_t                n, i;
+    size_t                len[MANTA_JERROR_MEMBERS];
+    const unsigned char  *name[MANTA_JERROR_MEMBERS];
+
+    rc = manta_je_scan(je);
+
+    if (rc != MANTA_JE_GOON || je->token == '}') {
+        return rc;
+    }
+
+    n = 0;
+
+    for ( ;; ) {
+
+        if (je->token != MANTA_JE_STRING) {
+            /* "string or '}' expected" */
+            return manta_je_reject(je);
+        }
+
+        if (je->escaped || n == MANTA_JERROR_MEMBERS) {
+            return MANTA_JE_UNSURE;
+        }
+
+        for (i = 0; i < n; i++) {
+            if (len[i] == je->str_len
+                && memcmp(name[i], je->str, je->str_len) == 0)
+            {
+                /* a duplicate: jansson names it */
+                return MANTA_JE_UNSURE;
+            }
+        }
+
+        name[n] = je->str;
+        len[n] = je->str_len;
+        n++;
+
+        rc = manta_je_scan(je);
+        if (rc != MANTA_JE_GOON) {
+            return rc;
+        }
+
+        if (je->token != ':') {
+            /* "':' expected" */
+            return manta_je_reject(je);
+        }
+
+        rc = manta_je_scan(je);
+        if (rc != MANTA_JE_GOON) {
+            return rc;
+        }
+
+        rc = manta_je_value(je);
+        if (rc != MANTA_JE_GOON) {
+            return rc;
+        }
+
+        rc = manta_je_scan(je);
+        if (rc != MANTA_JE_GOON) {
+            return rc;
+        }
+
+        if (je->token != ',') {
+            break;
+        }
+
+        rc = manta_je_scan(je);
+        if (rc != MANTA_JE_GOON) {
+            return rc;
+        }
+    }
+
+    /* "'}' expected" */
+
+    return (je->token == '}') ? MANTA_JE_GOON : manta_je_reject(je);
+}
+
+
+/* parse_array(), after '[' */
+
+static int
+manta_je_array(manta_je_t *je)
+{
+    int  rc;
+
+    rc = manta_je_scan(je);
+
+    if (rc != MANTA_JE_GOON || je->token == ']') {
+        return rc;
+    }
+
+    while (je->token != MANTA_JE_EOF) {
+
+        rc = manta_je_value(je);
+        if (rc != MANTA_JE_GOON) {
+            return rc;
+        }
+
+        rc = manta_je_scan(je);
+        if (rc != MANTA_JE_GOON) {
+            return rc;
+        }
+
+        if (je->token != ',') {
+            break;
+        }
+
+        rc = manta_je_scan(je);
+        if (rc != MANTA_JE_GOON) {
+            return rc;
+        }
+    }
+
+    /* "']' expected" */
+
+    return (je->token == ']') ? MANTA_JE_GOON : manta_je_reject(je);
+}
+
+
+/* the parser's error at the current token: at the end, premature */
+
+static int
+manta_je_reject(manta_je_t *je)
+{
+    je->code = (je->token == MANTA_JE_EOF)
+               ? json_error_premature_end_of_input
+               : json_error_invalid_syntax;
+
+    return MANTA_JE_REJECTED;
+}
