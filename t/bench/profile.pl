@@ -98,6 +98,26 @@ for my $row (@rows) {
         $c->{target};
 }
 
+for my $row (grep { $_->[0]{name} eq $detail } @rows) {
+    my ($c, $ref, $gw) = @$row;
+    my $stages = stages($c->{dump});
+    my $sum = 0;
+
+    printf "\n%s, gateway location: the %.0f instructions a request over "
+        . "its reference, by stage (inclusive)\n", $c->{name}, $gw - $ref;
+
+    for my $st (@$stages) {
+        next unless $st->[1];
+        $sum += $st->[1];
+        printf "  %8.0f  %s\n", $st->[1] / $requests, $st->[0];
+    }
+
+    printf "  %8.0f  %s\n", $gw - $ref - $sum / $requests,
+        "the rest: nginx's own work around the stages (the phases resumed "
+        . "after the body, pool allocations, more header lines out), less "
+        . "what the reference does and the gateway does not";
+}
+
 for my $c (grep { $_->{name} eq $detail } @cases) {
     my ($own, $fns) = own($c->{dump});
 
@@ -167,6 +187,59 @@ sub own {
     }
 
     return ($sum, \@rows);
+}
+
+# the module's stages and their entry points, whose inclusive costs are
+# summed (a function callgrind names with a suffix, such as ".isra.0",
+# counts as its own)
+
+sub stage_list {
+    return (
+    [ 'context, log guard, status counting and cleanup',
+      qw(ngx_http_manta_create_ctx ngx_http_manta_guard_log
+         ngx_http_manta_status_log_handler ngx_http_manta_cleanup) ],
+    [ 'head checks: method, media type, botId, known bot',
+      qw(ngx_http_manta_check_head) ],
+    [ 'body checks: JSON, name normalization, the forwarded body; a '
+      . 'rejection\'s ErrorResponse',
+      qw(ngx_http_manta_join_body manta_check_body
+         ngx_http_manta_reject_message) ],
+    [ 'rate limit: zone lookup and take', qw(ngx_http_manta_limit_account) ],
+    [ 'the request rewritten: query, body, headers, Authorization',
+      qw(ngx_http_manta_rewrite_request) ],
+    [ 'upstream headers searched for the token and the secret',
+      qw(ngx_http_manta_redact_headers) ],
+    [ 'RateLimit and RateLimit-Policy', qw(ngx_http_manta_limit_response) ],
+    [ 'the body masked on its way out',
+      qw(ngx_http_manta_mask_start ngx_http_manta_mask_body) ],
+    [ 'an upstream error rewritten or passed',
+      qw(ngx_http_manta_error_start ngx_http_manta_error_collect
+         ngx_http_manta_error_body) ],
+    );
+}
+
+sub stages {
+    my ($file) = @_;
+
+    my $opt = '--auto=no --inclusive=yes --threshold=100';
+    my $a = `callgrind_annotate $opt $file 2>/dev/null`;
+    my %incl;
+
+    for my $line (split /\n/, $a) {
+        my ($n, $fn) = $line =~ /^\s*([\d,]+) \([\d. ]+%\)\s+(\S+) \[/
+            or next;
+        $n =~ tr/,//d;
+        $fn =~ s/^.*?://;
+        $fn =~ s/\..*$//;
+        $incl{$fn} += $n unless $fn =~ /'/;
+    }
+
+    return [ map {
+        my ($name, @fns) = @$_;
+        my $n = 0;
+        $n += $incl{$_} // 0 for @fns;
+        [ $name, $n ];
+    } stage_list() ];
 }
 
 # $n requests of the case's botIds to a location of the case, each
