@@ -16,16 +16,12 @@ use strict;
 
 use Test::More;
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 use Manta::Redis;
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 # before the certificates are made (their commands are tests)
 
@@ -110,11 +106,7 @@ EOF
 
 my $conf = <<'EOF';
 
-%%MODULE%%
-%%GLOBALS%%
-
-events {
-}
+%%MANTA_MAIN%%
 
 http {
     %%HTTP_GLOBALS%%

@@ -25,15 +25,11 @@ use List::Util qw(shuffle sum);
 use POSIX qw(_exit);
 use Time::HiRes qw(sleep time);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 my $t = Manta::Test->new();
 

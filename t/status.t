@@ -18,15 +18,11 @@ use Test::More;
 use JSON::PP;
 use Time::HiRes qw(time);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 my $PYTHON = '/usr/bin/python3';
 
@@ -37,13 +33,9 @@ my $t = Manta::Test->new();
 
 my $conf = <<'EOF';
 
-%%MODULE%%
-%%GLOBALS%%
+%%MANTA_MAIN%%
 
 worker_processes  2;
-
-events {
-}
 
 http {
     %%HTTP_GLOBALS%%

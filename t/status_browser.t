@@ -17,15 +17,11 @@ use JSON::PP;
 use File::Copy qw(copy);
 use Time::HiRes qw(time sleep);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 my $CHROMIUM = $ENV{CHROMIUM} // '/usr/bin/chromium';
 
@@ -37,13 +33,9 @@ my $t = Manta::Test->new();
 
 $t->write_config(<<'EOF');
 
-%%MODULE%%
-%%GLOBALS%%
+%%MANTA_MAIN%%
 
 worker_processes  2;
-
-events {
-}
 
 http {
     %%HTTP_GLOBALS%%

@@ -28,10 +28,13 @@ package Manta::Test;
 use strict;
 use warnings;
 
+use Cwd ();
 use Exporter qw(import);
+use File::Basename ();
 use Fcntl qw(:flock);
 use File::Path qw(remove_tree);
 use File::Temp qw(tempdir);
+use IO::Handle;
 use IO::Socket::INET;
 use JSON::PP ();
 use POSIX qw(WNOHANG _exit);
@@ -72,6 +75,17 @@ my $TIMEOUT = 5 * $SCALE;
 # $Manta::Test::VALGRIND
 
 our $VALGRIND = $ENV{MANTA_VALGRIND} ? 1 : 0;
+
+# a test runs in t/ (relative paths such as lib/ or ../src), wherever it
+# was started from: the directory above this file's lib/
+
+chdir(Cwd::abs_path(File::Basename::dirname(__FILE__) . '/../..'))
+    or die "cannot chdir to t/: $!\n";
+
+# a test's output unbuffered, as nginx-tests' files set it each
+
+STDERR->autoflush(1);
+STDOUT->autoflush(1);
 my @INSTANCES;
 my %PORTS_TAKEN;
 
@@ -185,8 +199,12 @@ sub module_path {
 
 # Configuration blocks most gateway tests share, each expanded at the
 # indentation of its placeholder:
-#   %%MANTA_HTTP%%      (http level) log_format "manta" (as is_rejected()
-#                       reads manta.log), then %%MANTA_UPSTREAM%%
+#   %%MANTA_MAIN%%      (main level) %%MODULE%%, %%GLOBALS%% and an empty
+#                       events block: a test's own main-level directives
+#                       (worker_processes) follow it
+#   %%MANTA_HTTP%%      (http level) %%HTTP_GLOBALS%%, log_format "manta"
+#                       (as is_rejected() reads manta.log), then
+#                       %%MANTA_UPSTREAM%%
 #   %%MANTA_UPSTREAM%%  (http level) manta_credentials creds.json (see
 #                       write_creds), upstream "mock" (the mock Manta)
 #   %%MANTA_SERVER%%    (server level) %%MANTA_LISTEN%%, then access_log
@@ -199,7 +217,16 @@ sub module_path {
 # A test with a log format of its own uses the two smaller ones.
 
 our %FIXTURES = (
+    MANTA_MAIN => <<'CONF',
+%%MODULE%%
+%%GLOBALS%%
+
+events {
+}
+CONF
     MANTA_HTTP => <<'CONF',
+%%HTTP_GLOBALS%%
+
 log_format  manta  '$http_x_seq $status $manta_reject_reason '
                    '$manta_bot_id $manta_token_id';
 
@@ -308,6 +335,41 @@ sub write_config {
     $self->{config} = $self->expand($text);
 
     return $self->write_file('nginx.conf', $self->{config});
+}
+
+# The gateway most tests run, written by write_config() with the text of
+# the test at its place and indentation:
+#
+#   %%MANTA_MAIN%%
+#   (main => main-level text)
+#   http {
+#       %%MANTA_HTTP%%
+#       (http => http-level text)
+#       server {
+#           %%MANTA_SERVER%%
+#           %%MANTA_CLIENT_TAG%%
+#           $server: the server-level text, the test's own locations
+#       }
+#   }
+
+sub write_gateway {
+    my ($self, $server, %parts) = @_;
+
+    my $at = sub {
+        my ($indent, $text) = @_;
+        return '' unless defined $text;
+        return "\n" . join '', map { /\S/ ? "$indent$_" : $_ }
+            split /^/, $text;
+    };
+
+    return $self->write_config("%%MANTA_MAIN%%\n"
+        . $at->('', $parts{main})
+        . "\nhttp {\n    %%MANTA_HTTP%%\n"
+        . $at->(' ' x 4, $parts{http})
+        . "\n    server {\n        %%MANTA_SERVER%%\n\n"
+        . "        %%MANTA_CLIENT_TAG%%\n"
+        . $at->(' ' x 8, $server)
+        . "    }\n}\n");
 }
 
 # The ports nginx listens on, from the configuration.
