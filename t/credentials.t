@@ -42,9 +42,7 @@ http {
 
     CREDENTIALS
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_MOCK%%
 
     server {
         %%MANTA_LISTEN%%

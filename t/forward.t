@@ -19,9 +19,7 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new();
-
-$t->write_gateway(<<'EOF');
+my $t = Manta::Test->new()->write_gateway(<<'EOF');
 location = /spaces/clientTag {
     manta_endpoint        client_tag;
     manta_bot_id_pattern  "^[a-z ~]+$";

@@ -34,8 +34,7 @@ http {
     log_format  seq  '$http_x_seq $status $request_method';
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/seq.log  seq;
 

@@ -21,9 +21,7 @@ use POSIX qw(WNOHANG);
 
 ###############################################################################
 
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
 %%GLOBALS%%
 
@@ -36,8 +34,7 @@ http {
     %%HTTP_GLOBALS%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         location / {
             return  200 "$pid\n";

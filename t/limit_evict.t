@@ -22,9 +22,7 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
 %%MANTA_MAIN%%
 
@@ -40,20 +38,14 @@ http {
     manta_limit_zone  zone=flood:32k  rate=1r/m;
     manta_limit_zone  zone=own:32k    rate=10r/s;
 
-    upstream mock {
-        server     127.0.0.1:%%PORT_MOCK%%;
-        keepalive  8;
-    }
+    %%MANTA_MOCK_KEEPALIVE%%
 
     server {
         %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/limit.log  limit;
 
-        keepalive_requests  10000;
-
-        proxy_http_version  1.1;
-        proxy_set_header    Connection "";
+        %%MANTA_KEEPALIVE%%
 
         location = /flood/clientTag {
             manta_endpoint  client_tag;

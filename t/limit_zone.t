@@ -38,20 +38,14 @@ http {
     manta_limit_zone  zone=keep:1m      rate=1r/m;
     manta_limit_zone  zone=resize:SIZE  rate=1r/m;
 
-    upstream mock {
-        server     127.0.0.1:%%PORT_MOCK%%;
-        keepalive  8;
-    }
+    %%MANTA_MOCK_KEEPALIVE%%
 
     server {
         %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/limit.log  limit;
 
-        keepalive_requests  10000;
-
-        proxy_http_version  1.1;
-        proxy_set_header    Connection "";
+        %%MANTA_KEEPALIVE%%
 
         location = /tiny/clientTag {
             manta_endpoint  client_tag;

@@ -25,9 +25,7 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new();
-
-$t->write_gateway(<<'EOF');
+my $t = Manta::Test->new()->write_gateway(<<'EOF');
 location = /pattern/clientTag {
     manta_endpoint      client_tag;
     manta_name_pattern  "^[a-z ]+$";

@@ -59,9 +59,7 @@ http {
     manta_limit_redis  zone=tens  server=127.0.0.1:REDIS_PORT  db=3
                        timeout=300ms  prefix=t:;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_MOCK%%
 
     server {
         listen       127.0.0.1:%%PORT_8080%% reuseport;
@@ -144,13 +142,10 @@ http {
     manta_limit_redis  zone=deny  server=127.0.0.1:REDIS_PORT
                        timeout=50ms  fallback=deny;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_MOCK%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/limit.log  limit;
 

@@ -60,13 +60,10 @@ http {
     manta_limit_redis  zone=frozen  server=127.0.0.1:REDIS_PORT
                        timeout=TIMEOUTms  fleet=3;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_MOCK%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/limit.log  limit;
 

@@ -19,9 +19,7 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new();
-
-$t->write_gateway(<<'EOF');
+my $t = Manta::Test->new()->write_gateway(<<'EOF');
 location = /strict/clientTag {
     manta_endpoint     client_tag;
     manta_credentials  %%TESTDIR%%/strict.json;

@@ -31,9 +31,7 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
 %%MODULE%%
 %%GLOBALS%%
@@ -57,8 +55,7 @@ http {
     }
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/soak.log  soak;
 

@@ -45,13 +45,10 @@ http {
     manta_status_zone  zone=manta_status:1m bots=BOTS;
     manta_limit_zone   zone=bots:1m rate=1r/m;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_MOCK%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         keepalive_requests  10000;
 

@@ -29,9 +29,7 @@ plan(skip_all => 'the browser check runs with "make test-browser"')
     unless $ENV{MANTA_BROWSER};
 plan(skip_all => "no browser at $CHROMIUM") unless -x $CHROMIUM;
 
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
 %%MANTA_MAIN%%
 
@@ -45,13 +43,10 @@ http {
     manta_status_zone  zone=manta_status:1m;
     manta_limit_zone   zone=bots:1m rate=20r/s;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_MOCK%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         location = /api/openapi/clientTag {
             manta_endpoint  client_tag;

@@ -18,9 +18,7 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new();
-
-$t->write_gateway(<<'EOF');
+my $t = Manta::Test->new()->write_gateway(<<'EOF');
 listen       127.0.0.1:%%PORT_H2%% http2;
 
 location = /spool/clientTag {

@@ -19,9 +19,7 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new();
-
-$t->write_gateway(<<'EOF');
+my $t = Manta::Test->new()->write_gateway(<<'EOF');
 location /plain {
     proxy_pass  http://mock;
 }

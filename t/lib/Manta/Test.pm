@@ -4,10 +4,11 @@ package Manta::Test;
 # nginx-tests' Test::Nginx: nginx runs as a child of the test with
 # "daemon off", is stopped with QUIT and reaped with waitpid.
 #
-#   my $t = Manta::Test->new();
-#   $t->write_config(<<'EOF');     # %%MODULE%% %%GLOBALS%% %%HTTP_GLOBALS%%
-#   ...                            # %%MANTA_HTTP%% %%MANTA_SERVER%%
+#   my $t = Manta::Test->new()->write_config(<<'EOF');
+#   ...                            # %%MODULE%% %%GLOBALS%% %%HTTP_GLOBALS%%
+#   ...                            # %%MANTA_*%% (see %FIXTURES)
 #   EOF                            # %%PORT_<NAME>%% %%TESTDIR%%
+#   (or $t->write_gateway(<<'EOF') with the test's own locations)
 #   $t->write_creds();             # creds.json, mode 0600
 #   $t->run();                     # mock (if %%PORT_MOCK%% is used), nginx
 #   my $r = $t->post('/openapi/clientTag?botId=bot-a', '{"name":"x"}');
@@ -206,7 +207,12 @@ sub module_path {
 #                       (as is_rejected() reads manta.log), then
 #                       %%MANTA_UPSTREAM%%
 #   %%MANTA_UPSTREAM%%  (http level) manta_credentials creds.json (see
-#                       write_creds), upstream "mock" (the mock Manta)
+#                       write_creds), then %%MANTA_MOCK%%
+#   %%MANTA_MOCK%%      (http level) upstream "mock", the mock Manta
+#   %%MANTA_MOCK_KEEPALIVE%% (http level) upstream "mock" keeping 8 idle
+#                       connections, for %%MANTA_KEEPALIVE%%
+#   %%MANTA_KEEPALIVE%% (server level) keepalive_requests 10000, HTTP/1.1
+#                       with keepalive to the upstream
 #   %%MANTA_SERVER%%    (server level) %%MANTA_LISTEN%%, then access_log
 #                       manta.log in format "manta"
 #   %%MANTA_LISTEN%%    (server level) listen %%PORT_8080%%, server_name
@@ -235,9 +241,24 @@ CONF
     MANTA_UPSTREAM => <<'CONF',
 manta_credentials  %%TESTDIR%%/creds.json;
 
+%%MANTA_MOCK%%
+CONF
+    MANTA_MOCK => <<'CONF',
 upstream mock {
     server  127.0.0.1:%%PORT_MOCK%%;
 }
+CONF
+    MANTA_MOCK_KEEPALIVE => <<'CONF',
+upstream mock {
+    server     127.0.0.1:%%PORT_MOCK%%;
+    keepalive  8;
+}
+CONF
+    MANTA_KEEPALIVE => <<'CONF',
+keepalive_requests  10000;
+
+proxy_http_version  1.1;
+proxy_set_header    Connection "";
 CONF
     MANTA_SERVER => <<'CONF',
 %%MANTA_LISTEN%%
@@ -333,8 +354,9 @@ sub write_config {
     $text = $self->expand_fixtures($text);
     $self->{uses_mock} = 1 if $text =~ /%%PORT_MOCK%%/;
     $self->{config} = $self->expand($text);
+    $self->write_file('nginx.conf', $self->{config});
 
-    return $self->write_file('nginx.conf', $self->{config});
+    return $self;
 }
 
 # The gateway most tests run, written by write_config() with the text of
