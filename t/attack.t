@@ -15,27 +15,17 @@ use Test::More;
 
 use JSON::PP;
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
-
-%%MODULE%%
-%%GLOBALS%%
+%%MANTA_MAIN%%
 
 worker_processes  1;
-
-events {
-}
 
 http {
     %%HTTP_GLOBALS%%
@@ -308,11 +298,7 @@ for my $keep ('proxy_store  %%TESTDIR%%/store/stored.json;',
 {
     $t->write_file_expand('keep.conf', <<"EOF");
 
-%%MODULE%%
-%%GLOBALS%%
-
-events {
-}
+%%MANTA_MAIN%%
 
 http {
     %%HTTP_GLOBALS%%

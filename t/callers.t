@@ -22,16 +22,12 @@ use IO::Socket::INET;
 use Test::More;
 use Time::HiRes qw(time);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 use Manta::Client qw(read_until);
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 my $t = Manta::Test->new();
 my $dir = $t->dir();
@@ -79,14 +75,9 @@ $t->write_creds(\%CREDS);
 
 my $conf = <<'EOF';
 
-%%MODULE%%
-%%GLOBALS%%
-
-events {
-}
+%%MANTA_MAIN%%
 
 http {
-    %%HTTP_GLOBALS%%
     %%MANTA_HTTP%%
 
     log_format  callers  '$http_x_seq $status $manta_reject_reason '

@@ -16,25 +16,15 @@ use strict;
 
 use Test::More;
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
-
-%%MODULE%%
-%%GLOBALS%%
-
-events {
-}
+%%MANTA_MAIN%%
 
 http {
     %%HTTP_GLOBALS%%

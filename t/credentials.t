@@ -17,25 +17,17 @@ use POSIX qw(mkfifo);
 use Test::More;
 use Time::HiRes qw(time);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 my $t = Manta::Test->new();
 
 my $conf = <<'EOF';
 
-%%MODULE%%
-%%GLOBALS%%
-
-events {
-}
+%%MANTA_MAIN%%
 
 http {
     %%HTTP_GLOBALS%%
@@ -50,9 +42,7 @@ http {
 
     CREDENTIALS
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_MOCK%%
 
     server {
         %%MANTA_LISTEN%%

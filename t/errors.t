@@ -27,25 +27,15 @@ use IO::Socket::INET;
 use JSON::PP;
 use Time::HiRes qw(sleep time);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
-
-%%MODULE%%
-%%GLOBALS%%
-
-events {
-}
+%%MANTA_MAIN%%
 
 http {
     %%HTTP_GLOBALS%%

@@ -13,44 +13,18 @@ use strict;
 
 use Test::More;
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
-
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
-
-%%MODULE%%
-%%GLOBALS%%
-
-events {
+my $t = Manta::Test->new()->write_gateway(<<'EOF');
+location = /spaces/clientTag {
+    manta_endpoint        client_tag;
+    manta_bot_id_pattern  "^[a-z ~]+$";
+    proxy_pass            http://mock/api/openapi/clientTag;
 }
-
-http {
-    %%HTTP_GLOBALS%%
-
-    %%MANTA_HTTP%%
-
-    server {
-        %%MANTA_SERVER%%
-
-        %%MANTA_CLIENT_TAG%%
-
-        location = /spaces/clientTag {
-            manta_endpoint        client_tag;
-            manta_bot_id_pattern  "^[a-z ~]+$";
-            proxy_pass            http://mock/api/openapi/clientTag;
-        }
-    }
-}
-
 EOF
 
 $t->write_creds({%Manta::Test::CREDS, bots => {

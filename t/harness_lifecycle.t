@@ -12,9 +12,8 @@ use strict;
 
 use Test::More;
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 use JSON::PP ();
@@ -22,12 +21,7 @@ use POSIX qw(WNOHANG);
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
-
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
 %%GLOBALS%%
 
@@ -40,8 +34,7 @@ http {
     %%HTTP_GLOBALS%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         location / {
             return  200 "$pid\n";

@@ -18,27 +18,17 @@ use List::Util qw(max min);
 use Test::More;
 use Time::HiRes qw(time);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
-
-%%MODULE%%
-%%GLOBALS%%
+%%MANTA_MAIN%%
 
 worker_processes  4;
-
-events {
-}
 
 http {
     %%HTTP_GLOBALS%%

@@ -16,27 +16,17 @@ use POSIX qw(strftime);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
-
-%%MODULE%%
-%%GLOBALS%%
+%%MANTA_MAIN%%
 
 worker_processes  2;
-
-events {
-}
 
 http {
     %%HTTP_GLOBALS%%

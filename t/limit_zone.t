@@ -15,25 +15,17 @@ use strict;
 use Test::More;
 use Time::HiRes qw(time);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 my $t = Manta::Test->new();
 
 my $conf = <<'EOF';
 
-%%MODULE%%
-%%GLOBALS%%
-
-events {
-}
+%%MANTA_MAIN%%
 
 http {
     %%HTTP_GLOBALS%%
@@ -46,20 +38,14 @@ http {
     manta_limit_zone  zone=keep:1m      rate=1r/m;
     manta_limit_zone  zone=resize:SIZE  rate=1r/m;
 
-    upstream mock {
-        server     127.0.0.1:%%PORT_MOCK%%;
-        keepalive  8;
-    }
+    %%MANTA_MOCK_KEEPALIVE%%
 
     server {
         %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/limit.log  limit;
 
-        keepalive_requests  10000;
-
-        proxy_http_version  1.1;
-        proxy_set_header    Connection "";
+        %%MANTA_KEEPALIVE%%
 
         location = /tiny/clientTag {
             manta_endpoint  client_tag;

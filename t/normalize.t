@@ -19,50 +19,24 @@ use Test::More;
 use Encode qw(encode_utf8);
 use Time::HiRes ();
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
-
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
-
-%%MODULE%%
-%%GLOBALS%%
-
-events {
+my $t = Manta::Test->new()->write_gateway(<<'EOF');
+location = /pattern/clientTag {
+    manta_endpoint      client_tag;
+    manta_name_pattern  "^[a-z ]+$";
+    proxy_pass          http://mock/api/openapi/clientTag;
 }
 
-http {
-    %%HTTP_GLOBALS%%
-
-    %%MANTA_HTTP%%
-
-    server {
-        %%MANTA_SERVER%%
-
-        %%MANTA_CLIENT_TAG%%
-
-        location = /pattern/clientTag {
-            manta_endpoint      client_tag;
-            manta_name_pattern  "^[a-z ]+$";
-            proxy_pass          http://mock/api/openapi/clientTag;
-        }
-
-        location = /short/clientTag {
-            manta_endpoint         client_tag;
-            manta_name_max_length  5;
-            proxy_pass             http://mock/api/openapi/clientTag;
-        }
-    }
+location = /short/clientTag {
+    manta_endpoint         client_tag;
+    manta_name_max_length  5;
+    proxy_pass             http://mock/api/openapi/clientTag;
 }
-
 EOF
 
 $t->write_creds();

@@ -13,29 +13,17 @@ use strict;
 
 use Test::More;
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
-
-%%MODULE%%
-%%GLOBALS%%
-
-events {
-}
+%%MANTA_MAIN%%
 
 http {
-    %%HTTP_GLOBALS%%
-
     %%MANTA_HTTP%%
 
     log_format  redirect  '$http_x_seq $status $manta_limit_status '

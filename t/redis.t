@@ -20,16 +20,12 @@ use Test::More;
 use JSON::PP ();
 use Time::HiRes qw(time sleep);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 use Manta::Redis;
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 my $ga = Manta::Test->new();
 my $gb = Manta::Test->new();
@@ -41,13 +37,9 @@ $redis->acl_user('gw', 'gw-secret-pass');
 
 my $conf = <<'EOF';
 
-%%MODULE%%
-%%GLOBALS%%
+%%MANTA_MAIN%%
 
 worker_processes  2;
-
-events {
-}
 
 http {
     %%HTTP_GLOBALS%%
@@ -67,9 +59,7 @@ http {
     manta_limit_redis  zone=tens  server=127.0.0.1:REDIS_PORT  db=3
                        timeout=300ms  prefix=t:;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_MOCK%%
 
     server {
         listen       127.0.0.1:%%PORT_8080%% reuseport;
@@ -121,11 +111,7 @@ $gc->write_file('wrong.pass', "not-the-password\n", 0600);
 
 my $cconf = <<'EOF';
 
-%%MODULE%%
-%%GLOBALS%%
-
-events {
-}
+%%MANTA_MAIN%%
 
 http {
     %%HTTP_GLOBALS%%
@@ -156,13 +142,10 @@ http {
     manta_limit_redis  zone=deny  server=127.0.0.1:REDIS_PORT
                        timeout=50ms  fallback=deny;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_MOCK%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/limit.log  limit;
 

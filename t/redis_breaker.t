@@ -16,16 +16,12 @@ use Test::More;
 
 use Time::HiRes qw(time sleep);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 use Manta::Redis;
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 my $SCALE = $Manta::Test::SCALE;
 
@@ -38,11 +34,7 @@ my $timeout = int(100 * $SCALE);
 
 my $conf = <<'EOF';
 
-%%MODULE%%
-%%GLOBALS%%
-
-events {
-}
+%%MANTA_MAIN%%
 
 http {
     %%HTTP_GLOBALS%%

@@ -20,17 +20,13 @@ use IO::Select;
 use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 use Manta::Client qw(build_request write_all);
 use Manta::Redis;
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 my $SCALE = $Manta::Test::SCALE;
 
@@ -44,13 +40,9 @@ my $timeout = int(200 * $SCALE);
 
 my $conf = <<'EOF';
 
-%%MODULE%%
-%%GLOBALS%%
+%%MANTA_MAIN%%
 
 worker_processes  2;
-
-events {
-}
 
 http {
     %%HTTP_GLOBALS%%
@@ -68,13 +60,10 @@ http {
     manta_limit_redis  zone=frozen  server=127.0.0.1:REDIS_PORT
                        timeout=TIMEOUTms  fleet=3;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_MOCK%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/limit.log  limit;
 

@@ -13,87 +13,61 @@ use strict;
 
 use Test::More;
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
-
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
-
-%%MODULE%%
-%%GLOBALS%%
-
-events {
+my $t = Manta::Test->new()->write_gateway(<<'EOF');
+location = /strict/clientTag {
+    manta_endpoint     client_tag;
+    manta_credentials  %%TESTDIR%%/strict.json;
+    proxy_pass         http://mock/api/openapi/clientTag;
 }
 
-http {
-    %%HTTP_GLOBALS%%
-
-    %%MANTA_HTTP%%
-
-    server {
-        %%MANTA_SERVER%%
-
-        %%MANTA_CLIENT_TAG%%
-
-        location = /strict/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/strict.json;
-            proxy_pass         http://mock/api/openapi/clientTag;
-        }
-
-        location = /small/clientTag {
-            manta_endpoint       client_tag;
-            manta_body_max_size  64;
-            proxy_pass           http://mock/api/openapi/clientTag;
-        }
-
-        location = /replace/clientTag {
-            manta_endpoint       client_tag;
-            manta_client_secret  replace;
-            proxy_pass           http://mock/api/openapi/clientTag;
-        }
-
-        location = /drop/clientTag {
-            manta_endpoint        client_tag;
-            manta_unknown_fields  drop;
-            proxy_pass            http://mock/api/openapi/clientTag;
-        }
-
-        location = /expired/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/expired.json;
-            proxy_pass         http://mock/api/openapi/clientTag;
-        }
-
-        location = /early/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/early.json;
-            proxy_pass         http://mock/api/openapi/clientTag;
-        }
-
-        location = /fresh/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/fresh.json;
-            proxy_pass         http://mock/api/openapi/clientTag;
-        }
-
-        location = /nocheck/clientTag {
-            manta_endpoint            client_tag;
-            manta_credentials         %%TESTDIR%%/expired.json;
-            manta_token_expiry_check  off;
-            proxy_pass                http://mock/api/openapi/clientTag;
-        }
-    }
+location = /small/clientTag {
+    manta_endpoint       client_tag;
+    manta_body_max_size  64;
+    proxy_pass           http://mock/api/openapi/clientTag;
 }
 
+location = /replace/clientTag {
+    manta_endpoint       client_tag;
+    manta_client_secret  replace;
+    proxy_pass           http://mock/api/openapi/clientTag;
+}
+
+location = /drop/clientTag {
+    manta_endpoint        client_tag;
+    manta_unknown_fields  drop;
+    proxy_pass            http://mock/api/openapi/clientTag;
+}
+
+location = /expired/clientTag {
+    manta_endpoint     client_tag;
+    manta_credentials  %%TESTDIR%%/expired.json;
+    proxy_pass         http://mock/api/openapi/clientTag;
+}
+
+location = /early/clientTag {
+    manta_endpoint     client_tag;
+    manta_credentials  %%TESTDIR%%/early.json;
+    proxy_pass         http://mock/api/openapi/clientTag;
+}
+
+location = /fresh/clientTag {
+    manta_endpoint     client_tag;
+    manta_credentials  %%TESTDIR%%/fresh.json;
+    proxy_pass         http://mock/api/openapi/clientTag;
+}
+
+location = /nocheck/clientTag {
+    manta_endpoint            client_tag;
+    manta_credentials         %%TESTDIR%%/expired.json;
+    manta_token_expiry_check  off;
+    proxy_pass                http://mock/api/openapi/clientTag;
+}
 EOF
 
 my $expired = jwt(sub => 'gw', exp => time() - 3600);

@@ -25,19 +25,13 @@ use List::Util qw(shuffle sum);
 use POSIX qw(_exit);
 use Time::HiRes qw(sleep time);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
-
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
 %%MODULE%%
 %%GLOBALS%%
@@ -61,8 +55,7 @@ http {
     }
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         access_log  %%TESTDIR%%/soak.log  soak;
 

@@ -18,15 +18,11 @@ use Test::More;
 use JSON::PP;
 use Time::HiRes qw(time);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 my $PYTHON = '/usr/bin/python3';
 
@@ -37,13 +33,9 @@ my $t = Manta::Test->new();
 
 my $conf = <<'EOF';
 
-%%MODULE%%
-%%GLOBALS%%
+%%MANTA_MAIN%%
 
 worker_processes  2;
-
-events {
-}
 
 http {
     %%HTTP_GLOBALS%%
@@ -53,13 +45,10 @@ http {
     manta_status_zone  zone=manta_status:1m bots=BOTS;
     manta_limit_zone   zone=bots:1m rate=1r/m;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_MOCK%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         keepalive_requests  10000;
 

@@ -17,15 +17,11 @@ use JSON::PP;
 use File::Copy qw(copy);
 use Time::HiRes qw(time sleep);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 my $CHROMIUM = $ENV{CHROMIUM} // '/usr/bin/chromium';
 
@@ -33,17 +29,11 @@ plan(skip_all => 'the browser check runs with "make test-browser"')
     unless $ENV{MANTA_BROWSER};
 plan(skip_all => "no browser at $CHROMIUM") unless -x $CHROMIUM;
 
-my $t = Manta::Test->new();
+my $t = Manta::Test->new()->write_config(<<'EOF');
 
-$t->write_config(<<'EOF');
-
-%%MODULE%%
-%%GLOBALS%%
+%%MANTA_MAIN%%
 
 worker_processes  2;
-
-events {
-}
 
 http {
     %%HTTP_GLOBALS%%
@@ -53,13 +43,10 @@ http {
     manta_status_zone  zone=manta_status:1m;
     manta_limit_zone   zone=bots:1m rate=20r/s;
 
-    upstream mock {
-        server  127.0.0.1:%%PORT_MOCK%%;
-    }
+    %%MANTA_MOCK%%
 
     server {
-        listen       127.0.0.1:%%PORT_8080%%;
-        server_name  localhost;
+        %%MANTA_LISTEN%%
 
         location = /api/openapi/clientTag {
             manta_endpoint  client_tag;

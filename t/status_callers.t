@@ -20,15 +20,11 @@ use Test::More;
 use JSON::PP;
 use Time::HiRes qw(time);
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
-
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
 
 my $PYTHON = '/usr/bin/python3';
 
@@ -51,16 +47,11 @@ $t->write_creds({
 
 $t->write_config(<<'EOF');
 
-%%MODULE%%
-%%GLOBALS%%
+%%MANTA_MAIN%%
 
 worker_processes  2;
 
-events {
-}
-
 http {
-    %%HTTP_GLOBALS%%
     %%MANTA_HTTP%%
 
     manta_status_zone  zone=manta_status:1m bots=3;

@@ -12,57 +12,32 @@ use strict;
 
 use Test::More;
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
+my $t = Manta::Test->new()->write_gateway(<<'EOF');
+listen       127.0.0.1:%%PORT_H2%% http2;
 
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
-
-%%MODULE%%
-%%GLOBALS%%
-
-events {
+location = /spool/clientTag {
+    manta_endpoint           client_tag;
+    client_body_buffer_size  16;
+    proxy_pass               http://mock/api/openapi/clientTag;
 }
 
-http {
-    %%HTTP_GLOBALS%%
-
-    %%MANTA_HTTP%%
-
-    server {
-        %%MANTA_SERVER%%
-        listen       127.0.0.1:%%PORT_H2%% http2;
-
-        %%MANTA_CLIENT_TAG%%
-
-        location = /spool/clientTag {
-            manta_endpoint           client_tag;
-            client_body_buffer_size  16;
-            proxy_pass               http://mock/api/openapi/clientTag;
-        }
-
-        location = /file/clientTag {
-            manta_endpoint             client_tag;
-            client_body_in_file_only   clean;
-            proxy_pass                 http://mock/api/openapi/clientTag;
-        }
-
-        location = /small/clientTag {
-            manta_endpoint       client_tag;
-            manta_body_max_size  64;
-            proxy_pass           http://mock/api/openapi/clientTag;
-        }
-    }
+location = /file/clientTag {
+    manta_endpoint             client_tag;
+    client_body_in_file_only   clean;
+    proxy_pass                 http://mock/api/openapi/clientTag;
 }
 
+location = /small/clientTag {
+    manta_endpoint       client_tag;
+    manta_body_max_size  64;
+    proxy_pass           http://mock/api/openapi/clientTag;
+}
 EOF
 
 $t->write_creds();

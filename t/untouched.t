@@ -13,51 +13,25 @@ use strict;
 
 use Test::More;
 
-BEGIN { use FindBin; chdir($FindBin::Bin); }
-
-use lib 'lib';
+use FindBin;
+use lib "$FindBin::Bin/lib";
 use Manta::Test;
 
 ###############################################################################
 
-select STDERR; $| = 1;
-select STDOUT; $| = 1;
-
-my $t = Manta::Test->new();
-
-$t->write_config(<<'EOF');
-
-%%MODULE%%
-%%GLOBALS%%
-
-events {
+my $t = Manta::Test->new()->write_gateway(<<'EOF');
+location /plain {
+    proxy_pass  http://mock;
 }
 
-http {
-    %%HTTP_GLOBALS%%
-
-    %%MANTA_HTTP%%
-
-    server {
-        %%MANTA_SERVER%%
-
-        %%MANTA_CLIENT_TAG%%
-
-        location /plain {
-            proxy_pass  http://mock;
-        }
-
-        location /static/ {
-            root  %%TESTDIR%%;
-        }
-
-        location /tiny {
-            client_max_body_size  10;
-            proxy_pass            http://mock;
-        }
-    }
+location /static/ {
+    root  %%TESTDIR%%;
 }
 
+location /tiny {
+    client_max_body_size  10;
+    proxy_pass            http://mock;
+}
 EOF
 
 $t->write_creds();

@@ -48,6 +48,18 @@ fuzz_json_init(void)
 }
 
 
+void
+fuzz_body_opts(manta_body_opts_t *opts, uint8_t byte)
+{
+    opts->unknown_fields = (byte & 1) ? MANTA_UNKNOWN_FIELDS_DROP
+                                      : MANTA_UNKNOWN_FIELDS_REJECT;
+    opts->client_secret = (byte & 2) ? MANTA_CLIENT_SECRET_REPLACE
+                                     : MANTA_CLIENT_SECRET_REJECT;
+    opts->name_max_length = (byte >> 2) ? (size_t) (byte >> 2) : 64;
+    opts->name_re = NULL;
+}
+
+
 int
 fuzz_utf8_valid(const char *s, size_t len)
 {

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "manta_request.h"
+
 
 #define S(s)  (s), (sizeof(s) - 1)
 
@@ -29,6 +31,13 @@ void fuzz_fail(const char *cond, const char *file, int line)
 
 /* seeds jansson's hash function once, as the module does at start-up */
 void fuzz_json_init(void);
+
+/*
+ * The body options a driver's first input byte picks: bit 0 drops unknown
+ * members, bit 1 replaces a caller's secret, the six others the name's
+ * maximum length (64 when 0); no name pattern.
+ */
+void fuzz_body_opts(manta_body_opts_t *opts, uint8_t byte);
 
 /* strict UTF-8: no overlong forms, surrogates or code points > U+10FFFF */
 int fuzz_utf8_valid(const char *s, size_t len);

@@ -22,18 +22,6 @@
 
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void) argc;
-    (void) argv;
-
-    fuzz_json_init();
-
-    return 0;
-}
-
-
-int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char               *fast, *slow, *tight, fast_msg[MANTA_MESSAGE_MAX],
@@ -47,12 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    opts.unknown_fields = (data[0] & 1) ? MANTA_UNKNOWN_FIELDS_DROP
-                                        : MANTA_UNKNOWN_FIELDS_REJECT;
-    opts.client_secret = (data[0] & 2) ? MANTA_CLIENT_SECRET_REPLACE
-                                       : MANTA_CLIENT_SECRET_REJECT;
-    opts.name_max_length = (data[0] >> 2) ? (size_t) (data[0] >> 2) : 64;
-    opts.name_re = NULL;
+    fuzz_body_opts(&opts, data[0]);
 
     fast_rc = alloc_body_check(&opts, (const char *) data + 1, size - 1,
                                &fast, &fast_len, fast_msg, sizeof(fast_msg));

@@ -42,6 +42,24 @@ static const struct {
 };
 
 
+/* the configuration-time state of a token with exp 1000 and nbf 100 */
+
+static const struct {
+    time_t       now;
+    time_t       window;
+    int          state;
+    const char  *test;
+} expiry_state[] = {
+    { 99, 0, MANTA_CRED_NOT_YET_VALID, "expiry state: before nbf" },
+    { 100, 0, MANTA_CRED_VALID, "expiry state: valid, no window" },
+    { 100, 899, MANTA_CRED_VALID, "expiry state: exp just beyond the window" },
+    { 100, 900, MANTA_CRED_EXPIRING, "expiry state: exp at the window's end" },
+    { 999, 0, MANTA_CRED_VALID, "expiry state: one second left, no window" },
+    { 1000, 604800, MANTA_CRED_EXPIRED, "expiry state: at exp" },
+    { 5000, 0, MANTA_CRED_EXPIRED, "expiry state: after exp" },
+};
+
+
 static manta_creds_t *parse(const char *json, char *err, size_t errlen);
 static void parse_fails(const char *json, size_t len, const char *message,
     const char *test);
@@ -437,20 +455,12 @@ test_creds(void)
     c = parse_token(tok);
 
     if (ok(c != NULL, "expiry state: parsed")) {
-        is_int(manta_cred_expiry(c->dflt, 99, 0), MANTA_CRED_NOT_YET_VALID,
-               "expiry state: before nbf");
-        is_int(manta_cred_expiry(c->dflt, 100, 0), MANTA_CRED_VALID,
-               "expiry state: valid, no window");
-        is_int(manta_cred_expiry(c->dflt, 100, 899), MANTA_CRED_VALID,
-               "expiry state: exp just beyond the window");
-        is_int(manta_cred_expiry(c->dflt, 100, 900), MANTA_CRED_EXPIRING,
-               "expiry state: exp at the window's end");
-        is_int(manta_cred_expiry(c->dflt, 999, 0), MANTA_CRED_VALID,
-               "expiry state: one second left, no window");
-        is_int(manta_cred_expiry(c->dflt, 1000, 604800), MANTA_CRED_EXPIRED,
-               "expiry state: at exp");
-        is_int(manta_cred_expiry(c->dflt, 5000, 0), MANTA_CRED_EXPIRED,
-               "expiry state: after exp");
+        for (i = 0; i < sizeof(expiry_state) / sizeof(expiry_state[0]); i++)
+        {
+            is_int(manta_cred_expiry(c->dflt, expiry_state[i].now,
+                                     expiry_state[i].window),
+                   expiry_state[i].state, "%s", expiry_state[i].test);
+        }
     }
 
     manta_creds_free(c);

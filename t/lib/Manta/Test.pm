@@ -4,10 +4,11 @@ package Manta::Test;
 # nginx-tests' Test::Nginx: nginx runs as a child of the test with
 # "daemon off", is stopped with QUIT and reaped with waitpid.
 #
-#   my $t = Manta::Test->new();
-#   $t->write_config(<<'EOF');     # %%MODULE%% %%GLOBALS%% %%HTTP_GLOBALS%%
-#   ...                            # %%MANTA_HTTP%% %%MANTA_SERVER%%
+#   my $t = Manta::Test->new()->write_config(<<'EOF');
+#   ...                            # %%MODULE%% %%GLOBALS%% %%HTTP_GLOBALS%%
+#   ...                            # %%MANTA_*%% (see %FIXTURES)
 #   EOF                            # %%PORT_<NAME>%% %%TESTDIR%%
+#   (or $t->write_gateway(<<'EOF') with the test's own locations)
 #   $t->write_creds();             # creds.json, mode 0600
 #   $t->run();                     # mock (if %%PORT_MOCK%% is used), nginx
 #   my $r = $t->post('/openapi/clientTag?botId=bot-a', '{"name":"x"}');
@@ -28,10 +29,13 @@ package Manta::Test;
 use strict;
 use warnings;
 
+use Cwd ();
 use Exporter qw(import);
+use File::Basename ();
 use Fcntl qw(:flock);
 use File::Path qw(remove_tree);
 use File::Temp qw(tempdir);
+use IO::Handle;
 use IO::Socket::INET;
 use JSON::PP ();
 use POSIX qw(WNOHANG _exit);
@@ -72,6 +76,17 @@ my $TIMEOUT = 5 * $SCALE;
 # $Manta::Test::VALGRIND
 
 our $VALGRIND = $ENV{MANTA_VALGRIND} ? 1 : 0;
+
+# a test runs in t/ (relative paths such as lib/ or ../src), wherever it
+# was started from: the directory above this file's lib/
+
+chdir(Cwd::abs_path(File::Basename::dirname(__FILE__) . '/../..'))
+    or die "cannot chdir to t/: $!\n";
+
+# a test's output unbuffered, as nginx-tests' files set it each
+
+STDERR->autoflush(1);
+STDOUT->autoflush(1);
 my @INSTANCES;
 my %PORTS_TAKEN;
 
@@ -185,10 +200,19 @@ sub module_path {
 
 # Configuration blocks most gateway tests share, each expanded at the
 # indentation of its placeholder:
-#   %%MANTA_HTTP%%      (http level) log_format "manta" (as is_rejected()
-#                       reads manta.log), then %%MANTA_UPSTREAM%%
+#   %%MANTA_MAIN%%      (main level) %%MODULE%%, %%GLOBALS%% and an empty
+#                       events block: a test's own main-level directives
+#                       (worker_processes) follow it
+#   %%MANTA_HTTP%%      (http level) %%HTTP_GLOBALS%%, log_format "manta"
+#                       (as is_rejected() reads manta.log), then
+#                       %%MANTA_UPSTREAM%%
 #   %%MANTA_UPSTREAM%%  (http level) manta_credentials creds.json (see
-#                       write_creds), upstream "mock" (the mock Manta)
+#                       write_creds), then %%MANTA_MOCK%%
+#   %%MANTA_MOCK%%      (http level) upstream "mock", the mock Manta
+#   %%MANTA_MOCK_KEEPALIVE%% (http level) upstream "mock" keeping 8 idle
+#                       connections, for %%MANTA_KEEPALIVE%%
+#   %%MANTA_KEEPALIVE%% (server level) keepalive_requests 10000, HTTP/1.1
+#                       with keepalive to the upstream
 #   %%MANTA_SERVER%%    (server level) %%MANTA_LISTEN%%, then access_log
 #                       manta.log in format "manta"
 #   %%MANTA_LISTEN%%    (server level) listen %%PORT_8080%%, server_name
@@ -199,7 +223,16 @@ sub module_path {
 # A test with a log format of its own uses the two smaller ones.
 
 our %FIXTURES = (
+    MANTA_MAIN => <<'CONF',
+%%MODULE%%
+%%GLOBALS%%
+
+events {
+}
+CONF
     MANTA_HTTP => <<'CONF',
+%%HTTP_GLOBALS%%
+
 log_format  manta  '$http_x_seq $status $manta_reject_reason '
                    '$manta_bot_id $manta_token_id';
 
@@ -208,9 +241,24 @@ CONF
     MANTA_UPSTREAM => <<'CONF',
 manta_credentials  %%TESTDIR%%/creds.json;
 
+%%MANTA_MOCK%%
+CONF
+    MANTA_MOCK => <<'CONF',
 upstream mock {
     server  127.0.0.1:%%PORT_MOCK%%;
 }
+CONF
+    MANTA_MOCK_KEEPALIVE => <<'CONF',
+upstream mock {
+    server     127.0.0.1:%%PORT_MOCK%%;
+    keepalive  8;
+}
+CONF
+    MANTA_KEEPALIVE => <<'CONF',
+keepalive_requests  10000;
+
+proxy_http_version  1.1;
+proxy_set_header    Connection "";
 CONF
     MANTA_SERVER => <<'CONF',
 %%MANTA_LISTEN%%
@@ -306,8 +354,44 @@ sub write_config {
     $text = $self->expand_fixtures($text);
     $self->{uses_mock} = 1 if $text =~ /%%PORT_MOCK%%/;
     $self->{config} = $self->expand($text);
+    $self->write_file('nginx.conf', $self->{config});
 
-    return $self->write_file('nginx.conf', $self->{config});
+    return $self;
+}
+
+# The gateway most tests run, written by write_config() with the text of
+# the test at its place and indentation:
+#
+#   %%MANTA_MAIN%%
+#   (main => main-level text)
+#   http {
+#       %%MANTA_HTTP%%
+#       (http => http-level text)
+#       server {
+#           %%MANTA_SERVER%%
+#           %%MANTA_CLIENT_TAG%%
+#           $server: the server-level text, the test's own locations
+#       }
+#   }
+
+sub write_gateway {
+    my ($self, $server, %parts) = @_;
+
+    my $at = sub {
+        my ($indent, $text) = @_;
+        return '' unless defined $text;
+        return "\n" . join '', map { /\S/ ? "$indent$_" : $_ }
+            split /^/, $text;
+    };
+
+    return $self->write_config("%%MANTA_MAIN%%\n"
+        . $at->('', $parts{main})
+        . "\nhttp {\n    %%MANTA_HTTP%%\n"
+        . $at->(' ' x 4, $parts{http})
+        . "\n    server {\n        %%MANTA_SERVER%%\n\n"
+        . "        %%MANTA_CLIENT_TAG%%\n"
+        . $at->(' ' x 8, $server)
+        . "    }\n}\n");
 }
 
 # The ports nginx listens on, from the configuration.
