@@ -29,6 +29,16 @@
 #define MANTA_ERR_BODY_BOT    ",\"botId\":\""
 #define MANTA_ERR_BODY_END    "}}"
 
+/*
+ * The most an ErrorResponse takes: every byte of the message and the botId
+ * escaped as \u00XX, a code of 11 characters
+ */
+#define MANTA_ERROR_BODY_MAX(message_len, bot_id_len)                        \
+    (sizeof(MANTA_ERR_BODY_START) - 1 + 6 * (message_len)                    \
+     + sizeof(MANTA_ERR_BODY_CODE) - 1 + 11                                  \
+     + sizeof(MANTA_ERR_BODY_BOT) - 1 + 6 * (bot_id_len) + 1                 \
+     + sizeof(MANTA_ERR_BODY_END) - 1)
+
 /* the tokens of a body the fast path reads, and a decoded string's room */
 #define MANTA_ERROR_TOKENS  64
 #define MANTA_ERROR_STACK   1024
@@ -77,6 +87,9 @@ static const char *manta_redact_find(const char *s, size_t len,
 static size_t manta_redact_match(const char *s, size_t len,
     const manta_str_t *redact, size_t nredact);
 static size_t manta_int_format(char *buf, int n);
+static size_t manta_error_write(char *dst, const char *message,
+    size_t message_len, int plain, int code, const char *bot_id,
+    size_t bot_id_len);
 static manta_error_rc_t manta_error_build(const char *message, size_t len,
     int status, const char *bot_id, size_t bot_id_len, char **out,
     size_t *out_len);
@@ -193,11 +206,33 @@ size_t
 manta_error_body(char *dst, const char *message, size_t message_len,
     int code, const char *bot_id, size_t bot_id_len)
 {
+    return manta_error_write(dst, message, message_len, 0, code, bot_id,
+                             bot_id_len);
+}
+
+
+/*
+ * manta_error_body(); plain: the message holds no byte JSON escapes but
+ * perhaps DEL (a string the tokenizer found without an escape, a reason
+ * phrase), so that a message without DEL is copied as it is.
+ */
+
+static size_t
+manta_error_write(char *dst, const char *message, size_t message_len,
+    int plain, int code, const char *bot_id, size_t bot_id_len)
+{
     char  *p;
     char   buf[16];
 
     p = manta_cpylit(dst, MANTA_ERR_BODY_START);
-    p = manta_json_escape(p, message, message_len);
+
+    if (plain && memchr(message, 0x7f, message_len) == NULL) {
+        p = manta_cpymem(p, message, message_len);
+
+    } else {
+        p = manta_json_escape(p, message, message_len);
+    }
+
     p = manta_cpylit(p, MANTA_ERR_BODY_CODE);
     p = manta_cpymem(p, buf, manta_int_format(buf, code));
 
@@ -304,13 +339,16 @@ manta_error_direct(const char *body, size_t len, int status,
         n = manta_utf8_cut(m, n, MANTA_ERROR_MESSAGE_MAX);
     }
 
-    if (manta_error_body_len(m, n, status, bot_id, bot_id_len) + 1
-        > *out_len)
+    /* the exact size is only worked out when the largest may not fit */
+
+    if (MANTA_ERROR_BODY_MAX(n, bot_id ? bot_id_len : 0) + 1 > *out_len
+        && manta_error_body_len(m, n, status, bot_id, bot_id_len) + 1
+           > *out_len)
     {
         return 0;
     }
 
-    n = manta_error_body(out, m, n, status, bot_id, bot_id_len);
+    n = manta_error_write(out, m, n, m != buf, status, bot_id, bot_id_len);
     out[n] = '\0';
 
     if (nredact != 0
