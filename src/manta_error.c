@@ -29,6 +29,16 @@
 #define MANTA_ERR_BODY_BOT    ",\"botId\":\""
 #define MANTA_ERR_BODY_END    "}}"
 
+/*
+ * The most an ErrorResponse takes: every byte of the message and the botId
+ * escaped as \u00XX, a code of 11 characters
+ */
+#define MANTA_ERROR_BODY_MAX(message_len, bot_id_len)                        \
+    (sizeof(MANTA_ERR_BODY_START) - 1 + 6 * (message_len)                    \
+     + sizeof(MANTA_ERR_BODY_CODE) - 1 + 11                                  \
+     + sizeof(MANTA_ERR_BODY_BOT) - 1 + 6 * (bot_id_len) + 1                 \
+     + sizeof(MANTA_ERR_BODY_END) - 1)
+
 /* the tokens of a body the fast path reads, and a decoded string's room */
 #define MANTA_ERROR_TOKENS  64
 #define MANTA_ERROR_STACK   1024
@@ -45,13 +55,20 @@ static int manta_error_shape_fast(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     size_t nredact, int fresh, char **out, size_t *out_len,
     manta_error_rc_t *rc);
+static int manta_error_direct(const char *body, size_t len, int status,
+    const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
+    size_t nredact, char *out, size_t *out_len, manta_error_rc_t *rc);
+static void manta_error_fast_members(const char *body,
+    const manta_jtok_t *tok, int obj, const manta_str_t *names, size_t n,
+    int *idx);
 static int manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
-    size_t count, const char *bot_id, const manta_str_t *redact,
-    size_t nredact);
+    size_t count, const int *top, const char *bot_id,
+    const manta_str_t *redact, size_t nredact, int body_clean);
 static int manta_error_fast_clean(const char *body, const manta_jtok_t *tok,
-    size_t count, const manta_str_t *redact, size_t nredact);
+    size_t count, const manta_str_t *redact, size_t nredact,
+    int body_clean);
 static int manta_error_fast_message(const char *body,
-    const manta_jtok_t *tok);
+    const manta_jtok_t *tok, const int *top);
 static int manta_error_fast_holds(const char *body, const manta_jtok_t *t,
     const manta_str_t *redact, size_t nredact);
 static manta_error_rc_t manta_error_fill(json_t *root, const char *bot_id,
@@ -70,6 +87,9 @@ static const char *manta_redact_find(const char *s, size_t len,
 static size_t manta_redact_match(const char *s, size_t len,
     const manta_str_t *redact, size_t nredact);
 static size_t manta_int_format(char *buf, int n);
+static size_t manta_error_write(char *dst, const char *message,
+    size_t message_len, int plain, int code, const char *bot_id,
+    size_t bot_id_len);
 static manta_error_rc_t manta_error_build(const char *message, size_t len,
     int status, const char *bot_id, size_t bot_id_len, char **out,
     size_t *out_len);
@@ -77,6 +97,40 @@ static manta_error_rc_t manta_error_build(const char *message, size_t len,
 
 static const char  *manta_error_members[] = {
     "message", "error", "detail", "title", NULL
+};
+
+
+/*
+ * The members the fast path looks up in the top object, the message
+ * candidates first and in manta_error_members' order, then those of
+ * errResponse; MANTA_ERROR_TOP and MANTA_ERROR_ER of them.
+ */
+
+#define MANTA_ERROR_CANDIDATES  4
+#define MANTA_ERROR_SUCCESS     4
+#define MANTA_ERROR_ERRRESP     5
+#define MANTA_ERROR_TOP         6
+
+#define MANTA_ERROR_ER_MESSAGE  0
+#define MANTA_ERROR_ER_CODE     1
+#define MANTA_ERROR_ER_BOT      2
+#define MANTA_ERROR_ER          3
+
+#define manta_error_name(s)  { s, sizeof(s) - 1 }
+
+static const manta_str_t  manta_error_top[MANTA_ERROR_TOP] = {
+    manta_error_name("message"),
+    manta_error_name("error"),
+    manta_error_name("detail"),
+    manta_error_name("title"),
+    manta_error_name("success"),
+    manta_error_name("errResponse")
+};
+
+static const manta_str_t  manta_error_er[MANTA_ERROR_ER] = {
+    manta_error_name("message"),
+    manta_error_name("code"),
+    manta_error_name("botId")
 };
 
 
@@ -91,6 +145,13 @@ manta_error_rewrite(const char *body, size_t len, int status,
     char              *p;
     size_t             n;
     manta_error_rc_t   rc;
+
+    if (manta_error_fast
+        && manta_error_direct(body, len, status, bot_id, bot_id_len, redact,
+                              nredact, out, out_len, &rc))
+    {
+        return rc;
+    }
 
     rc = manta_error_make(body, len, status, bot_id, bot_id_len, redact,
                           nredact, &p, &n);
@@ -145,11 +206,33 @@ size_t
 manta_error_body(char *dst, const char *message, size_t message_len,
     int code, const char *bot_id, size_t bot_id_len)
 {
+    return manta_error_write(dst, message, message_len, 0, code, bot_id,
+                             bot_id_len);
+}
+
+
+/*
+ * manta_error_body(); plain: the message holds no byte JSON escapes but
+ * perhaps DEL (a string the tokenizer found without an escape, a reason
+ * phrase), so that a message without DEL is copied as it is.
+ */
+
+static size_t
+manta_error_write(char *dst, const char *message, size_t message_len,
+    int plain, int code, const char *bot_id, size_t bot_id_len)
+{
     char  *p;
     char   buf[16];
 
     p = manta_cpylit(dst, MANTA_ERR_BODY_START);
-    p = manta_json_escape(p, message, message_len);
+
+    if (plain && memchr(message, 0x7f, message_len) == NULL) {
+        p = manta_cpymem(p, message, message_len);
+
+    } else {
+        p = manta_json_escape(p, message, message_len);
+    }
+
     p = manta_cpylit(p, MANTA_ERR_BODY_CODE);
     p = manta_cpymem(p, buf, manta_int_format(buf, code));
 
@@ -162,6 +245,123 @@ manta_error_body(char *dst, const char *message, size_t message_len,
     p = manta_cpylit(p, MANTA_ERR_BODY_END);
 
     return (size_t) (p - dst);
+}
+
+
+/*
+ * The common answers written straight into the caller's buffer, without
+ * jansson or malloc(): what manta_error_make() would answer when the
+ * tokenizer is sure of the body, no redacted value is in its bytes (nor in
+ * its message, decoded) and the result fits.  0 when any of that is not
+ * so: manta_error_make() then answers.  Otherwise 1 and *rc.
+ */
+
+static int
+manta_error_direct(const char *body, size_t len, int status,
+    const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
+    size_t nredact, char *out, size_t *out_len, manta_error_rc_t *rc)
+{
+    int               v, top[MANTA_ERROR_TOP];
+    char              buf[MANTA_ERROR_STACK];
+    size_t            n, count, found;
+    const char       *m;
+    manta_jtok_t      tok[MANTA_ERROR_TOKENS];
+    manta_jscan_rc_t  jrc;
+
+    v = -1;
+
+    if (body != NULL && len != 0) {
+
+        jrc = manta_jscan(body, len, tok, MANTA_ERROR_TOKENS, &count);
+
+        if (jrc == MANTA_JSCAN_UNSURE) {
+            return 0;
+        }
+
+        if (jrc == MANTA_JSCAN_OK && tok[0].type == MANTA_JT_OBJECT) {
+
+            if (nredact != 0
+                && manta_redact_find(body, len, redact, nredact, &found)
+                   != NULL)
+            {
+                return 0;
+            }
+
+            manta_error_fast_members(body, tok, 0, manta_error_top,
+                                     MANTA_ERROR_TOP, top);
+
+            switch (manta_error_fast_pass(body, tok, count, top, bot_id,
+                                          redact, nredact, 1))
+            {
+            case 1:
+                *out_len = 0;
+                *rc = MANTA_ERROR_PASS;
+                return 1;
+
+            case -1:
+                return 0;
+
+            default:
+                break;
+            }
+
+            v = manta_error_fast_message(body, tok, top);
+        }
+    }
+
+    if (v < 0) {
+        m = manta_status_phrase(status);
+        n = strlen(m);
+
+    } else {
+        m = body + tok[v].start;
+        n = tok[v].end - tok[v].start;
+
+        if (tok[v].flags & MANTA_JT_ESCAPED) {
+            /* the body holds no redacted value, but its decoded string may */
+
+            if (n > sizeof(buf)) {
+                return 0;
+            }
+
+            n = manta_jscan_decode(m, n, buf);
+            m = buf;
+
+            if (nredact != 0
+                && manta_redact_find(buf, n, redact, nredact, &found)
+                   != NULL)
+            {
+                manta_wipe(buf, n);
+                return 0;
+            }
+        }
+
+        n = manta_utf8_cut(m, n, MANTA_ERROR_MESSAGE_MAX);
+    }
+
+    /* the exact size is only worked out when the largest may not fit */
+
+    if (MANTA_ERROR_BODY_MAX(n, bot_id ? bot_id_len : 0) + 1 > *out_len
+        && manta_error_body_len(m, n, status, bot_id, bot_id_len) + 1
+           > *out_len)
+    {
+        return 0;
+    }
+
+    n = manta_error_write(out, m, n, m != buf, status, bot_id, bot_id_len);
+    out[n] = '\0';
+
+    if (nredact != 0
+        && manta_redact_find(out, n, redact, nredact, &found) != NULL)
+    {
+        manta_wipe(out, n);
+        return 0;
+    }
+
+    *out_len = n;
+    *rc = MANTA_ERROR_REWRITTEN;
+
+    return 1;
 }
 
 
@@ -308,9 +508,9 @@ manta_error_shape_fast(const char *body, size_t len, int status,
     size_t nredact, int fresh, char **out, size_t *out_len,
     manta_error_rc_t *rc)
 {
-    int               v;
+    int               v, body_clean, top[MANTA_ERROR_TOP];
     char             *s, *m, buf[MANTA_ERROR_STACK];
-    size_t            n, count;
+    size_t            n, count, found;
     const char       *phrase;
     manta_jtok_t      tok[MANTA_ERROR_TOKENS];
     manta_jscan_rc_t  jrc;
@@ -325,9 +525,18 @@ manta_error_shape_fast(const char *body, size_t len, int status,
 
     if (jrc == MANTA_JSCAN_OK && tok[0].type == MANTA_JT_OBJECT) {
 
+        manta_error_fast_members(body, tok, 0, manta_error_top,
+                                 MANTA_ERROR_TOP, top);
+
         if (!fresh) {
-            switch (manta_error_fast_pass(body, tok, count, bot_id, redact,
-                                          nredact))
+            body_clean = (nredact == 0
+                          || manta_redact_find(body + tok[0].start,
+                                               tok[0].end - tok[0].start,
+                                               redact, nredact, &found)
+                             == NULL);
+
+            switch (manta_error_fast_pass(body, tok, count, top, bot_id,
+                                          redact, nredact, body_clean))
             {
             case 1:
                 *rc = MANTA_ERROR_PASS;
@@ -341,7 +550,7 @@ manta_error_shape_fast(const char *body, size_t len, int status,
             }
         }
 
-        v = manta_error_fast_message(body, tok);
+        v = manta_error_fast_message(body, tok, top);
     }
 
     if (v < 0) {
@@ -385,38 +594,87 @@ manta_error_shape_fast(const char *body, size_t len, int status,
 
 
 /*
+ * The values of the members of the object at tok[obj] named in names[n]:
+ * idx[k] the index of the value of names[k], or -1 (also when tok[obj] is
+ * no object).  One walk over the members.
+ */
+
+static void
+manta_error_fast_members(const char *body, const manta_jtok_t *tok, int obj,
+    const manta_str_t *names, size_t n, int *idx)
+{
+    size_t       k;
+    uint32_t     i, m, len;
+    const char  *name;
+
+    for (k = 0; k < n; k++) {
+        idx[k] = -1;
+    }
+
+    if (obj < 0 || tok[obj].type != MANTA_JT_OBJECT) {
+        return;
+    }
+
+    i = (uint32_t) obj + 1;
+
+    for (m = 0; m < tok[obj].size; m++) {
+        name = body + tok[i].start;
+        len = tok[i].end - tok[i].start;
+
+        /* names are unique (the tokenizer is unsure of a duplicate) */
+
+        for (k = 0; k < n; k++) {
+            if (names[k].len == len && names[k].data[0] == name[0]
+                && memcmp(names[k].data, name, len) == 0)
+            {
+                idx[k] = (int) i + 1;
+                break;
+            }
+        }
+
+        i = tok[i + 1].next;
+    }
+}
+
+
+/*
  * manta_error_is_response(), manta_redact_keys() and manta_error_fill()
- * over the tokens: 1 when the body passes as it is, 0 when it is not kept
- * (not an ErrorResponse, or a member name holds a redacted value), -1 when
- * it would be re-serialized or a string cannot be decoded.
+ * over the tokens, top[] the members of the top object: 1 when the body
+ * passes as it is, 0 when it is not kept (not an ErrorResponse, or a
+ * member name holds a redacted value), -1 when it would be re-serialized
+ * or a string cannot be decoded.  body_clean: the object's bytes hold no
+ * redacted value.
  */
 
 static int
 manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
-    size_t count, const char *bot_id, const manta_str_t *redact,
-    size_t nredact)
+    size_t count, const int *top, const char *bot_id,
+    const manta_str_t *redact, size_t nredact, int body_clean)
 {
-    int  v, er;
+    int  v, er, idx[MANTA_ERROR_ER];
 
-    v = manta_jscan_member(body, tok, 0, "success", 7);
+    v = top[MANTA_ERROR_SUCCESS];
 
     if (v < 0 || tok[v].type != MANTA_JT_FALSE) {
         return 0;
     }
 
-    er = manta_jscan_member(body, tok, 0, "errResponse", 11);
+    er = top[MANTA_ERROR_ERRRESP];
 
     if (er < 0 || tok[er].type != MANTA_JT_OBJECT) {
         return 0;
     }
 
-    v = manta_jscan_member(body, tok, er, "message", 7);
+    manta_error_fast_members(body, tok, er, manta_error_er, MANTA_ERROR_ER,
+                             idx);
+
+    v = idx[MANTA_ERROR_ER_MESSAGE];
 
     if (v < 0 || tok[v].type != MANTA_JT_STRING) {
         return 0;
     }
 
-    v = manta_jscan_member(body, tok, er, "code", 4);
+    v = idx[MANTA_ERROR_ER_CODE];
 
     if (v < 0 || tok[v].type != MANTA_JT_NUMBER
         || (tok[v].flags & MANTA_JT_REAL))
@@ -424,7 +682,7 @@ manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
         return 0;
     }
 
-    v = manta_jscan_member(body, tok, er, "botId", 5);
+    v = idx[MANTA_ERROR_ER_BOT];
 
     if (v >= 0 && tok[v].type != MANTA_JT_STRING) {
         return 0;
@@ -439,7 +697,8 @@ manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
         return 1;
     }
 
-    return manta_error_fast_clean(body, tok, count, redact, nredact);
+    return manta_error_fast_clean(body, tok, count, redact, nredact,
+                                  body_clean);
 }
 
 
@@ -447,21 +706,16 @@ manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
  * The redacted values over the tokens: 0 when a member name holds one
  * (the body is not kept), -1 when a string value does (re-serialized), 1
  * when none does.  Names are never escaped here, and a string without an
- * escape is its bytes: when the body holds no redacted value, only the
- * escaped strings are left to decode and search.
+ * escape is its bytes: when the body holds no redacted value (body_clean),
+ * only the escaped strings are left to decode and search.
  */
 
 static int
 manta_error_fast_clean(const char *body, const manta_jtok_t *tok,
-    size_t count, const manta_str_t *redact, size_t nredact)
+    size_t count, const manta_str_t *redact, size_t nredact, int body_clean)
 {
-    int     rc, body_clean;
+    int     rc;
     size_t  i, found;
-
-    body_clean = (manta_redact_find(body + tok[0].start,
-                                    tok[0].end - tok[0].start, redact,
-                                    nredact, &found)
-                  == NULL);
 
     for (i = 0; i < count && !body_clean; i++) {
         if ((tok[i].flags & MANTA_JT_KEY)
@@ -492,18 +746,21 @@ manta_error_fast_clean(const char *body, const manta_jtok_t *tok,
 }
 
 
-/* manta_error_message() over the tokens: the string's index, or -1 */
+/*
+ * manta_error_message() over the tokens, top[] the members of the top
+ * object: the string's index, or -1
+ */
 
 static int
-manta_error_fast_message(const char *body, const manta_jtok_t *tok)
+manta_error_fast_message(const char *body, const manta_jtok_t *tok,
+    const int *top)
 {
-    int           v;
-    const char  **name;
+    int  k, v, idx[MANTA_ERROR_ER];
 
-    for (name = manta_error_members; *name; name++) {
-        v = manta_jscan_member(body, tok, 0, *name, strlen(*name));
+    /* a string decodes to nothing only when it is empty */
 
-        /* a string decodes to nothing only when it is empty */
+    for (k = 0; k < MANTA_ERROR_CANDIDATES; k++) {
+        v = top[k];
 
         if (v >= 0 && tok[v].type == MANTA_JT_STRING
             && tok[v].end != tok[v].start)
@@ -512,10 +769,10 @@ manta_error_fast_message(const char *body, const manta_jtok_t *tok)
         }
     }
 
-    v = manta_jscan_member(body, tok,
-                           manta_jscan_member(body, tok, 0, "errResponse",
-                                              11),
-                           "message", 7);
+    manta_error_fast_members(body, tok, top[MANTA_ERROR_ERRRESP],
+                             manta_error_er, 1, idx);
+
+    v = idx[MANTA_ERROR_ER_MESSAGE];
 
     if (v < 0 || tok[v].type != MANTA_JT_STRING || tok[v].end == tok[v].start)
     {

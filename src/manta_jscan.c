@@ -24,6 +24,9 @@
 
 #define manta_jscan_digit(c)  ((c) >= '0' && (c) <= '9')
 
+/* a 1 in each byte of a 64-bit word */
+#define MANTA_JSCAN_ONES     0x0101010101010101ULL
+
 
 /* what comes next */
 
@@ -51,6 +54,8 @@ typedef struct {
     const unsigned char  *base;
     const unsigned char  *p;
     const unsigned char  *last;
+    uint64_t              dup;          /* by depth: two names may match */
+    uint64_t              seen[MANTA_JSCAN_DEPTH + 1];  /* names' hashes */
 } manta_jscan_t;
 
 
@@ -68,8 +73,11 @@ static int manta_jscan_literal(manta_jscan_t *js, manta_jtok_t *t,
     unsigned char c);
 static int manta_jscan_numeric(manta_jscan_t *js, manta_jtok_t *t,
     unsigned char c);
+static void manta_jscan_name(manta_jscan_t *js, const manta_jtok_t *t);
 static manta_jscan_rc_t manta_jscan_string(const unsigned char **pp,
     const unsigned char *last, uint8_t *flags);
+static const unsigned char *manta_jscan_run(const unsigned char *p,
+    const unsigned char *last);
 static int manta_jscan_u(const unsigned char *p, const unsigned char *last);
 static manta_jscan_rc_t manta_jscan_number(const unsigned char **pp,
     const unsigned char *last, uint8_t *flags);
@@ -114,6 +122,7 @@ manta_jscan(const char *buf, size_t len, manta_jtok_t *tok, size_t ntok,
     js.depth = 0;
     js.cur = -1;
     js.state = MANTA_JS_VALUE;
+    js.dup = 0;
 
     for ( ;; ) {
 
@@ -266,6 +275,8 @@ manta_jscan_open(manta_jscan_t *js, manta_jtok_t *t, unsigned char c)
     }
 
     t->type = (c == '{') ? MANTA_JT_OBJECT : MANTA_JT_ARRAY;
+    js->seen[js->depth] = 0;
+    js->dup &= ~((uint64_t) 1 << js->depth);
     js->cur = (int) js->n++;
     js->p++;
     js->state = (c == '{') ? MANTA_JS_FIRST_KEY : MANTA_JS_FIRST_VALUE;
@@ -292,7 +303,11 @@ manta_jscan_close(manta_jscan_t *js, unsigned char c)
         return MANTA_JSCAN_INVALID;
     }
 
-    if (t->type == MANTA_JT_OBJECT && t->size > 1) {
+    /* the names are compared only when two of them share a hash */
+
+    if (t->type == MANTA_JT_OBJECT && t->size > 1
+        && ((js->dup >> js->depth) & 1 || t->size > MANTA_JSCAN_MEMBERS))
+    {
         rc = manta_jscan_unique(js->buf, js->tok, js->cur);
         if (rc != MANTA_JSCAN_OK) {
             return rc;
@@ -343,6 +358,8 @@ manta_jscan_quoted(manta_jscan_t *js, manta_jtok_t *t)
             return MANTA_JSCAN_UNSURE;
         }
 
+        manta_jscan_name(js, t);
+
         js->state = MANTA_JS_COLON;
         return MANTA_JSCAN_OK;
     }
@@ -350,6 +367,38 @@ manta_jscan_quoted(manta_jscan_t *js, manta_jtok_t *t)
     js->state = (js->cur < 0) ? MANTA_JS_DONE : MANTA_JS_NEXT;
 
     return MANTA_JSCAN_OK;
+}
+
+
+/*
+ * A member's name, t, in the object open at js->depth: a bit of the
+ * object's 64 picked by its length and its first and last bytes.  When
+ * the bit is already set, two names may be the same: the object's names
+ * are compared when it closes.
+ */
+
+static void
+manta_jscan_name(manta_jscan_t *js, const manta_jtok_t *t)
+{
+    uint32_t         len, h;
+    uint64_t         bit;
+    const uint8_t   *s;
+
+    len = t->end - t->start;
+    h = len;
+
+    if (len != 0) {
+        s = js->base + t->start;
+        h += (uint32_t) s[0] * 2 + (uint32_t) s[len - 1] * 4;
+    }
+
+    bit = (uint64_t) 1 << (h & 63);
+
+    if (js->seen[js->depth] & bit) {
+        js->dup |= (uint64_t) 1 << js->depth;
+    }
+
+    js->seen[js->depth] |= bit;
 }
 
 
@@ -427,9 +476,7 @@ manta_jscan_string(const unsigned char **pp, const unsigned char *last,
 
     for ( ;; ) {
 
-        while (p < last && manta_jscan_plain[*p]) {
-            p++;
-        }
+        p = manta_jscan_run(p, last);
 
         if (p == last) {
             return MANTA_JSCAN_INVALID;
@@ -496,6 +543,52 @@ manta_jscan_string(const unsigned char **pp, const unsigned char *last,
             p += 6;
         }
     }
+}
+
+
+/*
+ * The first byte at or after p that a string does not hold as it is ('"',
+ * '\\', a control character, a byte of UTF-8), or last.  Eight bytes at a
+ * time where the compiler and the byte order allow, as long as eight are
+ * left: in the word's bytes, taken as 64-bit lanes of 8, a byte below 0x20
+ * sets its top bit when 0x20 is subtracted, a '"' or '\\' when 1 is
+ * subtracted after an XOR that makes it 0, a byte of UTF-8 has it set.  A
+ * borrow from a byte so marked may mark a later one, never an earlier one:
+ * the lowest marked byte is the one sought.
+ */
+
+static const unsigned char *
+manta_jscan_run(const unsigned char *p, const unsigned char *last)
+{
+#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+
+    uint64_t  x, q, b, m;
+
+    while (last - p >= 8) {
+        memcpy(&x, p, 8);
+
+        q = x ^ (MANTA_JSCAN_ONES * '"');
+        b = x ^ (MANTA_JSCAN_ONES * '\\');
+
+        m = ((x - MANTA_JSCAN_ONES * 0x20) | (q - MANTA_JSCAN_ONES)
+             | (b - MANTA_JSCAN_ONES) | x)
+            & (MANTA_JSCAN_ONES * 0x80);
+
+        if (m != 0) {
+            return p + (__builtin_ctzll(m) >> 3);
+        }
+
+        p += 8;
+    }
+
+#endif
+
+    while (p < last && manta_jscan_plain[*p]) {
+        p++;
+    }
+
+    return p;
 }
 
 

@@ -25,6 +25,8 @@ static void ngx_http_manta_upstream_finalize(ngx_http_request_t *r,
 
 static ngx_int_t ngx_http_manta_error_collect(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_buf_t *b);
+static ngx_int_t ngx_http_manta_error_room(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, size_t size, ngx_http_manta_loc_conf_t *mlcf);
 static ngx_int_t ngx_http_manta_error_send(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 static ngx_int_t ngx_http_manta_error_body(ngx_http_request_t *r,
@@ -141,6 +143,10 @@ ngx_http_manta_error_start(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     if (r->headers_out.content_length_n > (off_t) mlcf->error_body_max) {
         ctx->error_skip = 1;
+
+    } else if (r->headers_out.content_length_n > 0) {
+        /* the collected body's room: what upstream announced */
+        ctx->error_size = (size_t) r->headers_out.content_length_n;
     }
 
     if (r->headers_out.content_encoding) {
@@ -301,9 +307,11 @@ ngx_http_manta_error_collect(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         goto consumed;
     }
 
-    if (ctx->error_body == NULL) {
-        ctx->error_body = ngx_pnalloc(r->pool, mlcf->error_body_max);
-        if (ctx->error_body == NULL) {
+    if (ctx->error_body == NULL || ctx->error_len + size > ctx->error_size)
+    {
+        if (ngx_http_manta_error_room(r, ctx, (size_t) size, mlcf)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
     }
@@ -329,6 +337,48 @@ consumed:
     if (b->in_file) {
         b->file_pos = b->file_last;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Room for size more bytes of the error body: as much as upstream's
+ * Content-Length announced (a buffer the pool holds, not one as large as
+ * manta_error_body_max), growing twofold for a body without one or one
+ * longer than announced, up to the max.
+ */
+
+static ngx_int_t
+ngx_http_manta_error_room(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    size_t size, ngx_http_manta_loc_conf_t *mlcf)
+{
+    u_char  *p;
+    size_t   need, room;
+
+    need = ctx->error_len + size;
+
+    if (ctx->error_body == NULL) {
+        room = ngx_max(need, ctx->error_size);
+
+    } else {
+        room = ngx_max(need, 2 * ctx->error_size);
+    }
+
+    room = ngx_min(room, mlcf->error_body_max);
+
+    p = ngx_pnalloc(r->pool, room);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->error_body) {
+        ngx_memcpy(p, ctx->error_body, ctx->error_len);
+        ngx_pfree(r->pool, ctx->error_body);
+    }
+
+    ctx->error_body = p;
+    ctx->error_size = room;
 
     return NGX_OK;
 }

@@ -151,6 +151,7 @@ typedef struct {
     off_t                      received;
     u_char                    *error_body;  /* upstream's, up to the max */
     size_t                     error_len;
+    size_t                     error_size;  /* its room, or Content-Length */
     ngx_uint_t                 limit_status;  /* $manta_limit_status */
     ngx_msec_t                 limit_delay;
     unsigned                   limit_retry_after;

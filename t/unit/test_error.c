@@ -12,6 +12,8 @@
 #include <jansson.h>
 
 #include "manta_error.h"
+#include "manta_json.h"
+#include "manta_reason.h"
 #include "alloc.h"
 #include "tap.h"
 #include "tests.h"
@@ -219,6 +221,18 @@ static const rewrite_case_t  message_cases[] = {
       "rewritten message JSON-escaped" },
     { S("{\"message\":\"" CJK EMOJI "\"}"), 400, "b",
       ER(CJK EMOJI, "400", "b"), "rewritten message keeps UTF-8" },
+    { S("{\"detail\":\"del \x7f here\"}"), 409, "b",
+      ER("del \\u007F here", "409", "b"),
+      "unescaped message with DEL: DEL escaped" },
+    { S("{\"title\":\"x\",\"detail\":\"a \\u007f and \\u00e9\"}"), 409,
+      "b", ER("a \\u007F and " E2, "409", "b"),
+      "escaped message decoded, DEL escaped again" },
+    { S("{\"detail\":\"caf\\u00e9 " TOKEN "\"}"), 409, "b",
+      ER("caf" E2 " [redacted]", "409", "b"),
+      "escaped message holding the token: redacted" },
+    { S("{\"detail\":\"\\u0074ok.EN-123\"}"), 409, "b",
+      ER("[redacted]", "409", "b"),
+      "escaped message decoding to the token: redacted" },
 };
 
 
@@ -290,8 +304,84 @@ static const rewrite_case_t  almost_cases[] = {
 };
 
 
+static void test_error_cases(void);
+static void test_error_direct(void);
+
+
+/*
+ * Every case with the tokenizer and the answers written into the caller's
+ * buffer (the default), then with every body parsed by jansson: the
+ * answers are the same.
+ */
+
 void
 test_error(void)
+{
+    test_error_cases();
+    test_error_direct();
+
+    diag("manta_error.c: the same cases with every body parsed by jansson");
+
+    manta_error_fast = 0;
+    test_error_cases();
+    manta_error_fast = 1;
+}
+
+
+/* the answer written straight into the caller's buffer, and its limits */
+
+static void
+test_error_direct(void)
+{
+    int                status;
+    char               out[256];
+    size_t             len, need, bad;
+    const char        *phrase;
+    manta_error_rc_t   rc;
+
+    static const char  body[] = "{\"detail\":\"a tag with this name\"}";
+    static const char  expected[] = ER("a tag with this name", "409", "b1");
+
+    need = sizeof(expected);
+    len = need - 1;
+    rc = manta_error_rewrite(S(body), 409, "b1", 2, creds, NCREDS, out,
+                             &len);
+    ok(rc == MANTA_ERROR_SHORT && len == need,
+       "direct: no room for the NUL: MANTA_ERROR_SHORT and the size needed");
+
+    len = need;
+    rc = manta_error_rewrite(S(body), 409, "b1", 2, creds, NCREDS, out,
+                             &len);
+    ok(rc == MANTA_ERROR_REWRITTEN && len == need - 1
+       && memcmp(out, expected, len) == 0 && out[len] == '\0',
+       "direct: exactly the size needed");
+
+    len = sizeof(out);
+    rc = manta_error_rewrite(S(ER("m", "409", "b1")), 409, "b1", 2, creds,
+                             NCREDS, out, &len);
+    ok(rc == MANTA_ERROR_PASS && len == 0, "direct: a pass sets no length");
+
+    /* a reason phrase is copied as it is: no byte of it is escaped */
+
+    bad = 0;
+
+    for (status = 400; status < 600; status++) {
+        phrase = manta_status_phrase(status);
+
+        if (manta_json_escape_len(phrase, strlen(phrase)) != strlen(phrase)
+            || memchr(phrase, 0x7f, strlen(phrase)) != NULL)
+        {
+            bad++;
+            diag("reason phrase of %d needs escaping", status);
+        }
+    }
+
+    is_int(bad, 0, "direct: no reason phrase of 400 to 599 needs escaping");
+}
+
+
+static void
+test_error_cases(void)
 {
     char              *s, *m;
     size_t             i;

@@ -23,6 +23,8 @@ static void jscan_is(const char *json, size_t len, manta_jscan_rc_t rc,
     const char *types, const char *name);
 static void decode_is(const char *s, size_t len, const char *expected,
     size_t expected_len, const char *name);
+static void jscan_runs(void);
+static void jscan_names(void);
 
 
 /*
@@ -196,6 +198,124 @@ test_jscan(void)
               "decode: U+10FFFF");
     decode_is(S("caf\xc3\xa9 \\u0073ecret"), S("caf\xc3\xa9 secret"),
               "decode: UTF-8 kept, escape decoded");
+
+    jscan_runs();
+    jscan_names();
+}
+
+
+/*
+ * Strings are scanned eight bytes at a time: the byte that ends a run of
+ * plain bytes ('"', '\\', a control character, UTF-8) is found at every
+ * place in a word and across words, with the string's end anywhere.
+ */
+
+static void
+jscan_runs(void)
+{
+    char           json[64];
+    size_t         i, k, n, count, bad;
+    manta_jtok_t   tok[4];
+
+    static const struct {
+        const char        *bytes;
+        size_t             len;
+        manta_jscan_rc_t   rc;
+        size_t             decoded;      /* the string's raw length - k */
+        const char        *what;
+    } stops[] = {
+        { "\"", 1, MANTA_JSCAN_OK, 0, "the closing quote" },
+        { "\\\"x\"", 4, MANTA_JSCAN_OK, 3, "an escaped quote" },
+        { "\\n\"", 3, MANTA_JSCAN_OK, 2, "an escape" },
+        { "\xc3\xa9\"", 3, MANTA_JSCAN_OK, 2, "a 2-byte sequence" },
+        { "\xe6\x97\xa5!\"", 5, MANTA_JSCAN_OK, 4, "a 3-byte sequence" },
+        { "\x7f~ }\"", 5, MANTA_JSCAN_OK, 4, "DEL, '~', ' ', '}'" },
+        { "\x1f\"", 2, MANTA_JSCAN_INVALID, 0, "a control character" },
+        { "\t\"", 2, MANTA_JSCAN_INVALID, 0, "a tab" },
+        { "\xff\"", 2, MANTA_JSCAN_INVALID, 0, "a byte not in UTF-8" },
+        { "\xc3(\"", 3, MANTA_JSCAN_INVALID, 0, "a cut sequence" },
+        { "", 0, MANTA_JSCAN_INVALID, 0, "the end of the text" }
+    };
+
+    for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+        bad = 0;
+
+        for (k = 0; k <= 20; k++) {
+            json[0] = '"';
+            memset(json + 1, 'a' + (int) (k % 26), k);
+            memcpy(json + 1 + k, stops[i].bytes, stops[i].len);
+            n = 1 + k + stops[i].len;
+
+            if (manta_jscan(json, n, tok, 4, &count) != stops[i].rc
+                || (stops[i].rc == MANTA_JSCAN_OK
+                    && (count != 1 || tok[0].start != 1
+                        || tok[0].end != 1 + k + stops[i].decoded)))
+            {
+                bad++;
+                diag("%s after %zu plain bytes", stops[i].what, k);
+            }
+        }
+
+        is_int(bad, 0, "jscan: %s after 0 to 20 plain bytes", stops[i].what);
+    }
+}
+
+
+/*
+ * Names are hashed into a bit of their object by length and first and
+ * last byte: names that share the bit are compared, a real duplicate
+ * found wherever it is; names that only share the bit are no duplicate.
+ */
+
+static void
+jscan_names(void)
+{
+    char    *json, *types, *p;
+    size_t   i, m;
+
+    jscan_is(S("{\"abc\":1,\"axc\":2}"), MANTA_JSCAN_OK, "oknkn",
+             "names of one length, first and last byte are no duplicate");
+    jscan_is(S("{\"\":1,\"a\":2,\"\":3}"), MANTA_JSCAN_UNSURE, "",
+             "duplicate empty name");
+    jscan_is(S("{\"a\":{\"b\":1},\"b\":{\"a\":2,\"b\":3}}"),
+             MANTA_JSCAN_OK, "okoknkoknkn",
+             "a name in the parent and in the child is no duplicate");
+    jscan_is(S("{\"a\":{\"b\":1,\"b\":2},\"c\":3}"), MANTA_JSCAN_UNSURE,
+             "", "a duplicate in a closed child object");
+    jscan_is(S("{\"a\":[{\"a\":1}],\"b\":[{\"a\":1}],\"a\":0}"),
+             MANTA_JSCAN_UNSURE, "",
+             "a duplicate after objects of the same depth closed");
+    jscan_is(S("[{\"a\":1,\"b\":2},{\"b\":1,\"a\":2}]"), MANTA_JSCAN_OK,
+             "aoknknoknkn",
+             "the same names in sibling objects are no duplicate");
+
+    /*
+     * 31 names "n00" .. "n30" (as many as jscan_is()'s 64 tokens hold)
+     * share 10 bits, by their last byte: the last one is distinct, or a
+     * duplicate of the first
+     */
+
+    types = repeat("o", "kn", 31, "");
+
+    for (i = 0; i < 2; i++) {
+        json = malloc(64 * 8 + 16);
+        p = json;
+        *p++ = '{';
+
+        for (m = 0; m < 30; m++) {
+            p += sprintf(p, "\"n%02zu\":0,", m);
+        }
+
+        strcpy(p, i ? "\"n00\":1}" : "\"n30\":1}");
+
+        jscan_is(json, strlen(json),
+                 i ? MANTA_JSCAN_UNSURE : MANTA_JSCAN_OK, types,
+                 i ? "31 names, the last a duplicate of the first"
+                   : "31 distinct names, sharing 10 bits");
+        free(json);
+    }
+
+    free(types);
 }
 
 
