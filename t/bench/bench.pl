@@ -55,7 +55,10 @@ my $bench = setup(
 my ($dir, $gw_port, $h2_port, $up_port) =
     @$bench{qw(dir gw_port h2_port up_port)};
 
-END { stop_all() if $dir }
+END {
+    local $?;                   # what stop_all() waits for keeps the exit code
+    stop_all() if $dir;
+}
 
 if ($redis_port) {
     $redis = Manta::Redis->new(port => $redis_port, dir => $dir);

@@ -62,7 +62,10 @@ if ($vg == 0) {
     exit 1;
 }
 
-END { stop_all() if $dir }
+END {
+    local $?;                   # what stop_all() waits for keeps the exit code
+    stop_all() if $dir;
+}
 
 wait_port($_, 300) for $gw_port, $h2_port;
 

@@ -83,7 +83,10 @@ chmod 0777, "$dir/tmp";
 
 my ($gw_port, $up_port) = (free_port(), free_port());
 
-END { stop_all() if $dir }
+END {
+    local $?;                   # what stop_all() waits for keeps the exit code
+    stop_all() if $dir;
+}
 
 write_file("$dir/up/nginx.conf", upstream_conf($dir, $up_port,
     "worker_processes  1;\nworker_cpu_affinity  " . mask($load_cpu) . ';'));
