@@ -24,9 +24,6 @@
 
 #define manta_jscan_digit(c)  ((c) >= '0' && (c) <= '9')
 
-/* a 1 in each byte of a 64-bit word */
-#define MANTA_JSCAN_ONES     0x0101010101010101ULL
-
 
 /* what comes next */
 
@@ -76,25 +73,11 @@ static int manta_jscan_numeric(manta_jscan_t *js, manta_jtok_t *t,
 static void manta_jscan_name(manta_jscan_t *js, const manta_jtok_t *t);
 static manta_jscan_rc_t manta_jscan_string(const unsigned char **pp,
     const unsigned char *last, uint8_t *flags);
-static const unsigned char *manta_jscan_run(const unsigned char *p,
-    const unsigned char *last);
 static int manta_jscan_u(const unsigned char *p, const unsigned char *last);
 static manta_jscan_rc_t manta_jscan_number(const unsigned char **pp,
     const unsigned char *last, uint8_t *flags);
 static manta_jscan_rc_t manta_jscan_unique(const char *buf,
     const manta_jtok_t *tok, int obj);
-
-
-/* 1: a byte a string holds as it is (printable ASCII but '"' and '\\') */
-
-static const unsigned char  manta_jscan_plain[256] = {
-    ['\x20'] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
-};
 
 
 manta_jscan_rc_t
@@ -476,7 +459,7 @@ manta_jscan_string(const unsigned char **pp, const unsigned char *last,
 
     for ( ;; ) {
 
-        p = manta_jscan_run(p, last);
+        p = manta_json_run(p, last);
 
         if (p == last) {
             return MANTA_JSCAN_INVALID;
@@ -485,6 +468,12 @@ manta_jscan_string(const unsigned char **pp, const unsigned char *last,
         if (*p == '"') {
             *pp = p;
             return MANTA_JSCAN_OK;
+        }
+
+        if (*p == 0x7f) {
+            /* DEL, held as it is */
+            p++;
+            continue;
         }
 
         if (*p >= 0x80) {
@@ -543,52 +532,6 @@ manta_jscan_string(const unsigned char **pp, const unsigned char *last,
             p += 6;
         }
     }
-}
-
-
-/*
- * The first byte at or after p that a string does not hold as it is ('"',
- * '\\', a control character, a byte of UTF-8), or last.  Eight bytes at a
- * time where the compiler and the byte order allow, as long as eight are
- * left: in the word's bytes, taken as 64-bit lanes of 8, a byte below 0x20
- * sets its top bit when 0x20 is subtracted, a '"' or '\\' when 1 is
- * subtracted after an XOR that makes it 0, a byte of UTF-8 has it set.  A
- * borrow from a byte so marked may mark a later one, never an earlier one:
- * the lowest marked byte is the one sought.
- */
-
-static const unsigned char *
-manta_jscan_run(const unsigned char *p, const unsigned char *last)
-{
-#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
-     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-
-    uint64_t  x, q, b, m;
-
-    while (last - p >= 8) {
-        memcpy(&x, p, 8);
-
-        q = x ^ (MANTA_JSCAN_ONES * '"');
-        b = x ^ (MANTA_JSCAN_ONES * '\\');
-
-        m = ((x - MANTA_JSCAN_ONES * 0x20) | (q - MANTA_JSCAN_ONES)
-             | (b - MANTA_JSCAN_ONES) | x)
-            & (MANTA_JSCAN_ONES * 0x80);
-
-        if (m != 0) {
-            return p + (__builtin_ctzll(m) >> 3);
-        }
-
-        p += 8;
-    }
-
-#endif
-
-    while (p < last && manta_jscan_plain[*p]) {
-        p++;
-    }
-
-    return p;
 }
 
 

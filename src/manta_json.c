@@ -12,6 +12,7 @@
 #include "manta_util.h"
 
 
+
 /*
  * 0: copied as is; 'u': escaped as \u00XX; any other value: escaped as a
  * backslash and that character; 0x80 .. 0xff (UTF-8) are copied as is
@@ -55,13 +56,17 @@ manta_json_escape_len(const char *src, size_t len)
     p = (const unsigned char *) src;
     last = p + len;
 
-    /* no branch a byte: \u00XX adds 5 bytes, \X adds 1 */
+    /* \u00XX adds 5 bytes, \X adds 1, a byte of UTF-8 nothing */
 
-    while (p < last) {
+    for ( ;; ) {
+        p = manta_json_run(p, last);
+
+        if (p == last) {
+            return n;
+        }
+
         n += manta_json_extra[manta_json_escapes[*p++]];
     }
-
-    return n;
 }
 
 
@@ -79,10 +84,7 @@ manta_json_escape(char *dst, const char *src, size_t len)
         /* a run of bytes copied as they are, in one go */
 
         run = p;
-
-        while (p < last && manta_json_escapes[*p] == 0) {
-            p++;
-        }
+        p = manta_json_run(p, last);
 
         memcpy(dst, run, p - run);
         dst += p - run;
@@ -93,6 +95,12 @@ manta_json_escape(char *dst, const char *src, size_t len)
 
         c = *p++;
         e = manta_json_escapes[c];
+
+        if (e == 0) {
+            /* a byte of UTF-8 */
+            *dst++ = (char) c;
+            continue;
+        }
 
         *dst++ = '\\';
 

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 
 /*
@@ -20,6 +21,62 @@
 
 size_t manta_json_escape_len(const char *src, size_t len);
 char *manta_json_escape(char *dst, const char *src, size_t len);
+
+/*
+ * The first byte at or after p that is not printable ASCII other than '"'
+ * and '\\' (a control character, '"', '\\', DEL or a byte of UTF-8), or
+ * last: eight bytes at a time where the compiler and the byte order allow.
+ */
+static inline const unsigned char *manta_json_run(
+    const unsigned char *p, const unsigned char *last);
+
+
+/* a 1 in each byte of a 64-bit word */
+#define MANTA_JSON_ONES  0x0101010101010101ULL
+
+
+/*
+ * In the word's bytes, taken as 64-bit lanes of 8: a byte below 0x20 sets
+ * its top bit when 0x20 is subtracted, a '"' or '\\' when 1 is subtracted
+ * after an XOR that makes it 0, DEL when 1 is added, a byte of UTF-8 has
+ * it set.  A borrow or carry comes only from a byte so marked and goes to
+ * a later one, never an earlier one: the lowest marked byte is the one
+ * sought.
+ */
+
+static inline const unsigned char *
+manta_json_run(const unsigned char *p, const unsigned char *last)
+{
+#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+
+    uint64_t  x, q, b, m;
+
+    while (last - p >= 8) {
+        memcpy(&x, p, 8);
+
+        q = x ^ (MANTA_JSON_ONES * '"');
+        b = x ^ (MANTA_JSON_ONES * '\\');
+
+        m = ((x - MANTA_JSON_ONES * 0x20) | (q - MANTA_JSON_ONES)
+             | (b - MANTA_JSON_ONES) | (x + MANTA_JSON_ONES) | x)
+            & (MANTA_JSON_ONES * 0x80);
+
+        if (m != 0) {
+            return p + (__builtin_ctzll(m) >> 3);
+        }
+
+        p += 8;
+    }
+
+#endif
+
+    while (p < last && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
+        p++;
+    }
+
+    return p;
+}
 
 /*
  * Decodes the escape at p (*p is the backslash) of a JSON string as

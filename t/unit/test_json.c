@@ -22,6 +22,7 @@ static void escape_is(const char *src, size_t len, const char *expected,
     const char *name);
 static void error_body_is(const char *message, int code, const char *bot_id,
     const char *expected, const char *name);
+static void escape_runs(void);
 
 
 void
@@ -56,6 +57,7 @@ test_json(void)
     escape_is(S("\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80"),
               "\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80", "escape: UTF-8 kept");
     escape_is(S("\xe2\x80\xa8"), "\xe2\x80\xa8", "escape: U+2028 kept");
+    escape_runs();
 
     error_body_is("bad", 400, "bot-1",
                   "{\"success\":false,\"errResponse\":{\"message\":\"bad\","
@@ -82,6 +84,70 @@ test_json(void)
                   "{\"success\":false,\"errResponse\":{\"message\":\"x\","
                   "\"code\":-2147483648}}",
                   "error body with the smallest int");
+}
+
+
+/*
+ * Runs are found eight bytes at a time: each byte that ends one ('"',
+ * '\\', a control character, DEL, UTF-8) is escaped right at every place
+ * in a word and across words, with more plain bytes or the end after it.
+ */
+
+static void
+escape_runs(void)
+{
+    char    src[64], expected[96], got[96], *e;
+    size_t  i, k, tail, n, bad;
+
+    static const struct {
+        const char  *bytes;
+        size_t       len;
+        const char  *escaped;
+        const char  *what;
+    } stops[] = {
+        { "\"", 1, "\\\"", "a quote" },
+        { "\\", 1, "\\\\", "a backslash" },
+        { "\n", 1, "\\n", "a newline" },
+        { "\x01", 1, "\\u0001", "a control character" },
+        { "\x1f", 1, "\\u001F", "the last control character" },
+        { "\x7f", 1, "\\u007F", "DEL" },
+        { "\xc3\xa9", 2, "\xc3\xa9", "a 2-byte sequence" },
+        { "\xff", 1, "\xff", "a byte above 0x7f" },
+        { " ~", 2, " ~", "the first and last plain bytes" }
+    };
+
+    for (i = 0; i < sizeof(stops) / sizeof(stops[0]); i++) {
+        bad = 0;
+
+        for (k = 0; k <= 17; k++) {
+            for (tail = 0; tail <= 9; tail += 9) {
+                memset(src, 'a' + (int) (k % 26), k);
+                memcpy(src + k, stops[i].bytes, stops[i].len);
+                memset(src + k + stops[i].len, 'z', tail);
+                n = k + stops[i].len + tail;
+
+                e = expected;
+                memset(e, 'a' + (int) (k % 26), k);
+                e += k;
+                strcpy(e, stops[i].escaped);
+                e += strlen(stops[i].escaped);
+                memset(e, 'z', tail);
+                e += tail;
+
+                if (manta_json_escape_len(src, n) != (size_t) (e - expected)
+                    || manta_json_escape(got, src, n) - got != e - expected
+                    || memcmp(got, expected, e - expected) != 0)
+                {
+                    bad++;
+                    diag("%s after %zu plain bytes, then %zu", stops[i].what,
+                         k, tail);
+                }
+            }
+        }
+
+        is_int(bad, 0, "escape: %s after 0 to 17 plain bytes, then 0 or 9",
+               stops[i].what);
+    }
 }
 
 
