@@ -47,43 +47,27 @@ http {
 
         # an operator who serves HTML fragments with SSI in the gateway
 
-        location = /ssi/clientTag {
-            manta_endpoint  client_tag;
-            ssi             on;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/ssi/clientTag; ssi on)%%
 
         # two Manta accounts; the first fails over to the second
 
-        location = /a/clientTag {
-            manta_endpoint          client_tag;
-            proxy_intercept_errors  on;
-            error_page              503 = /b/clientTag;
-            proxy_pass              http://mock/api-a/clientTag;
-        }
+        %%MANTA_TAG(/a/clientTag; proxy_intercept_errors on;
+                    error_page 503 = /b/clientTag;
+                    proxy_pass http://mock/api-a/clientTag)%%
 
-        location = /b/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/creds-b.json;
-            manta_limit        zone=strict nodelay;
-            proxy_pass         http://mock/api-b/clientTag;
-        }
+        %%MANTA_TAG(/b/clientTag; manta_credentials %%TESTDIR%%/creds-b.json;
+                    manta_limit zone=strict nodelay;
+                    proxy_pass http://mock/api-b/clientTag)%%
 
         # two accounts, one zone: bot "x" is 1r/m in the first
 
-        location = /c/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/creds-c.json;
-            manta_limit        zone=shared nodelay;
-            proxy_pass         http://mock/api-c/clientTag;
-        }
+        %%MANTA_TAG(/c/clientTag; manta_credentials %%TESTDIR%%/creds-c.json;
+                    manta_limit zone=shared nodelay;
+                    proxy_pass http://mock/api-c/clientTag)%%
 
-        location = /d/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/creds-d.json;
-            manta_limit        zone=shared burst=5 nodelay;
-            proxy_pass         http://mock/api-d/clientTag;
-        }
+        %%MANTA_TAG(/d/clientTag; manta_credentials %%TESTDIR%%/creds-d.json;
+                    manta_limit zone=shared burst=5 nodelay;
+                    proxy_pass http://mock/api-d/clientTag)%%
 
         # where an X-Accel-Redirect of upstream lands
 

@@ -116,20 +116,11 @@ http {
         # the caller named by a request header: only for these tests, as
         # nothing verifies it (see the README's rule)
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_caller    $http_x_test_caller;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/openapi/clientTag; manta_caller $http_x_test_caller)%%
 
-        location = /limited/clientTag {
-            manta_endpoint        client_tag;
-            manta_caller          $http_x_test_caller;
-            manta_limit           zone=one;
-            manta_body_max_size   4m;
-            client_max_body_size  4m;
-            proxy_pass            http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/limited/clientTag; manta_caller $http_x_test_caller;
+                    manta_limit zone=one; manta_body_max_size 4m;
+                    client_max_body_size 4m)%%
 
         # auth_request: the service name from the auth service's answer
 
@@ -140,13 +131,9 @@ http {
             proxy_set_header         Content-Length "";
         }
 
-        location = /authed/clientTag {
-            manta_endpoint    client_tag;
-            auth_request      /auth;
-            auth_request_set  $svc $upstream_http_x_service;
-            manta_caller      $svc;
-            proxy_pass        http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/authed/clientTag; auth_request /auth;
+                    auth_request_set $svc $upstream_http_x_service;
+                    manta_caller $svc)%%
     }
 
     # mutual TLS: only certificates of the callers' CA get in; the caller
@@ -168,11 +155,7 @@ http {
 
         access_log  %%TESTDIR%%/callers.log  callers;
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_caller    $ssl_client_cn;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/openapi/clientTag; manta_caller $ssl_client_cn)%%
     }
 }
 
@@ -390,12 +373,9 @@ events {
 http {
     server {
         listen  127.0.0.1:%%PORT_8080%%;
-        location = /openapi/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/$file;
-            manta_caller       \$remote_user;
-            proxy_pass         http://127.0.0.1:1/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/openapi/clientTag; manta_credentials %%TESTDIR%%/$file;
+                    manta_caller \$remote_user;
+                    proxy_pass http://127.0.0.1:1/api/openapi/clientTag)%%
     }
 }
 EOF

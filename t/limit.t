@@ -50,84 +50,38 @@ http {
 
         access_log  %%TESTDIR%%/limit.log  limit;
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bots burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/openapi/clientTag; manta_limit zone=bots burst=5 nodelay)%%
 
-        location = /minutes/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=minutes burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/minutes/clientTag;
+                    manta_limit zone=minutes burst=5 nodelay)%%
 
-        location = /delay/clientTag {
-            manta_endpoint         client_tag;
-            manta_limit            zone=tens burst=5 delay=2;
-            manta_limit_log_level  warn;
-            proxy_pass             http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/delay/clientTag; manta_limit zone=tens burst=5 delay=2;
+                    manta_limit_log_level warn)%%
 
-        location = /burst/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=tens burst=5;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/burst/clientTag; manta_limit zone=tens burst=5)%%
 
-        location = /status/clientTag {
-            manta_endpoint         client_tag;
-            manta_limit            zone=bots burst=1 nodelay;
-            manta_limit_status     503;
-            manta_limit_log_level  warn;
-            proxy_pass             http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/status/clientTag; manta_limit zone=bots burst=1 nodelay;
+                    manta_limit_status 503; manta_limit_log_level warn)%%
 
-        location = /dry/clientTag {
-            manta_endpoint         client_tag;
-            manta_limit            zone=bots burst=1 nodelay;
-            manta_limit_dry_run    on;
-            manta_limit_log_level  notice;
-            proxy_pass             http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/dry/clientTag; manta_limit zone=bots burst=1 nodelay;
+                    manta_limit_dry_run on; manta_limit_log_level notice)%%
 
-        location = /drydelay/clientTag {
-            manta_endpoint       client_tag;
-            manta_limit          zone=tens burst=5;
-            manta_limit_dry_run  on;
-            proxy_pass           http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/drydelay/clientTag; manta_limit zone=tens burst=5;
+                    manta_limit_dry_run on)%%
 
-        location = /noheaders/clientTag {
-            manta_endpoint       client_tag;
-            manta_limit          zone=bots burst=1 nodelay;
-            manta_limit_headers  off;
-            proxy_pass           http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/noheaders/clientTag;
+                    manta_limit zone=bots burst=1 nodelay;
+                    manta_limit_headers off)%%
 
-        location = /unlimited/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/unlimited/clientTag)%%
 
-        location = /strict/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/strict.json;
-            manta_limit        zone=bots burst=5 nodelay;
-            proxy_pass         http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/strict/clientTag;
+                    manta_credentials %%TESTDIR%%/strict.json;
+                    manta_limit zone=bots burst=5 nodelay)%%
 
-        location = /noburst/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bots;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/noburst/clientTag; manta_limit zone=bots)%%
 
-        location = /invalid/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bots burst=1 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/invalid/clientTag; manta_limit zone=bots burst=1 nodelay)%%
     }
 }
 

@@ -44,18 +44,12 @@ http {
 
         access_log  %%TESTDIR%%/limit.log  limit;
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=backoff burst=100 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/openapi/clientTag;
+                    manta_limit zone=backoff burst=100 nodelay)%%
 
-        location = /nobackoff/clientTag {
-            manta_endpoint          client_tag;
-            manta_limit             zone=backoff burst=100 nodelay;
-            manta_upstream_backoff  off;
-            proxy_pass              http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/nobackoff/clientTag;
+                    manta_limit zone=backoff burst=100 nodelay;
+                    manta_upstream_backoff off)%%
     }
 }
 

@@ -47,17 +47,9 @@ http {
 
         %%MANTA_KEEPALIVE%%
 
-        location = /flood/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=flood burst=2 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/flood/clientTag; manta_limit zone=flood burst=2 nodelay)%%
 
-        location = /own/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=own burst=20 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/own/clientTag; manta_limit zone=own burst=20 nodelay)%%
     }
 }
 

@@ -47,23 +47,12 @@ http {
 
         %%MANTA_KEEPALIVE%%
 
-        location = /tiny/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=tiny nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/tiny/clientTag; manta_limit zone=tiny nodelay)%%
 
-        location = /keep/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=keep burst=1 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/keep/clientTag; manta_limit zone=keep burst=1 nodelay)%%
 
-        location = /resize/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=resize burst=1 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/resize/clientTag;
+                    manta_limit zone=resize burst=1 nodelay)%%
     }
 }
 
@@ -170,8 +159,8 @@ my %bad = (
         qr/invalid number of arguments in "manta_limit_zone"/],
     'zone twice' => ['zone=keep:1m', 'zone=tiny:32k',
         qr/"tiny" is already defined/],
-    'status 600' => ['manta_limit     zone=keep burst=1 nodelay;',
-        'manta_limit zone=keep burst=1 nodelay; manta_limit_status 600;',
+    'status 600' => ['manta_limit zone=keep burst=1 nodelay)',
+        'manta_limit zone=keep burst=1 nodelay; manta_limit_status 600)',
         qr/value must be between 400 and 599/],
 );
 

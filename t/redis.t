@@ -67,28 +67,16 @@ http {
 
         access_log  %%TESTDIR%%/limit.log  limit;
 
-        location = /fleet/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bots burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/fleet/clientTag; manta_limit zone=bots burst=5 nodelay)%%
 
-        location = /delay/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=tens burst=5 delay=2;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/delay/clientTag; manta_limit zone=tens burst=5 delay=2)%%
 
         location = /manta/status {
             manta_status;
         }
 
-        location = /dry/clientTag {
-            manta_endpoint       client_tag;
-            manta_limit          zone=bots burst=1 nodelay;
-            manta_limit_dry_run  on;
-            proxy_pass           http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/dry/clientTag; manta_limit zone=bots burst=1 nodelay;
+                    manta_limit_dry_run on)%%
     }
 }
 
@@ -149,35 +137,15 @@ http {
 
         access_log  %%TESTDIR%%/limit.log  limit;
 
-        location = /auth/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=auth burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/auth/clientTag; manta_limit zone=auth burst=5 nodelay)%%
 
-        location = /wrong/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=wrong burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/wrong/clientTag; manta_limit zone=wrong burst=5 nodelay)%%
 
-        location = /quick/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=quick burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/quick/clientTag; manta_limit zone=quick burst=5 nodelay)%%
 
-        location = /allow/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=allow burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/allow/clientTag; manta_limit zone=allow burst=5 nodelay)%%
 
-        location = /deny/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=deny burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/deny/clientTag; manta_limit zone=deny burst=5 nodelay)%%
 
         location = /plain/ {
             return  200 "plain\n";

@@ -53,17 +53,10 @@ http {
 
         add_header  X-Source  $manta_limit_source  always;
 
-        location = /one/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=one burst=100 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/one/clientTag; manta_limit zone=one burst=100 nodelay)%%
 
-        location = /three/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=three burst=100 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/three/clientTag;
+                    manta_limit zone=three burst=100 nodelay)%%
     }
 }
 

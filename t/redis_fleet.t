@@ -67,17 +67,10 @@ http {
 
         access_log  %%TESTDIR%%/limit.log  limit;
 
-        location = /fleet/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=fleet burst=9 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/fleet/clientTag; manta_limit zone=fleet burst=9 nodelay)%%
 
-        location = /frozen/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=frozen burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/frozen/clientTag;
+                    manta_limit zone=frozen burst=5 nodelay)%%
 
         location = /plain/ {
             return  200 "plain\n";

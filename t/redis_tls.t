@@ -136,11 +136,7 @@ my $locations = '';
 
 for my $z (qw/tls named noverify wrongca badname plain/) {
     $locations .= <<"EOF";
-        location = /$z/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=$z burst=2 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/$z/clientTag; manta_limit zone=$z burst=2 nodelay)%%
 
 EOF
 }

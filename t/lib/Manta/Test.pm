@@ -220,6 +220,11 @@ sub module_path {
 #   %%MANTA_CLIENT_TAG%% (server level) location = /openapi/clientTag, the
 #                       client_tag endpoint with every default, proxied to
 #                       the mock's /api/openapi/clientTag
+#   %%MANTA_TAG(PATH; DIRECTIVE; ...)%% (server level) location = PATH, the
+#                       client_tag endpoint with the test's own directives
+#                       (split at "; ", the list may go on over lines),
+#                       proxied to the mock's
+#                       /api/openapi/clientTag unless one is a proxy_pass
 # A test with a log format of its own uses the two smaller ones.
 
 our %FIXTURES = (
@@ -277,14 +282,38 @@ location = /openapi/clientTag {
 CONF
 );
 
+# location = PATH for %%MANTA_TAG(PATH; DIRECTIVE; ...)%%, its directives
+# aligned as the tests write them
+
+sub tag_location {
+    my ($args) = @_;
+
+    my ($path, @own) = map { join ' ', split ' ' } split /;\s+/, $args;
+    my @d = (['manta_endpoint', 'client_tag'],
+        map { [split ' ', $_, 2] } @own);
+
+    push @d, ['proxy_pass', 'http://mock/api/openapi/clientTag']
+        unless grep { $_->[0] eq 'proxy_pass' } @d;
+
+    my $w = 0;
+    $w = length $_->[0] > $w ? length $_->[0] : $w for @d;
+
+    return "location = $path {\n"
+        . join('', map { defined $_->[1]
+            ? sprintf("    %-*s  %s;\n", $w, @$_) : "    $_->[0];\n" } @d)
+        . "}\n";
+}
+
 sub expand_fixtures {
     my ($self, $text) = @_;
 
-    $text =~ s{^([ \t]*)%%(MANTA_\w+)%%[ \t]*\n}{
-        my ($indent, $name) = ($1, $2);
-        die "unknown placeholder %%$name%%\n" unless $FIXTURES{$name};
+    $text =~ s{^([ \t]*)%%(MANTA_\w+)(?:\(([^)]*)\))?%%[ \t]*\n}{
+        my ($indent, $name, $args) = ($1, $2, $3);
+        die "unknown placeholder %%$name%%\n"
+            unless $FIXTURES{$name} || ($name eq 'MANTA_TAG' && defined $args);
         join '', map { /\S/ ? "$indent$_" : $_ }
-            split /^/, $self->expand_fixtures($FIXTURES{$name});
+            split /^/, defined $args ? tag_location($args)
+                : $self->expand_fixtures($FIXTURES{$name});
     }mge;
 
     return $text;
