@@ -21,68 +21,48 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new()->write_config(<<'EOF');
+my $t = Manta::Test->new()->write_gateway(<<'EOF',
+# an operator who serves HTML fragments with SSI in the gateway
 
-%%MANTA_MAIN%%
+%%MANTA_TAG(/ssi/clientTag; ssi on)%%
 
-worker_processes  1;
+# two Manta accounts; the first fails over to the second
 
-http {
-    %%HTTP_GLOBALS%%
+%%MANTA_TAG(/a/clientTag; proxy_intercept_errors on;
+            error_page 503 = /b/clientTag;
+            proxy_pass http://mock/api-a/clientTag)%%
 
-    log_format  attack  '$http_x_seq $status ux=$upstream_http_x_debug '
-                        'uk=$upstream_cookie_s';
+%%MANTA_TAG(/b/clientTag; manta_credentials %%TESTDIR%%/creds-b.json;
+            manta_limit zone=strict nodelay;
+            proxy_pass http://mock/api-b/clientTag)%%
 
-    manta_limit_zone  zone=strict:1m rate=1r/m;
-    manta_limit_zone  zone=shared:1m rate=10r/s;
+# two accounts, one zone: bot "x" is 1r/m in the first
 
-    %%MANTA_UPSTREAM%%
+%%MANTA_TAG(/c/clientTag; manta_credentials %%TESTDIR%%/creds-c.json;
+            manta_limit zone=shared nodelay;
+            proxy_pass http://mock/api-c/clientTag)%%
 
-    server {
-        %%MANTA_LISTEN%%
+%%MANTA_TAG(/d/clientTag; manta_credentials %%TESTDIR%%/creds-d.json;
+            manta_limit zone=shared burst=5 nodelay;
+            proxy_pass http://mock/api-d/clientTag)%%
 
-        access_log  %%TESTDIR%%/attack.log  attack;
+# where an X-Accel-Redirect of upstream lands
 
-        %%MANTA_CLIENT_TAG%%
-
-        # an operator who serves HTML fragments with SSI in the gateway
-
-        %%MANTA_TAG(/ssi/clientTag; ssi on)%%
-
-        # two Manta accounts; the first fails over to the second
-
-        %%MANTA_TAG(/a/clientTag; proxy_intercept_errors on;
-                    error_page 503 = /b/clientTag;
-                    proxy_pass http://mock/api-a/clientTag)%%
-
-        %%MANTA_TAG(/b/clientTag; manta_credentials %%TESTDIR%%/creds-b.json;
-                    manta_limit zone=strict nodelay;
-                    proxy_pass http://mock/api-b/clientTag)%%
-
-        # two accounts, one zone: bot "x" is 1r/m in the first
-
-        %%MANTA_TAG(/c/clientTag; manta_credentials %%TESTDIR%%/creds-c.json;
-                    manta_limit zone=shared nodelay;
-                    proxy_pass http://mock/api-c/clientTag)%%
-
-        %%MANTA_TAG(/d/clientTag; manta_credentials %%TESTDIR%%/creds-d.json;
-                    manta_limit zone=shared burst=5 nodelay;
-                    proxy_pass http://mock/api-d/clientTag)%%
-
-        # where an X-Accel-Redirect of upstream lands
-
-        location = /landing {
-            return  200 "landed\n";
-        }
-
-        # an ordinary proxied location of the same server
-
-        location = /side {
-            proxy_pass  http://mock/side;
-        }
-    }
+location = /landing {
+    return  200 "landed\n";
 }
 
+# an ordinary proxied location of the same server
+
+location = /side {
+    proxy_pass  http://mock/side;
+}
+EOF
+    main => 'worker_processes  1;',
+    log => [attack => 'ux=$upstream_http_x_debug uk=$upstream_cookie_s'],
+    http => <<'EOF');
+manta_limit_zone  zone=strict:1m rate=1r/m;
+manta_limit_zone  zone=shared:1m rate=10r/s;
 EOF
 
 my $TOKEN = 'TOKEN-ATK-0123456789abcdef';

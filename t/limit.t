@@ -24,67 +24,49 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new()->write_config(<<'EOF');
+# one listening socket per worker: connections are spread over all four
+# workers by the kernel
 
-%%MANTA_MAIN%%
+my $t = Manta::Test->new()->write_gateway(<<'EOF',
+%%MANTA_TAG(/openapi/clientTag; manta_limit zone=bots burst=5 nodelay)%%
 
-worker_processes  4;
+%%MANTA_TAG(/minutes/clientTag;
+            manta_limit zone=minutes burst=5 nodelay)%%
 
-http {
-    %%HTTP_GLOBALS%%
+%%MANTA_TAG(/delay/clientTag; manta_limit zone=tens burst=5 delay=2;
+            manta_limit_log_level warn)%%
 
-    log_format  limit  '$http_x_seq $status $manta_limit_status '
-                       '$manta_bot_id $pid';
+%%MANTA_TAG(/burst/clientTag; manta_limit zone=tens burst=5)%%
 
-    manta_limit_zone  zone=bots:1m     rate=1r/m;
-    manta_limit_zone  zone=minutes:1m  rate=10r/m;
-    manta_limit_zone  zone=tens:1m     rate=10r/s;
+%%MANTA_TAG(/status/clientTag; manta_limit zone=bots burst=1 nodelay;
+            manta_limit_status 503; manta_limit_log_level warn)%%
 
-    %%MANTA_UPSTREAM%%
+%%MANTA_TAG(/dry/clientTag; manta_limit zone=bots burst=1 nodelay;
+            manta_limit_dry_run on; manta_limit_log_level notice)%%
 
-    server {
-        # one listening socket per worker: connections are spread over
-        # all four workers by the kernel
-        listen       127.0.0.1:%%PORT_8080%% reuseport;
-        server_name  localhost;
+%%MANTA_TAG(/drydelay/clientTag; manta_limit zone=tens burst=5;
+            manta_limit_dry_run on)%%
 
-        access_log  %%TESTDIR%%/limit.log  limit;
+%%MANTA_TAG(/noheaders/clientTag;
+            manta_limit zone=bots burst=1 nodelay;
+            manta_limit_headers off)%%
 
-        %%MANTA_TAG(/openapi/clientTag; manta_limit zone=bots burst=5 nodelay)%%
+%%MANTA_TAG(/unlimited/clientTag)%%
 
-        %%MANTA_TAG(/minutes/clientTag;
-                    manta_limit zone=minutes burst=5 nodelay)%%
+%%MANTA_TAG(/strict/clientTag;
+            manta_credentials %%TESTDIR%%/strict.json;
+            manta_limit zone=bots burst=5 nodelay)%%
 
-        %%MANTA_TAG(/delay/clientTag; manta_limit zone=tens burst=5 delay=2;
-                    manta_limit_log_level warn)%%
+%%MANTA_TAG(/noburst/clientTag; manta_limit zone=bots)%%
 
-        %%MANTA_TAG(/burst/clientTag; manta_limit zone=tens burst=5)%%
-
-        %%MANTA_TAG(/status/clientTag; manta_limit zone=bots burst=1 nodelay;
-                    manta_limit_status 503; manta_limit_log_level warn)%%
-
-        %%MANTA_TAG(/dry/clientTag; manta_limit zone=bots burst=1 nodelay;
-                    manta_limit_dry_run on; manta_limit_log_level notice)%%
-
-        %%MANTA_TAG(/drydelay/clientTag; manta_limit zone=tens burst=5;
-                    manta_limit_dry_run on)%%
-
-        %%MANTA_TAG(/noheaders/clientTag;
-                    manta_limit zone=bots burst=1 nodelay;
-                    manta_limit_headers off)%%
-
-        %%MANTA_TAG(/unlimited/clientTag)%%
-
-        %%MANTA_TAG(/strict/clientTag;
-                    manta_credentials %%TESTDIR%%/strict.json;
-                    manta_limit zone=bots burst=5 nodelay)%%
-
-        %%MANTA_TAG(/noburst/clientTag; manta_limit zone=bots)%%
-
-        %%MANTA_TAG(/invalid/clientTag; manta_limit zone=bots burst=1 nodelay)%%
-    }
-}
-
+%%MANTA_TAG(/invalid/clientTag; manta_limit zone=bots burst=1 nodelay)%%
+EOF
+    main => 'worker_processes  4;', listen => 'reuseport', client_tag => 0,
+    log => [limit => '$manta_limit_status $manta_bot_id $pid'],
+    http => <<'EOF');
+manta_limit_zone  zone=bots:1m     rate=1r/m;
+manta_limit_zone  zone=minutes:1m  rate=10r/m;
+manta_limit_zone  zone=tens:1m     rate=10r/s;
 EOF
 
 $t->write_creds({token => 'TOKEN-D', secret => 'SECRET-D',

@@ -402,9 +402,19 @@ sub write_config {
 #           $server: the server-level text, the test's own locations
 #       }
 #   }
+#
+# and the options that change its frame:
+#   log => [NAME, FIELDS]  log_format NAME '$http_x_seq $status FIELDS' and
+#                          access_log NAME.log in it, for "manta"
+#   creds => PATH          manta_credentials PATH, for creds.json
+#   listen => PARAMS       more parameters of the listen directive
+#                          (reuseport: one socket a worker)
+#   keepalive => 1         %%MANTA_MOCK_KEEPALIVE%% and %%MANTA_KEEPALIVE%%
+#   client_tag => 0        without %%MANTA_CLIENT_TAG%%
+# gateway_text() returns the text, placeholders unexpanded.
 
-sub write_gateway {
-    my ($self, $server, %parts) = @_;
+sub gateway_text {
+    my ($self, $server, %o) = @_;
 
     my $at = sub {
         my ($indent, $text) = @_;
@@ -413,14 +423,36 @@ sub write_gateway {
             split /^/, $text;
     };
 
-    return $self->write_config("%%MANTA_MAIN%%\n"
-        . $at->('', $parts{main})
-        . "\nhttp {\n    %%MANTA_HTTP%%\n"
-        . $at->(' ' x 4, $parts{http})
-        . "\n    server {\n        %%MANTA_SERVER%%\n\n"
-        . "        %%MANTA_CLIENT_TAG%%\n"
+    my $frame = defined $o{log} || defined $o{creds} || defined $o{listen}
+        || $o{keepalive};
+    my ($log, $fields) = @{ $o{log} // ['manta', "\$manta_reject_reason"
+        . " \$manta_bot_id \$manta_token_id"] };
+    my $mock = $o{keepalive} ? 'MANTA_MOCK_KEEPALIVE' : 'MANTA_MOCK';
+    my $listen = join ' ', '127.0.0.1:%%PORT_8080%%', $o{listen} // ();
+
+    my $http = $frame ? "%%HTTP_GLOBALS%%\n\n"
+        . "log_format  $log  '\$http_x_seq \$status $fields';\n\n"
+        . 'manta_credentials  ' . ($o{creds} // '%%TESTDIR%%/creds.json')
+        . ";\n\n%%$mock%%\n" : "%%MANTA_HTTP%%\n";
+    my $frontend = $frame ? "listen       $listen;\n"
+        . "server_name  localhost;\n\n"
+        . "access_log  %%TESTDIR%%/$log.log  $log;\n"
+        . ($o{keepalive} ? "\n%%MANTA_KEEPALIVE%%\n" : '')
+        : "%%MANTA_SERVER%%\n";
+
+    return "%%MANTA_MAIN%%\n"
+        . $at->('', $o{main})
+        . "\nhttp {\n" . $at->(' ' x 4, $http)
+        . $at->(' ' x 4, $o{http})
+        . "\n    server {\n" . $at->(' ' x 8, $frontend)
+        . (($o{client_tag} // 1) ? "\n        %%MANTA_CLIENT_TAG%%\n" : '')
         . $at->(' ' x 8, $server)
-        . "    }\n}\n");
+        . "    }\n}\n";
+}
+
+sub write_gateway {
+    my ($self, @gateway) = @_;
+    return $self->write_config($self->gateway_text(@gateway));
 }
 
 # The ports nginx listens on, from the configuration.
