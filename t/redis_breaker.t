@@ -32,34 +32,21 @@ my $redis = Manta::Redis->for_test($t);
 # the time a request may wait on Redis, scaled with the test's waits (ASan)
 my $timeout = int(100 * $SCALE);
 
-my $conf = <<'EOF';
+my $conf = $t->gateway_text(<<'EOF', client_tag => 0, http => <<'EOF');
+add_header  X-Source  $manta_limit_source  always;
 
-%%MANTA_MAIN%%
+%%MANTA_TAG(/one/clientTag; manta_limit zone=one burst=100 nodelay)%%
 
-http {
-    %%HTTP_GLOBALS%%
-    %%MANTA_UPSTREAM%%
+%%MANTA_TAG(/three/clientTag;
+            manta_limit zone=three burst=100 nodelay)%%
+EOF
+manta_limit_zone   zone=one:1m  rate=100r/s;
+manta_limit_redis  zone=one  server=127.0.0.1:REDIS_PORT
+                   timeout=TIMEOUTms  fails=1  probe=200ms;
 
-    manta_limit_zone   zone=one:1m  rate=100r/s;
-    manta_limit_redis  zone=one  server=127.0.0.1:REDIS_PORT
-                       timeout=TIMEOUTms  fails=1  probe=200ms;
-
-    manta_limit_zone   zone=three:1m  rate=100r/s;
-    manta_limit_redis  zone=three  server=127.0.0.1:REDIS_PORT
-                       timeout=TIMEOUTms  prefix=d:;
-
-    server {
-        %%MANTA_LISTEN%%
-
-        add_header  X-Source  $manta_limit_source  always;
-
-        %%MANTA_TAG(/one/clientTag; manta_limit zone=one burst=100 nodelay)%%
-
-        %%MANTA_TAG(/three/clientTag;
-                    manta_limit zone=three burst=100 nodelay)%%
-    }
-}
-
+manta_limit_zone   zone=three:1m  rate=100r/s;
+manta_limit_redis  zone=three  server=127.0.0.1:REDIS_PORT
+                   timeout=TIMEOUTms  prefix=d:;
 EOF
 
 $conf = $redis->config($conf, TIMEOUT => $timeout);

@@ -71,63 +71,37 @@ $t->write_file('creds.json', '{"token":"TOKEN-R","secret":"SECRET-R"}',
 $t->write_file('redis.pass', "tls-secret-pass\n", 0600);
 
 my $zones = <<'EOF';
-    manta_limit_zone   zone=tls:1m  rate=1r/m;
-    manta_limit_redis  zone=tls  server=127.0.0.1:%%PORT_REDIS_TLS%%  tls
-                       tls_trusted_certificate=%%TESTDIR%%/ca.crt
-                       username=gw  password_file=%%TESTDIR%%/redis.pass
-                       timeout=500ms  fallback=deny;
+manta_limit_zone   zone=tls:1m  rate=1r/m;
+manta_limit_redis  zone=tls  server=127.0.0.1:%%PORT_REDIS_TLS%%  tls
+                   tls_trusted_certificate=%%TESTDIR%%/ca.crt
+                   username=gw  password_file=%%TESTDIR%%/redis.pass
+                   timeout=500ms  fallback=deny;
 
-    manta_limit_zone   zone=named:1m  rate=1r/m;
-    manta_limit_redis  zone=named  server=127.0.0.1:%%PORT_REDIS_TLS%%  tls
-                       tls_trusted_certificate=%%TESTDIR%%/ca.crt
-                       tls_name=localhost  timeout=500ms  fallback=deny;
+manta_limit_zone   zone=named:1m  rate=1r/m;
+manta_limit_redis  zone=named  server=127.0.0.1:%%PORT_REDIS_TLS%%  tls
+                   tls_trusted_certificate=%%TESTDIR%%/ca.crt
+                   tls_name=localhost  timeout=500ms  fallback=deny;
 
-    manta_limit_zone   zone=noverify:1m  rate=1r/m;
-    manta_limit_redis  zone=noverify  server=127.0.0.1:%%PORT_REDIS_TLS%%
-                       tls  tls_verify=off  timeout=500ms  fallback=deny;
+manta_limit_zone   zone=noverify:1m  rate=1r/m;
+manta_limit_redis  zone=noverify  server=127.0.0.1:%%PORT_REDIS_TLS%%
+                   tls  tls_verify=off  timeout=500ms  fallback=deny;
 
-    manta_limit_zone   zone=wrongca:1m  rate=1r/m;
-    manta_limit_redis  zone=wrongca  server=127.0.0.1:%%PORT_REDIS_TLS%%  tls
-                       tls_trusted_certificate=%%TESTDIR%%/other.crt
-                       username=gw  password_file=%%TESTDIR%%/redis.pass
-                       timeout=500ms  fallback=deny;
+manta_limit_zone   zone=wrongca:1m  rate=1r/m;
+manta_limit_redis  zone=wrongca  server=127.0.0.1:%%PORT_REDIS_TLS%%  tls
+                   tls_trusted_certificate=%%TESTDIR%%/other.crt
+                   username=gw  password_file=%%TESTDIR%%/redis.pass
+                   timeout=500ms  fallback=deny;
 
-    manta_limit_zone   zone=badname:1m  rate=1r/m;
-    manta_limit_redis  zone=badname  server=127.0.0.1:%%PORT_REDIS_TLS%%  tls
-                       tls_trusted_certificate=%%TESTDIR%%/ca.crt
-                       tls_name=redis.example.com  timeout=500ms
-                       fallback=deny;
+manta_limit_zone   zone=badname:1m  rate=1r/m;
+manta_limit_redis  zone=badname  server=127.0.0.1:%%PORT_REDIS_TLS%%  tls
+                   tls_trusted_certificate=%%TESTDIR%%/ca.crt
+                   tls_name=redis.example.com  timeout=500ms
+                   fallback=deny;
 
-    manta_limit_zone   zone=plain:1m  rate=1r/m;
-    manta_limit_redis  zone=plain  server=127.0.0.1:%%PORT_REDIS_TLS%%
-                       username=gw  password_file=%%TESTDIR%%/redis.pass
-                       timeout=500ms  fallback=deny;
-EOF
-
-my $conf = <<'EOF';
-
-%%MANTA_MAIN%%
-
-http {
-    %%HTTP_GLOBALS%%
-
-    log_format  limit  '$http_x_seq $status $manta_limit_status '
-                       '$manta_limit_source $manta_bot_id';
-
-    manta_credentials  %%TESTDIR%%/creds.json;
-
-ZONES
-    %%MANTA_MOCK%%
-
-    server {
-        %%MANTA_LISTEN%%
-
-        access_log  %%TESTDIR%%/limit.log  limit;
-
-LOCATIONS
-    }
-}
-
+manta_limit_zone   zone=plain:1m  rate=1r/m;
+manta_limit_redis  zone=plain  server=127.0.0.1:%%PORT_REDIS_TLS%%
+                   username=gw  password_file=%%TESTDIR%%/redis.pass
+                   timeout=500ms  fallback=deny;
 EOF
 
 # manta_limit takes no variable: one location per zone
@@ -136,13 +110,13 @@ my $locations = '';
 
 for my $z (qw/tls named noverify wrongca badname plain/) {
     $locations .= <<"EOF";
-        %%MANTA_TAG(/$z/clientTag; manta_limit zone=$z burst=2 nodelay)%%
+%%MANTA_TAG(/$z/clientTag; manta_limit zone=$z burst=2 nodelay)%%
 
 EOF
 }
 
-$conf =~ s/ZONES\n/$zones/;
-$conf =~ s/LOCATIONS\n/$locations/;
+my $conf = $t->gateway_text($locations, client_tag => 0, http => $zones,
+    log => [limit => '$manta_limit_status $manta_limit_source $manta_bot_id']);
 
 $t->write_config($conf);
 
