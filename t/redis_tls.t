@@ -34,23 +34,7 @@ my $dir = $t->dir();
 # the certificates: a CA, a server certificate it signs for 127.0.0.1 and
 # localhost, and an unrelated CA
 
-$t->write_file('server.ext', "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-    . "basicConstraints=CA:FALSE\n");
-
-for my $cmd (
-    [qw/req -x509 -newkey rsa:2048 -nodes -days 2 -subj/, '/CN=Redis Test CA',
-        '-keyout', "$dir/ca.key", '-out', "$dir/ca.crt"],
-    [qw/req -x509 -newkey rsa:2048 -nodes -days 2 -subj/, '/CN=Other CA',
-        '-keyout', "$dir/other.key", '-out', "$dir/other.crt"],
-    [qw/req -newkey rsa:2048 -nodes -subj/, '/CN=localhost',
-        '-keyout', "$dir/redis.key", '-out', "$dir/redis.csr"],
-    [qw/x509 -req -days 2 -set_serial 2/, '-in', "$dir/redis.csr",
-        '-CA', "$dir/ca.crt", '-CAkey', "$dir/ca.key",
-        '-extfile', "$dir/server.ext", '-out', "$dir/redis.crt"])
-{
-    my ($rc, $out) = $t->run_command('openssl', @$cmd);
-    is($rc, 0, "openssl $cmd->[0] $cmd->[-1]") or diag($out);
-}
+$t->write_certs('Redis Test CA', 'redis');
 
 # Redis: the plaintext port for the test's own commands, the TLS port for
 # the gateway

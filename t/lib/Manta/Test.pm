@@ -455,6 +455,37 @@ sub write_gateway {
     return $self->write_config($self->gateway_text(@gateway));
 }
 
+# Certificates in the test directory, each openssl command a test: a CA
+# (ca.key, ca.crt, subject /CN=$ca), an unrelated one (other.*) and
+# $name.key/$name.crt, a server certificate the CA signs for 127.0.0.1 and
+# localhost.
+
+sub write_certs {
+    my ($self, $ca, $name) = @_;
+
+    my $dir = $self->{dir};
+
+    $self->write_file('server.ext', "subjectAltName=DNS:localhost,"
+        . "IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
+
+    for my $cmd (
+        [qw/req -x509 -newkey rsa:2048 -nodes -days 2 -subj/, "/CN=$ca",
+            '-keyout', "$dir/ca.key", '-out', "$dir/ca.crt"],
+        [qw/req -x509 -newkey rsa:2048 -nodes -days 2 -subj/, '/CN=Other CA',
+            '-keyout', "$dir/other.key", '-out', "$dir/other.crt"],
+        [qw/req -newkey rsa:2048 -nodes -subj/, '/CN=localhost',
+            '-keyout', "$dir/$name.key", '-out', "$dir/$name.csr"],
+        [qw/x509 -req -days 2 -set_serial 2/, '-in', "$dir/$name.csr",
+            '-CA', "$dir/ca.crt", '-CAkey', "$dir/ca.key",
+            '-extfile', "$dir/server.ext", '-out', "$dir/$name.crt"])
+    {
+        my ($rc, $out) = $self->run_command('openssl', @$cmd);
+        is($rc, 0, "openssl $cmd->[0] $cmd->[-1]") or diag($out);
+    }
+
+    return $self;
+}
+
 # The ports nginx listens on, from the configuration.
 
 sub listen_ports {
