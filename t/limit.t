@@ -170,13 +170,7 @@ cmp_ok($ok[-1]{elapsed}, '<', 2, 'plain burst: ... and not much later');
 
 # headers: 1r/m burst=5 nodelay, one request after the other
 
-my @fields;
-
-for my $i (1 .. 7) {
-    $r = post('/openapi/clientTag?botId=hdr');
-    push @fields, [$r->{status}, $r->{headers}{'ratelimit-policy'},
-        $r->{headers}{ratelimit}, $r->{headers}{'retry-after'}];
-}
+my @fields = rate_fields('/openapi/clientTag?botId=hdr');
 
 is(join(' ', map { $_->[0] } @fields), '200 200 200 200 200 200 429',
     'headers: 6 passed then rejected');
@@ -203,13 +197,7 @@ $r = post('/minutes/clientTag?botId=dec', '{"name":');
 is($r->{headers}{ratelimit}, '"minutes";r=6;t=0',
     '10r/m burst=5: a bot not seen yet: r=6 (burst + 1), t=0');
 
-@fields = ();
-
-for my $i (1 .. 7) {
-    $r = post('/minutes/clientTag?botId=dec');
-    push @fields, [$r->{status}, $r->{headers}{'ratelimit-policy'},
-        $r->{headers}{ratelimit}, $r->{headers}{'retry-after'}];
-}
+@fields = rate_fields('/minutes/clientTag?botId=dec');
 
 is(join(' ', map { $_->[0] } @fields), '200 200 200 200 200 200 429',
     '10r/m: 6 passed then rejected');
@@ -390,6 +378,23 @@ sub post_req {
     return ['POST', $uri,
         headers => ['Content-Type' => $type // 'application/json'],
         body => $body // $ok];
+}
+
+# Seven requests to $uri: of each, the status, RateLimit-Policy, RateLimit
+# and Retry-After.
+
+sub rate_fields {
+    my ($uri) = @_;
+
+    my @fields;
+
+    for my $i (1 .. 7) {
+        my $res = post($uri);
+        push @fields, [$res->{status}, $res->{headers}{'ratelimit-policy'},
+            $res->{headers}{ratelimit}, $res->{headers}{'retry-after'}];
+    }
+
+    return @fields;
 }
 
 # The request's line in limit.log: "status limit_status botId pid".
