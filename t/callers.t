@@ -205,17 +205,13 @@ $r = as('svc-ops', 'bot-z');
 $t->is_rejected($r, 'unknown_bot', 'bot-z',
     '"*": a bot the file does not serve is still unknown_bot');
 
-$r = as('svc-none', 'bot-a');
-$t->is_rejected($r, 'caller_not_allowed', 'bot-a',
-    'a caller with an empty bots list');
-
-$r = as('svc-payroll', 'bot-a');
-$t->is_rejected($r, 'caller_not_allowed', 'bot-a',
-    'unknown caller: not in the map');
-
-$r = as('SVC-BILLING', 'bot-a');
-$t->is_rejected($r, 'caller_not_allowed', 'bot-a',
-    'caller ids are case-sensitive');
+for my $case (['svc-none', 'a caller with an empty bots list'],
+    ['svc-payroll', 'unknown caller: not in the map'],
+    ['SVC-BILLING', 'caller ids are case-sensitive'])
+{
+    $t->is_rejected(as($case->[0], 'bot-a'), 'caller_not_allowed', 'bot-a',
+        $case->[1]);
+}
 
 $r = $t->post('/openapi/clientTag?botId=bot-a', $ok);
 $t->is_rejected($r, 'unknown_caller', 'bot-a',
