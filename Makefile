@@ -233,10 +233,11 @@ fuzz-deps: deps
 	@$(MAKE) --no-print-directory deps DEB_PKGS="$(FUZZ_PKGS)"
 
 $(FUZZ_DIR)/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz.c t/fuzz/fuzz.h \
+                    t/unit/b64url.c t/unit/b64url.h \
                     $(CORE_SRCS) $(CORE_HDRS) $(NFC_QC) | fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(GEN) -o $@ $< t/fuzz/fuzz.c \
-	    $(CORE_SRCS) $(CORE_LIBS)
+	    t/unit/b64url.c $(CORE_SRCS) $(CORE_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@set -e; for t in $(FUZZ_NAMES); do \

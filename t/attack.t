@@ -21,84 +21,48 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new()->write_config(<<'EOF');
+my $t = Manta::Test->new()->write_gateway(<<'EOF',
+# an operator who serves HTML fragments with SSI in the gateway
 
-%%MANTA_MAIN%%
+%%MANTA_TAG(/ssi/clientTag; ssi on)%%
 
-worker_processes  1;
+# two Manta accounts; the first fails over to the second
 
-http {
-    %%HTTP_GLOBALS%%
+%%MANTA_TAG(/a/clientTag; proxy_intercept_errors on;
+            error_page 503 = /b/clientTag;
+            proxy_pass http://mock/api-a/clientTag)%%
 
-    log_format  attack  '$http_x_seq $status ux=$upstream_http_x_debug '
-                        'uk=$upstream_cookie_s';
+%%MANTA_TAG(/b/clientTag; manta_credentials %%TESTDIR%%/creds-b.json;
+            manta_limit zone=strict nodelay;
+            proxy_pass http://mock/api-b/clientTag)%%
 
-    manta_limit_zone  zone=strict:1m rate=1r/m;
-    manta_limit_zone  zone=shared:1m rate=10r/s;
+# two accounts, one zone: bot "x" is 1r/m in the first
 
-    %%MANTA_UPSTREAM%%
+%%MANTA_TAG(/c/clientTag; manta_credentials %%TESTDIR%%/creds-c.json;
+            manta_limit zone=shared nodelay;
+            proxy_pass http://mock/api-c/clientTag)%%
 
-    server {
-        %%MANTA_LISTEN%%
+%%MANTA_TAG(/d/clientTag; manta_credentials %%TESTDIR%%/creds-d.json;
+            manta_limit zone=shared burst=5 nodelay;
+            proxy_pass http://mock/api-d/clientTag)%%
 
-        access_log  %%TESTDIR%%/attack.log  attack;
+# where an X-Accel-Redirect of upstream lands
 
-        %%MANTA_CLIENT_TAG%%
-
-        # an operator who serves HTML fragments with SSI in the gateway
-
-        location = /ssi/clientTag {
-            manta_endpoint  client_tag;
-            ssi             on;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        # two Manta accounts; the first fails over to the second
-
-        location = /a/clientTag {
-            manta_endpoint          client_tag;
-            proxy_intercept_errors  on;
-            error_page              503 = /b/clientTag;
-            proxy_pass              http://mock/api-a/clientTag;
-        }
-
-        location = /b/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/creds-b.json;
-            manta_limit        zone=strict nodelay;
-            proxy_pass         http://mock/api-b/clientTag;
-        }
-
-        # two accounts, one zone: bot "x" is 1r/m in the first
-
-        location = /c/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/creds-c.json;
-            manta_limit        zone=shared nodelay;
-            proxy_pass         http://mock/api-c/clientTag;
-        }
-
-        location = /d/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/creds-d.json;
-            manta_limit        zone=shared burst=5 nodelay;
-            proxy_pass         http://mock/api-d/clientTag;
-        }
-
-        # where an X-Accel-Redirect of upstream lands
-
-        location = /landing {
-            return  200 "landed\n";
-        }
-
-        # an ordinary proxied location of the same server
-
-        location = /side {
-            proxy_pass  http://mock/side;
-        }
-    }
+location = /landing {
+    return  200 "landed\n";
 }
 
+# an ordinary proxied location of the same server
+
+location = /side {
+    proxy_pass  http://mock/side;
+}
+EOF
+    main => 'worker_processes  1;',
+    log => [attack => 'ux=$upstream_http_x_debug uk=$upstream_cookie_s'],
+    http => <<'EOF');
+manta_limit_zone  zone=strict:1m rate=1r/m;
+manta_limit_zone  zone=shared:1m rate=10r/s;
 EOF
 
 my $TOKEN = 'TOKEN-ATK-0123456789abcdef';
@@ -222,10 +186,9 @@ $r = $t->post('/ssi/clientTag?botId=ssi', $body);
 my ($side) = grep { $_->{uri} =~ m{^/side} } $t->mock_requests();
 
 is($r->{status}, 200, 'SSI in a gateway location: 200');
-ok(!$side || !grep({ "@$_" =~ /\Q$TOKEN\E/ } @{ $side->{headers} }),
+carries_nothing($side,
     'SSI include from upstream: the other location\'s request does not '
-    . 'carry the injected Authorization');
-ok(!$side || $side->{body} !~ /\Q$SECRET\E/,
+    . 'carry the injected Authorization',
     'SSI include from upstream: the other location\'s request does not '
     . 'carry the rewritten body with the secret');
 
@@ -236,10 +199,9 @@ $r = $t->post('/a/clientTag?botId=fail', $body);
 
 my ($b) = grep { $_->{uri} =~ m{^/api-b/} } $t->mock_requests();
 
-ok(!$b || !grep({ "@$_" =~ /\Q$TOKEN\E/ } @{ $b->{headers} }),
+carries_nothing($b,
     'error_page into a gateway location with other credentials: the '
-    . 'first location\'s token does not reach the second one\'s upstream');
-ok(!$b || $b->{body} !~ /\Q$SECRET\E/,
+    . 'first location\'s token does not reach the second one\'s upstream',
     'error_page into a gateway location with other credentials: nor the '
     . 'first location\'s secret');
 
@@ -345,3 +307,16 @@ unlike($msg, qr/\Q$QSECRET_JSON\E|\Q$QSECRET\E/,
 $t->done();
 
 ###############################################################################
+
+# A request the mock received (or none): the token in none of its headers
+# ($no_token names that test), the secret not in its body ($no_secret).
+
+sub carries_nothing {
+    my ($req, $no_token, $no_secret) = @_;
+
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+
+    ok(!$req || !grep({ "@$_" =~ /\Q$TOKEN\E/ } @{ $req->{headers} }),
+        $no_token);
+    ok(!$req || $req->{body} !~ /\Q$SECRET\E/, $no_secret);
+}

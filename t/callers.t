@@ -116,20 +116,11 @@ http {
         # the caller named by a request header: only for these tests, as
         # nothing verifies it (see the README's rule)
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_caller    $http_x_test_caller;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/openapi/clientTag; manta_caller $http_x_test_caller)%%
 
-        location = /limited/clientTag {
-            manta_endpoint        client_tag;
-            manta_caller          $http_x_test_caller;
-            manta_limit           zone=one;
-            manta_body_max_size   4m;
-            client_max_body_size  4m;
-            proxy_pass            http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/limited/clientTag; manta_caller $http_x_test_caller;
+                    manta_limit zone=one; manta_body_max_size 4m;
+                    client_max_body_size 4m)%%
 
         # auth_request: the service name from the auth service's answer
 
@@ -140,13 +131,9 @@ http {
             proxy_set_header         Content-Length "";
         }
 
-        location = /authed/clientTag {
-            manta_endpoint    client_tag;
-            auth_request      /auth;
-            auth_request_set  $svc $upstream_http_x_service;
-            manta_caller      $svc;
-            proxy_pass        http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/authed/clientTag; auth_request /auth;
+                    auth_request_set $svc $upstream_http_x_service;
+                    manta_caller $svc)%%
     }
 
     # mutual TLS: only certificates of the callers' CA get in; the caller
@@ -168,11 +155,7 @@ http {
 
         access_log  %%TESTDIR%%/callers.log  callers;
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_caller    $ssl_client_cn;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/openapi/clientTag; manta_caller $ssl_client_cn)%%
     }
 }
 
@@ -222,17 +205,13 @@ $r = as('svc-ops', 'bot-z');
 $t->is_rejected($r, 'unknown_bot', 'bot-z',
     '"*": a bot the file does not serve is still unknown_bot');
 
-$r = as('svc-none', 'bot-a');
-$t->is_rejected($r, 'caller_not_allowed', 'bot-a',
-    'a caller with an empty bots list');
-
-$r = as('svc-payroll', 'bot-a');
-$t->is_rejected($r, 'caller_not_allowed', 'bot-a',
-    'unknown caller: not in the map');
-
-$r = as('SVC-BILLING', 'bot-a');
-$t->is_rejected($r, 'caller_not_allowed', 'bot-a',
-    'caller ids are case-sensitive');
+for my $case (['svc-none', 'a caller with an empty bots list'],
+    ['svc-payroll', 'unknown caller: not in the map'],
+    ['SVC-BILLING', 'caller ids are case-sensitive'])
+{
+    $t->is_rejected(as($case->[0], 'bot-a'), 'caller_not_allowed', 'bot-a',
+        $case->[1]);
+}
 
 $r = $t->post('/openapi/clientTag?botId=bot-a', $ok);
 $t->is_rejected($r, 'unknown_caller', 'bot-a',
@@ -390,12 +369,9 @@ events {
 http {
     server {
         listen  127.0.0.1:%%PORT_8080%%;
-        location = /openapi/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/$file;
-            manta_caller       \$remote_user;
-            proxy_pass         http://127.0.0.1:1/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/openapi/clientTag; manta_credentials %%TESTDIR%%/$file;
+                    manta_caller \$remote_user;
+                    proxy_pass http://127.0.0.1:1/api/openapi/clientTag)%%
     }
 }
 EOF

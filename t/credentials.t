@@ -52,11 +52,8 @@ http {
 
         %%MANTA_CLIENT_TAG%%
 
-        location = /strict/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/strict.json;
-            proxy_pass         http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/strict/clientTag;
+                    manta_credentials %%TESTDIR%%/strict.json)%%
     }
 }
 

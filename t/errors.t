@@ -53,67 +53,32 @@ http {
 
         %%MANTA_CLIENT_TAG%%
 
-        location = /down/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://127.0.0.1:%%PORT_CLOSED%%/api;
-        }
+        %%MANTA_TAG(/down/clientTag;
+                    proxy_pass http://127.0.0.1:%%PORT_CLOSED%%/api)%%
 
-        location = /slow/clientTag {
-            manta_endpoint      client_tag;
-            proxy_read_timeout  200ms;
-            proxy_pass          http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/slow/clientTag; proxy_read_timeout 200ms)%%
 
-        location = /smallerr/clientTag {
-            manta_endpoint        client_tag;
-            manta_error_body_max  1k;
-            proxy_pass            http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/smallerr/clientTag; manta_error_body_max 1k)%%
 
-        location = /tiny/clientTag {
-            manta_endpoint        client_tag;
-            client_max_body_size  10;
-            proxy_pass            http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/tiny/clientTag; client_max_body_size 10)%%
 
-        location = /raw/clientTag {
-            manta_endpoint  client_tag;
-            manta_errors    off;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/raw/clientTag; manta_errors off)%%
 
-        location = /unbuffered/clientTag {
-            manta_endpoint   client_tag;
-            proxy_buffering  off;
-            proxy_pass       http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/unbuffered/clientTag; proxy_buffering off)%%
 
-        location = /smallbuf/clientTag {
-            manta_endpoint           client_tag;
-            manta_error_body_max     16k;
-            proxy_buffer_size        1k;
-            proxy_buffers            2 1k;
-            proxy_busy_buffers_size  1k;
-            proxy_pass               http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/smallbuf/clientTag; manta_error_body_max 16k;
+                    proxy_buffer_size 1k; proxy_buffers 2 1k;
+                    proxy_busy_buffers_size 1k)%%
 
         # the filter takes every buffer at once, so the client is never
         # slow and small buffers alone never spool: a cacheable response
         # always goes through a temp file; with sendfile the copy filter
         # leaves its buffers in the file
 
-        location = /spool/clientTag {
-            manta_endpoint           client_tag;
-            sendfile                 on;
-            manta_error_body_max     16k;
-            proxy_buffer_size        1k;
-            proxy_buffers            2 1k;
-            proxy_busy_buffers_size  1k;
-            proxy_cache              errors;
-            proxy_cache_methods      POST;
-            proxy_cache_valid        any 1m;
-            proxy_pass               http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/spool/clientTag; sendfile on; manta_error_body_max 16k;
+                    proxy_buffer_size 1k; proxy_buffers 2 1k;
+                    proxy_busy_buffers_size 1k; proxy_cache errors;
+                    proxy_cache_methods POST; proxy_cache_valid any 1m)%%
 
         location = /plain/clientTag {
             proxy_pass  http://mock/api/openapi/clientTag;

@@ -20,11 +20,7 @@ use Manta::Test;
 ###############################################################################
 
 my $t = Manta::Test->new()->write_gateway(<<'EOF');
-location = /spaces/clientTag {
-    manta_endpoint        client_tag;
-    manta_bot_id_pattern  "^[a-z ~]+$";
-    proxy_pass            http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/spaces/clientTag; manta_bot_id_pattern "^[a-z ~]+$")%%
 EOF
 
 $t->write_creds({%Manta::Test::CREDS, bots => {

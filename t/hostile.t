@@ -46,26 +46,13 @@ http {
 
         # big enough for the hostile bodies to reach the JSON parser
 
-        location = /openapi/clientTag {
-            manta_endpoint        client_tag;
-            manta_body_max_size   1m;
-            client_max_body_size  2m;
-            proxy_pass            http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/openapi/clientTag; manta_body_max_size 1m;
+                    client_max_body_size 2m)%%
 
-        location = /drop/clientTag {
-            manta_endpoint        client_tag;
-            manta_body_max_size   1m;
-            client_max_body_size  2m;
-            manta_unknown_fields  drop;
-            proxy_pass            http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/drop/clientTag; manta_body_max_size 1m;
+                    client_max_body_size 2m; manta_unknown_fields drop)%%
 
-        location = /slow/clientTag {
-            manta_endpoint       client_tag;
-            client_body_timeout  1s;
-            proxy_pass           http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/slow/clientTag; client_body_timeout 1s)%%
     }
 }
 

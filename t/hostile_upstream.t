@@ -68,11 +68,8 @@ http {
 
         # a Location built by nginx, not copied from the upstream's bytes
 
-        location = /redirect/clientTag {
-            manta_endpoint  client_tag;
-            proxy_redirect  /cb/  /SECRET-A-fedcba9876543210/;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/redirect/clientTag;
+                    proxy_redirect /cb/  /SECRET-A-fedcba9876543210/)%%
 
         # nginx rewrites these in place (a replacement no longer than what
         # it replaces): the bytes change, the pointers to them do not
@@ -88,54 +85,27 @@ http {
 
         # the range filter adds part headers to a body of known length
 
-        location = /ranges/clientTag {
-            manta_endpoint      client_tag;
-            proxy_force_ranges  on;
-            proxy_pass          http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/ranges/clientTag; proxy_force_ranges on)%%
 
-        location = /unbuffered/clientTag {
-            manta_endpoint   client_tag;
-            proxy_buffering  off;
-            proxy_pass       http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/unbuffered/clientTag; proxy_buffering off)%%
 
-        location = /kept/clientTag {
-            manta_endpoint      client_tag;
-            proxy_http_version  1.1;
-            proxy_set_header    Connection "";
-            proxy_pass          http://kept/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/kept/clientTag; proxy_http_version 1.1;
+                    proxy_set_header Connection "";
+                    proxy_pass http://kept/api/openapi/clientTag)%%
 
-        location = /timeout/clientTag {
-            manta_endpoint      client_tag;
-            proxy_read_timeout  1s;
-            proxy_pass          http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/timeout/clientTag; proxy_read_timeout 1s)%%
 
-        location = /timeout-unbuffered/clientTag {
-            manta_endpoint      client_tag;
-            proxy_buffering     off;
-            proxy_read_timeout  1s;
-            proxy_pass          http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/timeout-unbuffered/clientTag; proxy_buffering off;
+                    proxy_read_timeout 1s)%%
 
         # a cacheable response always goes through a temp file, read back
         # in small buffers
 
-        location = /spool/clientTag {
-            manta_endpoint            client_tag;
-            sendfile                  on;
-            proxy_buffer_size         1k;
-            proxy_buffers             2 1k;
-            proxy_busy_buffers_size   1k;
-            proxy_max_temp_file_size  1m;
-            proxy_cache               spool;
-            proxy_cache_key           $request_id;
-            proxy_cache_methods       POST;
-            proxy_cache_valid         any 1m;
-            proxy_pass                http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/spool/clientTag; sendfile on; proxy_buffer_size 1k;
+                    proxy_buffers 2 1k; proxy_busy_buffers_size 1k;
+                    proxy_max_temp_file_size 1m; proxy_cache spool;
+                    proxy_cache_key $request_id; proxy_cache_methods POST;
+                    proxy_cache_valid any 1m)%%
     }
 }
 

@@ -24,113 +24,49 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new()->write_config(<<'EOF');
+# one listening socket per worker: connections are spread over all four
+# workers by the kernel
 
-%%MANTA_MAIN%%
+my $t = Manta::Test->new()->write_gateway(<<'EOF',
+%%MANTA_TAG(/openapi/clientTag; manta_limit zone=bots burst=5 nodelay)%%
 
-worker_processes  4;
+%%MANTA_TAG(/minutes/clientTag;
+            manta_limit zone=minutes burst=5 nodelay)%%
 
-http {
-    %%HTTP_GLOBALS%%
+%%MANTA_TAG(/delay/clientTag; manta_limit zone=tens burst=5 delay=2;
+            manta_limit_log_level warn)%%
 
-    log_format  limit  '$http_x_seq $status $manta_limit_status '
-                       '$manta_bot_id $pid';
+%%MANTA_TAG(/burst/clientTag; manta_limit zone=tens burst=5)%%
 
-    manta_limit_zone  zone=bots:1m     rate=1r/m;
-    manta_limit_zone  zone=minutes:1m  rate=10r/m;
-    manta_limit_zone  zone=tens:1m     rate=10r/s;
+%%MANTA_TAG(/status/clientTag; manta_limit zone=bots burst=1 nodelay;
+            manta_limit_status 503; manta_limit_log_level warn)%%
 
-    %%MANTA_UPSTREAM%%
+%%MANTA_TAG(/dry/clientTag; manta_limit zone=bots burst=1 nodelay;
+            manta_limit_dry_run on; manta_limit_log_level notice)%%
 
-    server {
-        # one listening socket per worker: connections are spread over
-        # all four workers by the kernel
-        listen       127.0.0.1:%%PORT_8080%% reuseport;
-        server_name  localhost;
+%%MANTA_TAG(/drydelay/clientTag; manta_limit zone=tens burst=5;
+            manta_limit_dry_run on)%%
 
-        access_log  %%TESTDIR%%/limit.log  limit;
+%%MANTA_TAG(/noheaders/clientTag;
+            manta_limit zone=bots burst=1 nodelay;
+            manta_limit_headers off)%%
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bots burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+%%MANTA_TAG(/unlimited/clientTag)%%
 
-        location = /minutes/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=minutes burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+%%MANTA_TAG(/strict/clientTag;
+            manta_credentials %%TESTDIR%%/strict.json;
+            manta_limit zone=bots burst=5 nodelay)%%
 
-        location = /delay/clientTag {
-            manta_endpoint         client_tag;
-            manta_limit            zone=tens burst=5 delay=2;
-            manta_limit_log_level  warn;
-            proxy_pass             http://mock/api/openapi/clientTag;
-        }
+%%MANTA_TAG(/noburst/clientTag; manta_limit zone=bots)%%
 
-        location = /burst/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=tens burst=5;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /status/clientTag {
-            manta_endpoint         client_tag;
-            manta_limit            zone=bots burst=1 nodelay;
-            manta_limit_status     503;
-            manta_limit_log_level  warn;
-            proxy_pass             http://mock/api/openapi/clientTag;
-        }
-
-        location = /dry/clientTag {
-            manta_endpoint         client_tag;
-            manta_limit            zone=bots burst=1 nodelay;
-            manta_limit_dry_run    on;
-            manta_limit_log_level  notice;
-            proxy_pass             http://mock/api/openapi/clientTag;
-        }
-
-        location = /drydelay/clientTag {
-            manta_endpoint       client_tag;
-            manta_limit          zone=tens burst=5;
-            manta_limit_dry_run  on;
-            proxy_pass           http://mock/api/openapi/clientTag;
-        }
-
-        location = /noheaders/clientTag {
-            manta_endpoint       client_tag;
-            manta_limit          zone=bots burst=1 nodelay;
-            manta_limit_headers  off;
-            proxy_pass           http://mock/api/openapi/clientTag;
-        }
-
-        location = /unlimited/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /strict/clientTag {
-            manta_endpoint     client_tag;
-            manta_credentials  %%TESTDIR%%/strict.json;
-            manta_limit        zone=bots burst=5 nodelay;
-            proxy_pass         http://mock/api/openapi/clientTag;
-        }
-
-        location = /noburst/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bots;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /invalid/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bots burst=1 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-    }
-}
-
+%%MANTA_TAG(/invalid/clientTag; manta_limit zone=bots burst=1 nodelay)%%
+EOF
+    main => 'worker_processes  4;', listen => 'reuseport', client_tag => 0,
+    log => [limit => '$manta_limit_status $manta_bot_id $pid'],
+    http => <<'EOF');
+manta_limit_zone  zone=bots:1m     rate=1r/m;
+manta_limit_zone  zone=minutes:1m  rate=10r/m;
+manta_limit_zone  zone=tens:1m     rate=10r/s;
 EOF
 
 $t->write_creds({token => 'TOKEN-D', secret => 'SECRET-D',
@@ -234,13 +170,7 @@ cmp_ok($ok[-1]{elapsed}, '<', 2, 'plain burst: ... and not much later');
 
 # headers: 1r/m burst=5 nodelay, one request after the other
 
-my @fields;
-
-for my $i (1 .. 7) {
-    $r = post('/openapi/clientTag?botId=hdr');
-    push @fields, [$r->{status}, $r->{headers}{'ratelimit-policy'},
-        $r->{headers}{ratelimit}, $r->{headers}{'retry-after'}];
-}
+my @fields = rate_fields('/openapi/clientTag?botId=hdr');
 
 is(join(' ', map { $_->[0] } @fields), '200 200 200 200 200 200 429',
     'headers: 6 passed then rejected');
@@ -267,13 +197,7 @@ $r = post('/minutes/clientTag?botId=dec', '{"name":');
 is($r->{headers}{ratelimit}, '"minutes";r=6;t=0',
     '10r/m burst=5: a bot not seen yet: r=6 (burst + 1), t=0');
 
-@fields = ();
-
-for my $i (1 .. 7) {
-    $r = post('/minutes/clientTag?botId=dec');
-    push @fields, [$r->{status}, $r->{headers}{'ratelimit-policy'},
-        $r->{headers}{ratelimit}, $r->{headers}{'retry-after'}];
-}
+@fields = rate_fields('/minutes/clientTag?botId=dec');
 
 is(join(' ', map { $_->[0] } @fields), '200 200 200 200 200 200 429',
     '10r/m: 6 passed then rejected');
@@ -454,6 +378,23 @@ sub post_req {
     return ['POST', $uri,
         headers => ['Content-Type' => $type // 'application/json'],
         body => $body // $ok];
+}
+
+# Seven requests to $uri: of each, the status, RateLimit-Policy, RateLimit
+# and Retry-After.
+
+sub rate_fields {
+    my ($uri) = @_;
+
+    my @fields;
+
+    for my $i (1 .. 7) {
+        my $res = post($uri);
+        push @fields, [$res->{status}, $res->{headers}{'ratelimit-policy'},
+            $res->{headers}{ratelimit}, $res->{headers}{'retry-after'}];
+    }
+
+    return @fields;
 }
 
 # The request's line in limit.log: "status limit_status botId pid".

@@ -22,44 +22,17 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new()->write_config(<<'EOF');
+my $t = Manta::Test->new()->write_gateway(<<'EOF',
+%%MANTA_TAG(/openapi/clientTag;
+            manta_limit zone=backoff burst=100 nodelay)%%
 
-%%MANTA_MAIN%%
-
-worker_processes  2;
-
-http {
-    %%HTTP_GLOBALS%%
-
-    log_format  limit  '$http_x_seq $status $manta_limit_status '
-                       '$upstream_status';
-
-    manta_limit_zone  zone=backoff:1m rate=100r/s;
-
-    %%MANTA_UPSTREAM%%
-
-    server {
-        listen       127.0.0.1:%%PORT_8080%% reuseport;
-        server_name  localhost;
-
-        access_log  %%TESTDIR%%/limit.log  limit;
-
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=backoff burst=100 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /nobackoff/clientTag {
-            manta_endpoint          client_tag;
-            manta_limit             zone=backoff burst=100 nodelay;
-            manta_upstream_backoff  off;
-            proxy_pass              http://mock/api/openapi/clientTag;
-        }
-    }
-}
-
+%%MANTA_TAG(/nobackoff/clientTag;
+            manta_limit zone=backoff burst=100 nodelay;
+            manta_upstream_backoff off)%%
 EOF
+    main => 'worker_processes  2;', listen => 'reuseport', client_tag => 0,
+    log => [limit => '$manta_limit_status $upstream_status'],
+    http => 'manta_limit_zone  zone=backoff:1m rate=100r/s;');
 
 $t->write_creds({token => 'TOKEN-D', secret => 'SECRET-D'});
 

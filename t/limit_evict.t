@@ -22,45 +22,17 @@ use Manta::Test;
 
 ###############################################################################
 
-my $t = Manta::Test->new()->write_config(<<'EOF');
+my $t = Manta::Test->new()->write_gateway(<<'EOF',
+%%MANTA_TAG(/flood/clientTag; manta_limit zone=flood burst=2 nodelay)%%
 
-%%MANTA_MAIN%%
-
-http {
-    %%HTTP_GLOBALS%%
-
-    log_format  limit  '$http_x_seq $status $manta_limit_status '
-                       '$upstream_status';
-
-    manta_credentials  %%TESTDIR%%/creds.json;
-
-    # the smallest zones: 8 pages, room for some 190 bots
-    manta_limit_zone  zone=flood:32k  rate=1r/m;
-    manta_limit_zone  zone=own:32k    rate=10r/s;
-
-    %%MANTA_MOCK_KEEPALIVE%%
-
-    server {
-        %%MANTA_LISTEN%%
-
-        access_log  %%TESTDIR%%/limit.log  limit;
-
-        %%MANTA_KEEPALIVE%%
-
-        location = /flood/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=flood burst=2 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /own/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=own burst=20 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-    }
-}
-
+%%MANTA_TAG(/own/clientTag; manta_limit zone=own burst=20 nodelay)%%
+EOF
+    keepalive => 1, client_tag => 0,
+    log => [limit => '$manta_limit_status $upstream_status'],
+    http => <<'EOF');
+# the smallest zones: 8 pages, room for some 190 bots
+manta_limit_zone  zone=flood:32k  rate=1r/m;
+manta_limit_zone  zone=own:32k    rate=10r/s;
 EOF
 
 # a default credential: any botId passes; bot-slow has its own, slower rate

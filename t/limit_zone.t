@@ -23,50 +23,19 @@ use Manta::Test;
 
 my $t = Manta::Test->new();
 
-my $conf = <<'EOF';
+my $conf = $t->gateway_text(<<'EOF',
+%%MANTA_TAG(/tiny/clientTag; manta_limit zone=tiny nodelay)%%
 
-%%MANTA_MAIN%%
+%%MANTA_TAG(/keep/clientTag; manta_limit zone=keep burst=1 nodelay)%%
 
-http {
-    %%HTTP_GLOBALS%%
-
-    log_format  limit  '$http_x_seq $status $manta_limit_status';
-
-    manta_credentials  %%TESTDIR%%/creds.json;
-
-    manta_limit_zone  zone=tiny:32k     rate=1r/m;
-    manta_limit_zone  zone=keep:1m      rate=1r/m;
-    manta_limit_zone  zone=resize:SIZE  rate=1r/m;
-
-    %%MANTA_MOCK_KEEPALIVE%%
-
-    server {
-        %%MANTA_LISTEN%%
-
-        access_log  %%TESTDIR%%/limit.log  limit;
-
-        %%MANTA_KEEPALIVE%%
-
-        location = /tiny/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=tiny nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /keep/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=keep burst=1 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /resize/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=resize burst=1 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-    }
-}
-
+%%MANTA_TAG(/resize/clientTag;
+            manta_limit zone=resize burst=1 nodelay)%%
+EOF
+    keepalive => 1, client_tag => 0, log => [limit => '$manta_limit_status'],
+    http => <<'EOF');
+manta_limit_zone  zone=tiny:32k     rate=1r/m;
+manta_limit_zone  zone=keep:1m      rate=1r/m;
+manta_limit_zone  zone=resize:SIZE  rate=1r/m;
 EOF
 
 $t->write_creds({token => 'TOKEN-D', secret => 'SECRET-D'});
@@ -170,8 +139,8 @@ my %bad = (
         qr/invalid number of arguments in "manta_limit_zone"/],
     'zone twice' => ['zone=keep:1m', 'zone=tiny:32k',
         qr/"tiny" is already defined/],
-    'status 600' => ['manta_limit     zone=keep burst=1 nodelay;',
-        'manta_limit zone=keep burst=1 nodelay; manta_limit_status 600;',
+    'status 600' => ['manta_limit zone=keep burst=1 nodelay)',
+        'manta_limit zone=keep burst=1 nodelay; manta_limit_status 600)',
         qr/value must be between 400 and 599/],
 );
 

@@ -26,17 +26,9 @@ use Manta::Test;
 ###############################################################################
 
 my $t = Manta::Test->new()->write_gateway(<<'EOF');
-location = /pattern/clientTag {
-    manta_endpoint      client_tag;
-    manta_name_pattern  "^[a-z ]+$";
-    proxy_pass          http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/pattern/clientTag; manta_name_pattern "^[a-z ]+$")%%
 
-location = /short/clientTag {
-    manta_endpoint         client_tag;
-    manta_name_max_length  5;
-    proxy_pass             http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/short/clientTag; manta_name_max_length 5)%%
 EOF
 
 $t->write_creds();

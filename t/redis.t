@@ -35,63 +35,32 @@ my $redis = Manta::Redis->for_test($ga);
 
 $redis->acl_user('gw', 'gw-secret-pass');
 
-my $conf = <<'EOF';
+my @log = (log => [limit => '$manta_limit_status $manta_limit_source'
+    . ' $manta_bot_id']);
 
-%%MANTA_MAIN%%
+my $conf = $ga->gateway_text(<<'EOF',
+%%MANTA_TAG(/fleet/clientTag; manta_limit zone=bots burst=5 nodelay)%%
 
-worker_processes  2;
+%%MANTA_TAG(/delay/clientTag; manta_limit zone=tens burst=5 delay=2)%%
 
-http {
-    %%HTTP_GLOBALS%%
-
-    log_format  limit  '$http_x_seq $status $manta_limit_status '
-                       '$manta_limit_source $manta_bot_id';
-
-    manta_credentials  CREDS_PATH;
-
-    manta_limit_zone   zone=bots:1m  rate=1r/m;
-    manta_limit_redis  zone=bots  server=127.0.0.1:REDIS_PORT  db=3
-                       timeout=300ms  fleet=2;
-
-    manta_status_zone  zone=status:1m;
-
-    manta_limit_zone   zone=tens:1m  rate=10r/s;
-    manta_limit_redis  zone=tens  server=127.0.0.1:REDIS_PORT  db=3
-                       timeout=300ms  prefix=t:;
-
-    %%MANTA_MOCK%%
-
-    server {
-        listen       127.0.0.1:%%PORT_8080%% reuseport;
-        server_name  localhost;
-
-        access_log  %%TESTDIR%%/limit.log  limit;
-
-        location = /fleet/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bots burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /delay/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=tens burst=5 delay=2;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /manta/status {
-            manta_status;
-        }
-
-        location = /dry/clientTag {
-            manta_endpoint       client_tag;
-            manta_limit          zone=bots burst=1 nodelay;
-            manta_limit_dry_run  on;
-            proxy_pass           http://mock/api/openapi/clientTag;
-        }
-    }
+location = /manta/status {
+    manta_status;
 }
 
+%%MANTA_TAG(/dry/clientTag; manta_limit zone=bots burst=1 nodelay;
+            manta_limit_dry_run on)%%
+EOF
+    @log, main => 'worker_processes  2;', listen => 'reuseport',
+    creds => 'CREDS_PATH', client_tag => 0, http => <<'EOF');
+manta_limit_zone   zone=bots:1m  rate=1r/m;
+manta_limit_redis  zone=bots  server=127.0.0.1:REDIS_PORT  db=3
+                   timeout=300ms  fleet=2;
+
+manta_status_zone  zone=status:1m;
+
+manta_limit_zone   zone=tens:1m  rate=10r/s;
+manta_limit_redis  zone=tens  server=127.0.0.1:REDIS_PORT  db=3
+                   timeout=300ms  prefix=t:;
 EOF
 
 my $creds = '{"token":"TOKEN-D","secret":"SECRET-D",'
@@ -109,82 +78,41 @@ $gc->write_file('creds.json', $creds, 0600);
 $gc->write_file('redis.pass', "gw-secret-pass\n", 0600);
 $gc->write_file('wrong.pass', "not-the-password\n", 0600);
 
-my $cconf = <<'EOF';
+my $cconf = $gc->gateway_text(<<'EOF', @log, client_tag => 0, http => <<'EOF');
+%%MANTA_TAG(/auth/clientTag; manta_limit zone=auth burst=5 nodelay)%%
 
-%%MANTA_MAIN%%
+%%MANTA_TAG(/wrong/clientTag; manta_limit zone=wrong burst=5 nodelay)%%
 
-http {
-    %%HTTP_GLOBALS%%
+%%MANTA_TAG(/quick/clientTag; manta_limit zone=quick burst=5 nodelay)%%
 
-    log_format  limit  '$http_x_seq $status $manta_limit_status '
-                       '$manta_limit_source $manta_bot_id';
+%%MANTA_TAG(/allow/clientTag; manta_limit zone=allow burst=5 nodelay)%%
 
-    manta_credentials  %%TESTDIR%%/creds.json;
+%%MANTA_TAG(/deny/clientTag; manta_limit zone=deny burst=5 nodelay)%%
 
-    manta_limit_zone   zone=auth:1m  rate=1r/m;
-    manta_limit_redis  zone=auth  server=127.0.0.1:REDIS_PORT  username=gw
-                       password_file=%%TESTDIR%%/redis.pass  timeout=300ms;
-
-    manta_limit_zone   zone=wrong:1m  rate=1r/m;
-    manta_limit_redis  zone=wrong  server=127.0.0.1:REDIS_PORT  username=gw
-                       password_file=%%TESTDIR%%/wrong.pass  timeout=300ms
-                       fallback=deny;
-
-    manta_limit_zone   zone=quick:1m  rate=1r/m;
-    manta_limit_redis  zone=quick  server=127.0.0.1:REDIS_PORT
-                       timeout=50ms  fleet=3;
-
-    manta_limit_zone   zone=allow:1m  rate=1r/m;
-    manta_limit_redis  zone=allow  server=127.0.0.1:REDIS_PORT
-                       timeout=50ms  fallback=allow;
-
-    manta_limit_zone   zone=deny:1m  rate=1r/m;
-    manta_limit_redis  zone=deny  server=127.0.0.1:REDIS_PORT
-                       timeout=50ms  fallback=deny;
-
-    %%MANTA_MOCK%%
-
-    server {
-        %%MANTA_LISTEN%%
-
-        access_log  %%TESTDIR%%/limit.log  limit;
-
-        location = /auth/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=auth burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /wrong/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=wrong burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /quick/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=quick burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /allow/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=allow burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /deny/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=deny burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /plain/ {
-            return  200 "plain\n";
-        }
-    }
+location = /plain/ {
+    return  200 "plain\n";
 }
+EOF
+manta_limit_zone   zone=auth:1m  rate=1r/m;
+manta_limit_redis  zone=auth  server=127.0.0.1:REDIS_PORT  username=gw
+                   password_file=%%TESTDIR%%/redis.pass  timeout=300ms;
 
+manta_limit_zone   zone=wrong:1m  rate=1r/m;
+manta_limit_redis  zone=wrong  server=127.0.0.1:REDIS_PORT  username=gw
+                   password_file=%%TESTDIR%%/wrong.pass  timeout=300ms
+                   fallback=deny;
+
+manta_limit_zone   zone=quick:1m  rate=1r/m;
+manta_limit_redis  zone=quick  server=127.0.0.1:REDIS_PORT
+                   timeout=50ms  fleet=3;
+
+manta_limit_zone   zone=allow:1m  rate=1r/m;
+manta_limit_redis  zone=allow  server=127.0.0.1:REDIS_PORT
+                   timeout=50ms  fallback=allow;
+
+manta_limit_zone   zone=deny:1m  rate=1r/m;
+manta_limit_redis  zone=deny  server=127.0.0.1:REDIS_PORT
+                   timeout=50ms  fallback=deny;
 EOF
 
 $gc->write_config($redis->config($cconf));

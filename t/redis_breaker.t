@@ -32,41 +32,21 @@ my $redis = Manta::Redis->for_test($t);
 # the time a request may wait on Redis, scaled with the test's waits (ASan)
 my $timeout = int(100 * $SCALE);
 
-my $conf = <<'EOF';
+my $conf = $t->gateway_text(<<'EOF', client_tag => 0, http => <<'EOF');
+add_header  X-Source  $manta_limit_source  always;
 
-%%MANTA_MAIN%%
+%%MANTA_TAG(/one/clientTag; manta_limit zone=one burst=100 nodelay)%%
 
-http {
-    %%HTTP_GLOBALS%%
-    %%MANTA_UPSTREAM%%
+%%MANTA_TAG(/three/clientTag;
+            manta_limit zone=three burst=100 nodelay)%%
+EOF
+manta_limit_zone   zone=one:1m  rate=100r/s;
+manta_limit_redis  zone=one  server=127.0.0.1:REDIS_PORT
+                   timeout=TIMEOUTms  fails=1  probe=200ms;
 
-    manta_limit_zone   zone=one:1m  rate=100r/s;
-    manta_limit_redis  zone=one  server=127.0.0.1:REDIS_PORT
-                       timeout=TIMEOUTms  fails=1  probe=200ms;
-
-    manta_limit_zone   zone=three:1m  rate=100r/s;
-    manta_limit_redis  zone=three  server=127.0.0.1:REDIS_PORT
-                       timeout=TIMEOUTms  prefix=d:;
-
-    server {
-        %%MANTA_LISTEN%%
-
-        add_header  X-Source  $manta_limit_source  always;
-
-        location = /one/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=one burst=100 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /three/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=three burst=100 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-    }
-}
-
+manta_limit_zone   zone=three:1m  rate=100r/s;
+manta_limit_redis  zone=three  server=127.0.0.1:REDIS_PORT
+                   timeout=TIMEOUTms  prefix=d:;
 EOF
 
 $conf = $redis->config($conf, TIMEOUT => $timeout);
@@ -155,41 +135,40 @@ is(count(qr/\[warn\] .*zone "one": .* answers again, circuit closed/), 1,
 
 # Redis frozen (SIGSTOP) for one request: it waits the timeout, the
 # circuit of zone one opens; thawed at once, Redis answers again, but the
-# decisions return to it only with the probe 200 ms after the opening
+# decisions return to it only with the probe 200 ms after the opening; the
+# same with the defaults (zone three): three timeouts open it, back after
+# 1 s.  Of each: the requests that open it, the name of its probe, when it
+# may be back at the earliest and the latest after the opening.
 
-$redis->freeze();
-is(source('one'), 'fallback', 'frozen: zone one takes the fallback');
-my $opened = time();
-$redis->thaw();
+for my $case (
+    ['one', 1, 'probe=200ms', 'the probe', 0.15, 0.2 + 0.15 * $SCALE,
+        '200 ms'],
+    ['three', 3, 'default probe=1s', 'its probe', 0.8, 1 + 0.3 * $SCALE,
+        '1 s'])
+{
+    my ($zone, $n, $probe, $its, $min, $max, $about) = @$case;
 
-is(count(qr/\[warn\] .*zone "one": .* fails, circuit open/), 2,
-    'frozen: zone one\'s circuit opens again');
+    $redis->freeze();
+    if ($n == 1) {
+        is(source($zone), 'fallback',
+            "frozen: zone $zone takes the fallback");
+    } else {
+        source($zone) for 1 .. $n;
+    }
+    my $opened = time();
+    $redis->thaw();
 
-my $one = back_after('one', $opened, 3 * $SCALE);
-ok(defined $one, 'probe=200ms: zone one returns to Redis');
-note('zone one back ' . ($one // 'never') . ' s after the opening');
-cmp_ok($one // 0, '>=', 0.15,
-    'probe=200ms: not before the probe, though Redis answers');
-cmp_ok($one // 99, '<', 0.2 + 0.15 * $SCALE,
-    'probe=200ms: back within about 200 ms of the opening');
+    is(count(qr/\[warn\] .*zone "$zone": .* fails, circuit open/), 2,
+        "frozen: zone $zone\'s circuit opens again");
 
-# the same with the defaults: three timeouts open it, back after 1 s
-
-$redis->freeze();
-source('three') for 1 .. 3;
-$opened = time();
-$redis->thaw();
-
-is(count(qr/\[warn\] .*zone "three": .* fails, circuit open/), 2,
-    'frozen: zone three\'s circuit opens again');
-
-my $three = back_after('three', $opened, 3 * $SCALE);
-ok(defined $three, 'default probe=1s: zone three returns to Redis');
-note('zone three back ' . ($three // 'never') . ' s after the opening');
-cmp_ok($three // 0, '>=', 0.8,
-    'default probe=1s: not before its probe, though Redis answers');
-cmp_ok($three // 99, '<', 1 + 0.3 * $SCALE,
-    'default probe=1s: back within about 1 s of the opening');
+    my $back = back_after($zone, $opened, 3 * $SCALE);
+    ok(defined $back, "$probe: zone $zone returns to Redis");
+    note("zone $zone back " . ($back // 'never') . ' s after the opening');
+    cmp_ok($back // 0, '>=', $min,
+        "$probe: not before $its, though Redis answers");
+    cmp_ok($back // 99, '<', $max,
+        "$probe: back within about $about of the opening");
+}
 
 $redis->stop();
 

@@ -38,53 +38,26 @@ my $redis = Manta::Redis->for_test($ga);
 # the frozen zone's timeout, scaled with the test's waits (ASan)
 my $timeout = int(200 * $SCALE);
 
-my $conf = <<'EOF';
+my $conf = $ga->gateway_text(<<'EOF',
+%%MANTA_TAG(/fleet/clientTag; manta_limit zone=fleet burst=9 nodelay)%%
 
-%%MANTA_MAIN%%
+%%MANTA_TAG(/frozen/clientTag;
+            manta_limit zone=frozen burst=5 nodelay)%%
 
-worker_processes  2;
-
-http {
-    %%HTTP_GLOBALS%%
-
-    log_format  limit  '$http_x_seq $status $manta_limit_status '
-                       '$manta_limit_source $manta_bot_id';
-
-    manta_credentials  CREDS_PATH;
-
-    manta_limit_zone   zone=fleet:1m  rate=1r/m;
-    manta_limit_redis  zone=fleet  server=127.0.0.1:REDIS_PORT
-                       timeout=2s  fleet=3;
-
-    manta_limit_zone   zone=frozen:1m  rate=1r/m;
-    manta_limit_redis  zone=frozen  server=127.0.0.1:REDIS_PORT
-                       timeout=TIMEOUTms  fleet=3;
-
-    %%MANTA_MOCK%%
-
-    server {
-        %%MANTA_LISTEN%%
-
-        access_log  %%TESTDIR%%/limit.log  limit;
-
-        location = /fleet/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=fleet burst=9 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /frozen/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=frozen burst=5 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-        location = /plain/ {
-            return  200 "plain\n";
-        }
-    }
+location = /plain/ {
+    return  200 "plain\n";
 }
+EOF
+    main => 'worker_processes  2;', creds => 'CREDS_PATH', client_tag => 0,
+    log => [limit => '$manta_limit_status $manta_limit_source $manta_bot_id'],
+    http => <<'EOF');
+manta_limit_zone   zone=fleet:1m  rate=1r/m;
+manta_limit_redis  zone=fleet  server=127.0.0.1:REDIS_PORT
+                   timeout=2s  fleet=3;
 
+manta_limit_zone   zone=frozen:1m  rate=1r/m;
+manta_limit_redis  zone=frozen  server=127.0.0.1:REDIS_PORT
+                   timeout=TIMEOUTms  fleet=3;
 EOF
 
 # one credentials path for all: the same account in the keys

@@ -34,23 +34,7 @@ my $dir = $t->dir();
 # the certificates: a CA, a server certificate it signs for 127.0.0.1 and
 # localhost, and an unrelated CA
 
-$t->write_file('server.ext', "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-    . "basicConstraints=CA:FALSE\n");
-
-for my $cmd (
-    [qw/req -x509 -newkey rsa:2048 -nodes -days 2 -subj/, '/CN=Redis Test CA',
-        '-keyout', "$dir/ca.key", '-out', "$dir/ca.crt"],
-    [qw/req -x509 -newkey rsa:2048 -nodes -days 2 -subj/, '/CN=Other CA',
-        '-keyout', "$dir/other.key", '-out', "$dir/other.crt"],
-    [qw/req -newkey rsa:2048 -nodes -subj/, '/CN=localhost',
-        '-keyout', "$dir/redis.key", '-out', "$dir/redis.csr"],
-    [qw/x509 -req -days 2 -set_serial 2/, '-in', "$dir/redis.csr",
-        '-CA', "$dir/ca.crt", '-CAkey', "$dir/ca.key",
-        '-extfile', "$dir/server.ext", '-out', "$dir/redis.crt"])
-{
-    my ($rc, $out) = $t->run_command('openssl', @$cmd);
-    is($rc, 0, "openssl $cmd->[0] $cmd->[-1]") or diag($out);
-}
+$t->write_certs('Redis Test CA', 'redis');
 
 # Redis: the plaintext port for the test's own commands, the TLS port for
 # the gateway
@@ -70,83 +54,36 @@ $t->write_file('creds.json', '{"token":"TOKEN-R","secret":"SECRET-R"}',
     0600);
 $t->write_file('redis.pass', "tls-secret-pass\n", 0600);
 
-my $zones = <<'EOF';
-    manta_limit_zone   zone=tls:1m  rate=1r/m;
-    manta_limit_redis  zone=tls  server=127.0.0.1:%%PORT_REDIS_TLS%%  tls
-                       tls_trusted_certificate=%%TESTDIR%%/ca.crt
-                       username=gw  password_file=%%TESTDIR%%/redis.pass
-                       timeout=500ms  fallback=deny;
+# the zones, each 1r/m, refused when Redis does not decide: how each
+# reaches Redis (over TLS but for "plain"); manta_limit takes no variable,
+# so one location each
 
-    manta_limit_zone   zone=named:1m  rate=1r/m;
-    manta_limit_redis  zone=named  server=127.0.0.1:%%PORT_REDIS_TLS%%  tls
-                       tls_trusted_certificate=%%TESTDIR%%/ca.crt
-                       tls_name=localhost  timeout=500ms  fallback=deny;
+my $auth = 'username=gw  password_file=%%TESTDIR%%/redis.pass';
+my $ca = 'tls  tls_trusted_certificate=%%TESTDIR%%';
 
-    manta_limit_zone   zone=noverify:1m  rate=1r/m;
-    manta_limit_redis  zone=noverify  server=127.0.0.1:%%PORT_REDIS_TLS%%
-                       tls  tls_verify=off  timeout=500ms  fallback=deny;
+my @zones = (
+    [tls => "$ca/ca.crt  $auth"],
+    [named => "$ca/ca.crt  tls_name=localhost"],
+    [noverify => 'tls  tls_verify=off'],
+    [wrongca => "$ca/other.crt  $auth"],
+    [badname => "$ca/ca.crt  tls_name=redis.example.com"],
+    [plain => $auth],
+);
 
-    manta_limit_zone   zone=wrongca:1m  rate=1r/m;
-    manta_limit_redis  zone=wrongca  server=127.0.0.1:%%PORT_REDIS_TLS%%  tls
-                       tls_trusted_certificate=%%TESTDIR%%/other.crt
-                       username=gw  password_file=%%TESTDIR%%/redis.pass
-                       timeout=500ms  fallback=deny;
+my ($zones, $locations) = ('', '');
 
-    manta_limit_zone   zone=badname:1m  rate=1r/m;
-    manta_limit_redis  zone=badname  server=127.0.0.1:%%PORT_REDIS_TLS%%  tls
-                       tls_trusted_certificate=%%TESTDIR%%/ca.crt
-                       tls_name=redis.example.com  timeout=500ms
-                       fallback=deny;
+for my $z (@zones) {
+    my ($name, $how) = @$z;
 
-    manta_limit_zone   zone=plain:1m  rate=1r/m;
-    manta_limit_redis  zone=plain  server=127.0.0.1:%%PORT_REDIS_TLS%%
-                       username=gw  password_file=%%TESTDIR%%/redis.pass
-                       timeout=500ms  fallback=deny;
-EOF
-
-my $conf = <<'EOF';
-
-%%MANTA_MAIN%%
-
-http {
-    %%HTTP_GLOBALS%%
-
-    log_format  limit  '$http_x_seq $status $manta_limit_status '
-                       '$manta_limit_source $manta_bot_id';
-
-    manta_credentials  %%TESTDIR%%/creds.json;
-
-ZONES
-    %%MANTA_MOCK%%
-
-    server {
-        %%MANTA_LISTEN%%
-
-        access_log  %%TESTDIR%%/limit.log  limit;
-
-LOCATIONS
-    }
+    $zones .= "manta_limit_zone   zone=$name:1m  rate=1r/m;\n"
+        . "manta_limit_redis  zone=$name  server=127.0.0.1:%%PORT_REDIS_TLS%%"
+        . "  $how  timeout=500ms  fallback=deny;\n\n";
+    $locations .= "%%MANTA_TAG(/$name/clientTag;"
+        . " manta_limit zone=$name burst=2 nodelay)%%\n\n";
 }
 
-EOF
-
-# manta_limit takes no variable: one location per zone
-
-my $locations = '';
-
-for my $z (qw/tls named noverify wrongca badname plain/) {
-    $locations .= <<"EOF";
-        location = /$z/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=$z burst=2 nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
-
-EOF
-}
-
-$conf =~ s/ZONES\n/$zones/;
-$conf =~ s/LOCATIONS\n/$locations/;
+my $conf = $t->gateway_text($locations, client_tag => 0, http => $zones,
+    log => [limit => '$manta_limit_status $manta_limit_source $manta_bot_id']);
 
 $t->write_config($conf);
 
@@ -161,7 +98,7 @@ my $want = '"tls" verifies the certificate of Redis: give '
 like($out, qr/\[emerg\].*\Q$want\E.*"tls_verify=off"/,
     'nginx -t: the message says to give the CA or tls_verify=off');
 
-(my $noTls = $conf) =~ s/(zone=named  server=\S+)  tls\n/$1\n/
+(my $noTls = $conf) =~ s/(zone=named  server=\S+)  tls  /$1  /
     or die "no zone named in the config\n";
 ($rc, $out) = $t->test_config_text('notls.conf', $noTls);
 isnt($rc, 0, 'nginx -t: tls_trusted_certificate without "tls" fails');

@@ -20,54 +20,22 @@ use Manta::Test;
 ###############################################################################
 
 my $t = Manta::Test->new()->write_gateway(<<'EOF');
-location = /strict/clientTag {
-    manta_endpoint     client_tag;
-    manta_credentials  %%TESTDIR%%/strict.json;
-    proxy_pass         http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/strict/clientTag; manta_credentials %%TESTDIR%%/strict.json)%%
 
-location = /small/clientTag {
-    manta_endpoint       client_tag;
-    manta_body_max_size  64;
-    proxy_pass           http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/small/clientTag; manta_body_max_size 64)%%
 
-location = /replace/clientTag {
-    manta_endpoint       client_tag;
-    manta_client_secret  replace;
-    proxy_pass           http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/replace/clientTag; manta_client_secret replace)%%
 
-location = /drop/clientTag {
-    manta_endpoint        client_tag;
-    manta_unknown_fields  drop;
-    proxy_pass            http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/drop/clientTag; manta_unknown_fields drop)%%
 
-location = /expired/clientTag {
-    manta_endpoint     client_tag;
-    manta_credentials  %%TESTDIR%%/expired.json;
-    proxy_pass         http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/expired/clientTag; manta_credentials %%TESTDIR%%/expired.json)%%
 
-location = /early/clientTag {
-    manta_endpoint     client_tag;
-    manta_credentials  %%TESTDIR%%/early.json;
-    proxy_pass         http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/early/clientTag; manta_credentials %%TESTDIR%%/early.json)%%
 
-location = /fresh/clientTag {
-    manta_endpoint     client_tag;
-    manta_credentials  %%TESTDIR%%/fresh.json;
-    proxy_pass         http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/fresh/clientTag; manta_credentials %%TESTDIR%%/fresh.json)%%
 
-location = /nocheck/clientTag {
-    manta_endpoint            client_tag;
-    manta_credentials         %%TESTDIR%%/expired.json;
-    manta_token_expiry_check  off;
-    proxy_pass                http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/nocheck/clientTag; manta_credentials %%TESTDIR%%/expired.json;
+            manta_token_expiry_check off)%%
 EOF
 
 my $expired = jwt(sub => 'gw', exp => time() - 3600);

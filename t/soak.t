@@ -59,12 +59,8 @@ http {
 
         access_log  %%TESTDIR%%/soak.log  soak;
 
-        location = /openapi/clientTag {
-            manta_endpoint      client_tag;
-            proxy_http_version  1.1;
-            proxy_set_header    Connection  "";
-            proxy_pass          http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/openapi/clientTag; proxy_http_version 1.1;
+                    proxy_set_header Connection  "")%%
     }
 }
 

@@ -52,16 +52,9 @@ http {
 
         keepalive_requests  10000;
 
-        location = /api/openapi/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://mock;
-        }
+        %%MANTA_TAG(/api/openapi/clientTag; proxy_pass http://mock)%%
 
-        location = /limited/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bots nodelay;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/limited/clientTag; manta_limit zone=bots nodelay)%%
 
         location = /manta/status {
             manta_status;

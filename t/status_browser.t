@@ -48,11 +48,9 @@ http {
     server {
         %%MANTA_LISTEN%%
 
-        location = /api/openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_limit     zone=bots burst=10 nodelay;
-            proxy_pass      http://mock;
-        }
+        %%MANTA_TAG(/api/openapi/clientTag;
+                    manta_limit zone=bots burst=10 nodelay;
+                    proxy_pass http://mock)%%
 
         location = /manta/status {
             manta_status;

@@ -68,16 +68,9 @@ http {
 
         keepalive_requests  10000;
 
-        location = /openapi/clientTag {
-            manta_endpoint  client_tag;
-            manta_caller    $svc;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/openapi/clientTag; manta_caller $svc)%%
 
-        location = /plain/clientTag {
-            manta_endpoint  client_tag;
-            proxy_pass      http://mock/api/openapi/clientTag;
-        }
+        %%MANTA_TAG(/plain/clientTag)%%
 
         location = /manta/status {
             manta_status;

@@ -25,27 +25,29 @@ my $dir = $t->dir();
 
 # the certificates
 
-$t->write_file('server.ext', "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-    . "basicConstraints=CA:FALSE\n");
-
-for my $cmd (
-    [qw/req -x509 -newkey rsa:2048 -nodes -days 2 -subj/, '/CN=Manta Test CA',
-        '-keyout', "$dir/ca.key", '-out', "$dir/ca.crt"],
-    [qw/req -x509 -newkey rsa:2048 -nodes -days 2 -subj/, '/CN=Other CA',
-        '-keyout', "$dir/other.key", '-out', "$dir/other.crt"],
-    [qw/req -newkey rsa:2048 -nodes -subj/, '/CN=localhost',
-        '-keyout', "$dir/server.key", '-out', "$dir/server.csr"],
-    [qw/x509 -req -days 2 -set_serial 2/, '-in', "$dir/server.csr",
-        '-CA', "$dir/ca.crt", '-CAkey', "$dir/ca.key",
-        '-extfile', "$dir/server.ext", '-out', "$dir/server.crt"])
-{
-    my ($rc, $out) = $t->run_command('openssl', @$cmd);
-    is($rc, 0, "openssl $cmd->[0] $cmd->[-1]") or diag($out);
-}
+$t->write_certs('Manta Test CA', 'server');
 
 chmod 0644, "$dir/server.key";
 
-$t->write_config(<<'EOF');
+# the gateway's locations, over TLS to the mock: the CA each trusts and the
+# name it verifies; the implicit upstream 127.0.0.1:PORT is shared by them,
+# and so is its cached TLS session: a resumed session keeps the result of
+# the first handshake, so the other two do not reuse it
+
+my $locations = '';
+
+for my $l (['/openapi', 'ca', 'localhost; proxy_ssl_server_name on'],
+    ['/wrong-ca', 'other', 'localhost; proxy_ssl_server_name on;'
+        . ' proxy_ssl_session_reuse off'],
+    ['/wrong-name', 'ca', 'mantago.cc; proxy_ssl_session_reuse off'])
+{
+    $locations .= "%%MANTA_TAG($l->[0]/clientTag; proxy_pass https://"
+        . "127.0.0.1:%%PORT_TLS%%/api/openapi/clientTag; proxy_ssl_verify on;"
+        . " proxy_ssl_trusted_certificate %%TESTDIR%%/$l->[1].crt;"
+        . " proxy_ssl_name $l->[2])%%\n\n";
+}
+
+$t->write_config(<<'EOF' =~ s/LOCATIONS\n/$locations/r);
 
 %%MANTA_MAIN%%
 
@@ -76,37 +78,7 @@ http {
 
         access_log  %%TESTDIR%%/tls.log  tls;
 
-        location = /openapi/clientTag {
-            manta_endpoint                 client_tag;
-            proxy_pass                     https://127.0.0.1:%%PORT_TLS%%/api/openapi/clientTag;
-            proxy_ssl_verify               on;
-            proxy_ssl_trusted_certificate  %%TESTDIR%%/ca.crt;
-            proxy_ssl_name                 localhost;
-            proxy_ssl_server_name          on;
-        }
-
-        location = /wrong-ca/clientTag {
-            manta_endpoint                 client_tag;
-            proxy_pass                     https://127.0.0.1:%%PORT_TLS%%/api/openapi/clientTag;
-            proxy_ssl_verify               on;
-            proxy_ssl_trusted_certificate  %%TESTDIR%%/other.crt;
-            proxy_ssl_name                 localhost;
-            proxy_ssl_server_name          on;
-
-            # the implicit upstream 127.0.0.1:PORT is shared with the
-            # location above, and so is its cached TLS session: a resumed
-            # session keeps the verification result of the first handshake
-            proxy_ssl_session_reuse        off;
-        }
-
-        location = /wrong-name/clientTag {
-            manta_endpoint                 client_tag;
-            proxy_pass                     https://127.0.0.1:%%PORT_TLS%%/api/openapi/clientTag;
-            proxy_ssl_verify               on;
-            proxy_ssl_trusted_certificate  %%TESTDIR%%/ca.crt;
-            proxy_ssl_name                 mantago.cc;
-            proxy_ssl_session_reuse        off;
-        }
+LOCATIONS
     }
 }
 

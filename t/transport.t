@@ -21,23 +21,11 @@ use Manta::Test;
 my $t = Manta::Test->new()->write_gateway(<<'EOF');
 listen       127.0.0.1:%%PORT_H2%% http2;
 
-location = /spool/clientTag {
-    manta_endpoint           client_tag;
-    client_body_buffer_size  16;
-    proxy_pass               http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/spool/clientTag; client_body_buffer_size 16)%%
 
-location = /file/clientTag {
-    manta_endpoint             client_tag;
-    client_body_in_file_only   clean;
-    proxy_pass                 http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/file/clientTag; client_body_in_file_only clean)%%
 
-location = /small/clientTag {
-    manta_endpoint       client_tag;
-    manta_body_max_size  64;
-    proxy_pass           http://mock/api/openapi/clientTag;
-}
+%%MANTA_TAG(/small/clientTag; manta_body_max_size 64)%%
 EOF
 
 $t->write_creds();

@@ -48,6 +48,19 @@ fuzz_json_init(void)
 }
 
 
+manta_re_t *
+fuzz_re(const char *pattern, size_t len, int flags)
+{
+    char         err[128];
+    manta_re_t  *re;
+
+    re = manta_re_compile(pattern, len, flags, err, sizeof(err));
+    fuzz_assert(re != NULL);
+
+    return re;
+}
+
+
 void
 fuzz_body_opts(manta_body_opts_t *opts, uint8_t byte)
 {

@@ -32,6 +32,9 @@ void fuzz_fail(const char *cond, const char *file, int line)
 /* seeds jansson's hash function once, as the module does at start-up */
 void fuzz_json_init(void);
 
+/* a compiled regular expression the driver needs: a failure aborts */
+manta_re_t *fuzz_re(const char *pattern, size_t len, int flags);
+
 /*
  * The body options a driver's first input byte picks: bit 0 drops unknown
  * members, bit 1 replaces a caller's secret, the six others the name's

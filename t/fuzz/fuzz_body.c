@@ -35,16 +35,13 @@ static manta_re_t  *name_re;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    char  err[128];
-
     (void) argc;
     (void) argv;
 
     fuzz_json_init();
 
-    name_re = manta_re_compile(S("^[\\p{L}\\p{N}][\\p{L}\\p{N}\\p{M} ._'-]*$"),
-                               MANTA_RE_UTF, err, sizeof(err));
-    fuzz_assert(name_re != NULL);
+    name_re = fuzz_re(S("^[\\p{L}\\p{N}][\\p{L}\\p{N}\\p{M} ._'-]*$"),
+                      MANTA_RE_UTF);
 
     return 0;
 }

@@ -17,22 +17,8 @@
 #define DEFAULT_BOT_ID  "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 
 
+/* compiled on the first input */
 static manta_re_t  *bot_re;
-
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    char  err[128];
-
-    (void) argc;
-    (void) argv;
-
-    bot_re = manta_re_compile(S(DEFAULT_BOT_ID), 0, err, sizeof(err));
-    fuzz_assert(bot_re != NULL);
-
-    return 0;
-}
 
 
 int
@@ -42,6 +28,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      any[MANTA_BOT_ID_MAX], again[MANTA_BOT_ID_MAX];
     size_t           i, len, any_len, again_len, n;
     manta_reason_t   rc, rc_any;
+
+    if (bot_re == NULL) {
+        bot_re = fuzz_re(S(DEFAULT_BOT_ID), 0);
+    }
 
     len = 12345;
     rc = manta_bot_id_parse((const char *) data, size, bot_re, out, &len);

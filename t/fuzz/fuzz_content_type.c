@@ -17,28 +17,18 @@
     "(;[ \\t]*charset[ \\t]*=[ \\t]*(utf-8|\"utf-8\")[ \\t]*)?$"
 
 
+/* compiled on the first input */
 static manta_re_t  *rule;
-
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    char  err[128];
-
-    (void) argc;
-    (void) argv;
-
-    rule = manta_re_compile(S(RULE), 0, err, sizeof(err));
-    fuzz_assert(rule != NULL);
-
-    return 0;
-}
 
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int  rc, expected;
+
+    if (rule == NULL) {
+        rule = fuzz_re(S(RULE), 0);
+    }
 
     rc = manta_content_type_ok((const char *) data, size);
     expected = manta_re_match(rule, (const char *) data, size);

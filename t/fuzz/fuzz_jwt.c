@@ -17,6 +17,7 @@
 #include "manta_creds.h"
 #include "manta_json.h"
 #include "fuzz.h"
+#include "../unit/b64url.h"
 
 
 #define JWT_HEAD  "eyJhbGciOiJIUzI1NiJ9."
@@ -121,41 +122,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 static char *
 jwt(const char *payload, size_t len, size_t *out_len)
 {
-    char                 *dst, *p;
-    size_t                i;
-    unsigned long         v;
-    const unsigned char  *s;
-
-    static const char  alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-    s = (const unsigned char *) payload;
+    char  *dst, *p;
 
     dst = malloc(sizeof(JWT_HEAD) + (len + 2) / 3 * 4 + sizeof(JWT_SIG));
     fuzz_assert(dst != NULL);
 
     p = memcpy(dst, JWT_HEAD, sizeof(JWT_HEAD) - 1);
-    p += sizeof(JWT_HEAD) - 1;
-
-    for (i = 0; i + 2 < len; i += 3) {
-        v = (unsigned long) s[i] << 16 | s[i + 1] << 8 | s[i + 2];
-        *p++ = alphabet[v >> 18 & 0x3f];
-        *p++ = alphabet[v >> 12 & 0x3f];
-        *p++ = alphabet[v >> 6 & 0x3f];
-        *p++ = alphabet[v & 0x3f];
-    }
-
-    if (len - i == 1) {
-        v = (unsigned long) s[i] << 16;
-        *p++ = alphabet[v >> 18 & 0x3f];
-        *p++ = alphabet[v >> 12 & 0x3f];
-
-    } else if (len - i == 2) {
-        v = (unsigned long) s[i] << 16 | s[i + 1] << 8;
-        *p++ = alphabet[v >> 18 & 0x3f];
-        *p++ = alphabet[v >> 12 & 0x3f];
-        *p++ = alphabet[v >> 6 & 0x3f];
-    }
+    p = b64url_encode(p + sizeof(JWT_HEAD) - 1, payload, len);
 
     memcpy(p, JWT_SIG, sizeof(JWT_SIG) - 1);
     p += sizeof(JWT_SIG) - 1;

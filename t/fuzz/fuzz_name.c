@@ -32,23 +32,8 @@ static int plain(const char *src, size_t len);
 static void nfc_quick_check(const char *src, size_t len);
 
 
+/* compiled on the first input */
 static manta_re_t  *name_re;
-
-
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    char  err[128];
-
-    (void) argc;
-    (void) argv;
-
-    name_re = manta_re_compile(S("^\\p{L}+( \\p{L}+)*$"), MANTA_RE_UTF, err,
-                               sizeof(err));
-    fuzz_assert(name_re != NULL);
-
-    return 0;
-}
 
 
 int
@@ -59,6 +44,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char         *src;
     manta_reason_t      rc, rc_re;
     manta_body_opts_t   opts;
+
+    if (name_re == NULL) {
+        name_re = fuzz_re(S("^\\p{L}+( \\p{L}+)*$"), MANTA_RE_UTF);
+    }
 
     if (size == 0) {
         return 0;

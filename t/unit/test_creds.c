@@ -13,6 +13,7 @@
 
 #include "manta_creds.h"
 #include "manta_limit.h"
+#include "b64url.h"
 #include "tap.h"
 #include "tests.h"
 
@@ -673,39 +674,10 @@ parse_fails(const char *json, size_t len, const char *message,
 static char *
 b64url(const char *src, size_t len)
 {
-    char                 *dst, *p;
-    size_t                i;
-    unsigned long         v;
-    const unsigned char  *s;
+    char  *dst;
 
-    static const char  alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-    s = (const unsigned char *) src;
-    dst = malloc(len / 3 * 4 + 5);
-    p = dst;
-
-    for (i = 0; i + 2 < len; i += 3) {
-        v = (unsigned long) s[i] << 16 | s[i + 1] << 8 | s[i + 2];
-        *p++ = alphabet[v >> 18 & 0x3f];
-        *p++ = alphabet[v >> 12 & 0x3f];
-        *p++ = alphabet[v >> 6 & 0x3f];
-        *p++ = alphabet[v & 0x3f];
-    }
-
-    if (len - i == 1) {
-        v = (unsigned long) s[i] << 16;
-        *p++ = alphabet[v >> 18 & 0x3f];
-        *p++ = alphabet[v >> 12 & 0x3f];
-
-    } else if (len - i == 2) {
-        v = (unsigned long) s[i] << 16 | s[i + 1] << 8;
-        *p++ = alphabet[v >> 18 & 0x3f];
-        *p++ = alphabet[v >> 12 & 0x3f];
-        *p++ = alphabet[v >> 6 & 0x3f];
-    }
-
-    *p = '\0';
+    dst = malloc((len + 2) / 3 * 4 + 1);
+    *b64url_encode(dst, src, len) = '\0';
 
     return dst;
 }

@@ -18,6 +18,10 @@
 
 #define DEFAULT_BOT_ID  "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
 
+#define BOT_ID_DEFAULT  0
+#define BOT_ID_ANY      1
+#define BOT_ID_NONE     2
+
 
 static void bot_id_is(const manta_re_t *re, const char *args,
     const char *expected, const char *name);
@@ -67,6 +71,55 @@ static const char  *types_bad[] = {
 };
 
 
+/* botId in a query: the pattern it is checked against, the value or NULL */
+
+static const struct {
+    int          re;
+    const char  *args;
+    const char  *expected;
+    const char  *test;
+} bot_ids[] = {
+    { BOT_ID_DEFAULT, "botId=abc", "abc", "botId: plain" },
+    { BOT_ID_DEFAULT, "", NULL, "botId: no arguments" },
+    { BOT_ID_DEFAULT, "foo=1", NULL, "botId: missing" },
+    { BOT_ID_DEFAULT, "botId=", NULL, "botId: empty" },
+    { BOT_ID_DEFAULT, "botId", NULL, "botId: no '=' is empty" },
+    { BOT_ID_DEFAULT, "botId&x=1", NULL, "botId: no '=' then more args" },
+    { BOT_ID_DEFAULT, "botId=a&botId=a", NULL, "botId: repeated, equal" },
+    { BOT_ID_DEFAULT, "botId=a&botId=b", NULL, "botId: repeated" },
+    { BOT_ID_DEFAULT, "botId=a&botId=", NULL, "botId: repeated, second empty" },
+    { BOT_ID_DEFAULT, "botId=a&botId", NULL, "botId: repeated without '='" },
+    { BOT_ID_DEFAULT, "botId=%41bc", "Abc", "botId: %41 decoded" },
+    { BOT_ID_DEFAULT, "botId=%4a%4B", "JK",
+      "botId: hex digits of either case" },
+    { BOT_ID_DEFAULT, "botId=%4", NULL, "botId: %4 truncated" },
+    { BOT_ID_DEFAULT, "botId=ab%4", NULL, "botId: %4 truncated at the end" },
+    { BOT_ID_DEFAULT, "botId=%zz", NULL, "botId: %zz" },
+    { BOT_ID_DEFAULT, "botId=%4g", NULL, "botId: %4g" },
+    { BOT_ID_DEFAULT, "botId=%", NULL, "botId: lone %" },
+    { BOT_ID_DEFAULT, "botId=%00", NULL, "botId: %00" },
+    { BOT_ID_ANY, "botId=a%00", NULL, "botId: %00 with any pattern" },
+    { BOT_ID_DEFAULT, "botId=abc%0A", NULL,
+      "botId: %0A at the end fails the default pattern" },
+    { BOT_ID_DEFAULT, "botId=a+b", NULL, "botId: '+' decoded, fails pattern" },
+    { BOT_ID_ANY, "botId=a+b%20c", "a b c", "botId: '+' is a space" },
+    { BOT_ID_ANY, "botId=%2B", "+", "botId: %2B is '+'" },
+    { BOT_ID_DEFAULT, "botId=%2Dabc", NULL, "botId: decoded before matching" },
+    { BOT_ID_DEFAULT, "a=1&botId=xyz&b=2", "xyz", "botId: among other args" },
+    { BOT_ID_DEFAULT, "a=1&b=2&botId=xyz", "xyz", "botId: last argument" },
+    { BOT_ID_DEFAULT, "&&botId=xyz&&", "xyz", "botId: empty arguments around" },
+    { BOT_ID_DEFAULT, "botid=abc", NULL, "botId: \"botid\" does not count" },
+    { BOT_ID_DEFAULT, "BotId=abc", NULL, "botId: \"BotId\" does not count" },
+    { BOT_ID_DEFAULT, "botIds=abc", NULL, "botId: \"botIds\" does not count" },
+    { BOT_ID_DEFAULT, "xbotId=abc", NULL, "botId: \"xbotId\" does not count" },
+    { BOT_ID_DEFAULT, "bot%49d=abc", NULL, "botId: name is not decoded" },
+    { BOT_ID_DEFAULT, "botid=x&botId=abc", "abc", "botId: botid ignored" },
+    { BOT_ID_DEFAULT, "botId=abc=def", NULL, "botId: '=' in the value" },
+    { BOT_ID_ANY, "botId=abc=def", "abc=def", "botId: value after first =" },
+    { BOT_ID_NONE, "botId=a%20b", "a b", "botId: no pattern" },
+};
+
+
 void
 test_request(void)
 {
@@ -92,43 +145,11 @@ test_request(void)
     re = manta_re_compile(S(DEFAULT_BOT_ID), 0, err, sizeof(err));
     any = manta_re_compile(S("^.*$"), 0, err, sizeof(err));
 
-    bot_id_is(re, "botId=abc", "abc", "botId: plain");
-    bot_id_is(re, "", NULL, "botId: no arguments");
-    bot_id_is(re, "foo=1", NULL, "botId: missing");
-    bot_id_is(re, "botId=", NULL, "botId: empty");
-    bot_id_is(re, "botId", NULL, "botId: no '=' is empty");
-    bot_id_is(re, "botId&x=1", NULL, "botId: no '=' then more args");
-    bot_id_is(re, "botId=a&botId=a", NULL, "botId: repeated, equal");
-    bot_id_is(re, "botId=a&botId=b", NULL, "botId: repeated");
-    bot_id_is(re, "botId=a&botId=", NULL, "botId: repeated, second empty");
-    bot_id_is(re, "botId=a&botId", NULL, "botId: repeated without '='");
-    bot_id_is(re, "botId=%41bc", "Abc", "botId: %41 decoded");
-    bot_id_is(re, "botId=%4a%4B", "JK", "botId: hex digits of either case");
-    bot_id_is(re, "botId=%4", NULL, "botId: %4 truncated");
-    bot_id_is(re, "botId=ab%4", NULL, "botId: %4 truncated at the end");
-    bot_id_is(re, "botId=%zz", NULL, "botId: %zz");
-    bot_id_is(re, "botId=%4g", NULL, "botId: %4g");
-    bot_id_is(re, "botId=%", NULL, "botId: lone %");
-    bot_id_is(re, "botId=%00", NULL, "botId: %00");
-    bot_id_is(any, "botId=a%00", NULL, "botId: %00 with any pattern");
-    bot_id_is(re, "botId=abc%0A", NULL,
-              "botId: %0A at the end fails the default pattern");
-    bot_id_is(re, "botId=a+b", NULL, "botId: '+' decoded, fails pattern");
-    bot_id_is(any, "botId=a+b%20c", "a b c", "botId: '+' is a space");
-    bot_id_is(any, "botId=%2B", "+", "botId: %2B is '+'");
-    bot_id_is(re, "botId=%2Dabc", NULL, "botId: decoded before matching");
-    bot_id_is(re, "a=1&botId=xyz&b=2", "xyz", "botId: among other args");
-    bot_id_is(re, "a=1&b=2&botId=xyz", "xyz", "botId: last argument");
-    bot_id_is(re, "&&botId=xyz&&", "xyz", "botId: empty arguments around");
-    bot_id_is(re, "botid=abc", NULL, "botId: \"botid\" does not count");
-    bot_id_is(re, "BotId=abc", NULL, "botId: \"BotId\" does not count");
-    bot_id_is(re, "botIds=abc", NULL, "botId: \"botIds\" does not count");
-    bot_id_is(re, "xbotId=abc", NULL, "botId: \"xbotId\" does not count");
-    bot_id_is(re, "bot%49d=abc", NULL, "botId: name is not decoded");
-    bot_id_is(re, "botid=x&botId=abc", "abc", "botId: botid ignored");
-    bot_id_is(re, "botId=abc=def", NULL, "botId: '=' in the value");
-    bot_id_is(any, "botId=abc=def", "abc=def", "botId: value after first =");
-    bot_id_is(NULL, "botId=a%20b", "a b", "botId: no pattern");
+    for (i = 0; i < (int) (sizeof(bot_ids) / sizeof(bot_ids[0])); i++) {
+        bot_id_is(bot_ids[i].re == BOT_ID_DEFAULT ? re
+                  : bot_ids[i].re == BOT_ID_ANY ? any : NULL,
+                  bot_ids[i].args, bot_ids[i].expected, bot_ids[i].test);
+    }
 
     memset(long_id, 'a', 128);
     long_id[128] = '\0';

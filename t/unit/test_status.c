@@ -126,6 +126,26 @@ static size_t render(const manta_status_t *st, int json, char *buf,
     size_t size, const char *what);
 
 
+
+/* an HTTP status and its class; a source and its name */
+
+static const struct {
+    unsigned     status;
+    const char  *name;
+} classes[] = {
+    { 204, "2xx" }, { 599, "5xx" }, { 0, "none" }, { 600, "none" }
+};
+
+static const struct {
+    unsigned     source;
+    const char  *name;
+} sources[] = {
+    { MANTA_STATUS_SOURCE_LOCAL, "local" },
+    { MANTA_STATUS_SOURCE_REDIS, "redis" },
+    { MANTA_STATUS_SOURCE_FALLBACK, "fallback" },
+    { MANTA_STATUS_SOURCE_CACHED, "cached" }
+};
+
 void
 test_status(void)
 {
@@ -156,22 +176,15 @@ test_status(void)
         ok(manta_status_outcome(i)[0] != '\0', "outcome %zu has a name", i);
     }
 
-    is_str(manta_status_class_name(manta_status_class(204)), "2xx",
-           "204: 2xx");
-    is_str(manta_status_class_name(manta_status_class(599)), "5xx",
-           "599: 5xx");
-    is_str(manta_status_class_name(manta_status_class(0)), "none",
-           "0: none");
-    is_str(manta_status_class_name(manta_status_class(600)), "none",
-           "600: none");
-    is_str(manta_status_source(MANTA_STATUS_SOURCE_LOCAL), "local",
-           "source local");
-    is_str(manta_status_source(MANTA_STATUS_SOURCE_REDIS), "redis",
-           "source redis");
-    is_str(manta_status_source(MANTA_STATUS_SOURCE_FALLBACK), "fallback",
-           "source fallback");
-    is_str(manta_status_source(MANTA_STATUS_SOURCE_CACHED), "cached",
-           "source cached");
+    for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+        is_str(manta_status_class_name(manta_status_class(classes[i].status)),
+               classes[i].name, "%u: %s", classes[i].status, classes[i].name);
+    }
+
+    for (i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+        is_str(manta_status_source(sources[i].source), sources[i].name,
+               "source %s", sources[i].name);
+    }
 
     for (i = 0; i < sizeof(buckets) / sizeof(buckets[0]); i++) {
         is_int(manta_status_bucket(buckets[i].ms), buckets[i].bucket,

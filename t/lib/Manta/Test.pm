@@ -220,6 +220,11 @@ sub module_path {
 #   %%MANTA_CLIENT_TAG%% (server level) location = /openapi/clientTag, the
 #                       client_tag endpoint with every default, proxied to
 #                       the mock's /api/openapi/clientTag
+#   %%MANTA_TAG(PATH; DIRECTIVE; ...)%% (server level) location = PATH, the
+#                       client_tag endpoint with the test's own directives
+#                       (split at "; ", the list may go on over lines),
+#                       proxied to the mock's
+#                       /api/openapi/clientTag unless one is a proxy_pass
 # A test with a log format of its own uses the two smaller ones.
 
 our %FIXTURES = (
@@ -277,14 +282,38 @@ location = /openapi/clientTag {
 CONF
 );
 
+# location = PATH for %%MANTA_TAG(PATH; DIRECTIVE; ...)%%, its directives
+# aligned as the tests write them
+
+sub tag_location {
+    my ($args) = @_;
+
+    my ($path, @own) = map { join ' ', split ' ' } split /;\s+/, $args;
+    my @d = (['manta_endpoint', 'client_tag'],
+        map { [split ' ', $_, 2] } @own);
+
+    push @d, ['proxy_pass', 'http://mock/api/openapi/clientTag']
+        unless grep { $_->[0] eq 'proxy_pass' } @d;
+
+    my $w = 0;
+    $w = length $_->[0] > $w ? length $_->[0] : $w for @d;
+
+    return "location = $path {\n"
+        . join('', map { defined $_->[1]
+            ? sprintf("    %-*s  %s;\n", $w, @$_) : "    $_->[0];\n" } @d)
+        . "}\n";
+}
+
 sub expand_fixtures {
     my ($self, $text) = @_;
 
-    $text =~ s{^([ \t]*)%%(MANTA_\w+)%%[ \t]*\n}{
-        my ($indent, $name) = ($1, $2);
-        die "unknown placeholder %%$name%%\n" unless $FIXTURES{$name};
+    $text =~ s{^([ \t]*)%%(MANTA_\w+)(?:\(([^)]*)\))?%%[ \t]*\n}{
+        my ($indent, $name, $args) = ($1, $2, $3);
+        die "unknown placeholder %%$name%%\n"
+            unless $FIXTURES{$name} || ($name eq 'MANTA_TAG' && defined $args);
         join '', map { /\S/ ? "$indent$_" : $_ }
-            split /^/, $self->expand_fixtures($FIXTURES{$name});
+            split /^/, defined $args ? tag_location($args)
+                : $self->expand_fixtures($FIXTURES{$name});
     }mge;
 
     return $text;
@@ -373,9 +402,19 @@ sub write_config {
 #           $server: the server-level text, the test's own locations
 #       }
 #   }
+#
+# and the options that change its frame:
+#   log => [NAME, FIELDS]  log_format NAME '$http_x_seq $status FIELDS' and
+#                          access_log NAME.log in it, for "manta"
+#   creds => PATH          manta_credentials PATH, for creds.json
+#   listen => PARAMS       more parameters of the listen directive
+#                          (reuseport: one socket a worker)
+#   keepalive => 1         %%MANTA_MOCK_KEEPALIVE%% and %%MANTA_KEEPALIVE%%
+#   client_tag => 0        without %%MANTA_CLIENT_TAG%%
+# gateway_text() returns the text, placeholders unexpanded.
 
-sub write_gateway {
-    my ($self, $server, %parts) = @_;
+sub gateway_text {
+    my ($self, $server, %o) = @_;
 
     my $at = sub {
         my ($indent, $text) = @_;
@@ -384,14 +423,67 @@ sub write_gateway {
             split /^/, $text;
     };
 
-    return $self->write_config("%%MANTA_MAIN%%\n"
-        . $at->('', $parts{main})
-        . "\nhttp {\n    %%MANTA_HTTP%%\n"
-        . $at->(' ' x 4, $parts{http})
-        . "\n    server {\n        %%MANTA_SERVER%%\n\n"
-        . "        %%MANTA_CLIENT_TAG%%\n"
+    my $frame = defined $o{log} || defined $o{creds} || defined $o{listen}
+        || $o{keepalive};
+    my ($log, $fields) = @{ $o{log} // ['manta', "\$manta_reject_reason"
+        . " \$manta_bot_id \$manta_token_id"] };
+    my $mock = $o{keepalive} ? 'MANTA_MOCK_KEEPALIVE' : 'MANTA_MOCK';
+    my $listen = join ' ', '127.0.0.1:%%PORT_8080%%', $o{listen} // ();
+
+    my $http = $frame ? "%%HTTP_GLOBALS%%\n\n"
+        . "log_format  $log  '\$http_x_seq \$status $fields';\n\n"
+        . 'manta_credentials  ' . ($o{creds} // '%%TESTDIR%%/creds.json')
+        . ";\n\n%%$mock%%\n" : "%%MANTA_HTTP%%\n";
+    my $frontend = $frame ? "listen       $listen;\n"
+        . "server_name  localhost;\n\n"
+        . "access_log  %%TESTDIR%%/$log.log  $log;\n"
+        . ($o{keepalive} ? "\n%%MANTA_KEEPALIVE%%\n" : '')
+        : "%%MANTA_SERVER%%\n";
+
+    return "%%MANTA_MAIN%%\n"
+        . $at->('', $o{main})
+        . "\nhttp {\n" . $at->(' ' x 4, $http)
+        . $at->(' ' x 4, $o{http})
+        . "\n    server {\n" . $at->(' ' x 8, $frontend)
+        . (($o{client_tag} // 1) ? "\n        %%MANTA_CLIENT_TAG%%\n" : '')
         . $at->(' ' x 8, $server)
-        . "    }\n}\n");
+        . "    }\n}\n";
+}
+
+sub write_gateway {
+    my ($self, @gateway) = @_;
+    return $self->write_config($self->gateway_text(@gateway));
+}
+
+# Certificates in the test directory, each openssl command a test: a CA
+# (ca.key, ca.crt, subject /CN=$ca), an unrelated one (other.*) and
+# $name.key/$name.crt, a server certificate the CA signs for 127.0.0.1 and
+# localhost.
+
+sub write_certs {
+    my ($self, $ca, $name) = @_;
+
+    my $dir = $self->{dir};
+
+    $self->write_file('server.ext', "subjectAltName=DNS:localhost,"
+        . "IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
+
+    for my $cmd (
+        [qw/req -x509 -newkey rsa:2048 -nodes -days 2 -subj/, "/CN=$ca",
+            '-keyout', "$dir/ca.key", '-out', "$dir/ca.crt"],
+        [qw/req -x509 -newkey rsa:2048 -nodes -days 2 -subj/, '/CN=Other CA',
+            '-keyout', "$dir/other.key", '-out', "$dir/other.crt"],
+        [qw/req -newkey rsa:2048 -nodes -subj/, '/CN=localhost',
+            '-keyout', "$dir/$name.key", '-out', "$dir/$name.csr"],
+        [qw/x509 -req -days 2 -set_serial 2/, '-in', "$dir/$name.csr",
+            '-CA', "$dir/ca.crt", '-CAkey', "$dir/ca.key",
+            '-extfile', "$dir/server.ext", '-out', "$dir/$name.crt"])
+    {
+        my ($rc, $out) = $self->run_command('openssl', @$cmd);
+        is($rc, 0, "openssl $cmd->[0] $cmd->[-1]") or diag($out);
+    }
+
+    return $self;
 }
 
 # The ports nginx listens on, from the configuration.
