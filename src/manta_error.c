@@ -43,6 +43,11 @@
 #define MANTA_ERROR_TOKENS  64
 #define MANTA_ERROR_STACK   1024
 
+/* what manta_error_read() found */
+#define MANTA_ERROR_READ_MESSAGE  0
+#define MANTA_ERROR_READ_PASS     1
+#define MANTA_ERROR_READ_UNSURE   2
+
 
 static manta_error_rc_t manta_error_make(const char *body, size_t len,
     int status, const char *bot_id, size_t bot_id_len,
@@ -58,6 +63,9 @@ static int manta_error_shape_fast(const char *body, size_t len, int status,
 static int manta_error_direct(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     size_t nredact, char *out, size_t *out_len, manta_error_rc_t *rc);
+static int manta_error_read(const char *body, size_t len,
+    manta_jtok_t *tok, int pass, int clean, const char *bot_id,
+    const manta_str_t *redact, size_t nredact, int *v);
 static void manta_error_fast_members(const char *body,
     const manta_jtok_t *tok, int obj, const manta_str_t *names, size_t n,
     int *idx);
@@ -261,51 +269,35 @@ manta_error_direct(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     size_t nredact, char *out, size_t *out_len, manta_error_rc_t *rc)
 {
-    int               v, top[MANTA_ERROR_TOP];
-    char              buf[MANTA_ERROR_STACK];
-    size_t            n, count, found;
-    const char       *m;
-    manta_jtok_t      tok[MANTA_ERROR_TOKENS];
-    manta_jscan_rc_t  jrc;
+    int            v;
+    char           buf[MANTA_ERROR_STACK];
+    size_t         n, found;
+    const char    *m;
+    manta_jtok_t   tok[MANTA_ERROR_TOKENS];
 
     v = -1;
 
     if (body != NULL && len != 0) {
 
-        jrc = manta_jscan(body, len, tok, MANTA_ERROR_TOKENS, &count);
-
-        if (jrc == MANTA_JSCAN_UNSURE) {
+        if (nredact != 0
+            && manta_redact_find(body, len, redact, nredact, &found) != NULL)
+        {
             return 0;
         }
 
-        if (jrc == MANTA_JSCAN_OK && tok[0].type == MANTA_JT_OBJECT) {
+        switch (manta_error_read(body, len, tok, 1, 1, bot_id, redact,
+                                 nredact, &v))
+        {
+        case MANTA_ERROR_READ_PASS:
+            *out_len = 0;
+            *rc = MANTA_ERROR_PASS;
+            return 1;
 
-            if (nredact != 0
-                && manta_redact_find(body, len, redact, nredact, &found)
-                   != NULL)
-            {
-                return 0;
-            }
+        case MANTA_ERROR_READ_UNSURE:
+            return 0;
 
-            manta_error_fast_members(body, tok, 0, manta_error_top,
-                                     MANTA_ERROR_TOP, top);
-
-            switch (manta_error_fast_pass(body, tok, count, top, bot_id,
-                                          redact, nredact, 1))
-            {
-            case 1:
-                *out_len = 0;
-                *rc = MANTA_ERROR_PASS;
-                return 1;
-
-            case -1:
-                return 0;
-
-            default:
-                break;
-            }
-
-            v = manta_error_fast_message(body, tok, top);
+        default:
+            break;
         }
     }
 
@@ -495,6 +487,69 @@ manta_error_shape(const char *body, size_t len, int status,
 
 
 /*
+ * The tokenizer's reading of an error body, shared by both fast paths:
+ * MANTA_ERROR_READ_PASS for a valid ErrorResponse to pass as it is (only
+ * when pass is 1; clean: 1 when the body is known to hold no redacted
+ * value, 0 to search the object for one), MANTA_ERROR_READ_UNSURE when
+ * the tokenizer is unsure or the answer needs the jansson tree, else
+ * MANTA_ERROR_READ_MESSAGE with *v the token of the message to take, or -1
+ * for the reason phrase.
+ */
+
+static int
+manta_error_read(const char *body, size_t len, manta_jtok_t *tok, int pass,
+    int clean, const char *bot_id, const manta_str_t *redact, size_t nredact,
+    int *v)
+{
+    int               top[MANTA_ERROR_TOP];
+    size_t            count, found;
+    manta_jscan_rc_t  jrc;
+
+    *v = -1;
+
+    jrc = manta_jscan(body, len, tok, MANTA_ERROR_TOKENS, &count);
+
+    if (jrc == MANTA_JSCAN_UNSURE) {
+        return MANTA_ERROR_READ_UNSURE;
+    }
+
+    if (jrc != MANTA_JSCAN_OK || tok[0].type != MANTA_JT_OBJECT) {
+        return MANTA_ERROR_READ_MESSAGE;
+    }
+
+    manta_error_fast_members(body, tok, 0, manta_error_top, MANTA_ERROR_TOP,
+                             top);
+
+    if (pass) {
+        if (!clean) {
+            clean = (nredact == 0
+                     || manta_redact_find(body + tok[0].start,
+                                          tok[0].end - tok[0].start, redact,
+                                          nredact, &found)
+                        == NULL);
+        }
+
+        switch (manta_error_fast_pass(body, tok, count, top, bot_id, redact,
+                                      nredact, clean))
+        {
+        case 1:
+            return MANTA_ERROR_READ_PASS;
+
+        case -1:
+            return MANTA_ERROR_READ_UNSURE;
+
+        default:
+            break;
+        }
+    }
+
+    *v = manta_error_fast_message(body, tok, top);
+
+    return MANTA_ERROR_READ_MESSAGE;
+}
+
+
+/*
  * manta_error_shape() without a jansson tree, for the bodies whose answer
  * needs none: not a JSON object, a valid ErrorResponse passed as it is, or
  * a message taken from a member.  0 when the tokenizer is unsure or the
@@ -508,49 +563,24 @@ manta_error_shape_fast(const char *body, size_t len, int status,
     size_t nredact, int fresh, char **out, size_t *out_len,
     manta_error_rc_t *rc)
 {
-    int               v, body_clean, top[MANTA_ERROR_TOP];
-    char             *s, *m, buf[MANTA_ERROR_STACK];
-    size_t            n, count, found;
-    const char       *phrase;
-    manta_jtok_t      tok[MANTA_ERROR_TOKENS];
-    manta_jscan_rc_t  jrc;
+    int            v;
+    char          *s, *m, buf[MANTA_ERROR_STACK];
+    size_t         n;
+    const char    *phrase;
+    manta_jtok_t   tok[MANTA_ERROR_TOKENS];
 
-    jrc = manta_jscan(body, len, tok, MANTA_ERROR_TOKENS, &count);
+    switch (manta_error_read(body, len, tok, !fresh, 0, bot_id, redact,
+                             nredact, &v))
+    {
+    case MANTA_ERROR_READ_PASS:
+        *rc = MANTA_ERROR_PASS;
+        return 1;
 
-    if (jrc == MANTA_JSCAN_UNSURE) {
+    case MANTA_ERROR_READ_UNSURE:
         return 0;
-    }
 
-    v = -1;
-
-    if (jrc == MANTA_JSCAN_OK && tok[0].type == MANTA_JT_OBJECT) {
-
-        manta_error_fast_members(body, tok, 0, manta_error_top,
-                                 MANTA_ERROR_TOP, top);
-
-        if (!fresh) {
-            body_clean = (nredact == 0
-                          || manta_redact_find(body + tok[0].start,
-                                               tok[0].end - tok[0].start,
-                                               redact, nredact, &found)
-                             == NULL);
-
-            switch (manta_error_fast_pass(body, tok, count, top, bot_id,
-                                          redact, nredact, body_clean))
-            {
-            case 1:
-                *rc = MANTA_ERROR_PASS;
-                return 1;
-
-            case -1:
-                return 0;
-
-            default:
-                break;
-            }
-        }
-
-        v = manta_error_fast_message(body, tok, top);
+    default:
+        break;
     }
 
     if (v < 0) {

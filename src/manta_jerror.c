@@ -58,8 +58,9 @@ static int manta_je_scan(manta_je_t *je);
 static int manta_je_string(manta_je_t *je);
 static int manta_je_number(manta_je_t *je, unsigned char c);
 static int manta_je_value(manta_je_t *je);
-static int manta_je_object(manta_je_t *je);
-static int manta_je_array(manta_je_t *je);
+static int manta_je_container(manta_je_t *je, int close);
+static int manta_je_member(manta_je_t *je, const unsigned char **name,
+    size_t *len, size_t *n);
 static int manta_je_reject(manta_je_t *je);
 
 
@@ -354,7 +355,7 @@ manta_je_value(manta_je_t *je)
             return MANTA_JE_UNSURE;
         }
 
-        rc = (je->token == '{') ? manta_je_object(je) : manta_je_array(je);
+        rc = manta_je_container(je, (je->token == '{') ? '}' : ']');
 
         je->depth--;
 
@@ -367,19 +368,23 @@ manta_je_value(manta_je_t *je)
 }
 
 
-/* parse_object(), after '{' */
+/*
+ * parse_object() and parse_array(), after '{' or '[': the members or
+ * elements up to close.  jansson's array loop stops at the end of the
+ * text, where parse_value() would fail the same way: one loop serves both.
+ */
 
 static int
-manta_je_object(manta_je_t *je)
+manta_je_container(manta_je_t *je, int close)
 {
     int                   rc;
-    size_t                n, i;
+    size_t                n;
     size_t                len[MANTA_JERROR_MEMBERS];
     const unsigned char  *name[MANTA_JERROR_MEMBERS];
 
     rc = manta_je_scan(je);
 
-    if (rc != MANTA_JE_GOON || je->token == '}') {
+    if (rc != MANTA_JE_GOON || je->token == close) {
         return rc;
     }
 
@@ -387,54 +392,20 @@ manta_je_object(manta_je_t *je)
 
     for ( ;; ) {
 
-        if (je->token != MANTA_JE_STRING) {
-            /* "string or '}' expected" */
-            return manta_je_reject(je);
-        }
-
-        if (je->escaped || n == MANTA_JERROR_MEMBERS) {
-            return MANTA_JE_UNSURE;
-        }
-
-        for (i = 0; i < n; i++) {
-            if (len[i] == je->str_len
-                && memcmp(name[i], je->str, je->str_len) == 0)
-            {
-                /* a duplicate: jansson names it */
-                return MANTA_JE_UNSURE;
+        if (close == '}') {
+            rc = manta_je_member(je, name, len, &n);
+            if (rc != MANTA_JE_GOON) {
+                return rc;
             }
         }
 
-        name[n] = je->str;
-        len[n] = je->str_len;
-        n++;
-
-        rc = manta_je_scan(je);
-        if (rc != MANTA_JE_GOON) {
-            return rc;
-        }
-
-        if (je->token != ':') {
-            /* "':' expected" */
-            return manta_je_reject(je);
-        }
-
-        rc = manta_je_scan(je);
-        if (rc != MANTA_JE_GOON) {
-            return rc;
-        }
-
         rc = manta_je_value(je);
-        if (rc != MANTA_JE_GOON) {
-            return rc;
+
+        if (rc == MANTA_JE_GOON) {
+            rc = manta_je_scan(je);
         }
 
-        rc = manta_je_scan(je);
-        if (rc != MANTA_JE_GOON) {
-            return rc;
-        }
-
-        if (je->token != ',') {
+        if (rc != MANTA_JE_GOON || je->token != ',') {
             break;
         }
 
@@ -444,50 +415,58 @@ manta_je_object(manta_je_t *je)
         }
     }
 
-    /* "'}' expected" */
-
-    return (je->token == '}') ? MANTA_JE_GOON : manta_je_reject(je);
-}
-
-
-/* parse_array(), after '[' */
-
-static int
-manta_je_array(manta_je_t *je)
-{
-    int  rc;
-
-    rc = manta_je_scan(je);
-
-    if (rc != MANTA_JE_GOON || je->token == ']') {
+    if (rc != MANTA_JE_GOON) {
         return rc;
     }
 
-    while (je->token != MANTA_JE_EOF) {
+    /* "'}' expected", "']' expected" */
 
-        rc = manta_je_value(je);
-        if (rc != MANTA_JE_GOON) {
-            return rc;
-        }
+    return (je->token == close) ? MANTA_JE_GOON : manta_je_reject(je);
+}
 
-        rc = manta_je_scan(je);
-        if (rc != MANTA_JE_GOON) {
-            return rc;
-        }
 
-        if (je->token != ',') {
-            break;
-        }
+/*
+ * A member's name, its ':' and the first token of its value; the names
+ * seen in the object so far are name[0 .. *n)
+ */
 
-        rc = manta_je_scan(je);
-        if (rc != MANTA_JE_GOON) {
-            return rc;
+static int
+manta_je_member(manta_je_t *je, const unsigned char **name, size_t *len,
+    size_t *n)
+{
+    int     rc;
+    size_t  i;
+
+    if (je->token != MANTA_JE_STRING) {
+        /* "string or '}' expected" */
+        return manta_je_reject(je);
+    }
+
+    if (je->escaped || *n == MANTA_JERROR_MEMBERS) {
+        return MANTA_JE_UNSURE;
+    }
+
+    for (i = 0; i < *n; i++) {
+        if (len[i] == je->str_len
+            && memcmp(name[i], je->str, je->str_len) == 0)
+        {
+            /* a duplicate: jansson names it */
+            return MANTA_JE_UNSURE;
         }
     }
 
-    /* "']' expected" */
+    name[*n] = je->str;
+    len[*n] = je->str_len;
+    (*n)++;
 
-    return (je->token == ']') ? MANTA_JE_GOON : manta_je_reject(je);
+    rc = manta_je_scan(je);
+
+    if (rc == MANTA_JE_GOON && je->token != ':') {
+        /* "':' expected" */
+        return manta_je_reject(je);
+    }
+
+    return (rc == MANTA_JE_GOON) ? manta_je_scan(je) : rc;
 }
 
 
