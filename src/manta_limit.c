@@ -154,22 +154,13 @@ unsigned
 manta_limit_retry_after(const manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now)
 {
-    int64_t   need;
-    unsigned  rate;
+    uint64_t  ms;
 
-    rate = manta_limit_rate(b, l);
+    /* whole seconds, at least one: ceil(ceil(x / a) / b) is ceil(x / ab) */
 
-    if (rate == 0) {
-        return MANTA_BACKOFF_MAX;
-    }
+    ms = manta_limit_retry_ms(b, l, now);
 
-    need = manta_limit_level(b, rate, now) + 1000 - (int64_t) l->burst * 1000;
-
-    if (need <= 0) {
-        return 1;
-    }
-
-    return (unsigned) (((uint64_t) need + rate - 1) / rate);
+    return (ms == 0) ? 1 : (unsigned) ((ms + 999) / 1000);
 }
 
 
