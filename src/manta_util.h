@@ -33,22 +33,26 @@ void manta_wipe(void *p, size_t len);
 /* "0123456789ABCDEF" then "0123456789abcdef" */
 extern const char  manta_hex_digits[32];
 
-/* two hex digits of c, upper-case or lower-case; returns dst + 2 */
 /* n in decimal at dst (at most 20 bytes); returns the end */
 char *manta_uint(char *dst, unsigned long long n);
 
+/* two hex digits of c, upper-case or lower-case; returns dst + 2 */
 char *manta_hex_byte(char *dst, unsigned char c, int lower);
 
-/* the value of a hex digit of either case, -1 for another byte */
-int manta_hex_value(unsigned char c);
+/*
+ * The value of a hex digit of either case, -1 for another byte.  Here,
+ * and manta_utf8_decode() too, to be inlined: both run once a byte or a
+ * code point of the caller's text.
+ */
+static inline int manta_hex_value(unsigned char c);
 
 /*
  * Decodes the well-formed UTF-8 sequence at p (RFC 3629: shortest form,
  * no surrogate, nothing above U+10FFFF) into *cp; returns its length, or
  * 0 (and *cp -1) when p does not start one.  p < last.
  */
-size_t manta_utf8_decode(const unsigned char *p, const unsigned char *last,
-    int32_t *cp);
+static inline size_t manta_utf8_decode(const unsigned char *p,
+    const unsigned char *last, int32_t *cp);
 
 /* encodes cp (a scalar value) as UTF-8 at dst; returns dst + its length */
 char *manta_utf8_encode(char *dst, int32_t cp);
@@ -81,6 +85,91 @@ const void *manta_find(const void *hay, size_t hlen, const void *needle,
 
 /* the longest prefix of at most max bytes that splits no UTF-8 sequence */
 size_t manta_utf8_cut(const char *s, size_t len, size_t max);
+
+
+static inline int
+manta_hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+static inline size_t
+manta_utf8_decode(const unsigned char *p, const unsigned char *last,
+    int32_t *cp)
+{
+    size_t         n, i;
+    int32_t        c;
+    unsigned char  lo, hi;
+
+    if (*p < 0x80) {
+        *cp = *p;
+        return 1;
+    }
+
+    *cp = -1;
+
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (*p >= 0xc2 && *p <= 0xdf) {
+        n = 2;
+        c = *p & 0x1f;
+
+    } else if (*p >= 0xe0 && *p <= 0xef) {
+        n = 3;
+        c = *p & 0x0f;
+
+        if (*p == 0xe0) {
+            lo = 0xa0;
+
+        } else if (*p == 0xed) {
+            hi = 0x9f;
+        }
+
+    } else if (*p >= 0xf0 && *p <= 0xf4) {
+        n = 4;
+        c = *p & 0x07;
+
+        if (*p == 0xf0) {
+            lo = 0x90;
+
+        } else if (*p == 0xf4) {
+            hi = 0x8f;
+        }
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (last - p) < n || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+
+    c = (c << 6) | (p[1] & 0x3f);
+
+    for (i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf) {
+            return 0;
+        }
+
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+
+    *cp = c;
+
+    return n;
+}
 
 
 #endif /* _MANTA_UTIL_H_INCLUDED_ */
