@@ -115,8 +115,6 @@ static ngx_int_t ngx_http_manta_limit_count(ngx_conf_t *cf, ngx_str_t *arg);
 static ngx_str_t *ngx_http_manta_limit_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static char *ngx_http_manta_limit_zone_add(ngx_conf_t *cf,
-    ngx_command_t *cmd, ngx_str_t *name, ssize_t size, ngx_uint_t rate);
 
 
 /*
@@ -1270,55 +1268,29 @@ ngx_http_manta_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
 static ngx_int_t
 ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_http_manta_limit_ctx_t  *octx = data;
-
-    size_t                       len;
+    void                        *sh;
+    ngx_int_t                    rc;
     ngx_http_manta_limit_ctx_t  *lctx;
 
-    lctx = shm_zone->data;
-
-    if (octx) {
-        /* a reload: the same zone, its state kept */
-        lctx->sh = octx->sh;
-        lctx->shpool = octx->shpool;
-
-        return NGX_OK;
-    }
-
-    lctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        lctx->sh = lctx->shpool->data;
-
-        return NGX_OK;
-    }
-
-    lctx->sh = ngx_slab_alloc(lctx->shpool,
-                              sizeof(ngx_http_manta_limit_shctx_t));
-    if (lctx->sh == NULL) {
+    rc = ngx_http_manta_zone_init(shm_zone, data, "manta_limit_zone",
+                                  sizeof(ngx_http_manta_limit_shctx_t), &sh);
+    if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
 
-    lctx->shpool->data = lctx->sh;
+    lctx = shm_zone->data;
+    lctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    lctx->sh = sh;
+
+    if (rc == NGX_DONE) {
+        /* a reload: the same zone, its state kept */
+        return NGX_OK;
+    }
 
     ngx_rbtree_init(&lctx->sh->rbtree, &lctx->sh->sentinel,
                     ngx_http_manta_limit_rbtree_insert_value);
 
     ngx_queue_init(&lctx->sh->queue);
-
-    ngx_memzero(&lctx->sh->breaker, sizeof(ngx_http_manta_redis_breaker_t));
-
-    len = sizeof(" in manta_limit_zone \"\"") + shm_zone->shm.name.len;
-
-    lctx->shpool->log_ctx = ngx_slab_alloc(lctx->shpool, len);
-    if (lctx->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(lctx->shpool->log_ctx, " in manta_limit_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    lctx->shpool->log_nomem = 0;
 
     return NGX_OK;
 }
@@ -1333,6 +1305,7 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ssize_t                      size;
     ngx_str_t                   *value, name;
     ngx_uint_t                   i, rate;
+    ngx_http_manta_limit_ctx_t  *lctx;
 
     value = cf->args->elts;
 
@@ -1387,17 +1360,6 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    return ngx_http_manta_limit_zone_add(cf, cmd, &name, size, rate);
-}
-
-
-static char *
-ngx_http_manta_limit_zone_add(ngx_conf_t *cf, ngx_command_t *cmd,
-    ngx_str_t *name, ssize_t size, ngx_uint_t rate)
-{
-    ngx_shm_zone_t              *shm_zone;
-    ngx_http_manta_limit_ctx_t  *lctx;
-
     lctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_limit_ctx_t));
     if (lctx == NULL) {
         return NGX_CONF_ERROR;
@@ -1405,67 +1367,14 @@ ngx_http_manta_limit_zone_add(ngx_conf_t *cf, ngx_command_t *cmd,
 
     lctx->rate = rate;
 
-    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_manta_module);
-    if (shm_zone == NULL) {
+    if (ngx_http_manta_zone_add(cf, cmd, &name, size, lctx,
+                                ngx_http_manta_limit_init_zone)
+        == NULL)
+    {
         return NGX_CONF_ERROR;
     }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%V \"%V\" is already defined",
-                           &cmd->name, name);
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone->init = ngx_http_manta_limit_init_zone;
-    shm_zone->data = lctx;
 
     return NGX_CONF_OK;
-}
-
-
-/*
- * "zone=NAME:SIZE" of manta_limit_zone and manta_status_zone: the name and
- * a size of 8 pages at least
- */
-
-ngx_int_t
-ngx_http_manta_zone_size(ngx_conf_t *cf, ngx_str_t *arg,
-    ngx_str_t *name, ssize_t *size)
-{
-    u_char     *p;
-    ngx_str_t   s;
-
-    name->data = arg->data + 5;
-
-    p = (u_char *) ngx_strchr(name->data, ':');
-
-    if (p == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone size \"%V\"", arg);
-        return NGX_ERROR;
-    }
-
-    name->len = p - name->data;
-
-    s.data = p + 1;
-    s.len = arg->data + arg->len - s.data;
-
-    *size = ngx_parse_size(&s);
-
-    if (*size == NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone size \"%V\"", arg);
-        return NGX_ERROR;
-    }
-
-    if (*size < (ssize_t) (8 * ngx_pagesize)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is too small", arg);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
 }
 
 

@@ -117,8 +117,6 @@ static ngx_http_manta_status_node_t *ngx_http_manta_status_alloc(
     ngx_slab_pool_t *shpool, char *name);
 static ngx_int_t ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static ngx_shm_zone_t *ngx_http_manta_status_zone_add(ngx_conf_t *cf,
-    ngx_str_t *name, ssize_t size, ngx_int_t bots);
 
 
 /* the log phase: a gateway request counted once, when it ends */
@@ -1025,36 +1023,24 @@ ngx_http_manta_status_alloc(ngx_slab_pool_t *shpool, char *name)
 static ngx_int_t
 ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_http_manta_status_ctx_t  *octx = data;
-
-    size_t                        len;
+    void                         *sh;
+    ngx_int_t                     rc;
     ngx_http_manta_status_ctx_t  *sctx;
 
-    sctx = shm_zone->data;
-
-    if (octx) {
-        /* a reload: the same zone, its counters kept */
-        sctx->sh = octx->sh;
-        sctx->shpool = octx->shpool;
-
-        return NGX_OK;
-    }
-
-    sctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        sctx->sh = sctx->shpool->data;
-
-        return NGX_OK;
-    }
-
-    sctx->sh = ngx_slab_calloc(sctx->shpool,
-                               sizeof(ngx_http_manta_status_shctx_t));
-    if (sctx->sh == NULL) {
+    rc = ngx_http_manta_zone_init(shm_zone, data, "manta_status_zone",
+                                  sizeof(ngx_http_manta_status_shctx_t), &sh);
+    if (rc == NGX_ERROR) {
         return NGX_ERROR;
     }
 
-    sctx->shpool->data = sctx->sh;
+    sctx = shm_zone->data;
+    sctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    sctx->sh = sh;
+
+    if (rc == NGX_DONE) {
+        /* a reload: the same zone, its counters kept */
+        return NGX_OK;
+    }
 
     ngx_rbtree_init(&sctx->sh->rbtree, &sctx->sh->sentinel,
                     ngx_str_rbtree_insert_value);
@@ -1079,19 +1065,6 @@ ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_queue_insert_tail(&sctx->sh->queue, &sctx->sh->nobot->queue);
     sctx->sh->nodes = 2;
 
-    len = sizeof(" in manta_status_zone \"\"") + shm_zone->shm.name.len;
-
-    sctx->shpool->log_ctx = ngx_slab_alloc(sctx->shpool, len);
-    if (sctx->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(sctx->shpool->log_ctx, " in manta_status_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    /* a full zone counts new bots under "__other__": no log */
-    sctx->shpool->log_nomem = 0;
-
     return NGX_OK;
 }
 
@@ -1101,12 +1074,12 @@ ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 char *
 ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    u_char                       *p;
     ssize_t                       size;
     ngx_int_t                     bots;
     ngx_str_t                    *value, name;
     ngx_uint_t                    i;
     ngx_http_manta_main_conf_t   *mmcf;
+    ngx_http_manta_status_ctx_t  *sctx;
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
 
@@ -1123,15 +1096,6 @@ ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     for (i = 1; i < cf->args->nelts; i++) {
 
         if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-
-            p = (u_char *) ngx_strchr(value[i].data + 5, ':');
-
-            if (p == NULL || p == value[i].data + 5) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone \"%V\": use zone=NAME:SIZE",
-                                   &value[i]);
-                return NGX_CONF_ERROR;
-            }
 
             if (ngx_http_manta_zone_size(cf, &value[i], &name, &size)
                 != NGX_OK)
@@ -1169,41 +1133,17 @@ ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    mmcf->status_zone = ngx_http_manta_status_zone_add(cf, &name, size, bots);
-
-    return mmcf->status_zone ? NGX_CONF_OK : NGX_CONF_ERROR;
-}
-
-
-static ngx_shm_zone_t *
-ngx_http_manta_status_zone_add(ngx_conf_t *cf, ngx_str_t *name,
-    ssize_t size, ngx_int_t bots)
-{
-    ngx_shm_zone_t               *shm_zone;
-    ngx_http_manta_status_ctx_t  *sctx;
-
     sctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_status_ctx_t));
     if (sctx == NULL) {
-        return NULL;
+        return NGX_CONF_ERROR;
     }
 
     sctx->bots = bots;
 
-    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_manta_module);
-    if (shm_zone == NULL) {
-        return NULL;
-    }
+    mmcf->status_zone = ngx_http_manta_zone_add(cf, cmd, &name, size, sctx,
+                                               ngx_http_manta_status_init_zone);
 
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is already defined", name);
-        return NULL;
-    }
-
-    shm_zone->init = ngx_http_manta_status_init_zone;
-    shm_zone->data = sctx;
-
-    return shm_zone;
+    return mmcf->status_zone ? NGX_CONF_OK : NGX_CONF_ERROR;
 }
 
 
