@@ -74,6 +74,8 @@ static void ngx_http_manta_limit_effective(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, manta_limit_t *limit);
 static void ngx_http_manta_limit_peek(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
+static void ngx_http_manta_limit_fields(ngx_http_manta_ctx_t *ctx,
+    manta_bucket_t *bucket, manta_limit_t *limit, uint64_t now);
 static void ngx_http_manta_limit_backoff(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 static ngx_int_t ngx_http_manta_limit_headers(ngx_http_request_t *r,
@@ -114,6 +116,8 @@ static uint64_t ngx_http_manta_limit_remote_status(
 static ngx_int_t ngx_http_manta_limit_count(ngx_conf_t *cf, ngx_str_t *arg);
 static ngx_str_t *ngx_http_manta_limit_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_int_t ngx_http_manta_limit_setup(ngx_slab_pool_t *shpool,
     void *data);
 
 
@@ -357,7 +361,6 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_loc_conf_t *mlcf, manta_limit_t *limit)
 {
     uint64_t                      delay, blocked;
-    unsigned                      quota, window;
     ngx_msec_t                    now;
     ngx_uint_t                    alert;
     ngx_http_manta_limit_ctx_t   *lctx;
@@ -412,10 +415,7 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         }
     }
 
-    manta_limit_fields(&lr->bucket, limit, now, &quota, &window,
-                       &ctx->limit_remaining,
-                       &ctx->limit_reset);
-    ctx->limit_fields = 1;
+    ngx_http_manta_limit_fields(ctx, &lr->bucket, limit, now);
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
 
@@ -435,7 +435,6 @@ static ngx_int_t
 ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_loc_conf_t *mlcf, manta_limit_t *limit)
 {
-    unsigned                      quota, window;
     uint64_t                      now;
     ngx_str_t                     key;
     ngx_int_t                       rc;
@@ -457,9 +456,7 @@ ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         ctx->limit_retry_after = (unsigned) ((rm->cached - now + 999) / 1000);
         ctx->limit_source = NGX_HTTP_MANTA_SOURCE_CACHED;
 
-        manta_limit_fields(&rm->remote, limit, now, &quota, &window,
-                           &ctx->limit_remaining, &ctx->limit_reset);
-        ctx->limit_fields = 1;
+        ngx_http_manta_limit_fields(ctx, &rm->remote, limit, now);
 
         ngx_shmtx_unlock(&lctx->shpool->mutex);
 
@@ -490,7 +487,6 @@ static void
 ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
     manta_redis_result_t *res)
 {
-    unsigned                      quota, window;
     uint64_t                      now, ms;
     manta_limit_t                 limit;
     manta_bucket_t                bucket;
@@ -527,9 +523,7 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
 
     ms = ngx_http_manta_limit_remote_status(ctx, res, &bucket, &limit, now);
 
-    manta_limit_fields(&bucket, &limit, now, &quota, &window,
-                       &ctx->limit_remaining, &ctx->limit_reset);
-    ctx->limit_fields = 1;
+    ngx_http_manta_limit_fields(ctx, &bucket, &limit, now);
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
@@ -737,7 +731,6 @@ ngx_http_manta_limit_effective(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 static void
 ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    unsigned                      quota, window;
     manta_limit_t                 limit;
     manta_bucket_t                bucket;
     ngx_http_manta_loc_conf_t    *mlcf;
@@ -767,9 +760,20 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
 
-    manta_limit_fields(&bucket, &limit, ngx_current_msec, &quota, &window,
-                       &ctx->limit_remaining,
-                       &ctx->limit_reset);
+    ngx_http_manta_limit_fields(ctx, &bucket, &limit, ngx_current_msec);
+}
+
+
+/* the RateLimit header fields of a bucket, kept in the request's ctx */
+
+static void
+ngx_http_manta_limit_fields(ngx_http_manta_ctx_t *ctx, manta_bucket_t *bucket,
+    manta_limit_t *limit, uint64_t now)
+{
+    unsigned  quota, window;
+
+    manta_limit_fields(bucket, limit, now, &quota, &window,
+                       &ctx->limit_remaining, &ctx->limit_reset);
     ctx->limit_fields = 1;
 }
 
@@ -887,33 +891,15 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 static ngx_str_t *
 ngx_http_manta_limit_retry_after(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t        *h;
+    ngx_http_manta_walk_t   w;
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_http_manta_walk_init(&w, &r->headers_out.headers);
 
-    for (i = 0; /* void */ ; i++) {
+    h = ngx_http_manta_walk_find(&w, "Retry-After",
+                                 sizeof("Retry-After") - 1);
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash && h[i].key.len == sizeof("Retry-After") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Retry-After",
-                               sizeof("Retry-After") - 1)
-               == 0)
-        {
-            return &h[i].value;
-        }
-    }
+    return h ? &h->value : NULL;
 }
 
 
@@ -1268,29 +1254,28 @@ ngx_http_manta_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
 static ngx_int_t
 ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    void                        *sh;
-    ngx_int_t                    rc;
-    ngx_http_manta_limit_ctx_t  *lctx;
+    ngx_http_manta_limit_ctx_t  *lctx = shm_zone->data;
 
-    rc = ngx_http_manta_zone_init(shm_zone, data, "manta_limit_zone",
-                                  sizeof(ngx_http_manta_limit_shctx_t), &sh);
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    lctx = shm_zone->data;
     lctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-    lctx->sh = sh;
+    lctx->sh = ngx_http_manta_zone_init(shm_zone, data, "manta_limit_zone",
+                                        sizeof(ngx_http_manta_limit_shctx_t),
+                                        ngx_http_manta_limit_setup);
 
-    if (rc == NGX_DONE) {
-        /* a reload: the same zone, its state kept */
-        return NGX_OK;
-    }
+    return lctx->sh ? NGX_OK : NGX_ERROR;
+}
 
-    ngx_rbtree_init(&lctx->sh->rbtree, &lctx->sh->sentinel,
+
+/* a new zone: an empty tree and LRU queue (the breaker zeroed, closed) */
+
+static ngx_int_t
+ngx_http_manta_limit_setup(ngx_slab_pool_t *shpool, void *data)
+{
+    ngx_http_manta_limit_shctx_t  *sh = data;
+
+    ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
                     ngx_http_manta_limit_rbtree_insert_value);
 
-    ngx_queue_init(&lctx->sh->queue);
+    ngx_queue_init(&sh->queue);
 
     return NGX_OK;
 }

@@ -1041,41 +1041,41 @@ ngx_http_manta_zone_add(ngx_conf_t *cf, ngx_command_t *cmd, ngx_str_t *name,
 
 
 /*
- * A zone's state in its slab pool, *sh: the one it keeps over a reload
- * (data, the old cycle's ctx, shares the pool) or found in place,
- * NGX_DONE; else "size" bytes newly allocated and zeroed, NGX_OK, that
- * the caller sets up.  The pool's messages name the directive and the
- * zone; its allocation failures are not logged: a full zone is the
- * caller's to handle (the limit evicts, the status counts "__other__").
+ * A zone's state in its slab pool: the one it keeps over a reload (data,
+ * the old cycle's ctx, shares the pool) or finds in place; else "size"
+ * bytes newly allocated, zeroed, and set up by setup().  The pool's
+ * messages name the directive and the zone; its allocation failures are
+ * not logged: a full zone is its user's to handle (the limit evicts, the
+ * status counts "__other__").  NULL on error.
  */
 
-ngx_int_t
+void *
 ngx_http_manta_zone_init(ngx_shm_zone_t *shm_zone, void *data,
-    char *directive, size_t size, void **sh)
+    char *directive, size_t size, ngx_http_manta_zone_setup_pt setup)
 {
+    void             *sh;
     size_t            len;
     ngx_slab_pool_t  *shpool;
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     if (data || shm_zone->shm.exists) {
-        *sh = shpool->data;
-        return NGX_DONE;
+        return shpool->data;
     }
 
-    *sh = ngx_slab_calloc(shpool, size);
-    if (*sh == NULL) {
-        return NGX_ERROR;
+    sh = ngx_slab_calloc(shpool, size);
+    if (sh == NULL) {
+        return NULL;
     }
 
-    shpool->data = *sh;
+    shpool->data = sh;
 
     len = sizeof(" in  \"\"") + ngx_strlen(directive)
           + shm_zone->shm.name.len;
 
     shpool->log_ctx = ngx_slab_alloc(shpool, len);
     if (shpool->log_ctx == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     ngx_sprintf(shpool->log_ctx, " in %s \"%V\"%Z", directive,
@@ -1083,7 +1083,7 @@ ngx_http_manta_zone_init(ngx_shm_zone_t *shm_zone, void *data,
 
     shpool->log_nomem = 0;
 
-    return NGX_OK;
+    return (setup(shpool, sh) == NGX_OK) ? sh : NULL;
 }
 
 

@@ -195,6 +195,12 @@ typedef struct {
 } ngx_http_manta_walk_t;
 
 
+/* sets up the new state (sh) of a zone in its slab pool */
+
+typedef ngx_int_t (*ngx_http_manta_zone_setup_pt)(ngx_slab_pool_t *shpool,
+    void *sh);
+
+
 ngx_http_manta_ctx_t *ngx_http_manta_get_ctx(ngx_http_request_t *r);
 ngx_http_manta_ctx_t *ngx_http_manta_create_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_manta_add_header(ngx_http_request_t *r, char *key,
@@ -214,8 +220,8 @@ ngx_int_t ngx_http_manta_zone_size(ngx_conf_t *cf, ngx_str_t *arg,
     ngx_str_t *name, ssize_t *size);
 ngx_shm_zone_t *ngx_http_manta_zone_add(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t *name, ssize_t size, void *data, ngx_shm_zone_init_pt init);
-ngx_int_t ngx_http_manta_zone_init(ngx_shm_zone_t *shm_zone, void *data,
-    char *directive, size_t size, void **sh);
+void *ngx_http_manta_zone_init(ngx_shm_zone_t *shm_zone, void *data,
+    char *directive, size_t size, ngx_http_manta_zone_setup_pt setup);
 
 
 extern ngx_module_t  ngx_http_manta_module;
