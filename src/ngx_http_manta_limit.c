@@ -119,6 +119,8 @@ static ngx_int_t ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_http_manta_limit_setup(ngx_slab_pool_t *shpool,
     void *data);
+static ngx_int_t ngx_http_manta_limit_rate(ngx_conf_t *cf, ngx_str_t *arg,
+    void *data);
 
 
 /*
@@ -1286,80 +1288,46 @@ ngx_http_manta_limit_setup(ngx_slab_pool_t *shpool, void *data)
 char *
 ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    size_t                       len;
-    ssize_t                      size;
-    ngx_str_t                   *value, name;
-    ngx_uint_t                   i, rate;
     ngx_http_manta_limit_ctx_t  *lctx;
-
-    value = cf->args->elts;
-
-    size = 0;
-    rate = 0;
-    name.len = 0;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-
-            if (ngx_http_manta_zone_size(cf, &value[i], &name, &size)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "rate=", 5) == 0) {
-
-            len = value[i].len - 5;
-
-            rate = manta_rate_parse((char *) value[i].data + 5, len);
-
-            if (rate == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid rate \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" must have \"zone\" parameter",
-                           &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (rate == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" must have \"rate\" parameter",
-                           &cmd->name);
-        return NGX_CONF_ERROR;
-    }
 
     lctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_limit_ctx_t));
     if (lctx == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    lctx->rate = rate;
-
-    if (ngx_http_manta_zone_add(cf, cmd, &name, size, lctx,
-                                ngx_http_manta_limit_init_zone)
+    if (ngx_http_manta_zone(cf, cmd, "rate=", ngx_http_manta_limit_rate,
+                            lctx, ngx_http_manta_limit_init_zone)
         == NULL)
     {
         return NGX_CONF_ERROR;
     }
 
+    if (lctx->rate == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"rate\" parameter",
+                           &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/* "rate=RATE" of manta_limit_zone */
+
+static ngx_int_t
+ngx_http_manta_limit_rate(ngx_conf_t *cf, ngx_str_t *arg, void *data)
+{
+    ngx_http_manta_limit_ctx_t  *lctx = data;
+
+    lctx->rate = manta_rate_parse((char *) arg->data + 5, arg->len - 5);
+
+    if (lctx->rate == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid rate \"%V\"", arg);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

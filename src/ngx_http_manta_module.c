@@ -54,6 +54,8 @@ static manta_re_t *ngx_http_manta_compile(ngx_conf_t *cf, ngx_str_t *value,
 static void ngx_http_manta_re_cleanup(void *data);
 static char *ngx_http_manta_set_pos(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_manta_zone_size(ngx_conf_t *cf, ngx_str_t *arg,
+    ngx_str_t *name, ssize_t *size);
 static void ngx_http_manta_conf_pos(ngx_conf_t *cf,
     ngx_http_manta_conf_pos_t *pos);
 static char *ngx_http_manta_check_gateway(ngx_conf_t *cf,
@@ -966,11 +968,84 @@ ngx_http_manta_conf_pos(ngx_conf_t *cf, ngx_http_manta_conf_pos_t *pos)
 
 
 /*
- * "zone=NAME:SIZE" of manta_limit_zone and manta_status_zone: a name that
- * is not empty, and a size of 8 pages at least
+ * manta_limit_zone and manta_status_zone: "zone=NAME:SIZE" and the
+ * directive's own parameter ("rate=", "bots="; parse() takes each value
+ * into the ctx, data) in any order; the zone's shared memory, with data
+ * and init, NULL on error
  */
 
-ngx_int_t
+ngx_shm_zone_t *
+ngx_http_manta_zone(ngx_conf_t *cf, ngx_command_t *cmd, char *own,
+    ngx_http_manta_zone_arg_pt parse, void *data, ngx_shm_zone_init_pt init)
+{
+    size_t           len;
+    ssize_t          size;
+    ngx_str_t       *value, name;
+    ngx_uint_t       i;
+    ngx_shm_zone_t  *shm_zone;
+
+    value = cf->args->elts;
+    len = ngx_strlen(own);
+
+    size = 0;
+    name.len = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            if (ngx_http_manta_zone_size(cf, &value[i], &name, &size)
+                != NGX_OK)
+            {
+                return NULL;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, own, len) == 0) {
+
+            if (parse(cf, &value[i], data) != NGX_OK) {
+                return NULL;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NULL;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return NULL;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_manta_module);
+    if (shm_zone == NULL) {
+        return NULL;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V \"%V\" is already defined", &cmd->name,
+                           &name);
+        return NULL;
+    }
+
+    shm_zone->init = init;
+    shm_zone->data = data;
+
+    return shm_zone;
+}
+
+
+/* "zone=NAME:SIZE": a name that is not empty, a size of 8 pages at least */
+
+static ngx_int_t
 ngx_http_manta_zone_size(ngx_conf_t *cf, ngx_str_t *arg,
     ngx_str_t *name, ssize_t *size)
 {
@@ -1007,36 +1082,6 @@ ngx_http_manta_zone_size(ngx_conf_t *cf, ngx_str_t *arg,
     }
 
     return NGX_OK;
-}
-
-
-/*
- * The shared memory of a zone directive, with its ctx (data) and the init
- * that sets up its state; a name already taken, by either directive, is
- * an error
- */
-
-ngx_shm_zone_t *
-ngx_http_manta_zone_add(ngx_conf_t *cf, ngx_command_t *cmd, ngx_str_t *name,
-    ssize_t size, void *data, ngx_shm_zone_init_pt init)
-{
-    ngx_shm_zone_t  *shm_zone;
-
-    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_manta_module);
-    if (shm_zone == NULL) {
-        return NULL;
-    }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%V \"%V\" is already defined", &cmd->name, name);
-        return NULL;
-    }
-
-    shm_zone->init = init;
-    shm_zone->data = data;
-
-    return shm_zone;
 }
 
 

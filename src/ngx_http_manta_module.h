@@ -195,6 +195,11 @@ typedef struct {
 } ngx_http_manta_walk_t;
 
 
+/* takes a zone directive's own parameter (arg) into its ctx (data) */
+
+typedef ngx_int_t (*ngx_http_manta_zone_arg_pt)(ngx_conf_t *cf,
+    ngx_str_t *arg, void *data);
+
 /* sets up the new state (sh) of a zone in its slab pool */
 
 typedef ngx_int_t (*ngx_http_manta_zone_setup_pt)(ngx_slab_pool_t *shpool,
@@ -216,10 +221,9 @@ void ngx_http_manta_walk_init(ngx_http_manta_walk_t *w, ngx_list_t *list);
 void *ngx_http_manta_walk_next(ngx_http_manta_walk_t *w);
 ngx_table_elt_t *ngx_http_manta_walk_find(ngx_http_manta_walk_t *w,
     char *name, size_t len);
-ngx_int_t ngx_http_manta_zone_size(ngx_conf_t *cf, ngx_str_t *arg,
-    ngx_str_t *name, ssize_t *size);
-ngx_shm_zone_t *ngx_http_manta_zone_add(ngx_conf_t *cf, ngx_command_t *cmd,
-    ngx_str_t *name, ssize_t size, void *data, ngx_shm_zone_init_pt init);
+ngx_shm_zone_t *ngx_http_manta_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    char *own, ngx_http_manta_zone_arg_pt parse, void *data,
+    ngx_shm_zone_init_pt init);
 void *ngx_http_manta_zone_init(ngx_shm_zone_t *shm_zone, void *data,
     char *directive, size_t size, ngx_http_manta_zone_setup_pt setup);
 

@@ -126,6 +126,8 @@ static ngx_int_t ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_http_manta_status_setup(ngx_slab_pool_t *shpool,
     void *data);
+static ngx_int_t ngx_http_manta_status_bots(ngx_conf_t *cf, ngx_str_t *arg,
+    void *data);
 
 
 /* the log phase: a gateway request counted once, when it ends */
@@ -1055,10 +1057,6 @@ ngx_http_manta_status_setup(ngx_slab_pool_t *shpool, void *data)
 char *
 ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ssize_t                       size;
-    ngx_int_t                     bots;
-    ngx_str_t                    *value, name;
-    ngx_uint_t                    i;
     ngx_http_manta_main_conf_t   *mmcf;
     ngx_http_manta_status_ctx_t  *sctx;
 
@@ -1068,63 +1066,44 @@ ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    value = cf->args->elts;
-
-    size = 0;
-    bots = NGX_HTTP_MANTA_STATUS_BOTS;
-    name.len = 0;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-
-            if (ngx_http_manta_zone_size(cf, &value[i], &name, &size)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "bots=", 5) == 0) {
-
-            bots = ngx_atoi(value[i].data + 5, value[i].len - 5);
-
-            if (bots <= 0 || bots > NGX_HTTP_MANTA_STATUS_BOTS_MAX) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid bots value \"%V\": use a number "
-                                   "from 1 to %d", &value[i],
-                                   NGX_HTTP_MANTA_STATUS_BOTS_MAX);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" must have \"zone\" parameter",
-                           &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
     sctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_status_ctx_t));
     if (sctx == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    sctx->bots = bots;
+    sctx->bots = NGX_HTTP_MANTA_STATUS_BOTS;
 
-    mmcf->status_zone = ngx_http_manta_zone_add(cf, cmd, &name, size, sctx,
-                                               ngx_http_manta_status_init_zone);
+    mmcf->status_zone = ngx_http_manta_zone(cf, cmd, "bots=",
+                                            ngx_http_manta_status_bots,
+                                            sctx,
+                                            ngx_http_manta_status_init_zone);
 
     return mmcf->status_zone ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+/* "bots=N" of manta_status_zone */
+
+static ngx_int_t
+ngx_http_manta_status_bots(ngx_conf_t *cf, ngx_str_t *arg, void *data)
+{
+    ngx_http_manta_status_ctx_t  *sctx = data;
+
+    ngx_int_t  bots;
+
+    bots = ngx_atoi(arg->data + 5, arg->len - 5);
+
+    if (bots <= 0 || bots > NGX_HTTP_MANTA_STATUS_BOTS_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid bots value \"%V\": use a number "
+                           "from 1 to %d", arg,
+                           NGX_HTTP_MANTA_STATUS_BOTS_MAX);
+        return NGX_ERROR;
+    }
+
+    sctx->bots = bots;
+
+    return NGX_OK;
 }
 
 
