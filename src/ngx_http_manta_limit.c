@@ -74,6 +74,8 @@ static void ngx_http_manta_limit_effective(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, manta_limit_t *limit);
 static void ngx_http_manta_limit_peek(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
+static void ngx_http_manta_limit_fields(ngx_http_manta_ctx_t *ctx,
+    manta_bucket_t *bucket, manta_limit_t *limit, uint64_t now);
 static void ngx_http_manta_limit_backoff(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 static ngx_int_t ngx_http_manta_limit_headers(ngx_http_request_t *r,
@@ -115,8 +117,10 @@ static ngx_int_t ngx_http_manta_limit_count(ngx_conf_t *cf, ngx_str_t *arg);
 static ngx_str_t *ngx_http_manta_limit_retry_after(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static char *ngx_http_manta_limit_zone_add(ngx_conf_t *cf,
-    ngx_command_t *cmd, ngx_str_t *name, ssize_t size, ngx_uint_t rate);
+static ngx_int_t ngx_http_manta_limit_setup(ngx_slab_pool_t *shpool,
+    void *data);
+static ngx_int_t ngx_http_manta_limit_rate(ngx_conf_t *cf, ngx_str_t *arg,
+    void *data);
 
 
 /*
@@ -359,7 +363,6 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_loc_conf_t *mlcf, manta_limit_t *limit)
 {
     uint64_t                      delay, blocked;
-    unsigned                      quota, window;
     ngx_msec_t                    now;
     ngx_uint_t                    alert;
     ngx_http_manta_limit_ctx_t   *lctx;
@@ -414,10 +417,7 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         }
     }
 
-    manta_limit_fields(&lr->bucket, limit, now, &quota, &window,
-                       &ctx->limit_remaining,
-                       &ctx->limit_reset);
-    ctx->limit_fields = 1;
+    ngx_http_manta_limit_fields(ctx, &lr->bucket, limit, now);
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
 
@@ -437,7 +437,6 @@ static ngx_int_t
 ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_loc_conf_t *mlcf, manta_limit_t *limit)
 {
-    unsigned                      quota, window;
     uint64_t                      now;
     ngx_str_t                     key;
     ngx_int_t                       rc;
@@ -459,9 +458,7 @@ ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         ctx->limit_retry_after = (unsigned) ((rm->cached - now + 999) / 1000);
         ctx->limit_source = NGX_HTTP_MANTA_SOURCE_CACHED;
 
-        manta_limit_fields(&rm->remote, limit, now, &quota, &window,
-                           &ctx->limit_remaining, &ctx->limit_reset);
-        ctx->limit_fields = 1;
+        ngx_http_manta_limit_fields(ctx, &rm->remote, limit, now);
 
         ngx_shmtx_unlock(&lctx->shpool->mutex);
 
@@ -492,7 +489,6 @@ static void
 ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
     manta_redis_result_t *res)
 {
-    unsigned                      quota, window;
     uint64_t                      now, ms;
     manta_limit_t                 limit;
     manta_bucket_t                bucket;
@@ -529,9 +525,7 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
 
     ms = ngx_http_manta_limit_remote_status(ctx, res, &bucket, &limit, now);
 
-    manta_limit_fields(&bucket, &limit, now, &quota, &window,
-                       &ctx->limit_remaining, &ctx->limit_reset);
-    ctx->limit_fields = 1;
+    ngx_http_manta_limit_fields(ctx, &bucket, &limit, now);
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
@@ -739,7 +733,6 @@ ngx_http_manta_limit_effective(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 static void
 ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    unsigned                      quota, window;
     manta_limit_t                 limit;
     manta_bucket_t                bucket;
     ngx_http_manta_loc_conf_t    *mlcf;
@@ -769,9 +762,20 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
 
-    manta_limit_fields(&bucket, &limit, ngx_current_msec, &quota, &window,
-                       &ctx->limit_remaining,
-                       &ctx->limit_reset);
+    ngx_http_manta_limit_fields(ctx, &bucket, &limit, ngx_current_msec);
+}
+
+
+/* the RateLimit header fields of a bucket, kept in the request's ctx */
+
+static void
+ngx_http_manta_limit_fields(ngx_http_manta_ctx_t *ctx, manta_bucket_t *bucket,
+    manta_limit_t *limit, uint64_t now)
+{
+    unsigned  quota, window;
+
+    manta_limit_fields(bucket, limit, now, &quota, &window,
+                       &ctx->limit_remaining, &ctx->limit_reset);
     ctx->limit_fields = 1;
 }
 
@@ -889,33 +893,15 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 static ngx_str_t *
 ngx_http_manta_limit_retry_after(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t        *h;
+    ngx_http_manta_walk_t   w;
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    ngx_http_manta_walk_init(&w, &r->headers_out.headers);
 
-    for (i = 0; /* void */ ; i++) {
+    h = ngx_http_manta_walk_find(&w, "Retry-After",
+                                 sizeof("Retry-After") - 1);
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash && h[i].key.len == sizeof("Retry-After") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Retry-After",
-                               sizeof("Retry-After") - 1)
-               == 0)
-        {
-            return &h[i].value;
-        }
-    }
+    return h ? &h->value : NULL;
 }
 
 
@@ -1270,55 +1256,28 @@ ngx_http_manta_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
 static ngx_int_t
 ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_http_manta_limit_ctx_t  *octx = data;
-
-    size_t                       len;
-    ngx_http_manta_limit_ctx_t  *lctx;
-
-    lctx = shm_zone->data;
-
-    if (octx) {
-        /* a reload: the same zone, its state kept */
-        lctx->sh = octx->sh;
-        lctx->shpool = octx->shpool;
-
-        return NGX_OK;
-    }
+    ngx_http_manta_limit_ctx_t  *lctx = shm_zone->data;
 
     lctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    lctx->sh = ngx_http_manta_zone_init(shm_zone, data, "manta_limit_zone",
+                                        sizeof(ngx_http_manta_limit_shctx_t),
+                                        ngx_http_manta_limit_setup);
 
-    if (shm_zone->shm.exists) {
-        lctx->sh = lctx->shpool->data;
+    return lctx->sh ? NGX_OK : NGX_ERROR;
+}
 
-        return NGX_OK;
-    }
 
-    lctx->sh = ngx_slab_alloc(lctx->shpool,
-                              sizeof(ngx_http_manta_limit_shctx_t));
-    if (lctx->sh == NULL) {
-        return NGX_ERROR;
-    }
+/* a new zone: an empty tree and LRU queue (the breaker zeroed, closed) */
 
-    lctx->shpool->data = lctx->sh;
+static ngx_int_t
+ngx_http_manta_limit_setup(ngx_slab_pool_t *shpool, void *data)
+{
+    ngx_http_manta_limit_shctx_t  *sh = data;
 
-    ngx_rbtree_init(&lctx->sh->rbtree, &lctx->sh->sentinel,
+    ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
                     ngx_http_manta_limit_rbtree_insert_value);
 
-    ngx_queue_init(&lctx->sh->queue);
-
-    ngx_memzero(&lctx->sh->breaker, sizeof(ngx_http_manta_redis_breaker_t));
-
-    len = sizeof(" in manta_limit_zone \"\"") + shm_zone->shm.name.len;
-
-    lctx->shpool->log_ctx = ngx_slab_alloc(lctx->shpool, len);
-    if (lctx->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(lctx->shpool->log_ctx, " in manta_limit_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    lctx->shpool->log_nomem = 0;
+    ngx_queue_init(&sh->queue);
 
     return NGX_OK;
 }
@@ -1329,73 +1288,6 @@ ngx_http_manta_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 char *
 ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    size_t                       len;
-    ssize_t                      size;
-    ngx_str_t                   *value, name;
-    ngx_uint_t                   i, rate;
-
-    value = cf->args->elts;
-
-    size = 0;
-    rate = 0;
-    name.len = 0;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-
-            if (ngx_http_manta_zone_size(cf, &value[i], &name, &size)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "rate=", 5) == 0) {
-
-            len = value[i].len - 5;
-
-            rate = manta_rate_parse((char *) value[i].data + 5, len);
-
-            if (rate == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid rate \"%V\"", &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" must have \"zone\" parameter",
-                           &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    if (rate == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" must have \"rate\" parameter",
-                           &cmd->name);
-        return NGX_CONF_ERROR;
-    }
-
-    return ngx_http_manta_limit_zone_add(cf, cmd, &name, size, rate);
-}
-
-
-static char *
-ngx_http_manta_limit_zone_add(ngx_conf_t *cf, ngx_command_t *cmd,
-    ngx_str_t *name, ssize_t size, ngx_uint_t rate)
-{
-    ngx_shm_zone_t              *shm_zone;
     ngx_http_manta_limit_ctx_t  *lctx;
 
     lctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_limit_ctx_t));
@@ -1403,65 +1295,35 @@ ngx_http_manta_limit_zone_add(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    lctx->rate = rate;
-
-    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_manta_module);
-    if (shm_zone == NULL) {
+    if (ngx_http_manta_zone(cf, cmd, "rate=", ngx_http_manta_limit_rate,
+                            lctx, ngx_http_manta_limit_init_zone)
+        == NULL)
+    {
         return NGX_CONF_ERROR;
     }
 
-    if (shm_zone->data) {
+    if (lctx->rate == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%V \"%V\" is already defined",
-                           &cmd->name, name);
+                           "\"%V\" must have \"rate\" parameter",
+                           &cmd->name);
         return NGX_CONF_ERROR;
     }
-
-    shm_zone->init = ngx_http_manta_limit_init_zone;
-    shm_zone->data = lctx;
 
     return NGX_CONF_OK;
 }
 
 
-/*
- * "zone=NAME:SIZE" of manta_limit_zone and manta_status_zone: the name and
- * a size of 8 pages at least
- */
+/* "rate=RATE" of manta_limit_zone */
 
-ngx_int_t
-ngx_http_manta_zone_size(ngx_conf_t *cf, ngx_str_t *arg,
-    ngx_str_t *name, ssize_t *size)
+static ngx_int_t
+ngx_http_manta_limit_rate(ngx_conf_t *cf, ngx_str_t *arg, void *data)
 {
-    u_char     *p;
-    ngx_str_t   s;
+    ngx_http_manta_limit_ctx_t  *lctx = data;
 
-    name->data = arg->data + 5;
+    lctx->rate = manta_rate_parse((char *) arg->data + 5, arg->len - 5);
 
-    p = (u_char *) ngx_strchr(name->data, ':');
-
-    if (p == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone size \"%V\"", arg);
-        return NGX_ERROR;
-    }
-
-    name->len = p - name->data;
-
-    s.data = p + 1;
-    s.len = arg->data + arg->len - s.data;
-
-    *size = ngx_parse_size(&s);
-
-    if (*size == NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone size \"%V\"", arg);
-        return NGX_ERROR;
-    }
-
-    if (*size < (ssize_t) (8 * ngx_pagesize)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is too small", arg);
+    if (lctx->rate == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid rate \"%V\"", arg);
         return NGX_ERROR;
     }
 

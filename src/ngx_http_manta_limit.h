@@ -23,8 +23,6 @@ ngx_int_t ngx_http_manta_limit_policy(ngx_pool_t *pool,
     ngx_shm_zone_t *shm_zone, ngx_uint_t rate, ngx_str_t *policy);
 ngx_int_t ngx_http_manta_limit_evictions(ngx_shm_zone_t *shm_zone,
     ngx_uint_t *evictions);
-ngx_int_t ngx_http_manta_zone_size(ngx_conf_t *cf, ngx_str_t *arg,
-    ngx_str_t *name, ssize_t *size);
 char *ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -54,6 +54,8 @@ static manta_re_t *ngx_http_manta_compile(ngx_conf_t *cf, ngx_str_t *value,
 static void ngx_http_manta_re_cleanup(void *data);
 static char *ngx_http_manta_set_pos(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_manta_zone_size(ngx_conf_t *cf, ngx_str_t *arg,
+    ngx_str_t *name, ssize_t *size);
 static void ngx_http_manta_conf_pos(ngx_conf_t *cf,
     ngx_http_manta_conf_pos_t *pos);
 static char *ngx_http_manta_check_gateway(ngx_conf_t *cf,
@@ -498,6 +500,61 @@ ngx_http_manta_push_header(ngx_list_t *headers, ngx_str_t *key,
 
 
 /*
+ * A walk over the entries of an ngx_list_t, part after part: init, then
+ * next until NULL
+ */
+
+void
+ngx_http_manta_walk_init(ngx_http_manta_walk_t *w, ngx_list_t *list)
+{
+    w->part = &list->part;
+    w->i = 0;
+    w->size = list->size;
+}
+
+
+void *
+ngx_http_manta_walk_next(ngx_http_manta_walk_t *w)
+{
+    while (w->i >= w->part->nelts) {
+
+        if (w->part->next == NULL) {
+            return NULL;
+        }
+
+        w->part = w->part->next;
+        w->i = 0;
+    }
+
+    return (u_char *) w->part->elts + w->size * w->i++;
+}
+
+
+/*
+ * The next entry of a header list named "name" (len bytes, any case) after
+ * the walk's position, NULL when there is none; entries with a zero hash
+ * (deleted) are passed over
+ */
+
+ngx_table_elt_t *
+ngx_http_manta_walk_find(ngx_http_manta_walk_t *w, char *name, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    for (h = ngx_http_manta_walk_next(w); h; h = ngx_http_manta_walk_next(w)) {
+
+        if (h->hash && h->key.len == len
+            && ngx_strncasecmp(h->key.data, (u_char *) name, len) == 0)
+        {
+            return h;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
  * The one way the module sends a JSON body of its own (an ErrorResponse):
  * with its headers through the whole filter chain, or, from inside the
  * module's filters, through the filters after them (next_header and
@@ -907,6 +964,171 @@ ngx_http_manta_conf_pos(ngx_conf_t *cf, ngx_http_manta_conf_pos_t *pos)
 
     pos->file = cf->conf_file->file.name;
     pos->line = cf->conf_file->line;
+}
+
+
+/*
+ * manta_limit_zone and manta_status_zone: "zone=NAME:SIZE" and the
+ * directive's own parameter ("rate=", "bots="; parse() takes each value
+ * into the ctx, data) in any order; the zone's shared memory, with data
+ * and init, NULL on error
+ */
+
+ngx_shm_zone_t *
+ngx_http_manta_zone(ngx_conf_t *cf, ngx_command_t *cmd, char *own,
+    ngx_http_manta_zone_arg_pt parse, void *data, ngx_shm_zone_init_pt init)
+{
+    size_t           len;
+    ssize_t          size;
+    ngx_str_t       *value, name;
+    ngx_uint_t       i;
+    ngx_shm_zone_t  *shm_zone;
+
+    value = cf->args->elts;
+    len = ngx_strlen(own);
+
+    size = 0;
+    name.len = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+
+            if (ngx_http_manta_zone_size(cf, &value[i], &name, &size)
+                != NGX_OK)
+            {
+                return NULL;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, own, len) == 0) {
+
+            if (parse(cf, &value[i], data) != NGX_OK) {
+                return NULL;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NULL;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" must have \"zone\" parameter",
+                           &cmd->name);
+        return NULL;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_manta_module);
+    if (shm_zone == NULL) {
+        return NULL;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V \"%V\" is already defined", &cmd->name,
+                           &name);
+        return NULL;
+    }
+
+    shm_zone->init = init;
+    shm_zone->data = data;
+
+    return shm_zone;
+}
+
+
+/* "zone=NAME:SIZE": a name that is not empty, a size of 8 pages at least */
+
+static ngx_int_t
+ngx_http_manta_zone_size(ngx_conf_t *cf, ngx_str_t *arg,
+    ngx_str_t *name, ssize_t *size)
+{
+    u_char     *p;
+    ngx_str_t   s;
+
+    name->data = arg->data + 5;
+
+    p = (u_char *) ngx_strchr(name->data, ':');
+
+    if (p == NULL || p == name->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\": use zone=NAME:SIZE", arg);
+        return NGX_ERROR;
+    }
+
+    name->len = p - name->data;
+
+    s.data = p + 1;
+    s.len = arg->data + arg->len - s.data;
+
+    *size = ngx_parse_size(&s);
+
+    if (*size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", arg);
+        return NGX_ERROR;
+    }
+
+    if (*size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", arg);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A zone's state in its slab pool: the one it keeps over a reload (data,
+ * the old cycle's ctx, shares the pool) or finds in place; else "size"
+ * bytes newly allocated, zeroed, and set up by setup().  The pool's
+ * messages name the directive and the zone; its allocation failures are
+ * not logged: a full zone is its user's to handle (the limit evicts, the
+ * status counts "__other__").  NULL on error.
+ */
+
+void *
+ngx_http_manta_zone_init(ngx_shm_zone_t *shm_zone, void *data,
+    char *directive, size_t size, ngx_http_manta_zone_setup_pt setup)
+{
+    void             *sh;
+    size_t            len;
+    ngx_slab_pool_t  *shpool;
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (data || shm_zone->shm.exists) {
+        return shpool->data;
+    }
+
+    sh = ngx_slab_calloc(shpool, size);
+    if (sh == NULL) {
+        return NULL;
+    }
+
+    shpool->data = sh;
+
+    len = sizeof(" in  \"\"") + ngx_strlen(directive)
+          + shm_zone->shm.name.len;
+
+    shpool->log_ctx = ngx_slab_alloc(shpool, len);
+    if (shpool->log_ctx == NULL) {
+        return NULL;
+    }
+
+    ngx_sprintf(shpool->log_ctx, " in %s \"%V\"%Z", directive,
+                &shm_zone->shm.name);
+
+    shpool->log_nomem = 0;
+
+    return (setup(shpool, sh) == NGX_OK) ? sh : NULL;
 }
 
 

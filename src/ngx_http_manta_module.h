@@ -188,6 +188,24 @@ typedef struct {
 } ngx_http_manta_ctx_t;
 
 
+typedef struct {
+    ngx_list_part_t           *part;
+    ngx_uint_t                 i;
+    size_t                     size;
+} ngx_http_manta_walk_t;
+
+
+/* takes a zone directive's own parameter (arg) into its ctx (data) */
+
+typedef ngx_int_t (*ngx_http_manta_zone_arg_pt)(ngx_conf_t *cf,
+    ngx_str_t *arg, void *data);
+
+/* sets up the new state (sh) of a zone in its slab pool */
+
+typedef ngx_int_t (*ngx_http_manta_zone_setup_pt)(ngx_slab_pool_t *shpool,
+    void *sh);
+
+
 ngx_http_manta_ctx_t *ngx_http_manta_get_ctx(ngx_http_request_t *r);
 ngx_http_manta_ctx_t *ngx_http_manta_create_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_manta_add_header(ngx_http_request_t *r, char *key,
@@ -198,6 +216,16 @@ ngx_table_elt_t *ngx_http_manta_push_header(ngx_list_t *headers,
 ngx_int_t ngx_http_manta_send_json(ngx_http_request_t *r, ngx_str_t *json,
     ngx_http_output_header_filter_pt next_header,
     ngx_http_output_body_filter_pt next_body);
+
+void ngx_http_manta_walk_init(ngx_http_manta_walk_t *w, ngx_list_t *list);
+void *ngx_http_manta_walk_next(ngx_http_manta_walk_t *w);
+ngx_table_elt_t *ngx_http_manta_walk_find(ngx_http_manta_walk_t *w,
+    char *name, size_t len);
+ngx_shm_zone_t *ngx_http_manta_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    char *own, ngx_http_manta_zone_arg_pt parse, void *data,
+    ngx_shm_zone_init_pt init);
+void *ngx_http_manta_zone_init(ngx_shm_zone_t *shm_zone, void *data,
+    char *directive, size_t size, ngx_http_manta_zone_setup_pt setup);
 
 
 extern ngx_module_t  ngx_http_manta_module;

@@ -45,8 +45,7 @@ static void ngx_http_manta_redact_list(ngx_http_request_t *r,
     ngx_list_t *list, ngx_http_manta_redact_t *rd, ngx_uint_t sent);
 static ngx_uint_t ngx_http_manta_rewritable(ngx_table_elt_t *h);
 static ngx_uint_t ngx_http_manta_upstream_copy(ngx_http_request_t *r,
-    ngx_http_manta_redact_t *rd, ngx_table_elt_t *h, ngx_list_part_t **part,
-    ngx_uint_t *i);
+    ngx_http_manta_redact_t *rd, ngx_table_elt_t *h, ngx_http_manta_walk_t *uw);
 static void ngx_http_manta_forget_header(ngx_http_request_t *r,
     ngx_table_elt_t *h);
 static void ngx_http_manta_forget_in_array(ngx_array_t *a,
@@ -57,6 +56,7 @@ static ngx_buf_t *ngx_http_manta_mask_piece(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_buf_t *b, size_t len, ngx_chain_t ***ll);
 static ngx_int_t ngx_http_manta_mask_last(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
+static void ngx_http_manta_buf_flags(ngx_buf_t *nb, ngx_buf_t *b);
 static ngx_int_t ngx_http_manta_append(ngx_http_request_t *r,
     ngx_chain_t ***ll, ngx_buf_t *b);
 
@@ -235,60 +235,47 @@ static void
 ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
     ngx_http_manta_redact_t *rd, ngx_uint_t sent)
 {
-    ngx_uint_t        i, named, ui;
-    ngx_list_part_t  *part, *upart;
-    ngx_table_elt_t  *h;
+    ngx_uint_t              named;
+    ngx_table_elt_t        *h;
+    ngx_http_manta_walk_t   w, uw;
 
-    part = &list->part;
-    h = part->elts;
+    ngx_http_manta_walk_init(&w, list);
+    ngx_http_manta_walk_init(&uw, &r->upstream->headers_in.headers);
 
-    upart = &r->upstream->headers_in.headers.part;
-    ui = 0;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0
-            || (h[i].key.len < rd->minlen && h[i].value.len < rd->minlen)
-            || (rd->raw_clean && !ngx_http_manta_rewritable(&h[i])
+    for (h = ngx_http_manta_walk_next(&w);
+         h;
+         h = ngx_http_manta_walk_next(&w))
+    {
+        if (h->hash == 0
+            || (h->key.len < rd->minlen && h->value.len < rd->minlen)
+            || (rd->raw_clean && !ngx_http_manta_rewritable(h)
                 && (!sent
-                    || ngx_http_manta_upstream_copy(r, rd, &h[i], &upart,
-                                                    &ui))))
+                    || ngx_http_manta_upstream_copy(r, rd, h, &uw))))
         {
             continue;
         }
 
-        if (ngx_http_manta_holds(rd, &h[i].key)) {
+        if (ngx_http_manta_holds(rd, &h->key)) {
             /* its name: never logged */
             named = 1;
 
-        } else if (ngx_http_manta_holds(rd, &h[i].value)) {
+        } else if (ngx_http_manta_holds(rd, &h->value)) {
             named = 0;
 
         } else {
             continue;
         }
 
-        h[i].hash = 0;
+        h->hash = 0;
 
         if (sent) {
-            ngx_http_manta_forget_header(r, &h[i]);
+            ngx_http_manta_forget_header(r, h);
             continue;
         }
 
 #if (nginx_version < 1023000)
         /* $upstream_cookie_* parses this array, whatever the hash */
-        ngx_http_manta_forget_in_array(&r->upstream->headers_in.cookies,
-                                       &h[i]);
+        ngx_http_manta_forget_in_array(&r->upstream->headers_in.cookies, h);
 #endif
 
         if (named) {
@@ -300,7 +287,7 @@ ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "manta: upstream header \"%V\" holds the token or "
-                      "the secret: not passed", &h[i].key);
+                      "the secret: not passed", &h->key);
     }
 }
 
@@ -355,39 +342,26 @@ ngx_http_manta_rewritable(ngx_table_elt_t *h)
 
 static ngx_uint_t
 ngx_http_manta_upstream_copy(ngx_http_request_t *r,
-    ngx_http_manta_redact_t *rd, ngx_table_elt_t *h, ngx_list_part_t **part,
-    ngx_uint_t *i)
+    ngx_http_manta_redact_t *rd, ngx_table_elt_t *h, ngx_http_manta_walk_t *uw)
 {
-    ngx_uint_t        n, k;
-    ngx_list_part_t  *p;
-    ngx_table_elt_t  *e;
+    ngx_uint_t              n;
+    ngx_table_elt_t        *e;
+    ngx_http_manta_walk_t   w;
 
-    p = *part;
-    k = *i;
+    w = *uw;
 
-    for (n = 0; n < 8; n++, k++) {
+    for (n = 0; n < 8; n++) {
 
-        if (k >= p->nelts) {
-            if (p->next == NULL) {
-                return 0;
-            }
+        e = ngx_http_manta_walk_next(&w);
 
-            p = p->next;
-            k = 0;
-
-            if (p->nelts == 0) {
-                return 0;
-            }
+        if (e == NULL) {
+            return 0;
         }
-
-        e = p->elts;
-        e = &e[k];
 
         if (e->key.data == h->key.data && e->value.data == h->value.data
             && h->key.len <= e->key.len && h->value.len <= e->value.len)
         {
-            *part = p;
-            *i = k + 1;
+            *uw = w;
 
             /* dropped, were it dirty, from the upstream's list already */
             return e->hash != 0;
@@ -658,10 +632,7 @@ ngx_http_manta_mask_buf(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
             return NGX_ERROR;
         }
 
-        nb->flush = b->flush;
-        nb->last_buf = b->last_buf;
-        nb->last_in_chain = b->last_in_chain;
-        nb->sync = b->sync;
+        ngx_http_manta_buf_flags(nb, b);
 
         b = nb;
     }
@@ -702,10 +673,7 @@ ngx_http_manta_mask_piece(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
             return NULL;
         }
 
-        nb->flush = b->flush;
-        nb->last_buf = b->last_buf;
-        nb->last_in_chain = b->last_in_chain;
-        nb->sync = b->sync;
+        ngx_http_manta_buf_flags(nb, b);
     }
 
     n = manta_mask_step(&ctx->mask, b->pos, nb->pos, len,
@@ -759,6 +727,18 @@ ngx_http_manta_mask_last(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     }
 
     return ngx_http_manta_append(r, ll, nb);
+}
+
+
+/* a buffer passed on in b's place carries its flags */
+
+static void
+ngx_http_manta_buf_flags(ngx_buf_t *nb, ngx_buf_t *b)
+{
+    nb->flush = b->flush;
+    nb->last_buf = b->last_buf;
+    nb->last_in_chain = b->last_in_chain;
+    nb->sync = b->sync;
 }
 
 

@@ -770,9 +770,10 @@ ngx_http_manta_rewrite_request(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    ngx_uint_t              i, n;
+    ngx_uint_t              n;
     ngx_table_elt_t        *h, *header;
     ngx_list_part_t        *part;
+    ngx_http_manta_walk_t   w;
     ngx_http_manta_view_t  *fw;
 
     fw = &ctx->forward;
@@ -789,24 +790,13 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    part = &r->headers_in.headers.part;
-    header = part->elts;
+    ngx_http_manta_walk_init(&w, &r->headers_in.headers);
 
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            header = part->elts;
-            i = 0;
-        }
-
-        if (manta_drop_header((char *) header[i].lowcase_key,
-                              header[i].key.len))
-        {
+    for (header = ngx_http_manta_walk_next(&w);
+         header;
+         header = ngx_http_manta_walk_next(&w))
+    {
+        if (manta_drop_header((char *) header->lowcase_key, header->key.len)) {
             continue;
         }
 
@@ -815,7 +805,7 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
             return NGX_ERROR;
         }
 
-        *h = header[i];
+        *h = *header;
     }
 
     h = ngx_http_manta_push_header(&fw->headers, &ngx_http_manta_content_type,

@@ -83,6 +83,10 @@ typedef struct {
 } ngx_http_manta_status_ctx_t;
 
 
+typedef ngx_int_t (*ngx_http_manta_status_copy_pt)(ngx_pool_t *pool,
+    ngx_queue_t *q, void *elt);
+
+
 static ngx_int_t ngx_http_manta_status_log_handler(ngx_http_request_t *r);
 static ngx_http_manta_status_node_t *ngx_http_manta_status_node(
     ngx_http_manta_status_ctx_t *sctx, ngx_str_t *bot);
@@ -105,10 +109,13 @@ static ngx_int_t ngx_http_manta_status_write(ngx_http_request_t *r,
     ngx_buf_t *b, ngx_int_t format);
 static ngx_int_t ngx_http_manta_status_snapshot(ngx_http_request_t *r,
     manta_status_t *st);
-static ngx_int_t ngx_http_manta_status_bots(ngx_http_request_t *r,
-    ngx_http_manta_status_ctx_t *sctx, manta_status_t *st);
-static ngx_int_t ngx_http_manta_status_callers(ngx_http_request_t *r,
-    ngx_http_manta_status_ctx_t *sctx, manta_status_t *st);
+static void *ngx_http_manta_status_copy(ngx_http_request_t *r,
+    ngx_http_manta_status_ctx_t *sctx, ngx_queue_t *queue, ngx_uint_t nodes,
+    size_t size, ngx_http_manta_status_copy_pt copy, size_t *count);
+static ngx_int_t ngx_http_manta_status_copy_bot(ngx_pool_t *pool,
+    ngx_queue_t *q, void *elt);
+static ngx_int_t ngx_http_manta_status_copy_caller(ngx_pool_t *pool,
+    ngx_queue_t *q, void *elt);
 static ngx_int_t ngx_http_manta_status_tokens(ngx_http_request_t *r,
     manta_status_t *st);
 static ngx_int_t ngx_http_manta_status_zones(ngx_http_request_t *r,
@@ -117,8 +124,10 @@ static ngx_http_manta_status_node_t *ngx_http_manta_status_alloc(
     ngx_slab_pool_t *shpool, char *name);
 static ngx_int_t ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static ngx_shm_zone_t *ngx_http_manta_status_zone_add(ngx_conf_t *cf,
-    ngx_str_t *name, ssize_t size, ngx_int_t bots);
+static ngx_int_t ngx_http_manta_status_setup(ngx_slab_pool_t *shpool,
+    void *data);
+static ngx_int_t ngx_http_manta_status_bots(ngx_conf_t *cf, ngx_str_t *arg,
+    void *data);
 
 
 /* the log phase: a gateway request counted once, when it ends */
@@ -592,11 +601,10 @@ ngx_http_manta_status_write(ngx_http_request_t *r, ngx_buf_t *b,
 static ngx_int_t
 ngx_http_manta_status_format(ngx_http_request_t *r)
 {
-    u_char           *p;
-    ngx_str_t         value;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char                 *p;
+    ngx_str_t               value;
+    ngx_table_elt_t        *h;
+    ngx_http_manta_walk_t   w;
 
     if (ngx_http_arg(r, (u_char *) "format", 6, &value) == NGX_OK) {
 
@@ -617,38 +625,24 @@ ngx_http_manta_status_format(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    ngx_http_manta_walk_init(&w, &r->headers_in.headers);
 
-    for (i = 0; /* void */ ; i++) {
+    for ( ;; ) {
+        h = ngx_http_manta_walk_find(&w, "Accept", sizeof("Accept") - 1);
 
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
+        if (h == NULL) {
+            break;
         }
 
-        if (h[i].key.len != sizeof("Accept") - 1
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Accept",
-                               sizeof("Accept") - 1)
-               != 0)
-        {
-            continue;
-        }
+        p = h->value.data;
 
-        p = h[i].value.data;
-
-        if (ngx_strlcasestrn(p, p + h[i].value.len, (u_char *) "text/html",
+        if (ngx_strlcasestrn(p, p + h->value.len, (u_char *) "text/html",
                              sizeof("text/html") - 2))
         {
             return NGX_HTTP_MANTA_STATUS_HTML;
         }
 
-        if (ngx_strlcasestrn(p, p + h[i].value.len,
+        if (ngx_strlcasestrn(p, p + h->value.len,
                              (u_char *) "application/json",
                              sizeof("application/json") - 2))
         {
@@ -663,6 +657,7 @@ ngx_http_manta_status_format(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_manta_status_snapshot(ngx_http_request_t *r, manta_status_t *st)
 {
+    ngx_uint_t                    k;
     ngx_http_manta_main_conf_t   *mmcf;
     ngx_http_manta_status_ctx_t  *sctx;
 
@@ -673,8 +668,25 @@ ngx_http_manta_status_snapshot(ngx_http_request_t *r, manta_status_t *st)
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
     sctx = mmcf->status_zone->data;
 
-    if (ngx_http_manta_status_bots(r, sctx, st) != NGX_OK
-        || ngx_http_manta_status_callers(r, sctx, st) != NGX_OK
+    for (k = 0; k < MANTA_STATUS_SOURCES; k++) {
+        st->decisions[k] = sctx->sh->decisions[k];
+    }
+
+    st->bots = ngx_http_manta_status_copy(r, sctx, &sctx->sh->queue,
+                                          sctx->sh->nodes,
+                                          sizeof(manta_status_bot_t),
+                                          ngx_http_manta_status_copy_bot,
+                                          &st->nbots);
+
+    st->callers = ngx_http_manta_status_copy(r, sctx,
+                                             &sctx->sh->callers_queue,
+                                             sctx->sh->callers_nodes,
+                                             sizeof(manta_status_caller_t),
+                                             ngx_http_manta_status_copy_caller,
+                                             &st->ncallers);
+
+    if (st->bots == NULL
+        || st->callers == NULL
         || ngx_http_manta_status_tokens(r, st) != NGX_OK
         || ngx_http_manta_status_zones(r, st) != NGX_OK)
     {
@@ -685,135 +697,117 @@ ngx_http_manta_status_snapshot(ngx_http_request_t *r, manta_status_t *st)
 }
 
 
-/* the counters copied under the lock, for a few microseconds per bot */
+/*
+ * The nodes of one of the zone's queues copied under the lock, into an
+ * array of "size" bytes an entry with room for the nodes made while this
+ * waits for the lock: copy() takes one node; NULL when memory ran out
+ */
 
-static ngx_int_t
-ngx_http_manta_status_bots(ngx_http_request_t *r,
-    ngx_http_manta_status_ctx_t *sctx, manta_status_t *st)
+static void *
+ngx_http_manta_status_copy(ngx_http_request_t *r,
+    ngx_http_manta_status_ctx_t *sctx, ngx_queue_t *queue, ngx_uint_t nodes,
+    size_t size, ngx_http_manta_status_copy_pt copy, size_t *count)
 {
-    u_char                        *p;
-    ngx_uint_t                     i, k, n;
-    ngx_queue_t                   *q;
-    manta_status_bot_t            *bots, *b;
-    ngx_http_manta_status_node_t  *node;
+    u_char       *elts;
+    ngx_uint_t    i, n;
+    ngx_queue_t  *q;
 
-    for (k = 0; k < MANTA_STATUS_SOURCES; k++) {
-        st->decisions[k] = sctx->sh->decisions[k];
-    }
+    n = nodes + 64;
 
-    /* room for the nodes made while this waits for the lock */
-    n = sctx->sh->nodes + 64;
-
-    bots = ngx_palloc(r->pool, n * sizeof(manta_status_bot_t));
-    if (bots == NULL) {
-        return NGX_ERROR;
+    elts = ngx_palloc(r->pool, n * size);
+    if (elts == NULL) {
+        return NULL;
     }
 
     i = 0;
 
     ngx_shmtx_lock(&sctx->shpool->mutex);
 
-    for (q = ngx_queue_head(&sctx->sh->queue);
-         q != ngx_queue_sentinel(&sctx->sh->queue) && i < n;
+    for (q = ngx_queue_head(queue);
+         q != ngx_queue_sentinel(queue) && i < n;
          q = ngx_queue_next(q))
     {
-        node = ngx_queue_data(q, ngx_http_manta_status_node_t, queue);
-
-        p = ngx_pnalloc(r->pool, node->sn.str.len);
-        if (p == NULL) {
+        if (copy(r->pool, q, elts + i * size) != NGX_OK) {
             break;
         }
 
-        b = &bots[i++];
-
-        b->bot = (char *) ngx_cpymem(p, node->data, node->sn.str.len)
-                 - node->sn.str.len;
-        b->bot_len = node->sn.str.len;
-
-        for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
-            b->requests[k] = node->requests[k];
-        }
-
-        for (k = 0; k < MANTA_STATUS_CLASSES; k++) {
-            b->classes[k] = node->classes[k];
-        }
-
-        for (k = 0; k < MANTA_STATUS_BUCKETS; k++) {
-            b->buckets[k] = node->buckets[k];
-        }
-
-        b->sum_ms = node->sum_ms;
-        b->remaining = (long long) node->remaining - 1;
-        b->backoff_until = (long long) node->backoff_until;
+        i++;
     }
 
     ngx_shmtx_unlock(&sctx->shpool->mutex);
 
-    if (q != ngx_queue_sentinel(&sctx->sh->queue) && i < n) {
+    if (q != ngx_queue_sentinel(queue) && i < n) {
+        return NULL;
+    }
+
+    *count = i;
+
+    return elts;
+}
+
+
+/* a bot's counters, for a few microseconds under the lock */
+
+static ngx_int_t
+ngx_http_manta_status_copy_bot(ngx_pool_t *pool, ngx_queue_t *q, void *elt)
+{
+    manta_status_bot_t *b = elt;
+
+    ngx_uint_t                     k;
+    ngx_http_manta_status_node_t  *node;
+
+    node = ngx_queue_data(q, ngx_http_manta_status_node_t, queue);
+
+    b->bot = (char *) ngx_pstrdup(pool, &node->sn.str);
+    if (b->bot == NULL) {
         return NGX_ERROR;
     }
 
-    st->bots = bots;
-    st->nbots = i;
+    b->bot_len = node->sn.str.len;
+
+    for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
+        b->requests[k] = node->requests[k];
+    }
+
+    for (k = 0; k < MANTA_STATUS_CLASSES; k++) {
+        b->classes[k] = node->classes[k];
+    }
+
+    for (k = 0; k < MANTA_STATUS_BUCKETS; k++) {
+        b->buckets[k] = node->buckets[k];
+    }
+
+    b->sum_ms = node->sum_ms;
+    b->remaining = (long long) node->remaining - 1;
+    b->backoff_until = (long long) node->backoff_until;
 
     return NGX_OK;
 }
 
 
-/* the callers' counters, copied under the lock as the bots' are */
+/* a caller's counters, copied as a bot's are */
 
 static ngx_int_t
-ngx_http_manta_status_callers(ngx_http_request_t *r,
-    ngx_http_manta_status_ctx_t *sctx, manta_status_t *st)
+ngx_http_manta_status_copy_caller(ngx_pool_t *pool, ngx_queue_t *q,
+    void *elt)
 {
-    u_char                          *p;
-    ngx_uint_t                       i, k, n;
-    ngx_queue_t                     *q;
-    manta_status_caller_t           *callers, *c;
+    manta_status_caller_t *c = elt;
+
+    ngx_uint_t                       k;
     ngx_http_manta_status_caller_t  *node;
 
-    /* room for the nodes made while this waits for the lock */
-    n = sctx->sh->callers_nodes + 64;
+    node = ngx_queue_data(q, ngx_http_manta_status_caller_t, queue);
 
-    callers = ngx_palloc(r->pool, n * sizeof(manta_status_caller_t));
-    if (callers == NULL) {
+    c->caller = (char *) ngx_pstrdup(pool, &node->sn.str);
+    if (c->caller == NULL) {
         return NGX_ERROR;
     }
 
-    i = 0;
+    c->caller_len = node->sn.str.len;
 
-    ngx_shmtx_lock(&sctx->shpool->mutex);
-
-    for (q = ngx_queue_head(&sctx->sh->callers_queue);
-         q != ngx_queue_sentinel(&sctx->sh->callers_queue) && i < n;
-         q = ngx_queue_next(q))
-    {
-        node = ngx_queue_data(q, ngx_http_manta_status_caller_t, queue);
-
-        p = ngx_pnalloc(r->pool, node->sn.str.len);
-        if (p == NULL) {
-            break;
-        }
-
-        c = &callers[i++];
-
-        c->caller = (char *) ngx_cpymem(p, node->data, node->sn.str.len)
-                    - node->sn.str.len;
-        c->caller_len = node->sn.str.len;
-
-        for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
-            c->requests[k] = node->requests[k];
-        }
+    for (k = 0; k < MANTA_STATUS_OUTCOMES; k++) {
+        c->requests[k] = node->requests[k];
     }
-
-    ngx_shmtx_unlock(&sctx->shpool->mutex);
-
-    if (q != ngx_queue_sentinel(&sctx->sh->callers_queue) && i < n) {
-        return NGX_ERROR;
-    }
-
-    st->callers = callers;
-    st->ncallers = i;
 
     return NGX_OK;
 }
@@ -888,22 +882,24 @@ static ngx_int_t
 ngx_http_manta_status_zones(ngx_http_request_t *r, manta_status_t *st)
 {
     size_t                       n;
-    ngx_uint_t                   i, evictions;
-    ngx_slab_pool_t             *shpool;
+    ngx_uint_t                   evictions;
+    ngx_list_t                  *list;
     ngx_shm_zone_t              *shm_zone;
-    ngx_list_part_t             *part;
+    ngx_slab_pool_t             *shpool;
     manta_status_zone_t         *zones, *z;
+    ngx_http_manta_walk_t        w;
     ngx_http_manta_main_conf_t  *mmcf;
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
 
-    n = 0;
-    part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
+    list = (ngx_list_t *) &ngx_cycle->shared_memory;
 
-    do {
-        n += part->nelts;
-        part = part->next;
-    } while (part);
+    n = 0;
+    ngx_http_manta_walk_init(&w, list);
+
+    while (ngx_http_manta_walk_next(&w)) {
+        n++;
+    }
 
     zones = ngx_palloc(r->pool, (n + 1) * sizeof(manta_status_zone_t));
     if (zones == NULL) {
@@ -911,40 +907,31 @@ ngx_http_manta_status_zones(ngx_http_request_t *r, manta_status_t *st)
     }
 
     n = 0;
-    part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
-    shm_zone = part->elts;
+    ngx_http_manta_walk_init(&w, list);
 
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            shm_zone = part->elts;
-            i = 0;
-        }
-
-        if (shm_zone[i].tag != &ngx_http_manta_module
-            || shm_zone[i].shm.addr == NULL)
+    for (shm_zone = ngx_http_manta_walk_next(&w);
+         shm_zone;
+         shm_zone = ngx_http_manta_walk_next(&w))
+    {
+        if (shm_zone->tag != &ngx_http_manta_module
+            || shm_zone->shm.addr == NULL)
         {
             continue;
         }
 
         z = &zones[n++];
 
-        shpool = (ngx_slab_pool_t *) shm_zone[i].shm.addr;
+        shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
-        z->name = (char *) shm_zone[i].shm.name.data;
-        z->name_len = shm_zone[i].shm.name.len;
-        z->total = shm_zone[i].shm.size;
+        z->name = (char *) shm_zone->shm.name.data;
+        z->name_len = shm_zone->shm.name.len;
+        z->total = shm_zone->shm.size;
         z->used = z->total - (uint64_t) shpool->pfree * ngx_pagesize;
         z->has_evictions = 0;
         z->evictions = 0;
 
-        if (&shm_zone[i] == mmcf->status_zone
-            || shm_zone[i].init == ngx_http_manta_status_init_zone)
+        if (shm_zone == mmcf->status_zone
+            || shm_zone->init == ngx_http_manta_status_init_zone)
         {
             z->kind = "status";
             continue;
@@ -952,9 +939,7 @@ ngx_http_manta_status_zones(ngx_http_request_t *r, manta_status_t *st)
 
         z->kind = "limit";
 
-        if (ngx_http_manta_limit_evictions(&shm_zone[i], &evictions)
-            == NGX_OK)
-        {
+        if (ngx_http_manta_limit_evictions(shm_zone, &evictions) == NGX_OK) {
             z->evictions = evictions;
             z->has_evictions = 1;
         }
@@ -1025,72 +1010,43 @@ ngx_http_manta_status_alloc(ngx_slab_pool_t *shpool, char *name)
 static ngx_int_t
 ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_http_manta_status_ctx_t  *octx = data;
-
-    size_t                        len;
-    ngx_http_manta_status_ctx_t  *sctx;
-
-    sctx = shm_zone->data;
-
-    if (octx) {
-        /* a reload: the same zone, its counters kept */
-        sctx->sh = octx->sh;
-        sctx->shpool = octx->shpool;
-
-        return NGX_OK;
-    }
+    ngx_http_manta_status_ctx_t  *sctx = shm_zone->data;
 
     sctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    sctx->sh = ngx_http_manta_zone_init(shm_zone, data, "manta_status_zone",
+                                        sizeof(ngx_http_manta_status_shctx_t),
+                                        ngx_http_manta_status_setup);
 
-    if (shm_zone->shm.exists) {
-        sctx->sh = sctx->shpool->data;
+    return sctx->sh ? NGX_OK : NGX_ERROR;
+}
 
-        return NGX_OK;
-    }
 
-    sctx->sh = ngx_slab_calloc(sctx->shpool,
-                               sizeof(ngx_http_manta_status_shctx_t));
-    if (sctx->sh == NULL) {
-        return NGX_ERROR;
-    }
+/* a new zone: the bots' and the callers' trees, "__other__" and "__none__" */
 
-    sctx->shpool->data = sctx->sh;
+static ngx_int_t
+ngx_http_manta_status_setup(ngx_slab_pool_t *shpool, void *data)
+{
+    ngx_http_manta_status_shctx_t  *sh = data;
 
-    ngx_rbtree_init(&sctx->sh->rbtree, &sctx->sh->sentinel,
+    ngx_rbtree_init(&sh->rbtree, &sh->sentinel, ngx_str_rbtree_insert_value);
+
+    ngx_queue_init(&sh->queue);
+
+    ngx_rbtree_init(&sh->callers_rbtree, &sh->callers_sentinel,
                     ngx_str_rbtree_insert_value);
 
-    ngx_queue_init(&sctx->sh->queue);
+    ngx_queue_init(&sh->callers_queue);
 
-    ngx_rbtree_init(&sctx->sh->callers_rbtree, &sctx->sh->callers_sentinel,
-                    ngx_str_rbtree_insert_value);
+    sh->other = ngx_http_manta_status_alloc(shpool, MANTA_STATUS_OTHER);
+    sh->nobot = ngx_http_manta_status_alloc(shpool, MANTA_STATUS_NOBOT);
 
-    ngx_queue_init(&sctx->sh->callers_queue);
-
-    sctx->sh->other = ngx_http_manta_status_alloc(sctx->shpool,
-                                                  MANTA_STATUS_OTHER);
-    sctx->sh->nobot = ngx_http_manta_status_alloc(sctx->shpool,
-                                                  MANTA_STATUS_NOBOT);
-
-    if (sctx->sh->other == NULL || sctx->sh->nobot == NULL) {
+    if (sh->other == NULL || sh->nobot == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_queue_insert_tail(&sctx->sh->queue, &sctx->sh->other->queue);
-    ngx_queue_insert_tail(&sctx->sh->queue, &sctx->sh->nobot->queue);
-    sctx->sh->nodes = 2;
-
-    len = sizeof(" in manta_status_zone \"\"") + shm_zone->shm.name.len;
-
-    sctx->shpool->log_ctx = ngx_slab_alloc(sctx->shpool, len);
-    if (sctx->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(sctx->shpool->log_ctx, " in manta_status_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    /* a full zone counts new bots under "__other__": no log */
-    sctx->shpool->log_nomem = 0;
+    ngx_queue_insert_tail(&sh->queue, &sh->other->queue);
+    ngx_queue_insert_tail(&sh->queue, &sh->nobot->queue);
+    sh->nodes = 2;
 
     return NGX_OK;
 }
@@ -1101,12 +1057,8 @@ ngx_http_manta_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 char *
 ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    u_char                       *p;
-    ssize_t                       size;
-    ngx_int_t                     bots;
-    ngx_str_t                    *value, name;
-    ngx_uint_t                    i;
     ngx_http_manta_main_conf_t   *mmcf;
+    ngx_http_manta_status_ctx_t  *sctx;
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
 
@@ -1114,96 +1066,44 @@ ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    value = cf->args->elts;
-
-    size = 0;
-    bots = NGX_HTTP_MANTA_STATUS_BOTS;
-    name.len = 0;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-
-            p = (u_char *) ngx_strchr(value[i].data + 5, ':');
-
-            if (p == NULL || p == value[i].data + 5) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid zone \"%V\": use zone=NAME:SIZE",
-                                   &value[i]);
-                return NGX_CONF_ERROR;
-            }
-
-            if (ngx_http_manta_zone_size(cf, &value[i], &name, &size)
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "bots=", 5) == 0) {
-
-            bots = ngx_atoi(value[i].data + 5, value[i].len - 5);
-
-            if (bots <= 0 || bots > NGX_HTTP_MANTA_STATUS_BOTS_MAX) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid bots value \"%V\": use a number "
-                                   "from 1 to %d", &value[i],
-                                   NGX_HTTP_MANTA_STATUS_BOTS_MAX);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
+    sctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_status_ctx_t));
+    if (sctx == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    if (name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" must have \"zone\" parameter",
-                           &cmd->name);
-        return NGX_CONF_ERROR;
-    }
+    sctx->bots = NGX_HTTP_MANTA_STATUS_BOTS;
 
-    mmcf->status_zone = ngx_http_manta_status_zone_add(cf, &name, size, bots);
+    mmcf->status_zone = ngx_http_manta_zone(cf, cmd, "bots=",
+                                            ngx_http_manta_status_bots,
+                                            sctx,
+                                            ngx_http_manta_status_init_zone);
 
     return mmcf->status_zone ? NGX_CONF_OK : NGX_CONF_ERROR;
 }
 
 
-static ngx_shm_zone_t *
-ngx_http_manta_status_zone_add(ngx_conf_t *cf, ngx_str_t *name,
-    ssize_t size, ngx_int_t bots)
-{
-    ngx_shm_zone_t               *shm_zone;
-    ngx_http_manta_status_ctx_t  *sctx;
+/* "bots=N" of manta_status_zone */
 
-    sctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_manta_status_ctx_t));
-    if (sctx == NULL) {
-        return NULL;
+static ngx_int_t
+ngx_http_manta_status_bots(ngx_conf_t *cf, ngx_str_t *arg, void *data)
+{
+    ngx_http_manta_status_ctx_t  *sctx = data;
+
+    ngx_int_t  bots;
+
+    bots = ngx_atoi(arg->data + 5, arg->len - 5);
+
+    if (bots <= 0 || bots > NGX_HTTP_MANTA_STATUS_BOTS_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid bots value \"%V\": use a number "
+                           "from 1 to %d", arg,
+                           NGX_HTTP_MANTA_STATUS_BOTS_MAX);
+        return NGX_ERROR;
     }
 
     sctx->bots = bots;
 
-    shm_zone = ngx_shared_memory_add(cf, name, size, &ngx_http_manta_module);
-    if (shm_zone == NULL) {
-        return NULL;
-    }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is already defined", name);
-        return NULL;
-    }
-
-    shm_zone->init = ngx_http_manta_status_init_zone;
-    shm_zone->data = sctx;
-
-    return shm_zone;
+    return NGX_OK;
 }
 
 
