@@ -1296,7 +1296,8 @@ ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     if (ngx_http_manta_zone(cf, cmd, "rate=", ngx_http_manta_limit_rate,
-                            lctx, ngx_http_manta_limit_init_zone)
+                            lctx, ngx_http_manta_limit_init_zone,
+                            &ngx_http_manta_limit_tag)
         == NULL)
     {
         return NGX_CONF_ERROR;
@@ -1361,7 +1362,7 @@ ngx_http_manta_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 5;
 
             shm_zone = ngx_shared_memory_add(cf, &s, 0,
-                                             &ngx_http_manta_module);
+                                             &ngx_http_manta_limit_tag);
             if (shm_zone == NULL) {
                 return NGX_CONF_ERROR;
             }
@@ -1455,7 +1456,7 @@ ngx_http_manta_limit_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     shm_zone = ngx_shared_memory_add(cf, &rd->zone, 0,
-                                     &ngx_http_manta_module);
+                                     &ngx_http_manta_limit_tag);
     if (shm_zone == NULL) {
         return NGX_CONF_ERROR;
     }

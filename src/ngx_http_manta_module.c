@@ -342,6 +342,10 @@ ngx_module_t  ngx_http_manta_module = {
 };
 
 
+ngx_uint_t  ngx_http_manta_limit_tag;
+ngx_uint_t  ngx_http_manta_status_tag;
+
+
 ngx_http_manta_ctx_t *
 ngx_http_manta_create_ctx(ngx_http_request_t *r)
 {
@@ -970,13 +974,14 @@ ngx_http_manta_conf_pos(ngx_conf_t *cf, ngx_http_manta_conf_pos_t *pos)
 /*
  * manta_limit_zone and manta_status_zone: "zone=NAME:SIZE" and the
  * directive's own parameter ("rate=", "bots="; parse() takes each value
- * into the ctx, data) in any order; the zone's shared memory, with data
- * and init, NULL on error
+ * into the ctx, data) in any order; the zone's shared memory, with data,
+ * init and the kind's tag, NULL on error
  */
 
 ngx_shm_zone_t *
 ngx_http_manta_zone(ngx_conf_t *cf, ngx_command_t *cmd, char *own,
-    ngx_http_manta_zone_arg_pt parse, void *data, ngx_shm_zone_init_pt init)
+    ngx_http_manta_zone_arg_pt parse, void *data, ngx_shm_zone_init_pt init,
+    void *tag)
 {
     size_t           len;
     ssize_t          size;
@@ -1024,7 +1029,7 @@ ngx_http_manta_zone(ngx_conf_t *cf, ngx_command_t *cmd, char *own,
         return NULL;
     }
 
-    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_manta_module);
+    shm_zone = ngx_shared_memory_add(cf, &name, size, tag);
     if (shm_zone == NULL) {
         return NULL;
     }

@@ -223,12 +223,21 @@ ngx_table_elt_t *ngx_http_manta_walk_find(ngx_http_manta_walk_t *w,
     char *name, size_t len);
 ngx_shm_zone_t *ngx_http_manta_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     char *own, ngx_http_manta_zone_arg_pt parse, void *data,
-    ngx_shm_zone_init_pt init);
+    ngx_shm_zone_init_pt init, void *tag);
 void *ngx_http_manta_zone_init(ngx_shm_zone_t *shm_zone, void *data,
     char *directive, size_t size, ngx_http_manta_zone_setup_pt setup);
 
 
 extern ngx_module_t  ngx_http_manta_module;
+
+/*
+ * The tags of the module's shared memory zones, one a kind: a zone name
+ * is a limit zone's or a status zone's, nginx refuses it for the other
+ * kind, and a reload that turns one kind into the other gives the zone
+ * memory of its own instead of the old zone's.
+ */
+extern ngx_uint_t    ngx_http_manta_limit_tag;
+extern ngx_uint_t    ngx_http_manta_status_tag;
 
 
 #endif /* _NGX_HTTP_MANTA_MODULE_H_INCLUDED_ */

@@ -881,16 +881,13 @@ ngx_http_manta_status_tokens(ngx_http_request_t *r, manta_status_t *st)
 static ngx_int_t
 ngx_http_manta_status_zones(ngx_http_request_t *r, manta_status_t *st)
 {
-    size_t                       n;
-    ngx_uint_t                   evictions;
-    ngx_list_t                  *list;
-    ngx_shm_zone_t              *shm_zone;
-    ngx_slab_pool_t             *shpool;
-    manta_status_zone_t         *zones, *z;
-    ngx_http_manta_walk_t        w;
-    ngx_http_manta_main_conf_t  *mmcf;
-
-    mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
+    size_t                  n;
+    ngx_uint_t              evictions;
+    ngx_list_t             *list;
+    ngx_shm_zone_t         *shm_zone;
+    ngx_slab_pool_t        *shpool;
+    manta_status_zone_t    *zones, *z;
+    ngx_http_manta_walk_t   w;
 
     list = (ngx_list_t *) &ngx_cycle->shared_memory;
 
@@ -913,7 +910,8 @@ ngx_http_manta_status_zones(ngx_http_request_t *r, manta_status_t *st)
          shm_zone;
          shm_zone = ngx_http_manta_walk_next(&w))
     {
-        if (shm_zone->tag != &ngx_http_manta_module
+        if ((shm_zone->tag != &ngx_http_manta_limit_tag
+             && shm_zone->tag != &ngx_http_manta_status_tag)
             || shm_zone->shm.addr == NULL)
         {
             continue;
@@ -930,9 +928,7 @@ ngx_http_manta_status_zones(ngx_http_request_t *r, manta_status_t *st)
         z->has_evictions = 0;
         z->evictions = 0;
 
-        if (shm_zone == mmcf->status_zone
-            || shm_zone->init == ngx_http_manta_status_init_zone)
-        {
+        if (shm_zone->tag == &ngx_http_manta_status_tag) {
             z->kind = "status";
             continue;
         }
@@ -1076,7 +1072,8 @@ ngx_http_manta_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mmcf->status_zone = ngx_http_manta_zone(cf, cmd, "bots=",
                                             ngx_http_manta_status_bots,
                                             sctx,
-                                            ngx_http_manta_status_init_zone);
+                                            ngx_http_manta_status_init_zone,
+                                            &ngx_http_manta_status_tag);
 
     return mmcf->status_zone ? NGX_CONF_OK : NGX_CONF_ERROR;
 }

@@ -120,6 +120,34 @@ $r = post('/resize/clientTag?botId=r');
 is($r->{status}, 200, 'after reload: a zone with a new size starts afresh');
 is($t->log_tail('limit.log'), '200 PASSED', 'after reload: logged PASSED');
 
+# a reload that makes the limit zone "keep" (its bucket in use) a status
+# zone of the same name and size: the status zone gets memory of its own,
+# never the limit zone's
+
+(my $as_status = $c) =~ s/manta_limit_zone  zone=keep:1m      rate=1r\/m;/
+    manta_status_zone  zone=keep:1m;/ or die "no keep zone\n";
+$as_status =~ s/manta_limit zone=keep burst=1 nodelay/manta_limit zone=tiny/
+    or die "no keep limit\n";
+$as_status =~ s{(server \{)}{$1
+        location = /manta/status {
+            manta_status;
+        }
+} or die "no server\n";
+$t->write_config($as_status);
+
+ok($t->reload(), 'reload with the limit zone "keep" made a status zone');
+
+$r = post('/keep/clientTag?botId=s');
+is($r->{status}, 429, 'limit zone made a status zone: the request counted');
+
+$r = $t->http('GET', '/manta/status?format=json');
+is($r->{status}, 200, 'limit zone made a status zone: the status page '
+    . 'answers');
+like($r->{body}, qr/"bot":"s"|"s":\{/,
+    'limit zone made a status zone: it counts in memory of its own');
+unlike($t->read_file('error.log'), qr/exited on signal/,
+    'limit zone made a status zone: no worker crashed');
+
 $t->stop();
 
 # configuration errors
@@ -139,6 +167,10 @@ my %bad = (
         qr/invalid number of arguments in "manta_limit_zone"/],
     'zone twice' => ['zone=keep:1m', 'zone=tiny:32k',
         qr/"tiny" is already defined/],
+    'a status zone named by manta_limit' => [
+        'manta_limit_zone  zone=keep:1m      rate=1r/m;',
+        'manta_status_zone  zone=keep:1m;',
+        qr/the shared memory zone "keep" is already declared for a different/],
     'status 600' => ['manta_limit zone=keep burst=1 nodelay)',
         'manta_limit zone=keep burst=1 nodelay; manta_limit_status 600)',
         qr/value must be between 400 and 599/],
