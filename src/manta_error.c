@@ -43,11 +43,6 @@
 #define MANTA_ERROR_TOKENS  64
 #define MANTA_ERROR_STACK   1024
 
-/* what manta_error_read() found */
-#define MANTA_ERROR_READ_MESSAGE  0
-#define MANTA_ERROR_READ_PASS     1
-#define MANTA_ERROR_READ_UNSURE   2
-
 
 static manta_error_rc_t manta_error_make(const char *body, size_t len,
     int status, const char *bot_id, size_t bot_id_len,
@@ -65,7 +60,7 @@ static int manta_error_direct(const char *body, size_t len, int status,
     size_t nredact, char *out, size_t *out_len, manta_error_rc_t *rc);
 static int manta_error_read(const char *body, size_t len,
     manta_jtok_t *tok, int pass, int clean, const char *bot_id,
-    const manta_str_t *redact, size_t nredact, int *v);
+    const manta_str_t *redact, size_t nredact, int *v, manta_error_rc_t *rc);
 static void manta_error_fast_members(const char *body,
     const manta_jtok_t *tok, int obj, const manta_str_t *names, size_t n,
     int *idx);
@@ -158,6 +153,10 @@ manta_error_rewrite(const char *body, size_t len, int status,
         && manta_error_direct(body, len, status, bot_id, bot_id_len, redact,
                               nredact, out, out_len, &rc))
     {
+        if (rc == MANTA_ERROR_PASS) {
+            *out_len = 0;
+        }
+
         return rc;
     }
 
@@ -269,7 +268,7 @@ manta_error_direct(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     size_t nredact, char *out, size_t *out_len, manta_error_rc_t *rc)
 {
-    int            v;
+    int            r, v;
     char           buf[MANTA_ERROR_STACK];
     size_t         n, found;
     const char    *m;
@@ -285,19 +284,10 @@ manta_error_direct(const char *body, size_t len, int status,
             return 0;
         }
 
-        switch (manta_error_read(body, len, tok, 1, 1, bot_id, redact,
-                                 nredact, &v))
-        {
-        case MANTA_ERROR_READ_PASS:
-            *out_len = 0;
-            *rc = MANTA_ERROR_PASS;
-            return 1;
-
-        case MANTA_ERROR_READ_UNSURE:
-            return 0;
-
-        default:
-            break;
+        r = manta_error_read(body, len, tok, 1, 1, bot_id, redact, nredact,
+                             &v, rc);
+        if (r != 0) {
+            return r > 0;
         }
     }
 
@@ -487,19 +477,18 @@ manta_error_shape(const char *body, size_t len, int status,
 
 
 /*
- * The tokenizer's reading of an error body, shared by both fast paths:
- * MANTA_ERROR_READ_PASS for a valid ErrorResponse to pass as it is (only
- * when pass is 1; clean: 1 when the body is known to hold no redacted
- * value, 0 to search the object for one), MANTA_ERROR_READ_UNSURE when
- * the tokenizer is unsure or the answer needs the jansson tree, else
- * MANTA_ERROR_READ_MESSAGE with *v the token of the message to take, or -1
- * for the reason phrase.
+ * The tokenizer's reading of an error body, shared by both fast paths: 1
+ * with *rc MANTA_ERROR_PASS for a valid ErrorResponse to pass as it is
+ * (only when pass is 1; clean: 1 when the body is known to hold no
+ * redacted value, 0 to search the object for one); -1 when the tokenizer
+ * is unsure or the answer needs the jansson tree; else 0, *v the token of
+ * the message to take, or -1 for the reason phrase.
  */
 
 static int
 manta_error_read(const char *body, size_t len, manta_jtok_t *tok, int pass,
     int clean, const char *bot_id, const manta_str_t *redact, size_t nredact,
-    int *v)
+    int *v, manta_error_rc_t *rc)
 {
     int               top[MANTA_ERROR_TOP];
     size_t            count, found;
@@ -510,11 +499,11 @@ manta_error_read(const char *body, size_t len, manta_jtok_t *tok, int pass,
     jrc = manta_jscan(body, len, tok, MANTA_ERROR_TOKENS, &count);
 
     if (jrc == MANTA_JSCAN_UNSURE) {
-        return MANTA_ERROR_READ_UNSURE;
+        return -1;
     }
 
     if (jrc != MANTA_JSCAN_OK || tok[0].type != MANTA_JT_OBJECT) {
-        return MANTA_ERROR_READ_MESSAGE;
+        return 0;
     }
 
     manta_error_fast_members(body, tok, 0, manta_error_top, MANTA_ERROR_TOP,
@@ -533,10 +522,11 @@ manta_error_read(const char *body, size_t len, manta_jtok_t *tok, int pass,
                                       nredact, clean))
         {
         case 1:
-            return MANTA_ERROR_READ_PASS;
+            *rc = MANTA_ERROR_PASS;
+            return 1;
 
         case -1:
-            return MANTA_ERROR_READ_UNSURE;
+            return -1;
 
         default:
             break;
@@ -545,7 +535,7 @@ manta_error_read(const char *body, size_t len, manta_jtok_t *tok, int pass,
 
     *v = manta_error_fast_message(body, tok, top);
 
-    return MANTA_ERROR_READ_MESSAGE;
+    return 0;
 }
 
 
@@ -563,24 +553,16 @@ manta_error_shape_fast(const char *body, size_t len, int status,
     size_t nredact, int fresh, char **out, size_t *out_len,
     manta_error_rc_t *rc)
 {
-    int            v;
+    int            r, v;
     char          *s, *m, buf[MANTA_ERROR_STACK];
     size_t         n;
     const char    *phrase;
     manta_jtok_t   tok[MANTA_ERROR_TOKENS];
 
-    switch (manta_error_read(body, len, tok, !fresh, 0, bot_id, redact,
-                             nredact, &v))
-    {
-    case MANTA_ERROR_READ_PASS:
-        *rc = MANTA_ERROR_PASS;
-        return 1;
-
-    case MANTA_ERROR_READ_UNSURE:
-        return 0;
-
-    default:
-        break;
+    r = manta_error_read(body, len, tok, !fresh, 0, bot_id, redact, nredact,
+                         &v, rc);
+    if (r != 0) {
+        return r > 0;
     }
 
     if (v < 0) {

@@ -435,3 +435,36 @@ manta_mask_ends(const manta_mask_t *m, size_t len)
 {
     return m->known && len >= m->left;
 }
+
+
+size_t
+manta_mask_patterns(const manta_cred_t *cred, manta_str_t *pat,
+    size_t *anchor)
+{
+    size_t  n, head, tail;
+
+    pat[0].data = cred->token;
+    pat[0].len = cred->token_len;
+    pat[1].data = cred->secret;
+    pat[1].len = cred->secret_len;
+    anchor[0] = cred->token_anchor;
+    anchor[1] = cred->secret_anchor;
+
+    n = 2;
+
+    /* {"secret":"<escaped secret>","name":" */
+
+    head = sizeof("{\"secret\":\"") - 1;
+    tail = sizeof("\",\"name\":\"") - 1;
+
+    if (cred->body_prefix_len > head + tail
+        && cred->body_prefix_len - head - tail != cred->secret_len)
+    {
+        pat[2].data = cred->body_prefix + head;
+        pat[2].len = cred->body_prefix_len - head - tail;
+        anchor[2] = cred->escaped_anchor;
+        n = 3;
+    }
+
+    return n;
+}

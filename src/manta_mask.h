@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 
+#include "manta_creds.h"
 #include "manta_error.h"
 
 
@@ -102,6 +103,16 @@ int manta_mask_holds(const unsigned char *s, size_t len,
  */
 size_t manta_mask_all(unsigned char *s, size_t len, const manta_str_t *pat,
     const size_t *anchor, size_t npat);
+
+
+/*
+ * The values nothing from upstream may carry to the caller, with their
+ * search anchors: the token and the secret of cred, and the secret as the
+ * forwarded JSON body spells it when that differs.  pat and anchor have
+ * MANTA_MASK_PATTERNS entries; returns how many are set.
+ */
+size_t manta_mask_patterns(const manta_cred_t *cred, manta_str_t *pat,
+    size_t *anchor);
 
 
 #endif /* _MANTA_MASK_H_INCLUDED_ */

@@ -420,7 +420,7 @@ ngx_http_manta_error_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     const char        *bot_id;
     manta_error_rc_t   rc;
 
-    nredact = ctx->cred ? ngx_http_manta_redact_patterns(ctx, redact, anchor)
+    nredact = ctx->cred ? manta_mask_patterns(ctx->cred, redact, anchor)
                         : 0;
 
     bot_id = ctx->bot_id.len ? (char *) ctx->bot_id.data : NULL;

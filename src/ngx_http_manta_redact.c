@@ -61,48 +61,6 @@ static ngx_int_t ngx_http_manta_append(ngx_http_request_t *r,
     ngx_chain_t ***ll, ngx_buf_t *b);
 
 
-/*
- * The values nothing from upstream may carry to the caller: the token and
- * the secret of the request's credentials, and the secret as the forwarded
- * JSON body spells it when that differs.
- */
-
-size_t
-ngx_http_manta_redact_patterns(ngx_http_manta_ctx_t *ctx, manta_str_t *pat,
-    size_t *anchor)
-{
-    size_t               n, head, tail;
-    const manta_cred_t  *cred;
-
-    cred = ctx->cred;
-
-    pat[0].data = cred->token;
-    pat[0].len = cred->token_len;
-    pat[1].data = cred->secret;
-    pat[1].len = cred->secret_len;
-    anchor[0] = cred->token_anchor;
-    anchor[1] = cred->secret_anchor;
-
-    n = 2;
-
-    /* {"secret":"<escaped secret>","name":" */
-
-    head = sizeof("{\"secret\":\"") - 1;
-    tail = sizeof("\",\"name\":\"") - 1;
-
-    if (cred->body_prefix_len > head + tail
-        && cred->body_prefix_len - head - tail != cred->secret_len)
-    {
-        pat[2].data = cred->body_prefix + head;
-        pat[2].len = cred->body_prefix_len - head - tail;
-        anchor[2] = cred->escaped_anchor;
-        n = 3;
-    }
-
-    return n;
-}
-
-
 static ngx_uint_t
 ngx_http_manta_holds(ngx_http_manta_redact_t *rd, ngx_str_t *value)
 {
@@ -132,7 +90,7 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
     ngx_http_manta_redact_t   rd;
 
     u = r->upstream;
-    rd.npat = ngx_http_manta_redact_patterns(ctx, rd.pat, rd.anchor);
+    rd.npat = manta_mask_patterns(ctx->cred, rd.pat, rd.anchor);
 
     rd.minlen = (size_t) -1;
 
@@ -503,7 +461,7 @@ ngx_http_manta_mask_start(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return NGX_OK;
     }
 
-    npat = ngx_http_manta_redact_patterns(ctx, pat, anchor);
+    npat = manta_mask_patterns(ctx->cred, pat, anchor);
 
     size = manta_mask_init(&ctx->mask, pat, anchor, npat);
 

@@ -16,8 +16,6 @@
  * without the token or the secret, a final status only, its body masked.
  */
 
-size_t ngx_http_manta_redact_patterns(ngx_http_manta_ctx_t *ctx,
-    manta_str_t *pat, size_t *anchor);
 void ngx_http_manta_redact_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 ngx_int_t ngx_http_manta_final_response(ngx_http_request_t *r);

@@ -316,7 +316,7 @@ ngx_http_manta_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
     if (ctx->cred) {
         /* the line is masked in place: the logs after this one see it so */
 
-        npat = ngx_http_manta_redact_patterns(ctx, pat, anchor);
+        npat = manta_mask_patterns(ctx->cred, pat, anchor);
         (void) manta_mask_all(buf, len, pat, anchor, npat);
     }
 

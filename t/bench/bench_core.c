@@ -502,21 +502,13 @@ bench_limit(void)
 static void
 bench_search(int anchored)
 {
-    size_t              anchor[2];
-    manta_str_t         pat[2];
-    const manta_cred_t  *cred;
+    size_t       n, anchor[MANTA_MASK_PATTERNS];
+    manta_str_t  pat[MANTA_MASK_PATTERNS];
 
-    cred = manta_creds_lookup(creds, NULL, 0);
-
-    pat[0].data = cred->token;
-    pat[0].len = cred->token_len;
-    pat[1].data = cred->secret;
-    pat[1].len = cred->secret_len;
-    anchor[0] = cred->token_anchor;
-    anchor[1] = cred->secret_anchor;
+    n = manta_mask_patterns(manta_creds_lookup(creds, NULL, 0), pat, anchor);
 
     sink += manta_mask_holds((const unsigned char *) search_body, search_len,
-                             pat, anchored ? anchor : NULL, 2);
+                             pat, anchored ? anchor : NULL, n);
 }
 
 
