@@ -504,37 +504,6 @@ ngx_http_manta_push_header(ngx_list_t *headers, ngx_str_t *key,
 
 
 /*
- * A walk over the entries of an ngx_list_t, part after part: init, then
- * next until NULL
- */
-
-void
-ngx_http_manta_walk_init(ngx_http_manta_walk_t *w, ngx_list_t *list)
-{
-    w->part = &list->part;
-    w->i = 0;
-    w->size = list->size;
-}
-
-
-void *
-ngx_http_manta_walk_next(ngx_http_manta_walk_t *w)
-{
-    while (w->i >= w->part->nelts) {
-
-        if (w->part->next == NULL) {
-            return NULL;
-        }
-
-        w->part = w->part->next;
-        w->i = 0;
-    }
-
-    return (u_char *) w->part->elts + w->size * w->i++;
-}
-
-
-/*
  * The next entry of a header list named "name" (len bytes, any case) after
  * the walk's position, NULL when there is none; entries with a zero hash
  * (deleted) are passed over

@@ -195,6 +195,37 @@ typedef struct {
 } ngx_http_manta_walk_t;
 
 
+/*
+ * A walk over the entries of an ngx_list_t, part after part: init, then
+ * next until NULL.  Inline: it runs once a header line of every request.
+ */
+
+static ngx_inline void
+ngx_http_manta_walk_init(ngx_http_manta_walk_t *w, ngx_list_t *list)
+{
+    w->part = &list->part;
+    w->i = 0;
+    w->size = list->size;
+}
+
+
+static ngx_inline void *
+ngx_http_manta_walk_next(ngx_http_manta_walk_t *w)
+{
+    while (w->i >= w->part->nelts) {
+
+        if (w->part->next == NULL) {
+            return NULL;
+        }
+
+        w->part = w->part->next;
+        w->i = 0;
+    }
+
+    return (u_char *) w->part->elts + w->size * w->i++;
+}
+
+
 /* takes a zone directive's own parameter (arg) into its ctx (data) */
 
 typedef ngx_int_t (*ngx_http_manta_zone_arg_pt)(ngx_conf_t *cf,
@@ -217,8 +248,6 @@ ngx_int_t ngx_http_manta_send_json(ngx_http_request_t *r, ngx_str_t *json,
     ngx_http_output_header_filter_pt next_header,
     ngx_http_output_body_filter_pt next_body);
 
-void ngx_http_manta_walk_init(ngx_http_manta_walk_t *w, ngx_list_t *list);
-void *ngx_http_manta_walk_next(ngx_http_manta_walk_t *w);
 ngx_table_elt_t *ngx_http_manta_walk_find(ngx_http_manta_walk_t *w,
     char *name, size_t len);
 ngx_shm_zone_t *ngx_http_manta_zone(ngx_conf_t *cf, ngx_command_t *cmd,
