@@ -470,13 +470,8 @@ manta_jscan_string(const unsigned char **pp, const unsigned char *last,
             return MANTA_JSCAN_OK;
         }
 
-        if (*p == 0x7f) {
-            /* DEL, held as it is */
-            p++;
-            continue;
-        }
-
-        if (*p >= 0x80) {
+        if (*p >= 0x7f) {
+            /* DEL (one byte), or a UTF-8 sequence */
             n = manta_utf8_decode(p, last, &cp);
             if (n == 0) {
                 return MANTA_JSCAN_INVALID;
