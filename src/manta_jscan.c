@@ -80,6 +80,18 @@ static manta_jscan_rc_t manta_jscan_unique(const char *buf,
     const manta_jtok_t *tok, int obj);
 
 
+/* 1: a byte a string holds as it is (printable ASCII but '"' and '\\') */
+
+static const unsigned char  manta_jscan_plain[256] = {
+    ['\x20'] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+};
+
+
 manta_jscan_rc_t
 manta_jscan(const char *buf, size_t len, manta_jtok_t *tok, size_t ntok,
     size_t *count)
@@ -459,7 +471,11 @@ manta_jscan_string(const unsigned char **pp, const unsigned char *last,
 
     for ( ;; ) {
 
-        p = manta_json_run(p, last);
+        p = manta_json_run(p, last, 1);
+
+        while (p < last && manta_jscan_plain[*p]) {
+            p++;
+        }
 
         if (p == last) {
             return MANTA_JSCAN_INVALID;
@@ -470,8 +486,7 @@ manta_jscan_string(const unsigned char **pp, const unsigned char *last,
             return MANTA_JSCAN_OK;
         }
 
-        if (*p >= 0x7f) {
-            /* DEL (one byte), or a UTF-8 sequence */
+        if (*p >= 0x80) {
             n = manta_utf8_decode(p, last, &cp);
             if (n == 0) {
                 return MANTA_JSCAN_INVALID;
@@ -481,16 +496,12 @@ manta_jscan_string(const unsigned char **pp, const unsigned char *last,
             continue;
         }
 
-        if (*p != '\\') {
-            /* a control character */
+        if (*p != '\\' || last - p < 2) {
+            /* a control character, or a backslash at the end */
             return MANTA_JSCAN_INVALID;
         }
 
         *flags |= MANTA_JT_ESCAPED;
-
-        if (last - p < 2) {
-            return MANTA_JSCAN_INVALID;
-        }
 
         switch (p[1]) {
 

@@ -56,17 +56,15 @@ manta_json_escape_len(const char *src, size_t len)
     p = (const unsigned char *) src;
     last = p + len;
 
-    /* \u00XX adds 5 bytes, \X adds 1, a byte of UTF-8 nothing */
+    /* \u00XX adds 5 bytes, \X adds 1 */
 
-    for ( ;; ) {
-        p = manta_json_run(p, last);
+    p = manta_json_run(p, last, 0);
 
-        if (p == last) {
-            return n;
-        }
-
+    while (p < last) {
         n += manta_json_extra[manta_json_escapes[*p++]];
     }
+
+    return n;
 }
 
 
@@ -84,7 +82,11 @@ manta_json_escape(char *dst, const char *src, size_t len)
         /* a run of bytes copied as they are, in one go */
 
         run = p;
-        p = manta_json_run(p, last);
+        p = manta_json_run(p, last, 0);
+
+        while (p < last && manta_json_escapes[*p] == 0) {
+            p++;
+        }
 
         memcpy(dst, run, p - run);
         dst += p - run;
@@ -95,12 +97,6 @@ manta_json_escape(char *dst, const char *src, size_t len)
 
         c = *p++;
         e = manta_json_escapes[c];
-
-        if (e == 0) {
-            /* a byte of UTF-8 */
-            *dst++ = (char) c;
-            continue;
-        }
 
         *dst++ = '\\';
 

@@ -23,12 +23,15 @@ size_t manta_json_escape_len(const char *src, size_t len);
 char *manta_json_escape(char *dst, const char *src, size_t len);
 
 /*
- * The first byte at or after p that is not printable ASCII other than '"'
- * and '\\' (a control character, '"', '\\', DEL or a byte of UTF-8), or
- * last: eight bytes at a time where the compiler and the byte order allow.
+ * Skips whole words of eight bytes that a JSON string holds as they are:
+ * no control character, '"' or '\\'; with utf8, no byte of UTF-8 (which a
+ * tokenizer decodes), else no DEL (which the escaper escapes).  Returns the
+ * first byte that is none of those, or where fewer than eight bytes are
+ * left (p itself where the compiler or the byte order do not allow): the
+ * caller's own table goes on from there, byte by byte.
  */
 static inline const unsigned char *manta_json_run(
-    const unsigned char *p, const unsigned char *last);
+    const unsigned char *p, const unsigned char *last, int utf8);
 
 
 /* a 1 in each byte of a 64-bit word */
@@ -37,20 +40,20 @@ static inline const unsigned char *manta_json_run(
 
 /*
  * In the word's bytes, taken as 64-bit lanes of 8: a byte below 0x20 sets
- * its top bit when 0x20 is subtracted, a '"' or '\\' when 1 is subtracted
- * after an XOR that makes it 0, DEL when 1 is added, a byte of UTF-8 has
- * it set.  A borrow or carry comes only from a byte so marked and goes to
- * a later one, never an earlier one: the lowest marked byte is the one
- * sought.
+ * its top bit when 0x20 is subtracted, a byte made 0 by an XOR (with '"',
+ * '\\' or DEL) when 1 is subtracted; "& ~y" keeps bytes of 0x80 and more
+ * from being taken for either; a byte of UTF-8 has the top bit set.  A
+ * borrow comes only from a byte so marked and goes to a later one, never
+ * an earlier one: the lowest marked byte is the one sought.
  */
 
 static inline const unsigned char *
-manta_json_run(const unsigned char *p, const unsigned char *last)
+manta_json_run(const unsigned char *p, const unsigned char *last, int utf8)
 {
 #if (defined __GNUC__ && defined __BYTE_ORDER__                               \
      && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
 
-    uint64_t  x, q, b, m;
+    uint64_t  x, q, b, d, m;
 
     while (last - p >= 8) {
         memcpy(&x, p, 8);
@@ -58,9 +61,18 @@ manta_json_run(const unsigned char *p, const unsigned char *last)
         q = x ^ (MANTA_JSON_ONES * '"');
         b = x ^ (MANTA_JSON_ONES * '\\');
 
-        m = ((x - MANTA_JSON_ONES * 0x20) | (q - MANTA_JSON_ONES)
-             | (b - MANTA_JSON_ONES) | (x + MANTA_JSON_ONES) | x)
-            & (MANTA_JSON_ONES * 0x80);
+        m = ((x - MANTA_JSON_ONES * 0x20) & ~x) | ((q - MANTA_JSON_ONES) & ~q)
+            | ((b - MANTA_JSON_ONES) & ~b);
+
+        if (utf8) {
+            m |= x;
+
+        } else {
+            d = x ^ (MANTA_JSON_ONES * 0x7f);
+            m |= (d - MANTA_JSON_ONES) & ~d;
+        }
+
+        m &= MANTA_JSON_ONES * 0x80;
 
         if (m != 0) {
             return p + (__builtin_ctzll(m) >> 3);
@@ -71,12 +83,9 @@ manta_json_run(const unsigned char *p, const unsigned char *last)
 
 #endif
 
-    while (p < last && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
-        p++;
-    }
-
     return p;
 }
+
 
 /*
  * Decodes the escape at p (*p is the backslash) of a JSON string as
