@@ -1454,8 +1454,8 @@ static char *
 ngx_http_manta_check_proxy(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
 {
     ngx_uint_t                   i;
-    ngx_http_manta_proxy_set_t  *set;
     ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_manta_proxy_set_t  *set;
 
     static char  *directives[] = {
         "proxy_set_header", "proxy_set_body", "proxy_method",

@@ -85,7 +85,10 @@ for my $case (sort keys %refused) {
     my $n = line_of('bad.conf', $http || $srv || $loc);
 
     isnt($status, 0, "nginx -t: $case: refused");
-    like($out, qr/\[emerg\] .*"\Q$what\E" applies to the "manta_endpoint" location "\/g\/clientTag": .* in \S+bad\.conf:$n$/m,
+    my $re = quotemeta("\"$what\" applies to the \"manta_endpoint\" "
+        . 'location "/g/clientTag": ');
+
+    like($out, qr/\[emerg\] .*$re.* in \S+bad\.conf:$n$/m,
         "nginx -t: $case: the message names the directive and its line");
     unlike($out, qr/OLD-SECRET-VALUE|\$http_authorization|\$request_body/,
         "nginx -t: $case: the message never holds the value");
@@ -127,6 +130,8 @@ my $run_loc = 'proxy_set_header X-Caller-Auth $http_authorization; '
     . 'access_log %%TESTDIR%%/cfg.log cfg';
 
 $t->write_config(conf($run_http, <<'EOF', $run_loc));
+listen  127.0.0.1:%%PORT_H2%% http2;
+
 access_log  %%TESTDIR%%/cfg.log  cfg;
 
 location = /auth {
@@ -188,6 +193,25 @@ unlike($t->read_file('cfg.log'), qr/\Q$TOKEN\E|\Q$SECRET\E/,
 is(scalar(grep { file_has($_, qr/\Q$SECRET\E/) }
     glob($t->dir() . '/client_body_temp/*')), 0,
     'client_body_in_file_only: the files kept hold no secret');
+
+# the same over HTTP/2, the body kept in a file
+
+$r = $t->h2('POST', '/g/clientTag?botId=h2', clear => 1, body => $body,
+    headers => ['content-type' => 'application/json',
+        'authorization' => 'Bearer caller-own']);
+@seen = $t->mock_requests();
+
+is($r->{status}, 200, 'HTTP/2, client_body_in_file_only: 200');
+is(header($seen[0], 'Authorization'), "Bearer $TOKEN",
+    'HTTP/2: upstream got one Authorization: the server token');
+is($seen[0]{body}, qq({"secret":"$SECRET","name":"x"}),
+    'HTTP/2: the body read from the file, re-serialized');
+like($t->log_tail('cfg.log'),
+    qr/^200 "-" "Bearer caller-own" "-" "-" PASSED$/,
+    'HTTP/2: access log as over HTTP/1.1');
+unlike($t->read_file('cfg.log') . join('', map { slurp($_) }
+    glob($t->dir() . '/client_body_temp/*')), qr/\Q$TOKEN\E|\Q$SECRET\E/,
+    'HTTP/2: neither the token nor the secret in the log or the kept files');
 
 # auth_request into a gateway location: a subrequest, never forwarded
 
@@ -292,12 +316,16 @@ sub line_of {
 
 sub file_has {
     my ($file, $re) = @_;
+    return slurp($file) =~ $re;
+}
 
-    open my $fh, '<', $file or return 0;
+sub slurp {
+    my ($file) = @_;
+
+    open my $fh, '<', $file or return '';
     local $/;
-    my $content = <$fh>;
 
-    return $content =~ $re;
+    return <$fh> // '';
 }
 
 sub header {
