@@ -70,6 +70,8 @@ static char *ngx_http_manta_check_upstream_tls(ngx_conf_t *cf,
 #endif
 static char *ngx_http_manta_check_mirror(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *conf);
+static char *ngx_http_manta_check_proxy(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf);
 static void ngx_http_manta_check_debug(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *conf);
 static ngx_module_t *ngx_http_manta_find_module(ngx_cycle_t *cycle,
@@ -84,6 +86,18 @@ static void ngx_http_manta_hook_error_page(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *mlcf);
 static void ngx_http_manta_hook_mirror(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *mlcf);
+static void ngx_http_manta_hook_set_header(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *mlcf);
+static void ngx_http_manta_hook_set_body(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *mlcf);
+static void ngx_http_manta_hook_method(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *mlcf);
+static void ngx_http_manta_hook_pass_headers(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *mlcf);
+static void ngx_http_manta_hook_pass_body(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *mlcf);
+static void ngx_http_manta_proxy_set(ngx_conf_t *cf,
+    ngx_http_manta_proxy_set_t *set, ngx_str_t *value);
 
 
 static ngx_conf_enum_t  ngx_http_manta_endpoint_values[] = {
@@ -300,6 +314,23 @@ static ngx_command_t  ngx_http_manta_commands[] = {
 };
 
 
+/*
+ * Why a proxy directive at fault in a gateway location is refused, by
+ * NGX_HTTP_MANTA_PROXY_* index
+ */
+
+static char  *ngx_http_manta_proxy_faults[] = {
+    "the module sets Authorization (the server token) and the body's "
+        "Content-Length itself: another value would send the caller's "
+        "header upstream or cut the body",
+    "it would forward its own body instead of the one the module "
+        "validated and filled in",
+    "the Manta API takes POST only",
+    "the Authorization header with the server token would not be sent",
+    "the body the module filled in would not be sent"
+};
+
+
 static ngx_http_module_t  ngx_http_manta_module_ctx = {
     ngx_http_manta_preconfiguration,       /* preconfiguration */
     ngx_http_manta_postconfiguration,      /* postconfiguration */
@@ -322,6 +353,16 @@ static ngx_http_manta_hook_t  ngx_http_manta_hooks[] = {
       ngx_http_manta_hook_error_page, NULL, NULL },
     { "ngx_http_mirror_module", "mirror",
       ngx_http_manta_hook_mirror, NULL, NULL },
+    { "ngx_http_proxy_module", "proxy_set_header",
+      ngx_http_manta_hook_set_header, NULL, NULL },
+    { "ngx_http_proxy_module", "proxy_set_body",
+      ngx_http_manta_hook_set_body, NULL, NULL },
+    { "ngx_http_proxy_module", "proxy_method",
+      ngx_http_manta_hook_method, NULL, NULL },
+    { "ngx_http_proxy_module", "proxy_pass_request_headers",
+      ngx_http_manta_hook_pass_headers, NULL, NULL },
+    { "ngx_http_proxy_module", "proxy_pass_request_body",
+      ngx_http_manta_hook_pass_body, NULL, NULL },
     { NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -702,6 +743,7 @@ ngx_http_manta_create_loc_conf(ngx_conf_t *cf)
      *     conf->proxy_pos = { { 0, NULL }, 0 };
      *     conf->proxy_handler = NULL;
      *     conf->mirror_pos = { { 0, NULL }, 0 };
+     *     conf->proxy_set = { { { 0, NULL }, 0 }, { 0, NULL }, 0 }, ...;
      *     conf->proxy_pass = 0;
      *     conf->proxy_variables = 0;
      *     conf->proxy_https = 0;
@@ -739,6 +781,7 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_manta_loc_conf_t *prev = parent;
     ngx_http_manta_loc_conf_t *conf = child;
 
+    ngx_uint_t                   i;
     ngx_http_manta_main_conf_t  *mmcf;
 
     mmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_manta_module);
@@ -777,6 +820,15 @@ ngx_http_manta_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->mirror_pos.line == 0) {
         conf->mirror_pos = prev->mirror_pos;
     }
+
+    /* as the proxy module inherits them: the block's own, else all */
+
+    for (i = 0; i < NGX_HTTP_MANTA_PROXY_DIRECTIVES; i++) {
+        if (!conf->proxy_set[i].set) {
+            conf->proxy_set[i] = prev->proxy_set[i];
+        }
+    }
+
     ngx_conf_merge_value(conf->errors, prev->errors, 1);
     ngx_conf_merge_size_value(conf->error_body_max, prev->error_body_max,
                               16 * 1024);
@@ -1127,7 +1179,8 @@ ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
 
     if (ngx_http_manta_check_location(cf, conf, clcf) != NGX_CONF_OK
         || ngx_http_manta_check_upstream(cf, conf) != NGX_CONF_OK
-        || ngx_http_manta_check_mirror(cf, conf) != NGX_CONF_OK)
+        || ngx_http_manta_check_mirror(cf, conf) != NGX_CONF_OK
+        || ngx_http_manta_check_proxy(cf, conf) != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -1387,6 +1440,52 @@ ngx_http_manta_check_mirror(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
 }
 
 
+/*
+ * proxy_set_header of Authorization, Content-Length or Transfer-Encoding,
+ * proxy_set_body, a proxy_method other than POST, and
+ * proxy_pass_request_headers or proxy_pass_request_body off, own or
+ * inherited: each would change the request the module forwards (the
+ * caller's Authorization next to the server's, a body cut short or not
+ * the validated one, no token at all).  A value is named in the error
+ * only when it cannot be a secret: a header's name, never its value.
+ */
+
+static char *
+ngx_http_manta_check_proxy(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
+{
+    ngx_uint_t                   i;
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_manta_proxy_set_t  *set;
+
+    static char  *directives[] = {
+        "proxy_set_header", "proxy_set_body", "proxy_method",
+        "proxy_pass_request_headers", "proxy_pass_request_body"
+    };
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    for (i = 0; i < NGX_HTTP_MANTA_PROXY_DIRECTIVES; i++) {
+        set = &conf->proxy_set[i];
+
+        if (set->pos.line == 0) {
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"%s%s%V\" applies to the \"manta_endpoint\" "
+                      "location \"%V\": %s; remove it (a location's own "
+                      "proxy directives replace the inherited ones) "
+                      "in %V:%ui", directives[i], set->value.len ? " " : "",
+                      &set->value, &clcf->name,
+                      ngx_http_manta_proxy_faults[i],
+                      &set->pos.file, set->pos.line);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static void
 ngx_http_manta_check_debug(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
 {
@@ -1577,4 +1676,124 @@ static void
 ngx_http_manta_hook_mirror(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *mlcf)
 {
     ngx_http_manta_conf_pos(cf, &mlcf->mirror_pos);
+}
+
+
+
+/* "proxy_set_header NAME VALUE": the names the module sets itself */
+
+static void
+ngx_http_manta_hook_set_header(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *mlcf)
+{
+    ngx_str_t                   *value;
+    ngx_uint_t                   i;
+    ngx_http_manta_proxy_set_t  *set;
+
+    static ngx_str_t  names[] = {
+        ngx_string("Authorization"),
+        ngx_string("Content-Length"),
+        ngx_string("Transfer-Encoding")
+    };
+
+    value = cf->args->elts;
+    set = &mlcf->proxy_set[NGX_HTTP_MANTA_PROXY_SET_HEADER];
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (value[1].len == names[i].len
+            && ngx_strncasecmp(value[1].data, names[i].data, names[i].len)
+               == 0)
+        {
+            ngx_http_manta_proxy_set(cf, set, &value[1]);
+            return;
+        }
+    }
+
+    ngx_http_manta_proxy_set(cf, set, NULL);
+}
+
+
+/* "proxy_set_body VALUE": its value may hold a secret, never named */
+
+static void
+ngx_http_manta_hook_set_body(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *mlcf)
+{
+    ngx_str_t                    none = ngx_null_string;
+    ngx_http_manta_proxy_set_t  *set;
+
+    set = &mlcf->proxy_set[NGX_HTTP_MANTA_PROXY_SET_BODY];
+
+    ngx_http_manta_proxy_set(cf, set, &none);
+}
+
+
+/* "proxy_method METHOD": POST as it is */
+
+static void
+ngx_http_manta_hook_method(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *mlcf)
+{
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 4 && ngx_strncmp(value[1].data, "POST", 4) == 0) {
+        value = NULL;
+
+    } else {
+        value = &value[1];
+    }
+
+    ngx_http_manta_proxy_set(cf, &mlcf->proxy_set[NGX_HTTP_MANTA_PROXY_METHOD],
+                             value);
+}
+
+
+static void
+ngx_http_manta_hook_pass_headers(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *mlcf)
+{
+    ngx_str_t                   *value;
+    ngx_http_manta_proxy_set_t  *set;
+
+    value = cf->args->elts;
+    set = &mlcf->proxy_set[NGX_HTTP_MANTA_PROXY_PASS_HEADERS];
+
+    ngx_http_manta_proxy_set(cf, set,
+                             ngx_strcasecmp(value[1].data, (u_char *) "off")
+                             == 0 ? &value[1] : NULL);
+}
+
+
+static void
+ngx_http_manta_hook_pass_body(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *mlcf)
+{
+    ngx_str_t                   *value;
+    ngx_http_manta_proxy_set_t  *set;
+
+    value = cf->args->elts;
+    set = &mlcf->proxy_set[NGX_HTTP_MANTA_PROXY_PASS_BODY];
+
+    ngx_http_manta_proxy_set(cf, set,
+                             ngx_strcasecmp(value[1].data, (u_char *) "off")
+                             == 0 ? &value[1] : NULL);
+}
+
+
+/*
+ * A proxy directive in this block; value: what it names when it is at
+ * fault (the first one is reported), NULL when it is not
+ */
+
+static void
+ngx_http_manta_proxy_set(ngx_conf_t *cf, ngx_http_manta_proxy_set_t *set,
+    ngx_str_t *value)
+{
+    set->set = 1;
+
+    if (value == NULL || set->pos.line) {
+        return;
+    }
+
+    set->value = *value;
+    ngx_http_manta_conf_pos(cf, &set->pos);
 }

@@ -62,6 +62,26 @@ typedef struct {
 } ngx_http_manta_conf_pos_t;
 
 
+/*
+ * A proxy directive that would change what the module forwards (see
+ * ngx_http_manta_check_proxy()): whether the block has one of its own,
+ * and where the first one at fault was written, with the value it names
+ */
+
+#define NGX_HTTP_MANTA_PROXY_SET_HEADER     0
+#define NGX_HTTP_MANTA_PROXY_SET_BODY       1
+#define NGX_HTTP_MANTA_PROXY_METHOD         2
+#define NGX_HTTP_MANTA_PROXY_PASS_HEADERS   3
+#define NGX_HTTP_MANTA_PROXY_PASS_BODY      4
+#define NGX_HTTP_MANTA_PROXY_DIRECTIVES     5
+
+typedef struct {
+    ngx_http_manta_conf_pos_t  pos;     /* line 0: none at fault */
+    ngx_str_t                  value;   /* never a header's value */
+    unsigned                   set:1;
+} ngx_http_manta_proxy_set_t;
+
+
 typedef struct {
     manta_re_t                *default_bot_id_re;
     ngx_int_t                  request_body_index;
@@ -104,11 +124,15 @@ typedef struct {
     ngx_flag_t                 upstream_tls_verify;
     time_t                     token_expiry_warn;
 
-    /* this location's own proxy_pass, error_page, and mirror (merged) */
+    /*
+     * this location's own proxy_pass and error_page; mirror and the
+     * proxy directives of ngx_http_manta_check_proxy() (merged)
+     */
     ngx_str_t                  proxy_url;
     ngx_http_manta_conf_pos_t  proxy_pos;
     ngx_http_handler_pt        proxy_handler;
     ngx_http_manta_conf_pos_t  mirror_pos;
+    ngx_http_manta_proxy_set_t proxy_set[NGX_HTTP_MANTA_PROXY_DIRECTIVES];
     unsigned                   proxy_pass:1;
     unsigned                   proxy_variables:1;
     unsigned                   proxy_https:1;
