@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "manta_jerror.h"
+#include "manta_json.h"
 
 
 /* the tokens besides the punctuation, which stands for itself */
@@ -29,16 +30,15 @@
 #define MANTA_JE_REJECTED  1       /* code and position are jansson's */
 #define MANTA_JE_UNSURE    2       /* a text not followed here */
 
-/* jansson converts the integer with strtoll(), a real without exponent
- * with strtod(): these lengths never overflow */
+/*
+ * jansson converts the integer with strtoll(), a real without exponent
+ * with strtod(): these lengths never overflow
+ */
 #define MANTA_JE_INTEGER   18
 #define MANTA_JE_REAL      300
 
-#define manta_je_digit(c)  ((c) >= '0' && (c) <= '9')
 #define manta_je_alpha(c)  (((c) >= 'a' && (c) <= 'z')                      \
                             || ((c) >= 'A' && (c) <= 'Z'))
-#define manta_je_ws(c)     ((c) == ' ' || (c) == '\t' || (c) == '\n'       \
-                            || (c) == '\r')
 
 
 typedef struct {
@@ -83,7 +83,7 @@ manta_jerror(const char *data, size_t len, enum json_error_code *code,
     /* printable ASCII (DEL included) and JSON white space only */
 
     for ( /* void */ ; p < last; p++) {
-        if (*p >= 0x80 || (*p < 0x20 && !manta_je_ws(*p))) {
+        if (*p >= 0x80 || (*p < 0x20 && !manta_json_ws(*p))) {
             return 0;
         }
     }
@@ -131,7 +131,7 @@ manta_je_scan(manta_je_t *je)
     unsigned char         c;
     const unsigned char  *word;
 
-    while (je->p < je->last && manta_je_ws(*je->p)) {
+    while (je->p < je->last && manta_json_ws(*je->p)) {
         je->p++;
     }
 
@@ -160,7 +160,7 @@ manta_je_scan(manta_je_t *je)
         break;
     }
 
-    if (c == '-' || manta_je_digit(c)) {
+    if (c == '-' || manta_json_digit(c)) {
         return manta_je_number(je, c);
     }
 
@@ -284,12 +284,12 @@ manta_je_number(manta_je_t *je, unsigned char c)
     }
 
     if (c == '0') {
-        if (je->p < je->last && manta_je_digit(*je->p)) {
+        if (je->p < je->last && manta_json_digit(*je->p)) {
             return MANTA_JE_GOON;
         }
 
-    } else if (manta_je_digit(c)) {
-        while (je->p < je->last && manta_je_digit(*je->p)) {
+    } else if (manta_json_digit(c)) {
+        while (je->p < je->last && manta_json_digit(*je->p)) {
             je->p++;
         }
 
@@ -315,11 +315,11 @@ manta_je_number(manta_je_t *je, unsigned char c)
 
     je->p++;
 
-    if (je->p == je->last || !manta_je_digit(*je->p)) {
+    if (je->p == je->last || !manta_json_digit(*je->p)) {
         return MANTA_JE_GOON;
     }
 
-    while (je->p < je->last && manta_je_digit(*je->p)) {
+    while (je->p < je->last && manta_json_digit(*je->p)) {
         je->p++;
     }
 

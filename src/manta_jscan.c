@@ -19,11 +19,6 @@
 /* names compared pairwise: more members in one object are "unsure" */
 #define MANTA_JSCAN_MEMBERS  64
 
-#define manta_jscan_ws(c)                                                    \
-    ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
-
-#define manta_jscan_digit(c)  ((c) >= '0' && (c) <= '9')
-
 
 /* what comes next */
 
@@ -121,7 +116,7 @@ manta_jscan(const char *buf, size_t len, manta_jtok_t *tok, size_t ntok,
 
     for ( ;; ) {
 
-        while (js.p < js.last && manta_jscan_ws(*js.p)) {
+        while (js.p < js.last && manta_json_ws(*js.p)) {
             js.p++;
         }
 
@@ -434,7 +429,7 @@ manta_jscan_numeric(manta_jscan_t *js, manta_jtok_t *t, unsigned char c)
     uint8_t           flags;
     manta_jscan_rc_t  rc;
 
-    if (c != '-' && !manta_jscan_digit(c)) {
+    if (c != '-' && !manta_json_digit(c)) {
         return MANTA_JSCAN_INVALID;
     }
 
@@ -573,7 +568,7 @@ manta_jscan_number(const unsigned char **pp, const unsigned char *last,
         p++;
     }
 
-    if (p == last || !manta_jscan_digit(*p)) {
+    if (p == last || !manta_json_digit(*p)) {
         return MANTA_JSCAN_INVALID;
     }
 
@@ -581,7 +576,7 @@ manta_jscan_number(const unsigned char **pp, const unsigned char *last,
         p++;
 
     } else {
-        while (p < last && manta_jscan_digit(*p)) {
+        while (p < last && manta_json_digit(*p)) {
             p++;
         }
     }
@@ -592,11 +587,11 @@ manta_jscan_number(const unsigned char **pp, const unsigned char *last,
         *flags |= MANTA_JT_REAL;
         p++;
 
-        if (p == last || !manta_jscan_digit(*p)) {
+        if (p == last || !manta_json_digit(*p)) {
             return MANTA_JSCAN_INVALID;
         }
 
-        while (p < last && manta_jscan_digit(*p)) {
+        while (p < last && manta_json_digit(*p)) {
             p++;
         }
     }
@@ -609,13 +604,13 @@ manta_jscan_number(const unsigned char **pp, const unsigned char *last,
             p++;
         }
 
-        if (p == last || !manta_jscan_digit(*p)) {
+        if (p == last || !manta_json_digit(*p)) {
             return MANTA_JSCAN_INVALID;
         }
 
         e = p;
 
-        while (p < last && manta_jscan_digit(*p)) {
+        while (p < last && manta_json_digit(*p)) {
             p++;
         }
 

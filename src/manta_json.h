@@ -13,6 +13,12 @@
 #include <string.h>
 
 
+/* JSON's white space (RFC 8259) and its digits */
+#define manta_json_ws(c)                                                     \
+    ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r')
+#define manta_json_digit(c)  ((c) >= '0' && (c) <= '9')
+
+
 /*
  * JSON string escaping as jansson does without JSON_ENSURE_ASCII: UTF-8 is
  * copied unescaped, '"' and '\\' are escaped, \b \f \n \r \t use their short

@@ -810,9 +810,7 @@ manta_body_fast_tail(const unsigned char *p, const unsigned char *last)
 static const unsigned char *
 manta_skip_json_ws(const unsigned char *p, const unsigned char *last)
 {
-    while (p < last
-           && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-    {
+    while (p < last && manta_json_ws(*p)) {
         p++;
     }
 

@@ -437,8 +437,8 @@ static ngx_int_t
 ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_loc_conf_t *mlcf, manta_limit_t *limit)
 {
-    uint64_t                      now;
-    ngx_str_t                     key;
+    uint64_t                        now;
+    ngx_str_t                       key;
     ngx_int_t                       rc;
     ngx_http_manta_limit_ctx_t     *lctx;
     ngx_http_manta_limit_node_t    *lr;

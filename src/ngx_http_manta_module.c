@@ -92,9 +92,7 @@ static void ngx_http_manta_hook_set_body(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *mlcf);
 static void ngx_http_manta_hook_method(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *mlcf);
-static void ngx_http_manta_hook_pass_headers(ngx_conf_t *cf,
-    ngx_http_manta_loc_conf_t *mlcf);
-static void ngx_http_manta_hook_pass_body(ngx_conf_t *cf,
+static void ngx_http_manta_hook_pass_request(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *mlcf);
 static void ngx_http_manta_proxy_set(ngx_conf_t *cf,
     ngx_http_manta_proxy_set_t *set, ngx_str_t *value);
@@ -360,9 +358,9 @@ static ngx_http_manta_hook_t  ngx_http_manta_hooks[] = {
     { "ngx_http_proxy_module", "proxy_method",
       ngx_http_manta_hook_method, NULL, NULL },
     { "ngx_http_proxy_module", "proxy_pass_request_headers",
-      ngx_http_manta_hook_pass_headers, NULL, NULL },
+      ngx_http_manta_hook_pass_request, NULL, NULL },
     { "ngx_http_proxy_module", "proxy_pass_request_body",
-      ngx_http_manta_hook_pass_body, NULL, NULL },
+      ngx_http_manta_hook_pass_request, NULL, NULL },
     { NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -1679,7 +1677,6 @@ ngx_http_manta_hook_mirror(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *mlcf)
 }
 
 
-
 /* "proxy_set_header NAME VALUE": the names the module sets itself */
 
 static void
@@ -1748,32 +1745,21 @@ ngx_http_manta_hook_method(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *mlcf)
 }
 
 
+/* "proxy_pass_request_headers off" and "proxy_pass_request_body off" */
+
 static void
-ngx_http_manta_hook_pass_headers(ngx_conf_t *cf,
+ngx_http_manta_hook_pass_request(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *mlcf)
 {
-    ngx_str_t                   *value;
-    ngx_http_manta_proxy_set_t  *set;
+    ngx_str_t   *value;
+    ngx_uint_t   n;
 
     value = cf->args->elts;
-    set = &mlcf->proxy_set[NGX_HTTP_MANTA_PROXY_PASS_HEADERS];
 
-    ngx_http_manta_proxy_set(cf, set,
-                             ngx_strcasecmp(value[1].data, (u_char *) "off")
-                             == 0 ? &value[1] : NULL);
-}
+    n = (value[0].len == sizeof("proxy_pass_request_body") - 1)
+        ? NGX_HTTP_MANTA_PROXY_PASS_BODY : NGX_HTTP_MANTA_PROXY_PASS_HEADERS;
 
-
-static void
-ngx_http_manta_hook_pass_body(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *mlcf)
-{
-    ngx_str_t                   *value;
-    ngx_http_manta_proxy_set_t  *set;
-
-    value = cf->args->elts;
-    set = &mlcf->proxy_set[NGX_HTTP_MANTA_PROXY_PASS_BODY];
-
-    ngx_http_manta_proxy_set(cf, set,
+    ngx_http_manta_proxy_set(cf, &mlcf->proxy_set[n],
                              ngx_strcasecmp(value[1].data, (u_char *) "off")
                              == 0 ? &value[1] : NULL);
 }
