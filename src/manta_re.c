@@ -149,6 +149,13 @@ manta_re_match(const manta_re_t *re, const char *subject, size_t len)
 }
 
 
+int
+manta_re_is_bot_id(const manta_re_t *re)
+{
+    return re->bot_id;
+}
+
+
 void
 manta_re_free(manta_re_t *re)
 {
@@ -174,7 +181,7 @@ manta_re_bot_id(const char *subject, size_t len)
     size_t         i;
     unsigned char  c;
 
-    if (len == 0 || len > 128) {
+    if (len == 0 || len > MANTA_RE_BOT_ID_MAX) {
         return 0;
     }
 

@@ -35,6 +35,8 @@ static int manta_match_ci(const char **pos, const char *last,
 static const char *manta_skip_ows(const char *p, const char *last);
 static manta_reason_t manta_bot_id_find(const char *args, size_t len,
     const char **value, const char **value_end);
+static manta_reason_t manta_bot_id_check(const char *value,
+    const char *value_end, const manta_re_t *re, char *out, size_t *out_len);
 static manta_reason_t manta_bot_id_decode(const char *p, const char *last,
     char *out, size_t *len);
 static int manta_body_fast(const char *data, size_t len, char *buf,
@@ -75,6 +77,31 @@ static const unsigned char  manta_unreserved[256] = {
     1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 0, 0, 0, 0, 1,    /* 0x50 .. 0x5f */
     0, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1,    /* 0x60 .. 0x6f */
     1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 0, 0, 0, 1, 0     /* 0x70 .. 0x7f */
+};
+
+/*
+ * The bytes of a botId that need no decoding: MANTA_BOT_ID_LITERAL for
+ * 0x01 .. 0x7f but '%' and '+' (such a value is its own decoded form, and
+ * ASCII is valid UTF-8), MANTA_BOT_ID_WORD for [A-Za-z0-9_-],
+ * MANTA_BOT_ID_ALNUM for [A-Za-z0-9] (MANTA_RE_BOT_ID's classes);
+ * 0x80 .. 0xff have none
+ */
+
+#define MANTA_BOT_ID_LITERAL  0x1
+#define MANTA_BOT_ID_WORD     0x2
+#define MANTA_BOT_ID_ALNUM    0x4
+
+#define MANTA_BOT_ID_ALNUM_WORD  (MANTA_BOT_ID_ALNUM|MANTA_BOT_ID_WORD)
+
+static const unsigned char  manta_bot_id_chars[256] = {
+    0, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1,    /* 0x00 .. 0x0f */
+    1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1,    /* 0x10 .. 0x1f */
+    1, 1, 1, 1, 1, 0, 1, 1,  1, 1, 1, 0, 1, 3, 1, 1,    /* 0x20 .. 0x2f */
+    7, 7, 7, 7, 7, 7, 7, 7,  7, 7, 1, 1, 1, 1, 1, 1,    /* 0x30 .. 0x3f */
+    1, 7, 7, 7, 7, 7, 7, 7,  7, 7, 7, 7, 7, 7, 7, 7,    /* 0x40 .. 0x4f */
+    7, 7, 7, 7, 7, 7, 7, 7,  7, 7, 7, 1, 1, 1, 1, 3,    /* 0x50 .. 0x5f */
+    1, 7, 7, 7, 7, 7, 7, 7,  7, 7, 7, 7, 7, 7, 7, 7,    /* 0x60 .. 0x6f */
+    7, 7, 7, 7, 7, 7, 7, 7,  7, 7, 7, 1, 1, 1, 1, 1     /* 0x70 .. 0x7f */
 };
 
 
@@ -152,9 +179,75 @@ manta_reason_t
 manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
     char *out, size_t *out_len)
 {
-    size_t          n;
-    const char     *value, *value_end;
-    manta_reason_t  rc;
+    size_t                n;
+    unsigned              chars;
+    const char           *value, *value_end;
+    manta_reason_t        rc;
+    const unsigned char  *p, *last;
+
+    *out_len = 0;
+
+    /* what nearly every caller sends: "botId=<value>", no other argument */
+
+    if (len > sizeof("botId=") - 1
+        && memcmp(args, "botId=", sizeof("botId=") - 1) == 0
+        && memchr(args + sizeof("botId=") - 1, '&',
+                  len - (sizeof("botId=") - 1)) == NULL)
+    {
+        value = args + sizeof("botId=") - 1;
+        value_end = args + len;
+
+    } else {
+        rc = manta_bot_id_find(args, len, &value, &value_end);
+        if (rc != MANTA_OK) {
+            return rc;
+        }
+    }
+
+    n = (size_t) (value_end - value);
+
+    if (n > MANTA_BOT_ID_MAX) {
+        return manta_bot_id_check(value, value_end, re, out, out_len);
+    }
+
+    /*
+     * a value of plain ASCII is its own decoded form; one of
+     * MANTA_RE_BOT_ID's classes also matches the default pattern
+     */
+
+    p = (const unsigned char *) value;
+    last = (const unsigned char *) value_end;
+    chars = manta_bot_id_chars[*p];      /* MANTA_BOT_ID_ALNUM: the first's */
+
+    while (p < last) {
+        chars &= manta_bot_id_chars[*p++] | MANTA_BOT_ID_ALNUM;
+    }
+
+    if (!(chars & MANTA_BOT_ID_LITERAL)) {
+        return manta_bot_id_check(value, value_end, re, out, out_len);
+    }
+
+    if (re != NULL
+        && !((chars & MANTA_BOT_ID_ALNUM_WORD) == MANTA_BOT_ID_ALNUM_WORD
+             && n <= MANTA_RE_BOT_ID_MAX && manta_re_is_bot_id(re))
+        && manta_re_match(re, value, n) != 1)
+    {
+        return MANTA_BAD_BOT_ID;
+    }
+
+    memcpy(out, value, n);
+    *out_len = n;
+
+    return MANTA_OK;
+}
+
+
+manta_reason_t
+manta_bot_id_parse_full(const char *args, size_t len, const manta_re_t *re,
+    char *out, size_t *out_len)
+{
+    const char      *value, *value_end;
+    manta_reason_t   rc;
 
     *out_len = 0;
 
@@ -162,6 +255,19 @@ manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
     if (rc != MANTA_OK) {
         return rc;
     }
+
+    return manta_bot_id_check(value, value_end, re, out, out_len);
+}
+
+
+/* the value decoded, checked for UTF-8 and matched */
+
+static manta_reason_t
+manta_bot_id_check(const char *value, const char *value_end,
+    const manta_re_t *re, char *out, size_t *out_len)
+{
+    size_t          n;
+    manta_reason_t  rc;
 
     rc = manta_bot_id_decode(value, value_end, out, &n);
     if (rc != MANTA_OK) {

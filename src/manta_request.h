@@ -40,6 +40,16 @@ int manta_content_type_ok(const char *value, size_t len);
 manta_reason_t manta_bot_id_parse(const char *args, size_t len,
     const manta_re_t *re, char *out, size_t *out_len);
 
+/*
+ * manta_bot_id_parse() without its fast path for a value of plain ASCII
+ * (kept as it is, matched without the pattern when it is MANTA_RE_BOT_ID
+ * and the value is made of its classes): every value decoded, checked for
+ * UTF-8 and matched.  The unit test and fuzz_bot_id hold the two to the
+ * same answers.
+ */
+manta_reason_t manta_bot_id_parse_full(const char *args, size_t len,
+    const manta_re_t *re, char *out, size_t *out_len);
+
 /* percent-encodes everything but RFC 3986 unreserved; upper-case hex */
 size_t manta_pct_encode_len(const char *src, size_t len);
 char *manta_pct_encode(char *dst, const char *src, size_t len);

@@ -3,7 +3,10 @@
  *
  * Fuzzes the botId query argument (manta_bot_id_parse) with the default
  * pattern and without one, and its canonical re-encoding
- * (manta_pct_encode).  The input is the query string.
+ * (manta_pct_encode).  The input is the query string.  The fast path for
+ * plain ASCII is held to manta_bot_id_parse_full() (every value decoded,
+ * checked for UTF-8 and matched), the default pattern's hand-written
+ * check to PCRE2's.
  */
 
 
@@ -19,6 +22,11 @@
 
 /* compiled on the first input */
 static manta_re_t  *bot_re;
+static manta_re_t  *pcre_re;
+
+
+static void same(const manta_re_t *re, const manta_re_t *slow,
+    const uint8_t *data, size_t size);
 
 
 int
@@ -31,7 +39,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (bot_re == NULL) {
         bot_re = fuzz_re(S(DEFAULT_BOT_ID), 0);
+        pcre_re = fuzz_re(S(DEFAULT_BOT_ID), MANTA_RE_PCRE);
+        fuzz_assert(manta_re_is_bot_id(bot_re));
+        fuzz_assert(!manta_re_is_bot_id(pcre_re));
     }
+
+    same(bot_re, pcre_re, data, size);
+    same(pcre_re, pcre_re, data, size);
+    same(NULL, NULL, data, size);
 
     len = 12345;
     rc = manta_bot_id_parse((const char *) data, size, bot_re, out, &len);
@@ -93,4 +108,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     return 0;
+}
+
+
+/* manta_bot_id_parse() with re as manta_bot_id_parse_full() with slow */
+
+static void
+same(const manta_re_t *re, const manta_re_t *slow, const uint8_t *data,
+    size_t size)
+{
+    char            out[MANTA_BOT_ID_MAX], full[MANTA_BOT_ID_MAX];
+    size_t          out_len, full_len;
+    manta_reason_t  rc, rc_full;
+
+    out_len = 12345;
+    full_len = 54321;
+
+    rc = manta_bot_id_parse((const char *) data, size, re, out, &out_len);
+    rc_full = manta_bot_id_parse_full((const char *) data, size, slow, full,
+                                      &full_len);
+
+    fuzz_assert(rc == rc_full && out_len == full_len);
+    fuzz_assert(memcmp(out, full, out_len) == 0);
 }

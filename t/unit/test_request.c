@@ -25,6 +25,8 @@
 
 static void bot_id_is(const manta_re_t *re, const char *args,
     const char *expected, const char *name);
+static int bot_id_same(const manta_re_t *re, const manta_re_t *slow,
+    const char *args, size_t len);
 static void pct_is(const char *src, size_t len, const char *expected,
     const char *name);
 
@@ -117,15 +119,43 @@ static const struct {
     { BOT_ID_DEFAULT, "botId=abc=def", NULL, "botId: '=' in the value" },
     { BOT_ID_ANY, "botId=abc=def", "abc=def", "botId: value after first =" },
     { BOT_ID_NONE, "botId=a%20b", "a b", "botId: no pattern" },
+
+    /* the fast path for a value of plain ASCII */
+    { BOT_ID_DEFAULT, "botId=a", "a", "botId: one character" },
+    { BOT_ID_DEFAULT, "botId=A-b_9", "A-b_9", "botId: every class" },
+    { BOT_ID_DEFAULT, "botId=-ab", NULL, "botId: '-' first" },
+    { BOT_ID_DEFAULT, "botId=_ab", NULL, "botId: '_' first" },
+    { BOT_ID_DEFAULT, "botId=9-", "9-", "botId: digit then '-'" },
+    { BOT_ID_DEFAULT, "botId=a.b", NULL, "botId: '.' fails the pattern" },
+    { BOT_ID_ANY, "botId=a.b", "a.b", "botId: '.' with any pattern" },
+    { BOT_ID_NONE, "botId=a.b~c", "a.b~c", "botId: '.' '~' no pattern" },
+    { BOT_ID_DEFAULT, "botId=a&", "a", "botId: a trailing '&'" },
+    { BOT_ID_DEFAULT, "botId=a&&", "a", "botId: trailing '&&'" },
+    { BOT_ID_DEFAULT, "botId=ab&botId=ab", NULL, "botId: repeated, plain" },
+    { BOT_ID_DEFAULT, "botId=ab&x", "ab", "botId: then a bare name" },
+    { BOT_ID_DEFAULT, "botIdx=ab", NULL, "botId: \"botIdx\" does not count" },
+    { BOT_ID_DEFAULT, "botId=a\x80", NULL, "botId: a raw 0x80" },
+    { BOT_ID_ANY, "botId=a\xc3\xa9", "a\xc3\xa9", "botId: raw UTF-8" },
+    { BOT_ID_ANY, "botId=a\xc3", NULL, "botId: raw truncated UTF-8" },
+    { BOT_ID_NONE, "botId=\xff", NULL, "botId: raw 0xff, no pattern" },
+    { BOT_ID_ANY, "botId=a\nb", NULL, "botId: '.' does not match LF" },
+    { BOT_ID_NONE, "botId=a\nb", "a\nb", "botId: LF, no pattern" },
+    { BOT_ID_DEFAULT, "botId=a\x7f", NULL, "botId: DEL fails the pattern" },
+    { BOT_ID_NONE, "botId=\x7f", "\x7f", "botId: DEL, no pattern" },
+    { BOT_ID_NONE, "botId=a b", "a b", "botId: raw space, no pattern" },
+    { BOT_ID_DEFAULT, "botId=a%2D", "a-", "botId: %2D after the first" },
+    { BOT_ID_DEFAULT, "botId=+", NULL, "botId: '+' alone" },
+    { BOT_ID_NONE, "botId=+", " ", "botId: '+' alone, no pattern" },
 };
 
 
 void
 test_request(void)
 {
-    int          i;
+    int          i, same;
     char         err[128], long_id[1100], args[1200];
-    manta_re_t  *re, *any;
+    size_t       n, args_len;
+    manta_re_t  *re, *any, *pcre;
 
     for (i = 0; types_ok[i]; i++) {
         is_int(manta_content_type_ok(types_ok[i], strlen(types_ok[i])), 1,
@@ -144,12 +174,51 @@ test_request(void)
 
     re = manta_re_compile(S(DEFAULT_BOT_ID), 0, err, sizeof(err));
     any = manta_re_compile(S("^.*$"), 0, err, sizeof(err));
+    pcre = manta_re_compile(S(DEFAULT_BOT_ID), MANTA_RE_PCRE, err,
+                            sizeof(err));
+
+    is_int(manta_re_is_bot_id(re), 1, "botId: the default pattern by hand");
+    is_int(manta_re_is_bot_id(pcre), 0, "botId: MANTA_RE_PCRE is PCRE2");
+    is_int(manta_re_is_bot_id(any), 0, "botId: another pattern is PCRE2");
 
     for (i = 0; i < (int) (sizeof(bot_ids) / sizeof(bot_ids[0])); i++) {
         bot_id_is(bot_ids[i].re == BOT_ID_DEFAULT ? re
                   : bot_ids[i].re == BOT_ID_ANY ? any : NULL,
                   bot_ids[i].args, bot_ids[i].expected, bot_ids[i].test);
+
+        /* the fast path against decode, UTF-8 check and PCRE2 */
+
+        args_len = strlen(bot_ids[i].args);
+
+        ok(bot_id_same(re, pcre, bot_ids[i].args, args_len)
+           && bot_id_same(pcre, pcre, bot_ids[i].args, args_len)
+           && bot_id_same(any, any, bot_ids[i].args, args_len)
+           && bot_id_same(NULL, NULL, bot_ids[i].args, args_len),
+           "%s: fast path as decoded and matched", bot_ids[i].test);
     }
+
+    /* every length around the pattern's and MANTA_BOT_ID_MAX */
+
+    memcpy(args, "botId=", 6);
+    same = 1;
+
+    for (n = 1; n <= MANTA_BOT_ID_MAX + 2; n++) {
+        memset(args + 6, 'x', n);
+        args[6 + n - 1] = (n % 3 == 0) ? '-' : 'y';
+
+        same &= bot_id_same(re, pcre, args, 6 + n);
+        same &= bot_id_same(NULL, NULL, args, 6 + n);
+
+        args[6 + n] = '&';
+        same &= bot_id_same(re, pcre, args, 6 + n + 1);
+
+        args[6 + n] = '%';
+        same &= bot_id_same(re, pcre, args, 6 + n + 1);
+        same &= bot_id_same(NULL, NULL, args, 6 + n + 1);
+    }
+
+    ok(same, "botId: 1 .. MANTA_BOT_ID_MAX + 2 bytes, fast path as decoded "
+       "and matched");
 
     memset(long_id, 'a', 128);
     long_id[128] = '\0';
@@ -182,6 +251,7 @@ test_request(void)
     bot_id_is(any, "botId=%C0%AF", NULL, "botId: overlong UTF-8");
     bot_id_is(any, "botId=%ED%A0%80", NULL, "botId: UTF-8 surrogate");
 
+    manta_re_free(pcre);
     manta_re_free(any);
     manta_re_free(re);
 
@@ -215,6 +285,38 @@ bot_id_is(const manta_re_t *re, const char *args, const char *expected,
     if (is_int(rc, MANTA_OK, "%s: ok", name)) {
         is_mem(out, len, expected, "%s: value", name);
     }
+}
+
+
+/*
+ * 1 when manta_bot_id_parse() with re gives what manta_bot_id_parse_full()
+ * gives with slow
+ */
+
+static int
+bot_id_same(const manta_re_t *re, const manta_re_t *slow, const char *args,
+    size_t len)
+{
+    char            out[MANTA_BOT_ID_MAX], full[MANTA_BOT_ID_MAX];
+    size_t          out_len, full_len;
+    manta_reason_t  rc, rc_full;
+
+    out_len = 12345;
+    full_len = 54321;
+
+    rc = manta_bot_id_parse(args, len, re, out, &out_len);
+    rc_full = manta_bot_id_parse_full(args, len, slow, full, &full_len);
+
+    if (rc == rc_full && out_len == full_len
+        && memcmp(out, full, out_len) == 0)
+    {
+        return 1;
+    }
+
+    diag("%zu bytes: fast path %d, %zu bytes; decoded and matched %d, "
+         "%zu bytes", len, (int) rc, out_len, (int) rc_full, full_len);
+
+    return 0;
 }
 
 
