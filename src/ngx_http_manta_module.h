@@ -162,6 +162,7 @@ typedef struct {
 
 typedef struct {
     ngx_http_request_t        *request;
+    ngx_pool_cleanup_t         cleanup;     /* in the request's pool */
     manta_reason_t             reason;
     ngx_int_t                  status;      /* the phase handler's answer */
     ngx_str_t                  bot_id;      /* decoded and validated */
@@ -200,6 +201,8 @@ typedef struct {
 
     ngx_http_manta_view_t      caller;
     ngx_http_manta_view_t      forward;
+    ngx_buf_t                  forward_buf;   /* forward.bufs: the body */
+    ngx_chain_t                forward_link;
     unsigned                   forwarded:1;  /* "forward" is built */
     unsigned                   applied:1;    /* r holds "forward" */
 

@@ -720,10 +720,10 @@ ngx_http_manta_rewrite_request(ngx_http_request_t *r,
     /* proxy_pass without a URI would send the caller's request line */
     fw->valid_unparsed_uri = 0;
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
+    /* the body's buffer and link are the ctx's own: no allocation */
+
+    b = &ctx->forward_buf;
+    ngx_memzero(b, sizeof(ngx_buf_t));
 
     b->start = ctx->body;
     b->pos = ctx->body;
@@ -733,10 +733,7 @@ ngx_http_manta_rewrite_request(ngx_http_request_t *r,
     b->last_buf = 1;
     b->last_in_chain = 1;
 
-    cl = ngx_alloc_chain_link(r->pool);
-    if (cl == NULL) {
-        return NGX_ERROR;
-    }
+    cl = &ctx->forward_link;
 
     cl->buf = b;
     cl->next = NULL;
@@ -784,11 +781,15 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         n += part->nelts;
     }
 
+    /* one part with room for them all: filled in place, never pushed */
+
     if (ngx_list_init(&fw->headers, r->pool, n, sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
+
+    h = fw->headers.part.elts;
 
     ngx_http_manta_walk_init(&w, &r->headers_in.headers);
 
@@ -800,32 +801,31 @@ ngx_http_manta_set_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
             continue;
         }
 
-        h = ngx_list_push(&fw->headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        *h = *header;
+        *h++ = *header;
     }
 
-    h = ngx_http_manta_push_header(&fw->headers, &ngx_http_manta_content_type,
-                                   &ngx_http_manta_content_type_lc,
-                                   ngx_http_manta_content_type_hash,
-                                   (u_char *) "application/json",
-                                   sizeof("application/json") - 1);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
+    h->hash = ngx_http_manta_content_type_hash;
+    h->key = ngx_http_manta_content_type;
+    h->lowcase_key = ngx_http_manta_content_type_lc.data;
+    ngx_str_set(&h->value, "application/json");
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
 
-    fw->content_type = h;
+    fw->content_type = h++;
 
-    h = ngx_http_manta_push_header(&fw->headers, &ngx_http_manta_authorization,
-                                   &ngx_http_manta_authorization_lc, 0,
-                                   (u_char *) ctx->cred->authorization,
-                                   ctx->cred->authorization_len);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
+    h->hash = 0;
+    h->key = ngx_http_manta_authorization;
+    h->lowcase_key = ngx_http_manta_authorization_lc.data;
+    h->value.data = (u_char *) ctx->cred->authorization;
+    h->value.len = ctx->cred->authorization_len;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    h++;
+
+    fw->headers.part.nelts = h - (ngx_table_elt_t *) fw->headers.part.elts;
 
     fw->content_length = NULL;
     fw->transfer_encoding = NULL;

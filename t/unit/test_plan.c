@@ -121,10 +121,16 @@ static const plan_case_t  plan_cases[] = {
 void
 test_plan(void)
 {
-    char               err[256];
-    size_t             i;
+    int                same;
+    char               err[256], name[32];
+    size_t             i, j, len;
     manta_creds_t     *creds;
     manta_plan_conf_t  conf;
+
+    static const char  *drop[] = {
+        "authorization", "accept-encoding", "content-type",
+        "content-length", "transfer-encoding"
+    };
 
     creds = manta_creds_parse(CREDS, sizeof(CREDS) - 1, err, sizeof(err));
 
@@ -184,6 +190,32 @@ test_plan(void)
     ok(!manta_drop_header("content-typ", 11), "keep: a prefix of a name");
     ok(!manta_drop_header("x-authorization", 15), "keep: x-authorization");
     ok(!manta_drop_header("user-agent", 10), "keep: user-agent");
+    ok(!manta_drop_header("transferXencoding", 17),
+       "keep: transfer-encoding but its byte 8");
+    ok(!manta_drop_header("", 0), "keep: an empty name");
+    ok(!manta_drop_header("transfer-encodings", 18), "keep: 18 bytes");
+
+    /* any one byte of a name changed, or one its length of the others */
+
+    same = 1;
+
+    for (i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+        len = strlen(drop[i]);
+
+        for (j = 0; j < len; j++) {
+            memcpy(name, drop[i], len);
+            name[j] ^= 0x20;
+            same &= !manta_drop_header(name, len);
+            name[j] = 'x';
+            same &= !manta_drop_header(name, len);
+        }
+
+        memset(name, 'z', len);
+        same &= !manta_drop_header(name, len);
+        same &= manta_drop_header(drop[i], len);
+    }
+
+    ok(same, "drop: exactly the five names, no byte of them overlooked");
 
     manta_re_free((manta_re_t *) conf.bot_id_re);
     manta_creds_free(creds);
