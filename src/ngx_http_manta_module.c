@@ -396,16 +396,21 @@ ngx_http_manta_create_ctx(ngx_http_request_t *r)
         return NULL;
     }
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
     ctx->request = r;
     ctx->status = NGX_DONE;
 
+    /*
+     * the pool's cleanup is the ctx's own, as ngx_pool_cleanup_add() would
+     * link it: one allocation instead of two
+     */
+
+    cln = &ctx->cleanup;
+
     cln->handler = ngx_http_manta_cleanup;
     cln->data = ctx;
+    cln->next = r->pool->cleanup;
+
+    r->pool->cleanup = cln;
 
     ngx_http_set_ctx(r, ctx, ngx_http_manta_module);
 

@@ -159,25 +159,38 @@ ngx_http_manta_status_count(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     ngx_uint_t                      cls, outcome, status, timed;
     ngx_msec_t                      ms;
+    ngx_http_upstream_state_t      *state;
     ngx_http_manta_main_conf_t     *mmcf;
     ngx_http_manta_status_ctx_t    *sctx;
     ngx_http_manta_status_node_t   *node;
     static ngx_atomic_t             warned;   /* without a zone */
 
-    outcome = manta_status_outcome_of(ctx->reason, ctx->forwarded);
-
-    timed = ngx_http_manta_status_upstream(r, ctx, &status, &ms);
-    cls = manta_status_class(status);   /* none without a response */
-
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
 
     if (mmcf->status_zone == NULL) {
-        if (cls == 4) {
+
+        /* nothing to count: a forwarded request's last 5xx is warned of */
+
+        if (!ctx->forwarded || r->upstream_states == NULL
+            || r->upstream_states->nelts == 0)
+        {
+            return;
+        }
+
+        state = r->upstream_states->elts;
+        status = state[r->upstream_states->nelts - 1].status;
+
+        if (manta_status_class(status) == 4) {
             ngx_http_manta_status_warn(r, ctx, status, &warned);
         }
 
         return;
     }
+
+    outcome = manta_status_outcome_of(ctx->reason, ctx->forwarded);
+
+    timed = ngx_http_manta_status_upstream(r, ctx, &status, &ms);
+    cls = manta_status_class(status);   /* none without a response */
 
     sctx = mmcf->status_zone->data;
 
