@@ -82,9 +82,9 @@ static const unsigned char  manta_unreserved[256] = {
 /*
  * The bytes of a botId that need no decoding: MANTA_BOT_ID_LITERAL for
  * 0x01 .. 0x7f but '%' and '+' (such a value is its own decoded form, and
- * ASCII is valid UTF-8), MANTA_BOT_ID_WORD for [A-Za-z0-9_-],
- * MANTA_BOT_ID_ALNUM for [A-Za-z0-9] (MANTA_RE_BOT_ID's classes);
- * 0x80 .. 0xff have none
+ * ASCII is valid UTF-8) and '&' (which ends it), MANTA_BOT_ID_WORD for
+ * [A-Za-z0-9_-], MANTA_BOT_ID_ALNUM for [A-Za-z0-9] (MANTA_RE_BOT_ID's
+ * classes); 0x80 .. 0xff have none
  */
 
 #define MANTA_BOT_ID_LITERAL  0x1
@@ -96,7 +96,7 @@ static const unsigned char  manta_unreserved[256] = {
 static const unsigned char  manta_bot_id_chars[256] = {
     0, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1,    /* 0x00 .. 0x0f */
     1, 1, 1, 1, 1, 1, 1, 1,  1, 1, 1, 1, 1, 1, 1, 1,    /* 0x10 .. 0x1f */
-    1, 1, 1, 1, 1, 0, 1, 1,  1, 1, 1, 0, 1, 3, 1, 1,    /* 0x20 .. 0x2f */
+    1, 1, 1, 1, 1, 0, 0, 1,  1, 1, 1, 0, 1, 3, 1, 1,    /* 0x20 .. 0x2f */
     7, 7, 7, 7, 7, 7, 7, 7,  7, 7, 1, 1, 1, 1, 1, 1,    /* 0x30 .. 0x3f */
     1, 7, 7, 7, 7, 7, 7, 7,  7, 7, 7, 7, 7, 7, 7, 7,    /* 0x40 .. 0x4f */
     7, 7, 7, 7, 7, 7, 7, 7,  7, 7, 7, 1, 1, 1, 1, 3,    /* 0x50 .. 0x5f */
@@ -179,66 +179,55 @@ manta_reason_t
 manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
     char *out, size_t *out_len)
 {
+    int                   word;
     size_t                n;
     unsigned              chars;
-    const char           *value, *value_end;
-    manta_reason_t        rc;
+    const char           *value;
     const unsigned char  *p, *last;
 
-    *out_len = 0;
+    /*
+     * what nearly every caller sends: "botId=<value>", no other argument
+     * ('&' is not MANTA_BOT_ID_LITERAL), a value of plain ASCII, its own
+     * decoded form; one of MANTA_RE_BOT_ID's classes also matches the
+     * default pattern
+     */
 
-    /* what nearly every caller sends: "botId=<value>", no other argument */
+    n = len - (sizeof("botId=") - 1);
 
-    if (len > sizeof("botId=") - 1
-        && memcmp(args, "botId=", sizeof("botId=") - 1) == 0
-        && memchr(args + sizeof("botId=") - 1, '&',
-                  len - (sizeof("botId=") - 1)) == NULL)
+    if (len > sizeof("botId=") - 1 && n <= MANTA_BOT_ID_MAX
+        && memcmp(args, "botId=", sizeof("botId=") - 1) == 0)
     {
-        value = args + sizeof("botId=") - 1;
-        value_end = args + len;
+        p = (const unsigned char *) args + sizeof("botId=") - 1;
+        last = (const unsigned char *) args + len;
 
-    } else {
-        rc = manta_bot_id_find(args, len, &value, &value_end);
-        if (rc != MANTA_OK) {
-            return rc;
+        /* MANTA_BOT_ID_ALNUM is the first byte's, the others are all's */
+
+        chars = manta_bot_id_chars[*p];
+
+        while (p < last) {
+            chars &= manta_bot_id_chars[*p++] | MANTA_BOT_ID_ALNUM;
+        }
+
+        if (chars & MANTA_BOT_ID_LITERAL) {
+            value = args + sizeof("botId=") - 1;
+            word = (chars & MANTA_BOT_ID_ALNUM_WORD) == MANTA_BOT_ID_ALNUM_WORD
+                   && n <= MANTA_RE_BOT_ID_MAX;
+
+            if (re != NULL && !(word && manta_re_is_bot_id(re))
+                && manta_re_match(re, value, n) != 1)
+            {
+                *out_len = 0;
+                return MANTA_BAD_BOT_ID;
+            }
+
+            memcpy(out, value, n);
+            *out_len = n;
+
+            return MANTA_OK;
         }
     }
 
-    n = (size_t) (value_end - value);
-
-    if (n > MANTA_BOT_ID_MAX) {
-        return manta_bot_id_check(value, value_end, re, out, out_len);
-    }
-
-    /*
-     * a value of plain ASCII is its own decoded form; one of
-     * MANTA_RE_BOT_ID's classes also matches the default pattern
-     */
-
-    p = (const unsigned char *) value;
-    last = (const unsigned char *) value_end;
-    chars = manta_bot_id_chars[*p];      /* MANTA_BOT_ID_ALNUM: the first's */
-
-    while (p < last) {
-        chars &= manta_bot_id_chars[*p++] | MANTA_BOT_ID_ALNUM;
-    }
-
-    if (!(chars & MANTA_BOT_ID_LITERAL)) {
-        return manta_bot_id_check(value, value_end, re, out, out_len);
-    }
-
-    if (re != NULL
-        && !((chars & MANTA_BOT_ID_ALNUM_WORD) == MANTA_BOT_ID_ALNUM_WORD
-             && n <= MANTA_RE_BOT_ID_MAX && manta_re_is_bot_id(re))
-        && manta_re_match(re, value, n) != 1)
-    {
-        return MANTA_BAD_BOT_ID;
-    }
-
-    memcpy(out, value, n);
-    *out_len = n;
-
-    return MANTA_OK;
+    return manta_bot_id_parse_full(args, len, re, out, out_len);
 }
 
 
