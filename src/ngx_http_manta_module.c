@@ -1220,6 +1220,8 @@ ngx_http_manta_check_gateway(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
         mmcf->gateway_pos = *ep;
     }
 
+    ngx_http_manta_plan_conf(conf, &conf->plan);
+
     return NGX_CONF_OK;
 }
 

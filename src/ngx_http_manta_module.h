@@ -18,6 +18,7 @@
 #include "manta_creds.h"
 #include "manta_limit.h"
 #include "manta_mask.h"
+#include "manta_plan.h"
 
 
 #define NGX_HTTP_MANTA_OFF         0
@@ -137,6 +138,9 @@ typedef struct {
     unsigned                   proxy_variables:1;
     unsigned                   proxy_https:1;
     unsigned                   error_page:1;
+
+    /* a gateway's rules as manta_plan.h takes them, set once merged */
+    manta_plan_conf_t          plan;
 } ngx_http_manta_loc_conf_t;
 
 

@@ -57,8 +57,6 @@ static ngx_int_t ngx_http_manta_send_error(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_uint_t status, const char *message);
 static ngx_int_t ngx_http_manta_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-static void ngx_http_manta_plan_conf(ngx_http_manta_loc_conf_t *mlcf,
-    manta_plan_conf_t *conf);
 
 
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
@@ -373,14 +371,11 @@ static manta_reason_t
 ngx_http_manta_check_head(ngx_http_request_t *r,
     ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx)
 {
-    u_char             *p;
-    ngx_str_t           caller;
-    manta_plan_t        plan;
-    manta_head_t        head;
-    ngx_table_elt_t    *ct;
-    manta_plan_conf_t   conf;
-
-    ngx_http_manta_plan_conf(mlcf, &conf);
+    u_char           *p;
+    ngx_str_t         caller;
+    manta_plan_t      plan;
+    manta_head_t      head;
+    ngx_table_elt_t  *ct;
 
     ct = r->headers_in.content_type;
 
@@ -409,7 +404,7 @@ ngx_http_manta_check_head(ngx_http_request_t *r,
         return MANTA_NOMEM;
     }
 
-    manta_check_head(&conf, &head, &plan, (char *) p);
+    manta_check_head(&mlcf->plan, &head, &plan, (char *) p);
 
     if (plan.bot_id != NULL) {
         ctx->bot_id.data = p;
@@ -1055,7 +1050,7 @@ ngx_http_manta_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
-static void
+void
 ngx_http_manta_plan_conf(ngx_http_manta_loc_conf_t *mlcf,
     manta_plan_conf_t *conf)
 {

@@ -14,6 +14,10 @@
 
 ngx_int_t ngx_http_manta_request_init(ngx_conf_t *cf);
 
+/* a location's rules as manta_plan.h takes them */
+void ngx_http_manta_plan_conf(ngx_http_manta_loc_conf_t *mlcf,
+    manta_plan_conf_t *conf);
+
 /* the limit's decision came (from Redis, or its fallback): go on */
 
 
