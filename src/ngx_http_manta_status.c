@@ -88,6 +88,8 @@ typedef ngx_int_t (*ngx_http_manta_status_copy_pt)(ngx_pool_t *pool,
 
 
 static ngx_int_t ngx_http_manta_status_log_handler(ngx_http_request_t *r);
+static void ngx_http_manta_status_warn_5xx(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx);
 static ngx_http_manta_status_node_t *ngx_http_manta_status_node(
     ngx_http_manta_status_ctx_t *sctx, ngx_str_t *bot);
 static void ngx_http_manta_status_count_caller(
@@ -135,7 +137,8 @@ static ngx_int_t ngx_http_manta_status_bots(ngx_conf_t *cf, ngx_str_t *arg,
 static ngx_int_t
 ngx_http_manta_status_log_handler(ngx_http_request_t *r)
 {
-    ngx_http_manta_ctx_t  *ctx;
+    ngx_http_manta_ctx_t        *ctx;
+    ngx_http_manta_main_conf_t  *mmcf;
 
     if (r != r->main) {
         /* a subrequest is counted when it is rejected */
@@ -148,9 +151,45 @@ ngx_http_manta_status_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
+    mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
+
+    if (mmcf->status_zone == NULL) {
+        /* the common case, without ngx_http_manta_status_count()'s frame */
+        ngx_http_manta_status_warn_5xx(r, ctx);
+        return NGX_OK;
+    }
+
     ngx_http_manta_status_count(r, ctx);
 
     return NGX_OK;
+}
+
+
+/*
+ * Without a status zone there is nothing to count: a forwarded request's
+ * last upstream status is only looked at for a 5xx to warn of.
+ */
+
+static void
+ngx_http_manta_status_warn_5xx(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx)
+{
+    ngx_uint_t                  status;
+    ngx_http_upstream_state_t  *state;
+    static ngx_atomic_t         warned;
+
+    if (!ctx->forwarded || r->upstream_states == NULL
+        || r->upstream_states->nelts == 0)
+    {
+        return;
+    }
+
+    state = r->upstream_states->elts;
+    status = state[r->upstream_states->nelts - 1].status;
+
+    if (manta_status_class(status) == 4) {
+        ngx_http_manta_status_warn(r, ctx, status, &warned);
+    }
 }
 
 
@@ -159,31 +198,14 @@ ngx_http_manta_status_count(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     ngx_uint_t                      cls, outcome, status, timed;
     ngx_msec_t                      ms;
-    ngx_http_upstream_state_t      *state;
     ngx_http_manta_main_conf_t     *mmcf;
     ngx_http_manta_status_ctx_t    *sctx;
     ngx_http_manta_status_node_t   *node;
-    static ngx_atomic_t             warned;   /* without a zone */
 
     mmcf = ngx_http_get_module_main_conf(r, ngx_http_manta_module);
 
     if (mmcf->status_zone == NULL) {
-
-        /* nothing to count: a forwarded request's last 5xx is warned of */
-
-        if (!ctx->forwarded || r->upstream_states == NULL
-            || r->upstream_states->nelts == 0)
-        {
-            return;
-        }
-
-        state = r->upstream_states->elts;
-        status = state[r->upstream_states->nelts - 1].status;
-
-        if (manta_status_class(status) == 4) {
-            ngx_http_manta_status_warn(r, ctx, status, &warned);
-        }
-
+        ngx_http_manta_status_warn_5xx(r, ctx);
         return;
     }
 
