@@ -396,17 +396,17 @@ manta_pct_encode_len(const char *src, size_t len)
     size_t                n;
     const unsigned char  *p, *last;
 
-    n = len;
+    n = 0;
     p = (const unsigned char *) src;
     last = p + len;
 
-    /* no branch a byte: %XX adds 2 bytes */
+    /* no branch a byte: the unreserved ones counted, %XX is 3 bytes */
 
     while (p < last) {
-        n += 2 - 2 * manta_unreserved[*p++];
+        n += manta_unreserved[*p++];
     }
 
-    return n;
+    return 3 * len - 2 * n;
 }
 
 

@@ -187,7 +187,9 @@ ngx_http_manta_status_warn_5xx(ngx_http_request_t *r,
     state = r->upstream_states->elts;
     status = state[r->upstream_states->nelts - 1].status;
 
-    if (manta_status_class(status) == 4) {
+    /* manta_status_class() 4, without a call */
+
+    if (status >= 500 && status <= 599) {
         ngx_http_manta_status_warn(r, ctx, status, &warned);
     }
 }

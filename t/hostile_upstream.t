@@ -507,6 +507,13 @@ for my $case (['escmsg403', 403, 'bot-a', '[redacted]'],
     clean($r, $name);
 }
 
+# no manta_status_zone here: an upstream 5xx is still warned of, at most
+# once a minute
+
+my @warned = grep { /\[warn\].*manta: upstream answered 5\d\d to botId "bot-/ }
+    $t->log_lines('error.log');
+is(scalar(@warned), 1, 'without a status zone: one upstream 5xx warning');
+
 # review: the masking trusts the Content-Length; the range filter's part
 # headers, bytes beyond the length, a length with chunked framing, a body
 # a byte a read, a token completing the length in the second read
