@@ -47,12 +47,12 @@ manta_mask_init(manta_mask_t *m, const manta_str_t *pat,
                        anchor ? anchor[i] : 0);
     }
 
-    return manta_mask_start(m, &m->own);
+    return manta_mask_start(m, &m->own, -1);
 }
 
 
 size_t
-manta_mask_start(manta_mask_t *m, const manta_pats_t *ps)
+manta_mask_start(manta_mask_t *m, const manta_pats_t *ps, long long total)
 {
     m->set = ps;
     m->window = ps->maxlen ? ps->maxlen - 1 : 0;
@@ -63,6 +63,11 @@ manta_mask_start(manta_mask_t *m, const manta_pats_t *ps)
     m->found = 0;
     m->left = 0;
     m->known = 0;
+
+    if (total >= 0) {
+        m->left = (size_t) total;
+        m->known = 1;
+    }
 
     return 3 * m->window;
 }

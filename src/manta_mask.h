@@ -56,10 +56,13 @@ size_t manta_mask_init(manta_mask_t *m, const manta_str_t *pat,
 
 /*
  * The same for a set of patterns made already (a credential's pats), not
- * copied: ps must outlive m.  Nothing is allocated: the memory is needed
- * by manta_mask_step() only, so it may be given just before the first.
+ * copied: ps must outlive m, and for a stream total bytes long, as
+ * manta_mask_length() sets (total < 0: not known).  Nothing is allocated:
+ * the memory is needed by manta_mask_step() only, so it may be given just
+ * before the first.
  */
-size_t manta_mask_start(manta_mask_t *m, const manta_pats_t *ps);
+size_t manta_mask_start(manta_mask_t *m, const manta_pats_t *ps,
+    long long total);
 
 /*
  * The stream is total bytes long (a response's Content-Length, which the

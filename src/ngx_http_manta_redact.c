@@ -193,9 +193,8 @@ static void
 ngx_http_manta_redact_rewritten(ngx_http_request_t *r,
     const manta_pats_t *ps)
 {
-    ngx_uint_t        i;
     ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t  *h, *end;
 
     for (part = &r->upstream->headers_in.headers.part;
          part;
@@ -203,15 +202,15 @@ ngx_http_manta_redact_rewritten(ngx_http_request_t *r,
     {
         h = part->elts;
 
-        for (i = 0; i < part->nelts; i++) {
+        for (end = h + part->nelts; h < end; h++) {
 
             /* Refresh, Location or Set-Cookie: 7 to 10 bytes */
 
-            if (h[i].key.len - 7 > 3) {
+            if (h->key.len - 7 > 3) {
                 continue;
             }
 
-            switch (h[i].hash) {
+            switch (h->hash) {
 
             case NGX_HTTP_MANTA_HASH_REFRESH:
             case NGX_HTTP_MANTA_HASH_LOCATION:
@@ -222,8 +221,8 @@ ngx_http_manta_redact_rewritten(ngx_http_request_t *r,
                 continue;
             }
 
-            if (ngx_http_manta_rewritable(&h[i])) {
-                ngx_http_manta_redact_one(r, ps, &h[i], 0);
+            if (ngx_http_manta_rewritable(h)) {
+                ngx_http_manta_redact_one(r, ps, h, 0);
             }
         }
     }
@@ -522,15 +521,12 @@ ngx_http_manta_mask_start(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return NGX_OK;
     }
 
-    (void) manta_mask_start(&ctx->mask, &ctx->cred->pats);
-
-    if (ctx->mask.set->npat == 0) {
+    if (ctx->cred->pats.npat == 0) {
         return NGX_OK;
     }
 
-    if (r->headers_out.content_length_n >= 0) {
-        manta_mask_length(&ctx->mask, r->headers_out.content_length_n);
-    }
+    (void) manta_mask_start(&ctx->mask, &ctx->cred->pats,
+                            r->headers_out.content_length_n);
 
     ctx->mask_on = 1;
 

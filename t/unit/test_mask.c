@@ -581,12 +581,10 @@ test_mask_set_streams(void)
         manta_pats_add(&ps, S(TOKEN), 0);
         manta_pats_add(&ps, S(SECRET), 0);
 
-        ok(manta_mask_start(&m, &ps) == 3 * (sizeof(TOKEN) - 2)
+        ok(manta_mask_start(&m, &ps, 10) == 3 * (sizeof(TOKEN) - 2)
            && manta_mask_room(&m) == 3 * (sizeof(TOKEN) - 2)
-           && m.orig == NULL,
-           "mask start: the memory's size, none taken");
-
-        manta_mask_length(&m, 10);
+           && m.orig == NULL && m.known && m.left == 10,
+           "mask start: the memory's size, none taken, the length");
 
         memcpy(piece, "abcdeTOKEN", 10);
         ok(manta_mask_clean(&m, piece, 10) && m.left == 0 && m.carry == 0,
@@ -595,15 +593,14 @@ test_mask_set_streams(void)
         ok(!manta_mask_clean(&m, piece, 1) && m.left == 0,
            "mask clean: a byte beyond the length does not pass");
 
-        manta_mask_start(&m, &ps);
-        manta_mask_length(&m, 12);
+        manta_mask_start(&m, &ps, 12);
 
         ok(!manta_mask_clean(&m, piece, 10) && m.left == 12,
            "mask clean: a token prefix before the length's end is held, "
            "nothing counted");
 
         memcpy(piece, "xxs3cr3t", 8);
-        manta_mask_start(&m, &ps);
+        manta_mask_start(&m, &ps, -1);
         ok(!manta_mask_clean(&m, piece, 8) && m.left == 0 && !m.known,
            "mask clean: the secret at the very end of a piece, length "
            "unknown");
@@ -633,14 +630,13 @@ run_set(const manta_pats_t *ps, const char *body, size_t len,
         pat[k].len = ps->len[k];
     }
 
-    size = manta_mask_start(&m, ps);
+    size = manta_mask_start(&m, ps, (mode & 2) ? (long long) len : -1);
     mem = NULL;
 
     mem2 = malloc(manta_mask_init(&twin, pat, ps->anchor, ps->npat) + 1);
     manta_mask_memory(&twin, mem2);
 
     if (mode & 2) {
-        manta_mask_length(&m, len);
         manta_mask_length(&twin, len);
     }
 
