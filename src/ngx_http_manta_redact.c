@@ -94,17 +94,23 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
     ps = &ctx->cred->pats;
 
     if (ngx_http_manta_raw_clean(r, u, ps)) {
+        list = &r->headers_out.headers;
+
+        if (list->part.nelts == 0 && list->part.next == NULL) {
+            /*
+             * the response has no entry, so none was copied from the
+             * upstream's list and rewritten in place (a value is rewritten
+             * in the response's copy of its entry, which shares its bytes)
+             */
+            return;
+        }
+
         /*
          * the upstream's list is all copies but for the values nginx
          * rewrites in place: those, and the response's entries
          */
         ngx_http_manta_redact_rewritten(r, ps);
-
-        list = &r->headers_out.headers;
-
-        if (list->part.nelts || list->part.next) {
-            ngx_http_manta_redact_list(r, list, ps, 1, 1);
-        }
+        ngx_http_manta_redact_list(r, list, ps, 1, 1);
 
         return;
     }

@@ -34,6 +34,9 @@ http {
 
     log_format  seen  '$http_x_seq $status ul=$upstream_http_x_last '
                       'uf=$upstream_http_x_fit us=$upstream_http_x_short';
+    log_format  loc   '$http_x_seq $status l=$sent_http_location '
+                      'ul=$upstream_http_location '
+                      'uct=$upstream_http_content_type';
 
     %%MANTA_UPSTREAM%%
 
@@ -51,6 +54,17 @@ http {
         %%MANTA_CLIENT_TAG%%
 
         %%MANTA_TAG(/unbuffered/clientTag; proxy_buffering off)%%
+
+        # nginx rewrites the Location in place (the replacement no longer
+        # than what it replaces): the response's only header entry
+
+        location = /inplace/clientTag {
+            manta_endpoint  client_tag;
+            proxy_redirect  /cb/0123456789abcdefghijklmnopqrstuv/
+                            /SECRET-F-fedc;
+            proxy_pass      http://mock/api/openapi/clientTag;
+            access_log      %%TESTDIR%%/loc.log  loc;
+        }
 
         %%MANTA_TAG(/kept/clientTag; proxy_http_version 1.1;
                     proxy_set_header Connection "";
@@ -165,6 +179,13 @@ my %answer = (
         . "Content-Length: 2\r\nConnection: close\r\n\r\nok"),
     many200 => [200, ['Content-Type' => 'text/plain',
         map { ("X-H$_" => substr($SECRET, 0, $_)) } 1 .. 24], 'ok'],
+
+    # the response's header list: one rewritten entry, or none
+
+    onlyloc302 => \("HTTP/1.1 302 Found\r\nContent-Length: 0\r\n"
+        . "Location: /cb/0123456789abcdefghijklmnopqrstuv/ba9876543210\r\n"
+        . "Connection: close\r\n\r\n"),
+    nolist200 => \("${head}Content-Length: 2\r\nConnection: close\r\n\r\nok"),
 );
 
 for my $at (1 .. length($cut_body) - 1) {
@@ -302,6 +323,23 @@ $r = call('many200');
 is(join(' ', map { length($r->{headers}{"x-h$_"} // '') } 1 .. 24),
     join(' ', 1 .. 24),
     'prefixes of the secret in 24 header values: all kept');
+
+# the response's header list holds the rewritten Location only, or nothing
+
+$r = call('onlyloc302', 'inplace');
+is(join(' ', $r->{status}, $r->{headers}{location} // '-'), '302 -',
+    'a Location rewritten in place into the secret, the only entry of the '
+    . 'response\'s list: dropped');
+clean($r, 'a Location rewritten in place, the only entry');
+like($t->log_tail('loc.log'), qr/^302 l=- ul=- /,
+    'the only entry rewritten in place: $sent_http_location and '
+    . '$upstream_http_location empty');
+
+$r = call('nolist200', 'inplace');
+is($r && "$r->{status} $r->{body}", '200 ok',
+    'no entry in the response\'s list, clean upstream headers: passed');
+like($t->log_tail('loc.log'), qr/^200 l=- ul=- uct=text\/plain$/,
+    'no entry in the response\'s list: $upstream_http_content_type kept');
 
 $t->done();
 
