@@ -358,8 +358,11 @@ manta_mask_flush(manta_mask_t *m, unsigned char *out)
 
     n = m->carry;
 
-    memcpy(out, m->held, n);
-    m->carry = 0;
+    if (n) {
+        /* none held back: no memory may have been given */
+        memcpy(out, m->held, n);
+        m->carry = 0;
+    }
 
     return n;
 }
