@@ -204,8 +204,8 @@ static size_t
 manta_mask_straddle(manta_mask_t *m, const unsigned char *in, size_t len)
 {
     size_t                i, k, c, head, pl, jstart, jend;
-    const unsigned char  *p;
     const manta_pats_t   *ps;
+    const unsigned char  *p;
 
     ps = m->set;
     c = m->carry;
@@ -496,8 +496,8 @@ static size_t
 manta_mask_tail(const manta_mask_t *m, const unsigned char *s, size_t len)
 {
     size_t                k, j, best;
-    const unsigned char  *p, *hit;
     const manta_pats_t   *ps;
+    const unsigned char  *p, *hit;
 
     ps = m->set;
     best = 0;

@@ -75,7 +75,7 @@ void manta_mask_length(manta_mask_t *m, size_t total);
 /* what manta_mask_init() and manta_mask_start() return */
 size_t manta_mask_room(const manta_mask_t *m);
 
-/* mem: as many bytes as manta_mask_init() returned, alive as long as m */
+/* mem: as many bytes as manta_mask_room() tells, alive as long as m */
 void manta_mask_memory(manta_mask_t *m, unsigned char *mem);
 
 /*

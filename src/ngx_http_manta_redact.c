@@ -85,8 +85,8 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx)
 {
     ngx_list_t           *list;
-    ngx_http_upstream_t  *u;
     const manta_pats_t   *ps;
+    ngx_http_upstream_t  *u;
 
     u = r->upstream;
 

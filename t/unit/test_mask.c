@@ -348,13 +348,13 @@ test_mask(void)
 static void
 test_mask_set(void)
 {
-    size_t         i, k, bad, hlen, npat, plen[MANTA_PATS_MAX];
-    unsigned       seed;
-    manta_pats_t   ps;
-    manta_str_t    pat[MANTA_PATS_MAX];
-    size_t         anchor[MANTA_PATS_MAX];
-    char           hay[700], pbuf[MANTA_PATS_MAX][12];
     int            want, got;
+    char           hay[700], pbuf[MANTA_PATS_MAX][12];
+    size_t         i, k, bad, hlen, npat, plen[MANTA_PATS_MAX];
+    size_t         anchor[MANTA_PATS_MAX];
+    unsigned       seed;
+    manta_str_t    pat[MANTA_PATS_MAX];
+    manta_pats_t   ps;
 
     /* the set: empty patterns skipped, a fourth ignored, the lengths */
 
@@ -574,8 +574,8 @@ test_mask_set_streams(void)
     /* the piece completing a known length, ending with a token prefix */
 
     {
-        unsigned char  piece[16];
         manta_mask_t   m;
+        unsigned char  piece[16];
 
         manta_pats_init(&ps);
         manta_pats_add(&ps, S(TOKEN), 0);
@@ -622,8 +622,8 @@ run_set(const manta_pats_t *ps, const char *body, size_t len,
     int             last, clean, needed;
     size_t          i, k, pos, piece, n, nrel, total, size;
     manta_str_t     pat[MANTA_PATS_MAX];
-    unsigned char  *mem, *mem2, buf[MAXLEN], rel[MAXLEN];
     manta_mask_t    m, twin;
+    unsigned char  *mem, *mem2, buf[MAXLEN], rel[MAXLEN];
 
     for (k = 0; k < ps->npat; k++) {
         pat[k].data = (const char *) ps->pat[k];
@@ -677,8 +677,8 @@ run_set(const manta_pats_t *ps, const char *body, size_t len,
 
             /* the twin keeps pace: the same step on a copy */
             {
-                unsigned char  b2[MAXLEN], r2[MAXLEN];
                 size_t         n2, nrel2;
+                unsigned char  b2[MAXLEN], r2[MAXLEN];
 
                 memcpy(b2, body + pos, piece);
                 n2 = manta_mask_step(&twin, b2, b2, piece, r2, &nrel2);
