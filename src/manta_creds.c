@@ -1026,7 +1026,7 @@ static int
 manta_cred_derive(manta_cred_t *cred)
 {
     char           *p;
-    size_t          i;
+    size_t          i, n;
     unsigned char   md[SHA256_DIGEST_LENGTH];
 
     cred->authorization = malloc(sizeof(MANTA_BEARER) - 1 + cred->token_len
@@ -1060,6 +1060,21 @@ manta_cred_derive(manta_cred_t *cred)
         cred->body_prefix + sizeof(MANTA_PREFIX_START) - 1,
         cred->body_prefix_len - (sizeof(MANTA_PREFIX_START) - 1)
                               - (sizeof(MANTA_PREFIX_END) - 1));
+
+    manta_pats_init(&cred->pats);
+    manta_pats_add(&cred->pats, cred->token, cred->token_len,
+                   cred->token_anchor);
+    manta_pats_add(&cred->pats, cred->secret, cred->secret_len,
+                   cred->secret_anchor);
+
+    n = cred->body_prefix_len - (sizeof(MANTA_PREFIX_START) - 1)
+        - (sizeof(MANTA_PREFIX_END) - 1);
+
+    if (n != cred->secret_len) {
+        manta_pats_add(&cred->pats,
+                       cred->body_prefix + sizeof(MANTA_PREFIX_START) - 1, n,
+                       cred->escaped_anchor);
+    }
 
     SHA256((const unsigned char *) cred->token, cred->token_len, md);
 

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "manta_util.h"
+
 
 #define MANTA_TOKEN_ID_LEN  12
 
@@ -38,6 +40,13 @@ typedef struct {
     size_t       token_anchor;
     size_t       secret_anchor;
     size_t       escaped_anchor;
+
+    /*
+     * what nothing from upstream may carry to the caller, with those
+     * anchors: the token, the secret, and the escaped secret when the
+     * forwarded body spells it otherwise
+     */
+    manta_pats_t  pats;
 
     /* first 12 hex digits of SHA-256 of the token, NUL-terminated */
     char         token_id[MANTA_TOKEN_ID_LEN + 1];

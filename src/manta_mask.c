@@ -14,6 +14,12 @@
 #include "manta_util.h"
 
 
+static inline int manta_mask_work(const manta_mask_t *m,
+    const unsigned char *in, size_t len);
+static inline int manta_mask_search(const manta_pats_t *ps,
+    const unsigned char *s, size_t len);
+static inline const unsigned char *manta_mask_find(const manta_pats_t *ps,
+    size_t k, const unsigned char *s, size_t len);
 static size_t manta_mask_straddle(manta_mask_t *m, const unsigned char *in,
     size_t len);
 static size_t manta_mask_hold(manta_mask_t *m, const unsigned char *in,
@@ -34,22 +40,33 @@ manta_mask_init(manta_mask_t *m, const manta_str_t *pat,
 {
     size_t  i;
 
-    memset(m, 0, sizeof(manta_mask_t));
+    manta_pats_init(&m->own);
 
-    for (i = 0; i < npat && m->npat < MANTA_MASK_PATTERNS; i++) {
-        if (pat[i].len == 0) {
-            continue;
-        }
+    for (i = 0; i < npat; i++) {
+        manta_pats_add(&m->own, pat[i].data, pat[i].len,
+                       anchor ? anchor[i] : 0);
+    }
 
-        m->pat[m->npat] = (const unsigned char *) pat[i].data;
-        m->len[m->npat] = pat[i].len;
-        m->anchor[m->npat] = anchor ? anchor[i] : 0;
+    return manta_mask_start(m, &m->own, -1);
+}
 
-        if (pat[i].len - 1 > m->window) {
-            m->window = pat[i].len - 1;
-        }
 
-        m->npat++;
+size_t
+manta_mask_start(manta_mask_t *m, const manta_pats_t *ps, long long total)
+{
+    m->set = ps;
+    m->window = ps->maxlen ? ps->maxlen - 1 : 0;
+    m->orig = NULL;
+    m->held = NULL;
+    m->scratch = NULL;
+    m->carry = 0;
+    m->found = 0;
+    m->left = 0;
+    m->known = 0;
+
+    if (total >= 0) {
+        m->left = (size_t) total;
+        m->known = 1;
     }
 
     return 3 * m->window;
@@ -64,6 +81,13 @@ manta_mask_length(manta_mask_t *m, size_t total)
 }
 
 
+size_t
+manta_mask_room(const manta_mask_t *m)
+{
+    return 3 * m->window;
+}
+
+
 void
 manta_mask_memory(manta_mask_t *m, unsigned char *mem)
 {
@@ -73,11 +97,23 @@ manta_mask_memory(manta_mask_t *m, unsigned char *mem)
 }
 
 
+/*
+ * The public functions of the module's fast path wrap static ones: the
+ * calls between them in this file, made once a response or a piece, are
+ * then inlined (the module is built with -fPIC, where an exported
+ * function may be interposed, so never inlined).
+ */
+
 int
 manta_mask_needed(const manta_mask_t *m, const unsigned char *in, size_t len)
 {
-    size_t  k;
+    return manta_mask_work(m, in, len);
+}
 
+
+static inline int
+manta_mask_work(const manta_mask_t *m, const unsigned char *in, size_t len)
+{
     if (m->carry) {
         return 1;
     }
@@ -86,12 +122,8 @@ manta_mask_needed(const manta_mask_t *m, const unsigned char *in, size_t len)
         return 1;
     }
 
-    for (k = 0; k < m->npat; k++) {
-        if (m->len[k] <= len
-            && manta_find_at(in, len, m->pat[k], m->len[k], m->anchor[k]))
-        {
-            return 1;
-        }
+    if (manta_mask_search(m->set, in, len)) {
+        return 1;
     }
 
     return !manta_mask_ends(m, len) && manta_mask_tail(m, in, len) != 0;
@@ -104,6 +136,21 @@ manta_mask_pass(manta_mask_t *m, size_t len)
     if (m->known) {
         m->left = len < m->left ? m->left - len : 0;
     }
+}
+
+
+int
+manta_mask_clean(manta_mask_t *m, const unsigned char *in, size_t len)
+{
+    if (manta_mask_work(m, in, len)) {
+        return 0;
+    }
+
+    if (m->known) {
+        m->left = len < m->left ? m->left - len : 0;
+    }
+
+    return 1;
 }
 
 
@@ -157,8 +204,10 @@ static size_t
 manta_mask_straddle(manta_mask_t *m, const unsigned char *in, size_t len)
 {
     size_t                i, k, c, head, pl, jstart, jend;
+    const manta_pats_t   *ps;
     const unsigned char  *p;
 
+    ps = m->set;
     c = m->carry;
 
     jstart = c;
@@ -167,9 +216,9 @@ manta_mask_straddle(manta_mask_t *m, const unsigned char *in, size_t len)
     for (i = 0; i < c; i++) {
         head = c - i;
 
-        for (k = 0; k < m->npat; k++) {
-            p = m->pat[k];
-            pl = m->len[k];
+        for (k = 0; k < ps->npat; k++) {
+            p = ps->pat[k];
+            pl = ps->len[k];
 
             /* one wholly held back was masked when it was complete */
 
@@ -255,25 +304,30 @@ static void
 manta_mask_within(manta_mask_t *m, const unsigned char *in,
     unsigned char *out, size_t len, size_t jend)
 {
-    size_t  k, rs, re, pos, best, nxt[MANTA_MASK_PATTERNS];
+    size_t               k, rs, re, pos, best, npat;
+    size_t               nxt[MANTA_MASK_PATTERNS];
+    const manta_pats_t  *ps;
+
+    ps = m->set;
+    npat = ps->npat;
 
     rs = 0;
     re = jend;
 
-    for (k = 0; k < m->npat; k++) {
+    for (k = 0; k < npat; k++) {
         nxt[k] = manta_mask_next(m, k, in, len, 0);
     }
 
     for ( ;; ) {
-        best = m->npat;
+        best = npat;
 
-        for (k = 0; k < m->npat; k++) {
-            if (nxt[k] != len && (best == m->npat || nxt[k] < nxt[best])) {
+        for (k = 0; k < npat; k++) {
+            if (nxt[k] != len && (best == npat || nxt[k] < nxt[best])) {
                 best = k;
             }
         }
 
-        if (best == m->npat) {
+        if (best == npat) {
             break;
         }
 
@@ -284,8 +338,8 @@ manta_mask_within(manta_mask_t *m, const unsigned char *in,
             rs = pos;
         }
 
-        if (pos + m->len[best] > re) {
-            re = pos + m->len[best];
+        if (pos + ps->len[best] > re) {
+            re = pos + ps->len[best];
         }
 
         m->found++;
@@ -304,14 +358,14 @@ manta_mask_flush(manta_mask_t *m, unsigned char *out)
 
     n = m->carry;
 
-    memcpy(out, m->held, n);
-    m->carry = 0;
+    if (n) {
+        /* none held back: no memory may have been given */
+        memcpy(out, m->held, n);
+        m->carry = 0;
+    }
 
     return n;
 }
-
-
-/* the longest suffix of s[len] that is a proper prefix of a pattern */
 
 
 int
@@ -363,20 +417,97 @@ manta_mask_all(unsigned char *s, size_t len, const manta_str_t *pat,
     return n;
 }
 
+
+int
+manta_mask_any(const manta_pats_t *ps, const unsigned char *s, size_t len)
+{
+    return manta_mask_search(ps, s, len);
+}
+
+
+static inline int
+manta_mask_search(const manta_pats_t *ps, const unsigned char *s, size_t len)
+{
+    size_t  k;
+
+    if (len < ps->minlen) {
+        return 0;
+    }
+
+    for (k = 0; k < ps->npat; k++) {
+        if (ps->len[k] <= len && manta_mask_find(ps, k, s, len) != NULL) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The first occurrence of pattern k in s[len], or NULL; s is at least as
+ * long as the pattern.  Its byte anchor[k] is searched for first, with
+ * memchr(), but for a long text and an anchor at 0 (memmem(), linear
+ * whatever the bytes), as manta_find_at() does.
+ */
+
+static inline const unsigned char *
+manta_mask_find(const manta_pats_t *ps, size_t k, const unsigned char *s,
+    size_t len)
+{
+    size_t                a, n;
+    const unsigned char  *p, *h, *last;
+
+    p = ps->pat[k];
+    n = ps->len[k];
+    a = ps->anchor[k];
+
+    if (a == 0 && len > MANTA_FIND_SHORT) {
+        return memmem(s, len, p, n);
+    }
+
+    /* h walks the places of p[a] */
+
+    h = s + a;
+    last = s + len - n + a + 1;
+
+    do {
+        h = memchr(h, p[a], last - h);
+
+        if (h == NULL) {
+            return NULL;
+        }
+
+        if (memcmp(h - a, p, n) == 0) {
+            return h - a;
+        }
+
+        h++;
+
+    } while (h < last);
+
+    return NULL;
+}
+
+
+/* the longest suffix of s[len] that is a proper prefix of a pattern */
+
 static size_t
 manta_mask_tail(const manta_mask_t *m, const unsigned char *s, size_t len)
 {
     size_t                k, j, best;
+    const manta_pats_t   *ps;
     const unsigned char  *p, *hit;
 
+    ps = m->set;
     best = 0;
 
-    for (k = 0; k < m->npat; k++) {
-        p = m->pat[k];
+    for (k = 0; k < ps->npat; k++) {
+        p = ps->pat[k];
 
         /* at most the pattern's length less one byte */
 
-        j = len > m->len[k] - 1 ? len - (m->len[k] - 1) : 0;
+        j = len > ps->len[k] - 1 ? len - (ps->len[k] - 1) : 0;
 
         while (j < len && len - j > best) {
             hit = memchr(s + j, p[0], len - j);
@@ -408,12 +539,11 @@ manta_mask_next(const manta_mask_t *m, size_t k, const unsigned char *in,
 {
     const unsigned char  *hit;
 
-    if (from >= len || len - from < m->len[k]) {
+    if (from >= len || len - from < m->set->len[k]) {
         return len;
     }
 
-    hit = manta_find_at(in + from, len - from, m->pat[k], m->len[k],
-                        m->anchor[k]);
+    hit = manta_mask_find(m->set, k, in + from, len - from);
 
     return hit ? (size_t) (hit - in) : len;
 }
@@ -441,30 +571,18 @@ size_t
 manta_mask_patterns(const manta_cred_t *cred, manta_str_t *pat,
     size_t *anchor)
 {
-    size_t  n, head, tail;
+    size_t               k;
+    const manta_pats_t  *ps;
 
-    pat[0].data = cred->token;
-    pat[0].len = cred->token_len;
-    pat[1].data = cred->secret;
-    pat[1].len = cred->secret_len;
-    anchor[0] = cred->token_anchor;
-    anchor[1] = cred->secret_anchor;
+    /* set when the credential was loaded */
 
-    n = 2;
+    ps = &cred->pats;
 
-    /* {"secret":"<escaped secret>","name":" */
-
-    head = sizeof("{\"secret\":\"") - 1;
-    tail = sizeof("\",\"name\":\"") - 1;
-
-    if (cred->body_prefix_len > head + tail
-        && cred->body_prefix_len - head - tail != cred->secret_len)
-    {
-        pat[2].data = cred->body_prefix + head;
-        pat[2].len = cred->body_prefix_len - head - tail;
-        anchor[2] = cred->escaped_anchor;
-        n = 3;
+    for (k = 0; k < ps->npat; k++) {
+        pat[k].data = (const char *) ps->pat[k];
+        pat[k].len = ps->len[k];
+        anchor[k] = ps->anchor[k];
     }
 
-    return n;
+    return ps->npat;
 }

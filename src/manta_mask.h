@@ -17,7 +17,7 @@
 #include "manta_error.h"
 
 
-#define MANTA_MASK_PATTERNS  3
+#define MANTA_MASK_PATTERNS  MANTA_PATS_MAX
 #define MANTA_MASK_BYTE      '*'
 
 
@@ -31,10 +31,8 @@
  * manta_mask_flush() at the end of the stream.
  */
 typedef struct {
-    const unsigned char  *pat[MANTA_MASK_PATTERNS];
-    size_t                len[MANTA_MASK_PATTERNS];
-    size_t                anchor[MANTA_MASK_PATTERNS];
-    size_t                npat;
+    const manta_pats_t   *set;      /* the patterns */
+    manta_pats_t          own;      /* manta_mask_init()'s */
     size_t                window;   /* the longest pattern less one byte */
     unsigned char        *orig;     /* the bytes held back, as received */
     unsigned char        *held;     /* the same, masked */
@@ -57,6 +55,16 @@ size_t manta_mask_init(manta_mask_t *m, const manta_str_t *pat,
     const size_t *anchor, size_t npat);
 
 /*
+ * The same for a set of patterns made already (a credential's pats), not
+ * copied: ps must outlive m, and for a stream total bytes long, as
+ * manta_mask_length() sets (total < 0: not known).  Nothing is allocated:
+ * the memory is needed by manta_mask_step() only, so it may be given just
+ * before the first.
+ */
+size_t manta_mask_start(manta_mask_t *m, const manta_pats_t *ps,
+    long long total);
+
+/*
  * The stream is total bytes long (a response's Content-Length, which the
  * proxy module never lets upstream exceed): the piece that completes it
  * has nothing held back, as nothing can follow.  Bytes beyond total, were
@@ -64,7 +72,10 @@ size_t manta_mask_init(manta_mask_t *m, const manta_str_t *pat,
  */
 void manta_mask_length(manta_mask_t *m, size_t total);
 
-/* mem: as many bytes as manta_mask_init() returned, alive as long as m */
+/* what manta_mask_init() and manta_mask_start() return */
+size_t manta_mask_room(const manta_mask_t *m);
+
+/* mem: as many bytes as manta_mask_room() tells, alive as long as m */
 void manta_mask_memory(manta_mask_t *m, unsigned char *mem);
 
 /*
@@ -77,6 +88,13 @@ int manta_mask_needed(const manta_mask_t *m, const unsigned char *in,
 
 /* the next piece of the stream, len bytes, passed as it is */
 void manta_mask_pass(manta_mask_t *m, size_t len);
+
+/*
+ * manta_mask_needed(), then manta_mask_pass() when it is 0: 1 when the
+ * piece may pass as it is, and has been counted as passed; 0 when
+ * manta_mask_step() has work to do on it, the state unchanged.
+ */
+int manta_mask_clean(manta_mask_t *m, const unsigned char *in, size_t len);
 
 /*
  * Masks the next piece of the stream, in[len], into out[len] (out may be
@@ -95,6 +113,10 @@ size_t manta_mask_flush(manta_mask_t *m, unsigned char *out);
 /* 1 when s holds one of the npat patterns (empty ones are ignored) */
 int manta_mask_holds(const unsigned char *s, size_t len,
     const manta_str_t *pat, const size_t *anchor, size_t npat);
+
+/* 1 when s holds one of the set's patterns */
+int manta_mask_any(const manta_pats_t *ps, const unsigned char *s,
+    size_t len);
 
 /*
  * Masks, in place, a whole piece of text (a log line): each pattern's

@@ -254,6 +254,40 @@ manta_anchor(const void *needle, size_t nlen)
 }
 
 
+void
+manta_pats_init(manta_pats_t *ps)
+{
+    ps->npat = 0;
+    ps->minlen = 0;
+    ps->maxlen = 0;
+}
+
+
+void
+manta_pats_add(manta_pats_t *ps, const void *pat, size_t len, size_t anchor)
+{
+    size_t  k;
+
+    if (len == 0 || ps->npat == MANTA_PATS_MAX) {
+        return;
+    }
+
+    k = ps->npat++;
+
+    ps->pat[k] = pat;
+    ps->len[k] = len;
+    ps->anchor[k] = anchor < len ? anchor : 0;
+
+    if (ps->minlen == 0 || len < ps->minlen) {
+        ps->minlen = len;
+    }
+
+    if (len > ps->maxlen) {
+        ps->maxlen = len;
+    }
+}
+
+
 const void *
 manta_find_at(const void *hay, size_t hlen, const void *needle, size_t nlen,
     size_t anchor)

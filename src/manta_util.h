@@ -83,6 +83,35 @@ const void *manta_find_at(const void *hay, size_t hlen, const void *needle,
 const void *manta_find(const void *hay, size_t hlen, const void *needle,
     size_t nlen);
 
+/*
+ * Up to MANTA_PATS_MAX byte strings searched for together, each by its
+ * byte anchor[k] (manta_anchor()), with the shortest's and the longest's
+ * lengths: the values nothing from upstream may carry to the caller, set
+ * once per credential (manta_cred_t's pats) and searched for in every
+ * response (manta_mask.h).
+ */
+#define MANTA_PATS_MAX  3
+
+typedef struct {
+    const unsigned char  *pat[MANTA_PATS_MAX];
+    size_t                len[MANTA_PATS_MAX];
+    size_t                anchor[MANTA_PATS_MAX];
+    size_t                npat;
+    size_t                minlen;   /* the shortest's length (0: none) */
+    size_t                maxlen;   /* the longest's length */
+} manta_pats_t;
+
+/* an empty set */
+void manta_pats_init(manta_pats_t *ps);
+
+/*
+ * Adds a pattern, not copied (it must outlive ps), searched for by its
+ * byte anchor (0 when anchor is out of it).  An empty pattern, or one
+ * beyond MANTA_PATS_MAX, is not added.
+ */
+void manta_pats_add(manta_pats_t *ps, const void *pat, size_t len,
+    size_t anchor);
+
 /* the longest prefix of at most max bytes that splits no UTF-8 sequence */
 size_t manta_utf8_cut(const char *s, size_t len, size_t max);
 

@@ -28,29 +28,29 @@
              ngx_hash('s', 'e'), 't'), '-'), 'c'), 'o'), 'o'), 'k'), 'i'), 'e')
 
 
-typedef struct {
-    manta_str_t   pat[MANTA_MASK_PATTERNS];
-    size_t        anchor[MANTA_MASK_PATTERNS];
-    size_t        npat;
-    size_t        minlen;          /* the shortest pattern's length */
-    ngx_uint_t    raw_clean;       /* the upstream's header block holds none */
-} ngx_http_manta_redact_t;
-
-
-static ngx_uint_t ngx_http_manta_holds(ngx_http_manta_redact_t *rd,
+static ngx_uint_t ngx_http_manta_holds(const manta_pats_t *ps,
     ngx_str_t *value);
 static ngx_uint_t ngx_http_manta_raw_clean(ngx_http_request_t *r,
-    ngx_http_upstream_t *u, ngx_http_manta_redact_t *rd);
+    ngx_http_upstream_t *u, const manta_pats_t *ps);
+static void ngx_http_manta_redact_rewritten(ngx_http_request_t *r,
+    const manta_pats_t *ps);
 static void ngx_http_manta_redact_list(ngx_http_request_t *r,
-    ngx_list_t *list, ngx_http_manta_redact_t *rd, ngx_uint_t sent);
+    ngx_list_t *list, const manta_pats_t *ps, ngx_uint_t raw_clean,
+    ngx_uint_t sent);
+static void ngx_http_manta_redact_one(ngx_http_request_t *r,
+    const manta_pats_t *ps, ngx_table_elt_t *h, ngx_uint_t sent);
 static ngx_uint_t ngx_http_manta_rewritable(ngx_table_elt_t *h);
-static ngx_uint_t ngx_http_manta_upstream_copy(ngx_http_request_t *r,
-    ngx_http_manta_redact_t *rd, ngx_table_elt_t *h, ngx_http_manta_walk_t *uw);
+static ngx_uint_t ngx_http_manta_upstream_copy(ngx_table_elt_t *h,
+    ngx_http_manta_walk_t *uw);
 static void ngx_http_manta_forget_header(ngx_http_request_t *r,
     ngx_table_elt_t *h);
 static void ngx_http_manta_forget_in_array(ngx_array_t *a,
     ngx_table_elt_t *h);
+static ngx_int_t ngx_http_manta_mask_chain(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_chain_t **chain, ngx_chain_t *from);
 static ngx_int_t ngx_http_manta_mask_buf(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_manta_mask_out(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
 static ngx_buf_t *ngx_http_manta_mask_piece(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_buf_t *b, size_t len, ngx_chain_t ***ll);
@@ -62,14 +62,13 @@ static ngx_int_t ngx_http_manta_append(ngx_http_request_t *r,
 
 
 static ngx_uint_t
-ngx_http_manta_holds(ngx_http_manta_redact_t *rd, ngx_str_t *value)
+ngx_http_manta_holds(const manta_pats_t *ps, ngx_str_t *value)
 {
-    if (value->len < rd->minlen) {
+    if (value->len < ps->minlen) {
         return 0;
     }
 
-    return manta_mask_holds(value->data, value->len, rd->pat, rd->anchor,
-                            rd->npat);
+    return manta_mask_any(ps, value->data, value->len);
 }
 
 
@@ -85,35 +84,39 @@ void
 ngx_http_manta_redact_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx)
 {
-    size_t                    i;
-    ngx_http_upstream_t      *u;
-    ngx_http_manta_redact_t   rd;
+    ngx_list_t           *list;
+    const manta_pats_t   *ps;
+    ngx_http_upstream_t  *u;
 
     u = r->upstream;
-    rd.npat = manta_mask_patterns(ctx->cred, rd.pat, rd.anchor);
 
-    rd.minlen = (size_t) -1;
+    /* the patterns and their anchors, set when the credential was loaded */
+    ps = &ctx->cred->pats;
 
-    for (i = 0; i < rd.npat; i++) {
-        if (rd.pat[i].len && rd.pat[i].len < rd.minlen) {
-            rd.minlen = rd.pat[i].len;
+    if (ngx_http_manta_raw_clean(r, u, ps)) {
+        list = &r->headers_out.headers;
+
+        if (list->part.nelts == 0 && list->part.next == NULL) {
+            /*
+             * the response has no entry, so none was copied from the
+             * upstream's list and rewritten in place (a value is rewritten
+             * in the response's copy of its entry, which shares its bytes)
+             */
+            return;
         }
-    }
 
-    rd.raw_clean = ngx_http_manta_raw_clean(r, u, &rd);
-
-    if (rd.raw_clean) {
         /*
          * the upstream's list is all copies but for the values nginx
          * rewrites in place: those, and the response's entries
          */
-        ngx_http_manta_redact_list(r, &u->headers_in.headers, &rd, 0);
-        ngx_http_manta_redact_list(r, &r->headers_out.headers, &rd, 1);
+        ngx_http_manta_redact_rewritten(r, ps);
+        ngx_http_manta_redact_list(r, list, ps, 1, 1);
+
         return;
     }
 
-    if (ngx_http_manta_holds(&rd, &r->headers_out.status_line)
-        || ngx_http_manta_holds(&rd, &u->headers_in.status_line))
+    if (ngx_http_manta_holds(ps, &r->headers_out.status_line)
+        || ngx_http_manta_holds(ps, &u->headers_in.status_line))
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "manta: upstream status line holds the token or "
@@ -123,8 +126,8 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
         ngx_str_null(&u->headers_in.status_line);
     }
 
-    if (ngx_http_manta_holds(&rd, &r->headers_out.content_type)
-        || ngx_http_manta_holds(&rd, &r->headers_out.charset))
+    if (ngx_http_manta_holds(ps, &r->headers_out.content_type)
+        || ngx_http_manta_holds(ps, &r->headers_out.charset))
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "manta: upstream header \"Content-Type\" holds the "
@@ -137,8 +140,8 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
         r->headers_out.charset.len = 0;
     }
 
-    ngx_http_manta_redact_list(r, &u->headers_in.headers, &rd, 0);
-    ngx_http_manta_redact_list(r, &r->headers_out.headers, &rd, 1);
+    ngx_http_manta_redact_list(r, &u->headers_in.headers, ps, 0, 0);
+    ngx_http_manta_redact_list(r, &r->headers_out.headers, ps, 0, 1);
 }
 
 
@@ -157,7 +160,7 @@ ngx_http_manta_redact_headers(ngx_http_request_t *r,
 
 static ngx_uint_t
 ngx_http_manta_raw_clean(ngx_http_request_t *r, ngx_http_upstream_t *u,
-    ngx_http_manta_redact_t *rd)
+    const manta_pats_t *ps)
 {
     ngx_buf_t        *b;
     ngx_table_elt_t  *ct;
@@ -166,8 +169,7 @@ ngx_http_manta_raw_clean(ngx_http_request_t *r, ngx_http_upstream_t *u,
 
     if (r->http_version == NGX_HTTP_VERSION_9
         || b->start == NULL || b->pos <= b->start || b->pos > b->last
-        || manta_mask_holds(b->start, b->pos - b->start, rd->pat,
-                            rd->anchor, rd->npat))
+        || manta_mask_any(ps, b->start, b->pos - b->start))
     {
         return 0;
     }
@@ -187,15 +189,63 @@ ngx_http_manta_raw_clean(ngx_http_request_t *r, ngx_http_upstream_t *u,
 }
 
 
+/*
+ * The upstream's list when its header block holds none: only the entries
+ * nginx may have rewritten in place are searched, found by the parser's
+ * hash in one tight loop
+ */
+
+static void
+ngx_http_manta_redact_rewritten(ngx_http_request_t *r,
+    const manta_pats_t *ps)
+{
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *end;
+
+    for (part = &r->upstream->headers_in.headers.part;
+         part;
+         part = part->next)
+    {
+        h = part->elts;
+
+        for (end = h + part->nelts; h < end; h++) {
+
+            /* Refresh, Location or Set-Cookie: 7 to 10 bytes */
+
+            if (h->key.len - 7 > 3) {
+                continue;
+            }
+
+            switch (h->hash) {
+
+            case NGX_HTTP_MANTA_HASH_REFRESH:
+            case NGX_HTTP_MANTA_HASH_LOCATION:
+            case NGX_HTTP_MANTA_HASH_SET_COOKIE:
+                break;
+
+            default:
+                continue;
+            }
+
+            if (ngx_http_manta_rewritable(h)) {
+                ngx_http_manta_redact_one(r, ps, h, 0);
+            }
+        }
+    }
+}
+
+
 /* sent: the response's list, else the upstream's copy (which is logged) */
 
 static void
 ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
-    ngx_http_manta_redact_t *rd, ngx_uint_t sent)
+    const manta_pats_t *ps, ngx_uint_t raw_clean, ngx_uint_t sent)
 {
-    ngx_uint_t              named;
+    size_t                  minlen;
     ngx_table_elt_t        *h;
     ngx_http_manta_walk_t   w, uw;
+
+    minlen = ps->minlen;
 
     ngx_http_manta_walk_init(&w, list);
     ngx_http_manta_walk_init(&uw, &r->upstream->headers_in.headers);
@@ -205,48 +255,63 @@ ngx_http_manta_redact_list(ngx_http_request_t *r, ngx_list_t *list,
          h = ngx_http_manta_walk_next(&w))
     {
         if (h->hash == 0
-            || (h->key.len < rd->minlen && h->value.len < rd->minlen)
-            || (rd->raw_clean && !ngx_http_manta_rewritable(h)
-                && (!sent
-                    || ngx_http_manta_upstream_copy(r, rd, h, &uw))))
+            || (h->key.len < minlen && h->value.len < minlen)
+            || (raw_clean && !ngx_http_manta_rewritable(h)
+                && (!sent || ngx_http_manta_upstream_copy(h, &uw))))
         {
             continue;
         }
 
-        if (ngx_http_manta_holds(rd, &h->key)) {
-            /* its name: never logged */
-            named = 1;
+        ngx_http_manta_redact_one(r, ps, h, sent);
+    }
+}
 
-        } else if (ngx_http_manta_holds(rd, &h->value)) {
-            named = 0;
 
-        } else {
-            continue;
-        }
+/* an entry searched, and dropped when it holds the token or the secret */
 
-        h->hash = 0;
+static void
+ngx_http_manta_redact_one(ngx_http_request_t *r, const manta_pats_t *ps,
+    ngx_table_elt_t *h, ngx_uint_t sent)
+{
+    ngx_uint_t  named;
 
-        if (sent) {
-            ngx_http_manta_forget_header(r, h);
-            continue;
-        }
+    if (h->hash == 0) {
+        return;
+    }
+
+    if (ngx_http_manta_holds(ps, &h->key)) {
+        /* its name: never logged */
+        named = 1;
+
+    } else if (ngx_http_manta_holds(ps, &h->value)) {
+        named = 0;
+
+    } else {
+        return;
+    }
+
+    h->hash = 0;
+
+    if (sent) {
+        ngx_http_manta_forget_header(r, h);
+        return;
+    }
 
 #if (nginx_version < 1023000)
-        /* $upstream_cookie_* parses this array, whatever the hash */
-        ngx_http_manta_forget_in_array(&r->upstream->headers_in.cookies, h);
+    /* $upstream_cookie_* parses this array, whatever the hash */
+    ngx_http_manta_forget_in_array(&r->upstream->headers_in.cookies, h);
 #endif
 
-        if (named) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "manta: an upstream header's name holds the "
-                          "token or the secret: not passed");
-            continue;
-        }
-
+    if (named) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "manta: upstream header \"%V\" holds the token or "
-                      "the secret: not passed", &h->key);
+                      "manta: an upstream header's name holds the "
+                      "token or the secret: not passed");
+        return;
     }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "manta: upstream header \"%V\" holds the token or "
+                  "the secret: not passed", &h->key);
 }
 
 
@@ -299,8 +364,7 @@ ngx_http_manta_rewritable(ngx_table_elt_t *h)
  */
 
 static ngx_uint_t
-ngx_http_manta_upstream_copy(ngx_http_request_t *r,
-    ngx_http_manta_redact_t *rd, ngx_table_elt_t *h, ngx_http_manta_walk_t *uw)
+ngx_http_manta_upstream_copy(ngx_table_elt_t *h, ngx_http_manta_walk_t *uw)
 {
     ngx_uint_t              n;
     ngx_table_elt_t        *e;
@@ -450,37 +514,25 @@ ngx_http_manta_final_response(ngx_http_request_t *r)
 }
 
 
+/*
+ * The patterns are the credential's, set when it was loaded; the memory
+ * for bytes held back is taken when a piece first needs masking
+ * (ngx_http_manta_mask_chain()), which a clean body never does.
+ */
+
 ngx_int_t
 ngx_http_manta_mask_start(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    u_char       *mem;
-    size_t        size, npat, anchor[MANTA_MASK_PATTERNS];
-    manta_str_t   pat[MANTA_MASK_PATTERNS];
-
     if (r->header_only) {
         return NGX_OK;
     }
 
-    npat = manta_mask_patterns(ctx->cred, pat, anchor);
-
-    size = manta_mask_init(&ctx->mask, pat, anchor, npat);
-
-    if (ctx->mask.npat == 0) {
+    if (ctx->cred->pats.npat == 0) {
         return NGX_OK;
     }
 
-    if (size) {
-        mem = ngx_pnalloc(r->pool, size);
-        if (mem == NULL) {
-            return NGX_ERROR;
-        }
-
-        manta_mask_memory(&ctx->mask, mem);
-    }
-
-    if (r->headers_out.content_length_n >= 0) {
-        manta_mask_length(&ctx->mask, r->headers_out.content_length_n);
-    }
+    (void) manta_mask_start(&ctx->mask, &ctx->cred->pats,
+                            r->headers_out.content_length_n);
 
     ctx->mask_on = 1;
 
@@ -503,37 +555,65 @@ ngx_http_manta_mask_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_chain_t **chain)
 {
     ngx_buf_t    *b;
-    ngx_chain_t  *in, *cl, *out, **ll;
+    ngx_chain_t  *cl;
 
-    in = *chain;
+    if (ctx->mask.carry) {
+        return ngx_http_manta_mask_chain(r, ctx, chain, *chain);
+    }
 
-    for (cl = in; cl; cl = cl->next) {
+    /* each clean buffer is counted as passed, until one is not */
+
+    for (cl = *chain; cl; cl = cl->next) {
         b = cl->buf;
 
-        if (ctx->mask.carry
-            || (ngx_buf_in_memory(b) && b->last > b->pos
-                && manta_mask_needed(&ctx->mask, b->pos, b->last - b->pos)))
+        if (ngx_buf_in_memory(b) && b->last > b->pos
+            && !manta_mask_clean(&ctx->mask, b->pos, b->last - b->pos))
         {
-            break;
+            return ngx_http_manta_mask_chain(r, ctx, chain, cl);
         }
     }
 
-    if (cl == NULL) {
-        for (cl = in; cl; cl = cl->next) {
-            b = cl->buf;
+    /* all clean: the chain passes as it is */
 
-            if (ngx_buf_in_memory(b)) {
-                manta_mask_pass(&ctx->mask, b->last - b->pos);
-            }
+    return NGX_OK;
+}
+
+
+/*
+ * The chain into a new one from the buffer "from" on, which needs masking
+ * or comes after bytes held back; those before it passed as they are.
+ */
+
+static ngx_int_t
+ngx_http_manta_mask_chain(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_chain_t **chain, ngx_chain_t *from)
+{
+    u_char       *mem;
+    size_t        size;
+    ngx_chain_t  *in, *cl, *out, **ll;
+
+    size = manta_mask_room(&ctx->mask);
+
+    if (ctx->mask.orig == NULL && size) {
+        mem = ngx_pnalloc(r->pool, size);
+        if (mem == NULL) {
+            return NGX_ERROR;
         }
 
-        return NGX_OK;
+        manta_mask_memory(&ctx->mask, mem);
     }
 
+    in = *chain;
     out = NULL;
     ll = &out;
 
-    for (cl = in; cl; cl = cl->next) {
+    for (cl = in; cl != from; cl = cl->next) {
+        if (ngx_http_manta_mask_out(r, ctx, cl->buf, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    for ( /* void */ ; cl; cl = cl->next) {
         if (ngx_http_manta_mask_buf(r, ctx, cl->buf, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -557,8 +637,7 @@ static ngx_int_t
 ngx_http_manta_mask_buf(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_buf_t *b, ngx_chain_t ***ll)
 {
-    size_t      len;
-    ngx_buf_t  *nb;
+    size_t  len;
 
     len = ngx_buf_in_memory(b) ? (size_t) (b->last - b->pos) : 0;
 
@@ -573,6 +652,18 @@ ngx_http_manta_mask_buf(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     } else if (len) {
         manta_mask_pass(&ctx->mask, len);
     }
+
+    return ngx_http_manta_mask_out(r, ctx, b, ll);
+}
+
+
+/* a buffer, masked or passed, into the new chain */
+
+static ngx_int_t
+ngx_http_manta_mask_out(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_buf_t *b, ngx_chain_t ***ll)
+{
+    ngx_buf_t  *nb;
 
     if (b->last_buf && ctx->mask.carry) {
         return ngx_http_manta_mask_last(r, ctx, b, ll);

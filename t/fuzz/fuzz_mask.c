@@ -9,7 +9,11 @@
  * out exactly as the whole body masked at once: same length, every byte of
  * every occurrence of a pattern a '*', every other byte unchanged, and
  * never more than the longest pattern less one byte held back, nothing
- * once a known length is complete.
+ * once a known length is complete.  The fast path alongside: a twin mask
+ * started from a pattern set (manta_mask_start(), its memory given at its
+ * first step) passes a piece by manta_mask_clean() exactly when the first
+ * needs no work, steps the same, and the set's search (manta_mask_any())
+ * answers as manta_mask_holds() on every piece and the whole body.
  */
 
 
@@ -35,8 +39,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t               i, k, j, len, pos, piece, n, nrel, total, window,
                          anchor[2];
     unsigned             seed;
+    size_t               n2, nrel2, total2, size2;
     unsigned char       *mem, *body, *out, *ref, *buf, *copy, *rel;
-    manta_mask_t         m;
+    unsigned char       *mem2, *out2, *buf2, *rel2;
+    manta_mask_t         m, m2;
+    manta_pats_t         ps;
     const manta_str_t   *pat;
 
     if (size < 2) {
@@ -64,12 +71,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         manta_mask_length(&m, len);
     }
 
+    /* the twin, from a set, its memory taken at its first step */
+
+    manta_pats_init(&ps);
+
+    for (k = 0; k < 2; k++) {
+        manta_pats_add(&ps, pat[k].data, pat[k].len,
+                       (data[0] & 8) ? anchor[k] : 0);
+    }
+
+    size2 = manta_mask_start(&m2, &ps, (data[0] & 4) ? (long long) len : -1);
+    fuzz_assert(m2.window == window);
+    mem2 = NULL;
+    total2 = 0;
+
+    fuzz_assert(manta_mask_any(&ps, body, len)
+                == manta_mask_holds(body, len, pat,
+                                    (data[0] & 8) ? anchor : NULL, 2));
+
     out = malloc(len + 1);
     ref = malloc(len + 1);
     buf = malloc(len + 1);
     copy = malloc(len + 1);
     rel = malloc(window + 1);
-    fuzz_assert(out && ref && buf && copy && rel);
+    out2 = malloc(len + 1);
+    buf2 = malloc(len + 1);
+    rel2 = malloc(window + 1);
+    fuzz_assert(out && ref && buf && copy && rel && out2 && buf2 && rel2);
 
     /* the whole body at once */
 
@@ -100,12 +128,40 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         memcpy(buf, body + pos, piece);
+        memcpy(buf2, body + pos, piece);
+
+        fuzz_assert(manta_mask_any(&ps, buf, piece)
+                    == manta_mask_holds(buf, piece, pat,
+                                        (data[0] & 8) ? anchor : NULL, 2));
+
+        if (manta_mask_clean(&m2, buf2, piece)) {
+            memcpy(out2 + total2, buf2, piece);
+            total2 += piece;
+
+        } else {
+            if (mem2 == NULL) {
+                mem2 = malloc(size2 + 1);
+                fuzz_assert(mem2 != NULL);
+                manta_mask_memory(&m2, mem2);
+            }
+
+            n2 = manta_mask_step(&m2, buf2, buf2, piece, rel2, &nrel2);
+            memcpy(out2 + total2, rel2, nrel2);
+            total2 += nrel2;
+            memcpy(out2 + total2, buf2, n2);
+            total2 += n2;
+        }
 
         if (!manta_mask_needed(&m, buf, piece)) {
             fuzz_assert(m.carry == 0);
             manta_mask_pass(&m, piece);
             memcpy(out + total, buf, piece);
             total += piece;
+
+            /* the twin passed it too, and stands where m does */
+
+            fuzz_assert(total2 == total && m2.carry == 0
+                        && m2.left == m.left && m2.found == m.found);
             continue;
         }
 
@@ -120,14 +176,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         fuzz_assert(total + m.carry == pos + piece);
         fuzz_assert(!(data[0] & 4) || pos + piece < len || m.carry == 0);
+
+        /* the twin stepped too, the same */
+
+        fuzz_assert(total2 == total && m2.carry == m.carry
+                    && m2.left == m.left && m2.found == m.found
+                    && memcmp(out2, out, total) == 0);
     }
 
     total += manta_mask_flush(&m, out + total);
+    total2 += manta_mask_flush(&m2, out2 + total2);
 
-    fuzz_assert(total == len);
+    fuzz_assert(total == len && total2 == len);
     fuzz_assert(memcmp(out, ref, len) == 0);
+    fuzz_assert(memcmp(out2, ref, len) == 0);
 
     free(mem);
+    free(mem2);
+    free(out2);
+    free(buf2);
+    free(rel2);
     free(out);
     free(ref);
     free(buf);

@@ -38,6 +38,13 @@ static size_t run(const manta_str_t *pat, size_t npat, const char *body,
     size_t *found);
 static void reference(const manta_str_t *pat, size_t npat, const char *body,
     size_t len, char *out);
+static void test_mask_set(void);
+static void test_mask_set_edges(void);
+static void test_mask_set_streams(void);
+static void test_mask_cred_pats(void);
+static size_t run_set(const manta_pats_t *ps, const char *body, size_t len,
+    const size_t *cuts, int mode, char *out, size_t *bad);
+static unsigned next_rand(unsigned *seed);
 
 
 static const size_t  none[8];
@@ -325,6 +332,438 @@ test_mask(void)
         ok(n == 8 && found == 0 && memcmp(piece, TOKENSTARS, 8) == 0,
            "mask: a piece beyond the length is all masked");
     }
+
+    test_mask_set();
+}
+
+
+/*
+ * The fast path: a credential's pattern set (manta_pats_t), searched at
+ * once (manta_mask_any()), and a mask started from it (manta_mask_start(),
+ * memory given only before the first step) whose clean pieces pass with
+ * manta_mask_clean(): checked against a plain search, manta_mask_holds(),
+ * and masks made by manta_mask_init() on the same streams.
+ */
+
+static void
+test_mask_set(void)
+{
+    int            want, got;
+    char           hay[700], pbuf[MANTA_PATS_MAX][12];
+    size_t         i, k, bad, hlen, npat, plen[MANTA_PATS_MAX];
+    size_t         anchor[MANTA_PATS_MAX];
+    unsigned       seed;
+    manta_str_t    pat[MANTA_PATS_MAX];
+    manta_pats_t   ps;
+
+    /* the set: empty patterns skipped, a fourth ignored, the lengths */
+
+    manta_pats_init(&ps);
+    manta_pats_add(&ps, "abc", 3, 1);
+    manta_pats_add(&ps, "", 0, 0);
+    manta_pats_add(&ps, "x", 1, 5);
+    manta_pats_add(&ps, "longer", 6, 2);
+    manta_pats_add(&ps, "fourth", 6, 0);
+
+    ok(ps.npat == 3 && ps.minlen == 1 && ps.maxlen == 6
+       && ps.len[0] == 3 && ps.len[1] == 1 && ps.len[2] == 6,
+       "mask set: empty and fourth patterns left out, shortest and longest");
+    ok(ps.anchor[0] == 1 && ps.anchor[1] == 0 && ps.anchor[2] == 2,
+       "mask set: an anchor out of its pattern is 0");
+
+    manta_pats_init(&ps);
+    ok(!manta_mask_any(&ps, (const unsigned char *) S("abc")),
+       "mask set: an empty set finds nothing");
+
+    /*
+     * random hays of up to 700 bytes (beyond MANTA_FIND_SHORT: memmem()
+     * for an anchor at 0) over a tiny alphabet, 1 to 3 patterns with
+     * random anchors: the same answer as a plain search and as
+     * manta_mask_holds()
+     */
+
+    seed = 777;
+    bad = 0;
+
+    for (i = 0; i < 30000; i++) {
+        npat = 1 + next_rand(&seed) % MANTA_PATS_MAX;
+        hlen = next_rand(&seed) % sizeof(hay);
+
+        for (k = 0; k < hlen; k++) {
+            hay[k] = "abJ"[next_rand(&seed) % 3];
+        }
+
+        manta_pats_init(&ps);
+
+        for (k = 0; k < npat; k++) {
+            size_t  j;
+
+            plen[k] = 1 + next_rand(&seed) % sizeof(pbuf[k]);
+
+            for (j = 0; j < plen[k]; j++) {
+                pbuf[k][j] = "abJ"[next_rand(&seed) % 3];
+            }
+
+            /* half of them planted, somewhere or at the very end */
+
+            if (plen[k] <= hlen && next_rand(&seed) % 2) {
+                j = next_rand(&seed) % 3 ? next_rand(&seed)
+                                           % (hlen - plen[k] + 1)
+                                         : hlen - plen[k];
+                memcpy(hay + j, pbuf[k], plen[k]);
+            }
+
+            pat[k].data = pbuf[k];
+            pat[k].len = plen[k];
+            anchor[k] = next_rand(&seed) % 2 ? next_rand(&seed) % plen[k] : 0;
+
+            manta_pats_add(&ps, pbuf[k], plen[k], anchor[k]);
+        }
+
+        want = 0;
+
+        for (k = 0; k < npat; k++) {
+            size_t  j;
+
+            for (j = 0; j + plen[k] <= hlen; j++) {
+                if (memcmp(hay + j, pbuf[k], plen[k]) == 0) {
+                    want = 1;
+                }
+            }
+        }
+
+        got = manta_mask_any(&ps, (const unsigned char *) hay, hlen);
+
+        if (got != want
+            || manta_mask_holds((const unsigned char *) hay, hlen, pat,
+                                anchor, npat)
+               != want)
+        {
+            if (bad++ == 0) {
+                diag("hay of %zu bytes, %zu patterns: got %d, expected %d",
+                     hlen, npat, got, want);
+            }
+        }
+    }
+
+    ok(bad == 0, "mask set: 30000 random searches, 1 to 3 patterns, any "
+       "anchor, hays beyond %d bytes: the same answer as a plain search",
+       MANTA_FIND_SHORT);
+
+    test_mask_set_edges();
+    test_mask_set_streams();
+    test_mask_cred_pats();
+}
+
+
+/* a pattern at every place of a hay, by every anchor; cut short by one */
+
+static void
+test_mask_set_edges(void)
+{
+    char          hay[300 + sizeof(TOKEN)];
+    size_t        a, pos, hlen, bad;
+    manta_pats_t  ps;
+
+    bad = 0;
+
+    for (a = 0; a < sizeof(TOKEN) - 1; a++) {
+        manta_pats_init(&ps);
+        manta_pats_add(&ps, S(SECRET), 0);
+        manta_pats_add(&ps, S(TOKEN), a);
+
+        for (hlen = sizeof(TOKEN) - 1; hlen < sizeof(hay); hlen += 37) {
+            for (pos = 0; pos + sizeof(TOKEN) - 1 <= hlen; pos++) {
+                memset(hay, 'T', hlen);
+                memcpy(hay + pos, TOKEN, sizeof(TOKEN) - 1);
+
+                bad += !manta_mask_any(&ps, (const unsigned char *) hay,
+                                       hlen);
+
+                /* the token's last byte, or its first, changed */
+
+                hay[pos + sizeof(TOKEN) - 2] = 'x';
+                bad += manta_mask_any(&ps, (const unsigned char *) hay,
+                                      hlen);
+
+                hay[pos + sizeof(TOKEN) - 2] = '2';
+                hay[pos] = 'x';
+                bad += manta_mask_any(&ps, (const unsigned char *) hay,
+                                      hlen);
+            }
+
+            /* the token cut short by the end of the hay */
+
+            memset(hay, 'T', hlen);
+            memcpy(hay + hlen - (sizeof(TOKEN) - 2), TOKEN,
+                   sizeof(TOKEN) - 2);
+            bad += manta_mask_any(&ps, (const unsigned char *) hay, hlen);
+        }
+    }
+
+    ok(bad == 0, "mask set: the token at every place of hays up to 300 "
+       "bytes, by every anchor, found; one byte changed or cut, not found");
+
+    manta_pats_init(&ps);
+    manta_pats_add(&ps, S(SECRET), 0);
+    manta_pats_add(&ps, S(TOKEN), 7);
+
+    ok(manta_mask_any(&ps, (const unsigned char *) S(SECRET))
+       && !manta_mask_any(&ps, (const unsigned char *) S("s3cr3"))
+       && !manta_mask_any(&ps, (const unsigned char *) S("3cr3t")),
+       "mask set: a hay that is the secret; one byte shorter, either end");
+}
+
+
+/* random streams: a mask from a set, clean pieces passed by one call */
+
+static void
+test_mask_set_streams(void)
+{
+    int           mode;
+    char          body[MAXLEN], out[MAXLEN], ref[MAXLEN];
+    size_t        i, j, n, len, bad, mismatch, cuts[8];
+    unsigned      seed;
+    manta_str_t   pat[2];
+    manta_pats_t  ps;
+
+    seed = 4242;
+    bad = 0;
+    mismatch = 0;
+
+    for (i = 0; i < 4000; i++) {
+        pat[0].data = (i % 3 == 0) ? "abab" : (i % 3 == 1) ? "aab" : "abaab";
+        pat[0].len = strlen(pat[0].data);
+        pat[1].data = (i % 5 == 0) ? "ba" : "bbab";
+        pat[1].len = strlen(pat[1].data);
+
+        manta_pats_init(&ps);
+        manta_pats_add(&ps, pat[0].data, pat[0].len,
+                       manta_anchor(pat[0].data, pat[0].len));
+        manta_pats_add(&ps, pat[1].data, pat[1].len, i % pat[1].len);
+
+        len = 1 + next_rand(&seed) % 300;
+
+        for (j = 0; j < len; j++) {
+            body[j] = "abab bc"[next_rand(&seed) % 7];
+        }
+
+        for (j = 0; j < 7; j++) {
+            cuts[j] = next_rand(&seed) % 9;
+        }
+
+        cuts[7] = 0;
+        mode = (int) (i & 3);
+
+        n = run_set(&ps, body, len, cuts, mode, out, &bad);
+        reference(pat, 2, body, len, ref);
+
+        if (n != len || memcmp(out, ref, len) != 0) {
+            if (mismatch++ == 0) {
+                diag("body \"%.*s\": got \"%.*s\", expected \"%.*s\"",
+                     (int) len, body, (int) n, out, (int) len, ref);
+            }
+        }
+    }
+
+    ok(mismatch == 0, "mask set: 4000 random streams masked from a set, "
+       "memory given at the first step only, match the whole-body masking");
+    ok(bad == 0, "mask set: manta_mask_clean() is manta_mask_needed() then "
+       "manta_mask_pass() on every piece of them");
+
+    /* the piece completing a known length, ending with a token prefix */
+
+    {
+        manta_mask_t   m;
+        unsigned char  piece[16];
+
+        manta_pats_init(&ps);
+        manta_pats_add(&ps, S(TOKEN), 0);
+        manta_pats_add(&ps, S(SECRET), 0);
+
+        ok(manta_mask_start(&m, &ps, 10) == 3 * (sizeof(TOKEN) - 2)
+           && manta_mask_room(&m) == 3 * (sizeof(TOKEN) - 2)
+           && m.orig == NULL && m.known && m.left == 10,
+           "mask start: the memory's size, none taken, the length");
+
+        memcpy(piece, "abcdeTOKEN", 10);
+        ok(manta_mask_clean(&m, piece, 10) && m.left == 0 && m.carry == 0,
+           "mask clean: a token prefix ending the length passes");
+
+        ok(!manta_mask_clean(&m, piece, 1) && m.left == 0,
+           "mask clean: a byte beyond the length does not pass");
+
+        manta_mask_start(&m, &ps, 12);
+
+        ok(!manta_mask_clean(&m, piece, 10) && m.left == 12,
+           "mask clean: a token prefix before the length's end is held, "
+           "nothing counted");
+
+        memcpy(piece, "xxs3cr3t", 8);
+        manta_mask_start(&m, &ps, -1);
+        ok(!manta_mask_clean(&m, piece, 8) && m.left == 0 && !m.known,
+           "mask clean: the secret at the very end of a piece, length "
+           "unknown");
+    }
+}
+
+
+/*
+ * The body in pieces, as the glue does: clean pieces pass by
+ * manta_mask_clean(), checked against manta_mask_needed() on a twin mask
+ * made by manta_mask_init() (*bad counts differences); the memory is
+ * given before the first step only.
+ */
+
+static size_t
+run_set(const manta_pats_t *ps, const char *body, size_t len,
+    const size_t *cuts, int mode, char *out, size_t *bad)
+{
+    int             last, clean, needed;
+    size_t          i, k, pos, piece, n, nrel, total, size;
+    manta_str_t     pat[MANTA_PATS_MAX];
+    manta_mask_t    m, twin;
+    unsigned char  *mem, *mem2, buf[MAXLEN], rel[MAXLEN];
+
+    for (k = 0; k < ps->npat; k++) {
+        pat[k].data = (const char *) ps->pat[k];
+        pat[k].len = ps->len[k];
+    }
+
+    size = manta_mask_start(&m, ps, (mode & 2) ? (long long) len : -1);
+    mem = NULL;
+
+    mem2 = malloc(manta_mask_init(&twin, pat, ps->anchor, ps->npat) + 1);
+    manta_mask_memory(&twin, mem2);
+
+    if (mode & 2) {
+        manta_mask_length(&twin, len);
+    }
+
+    total = 0;
+    pos = 0;
+    last = 0;
+
+    for (i = 0; !last; i++) {
+        if (i < 8 && cuts[i] != 0 && cuts[i] < len - pos) {
+            piece = cuts[i];
+
+        } else {
+            piece = len - pos;
+            last = 1;
+        }
+
+        memcpy(buf, body + pos, piece);
+
+        needed = manta_mask_needed(&twin, buf, piece);
+        clean = manta_mask_clean(&m, buf, piece);
+
+        if (clean == needed) {
+            (*bad)++;
+        }
+
+        if (clean) {
+            manta_mask_pass(&twin, piece);
+            memcpy(out + total, buf, piece);
+            total += piece;
+
+        } else {
+            if (mem == NULL) {
+                mem = malloc(size + 1);
+                manta_mask_memory(&m, mem);
+            }
+
+            n = manta_mask_step(&m, buf, buf, piece, rel, &nrel);
+
+            /* the twin keeps pace: the same step on a copy */
+            {
+                size_t         n2, nrel2;
+                unsigned char  b2[MAXLEN], r2[MAXLEN];
+
+                memcpy(b2, body + pos, piece);
+                n2 = manta_mask_step(&twin, b2, b2, piece, r2, &nrel2);
+
+                if (n2 != n || nrel2 != nrel) {
+                    (*bad)++;
+                }
+            }
+
+            memcpy(out + total, rel, nrel);
+            total += nrel;
+            memcpy(out + total, buf, n);
+            total += n;
+        }
+
+        if (m.carry != twin.carry || m.left != twin.left) {
+            (*bad)++;
+        }
+
+        pos += piece;
+    }
+
+    if (mode & 2 && m.carry != 0) {
+        (*bad)++;
+    }
+
+    total += manta_mask_flush(&m, (unsigned char *) out + total);
+
+    free(mem);
+    free(mem2);
+
+    return total;
+}
+
+
+/* the credential's set: the token, the secret, the escaped secret */
+
+static void
+test_mask_cred_pats(void)
+{
+    char                 err[256];
+    manta_creds_t       *c;
+    const manta_pats_t  *ps;
+
+    c = manta_creds_parse(S("{\"token\":\"tok-1\",\"secret\":\"plain\","
+                            "\"bots\":{\"q\":{\"secret\":\"a\\\"b\\\\c\"}}}"),
+                          err, sizeof(err));
+
+    if (!ok(c != NULL && c->dflt != NULL && c->nbots == 1,
+            "cred pats: parsed (%s)", c ? "" : err))
+    {
+        return;
+    }
+
+    ps = &c->dflt->pats;
+
+    ok(ps->npat == 2
+       && ps->len[0] == 5 && memcmp(ps->pat[0], "tok-1", 5) == 0
+       && ps->len[1] == 5 && memcmp(ps->pat[1], "plain", 5) == 0
+       && ps->minlen == 5 && ps->maxlen == 5,
+       "cred pats: a plain secret: the token and the secret");
+    ok(ps->anchor[0] == c->dflt->token_anchor
+       && ps->anchor[1] == c->dflt->secret_anchor,
+       "cred pats: their anchors");
+
+    ps = &c->bots[0].pats;
+
+    ok(ps->npat == 3
+       && ps->len[1] == 5 && memcmp(ps->pat[1], "a\"b\\c", 5) == 0
+       && ps->len[2] == 7 && memcmp(ps->pat[2], "a\\\"b\\\\c", 7) == 0
+       && ps->anchor[2] == c->bots[0].escaped_anchor
+       && ps->minlen == 5 && ps->maxlen == 7,
+       "cred pats: a secret with a quote and a backslash: also as the "
+       "forwarded body spells it");
+
+    manta_creds_free(c);
+}
+
+
+static unsigned
+next_rand(unsigned *seed)
+{
+    *seed = *seed * 1103515245 + 12345;
+
+    return *seed >> 16;
 }
 
 
