@@ -411,8 +411,8 @@ manta_body_check_ascii(const manta_body_opts_t *opts, const char *data,
 
     /*
      * step 5 as the string is read: runs of plain bytes copied, leading
-     * spaces dropped, inner runs of them written as one before the next
-     * plain byte, trailing ones dropped at the closing quote
+     * spaces dropped, inner runs of them written as one, and so is a
+     * trailing run, taken back at the closing quote
      */
 
     o = dst;
@@ -429,15 +429,17 @@ manta_body_check_ascii(const manta_body_opts_t *opts, const char *data,
             p++;
         } while (p < last && *p == ' ');
 
-        if (p < last && *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\'
-            && o != dst)
-        {
+        if (o != dst) {
             *o++ = ' ';
         }
     }
 
     if (p == last || *p != '"' || !manta_body_fast_tail(p + 1, last)) {
         return 0;
+    }
+
+    if (o != dst && o[-1] == ' ') {
+        o--;
     }
 
     /* step 6 as manta_name_normalize() judges it and in its words */
