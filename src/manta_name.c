@@ -183,7 +183,7 @@ manta_name_collapse(const unsigned char *p, const unsigned char *last,
 {
     int                   space, vis;
     char                 *o;
-    size_t                n;
+    size_t                n, step;
     int32_t               cp;
     const unsigned char  *start;
 
@@ -222,7 +222,30 @@ manta_name_collapse(const unsigned char *p, const unsigned char *last,
         }
 
         start = p;
-        p += manta_utf8_decode(p, last, &cp);
+
+        if (*p >= 0xc3 && (*p < 0xe1 || *p > 0xe3)) {
+            /*
+             * no White_Space, nor U+2800, starts with this byte: the
+             * sequence (the text is valid UTF-8 here) copied undecoded
+             */
+
+            step = (*p < 0xe0) ? 2 : (*p < 0xf0) ? 3 : 4;
+
+            if (step > (size_t) (last - p)) {
+                step = (size_t) (last - p);
+            }
+
+            p += step;
+            cp = 0;
+
+        } else {
+            p += manta_utf8_decode(p, last, &cp);
+
+            if (p == start) {
+                /* not valid UTF-8: cannot happen, kept as it is */
+                p++;
+            }
+        }
 
         if (manta_white_space(cp)) {
             /* leading white space is dropped, inner runs pending */
