@@ -265,9 +265,27 @@ manta_name_collapse(const unsigned char *p, const unsigned char *last,
 
         n++;
 
-        while (start < p) {
-            *o++ = (char) *start++;
+        /* one code point: 2 to 4 bytes (1 only were the UTF-8 invalid) */
+
+        switch (p - start) {
+
+        case 4:
+            o[3] = (char) start[3];
+            /* fall through */
+
+        case 3:
+            o[2] = (char) start[2];
+            /* fall through */
+
+        case 2:
+            o[1] = (char) start[1];
+            /* fall through */
+
+        default:
+            o[0] = (char) start[0];
         }
+
+        o += p - start;
     }
 
     /* a pending space here is trailing white space: dropped */
@@ -544,9 +562,9 @@ manta_name_bad_cp(utf8proc_int32_t cp, const utf8proc_property_t *prop,
         break;
 
     default:
-        if (cp == 0x061c || cp == 0x200e || cp == 0x200f
-            || (cp >= 0x202a && cp <= 0x202e)
-            || (cp >= 0x2066 && cp <= 0x2069))
+        if (cp >= 0x061c && cp <= 0x2069
+            && (cp == 0x061c || cp == 0x200e || cp == 0x200f
+                || (cp >= 0x202a && cp <= 0x202e) || cp >= 0x2066))
         {
             what = "a bidirectional control character";
             break;

@@ -813,4 +813,31 @@ collapse_all(void)
     ok(checked > 100000 && bad == 0, "collapse: %zu code points between "
        "letters as NFC and White_Space say, each counted once (%zu wrong)",
        checked, bad);
+
+    /* the bidi controls, and only they, from U+0100 to U+2FFF */
+
+    bad = 0;
+    opts.name_max_length = 64;
+
+    for (cp = 0x100; cp < 0x3000; cp++) {
+        src[0] = 'a';
+        o = manta_utf8_encode(src + 1, cp);
+        *o++ = 'b';
+
+        rc = alloc_name_normalize(&opts, src, (size_t) (o - src), &name,
+                                  &name_len, msg, sizeof(msg));
+
+        if (rc == MANTA_OK) {
+            free(name);
+        }
+
+        ws = (cp == 0x061c || cp == 0x200e || cp == 0x200f
+              || (cp >= 0x202a && cp <= 0x202e)
+              || (cp >= 0x2066 && cp <= 0x2069));
+
+        bad += (ws != (strstr(msg, "bidirectional") != NULL));
+    }
+
+    ok(bad == 0, "bidi: U+0100 .. U+2FFF rejected as bidi controls exactly "
+       "when they are (%zu wrong)", bad);
 }
