@@ -924,16 +924,20 @@ static const unsigned char *
 manta_body_ascii_copy(const unsigned char *p, const unsigned char *last,
     char **dst)
 {
-    char  *o;
+    char      *o;
+
+#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+
+    size_t     n;
+    uint64_t   x, q, b, m;
+
+#endif
 
     o = *dst;
 
 #if (defined __GNUC__ && defined __BYTE_ORDER__                               \
      && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-
-    {
-    size_t    n;
-    uint64_t  x, q, b, m;
 
     /*
      * as in manta_json_run(): bytes up to 0x20 set their top bit when 0x21
@@ -963,7 +967,6 @@ manta_body_ascii_copy(const unsigned char *p, const unsigned char *last,
 
         o += 8;
         p += 8;
-    }
     }
 
 #endif

@@ -602,6 +602,15 @@ ascii(const manta_body_opts_t *opts)
         "{\"name\":\"   \xe3\x80\x80\"}"
     };
 
+    static const unsigned char  stops[] = {
+        0x00, 0x09, 0x1f, 0x20, 0x21, '"', '\\', 0x7e, 0x7f, 0x80, 0xc3,
+        0xff, '}', 'a'
+    };
+
+    static const char  *const values[] = {
+        "ab  cdefgh ijklmnopqrstu", "abc"
+    };
+
     for (i = 0; i < sizeof(taken_bodies) / sizeof(taken_bodies[0]); i++) {
         taken = ascii_is(opts, taken_bodies[i], strlen(taken_bodies[i]),
                          "ascii: plain body");
@@ -628,16 +637,6 @@ ascii(const manta_body_opts_t *opts)
      * three words (and the tail it leaves) and of one in the byte loop
      */
 
-    {
-    static const unsigned char  stops[] = {
-        0x00, 0x09, 0x1f, 0x20, 0x21, '"', '\\', 0x7e, 0x7f, 0x80, 0xc3,
-        0xff, '}', 'a'
-    };
-
-    static const char  *const values[] = {
-        "ab  cdefgh ijklmnopqrstu", "abc"
-    };
-
     for (k = 0; k < 2; k++) {
         len = strlen(values[k]);
 
@@ -651,7 +650,6 @@ ascii(const manta_body_opts_t *opts)
                 ascii_is(opts, body, 9 + len + 2, "ascii: stop byte");
             }
         }
-    }
     }
 
     /* lengths: just fits, one too many, counted after collapsing */

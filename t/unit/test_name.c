@@ -717,7 +717,7 @@ static void
 collapse_all(void)
 {
     int                 ws;
-    char                src[8], *o, msg[MANTA_MESSAGE_MAX],
+    char                src[8], *o, *name, msg[MANTA_MESSAGE_MAX],
                         want[MANTA_MESSAGE_MAX];
     size_t              name_len, bad, checked, count;
     int32_t             cp;
@@ -726,8 +726,6 @@ collapse_all(void)
     utf8proc_int32_t    c;
     utf8proc_uint8_t   *nfc;
     manta_body_opts_t   opts;
-
-    char               *name;
 
     opts.name_max_length = 64;
     opts.name_re = NULL;
