@@ -39,6 +39,9 @@
 #define MANTA_NON_STARTERS_MAX  30      /* UAX #15, Stream-Safe Text */
 #define MANTA_BRAILLE_BLANK     0x2800
 
+/* code points NFC works on without malloc() */
+#define MANTA_NFC_STACK         256
+
 #define manta_nfc_lead(v)       (((v) >> 2) & 3)
 #define manta_nfc_trail(v)      (((v) >> 4) & 3)
 #define manta_nfc_all_lead(v)   (((v) >> 6) & 1)
@@ -65,7 +68,8 @@ static manta_nfc_qc_t manta_nfc_qc_step(unsigned v,
     utf8proc_propval_t ccc, utf8proc_propval_t *last_ccc,
     manta_nfc_qc_t qc);
 static manta_reason_t manta_nfc(const char *src, size_t len,
-    utf8proc_uint8_t **nfc, size_t *nfc_len);
+    utf8proc_int32_t *stack, size_t stack_cap, utf8proc_uint8_t **nfc,
+    size_t *nfc_len);
 static size_t manta_nfc_decompose(const utf8proc_uint8_t *p, size_t len,
     utf8proc_int32_t *buf, size_t cap);
 static manta_reason_t manta_nfc_order(utf8proc_int32_t *buf, size_t n);
@@ -90,6 +94,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     char                 *o, *kept;
     size_t                count, kept_len;
     manta_reason_t        rc;
+    utf8proc_int32_t      stack[MANTA_NFC_STACK];
     utf8proc_uint8_t     *nfc;
     const unsigned char  *p;
 
@@ -125,7 +130,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
     if (!is_nfc) {
 
-        rc = manta_nfc(src, len, &nfc, &len);
+        rc = manta_nfc(src, len, stack, MANTA_NFC_STACK, &nfc, &len);
 
         if (rc != MANTA_OK) {
             goto failed;
@@ -145,22 +150,21 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
     o = manta_name_collapse(p, p + len, name, &count, &visible);
 
     rc = manta_name_check(opts, name, o, count, visible, msg, msg_size);
-    if (rc != MANTA_OK) {
-        goto failed;
+
+    if (rc == MANTA_OK) {
+        *o = '\0';
+        *name_len = (size_t) (o - name);
     }
-
-    free(nfc);
-    free(kept);
-
-    *o = '\0';
-    *name_len = (size_t) (o - name);
-
-    return MANTA_OK;
 
 failed:
 
-    free(nfc);
-    free(kept);
+    if (nfc != NULL && nfc != (utf8proc_uint8_t *) stack) {
+        free(nfc);
+    }
+
+    if (kept != NULL) {
+        free(kept);
+    }
 
     return rc;
 }
@@ -179,7 +183,7 @@ manta_name_collapse(const unsigned char *p, const unsigned char *last,
 {
     int                   space, vis;
     char                 *o;
-    size_t                n;
+    size_t                n, step;
     int32_t               cp;
     const unsigned char  *start;
 
@@ -218,7 +222,30 @@ manta_name_collapse(const unsigned char *p, const unsigned char *last,
         }
 
         start = p;
-        p += manta_utf8_decode(p, last, &cp);
+
+        if (*p >= 0xc3 && (*p < 0xe1 || *p > 0xe3)) {
+            /*
+             * no White_Space, nor U+2800, starts with this byte: the
+             * sequence (the text is valid UTF-8 here) copied undecoded
+             */
+
+            step = (*p < 0xe0) ? 2 : (*p < 0xf0) ? 3 : 4;
+
+            if (step > (size_t) (last - p)) {
+                step = (size_t) (last - p);
+            }
+
+            p += step;
+            cp = 0;
+
+        } else {
+            p += manta_utf8_decode(p, last, &cp);
+
+            if (p == start) {
+                /* not valid UTF-8: cannot happen, kept as it is */
+                p++;
+            }
+        }
 
         if (manta_white_space(cp)) {
             /* leading white space is dropped, inner runs pending */
@@ -238,9 +265,27 @@ manta_name_collapse(const unsigned char *p, const unsigned char *last,
 
         n++;
 
-        while (start < p) {
-            *o++ = (char) *start++;
+        /* one code point: 2 to 4 bytes (1 only were the UTF-8 invalid) */
+
+        switch (p - start) {
+
+        case 4:
+            o[3] = (char) start[3];
+            /* fall through */
+
+        case 3:
+            o[2] = (char) start[2];
+            /* fall through */
+
+        case 2:
+            o[1] = (char) start[1];
+            /* fall through */
+
+        default:
+            o[0] = (char) start[0];
         }
+
+        o += p - start;
     }
 
     /* a pending space here is trailing white space: dropped */
@@ -517,9 +562,9 @@ manta_name_bad_cp(utf8proc_int32_t cp, const utf8proc_property_t *prop,
         break;
 
     default:
-        if (cp == 0x061c || cp == 0x200e || cp == 0x200f
-            || (cp >= 0x202a && cp <= 0x202e)
-            || (cp >= 0x2066 && cp <= 0x2069))
+        if (cp >= 0x061c && cp <= 0x2069
+            && (cp == 0x061c || cp == 0x200e || cp == 0x200f
+                || (cp >= 0x202a && cp <= 0x202e) || cp >= 0x2066))
         {
             what = "a bidirectional control character";
             break;
@@ -621,13 +666,14 @@ manta_nfc_qc_step(unsigned v, utf8proc_propval_t ccc,
  * NFC of valid UTF-8, as utf8proc_map(UTF8PROC_STABLE | UTF8PROC_COMPOSE)
  * computes it, but decomposing once and putting the marks in canonical
  * order with an insertion sort of each run of non-starters: the runs are
- * at most 30 long (Stream-Safe), so the work is linear.  *nfc is
- * malloc()ed.
+ * at most 30 long (Stream-Safe), so the work is linear.  *nfc is the
+ * caller's stack (stack_cap code points) when the decomposition surely
+ * fits there, else malloc()ed.
  */
 
 static manta_reason_t
-manta_nfc(const char *src, size_t len, utf8proc_uint8_t **nfc,
-    size_t *nfc_len)
+manta_nfc(const char *src, size_t len, utf8proc_int32_t *stack,
+    size_t stack_cap, utf8proc_uint8_t **nfc, size_t *nfc_len)
 {
     size_t             cap, n;
     utf8proc_int32_t  *buf;
@@ -644,9 +690,14 @@ manta_nfc(const char *src, size_t len, utf8proc_uint8_t **nfc,
 
     cap = 2 * len + 4;
 
-    buf = malloc(cap * sizeof(utf8proc_int32_t));
-    if (buf == NULL) {
-        return MANTA_NOMEM;
+    if (cap <= stack_cap) {
+        buf = stack;
+
+    } else {
+        buf = malloc(cap * sizeof(utf8proc_int32_t));
+        if (buf == NULL) {
+            return MANTA_NOMEM;
+        }
     }
 
     n = manta_nfc_decompose((const utf8proc_uint8_t *) src, len, buf, cap);
@@ -671,7 +722,9 @@ manta_nfc(const char *src, size_t len, utf8proc_uint8_t **nfc,
 
 failed:
 
-    free(buf);
+    if (buf != stack) {
+        free(buf);
+    }
 
     return MANTA_INVALID_NAME;
 }

@@ -25,6 +25,8 @@
 
 
 static void manta_plan_empty(manta_plan_t *plan);
+static void manta_plan_forward(manta_plan_t *plan, char *query,
+    size_t query_len, char *body, size_t body_len);
 static size_t manta_plan_name_max(const manta_plan_conf_t *conf,
     size_t len);
 
@@ -137,11 +139,13 @@ manta_check_body_len(const manta_plan_conf_t *conf, const manta_plan_t *plan,
     size_t len)
 {
     /*
-     * a valid name holds no control character: escaping at most doubles
-     * it ('"' and '\\')
+     * the query is at most "botId=" and three bytes a byte of the botId
+     * (not measured: the botId is read once, by manta_query()); a valid
+     * name holds no control character: escaping at most doubles it ('"'
+     * and '\\')
      */
 
-    return manta_query_len(plan->bot_id, plan->bot_id_len)
+    return sizeof(MANTA_QUERY_PREFIX) - 1 + 3 * plan->bot_id_len
            + plan->cred->body_prefix_len
            + 2 * manta_plan_name_max(conf, len) + sizeof("\"}") - 1;
 }
@@ -151,8 +155,8 @@ manta_reason_t
 manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
     const char *data, size_t len, time_t now, char *buf)
 {
-    char                stack[MANTA_NAME_STACK], *name;
-    size_t              size, name_len, room;
+    char                stack[MANTA_NAME_STACK], *name, *body;
+    size_t              size, name_len, room, query_len;
     manta_reason_t      rc;
     const manta_cred_t *cred;
 
@@ -166,6 +170,42 @@ manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
                                 (long long) len, conf->body_max_size);
         plan->reason = MANTA_BODY_TOO_LARGE;
         return MANTA_BODY_TOO_LARGE;
+    }
+
+    /*
+     * the query first: the forwarded body follows it, and the name of a
+     * plain ASCII body is normalized straight into its place there, after
+     * the prefix, which holds the secret and is written only once the
+     * body passed
+     */
+
+    query_len = manta_query(buf, plan->bot_id, plan->bot_id_len);
+    body = buf + query_len;
+    room = 2 * manta_plan_name_max(conf, len);
+
+    if (manta_body_check_ascii(&conf->body, data, len,
+                               body + cred->body_prefix_len, room, &name_len,
+                               &rc, plan->message, sizeof(plan->message)))
+    {
+        if (rc == MANTA_OK && conf->token_expiry_check
+            && manta_cred_expired(cred, now))
+        {
+            rc = MANTA_TOKEN_EXPIRED;
+        }
+
+        if (rc == MANTA_OK) {
+            /* the name needs no escaping */
+            memcpy(body, cred->body_prefix, cred->body_prefix_len);
+            memcpy(body + cred->body_prefix_len + name_len, "\"}", 2);
+
+            manta_plan_forward(plan, buf, query_len, body,
+                               cred->body_prefix_len + name_len
+                               + sizeof("\"}") - 1);
+        }
+
+        plan->reason = rc;
+
+        return rc;
     }
 
     size = manta_name_size(len);
@@ -188,26 +228,25 @@ manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
         rc = MANTA_TOKEN_EXPIRED;
     }
 
-    if (rc == MANTA_OK) {
-        room = 2 * manta_plan_name_max(conf, len);
+    /*
+     * a valid name has no control character: escaping at most doubles it,
+     * and it has at most room / 2 bytes; only a name that could be longer
+     * escaped, were it not valid, is measured
+     */
 
-        if (manta_json_escape_len(name, name_len) > room) {
-            /* cannot happen with a buffer of manta_check_body_len() */
-            rc = MANTA_NOMEM;
-        }
+    if (rc == MANTA_OK
+        && name_len > room / 6
+        && manta_json_escape_len(name, name_len) > room)
+    {
+        /* cannot happen with a buffer of manta_check_body_len() */
+        rc = MANTA_NOMEM;
     }
 
     if (rc == MANTA_OK) {
-        plan->query = buf;
-        plan->query_len = manta_query(buf, plan->bot_id, plan->bot_id_len);
-
-        plan->body = buf + plan->query_len;
-        plan->body_len = manta_body_build(plan->body, cred->body_prefix,
-                                          cred->body_prefix_len, name,
-                                          name_len);
-
-        plan->authorization = cred->authorization;
-        plan->authorization_len = cred->authorization_len;
+        manta_plan_forward(plan, buf, query_len, body,
+                           manta_body_build(body, cred->body_prefix,
+                                            cred->body_prefix_len, name,
+                                            name_len));
     }
 
     if (name != stack) {
@@ -217,6 +256,21 @@ manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
     plan->reason = rc;
 
     return rc;
+}
+
+
+/* what manta_check_body() forwards once the body passed */
+
+static void
+manta_plan_forward(manta_plan_t *plan, char *query, size_t query_len,
+    char *body, size_t body_len)
+{
+    plan->query = query;
+    plan->query_len = query_len;
+    plan->body = body;
+    plan->body_len = body_len;
+    plan->authorization = plan->cred->authorization;
+    plan->authorization_len = plan->cred->authorization_len;
 }
 
 

@@ -25,6 +25,9 @@
 
 #define manta_is_ows(c)   ((c) == ' ' || (c) == '\t')
 
+/* what manta_body_fast_head() finds first */
+#define MANTA_BODY_HEAD   "{\"name\":\""
+
 /* a member name echoed in a message: at most 64 bytes, then "..." */
 #define MANTA_MEMBER_ECHO_MAX   64
 #define MANTA_MEMBER_QUOTE_MAX  (MANTA_MEMBER_ECHO_MAX + sizeof("..."))
@@ -51,6 +54,8 @@ static const unsigned char *manta_body_fast_unescape(const unsigned char *v,
     size_t buf_size, const char **value, size_t *value_len);
 static int manta_body_fast_tail(const unsigned char *p,
     const unsigned char *last);
+static const unsigned char *manta_body_ascii_copy(const unsigned char *p,
+    const unsigned char *last, char **dst);
 static const unsigned char *manta_skip_json_ws(const unsigned char *p,
     const unsigned char *last);
 static manta_reason_t manta_body_json_name(const manta_body_opts_t *opts,
@@ -479,6 +484,99 @@ manta_body_check(const manta_body_opts_t *opts, const char *data, size_t len,
 }
 
 
+int
+manta_body_check_ascii(const manta_body_opts_t *opts, const char *data,
+    size_t len, char *dst, size_t dst_size, size_t *name_len,
+    manta_reason_t *rc, char *msg, size_t msg_size)
+{
+    char                 *o;
+    size_t                count;
+    const unsigned char  *p, *v, *last;
+
+    if (dst_size < len) {
+        return 0;
+    }
+
+    last = (const unsigned char *) data + len;
+
+    v = manta_body_fast_head((const unsigned char *) data, last);
+    if (v == NULL) {
+        return 0;
+    }
+
+    /*
+     * step 5 as the string is read: runs of plain bytes copied, leading
+     * spaces dropped, inner runs of them written as one, and so is a
+     * trailing run, taken back at the closing quote
+     */
+
+    o = dst;
+    p = v;
+
+    for ( ;; ) {
+        p = manta_body_ascii_copy(p, last, &o);
+
+        if (p == last || *p != ' ') {
+            break;
+        }
+
+        do {
+            p++;
+        } while (p < last && *p == ' ');
+
+        if (o != dst) {
+            *o++ = ' ';
+        }
+    }
+
+    if (p == last || *p != '"' || !manta_body_fast_tail(p + 1, last)) {
+        return 0;
+    }
+
+    if (o != dst && o[-1] == ' ') {
+        o--;
+    }
+
+    /* step 6 as manta_name_normalize() judges it and in its words */
+
+    *name_len = 0;
+
+    if (msg_size) {
+        msg[0] = '\0';
+    }
+
+    count = (size_t) (o - dst);
+
+    if (p == v) {
+        manta_message(msg, msg_size, "name is empty");
+        *rc = MANTA_INVALID_NAME;
+
+    } else if (count == 0) {
+        manta_message(msg, msg_size, "name is blank: it has only white "
+                      "space or invisible characters");
+        *rc = MANTA_INVALID_NAME;
+
+    } else if (count > opts->name_max_length) {
+        manta_message(msg, msg_size, "name is %zu characters long, at most "
+                      "%zu are allowed", count, opts->name_max_length);
+        *rc = MANTA_INVALID_NAME;
+
+    } else if (opts->name_re != NULL
+               && manta_re_match(opts->name_re, dst, count) != 1)
+    {
+        manta_message(msg, msg_size,
+                      "name does not match the allowed pattern");
+        *rc = MANTA_INVALID_NAME;
+
+    } else {
+        *name_len = count;
+        *rc = MANTA_OK;
+    }
+
+    return 1;
+}
+
+
 manta_reason_t
 manta_body_check_json(const manta_body_opts_t *opts, const char *data,
     size_t len, char *name, size_t name_size, size_t *name_len, char *msg,
@@ -738,6 +836,13 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
 static const unsigned char *
 manta_body_fast_head(const unsigned char *p, const unsigned char *last)
 {
+    if (last - p >= (ptrdiff_t) sizeof(MANTA_BODY_HEAD) - 1
+        && memcmp(p, MANTA_BODY_HEAD, sizeof(MANTA_BODY_HEAD) - 1) == 0)
+    {
+        /* without white space, as almost every caller sends it */
+        return p + sizeof(MANTA_BODY_HEAD) - 1;
+    }
+
     p = manta_skip_json_ws(p, last);
 
     if (p == last || *p++ != '{') {
@@ -899,6 +1004,75 @@ manta_body_fast_tail(const unsigned char *p, const unsigned char *last)
     }
 
     return manta_skip_json_ws(p, last) == last;
+}
+
+
+/*
+ * Copies the plain bytes from p on to *dst, moving *dst on: printable
+ * ASCII other than the space, '"' and '\\'.  Returns the first other
+ * byte, or last.  Whole words of eight bytes are copied at once, the
+ * last one even when it holds fewer plain bytes: the caller's buffer has
+ * room for as many bytes as there are from p to last.
+ */
+
+static const unsigned char *
+manta_body_ascii_copy(const unsigned char *p, const unsigned char *last,
+    char **dst)
+{
+    char      *o;
+
+#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+
+    size_t     n;
+    uint64_t   x, q, b, m;
+
+#endif
+
+    o = *dst;
+
+#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+
+    /*
+     * as in manta_json_run(): bytes up to 0x20 set their top bit when 0x21
+     * is subtracted, '"' and '\\' when 1 is subtracted from them XORed,
+     * 0x7f and more have it or get it when 1 is added (a carry comes only
+     * from 0xff, itself marked, and goes to a later byte)
+     */
+
+    while (last - p >= 8) {
+        memcpy(&x, p, 8);
+
+        q = x ^ (MANTA_JSON_ONES * '"');
+        b = x ^ (MANTA_JSON_ONES * '\\');
+
+        m = ((x - MANTA_JSON_ONES * 0x21) & ~x) | ((q - MANTA_JSON_ONES) & ~q)
+            | ((b - MANTA_JSON_ONES) & ~b) | x | (x + MANTA_JSON_ONES);
+
+        m &= MANTA_JSON_ONES * 0x80;
+
+        memcpy(o, &x, 8);
+
+        if (m != 0) {
+            n = __builtin_ctzll(m) >> 3;
+            *dst = o + n;
+            return p + n;
+        }
+
+        o += 8;
+        p += 8;
+    }
+
+#endif
+
+    while (p < last && *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
+        *o++ = (char) *p++;
+    }
+
+    *dst = o;
+
+    return p;
 }
 
 

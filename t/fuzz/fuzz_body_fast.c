@@ -8,6 +8,9 @@
  * jansson.  So must manta_body_check() with the smallest name buffer that
  * still decodes escapes (2 * len + 1 bytes: the decoded value then starts
  * right after the bytes the name may take), unless it runs out of room.
+ * So must manta_body_check_ascii() for every body it takes, into a buffer
+ * of exactly len bytes, with a name that needs no JSON escaping; it never
+ * takes one with a buffer a byte shorter.
  *
  * The first byte picks the options, the rest is the body.
  */
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "manta_json.h"
 #include "manta_request.h"
 #include "../unit/alloc.h"
 #include "fuzz.h"
@@ -24,11 +28,14 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char               *fast, *slow, *tight, fast_msg[MANTA_MESSAGE_MAX],
+    int                 taken;
+    char               *fast, *slow, *tight, *plain,
+                        fast_msg[MANTA_MESSAGE_MAX],
                         slow_msg[MANTA_MESSAGE_MAX],
-                        tight_msg[MANTA_MESSAGE_MAX];
-    size_t              fast_len, slow_len, tight_len, tight_size;
-    manta_reason_t      fast_rc, slow_rc, tight_rc;
+                        tight_msg[MANTA_MESSAGE_MAX],
+                        plain_msg[MANTA_MESSAGE_MAX];
+    size_t              fast_len, slow_len, tight_len, tight_size, plain_len;
+    manta_reason_t      fast_rc, slow_rc, tight_rc, plain_rc;
     manta_body_opts_t   opts;
 
     if (size == 0) {
@@ -58,6 +65,42 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_assert(tight_rc == slow_rc);
         fuzz_assert(strcmp(tight_msg, slow_msg) == 0);
     }
+
+    /* exactly len bytes (1 for an empty body): ASan sees any overrun */
+
+    plain = malloc(size > 1 ? size - 1 : 1);
+    fuzz_assert(plain != NULL);
+
+    plain_rc = MANTA_NOMEM;
+    plain_len = 0;
+
+    taken = manta_body_check_ascii(&opts, (const char *) data + 1, size - 1,
+                                   plain, size - 1, &plain_len, &plain_rc,
+                                   plain_msg, sizeof(plain_msg));
+
+    if (taken) {
+        fuzz_assert(plain_rc == slow_rc);
+        fuzz_assert(strcmp(plain_msg, slow_msg) == 0);
+
+        if (plain_rc == MANTA_OK) {
+            fuzz_assert(plain_len == slow_len);
+            fuzz_assert(memcmp(plain, slow, plain_len) == 0);
+            fuzz_assert(manta_json_escape_len(plain, plain_len) == plain_len);
+
+        } else {
+            fuzz_assert(plain_len == 0);
+        }
+    }
+
+    if (size > 1) {
+        fuzz_assert(manta_body_check_ascii(&opts, (const char *) data + 1,
+                                           size - 1, plain, size - 2,
+                                           &plain_len, &plain_rc, plain_msg,
+                                           sizeof(plain_msg))
+                    == 0);
+    }
+
+    free(plain);
 
     if (fast_rc == MANTA_OK) {
         fuzz_assert(fast_len == slow_len);

@@ -6,9 +6,11 @@
  */
 
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "manta_json.h"
 #include "manta_request.h"
 #include "alloc.h"
 #include "tap.h"
@@ -29,6 +31,9 @@ static void name_is(const manta_body_opts_t *opts, const char *src,
 static void build_is(const char *prefix, const char *name,
     const char *expected, const char *test);
 static void escapes(const manta_body_opts_t *opts);
+static void ascii(const manta_body_opts_t *opts);
+static int ascii_is(const manta_body_opts_t *opts, const char *data,
+    size_t len, const char *test);
 
 
 /* bodies checked with the default options */
@@ -172,6 +177,7 @@ test_body(void)
             MANTA_CLIENT_SECRET, NULL, "body: drop, secret still rejected");
 
     escapes(&opts);
+    ascii(&opts);
 
     /* lengths in code points */
 
@@ -494,5 +500,217 @@ escapes(const manta_body_opts_t *opts)
         }
 
         free(json_name);
+    }
+}
+
+
+/*
+ * manta_body_check_ascii() against manta_body_check_json() (jansson for
+ * every body): where it takes a body, the same answer, message and name,
+ * a name that needs no JSON escaping; written into a buffer of exactly
+ * len bytes (its words of eight bytes must stay inside).  Returns what
+ * manta_body_check_ascii() returned.
+ */
+
+static int
+ascii_is(const manta_body_opts_t *opts, const char *data, size_t len,
+    const char *test)
+{
+    int              taken;
+    char            *dst, *json_name, msg[MANTA_MESSAGE_MAX],
+                     json_msg[MANTA_MESSAGE_MAX];
+    size_t           name_len, json_len;
+    manta_reason_t   rc, json_rc;
+
+    dst = malloc(len ? len : 1);
+    name_len = 77;
+    rc = MANTA_NOMEM;
+    strcpy(msg, "untouched");
+
+    taken = manta_body_check_ascii(opts, data, len, dst, len, &name_len, &rc,
+                                   msg, sizeof(msg));
+
+    json_rc = alloc_body_check_json(opts, data, len, &json_name, &json_len,
+                                    json_msg, sizeof(json_msg));
+
+    if (!taken) {
+        ok(strcmp(msg, "untouched") == 0, "%s: not taken, msg untouched",
+           test);
+        free(dst);
+        free(json_name);
+        return 0;
+    }
+
+    is_int(rc, json_rc, "%s: reason", test);
+    is_str(msg, json_msg, "%s: message", test);
+
+    if (rc == MANTA_OK && json_rc == MANTA_OK) {
+        is_mem(dst, name_len, json_name, "%s: name", test);
+        is_int(manta_json_escape_len(dst, name_len), name_len,
+               "%s: nothing to escape", test);
+
+    } else {
+        is_int(name_len, 0, "%s: no name", test);
+    }
+
+    free(dst);
+    free(json_name);
+
+    return 1;
+}
+
+
+static void
+ascii(const manta_body_opts_t *opts)
+{
+    int                 taken;
+    char                body[64], err[128], *s;
+    size_t              i, k, len, n;
+    uint32_t            seed;
+    manta_re_t         *re;
+    manta_reason_t      rc;
+    manta_body_opts_t   o;
+
+    static const char  *const taken_bodies[] = {
+        "{\"name\":\"  Team  Alpha  \"}",
+        "{\"name\":\"Alice\"}",
+        " \r\n{ \"name\" : \"Bob Smith\" }\n",
+        "{\"name\":\"\"}",
+        "{\"name\":\"        \"}",
+        "{\"name\":\" \"}",
+        "{\"name\":\"!#$%&'()*+,-./0123456789:;<=>?@[]^_`{|}~\"}",
+        "{\"name\":\"abcdefg \"}",
+        "{\"name\":\"abcdefgh\"}",
+        "{\"name\":\"abcdefghi        j\"}"
+    };
+
+    static const char  *const left_bodies[] = {
+        "{\"name\":\"a\\\"b\"}",
+        "{\"name\":\"Caf\xc3\xa9\"}",
+        "{\"name\":\"abcdefgh\\u0041\"}",
+        "{\"name\":\"a\x7f\"}",
+        "{\"name\":\"abcdefg\x7f\"}",
+        "{\"name\":\"a\tb\"}",
+        "{\"name\":\"abc\"",
+        "{\"name\":\"abc",
+        "{\"name\":\"abc\"}x",
+        "{\"name\":\"abc\",\"age\":3}",
+        "{\"name\":\"abc\"}}",
+        "{\"nam\":\"abc\"}",
+        "[\"abc\"]",
+        "",
+        "{\"name\":\"   \xe3\x80\x80\"}"
+    };
+
+    static const unsigned char  stops[] = {
+        0x00, 0x09, 0x1f, 0x20, 0x21, '"', '\\', 0x7e, 0x7f, 0x80, 0xc3,
+        0xff, '}', 'a'
+    };
+
+    static const char  *const values[] = {
+        "ab  cdefgh ijklmnopqrstu", "abc"
+    };
+
+    for (i = 0; i < sizeof(taken_bodies) / sizeof(taken_bodies[0]); i++) {
+        taken = ascii_is(opts, taken_bodies[i], strlen(taken_bodies[i]),
+                         "ascii: plain body");
+        ok(taken, "ascii: plain body %zu taken", i);
+    }
+
+    for (i = 0; i < sizeof(left_bodies) / sizeof(left_bodies[0]); i++) {
+        taken = ascii_is(opts, left_bodies[i], strlen(left_bodies[i]),
+                         "ascii: other body");
+        ok(!taken, "ascii: other body %zu left to the general path", i);
+    }
+
+    /* a buffer one byte short of the body: left to the general path */
+
+    s = malloc(sizeof("{\"name\":\"Alice\"}") - 2);
+    ok(manta_body_check_ascii(opts, S("{\"name\":\"Alice\"}"), s,
+                              sizeof("{\"name\":\"Alice\"}") - 2, &n,
+                              &rc, err, sizeof(err))
+       == 0, "ascii: buffer shorter than the body");
+    free(s);
+
+    /*
+     * every byte that stops a word, at every place of a value across
+     * three words (and the tail it leaves) and of one in the byte loop
+     */
+
+    for (k = 0; k < 2; k++) {
+        len = strlen(values[k]);
+
+        for (i = 0; i < len; i++) {
+            for (n = 0; n < sizeof(stops); n++) {
+                memcpy(body, "{\"name\":\"", 9);
+                memcpy(body + 9, values[k], len);
+                body[9 + i] = (char) stops[n];
+                memcpy(body + 9 + len, "\"}", 2);
+
+                ascii_is(opts, body, 9 + len + 2, "ascii: stop byte");
+            }
+        }
+    }
+
+    /* lengths: just fits, one too many, counted after collapsing */
+
+    o = *opts;
+    o.name_max_length = 8;
+
+    ok(ascii_is(&o, S("{\"name\":\"  abcd efg  \"}"), "ascii: 8 fit"),
+       "ascii: 8 of 8 taken");
+    ok(ascii_is(&o, S("{\"name\":\"abcd  efgh\"}"), "ascii: 9 too many"),
+       "ascii: 9 of 8 taken");
+    ok(ascii_is(&o, S("{\"name\":\"abcdefghijklmnopqrstuvwxyz\"}"),
+                "ascii: 26 too many"), "ascii: 26 of 8 taken");
+
+    /* the pattern sees the collapsed name */
+
+    re = manta_re_compile(S("^[A-Z][a-z]+( [A-Z][a-z]+)*$"), MANTA_RE_UTF, err,
+                          sizeof(err));
+    ok(re != NULL, "ascii: pattern compiled");
+
+    if (re != NULL) {
+        o = *opts;
+        o.name_re = re;
+
+        ok(ascii_is(&o, S("{\"name\":\" Team   Alpha \"}"),
+                    "ascii: pattern matches"), "ascii: pattern taken");
+        ok(ascii_is(&o, S("{\"name\":\"team alpha\"}"),
+                    "ascii: pattern does not match"),
+           "ascii: pattern taken (no match)");
+
+        manta_re_free(re);
+    }
+
+    /* random bodies over the bytes that matter, both paths compared */
+
+    seed = 14;
+
+    for (i = 0; i < 3000; i++) {
+        static const char  alphabet[] = " aZ~\"\\}\x7f\x80\t:,{";
+
+        len = 9;
+        memcpy(body, "{\"name\":\"", 9);
+
+        n = (seed = seed * 1103515245 + 12345) >> 16;
+        n %= 40;
+
+        for (k = 0; k < n; k++) {
+            seed = seed * 1103515245 + 12345;
+            body[len++] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+
+        seed = seed * 1103515245 + 12345;
+
+        if ((seed >> 16) % 4 != 0) {
+            memcpy(body + len, "\"}", 2);
+            len += 2;
+        }
+
+        o = *opts;
+        o.name_max_length = 1 + (seed >> 20) % 20;
+
+        ascii_is(&o, body, len, "ascii: random");
     }
 }

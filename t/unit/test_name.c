@@ -7,12 +7,14 @@
  */
 
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <utf8proc.h>
 
 #include "manta_request.h"
+#include "manta_util.h"
 #include "alloc.h"
 #include "tap.h"
 #include "tests.h"
@@ -45,6 +47,7 @@ static void stream_safe(const manta_body_opts_t *opts);
 static void nfc_table(void);
 static void nfc_pairs(void);
 static void nfc_quick_check(const manta_body_opts_t *opts);
+static void collapse_all(void);
 static utf8proc_ssize_t nfc_of(const utf8proc_int32_t *cps,
     utf8proc_ssize_t n, utf8proc_int32_t *out);
 static unsigned non_starters(utf8proc_int32_t cp);
@@ -292,6 +295,7 @@ test_name(void)
     nfc_table();
     nfc_pairs();
     nfc_quick_check(&opts);
+    collapse_all();
 
     for (i = 0; i < sizeof(message_cases) / sizeof(message_cases[0]); i++) {
         c = &message_cases[i];
@@ -698,4 +702,140 @@ non_starters(utf8proc_int32_t cp)
     }
 
     return lead << 2 | trail << 4 | (count != 0 && lead == count) << 6;
+}
+
+
+/*
+ * Step 5 copies the UTF-8 of most code points without decoding it (only
+ * those whose first byte may start White_Space or U+2800 are decoded):
+ * every code point, between two letters, gives what utf8proc's NFC of it
+ * gives, or one space for White_Space, nothing for Default_Ignorable; and
+ * is counted as one character (the length message with a maximum of 0).
+ */
+
+static void
+collapse_all(void)
+{
+    int                 ws;
+    char                src[8], *o, *name, msg[MANTA_MESSAGE_MAX],
+                        want[MANTA_MESSAGE_MAX];
+    size_t              name_len, bad, checked, count;
+    int32_t             cp;
+    manta_reason_t      rc;
+    utf8proc_ssize_t    n, i;
+    utf8proc_int32_t    c;
+    utf8proc_uint8_t   *nfc;
+    manta_body_opts_t   opts;
+
+    opts.name_max_length = 64;
+    opts.name_re = NULL;
+    opts.unknown_fields = MANTA_UNKNOWN_FIELDS_REJECT;
+    opts.client_secret = MANTA_CLIENT_SECRET_REJECT;
+
+    bad = 0;
+    checked = 0;
+
+    for (cp = 0x80; cp <= 0x10ffff; cp++) {
+
+        if (cp == 0xd800) {
+            cp = 0xe000;
+        }
+
+        src[0] = 'a';
+        o = manta_utf8_encode(src + 1, cp);
+        *o++ = 'b';
+
+        opts.name_max_length = 64;
+
+        rc = alloc_name_normalize(&opts, src, (size_t) (o - src), &name,
+                                  &name_len, msg, sizeof(msg));
+
+        if (rc != MANTA_OK) {
+            continue;
+        }
+
+        checked++;
+
+        ws = (cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a)
+              || cp == 0x2028 || cp == 0x2029 || cp == 0x202f
+              || cp == 0x205f || cp == 0x3000);
+
+        if (ws) {
+            bad += (name_len != 3 || memcmp(name, "a b", 3) != 0);
+
+        } else if (utf8proc_get_property(cp)->ignorable) {
+            bad += (name_len != 2 || memcmp(name, "ab", 2) != 0);
+
+        } else {
+            n = utf8proc_map((const utf8proc_uint8_t *) src, o - src, &nfc,
+                             UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+
+            bad += (n < 0 || (size_t) n != name_len
+                    || memcmp(nfc, name, name_len) != 0);
+
+            free(nfc);
+        }
+
+        /* counted one code point each */
+
+        count = 0;
+
+        for (i = 0; i < (utf8proc_ssize_t) name_len; i += n) {
+            n = utf8proc_iterate((const utf8proc_uint8_t *) name + i,
+                                 (utf8proc_ssize_t) name_len - i, &c);
+            if (n <= 0) {
+                bad++;
+                break;
+            }
+
+            count++;
+        }
+
+        free(name);
+
+        opts.name_max_length = 0;
+
+        rc = alloc_name_normalize(&opts, src, (size_t) (o - src), &name,
+                                  &name_len, msg, sizeof(msg));
+
+        snprintf(want, sizeof(want), "name is %zu characters long, at most "
+                 "0 are allowed", count);
+
+        if (rc != MANTA_INVALID_NAME || strcmp(msg, want) != 0) {
+            if (bad++ < 5) {
+                diag("U+%04X: %s", (unsigned) cp, msg);
+            }
+        }
+    }
+
+    ok(checked > 100000 && bad == 0, "collapse: %zu code points between "
+       "letters as NFC and White_Space say, each counted once (%zu wrong)",
+       checked, bad);
+
+    /* the bidi controls, and only they, from U+0100 to U+2FFF */
+
+    bad = 0;
+    opts.name_max_length = 64;
+
+    for (cp = 0x100; cp < 0x3000; cp++) {
+        src[0] = 'a';
+        o = manta_utf8_encode(src + 1, cp);
+        *o++ = 'b';
+
+        rc = alloc_name_normalize(&opts, src, (size_t) (o - src), &name,
+                                  &name_len, msg, sizeof(msg));
+
+        if (rc == MANTA_OK) {
+            free(name);
+        }
+
+        ws = (cp == 0x061c || cp == 0x200e || cp == 0x200f
+              || (cp >= 0x202a && cp <= 0x202e)
+              || (cp >= 0x2066 && cp <= 0x2069));
+
+        bad += (ws != (strstr(msg, "bidirectional") != NULL));
+    }
+
+    ok(bad == 0, "bidi: U+0100 .. U+2FFF rejected as bidi controls exactly "
+       "when they are (%zu wrong)", bad);
 }
