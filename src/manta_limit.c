@@ -254,6 +254,46 @@ clamp:
 }
 
 
+uint32_t
+manta_limit_hash(const void *key, size_t len)
+{
+    uint32_t              a, b;
+    uint64_t              h, w;
+    const unsigned char  *p;
+
+    p = key;
+    h = (uint64_t) len * 0x9e3779b97f4a7c15ULL;
+
+    /* 8 bytes at a time, the last 1 to 8 as one or two overlapping loads */
+
+    while (len > 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+        p += 8;
+        len -= 8;
+    }
+
+    if (len >= 4) {
+        memcpy(&a, p, 4);
+        memcpy(&b, p + len - 4, 4);
+        w = ((uint64_t) a << 32) | b;
+
+    } else if (len) {
+        w = (uint64_t) p[0] | (uint64_t) p[len / 2] << 8
+            | (uint64_t) p[len - 1] << 16;
+
+    } else {
+        w = 0;
+    }
+
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 29;
+
+    return (uint32_t) (h >> 32) ^ (uint32_t) h;
+}
+
+
 unsigned
 manta_rate_parse(const char *s, size_t len)
 {

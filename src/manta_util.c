@@ -41,8 +41,8 @@ char *
 manta_uint(char *dst, unsigned long long n)
 {
     char                *p;
-    unsigned             d;
-    unsigned long long   m;
+    unsigned             d, m;
+    unsigned long long   q;
 
     static const char  pairs[201] =
         "00010203040506070809101112131415161718192021222324"
@@ -50,32 +50,62 @@ manta_uint(char *dst, unsigned long long n)
         "50515253545556575859606162636465666768697071727374"
         "75767778798081828384858687888990919293949596979899";
 
-    /* the length first, then two digits a division from the end */
+    /*
+     * The length first, then two digits a division from the end.  Above
+     * 32 bits, 64-bit divisions down to the last 9 digits; then, as for
+     * any 32-bit number (a header value, a count), the length in a few
+     * comparisons and divisions that are 32-bit multiplications.
+     */
 
-    p = dst;
-    m = n;
+    if (n > 0xffffffffULL) {
+        p = dst;
+        q = n;
 
-    do {
-        p++;
-        m /= 10;
-    } while (m);
+        do {
+            p++;
+            q /= 10;
+        } while (q);
 
-    dst = p;
+        dst = p;
 
-    while (n >= 100) {
-        d = (unsigned) (n % 100) * 2;
-        n /= 100;
+        while (n >= 1000000000ULL) {
+            d = (unsigned) (n % 100) * 2;
+            n /= 100;
+            *--p = pairs[d + 1];
+            *--p = pairs[d];
+        }
+
+        m = (unsigned) n;
+
+    } else {
+        m = (unsigned) n;
+
+        if (m < 100000) {
+            p = dst + ((m < 100) ? ((m < 10) ? 1 : 2)
+                                 : (m < 1000) ? 3 : (m < 10000) ? 4 : 5);
+
+        } else {
+            p = dst + ((m < 10000000) ? ((m < 1000000) ? 6 : 7)
+                       : (m < 100000000) ? 8 : (m < 1000000000) ? 9 : 10);
+        }
+
+        dst = p;
+    }
+
+    while (m >= 100) {
+        d = (m % 100) * 2;
+        m /= 100;
         *--p = pairs[d + 1];
         *--p = pairs[d];
     }
 
-    if (n >= 10) {
-        d = (unsigned) n * 2;
+    if (m >= 10) {
+        d = m * 2;
         *--p = pairs[d + 1];
         *--p = pairs[d];
 
     } else {
-        *--p = (char) ('0' + n);
+        *--p = (char) ('0' + m);
     }
 
     return dst;

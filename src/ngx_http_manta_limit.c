@@ -68,6 +68,12 @@ typedef struct {
 } ngx_http_manta_limit_ctx_t;
 
 
+static ngx_str_t  ngx_http_manta_limit_policy_name =
+    ngx_string("RateLimit-Policy");
+static ngx_str_t  ngx_http_manta_limit_name = ngx_string("RateLimit");
+static ngx_str_t  ngx_http_manta_limit_retry_name = ngx_string("Retry-After");
+
+
 static ngx_int_t ngx_http_manta_limit_key(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 static void ngx_http_manta_limit_effective(ngx_http_request_t *r,
@@ -80,6 +86,10 @@ static void ngx_http_manta_limit_backoff(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 static ngx_int_t ngx_http_manta_limit_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf);
+static ngx_int_t ngx_http_manta_limit_header(ngx_http_request_t *r,
+    ngx_str_t *name, u_char *value, size_t len);
+static u_char *ngx_http_manta_limit_value(u_char *p, ngx_str_t *zone,
+    unsigned remaining, unsigned reset);
 static ngx_int_t ngx_http_manta_limit_lookup(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
     manta_limit_t *limit);
@@ -170,6 +180,10 @@ ngx_http_manta_limit_account(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
+    }
+
+    if (ctx->limit_status == NGX_HTTP_MANTA_LIMIT_PASSED) {
+        return NGX_OK;
     }
 
     return ngx_http_manta_limit_decide(r, ctx);
@@ -280,10 +294,7 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_loc_conf_t *mlcf)
 {
     u_char     *p, *last;
-    size_t      len;
     ngx_str_t  *zone, policy;
-
-    zone = &mlcf->limit_zone->shm.name;
 
     if (!ctx->limit_fields && ctx->cred) {
         /* rejected before the limit: the bot's bucket as it stands */
@@ -304,9 +315,8 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         policy = mlcf->limit_policy;
     }
 
-    if (ngx_http_manta_add_header(r, "RateLimit-Policy",
-                                  sizeof("RateLimit-Policy") - 1,
-                                  policy.data, policy.len)
+    if (ngx_http_manta_limit_header(r, &ngx_http_manta_limit_policy_name,
+                                    policy.data, policy.len)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -316,25 +326,29 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         return NGX_OK;
     }
 
-    len = sizeof("\"\";r=;t=") - 1 + zone->len + 2 * NGX_INT_T_LEN;
+    if (ctx->limit_remaining == mlcf->limit_fresh_remaining
+        && ctx->limit_reset == mlcf->limit_fresh_reset)
+    {
+        /* the most frequent value, made once by the configuration */
 
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
+        p = mlcf->limit_fresh.data;
+        last = p + mlcf->limit_fresh.len;
+
+    } else {
+        zone = &mlcf->limit_zone->shm.name;
+
+        p = ngx_pnalloc(r->pool, sizeof("\"\";r=;t=") - 1 + zone->len
+                                 + 2 * NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        last = ngx_http_manta_limit_value(p, zone, ctx->limit_remaining,
+                                          ctx->limit_reset);
     }
 
-    /* "zone";r=N;t=N, without ngx_sprintf()'s cost on every request */
-
-    last = p;
-    *last++ = '"';
-    last = ngx_cpymem(last, zone->data, zone->len);
-    last = ngx_cpymem(last, "\";r=", sizeof("\";r=") - 1);
-    last = (u_char *) manta_uint((char *) last, ctx->limit_remaining);
-    last = ngx_cpymem(last, ";t=", sizeof(";t=") - 1);
-    last = (u_char *) manta_uint((char *) last, ctx->limit_reset);
-
-    if (ngx_http_manta_add_header(r, "RateLimit", sizeof("RateLimit") - 1,
-                                  p, last - p)
+    if (ngx_http_manta_limit_header(r, &ngx_http_manta_limit_name, p,
+                                    last - p)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -351,8 +365,53 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     last = (u_char *) manta_uint((char *) p, ctx->limit_retry_after);
 
-    return ngx_http_manta_add_header(r, "Retry-After",
-                                     sizeof("Retry-After") - 1, p, last - p);
+    return ngx_http_manta_limit_header(r, &ngx_http_manta_limit_retry_name, p,
+                                       last - p);
+}
+
+
+/* a response header field of the limit's own */
+
+static ngx_int_t
+ngx_http_manta_limit_header(ngx_http_request_t *r, ngx_str_t *name,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *name;
+    h->lowcase_key = NULL;
+    h->value.data = value;
+    h->value.len = len;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+/*
+ * The RateLimit value, "zone";r=N;t=N, at p without ngx_sprintf()'s cost;
+ * returns its end
+ */
+
+static u_char *
+ngx_http_manta_limit_value(u_char *p, ngx_str_t *zone, unsigned remaining,
+    unsigned reset)
+{
+    *p++ = '"';
+    p = ngx_cpymem(p, zone->data, zone->len);
+    p = ngx_cpymem(p, "\";r=", sizeof("\";r=") - 1);
+    p = (u_char *) manta_uint((char *) p, remaining);
+    p = ngx_cpymem(p, ";t=", sizeof(";t=") - 1);
+
+    return (u_char *) manta_uint((char *) p, reset);
 }
 
 
@@ -690,8 +749,9 @@ ngx_http_manta_limit_key(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     p = ngx_cpymem(p, ctx->bot_id.data, ctx->bot_id.len);
     ctx->limit_key.len = p - ctx->limit_key.data;
 
-    /* outside the zone's lock; the same CRC32 as ngx_crc32_short() */
-    ctx->limit_hash = ngx_crc32_long(ctx->limit_key.data, ctx->limit_key.len);
+    /* outside the zone's lock */
+    ctx->limit_hash = manta_limit_hash(ctx->limit_key.data,
+                                       ctx->limit_key.len);
 
     return NGX_OK;
 }
@@ -815,6 +875,61 @@ ngx_http_manta_limit_policy(ngx_pool_t *pool, ngx_shm_zone_t *shm_zone,
     policy->len = ngx_sprintf(p, "\"%V\";q=%ui;w=%ui", &shm_zone->shm.name,
                               (ngx_uint_t) quota, (ngx_uint_t) window)
                   - p;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A location's ready values: RateLimit-Policy for the zone's rate, and
+ * RateLimit as a bot charged from a drained bucket at the zone's rate and
+ * the location's burst gets it, as every request of a bot well under its
+ * limit does.
+ */
+
+ngx_int_t
+ngx_http_manta_limit_merge(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
+{
+    u_char                      *p;
+    uint64_t                     delay;
+    unsigned                     quota, window;
+    ngx_str_t                   *zone;
+    manta_limit_t                limit;
+    manta_bucket_t               bucket;
+    ngx_http_manta_limit_ctx_t  *lctx;
+
+    if (ngx_http_manta_limit_policy(cf->pool, conf->limit_zone, 0,
+                                    &conf->limit_policy)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    lctx = conf->limit_zone->data;
+    zone = &conf->limit_zone->shm.name;
+
+    limit.rate = (unsigned) lctx->rate;
+    limit.burst = (unsigned) conf->limit_burst;
+    limit.delay = limit.burst;
+
+    ngx_memzero(&bucket, sizeof(manta_bucket_t));
+
+    (void) manta_limit_take(&bucket, &limit, 1, &delay);
+
+    manta_limit_fields(&bucket, &limit, 1, &quota, &window,
+                       &conf->limit_fresh_remaining, &conf->limit_fresh_reset);
+
+    p = ngx_pnalloc(cf->pool, sizeof("\"\";r=;t=") - 1 + zone->len
+                              + 2 * NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    conf->limit_fresh.data = p;
+    conf->limit_fresh.len = ngx_http_manta_limit_value(p, zone,
+                                conf->limit_fresh_remaining,
+                                conf->limit_fresh_reset)
+                            - p;
 
     return NGX_OK;
 }
@@ -966,7 +1081,11 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
 
         lr = (ngx_http_manta_limit_node_t *) &node->color;
 
-        rc = ngx_memn2cmp(key->data, lr->data, key->len, (size_t) lr->len);
+        /* the same hash is almost always the same key */
+
+        rc = (key->len == (size_t) lr->len)
+             ? ngx_memcmp(key->data, lr->data, key->len)
+             : ngx_memn2cmp(key->data, lr->data, key->len, (size_t) lr->len);
 
         if (rc == 0) {
             ngx_queue_remove(&lr->queue);

@@ -112,6 +112,14 @@ typedef struct {
 
     ngx_shm_zone_t            *limit_zone;
     ngx_str_t                  limit_policy;   /* for the zone's rate */
+    /*
+     * RateLimit for a bot charged from a drained bucket at the zone's rate
+     * and the location's burst, its r and t: sent as it is whenever a
+     * response's fields are these
+     */
+    ngx_str_t                  limit_fresh;
+    unsigned                   limit_fresh_remaining;
+    unsigned                   limit_fresh_reset;
     ngx_uint_t                 limit_burst;
     ngx_uint_t                 limit_delay;
     ngx_flag_t                 limit_dry_run;
@@ -167,7 +175,7 @@ typedef struct {
     ngx_str_t                  bot_id;      /* decoded and validated */
     ngx_str_t                  query;       /* the canonical query */
     ngx_str_t                  limit_key;   /* account + botId */
-    uint32_t                   limit_hash;  /* its CRC32 */
+    uint32_t                   limit_hash;  /* manta_limit_hash() */
     const manta_cred_t        *cred;
     ngx_str_t                  caller_id;   /* accepted: $manta_caller */
     u_char                    *body;        /* forwarded, wiped at the end */

@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "manta_creds.h"
@@ -49,6 +50,8 @@ static void backoff_is(const char *value, time_t now, unsigned expected,
     const char *test);
 static void test_idle(void);
 static void test_own_rate(void);
+static void test_hash(void);
+static int hash_cmp(const void *a, const void *b);
 
 
 static const take_step_t  take_burst2[] = {
@@ -497,6 +500,7 @@ test_limit(void)
 
     test_idle();
     test_own_rate();
+    test_hash();
 }
 
 
@@ -694,4 +698,86 @@ backoff_is(const char *value, time_t now, unsigned expected,
 {
     is_int(manta_backoff_seconds(value, value ? strlen(value) : 0, now),
            expected, "%s", test);
+}
+
+
+static int
+hash_cmp(const void *a, const void *b)
+{
+    uint32_t  x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+    return (x > y) - (x < y);
+}
+
+
+/*
+ * manta_limit_hash(): a function of the key's bytes alone (not of what
+ * follows them, not of their address), every byte of keys of each length
+ * up to 40 counts, and 100000 botIds of one account hardly collide
+ */
+
+static void
+test_hash(void)
+{
+    char       key[64], copy[80];
+    size_t     i, len, n, moved, collisions;
+    uint32_t   h, account, *hs;
+
+    account = 0x5eed1234;
+    moved = 0;
+    n = 0;
+
+    for (len = 1; len <= 40; len++) {
+
+        for (i = 0; i < len; i++) {
+            key[i] = (char) ('a' + (i * 7 + len) % 26);
+        }
+
+        h = manta_limit_hash(key, len);
+
+        memset(copy, 0xff, sizeof(copy));
+        memcpy(copy + 3, key, len);
+
+        if (manta_limit_hash(copy + 3, len) != h) {
+            moved++;
+        }
+
+        for (i = 0; i < len; i++) {
+            copy[3 + i] ^= 0x20;
+            n += (manta_limit_hash(copy + 3, len) == h);
+            copy[3 + i] ^= 0x20;
+        }
+
+        n += (len > 1 && manta_limit_hash(key, len - 1) == h);
+    }
+
+    is_int(moved, 0, "hash: the same bytes elsewhere, the same hash");
+    is_int(n, 0, "hash: any byte changed or the length shortened, "
+           "another hash");
+
+    hs = malloc(100000 * sizeof(uint32_t));
+    if (hs == NULL) {
+        ok(0, "hash: malloc");
+        return;
+    }
+
+    for (i = 0; i < 100000; i++) {
+        memcpy(key, &account, sizeof(uint32_t));
+        len = sizeof(uint32_t)
+              + (size_t) snprintf(key + sizeof(uint32_t), 32, "bot-%zu", i);
+        hs[i] = manta_limit_hash(key, len);
+    }
+
+    qsort(hs, 100000, sizeof(uint32_t), hash_cmp);
+
+    collisions = 0;
+
+    for (i = 1; i < 100000; i++) {
+        collisions += (hs[i] == hs[i - 1]);
+    }
+
+    free(hs);
+
+    /* about one expected of a 32-bit hash */
+    ok(collisions <= 5, "hash: %zu collisions in 100000 botIds", collisions);
 }
