@@ -26,7 +26,8 @@
 typedef struct {
     u_char                         color;
     u_char                         dummy;
-    u_short                        len;
+    u_short                        len;         /* of the botId in data */
+    uint32_t                       account;     /* limit_account */
     ngx_queue_t                    queue;
     manta_bucket_t                 bucket;      /* with the backoff block */
     u_char                         data[1];
@@ -74,9 +75,9 @@ static ngx_str_t  ngx_http_manta_limit_name = ngx_string("RateLimit");
 static ngx_str_t  ngx_http_manta_limit_retry_name = ngx_string("Retry-After");
 
 
-static ngx_int_t ngx_http_manta_limit_key(ngx_http_request_t *r,
+static void ngx_http_manta_limit_key(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
-static void ngx_http_manta_limit_effective(ngx_http_request_t *r,
+static ngx_inline void ngx_http_manta_limit_effective(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, manta_limit_t *limit);
 static void ngx_http_manta_limit_peek(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
@@ -106,8 +107,10 @@ static ngx_int_t ngx_http_manta_limit_redis_key(ngx_http_request_t *r,
     ngx_str_t *key);
 static void ngx_http_manta_limit_delay(ngx_http_request_t *r);
 static ngx_http_manta_limit_node_t *ngx_http_manta_limit_node(
-    ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key, uint32_t hash,
+    ngx_http_manta_limit_ctx_t *lctx, ngx_http_manta_ctx_t *ctx,
     ngx_uint_t create);
+static ngx_inline ngx_int_t ngx_http_manta_limit_cmp(uint32_t account,
+    u_char *data, size_t len, ngx_http_manta_limit_node_t *lr);
 static ngx_rbtree_node_t *ngx_http_manta_limit_alloc(
     ngx_http_manta_limit_ctx_t *lctx, size_t size);
 static void ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx);
@@ -157,9 +160,7 @@ ngx_http_manta_limit_account(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     lctx = mlcf->limit_zone->data;
 
-    if (ngx_http_manta_limit_key(r, ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    ngx_http_manta_limit_key(r, ctx);
 
     ngx_http_manta_limit_effective(r, ctx, &limit);
 
@@ -433,7 +434,7 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 1);
+    lr = ngx_http_manta_limit_node(lctx, ctx, 1);
 
     if (lr == NULL) {
         alert = ngx_http_manta_limit_full(lctx);
@@ -456,27 +457,35 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         ctx->limit_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
         ctx->limit_retry_after = (blocked + 999) / 1000;
 
-    } else {
-        switch (manta_limit_take(&lr->bucket, limit, now, &delay)) {
+        ngx_http_manta_limit_fields(ctx, &lr->bucket, limit, now);
 
-        case MANTA_LIMIT_REJECTED:
-            ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
-            ctx->limit_retry_after = manta_limit_retry_after(&lr->bucket,
-                                                             limit, now);
-            break;
+        ngx_shmtx_unlock(&lctx->shpool->mutex);
 
-        case MANTA_LIMIT_DELAYED:
-            ctx->limit_status = NGX_HTTP_MANTA_LIMIT_DELAYED;
-            ctx->limit_delay = (ngx_msec_t) delay;
-            break;
-
-        default: /* MANTA_LIMIT_PASSED */
-            ctx->limit_status = NGX_HTTP_MANTA_LIMIT_PASSED;
-            break;
-        }
+        return NGX_OK;
     }
 
-    ngx_http_manta_limit_fields(ctx, &lr->bucket, limit, now);
+    /* the decision and the RateLimit fields after it */
+
+    switch (manta_limit_charge(&lr->bucket, limit, now, &delay,
+                               &ctx->limit_remaining, &ctx->limit_reset))
+    {
+    case MANTA_LIMIT_REJECTED:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
+        ctx->limit_retry_after = manta_limit_retry_after(&lr->bucket, limit,
+                                                         now);
+        break;
+
+    case MANTA_LIMIT_DELAYED:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_DELAYED;
+        ctx->limit_delay = (ngx_msec_t) delay;
+        break;
+
+    default: /* MANTA_LIMIT_PASSED */
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_PASSED;
+        break;
+    }
+
+    ctx->limit_fields = 1;
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
 
@@ -509,7 +518,7 @@ ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 0);
+    lr = ngx_http_manta_limit_node(lctx, ctx, 0);
     rm = lr ? ngx_http_manta_limit_remote_of(lr) : NULL;
 
     if (rm && rm->cached > now) {
@@ -588,7 +597,7 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 1);
+    lr = ngx_http_manta_limit_node(lctx, ctx, 1);
 
     if (lr) {
         rm = ngx_http_manta_limit_remote_of(lr);
@@ -724,42 +733,30 @@ ngx_http_manta_limit_redis_key(ngx_http_request_t *r,
  * never drain or fill each other's buckets.
  */
 
-static ngx_int_t
+static void
 ngx_http_manta_limit_key(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    u_char                     *p;
-    uint32_t                    account;
     ngx_http_manta_loc_conf_t  *mlcf;
 
     if (ctx->limit_key.len) {
-        return NGX_OK;
+        return;
     }
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
 
-    p = ngx_pnalloc(r->pool, sizeof(uint32_t) + ctx->bot_id.len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    account = mlcf->creds->account;
-
-    ctx->limit_key.data = p;
-    p = ngx_cpymem(p, &account, sizeof(uint32_t));
-    p = ngx_cpymem(p, ctx->bot_id.data, ctx->bot_id.len);
-    ctx->limit_key.len = p - ctx->limit_key.data;
+    ctx->limit_key = ctx->bot_id;
+    ctx->limit_account = mlcf->creds->account;
 
     /* outside the zone's lock */
-    ctx->limit_hash = manta_limit_hash(ctx->limit_key.data,
+    ctx->limit_hash = manta_limit_hash(ctx->limit_account,
+                                       ctx->limit_key.data,
                                        ctx->limit_key.len);
-
-    return NGX_OK;
 }
 
 
 /* the limit a bot has: the zone's rate and the location's burst, or its own */
 
-static void
+static ngx_inline void
 ngx_http_manta_limit_effective(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     manta_limit_t *limit)
 {
@@ -802,9 +799,7 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
     lctx = mlcf->limit_zone->data;
 
-    if (ngx_http_manta_limit_key(r, ctx) != NGX_OK) {
-        return;
-    }
+    ngx_http_manta_limit_key(r, ctx);
 
     ngx_http_manta_limit_effective(r, ctx, &limit);
 
@@ -812,7 +807,7 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 0);
+    lr = ngx_http_manta_limit_node(lctx, ctx, 0);
 
     if (lr) {
         /* with Redis: its bucket as last seen, no round trip */
@@ -951,9 +946,7 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
     lctx = mlcf->limit_zone->data;
 
-    if (ngx_http_manta_limit_key(r, ctx) != NGX_OK) {
-        return;
-    }
+    ngx_http_manta_limit_key(r, ctx);
 
     value = ngx_http_manta_limit_retry_after(r);
 
@@ -965,7 +958,7 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 1);
+    lr = ngx_http_manta_limit_node(lctx, ctx, 1);
 
     if (lr) {
         manta_backoff(&lr->bucket, ngx_current_msec, seconds);
@@ -1054,13 +1047,18 @@ ngx_http_manta_limit_delay(ngx_http_request_t *r)
 /* called with the zone locked; bumps the node in the LRU queue */
 
 static ngx_http_manta_limit_node_t *
-ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
-    uint32_t hash, ngx_uint_t create)
+ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx,
+    ngx_http_manta_ctx_t *ctx, ngx_uint_t create)
 {
     size_t                        size;
+    uint32_t                      hash;
     ngx_int_t                     rc;
+    ngx_str_t                    *key;
     ngx_rbtree_node_t            *node, *sentinel;
     ngx_http_manta_limit_node_t  *lr;
+
+    key = &ctx->limit_key;
+    hash = ctx->limit_hash;
 
     node = lctx->sh->rbtree.root;
     sentinel = lctx->sh->rbtree.sentinel;
@@ -1081,11 +1079,8 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
 
         lr = (ngx_http_manta_limit_node_t *) &node->color;
 
-        /* the same hash is almost always the same key */
-
-        rc = (key->len == (size_t) lr->len)
-             ? ngx_memcmp(key->data, lr->data, key->len)
-             : ngx_memn2cmp(key->data, lr->data, key->len, (size_t) lr->len);
+        rc = ngx_http_manta_limit_cmp(ctx->limit_account, key->data,
+                                      key->len, lr);
 
         if (rc == 0) {
             ngx_queue_remove(&lr->queue);
@@ -1122,6 +1117,7 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
     lr = (ngx_http_manta_limit_node_t *) &node->color;
 
     lr->len = (u_short) key->len;
+    lr->account = ctx->limit_account;
     ngx_memzero(&lr->bucket, sizeof(manta_bucket_t));
     ngx_memcpy(lr->data, key->data, key->len);
 
@@ -1135,6 +1131,27 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
     ngx_queue_insert_head(&lctx->sh->queue, &lr->queue);
 
     return lr;
+}
+
+
+/*
+ * The order of two buckets of the same hash: by account, then by botId;
+ * the same hash is almost always the same bucket, one memcmp()
+ */
+
+static ngx_inline ngx_int_t
+ngx_http_manta_limit_cmp(uint32_t account, u_char *data, size_t len,
+    ngx_http_manta_limit_node_t *lr)
+{
+    if (account != lr->account) {
+        return (account < lr->account) ? -1 : 1;
+    }
+
+    if (len == (size_t) lr->len) {
+        return ngx_memcmp(data, lr->data, len);
+    }
+
+    return ngx_memn2cmp(data, lr->data, len, (size_t) lr->len);
 }
 
 
@@ -1353,7 +1370,9 @@ ngx_http_manta_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
             lrn = (ngx_http_manta_limit_node_t *) &node->color;
             lrnt = (ngx_http_manta_limit_node_t *) &temp->color;
 
-            p = (ngx_memn2cmp(lrn->data, lrnt->data, lrn->len, lrnt->len) < 0)
+            p = (ngx_http_manta_limit_cmp(lrn->account, lrn->data, lrn->len,
+                                          lrnt)
+                 < 0)
                 ? &temp->left : &temp->right;
         }
 

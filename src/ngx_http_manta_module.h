@@ -174,7 +174,8 @@ typedef struct {
     ngx_int_t                  status;      /* the phase handler's answer */
     ngx_str_t                  bot_id;      /* decoded and validated */
     ngx_str_t                  query;       /* the canonical query */
-    ngx_str_t                  limit_key;   /* account + botId */
+    ngx_str_t                  limit_key;   /* botId, in limit_account */
+    uint32_t                   limit_account;
     uint32_t                   limit_hash;  /* manta_limit_hash() */
     const manta_cred_t        *cred;
     ngx_str_t                  caller_id;   /* accepted: $manta_caller */
