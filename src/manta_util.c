@@ -41,7 +41,7 @@ char *
 manta_uint(char *dst, unsigned long long n)
 {
     char                *p;
-    unsigned             d, m;
+    unsigned             d, i, m;
     unsigned long long   q;
 
     static const char  pairs[201] =
@@ -51,46 +51,41 @@ manta_uint(char *dst, unsigned long long n)
         "75767778798081828384858687888990919293949596979899";
 
     /*
-     * The length first, then two digits a division from the end.  Above
-     * 32 bits, 64-bit divisions down to the last 9 digits; then, as for
-     * any 32-bit number (a header value, a count), the length in a few
-     * comparisons and divisions that are 32-bit multiplications.
+     * Above 32 bits (a time in milliseconds), the number above the last 8
+     * digits first, then those 8 in four pairs.  A 32-bit number (a header
+     * value, a count): its length in a few comparisons, then two digits a
+     * division from the end, divisions that are 32-bit multiplications.
      */
 
     if (n > 0xffffffffULL) {
+        q = n / 100000000;
+        m = (unsigned) (n - q * 100000000);
+
+        dst = manta_uint(dst, q) + 8;
         p = dst;
-        q = n;
 
-        do {
-            p++;
-            q /= 10;
-        } while (q);
-
-        dst = p;
-
-        while (n >= 1000000000ULL) {
-            d = (unsigned) (n % 100) * 2;
-            n /= 100;
+        for (i = 0; i < 4; i++) {
+            d = (m % 100) * 2;
+            m /= 100;
             *--p = pairs[d + 1];
             *--p = pairs[d];
         }
 
-        m = (unsigned) n;
+        return dst;
+    }
+
+    m = (unsigned) n;
+
+    if (m < 100000) {
+        p = dst + ((m < 100) ? ((m < 10) ? 1 : 2)
+                             : (m < 1000) ? 3 : (m < 10000) ? 4 : 5);
 
     } else {
-        m = (unsigned) n;
-
-        if (m < 100000) {
-            p = dst + ((m < 100) ? ((m < 10) ? 1 : 2)
-                                 : (m < 1000) ? 3 : (m < 10000) ? 4 : 5);
-
-        } else {
-            p = dst + ((m < 10000000) ? ((m < 1000000) ? 6 : 7)
-                       : (m < 100000000) ? 8 : (m < 1000000000) ? 9 : 10);
-        }
-
-        dst = p;
+        p = dst + ((m < 10000000) ? ((m < 1000000) ? 6 : 7)
+                   : (m < 100000000) ? 8 : (m < 1000000000) ? 9 : 10);
     }
+
+    dst = p;
 
     while (m >= 100) {
         d = (m % 100) * 2;
