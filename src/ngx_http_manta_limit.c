@@ -89,8 +89,14 @@ static ngx_int_t ngx_http_manta_limit_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf);
 static ngx_int_t ngx_http_manta_limit_header(ngx_http_request_t *r,
     ngx_str_t *name, u_char *value, size_t len);
+static ngx_str_t *ngx_http_manta_limit_own(ngx_http_manta_loc_conf_t *mlcf,
+    ngx_uint_t rate);
+static ngx_int_t ngx_http_manta_limit_own_merge(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf);
+static int ngx_libc_cdecl ngx_http_manta_limit_rate_cmp(const void *one,
+    const void *two);
 static u_char *ngx_http_manta_limit_value(u_char *p, ngx_str_t *zone,
-    unsigned remaining, unsigned reset);
+    u_char k1, unsigned v1, u_char k2, unsigned v2);
 static ngx_int_t ngx_http_manta_limit_lookup(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
     manta_limit_t *limit);
@@ -295,7 +301,7 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_loc_conf_t *mlcf)
 {
     u_char     *p, *last;
-    ngx_str_t  *zone, policy;
+    ngx_str_t  *zone, *policy, own;
 
     if (!ctx->limit_fields && ctx->cred) {
         /* rejected before the limit: the bot's bucket as it stands */
@@ -303,21 +309,27 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     }
 
     if (ctx->cred && ctx->cred->rate) {
-        /* the bot's own rate */
+        /* the bot's own rate: ready, unless the bot is another location's */
 
-        if (ngx_http_manta_limit_policy(r->pool, mlcf->limit_zone,
-                                        ctx->cred->rate, &policy)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
+        policy = ngx_http_manta_limit_own(mlcf, ctx->cred->rate);
+
+        if (policy == NULL) {
+            if (ngx_http_manta_limit_policy(r->pool, mlcf->limit_zone,
+                                            ctx->cred->rate, &own)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            policy = &own;
         }
 
     } else {
-        policy = mlcf->limit_policy;
+        policy = &mlcf->limit_policy;
     }
 
     if (ngx_http_manta_limit_header(r, &ngx_http_manta_limit_policy_name,
-                                    policy.data, policy.len)
+                                    policy->data, policy->len)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -344,8 +356,8 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
             return NGX_ERROR;
         }
 
-        last = ngx_http_manta_limit_value(p, zone, ctx->limit_remaining,
-                                          ctx->limit_reset);
+        last = ngx_http_manta_limit_value(p, zone, 'r', ctx->limit_remaining,
+                                          't', ctx->limit_reset);
     }
 
     if (ngx_http_manta_limit_header(r, &ngx_http_manta_limit_name, p,
@@ -368,6 +380,37 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     return ngx_http_manta_limit_header(r, &ngx_http_manta_limit_retry_name, p,
                                        last - p);
+}
+
+
+/* the location's ready RateLimit-Policy for a bot's own rate, or NULL */
+
+static ngx_str_t *
+ngx_http_manta_limit_own(ngx_http_manta_loc_conf_t *mlcf, ngx_uint_t rate)
+{
+    ngx_uint_t                lo, hi, mid;
+    ngx_http_manta_policy_t  *own;
+
+    own = mlcf->limit_own;
+    lo = 0;
+    hi = mlcf->limit_nown;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        if (own[mid].rate == rate) {
+            return &own[mid].value;
+        }
+
+        if (own[mid].rate < rate) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -398,21 +441,26 @@ ngx_http_manta_limit_header(ngx_http_request_t *r, ngx_str_t *name,
 
 
 /*
- * The RateLimit value, "zone";r=N;t=N, at p without ngx_sprintf()'s cost;
- * returns its end
+ * A RateLimit or RateLimit-Policy value, "zone";r=N;t=N or "zone";q=N;w=N
+ * (k1, k2 the keys), at p without ngx_sprintf()'s cost; returns its end
  */
 
 static u_char *
-ngx_http_manta_limit_value(u_char *p, ngx_str_t *zone, unsigned remaining,
-    unsigned reset)
+ngx_http_manta_limit_value(u_char *p, ngx_str_t *zone, u_char k1,
+    unsigned v1, u_char k2, unsigned v2)
 {
     *p++ = '"';
     p = ngx_cpymem(p, zone->data, zone->len);
-    p = ngx_cpymem(p, "\";r=", sizeof("\";r=") - 1);
-    p = (u_char *) manta_uint((char *) p, remaining);
-    p = ngx_cpymem(p, ";t=", sizeof(";t=") - 1);
+    *p++ = '"';
+    *p++ = ';';
+    *p++ = k1;
+    *p++ = '=';
+    p = (u_char *) manta_uint((char *) p, v1);
+    *p++ = ';';
+    *p++ = k2;
+    *p++ = '=';
 
-    return (u_char *) manta_uint((char *) p, reset);
+    return (u_char *) manta_uint((char *) p, v2);
 }
 
 
@@ -867,8 +915,8 @@ ngx_http_manta_limit_policy(ngx_pool_t *pool, ngx_shm_zone_t *shm_zone,
     }
 
     policy->data = p;
-    policy->len = ngx_sprintf(p, "\"%V\";q=%ui;w=%ui", &shm_zone->shm.name,
-                              (ngx_uint_t) quota, (ngx_uint_t) window)
+    policy->len = ngx_http_manta_limit_value(p, &shm_zone->shm.name, 'q', quota,
+                                             'w', window)
                   - p;
 
     return NGX_OK;
@@ -900,6 +948,10 @@ ngx_http_manta_limit_merge(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_manta_limit_own_merge(cf, conf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     lctx = conf->limit_zone->data;
     zone = &conf->limit_zone->shm.name;
 
@@ -922,11 +974,94 @@ ngx_http_manta_limit_merge(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
 
     conf->limit_fresh.data = p;
     conf->limit_fresh.len = ngx_http_manta_limit_value(p, zone,
-                                conf->limit_fresh_remaining,
-                                conf->limit_fresh_reset)
+                                'r', conf->limit_fresh_remaining,
+                                't', conf->limit_fresh_reset)
                             - p;
 
     return NGX_OK;
+}
+
+
+/*
+ * RateLimit-Policy for each rate of its own a bot of the location's
+ * credentials has, sorted by rate
+ */
+
+static ngx_int_t
+ngx_http_manta_limit_own_merge(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
+{
+    ngx_uint_t                i, n, *rates;
+    manta_creds_t            *creds;
+    ngx_http_manta_policy_t  *own;
+
+    if (conf->creds == NULL || conf->creds->creds == NULL) {
+        return NGX_OK;
+    }
+
+    creds = conf->creds->creds;
+
+    rates = ngx_palloc(cf->temp_pool, (creds->nbots + 1) * sizeof(ngx_uint_t));
+    if (rates == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+
+    for (i = 0; i < creds->nbots; i++) {
+        if (creds->bots[i].rate) {
+            rates[n++] = creds->bots[i].rate;
+        }
+    }
+
+    if (creds->dflt && creds->dflt->rate) {
+        rates[n++] = creds->dflt->rate;
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    ngx_qsort(rates, n, sizeof(ngx_uint_t), ngx_http_manta_limit_rate_cmp);
+
+    own = ngx_palloc(cf->pool, n * sizeof(ngx_http_manta_policy_t));
+    if (own == NULL) {
+        return NGX_ERROR;
+    }
+
+    conf->limit_own = own;
+    conf->limit_nown = 0;
+
+    for (i = 0; i < n; i++) {
+
+        if (i && rates[i] == rates[i - 1]) {
+            continue;
+        }
+
+        own[conf->limit_nown].rate = rates[i];
+
+        if (ngx_http_manta_limit_policy(cf->pool, conf->limit_zone, rates[i],
+                                        &own[conf->limit_nown].value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        conf->limit_nown++;
+    }
+
+    return NGX_OK;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_manta_limit_rate_cmp(const void *one, const void *two)
+{
+    ngx_uint_t  a, b;
+
+    a = *(const ngx_uint_t *) one;
+    b = *(const ngx_uint_t *) two;
+
+    return (a > b) - (a < b);
 }
 
 

@@ -733,6 +733,8 @@ ngx_http_manta_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->limit_policy = { 0, NULL };
+     *     conf->limit_own = NULL;
+     *     conf->limit_nown = 0;
      *     conf->limit_fresh = { 0, NULL };
      *     conf->limit_fresh_remaining = 0;
      *     conf->limit_fresh_reset = 0;

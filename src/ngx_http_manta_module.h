@@ -46,6 +46,14 @@
 #define NGX_HTTP_MANTA_SOURCE_CACHED    4
 
 
+/* RateLimit-Policy of a location for bots of their own rate */
+
+typedef struct {
+    ngx_uint_t                 rate;
+    ngx_str_t                  value;
+} ngx_http_manta_policy_t;
+
+
 typedef struct {
     ngx_str_t                  file;
     uint32_t                   account;   /* the file's: limit buckets */
@@ -112,6 +120,8 @@ typedef struct {
 
     ngx_shm_zone_t            *limit_zone;
     ngx_str_t                  limit_policy;   /* for the zone's rate */
+    ngx_http_manta_policy_t   *limit_own;      /* for bots' own rates */
+    ngx_uint_t                 limit_nown;
     /*
      * RateLimit for a bot charged from a drained bucket at the zone's rate
      * and the location's burst, its r and t: sent as it is whenever a

@@ -37,6 +37,8 @@ EOF
 
 $t->write_creds({token => 'TOKEN-D', secret => 'SECRET-D',
     bots => {own => {burst => 2}, quick => {rate => '3r/s'},
+        slow => {rate => '30r/m'}, quick2 => {rate => '3r/s', burst => 1},
+        same => {rate => '1r/s'},
         big => {rate => '1000000r/s', burst => 123456}}});
 
 $t->run();
@@ -109,6 +111,22 @@ $r = post("/five/clientTag?botId=quick");
 is(($r->{headers}{'ratelimit-policy'} // '-') . ' '
     . ($r->{headers}{ratelimit} // '-'),
     '"fields";q=3;w=1 "fields";r=3;t=1', 'own rate 3r/s: q=3, r=3');
+
+$r = post("/five/clientTag?botId=slow");
+
+is(($r->{headers}{'ratelimit-policy'} // '-') . ' '
+    . ($r->{headers}{ratelimit} // '-'),
+    '"fields";q=30;w=60 "fields";r=5;t=2', 'own rate 30r/m: q=30;w=60');
+
+# two bots of one rate share the location's ready policy; a bot's own rate
+# that is the zone's has the zone's
+
+@r = map { post("/five/clientTag?botId=$_") } qw/quick2 same/;
+
+is(join(' ', map { ($_->{headers}{'ratelimit-policy'} // '-') . ' '
+    . ($_->{headers}{ratelimit} // '-') } @r),
+    '"fields";q=3;w=1 "fields";r=1;t=1 "fields";q=1;w=1 "fields";r=1;t=1',
+    'own rates: one of two bots of 3r/s, one of the zone\'s 1r/s');
 
 # many digits: 1000000r/s, burst 123456
 
