@@ -51,11 +51,17 @@ manta_uint(char *dst, unsigned long long n)
         "75767778798081828384858687888990919293949596979899";
 
     /*
-     * Above 32 bits (a time in milliseconds), the number above the last 8
-     * digits first, then those 8 in four pairs.  A 32-bit number (a header
-     * value, a count): its length in a few comparisons, then two digits a
-     * division from the end, divisions that are 32-bit multiplications.
+     * One digit (most lengths of a Redis command) at once.  Above 32 bits
+     * (a time in milliseconds), the number above the last 8 digits first,
+     * then those 8 in four pairs.  A 32-bit number (a header value, a
+     * count): its length in a few comparisons, then two digits a division
+     * from the end, divisions that are 32-bit multiplications.
      */
+
+    if (n < 10) {
+        *dst = (char) ('0' + n);
+        return dst + 1;
+    }
 
     if (n > 0xffffffffULL) {
         q = n / 100000000;
