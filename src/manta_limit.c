@@ -19,6 +19,9 @@
 #include "manta_limit.h"
 
 
+static inline manta_limit_rc_t manta_limit_do_take(manta_bucket_t *b,
+    const manta_limit_t *l, uint64_t now, uint64_t *delay_ms);
+static unsigned manta_limit_quota(unsigned rate, unsigned *window);
 static unsigned manta_limit_rate(const manta_bucket_t *b,
     const manta_limit_t *l);
 static int64_t manta_limit_level(const manta_bucket_t *b, unsigned rate,
@@ -27,6 +30,16 @@ static int64_t manta_limit_level(const manta_bucket_t *b, unsigned rate,
 
 manta_limit_rc_t
 manta_limit_take(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
+    uint64_t *delay_ms)
+{
+    return manta_limit_do_take(b, l, now, delay_ms);
+}
+
+
+/* manta_limit_take(), inlined in manta_limit_charge() too */
+
+static inline manta_limit_rc_t
+manta_limit_do_take(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
     uint64_t *delay_ms)
 {
     int64_t  excess;
@@ -66,6 +79,47 @@ manta_limit_take(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
 }
 
 
+manta_limit_rc_t
+manta_limit_charge(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
+    uint64_t *delay_ms, unsigned *remaining, unsigned *reset)
+{
+    uint64_t          next, burst, r, t;
+    unsigned          quota, window;
+    manta_limit_rc_t  rc;
+
+    rc = manta_limit_do_take(b, l, now, delay_ms);
+
+    if (rc == MANTA_LIMIT_REJECTED || b->last == 0) {
+        manta_limit_fields(b, l, now, &quota, &window, remaining, reset);
+        return rc;
+    }
+
+    /*
+     * charged: the bucket's rate is l's, its last request is now or later,
+     * so manta_limit_fields() would find the level at b->excess (>= 0)
+     */
+
+    quota = manta_limit_quota(l->rate, &window);
+
+    next = b->excess + 1000;
+    burst = (uint64_t) l->burst * 1000;
+
+    r = (next > burst) ? 0 : (burst - next) / 1000 + 1;
+
+    *remaining = (r > quota) ? quota : (unsigned) r;
+
+    if (l->rate == 0) {
+        *reset = 0;
+
+    } else {
+        t = (next + l->rate - 1) / l->rate;
+        *reset = (t > UINT_MAX) ? UINT_MAX : (unsigned) t;
+    }
+
+    return rc;
+}
+
+
 int
 manta_limit_idle(const manta_bucket_t *b, uint64_t now)
 {
@@ -94,13 +148,6 @@ manta_backoff(manta_bucket_t *b, uint64_t now, unsigned seconds)
 }
 
 
-uint64_t
-manta_limit_blocked(const manta_bucket_t *b, uint64_t now)
-{
-    return (b->blocked > now) ? b->blocked - now : 0;
-}
-
-
 void
 manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now, unsigned *quota, unsigned *window, unsigned *remaining,
@@ -110,14 +157,7 @@ manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
     uint64_t  r, t;
     unsigned  rate;
 
-    if (l->rate % 1000 == 0) {
-        *quota = l->rate / 1000;
-        *window = 1;
-
-    } else {
-        *quota = (unsigned) (((uint64_t) l->rate * 60 + 500) / 1000);
-        *window = 60;
-    }
+    *quota = manta_limit_quota(l->rate, window);
 
     rate = manta_limit_rate(b, l);
 
@@ -254,6 +294,53 @@ clamp:
 }
 
 
+uint32_t
+manta_limit_hash(uint32_t seed, const void *key, size_t len)
+{
+    uint32_t              a, b;
+    uint64_t              h, w;
+    const unsigned char  *p;
+
+    p = key;
+    h = ((uint64_t) seed << 32 | len) * 0x9e3779b97f4a7c15ULL;
+
+    /*
+     * 8 bytes at a time, the last 1 to 8 as one load of the key's last 8
+     * bytes, or of shorter keys two overlapping 4-byte loads or three bytes
+     */
+
+    if (len >= 8) {
+
+        while (len > 8) {
+            memcpy(&w, p, 8);
+            h = (h ^ w) * 0xff51afd7ed558ccdULL;
+            h ^= h >> 32;
+            p += 8;
+            len -= 8;
+        }
+
+        memcpy(&w, p + len - 8, 8);
+
+    } else if (len >= 4) {
+        memcpy(&a, p, 4);
+        memcpy(&b, p + len - 4, 4);
+        w = ((uint64_t) a << 32) | b;
+
+    } else if (len) {
+        w = (uint64_t) p[0] | (uint64_t) p[len / 2] << 8
+            | (uint64_t) p[len - 1] << 16;
+
+    } else {
+        w = 0;
+    }
+
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 29;
+
+    return (uint32_t) (h >> 32) ^ (uint32_t) h;
+}
+
+
 unsigned
 manta_rate_parse(const char *s, size_t len)
 {
@@ -299,6 +386,22 @@ manta_rate_parse(const char *s, size_t len)
 }
 
 
+/* the RateLimit quota and window of a rate */
+
+static unsigned
+manta_limit_quota(unsigned rate, unsigned *window)
+{
+    if (rate % 1000 == 0) {
+        *window = 1;
+        return rate / 1000;
+    }
+
+    *window = 60;
+
+    return (unsigned) (((uint64_t) rate * 60 + 500) / 1000);
+}
+
+
 /* the rate the excess drains at: the bucket's own once it was charged */
 
 static unsigned
@@ -315,7 +418,12 @@ manta_limit_level(const manta_bucket_t *b, unsigned rate, uint64_t now)
 {
     uint64_t  ms, empty;
 
-    ms = (now > b->last) ? now - b->last : 0;
+    if (now <= b->last) {
+        /* as just charged: nothing drained */
+        return (int64_t) b->excess;
+    }
+
+    ms = now - b->last;
 
     /*
      * after "empty" ms the level is below -1000, where it makes no more

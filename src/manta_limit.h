@@ -79,8 +79,12 @@ int manta_limit_idle(const manta_bucket_t *b, uint64_t now);
 /* upstream asked the bot to wait "seconds" from "now" */
 void manta_backoff(manta_bucket_t *b, uint64_t now, unsigned seconds);
 
-/* milliseconds the bot still has to back off at "now", 0 when none */
-uint64_t manta_limit_blocked(const manta_bucket_t *b, uint64_t now);
+/*
+ * milliseconds the bot still has to back off at "now", 0 when none; here,
+ * to be inlined: it runs under the zone's lock on every request
+ */
+static inline uint64_t manta_limit_blocked(const manta_bucket_t *b,
+    uint64_t now);
 
 /*
  * The RateLimit fields after the request was accounted:
@@ -93,6 +97,14 @@ uint64_t manta_limit_blocked(const manta_bucket_t *b, uint64_t now);
 void manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now, unsigned *quota, unsigned *window, unsigned *remaining,
     unsigned *reset);
+
+/*
+ * manta_limit_take(), then manta_limit_fields() at "now" but for quota and
+ * window, in one: a request that was charged has its fields from its new
+ * excess, with none of manta_limit_fields()'s draining arithmetic
+ */
+manta_limit_rc_t manta_limit_charge(manta_bucket_t *b, const manta_limit_t *l,
+    uint64_t now, uint64_t *delay_ms, unsigned *remaining, unsigned *reset);
 
 /* whole seconds, rounded up, a rejected request should wait (>= 1) */
 unsigned manta_limit_retry_after(const manta_bucket_t *b,
@@ -114,10 +126,27 @@ unsigned manta_backoff_seconds(const char *value, size_t len, time_t now);
 
 
 /*
+ * The hash of a bucket's key (seed: its account, key: the botId) that
+ * orders a zone's tree before the key's bytes do: a few multiplications a
+ * word instead of CRC32's table lookup a byte.  The tree stays balanced
+ * whatever the keys, so its quality only decides how often whole keys are
+ * compared.
+ */
+uint32_t manta_limit_hash(uint32_t seed, const void *key, size_t len);
+
+
+/*
  * Parses "Nr/s" or "Nr/m" into requests per 1000 seconds as limit_req
  * does (N * 1000 / scale); 0 when invalid.
  */
 unsigned manta_rate_parse(const char *s, size_t len);
+
+
+static inline uint64_t
+manta_limit_blocked(const manta_bucket_t *b, uint64_t now)
+{
+    return (b->blocked > now) ? b->blocked - now : 0;
+}
 
 
 #endif /* _MANTA_LIMIT_H_INCLUDED_ */

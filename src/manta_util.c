@@ -41,8 +41,8 @@ char *
 manta_uint(char *dst, unsigned long long n)
 {
     char                *p;
-    unsigned             d;
-    unsigned long long   m;
+    unsigned             d, i, m;
+    unsigned long long   q;
 
     static const char  pairs[201] =
         "00010203040506070809101112131415161718192021222324"
@@ -50,32 +50,63 @@ manta_uint(char *dst, unsigned long long n)
         "50515253545556575859606162636465666768697071727374"
         "75767778798081828384858687888990919293949596979899";
 
-    /* the length first, then two digits a division from the end */
+    /*
+     * One digit (most lengths of a Redis command) at once.  Above 32 bits
+     * (a time in milliseconds), the number above the last 8 digits first,
+     * then those 8 in four pairs.  A 32-bit number (a header value, a
+     * count): its length in a few comparisons, then two digits a division
+     * from the end, divisions that are 32-bit multiplications.
+     */
 
-    p = dst;
-    m = n;
+    if (n < 10) {
+        *dst = (char) ('0' + n);
+        return dst + 1;
+    }
 
-    do {
-        p++;
-        m /= 10;
-    } while (m);
+    if (n > 0xffffffffULL) {
+        q = n / 100000000;
+        m = (unsigned) (n - q * 100000000);
+
+        dst = manta_uint(dst, q) + 8;
+        p = dst;
+
+        for (i = 0; i < 4; i++) {
+            d = (m % 100) * 2;
+            m /= 100;
+            *--p = pairs[d + 1];
+            *--p = pairs[d];
+        }
+
+        return dst;
+    }
+
+    m = (unsigned) n;
+
+    if (m < 100000) {
+        p = dst + ((m < 100) ? ((m < 10) ? 1 : 2)
+                             : (m < 1000) ? 3 : (m < 10000) ? 4 : 5);
+
+    } else {
+        p = dst + ((m < 10000000) ? ((m < 1000000) ? 6 : 7)
+                   : (m < 100000000) ? 8 : (m < 1000000000) ? 9 : 10);
+    }
 
     dst = p;
 
-    while (n >= 100) {
-        d = (unsigned) (n % 100) * 2;
-        n /= 100;
+    while (m >= 100) {
+        d = (m % 100) * 2;
+        m /= 100;
         *--p = pairs[d + 1];
         *--p = pairs[d];
     }
 
-    if (n >= 10) {
-        d = (unsigned) n * 2;
+    if (m >= 10) {
+        d = m * 2;
         *--p = pairs[d + 1];
         *--p = pairs[d];
 
     } else {
-        *--p = (char) ('0' + n);
+        *--p = (char) ('0' + m);
     }
 
     return dst;

@@ -26,7 +26,8 @@
 typedef struct {
     u_char                         color;
     u_char                         dummy;
-    u_short                        len;
+    u_short                        len;         /* of the botId in data */
+    uint32_t                       account;     /* limit_account */
     ngx_queue_t                    queue;
     manta_bucket_t                 bucket;      /* with the backoff block */
     u_char                         data[1];
@@ -68,9 +69,15 @@ typedef struct {
 } ngx_http_manta_limit_ctx_t;
 
 
-static ngx_int_t ngx_http_manta_limit_key(ngx_http_request_t *r,
+static ngx_str_t  ngx_http_manta_limit_policy_name =
+    ngx_string("RateLimit-Policy");
+static ngx_str_t  ngx_http_manta_limit_name = ngx_string("RateLimit");
+static ngx_str_t  ngx_http_manta_limit_retry_name = ngx_string("Retry-After");
+
+
+static void ngx_http_manta_limit_key(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
-static void ngx_http_manta_limit_effective(ngx_http_request_t *r,
+static ngx_inline void ngx_http_manta_limit_effective(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, manta_limit_t *limit);
 static void ngx_http_manta_limit_peek(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
@@ -80,6 +87,16 @@ static void ngx_http_manta_limit_backoff(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 static ngx_int_t ngx_http_manta_limit_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf);
+static ngx_int_t ngx_http_manta_limit_header(ngx_http_request_t *r,
+    ngx_str_t *name, u_char *value, size_t len);
+static ngx_str_t *ngx_http_manta_limit_own(ngx_http_manta_loc_conf_t *mlcf,
+    ngx_uint_t rate);
+static ngx_int_t ngx_http_manta_limit_own_merge(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf);
+static int ngx_libc_cdecl ngx_http_manta_limit_rate_cmp(const void *one,
+    const void *two);
+static u_char *ngx_http_manta_limit_value(u_char *p, ngx_str_t *zone,
+    u_char k1, unsigned v1, u_char k2, unsigned v2);
 static ngx_int_t ngx_http_manta_limit_lookup(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
     manta_limit_t *limit);
@@ -96,8 +113,10 @@ static ngx_int_t ngx_http_manta_limit_redis_key(ngx_http_request_t *r,
     ngx_str_t *key);
 static void ngx_http_manta_limit_delay(ngx_http_request_t *r);
 static ngx_http_manta_limit_node_t *ngx_http_manta_limit_node(
-    ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key, uint32_t hash,
+    ngx_http_manta_limit_ctx_t *lctx, ngx_http_manta_ctx_t *ctx,
     ngx_uint_t create);
+static ngx_inline ngx_int_t ngx_http_manta_limit_cmp(uint32_t account,
+    u_char *data, size_t len, ngx_http_manta_limit_node_t *lr);
 static ngx_rbtree_node_t *ngx_http_manta_limit_alloc(
     ngx_http_manta_limit_ctx_t *lctx, size_t size);
 static void ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx);
@@ -147,9 +166,7 @@ ngx_http_manta_limit_account(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     lctx = mlcf->limit_zone->data;
 
-    if (ngx_http_manta_limit_key(r, ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    ngx_http_manta_limit_key(r, ctx);
 
     ngx_http_manta_limit_effective(r, ctx, &limit);
 
@@ -170,6 +187,10 @@ ngx_http_manta_limit_account(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
+    }
+
+    if (ctx->limit_status == NGX_HTTP_MANTA_LIMIT_PASSED) {
+        return NGX_OK;
     }
 
     return ngx_http_manta_limit_decide(r, ctx);
@@ -280,10 +301,7 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_loc_conf_t *mlcf)
 {
     u_char     *p, *last;
-    size_t      len;
-    ngx_str_t  *zone, policy;
-
-    zone = &mlcf->limit_zone->shm.name;
+    ngx_str_t  *zone, *policy, own;
 
     if (!ctx->limit_fields && ctx->cred) {
         /* rejected before the limit: the bot's bucket as it stands */
@@ -291,22 +309,27 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     }
 
     if (ctx->cred && ctx->cred->rate) {
-        /* the bot's own rate */
+        /* the bot's own rate: ready, unless the bot is another location's */
 
-        if (ngx_http_manta_limit_policy(r->pool, mlcf->limit_zone,
-                                        ctx->cred->rate, &policy)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
+        policy = ngx_http_manta_limit_own(mlcf, ctx->cred->rate);
+
+        if (policy == NULL) {
+            if (ngx_http_manta_limit_policy(r->pool, mlcf->limit_zone,
+                                            ctx->cred->rate, &own)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            policy = &own;
         }
 
     } else {
-        policy = mlcf->limit_policy;
+        policy = &mlcf->limit_policy;
     }
 
-    if (ngx_http_manta_add_header(r, "RateLimit-Policy",
-                                  sizeof("RateLimit-Policy") - 1,
-                                  policy.data, policy.len)
+    if (ngx_http_manta_limit_header(r, &ngx_http_manta_limit_policy_name,
+                                    policy->data, policy->len)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -316,25 +339,29 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         return NGX_OK;
     }
 
-    len = sizeof("\"\";r=;t=") - 1 + zone->len + 2 * NGX_INT_T_LEN;
+    if (ctx->limit_remaining == mlcf->limit_fresh_remaining
+        && ctx->limit_reset == mlcf->limit_fresh_reset)
+    {
+        /* the most frequent value, made once by the configuration */
 
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
+        p = mlcf->limit_fresh.data;
+        last = p + mlcf->limit_fresh.len;
+
+    } else {
+        zone = &mlcf->limit_zone->shm.name;
+
+        p = ngx_pnalloc(r->pool, sizeof("\"\";r=;t=") - 1 + zone->len
+                                 + 2 * NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        last = ngx_http_manta_limit_value(p, zone, 'r', ctx->limit_remaining,
+                                          't', ctx->limit_reset);
     }
 
-    /* "zone";r=N;t=N, without ngx_sprintf()'s cost on every request */
-
-    last = p;
-    *last++ = '"';
-    last = ngx_cpymem(last, zone->data, zone->len);
-    last = ngx_cpymem(last, "\";r=", sizeof("\";r=") - 1);
-    last = (u_char *) manta_uint((char *) last, ctx->limit_remaining);
-    last = ngx_cpymem(last, ";t=", sizeof(";t=") - 1);
-    last = (u_char *) manta_uint((char *) last, ctx->limit_reset);
-
-    if (ngx_http_manta_add_header(r, "RateLimit", sizeof("RateLimit") - 1,
-                                  p, last - p)
+    if (ngx_http_manta_limit_header(r, &ngx_http_manta_limit_name, p,
+                                    last - p)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -351,8 +378,89 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     last = (u_char *) manta_uint((char *) p, ctx->limit_retry_after);
 
-    return ngx_http_manta_add_header(r, "Retry-After",
-                                     sizeof("Retry-After") - 1, p, last - p);
+    return ngx_http_manta_limit_header(r, &ngx_http_manta_limit_retry_name, p,
+                                       last - p);
+}
+
+
+/* the location's ready RateLimit-Policy for a bot's own rate, or NULL */
+
+static ngx_str_t *
+ngx_http_manta_limit_own(ngx_http_manta_loc_conf_t *mlcf, ngx_uint_t rate)
+{
+    ngx_uint_t                lo, hi, mid;
+    ngx_http_manta_policy_t  *own;
+
+    own = mlcf->limit_own;
+    lo = 0;
+    hi = mlcf->limit_nown;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        if (own[mid].rate == rate) {
+            return &own[mid].value;
+        }
+
+        if (own[mid].rate < rate) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a response header field of the limit's own */
+
+static ngx_int_t
+ngx_http_manta_limit_header(ngx_http_request_t *r, ngx_str_t *name,
+    u_char *value, size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *name;
+    h->lowcase_key = NULL;
+    h->value.data = value;
+    h->value.len = len;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+/*
+ * A RateLimit or RateLimit-Policy value, "zone";r=N;t=N or "zone";q=N;w=N
+ * (k1, k2 the keys), at p without ngx_sprintf()'s cost; returns its end
+ */
+
+static u_char *
+ngx_http_manta_limit_value(u_char *p, ngx_str_t *zone, u_char k1,
+    unsigned v1, u_char k2, unsigned v2)
+{
+    *p++ = '"';
+    p = ngx_cpymem(p, zone->data, zone->len);
+    *p++ = '"';
+    *p++ = ';';
+    *p++ = k1;
+    *p++ = '=';
+    p = (u_char *) manta_uint((char *) p, v1);
+    *p++ = ';';
+    *p++ = k2;
+    *p++ = '=';
+
+    return (u_char *) manta_uint((char *) p, v2);
 }
 
 
@@ -374,7 +482,7 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 1);
+    lr = ngx_http_manta_limit_node(lctx, ctx, 1);
 
     if (lr == NULL) {
         alert = ngx_http_manta_limit_full(lctx);
@@ -397,27 +505,35 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         ctx->limit_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
         ctx->limit_retry_after = (blocked + 999) / 1000;
 
-    } else {
-        switch (manta_limit_take(&lr->bucket, limit, now, &delay)) {
+        ngx_http_manta_limit_fields(ctx, &lr->bucket, limit, now);
 
-        case MANTA_LIMIT_REJECTED:
-            ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
-            ctx->limit_retry_after = manta_limit_retry_after(&lr->bucket,
-                                                             limit, now);
-            break;
+        ngx_shmtx_unlock(&lctx->shpool->mutex);
 
-        case MANTA_LIMIT_DELAYED:
-            ctx->limit_status = NGX_HTTP_MANTA_LIMIT_DELAYED;
-            ctx->limit_delay = (ngx_msec_t) delay;
-            break;
-
-        default: /* MANTA_LIMIT_PASSED */
-            ctx->limit_status = NGX_HTTP_MANTA_LIMIT_PASSED;
-            break;
-        }
+        return NGX_OK;
     }
 
-    ngx_http_manta_limit_fields(ctx, &lr->bucket, limit, now);
+    /* the decision and the RateLimit fields after it */
+
+    switch (manta_limit_charge(&lr->bucket, limit, now, &delay,
+                               &ctx->limit_remaining, &ctx->limit_reset))
+    {
+    case MANTA_LIMIT_REJECTED:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
+        ctx->limit_retry_after = manta_limit_retry_after(&lr->bucket, limit,
+                                                         now);
+        break;
+
+    case MANTA_LIMIT_DELAYED:
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_DELAYED;
+        ctx->limit_delay = (ngx_msec_t) delay;
+        break;
+
+    default: /* MANTA_LIMIT_PASSED */
+        ctx->limit_status = NGX_HTTP_MANTA_LIMIT_PASSED;
+        break;
+    }
+
+    ctx->limit_fields = 1;
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
 
@@ -450,7 +566,7 @@ ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 0);
+    lr = ngx_http_manta_limit_node(lctx, ctx, 0);
     rm = lr ? ngx_http_manta_limit_remote_of(lr) : NULL;
 
     if (rm && rm->cached > now) {
@@ -529,7 +645,7 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 1);
+    lr = ngx_http_manta_limit_node(lctx, ctx, 1);
 
     if (lr) {
         rm = ngx_http_manta_limit_remote_of(lr);
@@ -665,41 +781,30 @@ ngx_http_manta_limit_redis_key(ngx_http_request_t *r,
  * never drain or fill each other's buckets.
  */
 
-static ngx_int_t
+static void
 ngx_http_manta_limit_key(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
-    u_char                     *p;
-    uint32_t                    account;
     ngx_http_manta_loc_conf_t  *mlcf;
 
     if (ctx->limit_key.len) {
-        return NGX_OK;
+        return;
     }
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
 
-    p = ngx_pnalloc(r->pool, sizeof(uint32_t) + ctx->bot_id.len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
+    ctx->limit_key = ctx->bot_id;
+    ctx->limit_account = mlcf->creds->account;
 
-    account = mlcf->creds->account;
-
-    ctx->limit_key.data = p;
-    p = ngx_cpymem(p, &account, sizeof(uint32_t));
-    p = ngx_cpymem(p, ctx->bot_id.data, ctx->bot_id.len);
-    ctx->limit_key.len = p - ctx->limit_key.data;
-
-    /* outside the zone's lock; the same CRC32 as ngx_crc32_short() */
-    ctx->limit_hash = ngx_crc32_long(ctx->limit_key.data, ctx->limit_key.len);
-
-    return NGX_OK;
+    /* outside the zone's lock */
+    ctx->limit_hash = manta_limit_hash(ctx->limit_account,
+                                       ctx->limit_key.data,
+                                       ctx->limit_key.len);
 }
 
 
 /* the limit a bot has: the zone's rate and the location's burst, or its own */
 
-static void
+static ngx_inline void
 ngx_http_manta_limit_effective(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     manta_limit_t *limit)
 {
@@ -742,9 +847,7 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
     lctx = mlcf->limit_zone->data;
 
-    if (ngx_http_manta_limit_key(r, ctx) != NGX_OK) {
-        return;
-    }
+    ngx_http_manta_limit_key(r, ctx);
 
     ngx_http_manta_limit_effective(r, ctx, &limit);
 
@@ -752,7 +855,7 @@ ngx_http_manta_limit_peek(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 0);
+    lr = ngx_http_manta_limit_node(lctx, ctx, 0);
 
     if (lr) {
         /* with Redis: its bucket as last seen, no round trip */
@@ -812,11 +915,153 @@ ngx_http_manta_limit_policy(ngx_pool_t *pool, ngx_shm_zone_t *shm_zone,
     }
 
     policy->data = p;
-    policy->len = ngx_sprintf(p, "\"%V\";q=%ui;w=%ui", &shm_zone->shm.name,
-                              (ngx_uint_t) quota, (ngx_uint_t) window)
+    policy->len = ngx_http_manta_limit_value(p, &shm_zone->shm.name, 'q', quota,
+                                             'w', window)
                   - p;
 
     return NGX_OK;
+}
+
+
+/*
+ * A location's ready values: RateLimit-Policy for the zone's rate, and
+ * RateLimit as a bot charged from a drained bucket at the zone's rate and
+ * the location's burst gets it, as every request of a bot well under its
+ * limit does.
+ */
+
+ngx_int_t
+ngx_http_manta_limit_merge(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
+{
+    u_char                      *p;
+    uint64_t                     delay;
+    unsigned                     quota, window;
+    ngx_str_t                   *zone;
+    manta_limit_t                limit;
+    manta_bucket_t               bucket;
+    ngx_http_manta_limit_ctx_t  *lctx;
+
+    if (ngx_http_manta_limit_policy(cf->pool, conf->limit_zone, 0,
+                                    &conf->limit_policy)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_manta_limit_own_merge(cf, conf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    lctx = conf->limit_zone->data;
+    zone = &conf->limit_zone->shm.name;
+
+    limit.rate = (unsigned) lctx->rate;
+    limit.burst = (unsigned) conf->limit_burst;
+    limit.delay = limit.burst;
+
+    ngx_memzero(&bucket, sizeof(manta_bucket_t));
+
+    (void) manta_limit_take(&bucket, &limit, 1, &delay);
+
+    manta_limit_fields(&bucket, &limit, 1, &quota, &window,
+                       &conf->limit_fresh_remaining, &conf->limit_fresh_reset);
+
+    p = ngx_pnalloc(cf->pool, sizeof("\"\";r=;t=") - 1 + zone->len
+                              + 2 * NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    conf->limit_fresh.data = p;
+    conf->limit_fresh.len = ngx_http_manta_limit_value(p, zone,
+                                'r', conf->limit_fresh_remaining,
+                                't', conf->limit_fresh_reset)
+                            - p;
+
+    return NGX_OK;
+}
+
+
+/*
+ * RateLimit-Policy for each rate of its own a bot of the location's
+ * credentials has, sorted by rate
+ */
+
+static ngx_int_t
+ngx_http_manta_limit_own_merge(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
+{
+    ngx_uint_t                i, n, *rates;
+    manta_creds_t            *creds;
+    ngx_http_manta_policy_t  *own;
+
+    if (conf->creds == NULL || conf->creds->creds == NULL) {
+        return NGX_OK;
+    }
+
+    creds = conf->creds->creds;
+
+    rates = ngx_palloc(cf->temp_pool, (creds->nbots + 1) * sizeof(ngx_uint_t));
+    if (rates == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+
+    for (i = 0; i < creds->nbots; i++) {
+        if (creds->bots[i].rate) {
+            rates[n++] = creds->bots[i].rate;
+        }
+    }
+
+    if (creds->dflt && creds->dflt->rate) {
+        rates[n++] = creds->dflt->rate;
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    ngx_qsort(rates, n, sizeof(ngx_uint_t), ngx_http_manta_limit_rate_cmp);
+
+    own = ngx_palloc(cf->pool, n * sizeof(ngx_http_manta_policy_t));
+    if (own == NULL) {
+        return NGX_ERROR;
+    }
+
+    conf->limit_own = own;
+    conf->limit_nown = 0;
+
+    for (i = 0; i < n; i++) {
+
+        if (i && rates[i] == rates[i - 1]) {
+            continue;
+        }
+
+        own[conf->limit_nown].rate = rates[i];
+
+        if (ngx_http_manta_limit_policy(cf->pool, conf->limit_zone, rates[i],
+                                        &own[conf->limit_nown].value)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        conf->limit_nown++;
+    }
+
+    return NGX_OK;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_manta_limit_rate_cmp(const void *one, const void *two)
+{
+    ngx_uint_t  a, b;
+
+    a = *(const ngx_uint_t *) one;
+    b = *(const ngx_uint_t *) two;
+
+    return (a > b) - (a < b);
 }
 
 
@@ -836,9 +1081,7 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
     lctx = mlcf->limit_zone->data;
 
-    if (ngx_http_manta_limit_key(r, ctx) != NGX_OK) {
-        return;
-    }
+    ngx_http_manta_limit_key(r, ctx);
 
     value = ngx_http_manta_limit_retry_after(r);
 
@@ -850,7 +1093,7 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     ngx_shmtx_lock(&lctx->shpool->mutex);
 
-    lr = ngx_http_manta_limit_node(lctx, &ctx->limit_key, ctx->limit_hash, 1);
+    lr = ngx_http_manta_limit_node(lctx, ctx, 1);
 
     if (lr) {
         manta_backoff(&lr->bucket, ngx_current_msec, seconds);
@@ -939,13 +1182,18 @@ ngx_http_manta_limit_delay(ngx_http_request_t *r)
 /* called with the zone locked; bumps the node in the LRU queue */
 
 static ngx_http_manta_limit_node_t *
-ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
-    uint32_t hash, ngx_uint_t create)
+ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx,
+    ngx_http_manta_ctx_t *ctx, ngx_uint_t create)
 {
     size_t                        size;
+    uint32_t                      hash;
     ngx_int_t                     rc;
+    ngx_str_t                    *key;
     ngx_rbtree_node_t            *node, *sentinel;
     ngx_http_manta_limit_node_t  *lr;
+
+    key = &ctx->limit_key;
+    hash = ctx->limit_hash;
 
     node = lctx->sh->rbtree.root;
     sentinel = lctx->sh->rbtree.sentinel;
@@ -966,7 +1214,8 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
 
         lr = (ngx_http_manta_limit_node_t *) &node->color;
 
-        rc = ngx_memn2cmp(key->data, lr->data, key->len, (size_t) lr->len);
+        rc = ngx_http_manta_limit_cmp(ctx->limit_account, key->data,
+                                      key->len, lr);
 
         if (rc == 0) {
             ngx_queue_remove(&lr->queue);
@@ -1003,6 +1252,7 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
     lr = (ngx_http_manta_limit_node_t *) &node->color;
 
     lr->len = (u_short) key->len;
+    lr->account = ctx->limit_account;
     ngx_memzero(&lr->bucket, sizeof(manta_bucket_t));
     ngx_memcpy(lr->data, key->data, key->len);
 
@@ -1016,6 +1266,27 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx, ngx_str_t *key,
     ngx_queue_insert_head(&lctx->sh->queue, &lr->queue);
 
     return lr;
+}
+
+
+/*
+ * The order of two buckets of the same hash: by account, then by botId;
+ * the same hash is almost always the same bucket, one memcmp()
+ */
+
+static ngx_inline ngx_int_t
+ngx_http_manta_limit_cmp(uint32_t account, u_char *data, size_t len,
+    ngx_http_manta_limit_node_t *lr)
+{
+    if (account != lr->account) {
+        return (account < lr->account) ? -1 : 1;
+    }
+
+    if (len == (size_t) lr->len) {
+        return ngx_memcmp(data, lr->data, len);
+    }
+
+    return ngx_memn2cmp(data, lr->data, len, (size_t) lr->len);
 }
 
 
@@ -1234,7 +1505,9 @@ ngx_http_manta_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
             lrn = (ngx_http_manta_limit_node_t *) &node->color;
             lrnt = (ngx_http_manta_limit_node_t *) &temp->color;
 
-            p = (ngx_memn2cmp(lrn->data, lrnt->data, lrn->len, lrnt->len) < 0)
+            p = (ngx_http_manta_limit_cmp(lrn->account, lrn->data, lrn->len,
+                                          lrnt)
+                 < 0)
                 ? &temp->left : &temp->right;
         }
 

@@ -21,6 +21,8 @@ ngx_int_t ngx_http_manta_limit_response(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 ngx_int_t ngx_http_manta_limit_policy(ngx_pool_t *pool,
     ngx_shm_zone_t *shm_zone, ngx_uint_t rate, ngx_str_t *policy);
+ngx_int_t ngx_http_manta_limit_merge(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf);
 ngx_int_t ngx_http_manta_limit_evictions(ngx_shm_zone_t *shm_zone,
     ngx_uint_t *evictions);
 char *ngx_http_manta_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,

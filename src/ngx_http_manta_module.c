@@ -738,6 +738,11 @@ ngx_http_manta_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->limit_policy = { 0, NULL };
+     *     conf->limit_own = NULL;
+     *     conf->limit_nown = 0;
+     *     conf->limit_fresh = { 0, NULL };
+     *     conf->limit_fresh_remaining = 0;
+     *     conf->limit_fresh_reset = 0;
      *     conf->limit_burst = 0;
      *     conf->limit_delay = 0;
      *     conf->endpoint_pos = { { 0, NULL }, 0 };
@@ -884,11 +889,7 @@ ngx_http_manta_merge_limit(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *prev,
         return NGX_CONF_ERROR;
     }
 
-    if (conf->limit_zone
-        && ngx_http_manta_limit_policy(cf->pool, conf->limit_zone, 0,
-                                       &conf->limit_policy)
-           != NGX_OK)
-    {
+    if (conf->limit_zone && ngx_http_manta_limit_merge(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

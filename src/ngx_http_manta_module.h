@@ -47,6 +47,14 @@
 #define NGX_HTTP_MANTA_SOURCE_CACHED    4
 
 
+/* RateLimit-Policy of a location for bots of their own rate */
+
+typedef struct {
+    ngx_uint_t                 rate;
+    ngx_str_t                  value;
+} ngx_http_manta_policy_t;
+
+
 typedef struct {
     ngx_str_t                  file;
     uint32_t                   account;   /* the file's: limit buckets */
@@ -113,6 +121,16 @@ typedef struct {
 
     ngx_shm_zone_t            *limit_zone;
     ngx_str_t                  limit_policy;   /* for the zone's rate */
+    ngx_http_manta_policy_t   *limit_own;      /* for bots' own rates */
+    ngx_uint_t                 limit_nown;
+    /*
+     * RateLimit for a bot charged from a drained bucket at the zone's rate
+     * and the location's burst, its r and t: sent as it is whenever a
+     * response's fields are these
+     */
+    ngx_str_t                  limit_fresh;
+    unsigned                   limit_fresh_remaining;
+    unsigned                   limit_fresh_reset;
     ngx_uint_t                 limit_burst;
     ngx_uint_t                 limit_delay;
     ngx_flag_t                 limit_dry_run;
@@ -171,8 +189,9 @@ typedef struct {
     ngx_int_t                  status;      /* the phase handler's answer */
     ngx_str_t                  bot_id;      /* decoded and validated */
     ngx_str_t                  query;       /* the canonical query */
-    ngx_str_t                  limit_key;   /* account + botId */
-    uint32_t                   limit_hash;  /* its CRC32 */
+    ngx_str_t                  limit_key;   /* botId, in limit_account */
+    uint32_t                   limit_account;
+    uint32_t                   limit_hash;  /* manta_limit_hash() */
     const manta_cred_t        *cred;
     ngx_str_t                  caller_id;   /* accepted: $manta_caller */
     u_char                    *body;        /* forwarded, wiped at the end */

@@ -3,7 +3,8 @@
  *
  * Fuzzes the rate parser (manta_rate_parse) and the leaky bucket run at
  * that rate (manta_limit_take, manta_limit_fields,
- * manta_limit_retry_after, manta_limit_idle, manta_backoff).  The input is
+ * manta_limit_retry_after, manta_limit_idle, manta_backoff), and
+ * manta_limit_charge against take then fields.  The input is
  * "RATE\nOPS": the rate as in "10r/s", then binary: the rate to use when
  * RATE is invalid, the burst, the delay, then two bytes per request: 14
  * bits of a number and 2 of what it is (ms later, ms earlier, minutes
@@ -162,10 +163,10 @@ rate_ref(const char *s, size_t len)
 static void
 step(manta_bucket_t *b, const manta_limit_t *l, uint64_t now)
 {
-    unsigned          q, w, r, t, retry, quota, f[4];
+    unsigned          q, w, r, t, retry, quota, f[4], g[4];
     uint64_t          delay, base, empty, d;
     manta_bucket_t    saved, later, fresh;
-    manta_limit_rc_t  rc;
+    manta_limit_rc_t  rc, rc2;
 
     manta_limit_fields(b, l, now, &q, &w, &r, &t);
 
@@ -208,6 +209,18 @@ step(manta_bucket_t *b, const manta_limit_t *l, uint64_t now)
     base = (b->last > now) ? b->last : now;
 
     rc = manta_limit_take(b, l, now, &delay);
+
+    /* manta_limit_charge(): the same decision, bucket and fields */
+
+    later = saved;
+    d = 12345;
+
+    rc2 = manta_limit_charge(&later, l, now, &d, &g[2], &g[3]);
+    manta_limit_fields(b, l, now, &g[0], &g[1], &f[2], &f[3]);
+
+    fuzz_assert(rc2 == rc && d == delay
+                && memcmp(&later, b, sizeof(manta_bucket_t)) == 0
+                && g[2] == f[2] && g[3] == f[3]);
 
     /* remaining > 0 exactly when this request was not rejected */
 

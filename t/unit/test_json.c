@@ -5,6 +5,7 @@
  */
 
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ static void escape_is(const char *src, size_t len, const char *expected,
 static void error_body_is(const char *message, int code, const char *bot_id,
     const char *expected, const char *name);
 static void escape_runs(void);
+static void uint_runs(void);
 
 
 void
@@ -45,6 +47,8 @@ test_json(void)
         *end = '\0';
         is_str(buf, uints[i].s, "manta_uint: %s", uints[i].s);
     }
+
+    uint_runs();
 
     escape_is(S(""), "", "escape: empty");
     escape_is(S("plain text"), "plain text", "escape: plain");
@@ -190,4 +194,70 @@ error_body_is(const char *message, int code, const char *bot_id,
     is_mem(buf, n, expected, "%s", name);
 
     free(buf);
+}
+
+
+/*
+ * manta_uint() against snprintf() on both sides of every power of ten, of
+ * 2^32 and 2^64, and on a pseudo-random sweep of each length: the digits,
+ * the end, and nothing written past it
+ */
+
+static void
+uint_runs(void)
+{
+    int                  bad;
+    char                 buf[32], want[32], *end;
+    size_t               i, k, n;
+    unsigned long long   v, p, x, vals[160];
+
+    n = 0;
+    p = 1;
+
+    for (k = 0; k < 20; k++) {
+        vals[n++] = p - 1;
+        vals[n++] = p;
+        vals[n++] = p + 1;
+        vals[n++] = p * 5 + 3;
+        p *= 10;
+    }
+
+    vals[n++] = 4294967294ULL;
+    vals[n++] = 4294967295ULL;
+    vals[n++] = 4294967296ULL;
+    vals[n++] = 4294967297ULL;
+    vals[n++] = 18446744073709551614ULL;
+    vals[n++] = 18446744073709551615ULL;
+
+    bad = 0;
+    x = 88172645463325252ULL;
+
+    for (i = 0; i < n + 200000; i++) {
+
+        if (i < n) {
+            v = vals[i];
+
+        } else {
+            /* xorshift64, then a random length */
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v = x >> (x % 64);
+        }
+
+        memset(buf, 'x', sizeof(buf));
+        end = manta_uint(buf, v);
+        snprintf(want, sizeof(want), "%llu", v);
+
+        if ((size_t) (end - buf) != strlen(want)
+            || memcmp(buf, want, strlen(want)) != 0
+            || *end != 'x')
+        {
+            if (bad++ < 5) {
+                diag("manta_uint(%s) wrong", want);
+            }
+        }
+    }
+
+    is_int(bad, 0, "manta_uint: %zu values as snprintf()", n + 200000);
 }

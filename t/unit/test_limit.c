@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "manta_creds.h"
@@ -49,6 +50,9 @@ static void backoff_is(const char *value, time_t now, unsigned expected,
     const char *test);
 static void test_idle(void);
 static void test_own_rate(void);
+static void test_hash(void);
+static void test_charge(void);
+static int hash_cmp(const void *a, const void *b);
 
 
 static const take_step_t  take_burst2[] = {
@@ -497,6 +501,8 @@ test_limit(void)
 
     test_idle();
     test_own_rate();
+    test_hash();
+    test_charge();
 }
 
 
@@ -694,4 +700,172 @@ backoff_is(const char *value, time_t now, unsigned expected,
 {
     is_int(manta_backoff_seconds(value, value ? strlen(value) : 0, now),
            expected, "%s", test);
+}
+
+
+static int
+hash_cmp(const void *a, const void *b)
+{
+    uint32_t  x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+    return (x > y) - (x < y);
+}
+
+
+/*
+ * manta_limit_hash(): a function of the account and the key's bytes alone
+ * (not of what follows them, not of their address), every byte of keys
+ * of each length up to 40 counts, and 100000 botIds of one account hardly
+ * collide
+ */
+
+static void
+test_hash(void)
+{
+    char       key[64], copy[80];
+    size_t     i, len, n, moved, collisions;
+    uint32_t   h, account, *hs;
+
+    account = 0x5eed1234;
+    moved = 0;
+    n = 0;
+
+    for (len = 1; len <= 40; len++) {
+
+        for (i = 0; i < len; i++) {
+            key[i] = (char) ('a' + (i * 7 + len) % 26);
+        }
+
+        h = manta_limit_hash(account, key, len);
+
+        memset(copy, 0xff, sizeof(copy));
+        memcpy(copy + 3, key, len);
+
+        if (manta_limit_hash(account, copy + 3, len) != h) {
+            moved++;
+        }
+
+        for (i = 0; i < len; i++) {
+            copy[3 + i] ^= 0x20;
+            n += (manta_limit_hash(account, copy + 3, len) == h);
+            copy[3 + i] ^= 0x20;
+        }
+
+        n += (len > 1 && manta_limit_hash(account, key, len - 1) == h);
+        n += (manta_limit_hash(account + 1, key, len) == h);
+        n += (manta_limit_hash(account ^ 0x80000000, key, len) == h);
+    }
+
+    is_int(moved, 0, "hash: the same bytes elsewhere, the same hash");
+    is_int(n, 0, "hash: any byte changed, the length shortened or another "
+           "account, another hash");
+
+    hs = malloc(100000 * sizeof(uint32_t));
+    if (hs == NULL) {
+        ok(0, "hash: malloc");
+        return;
+    }
+
+    for (i = 0; i < 100000; i++) {
+        len = (size_t) snprintf(key, 32, "bot-%zu", i);
+        hs[i] = manta_limit_hash(account, key, len);
+    }
+
+    qsort(hs, 100000, sizeof(uint32_t), hash_cmp);
+
+    collisions = 0;
+
+    for (i = 1; i < 100000; i++) {
+        collisions += (hs[i] == hs[i - 1]);
+    }
+
+    free(hs);
+
+    /* about one expected of a 32-bit hash */
+    ok(collisions <= 5, "hash: %zu collisions in 100000 botIds", collisions);
+}
+
+
+/*
+ * manta_limit_charge() against manta_limit_take() then
+ * manta_limit_fields() on the same buckets: the decision, the delay, the
+ * bucket and the fields, over random requests of bots whose limit
+ * changes (their own rate, another location's burst), at times that go
+ * on, stand still, go back, or start at 0
+ */
+
+static void
+test_charge(void)
+{
+    size_t            i, j, bad;
+    uint64_t          now, d1, d2, x;
+    unsigned          q, w, r1, t1, r2, t2;
+    manta_limit_t     l;
+    manta_bucket_t    b1, b2;
+    manta_limit_rc_t  rc1, rc2;
+
+    static const unsigned  rates[] = {
+        0, 1, 16, 999, 1000, 1001, 2000, 16666, 60000, 1000000,
+        1000000000, 4294967000U
+    };
+
+    static const unsigned  bursts[] = {
+        0, 1, 2, 5, 60, 1000, MANTA_LIMIT_MAX
+    };
+
+    bad = 0;
+    x = 0x2545f4914f6cdd1dULL;
+
+    for (i = 0; i < 2000; i++) {
+        memset(&b1, 0, sizeof(manta_bucket_t));
+        now = (i % 4 == 0) ? 0 : T0;
+
+        for (j = 0; j < 50; j++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+
+            if (j == 0 || x % 8 == 0) {
+                l.rate = rates[(x >> 8) % (sizeof(rates) / sizeof(rates[0]))];
+                l.burst = bursts[(x >> 16)
+                                 % (sizeof(bursts) / sizeof(bursts[0]))];
+                l.delay = ((x >> 24) % 3 == 0) ? l.burst
+                          : ((x >> 24) % 3 == 1) ? 0 : l.burst / 2;
+            }
+
+            switch ((x >> 32) % 6) {
+            case 0:
+                break;
+            case 1:
+                now = (now > 50) ? now - (x >> 40) % 50 : now;
+                break;
+            case 2:
+                now += (x >> 40) % 100000000;
+                break;
+            default:
+                now += (x >> 40) % 2000;
+            }
+
+            b2 = b1;
+
+            rc1 = manta_limit_take(&b1, &l, now, &d1);
+            manta_limit_fields(&b1, &l, now, &q, &w, &r1, &t1);
+
+            rc2 = manta_limit_charge(&b2, &l, now, &d2, &r2, &t2);
+
+            if (rc1 != rc2 || d1 != d2 || r1 != r2 || t1 != t2
+                || memcmp(&b1, &b2, sizeof(manta_bucket_t)) != 0)
+            {
+                if (bad++ < 5) {
+                    diag("charge: rate %u burst %u delay %u now %llu: "
+                         "%d %llu %u %u, charge %d %llu %u %u",
+                         l.rate, l.burst, l.delay, (unsigned long long) now,
+                         rc1, (unsigned long long) d1, r1, t1,
+                         rc2, (unsigned long long) d2, r2, t2);
+                }
+            }
+        }
+    }
+
+    is_int(bad, 0, "charge: as take then fields, 100000 requests");
 }
