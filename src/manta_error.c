@@ -64,6 +64,7 @@ static int manta_error_read(const char *body, size_t len,
 static void manta_error_fast_members(const char *body,
     const manta_jtok_t *tok, int obj, const manta_str_t *names, size_t n,
     int *idx);
+static int manta_error_same(const char *a, const char *b, size_t len);
 static int manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
     size_t count, const int *top, const char *bot_id,
     const manta_str_t *redact, size_t nredact, int body_clean);
@@ -637,7 +638,7 @@ manta_error_fast_members(const char *body, const manta_jtok_t *tok, int obj,
 
         for (k = 0; k < n; k++) {
             if (names[k].len == len && names[k].data[0] == name[0]
-                && memcmp(names[k].data, name, len) == 0)
+                && manta_error_same(names[k].data, name, len))
             {
                 idx[k] = (int) i + 1;
                 break;
@@ -646,6 +647,50 @@ manta_error_fast_members(const char *body, const manta_jtok_t *tok, int obj,
 
         i = tok[i + 1].next;
     }
+}
+
+
+/*
+ * memcmp(a, b, len) == 0 for the short names looked up: two overlapping
+ * loads of 8 or 4 bytes, within the len bytes of each, compare them all
+ */
+
+static int
+manta_error_same(const char *a, const char *b, size_t len)
+{
+    size_t    i;
+    uint32_t  x4, y4, z4, w4;
+    uint64_t  x8, y8, z8, w8;
+
+    if (len >= 8) {
+        if (len > 16) {
+            return memcmp(a, b, len) == 0;
+        }
+
+        memcpy(&x8, a, 8);
+        memcpy(&y8, b, 8);
+        memcpy(&z8, a + len - 8, 8);
+        memcpy(&w8, b + len - 8, 8);
+
+        return ((x8 ^ y8) | (z8 ^ w8)) == 0;
+    }
+
+    if (len >= 4) {
+        memcpy(&x4, a, 4);
+        memcpy(&y4, b, 4);
+        memcpy(&z4, a + len - 4, 4);
+        memcpy(&w4, b + len - 4, 4);
+
+        return ((x4 ^ y4) | (z4 ^ w4)) == 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (a[i] != b[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

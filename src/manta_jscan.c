@@ -87,6 +87,13 @@ static const unsigned char  manta_jscan_plain[256] = {
 };
 
 
+/* 1: JSON's white space, as manta_json_ws() */
+
+static const unsigned char  manta_jscan_ws[256] = {
+    ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1
+};
+
+
 manta_jscan_rc_t
 manta_jscan(const char *buf, size_t len, manta_jtok_t *tok, size_t ntok,
     size_t *count)
@@ -116,7 +123,7 @@ manta_jscan(const char *buf, size_t len, manta_jtok_t *tok, size_t ntok,
 
     for ( ;; ) {
 
-        while (js.p < js.last && manta_json_ws(*js.p)) {
+        while (js.p < js.last && manta_jscan_ws[*js.p]) {
             js.p++;
         }
 

@@ -304,6 +304,44 @@ static const rewrite_case_t  almost_cases[] = {
 };
 
 
+/*
+ * member names as long as one looked up and with its first byte, that
+ * differ in a later byte: the tokenizer's lookup compares them in words
+ */
+
+static const rewrite_case_t  near_cases[] = {
+    { S("{\"messagE\":\"x\",\"detail\":\"d\"}"), 400, "b",
+      ER("d", "400", "b"), "near name: last byte of message" },
+    { S("{\"mesSage\":\"x\"}"), 400, "b",
+      ER("Bad Request", "400", "b"), "near name: middle byte of message" },
+    { S("{\"tItle\":\"t\",\"error\":\"e\"}"), 400, "b",
+      ER("e", "400", "b"), "near name: second byte of title" },
+    { S("{\"titlE\":\"t\",\"erroR\":\"e\",\"detaiL\":\"d\"}"), 400, "b",
+      ER("Bad Request", "400", "b"), "near names of 5 and 6 bytes" },
+    { S("{\"message1\":\"x\",\"messag\":\"y\"}"), 400, "b",
+      ER("Bad Request", "400", "b"), "near names: one byte more or less" },
+    { S("{\"errResponsE\":{\"message\":\"m\"}}"), 400, "b",
+      ER("Bad Request", "400", "b"), "near name: last byte of errResponse" },
+    { S("{\"errRes_onse\":{\"message\":\"m\"}}"), 400, "b",
+      ER("Bad Request", "400", "b"),
+      "near name: middle byte of errResponse" },
+    { S("{\"success\":false,\"errResponse\":{\"messagf\":\"m\","
+        "\"code\":400}}"), 400, NULL,
+      ER_NOBOT("Bad Request", "400"), "near name: errResponse.messagf" },
+    { S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+        "\"codE\":400,\"botId\":\"b\"}}"), 400, "bot-1",
+      ER("m", "400", "bot-1"), "near name: errResponse.codE" },
+    { S("{\"succesS\":false,\"errResponse\":{\"message\":\"m\","
+        "\"code\":400,\"botId\":\"b\"}}"), 400, "bot-1",
+      ER("m", "400", "bot-1"), "near name: succesS" },
+    { S("{\"success\":false,\"errResponse\":{\"message\":\"m\","
+        "\"code\":400,\"botIe\":\"b\"}}"), 400, "bot-1",
+      "{\"success\":false,\"errResponse\":{\"message\":\"m\","
+      "\"code\":400,\"botIe\":\"b\",\"botId\":\"bot-1\"}}",
+      "near name: botIe is not botId, which is filled in" },
+};
+
+
 static void test_error_cases(void);
 static void test_error_direct(void);
 
@@ -520,6 +558,7 @@ test_error_cases(void)
     /* almost ErrorResponses: rewritten with their message */
 
     rewrites_are(almost_cases, NCASES(almost_cases));
+    rewrites_are(near_cases, NCASES(near_cases));
 
     /* long messages: redacted, then cut on a UTF-8 boundary */
 
