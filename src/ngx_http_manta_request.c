@@ -67,7 +67,10 @@ static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
 
 
 /* room for an ErrorResponse of a fixed message without its botId */
-#define NGX_HTTP_MANTA_ERROR_HEAD  256
+#define NGX_HTTP_MANTA_ERROR_HEAD   256
+
+/* room for an ErrorResponse written on the stack */
+#define NGX_HTTP_MANTA_ERROR_STACK  2048
 
 
 /*
@@ -1006,6 +1009,8 @@ static ngx_int_t
 ngx_http_manta_send_error(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_uint_t status, const char *message, manta_reason_t own)
 {
+    char         buf[NGX_HTTP_MANTA_ERROR_STACK];
+    size_t       len;
     u_char      *p;
     ngx_str_t    body, *head;
     const char  *bot_id;
@@ -1033,17 +1038,40 @@ ngx_http_manta_send_error(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         return ngx_http_manta_send_json(r, &body, NULL, NULL);
     }
 
-    body.len = manta_error_body_len(message, ngx_strlen(message),
+    /*
+     * Another message is written once, on the stack, when it fits there
+     * whatever its bytes: the body with an empty message and botId, and
+     * at most 6 bytes (\u00XX) for each byte of them.
+     */
+
+    len = ngx_strlen(message);
+
+    if (manta_error_body_len("", 0, (int) status, bot_id ? "" : NULL, 0)
+        + 6 * (len + ctx->bot_id.len)
+        <= sizeof(buf))
+    {
+        body.len = manta_error_body(buf, message, len, (int) status, bot_id,
+                                    ctx->bot_id.len);
+
+        body.data = ngx_pnalloc(r->pool, body.len);
+        if (body.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(body.data, buf, body.len);
+
+    } else {
+        body.len = manta_error_body_len(message, len, (int) status, bot_id,
+                                        ctx->bot_id.len);
+
+        body.data = ngx_pnalloc(r->pool, body.len);
+        if (body.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        body.len = manta_error_body((char *) body.data, message, len,
                                     (int) status, bot_id, ctx->bot_id.len);
-
-    body.data = ngx_pnalloc(r->pool, body.len);
-    if (body.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    body.len = manta_error_body((char *) body.data, message,
-                                ngx_strlen(message), (int) status, bot_id,
-                                ctx->bot_id.len);
 
     r->headers_out.status = status;
 
