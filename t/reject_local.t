@@ -25,6 +25,8 @@ use Manta::Test;
 ###############################################################################
 
 my $t = Manta::Test->new()->write_gateway(<<'EOF',
+listen  127.0.0.1:%%PORT_H2%%  http2;
+
 %%MANTA_TAG(/tiny/clientTag; manta_limit zone=tiny)%%
 
 %%MANTA_TAG(/info/clientTag; manta_limit zone=tiny;
@@ -147,6 +149,34 @@ is(scalar @lines, 2, 'twin: two lines');
     is(join(' ', @a[1 .. 4], $a[6] // ''), join(' ', @b[1 .. 4], $b[6] // ''),
         'twin: same level, pid#tid, connection and context');
     ok(@a && @b && $a[0] le $b[0], 'twin: the time');
+}
+
+# the same over HTTP/2: the stream's log
+
+for my $i (1 .. 2) {
+    $r = $t->h2('POST', '/info/clientTag?botId=twin2',
+        headers => ['Content-Type' => 'application/json'],
+        body => '{"name":"x"}');
+    is($r && $r->{status}, $i == 1 ? 200 : 429, "twin h2: request $i");
+}
+
+is($r && $r->{body}, body_of($limited, 429, 'twin2'),
+    'twin h2: the ErrorResponse');
+
+@lines = lines_with('botId=twin2 HTTP/2.0', 2);
+@lines = grep { /limiting requests|request rejected: rate_limited/ } @lines;
+is(scalar @lines, 2, 'twin h2: two lines');
+
+{
+    my @a = ($lines[0] // '') =~ $line_re;
+    my @b = ($lines[1] // '') =~ $line_re;
+
+    is($a[5], 'limiting requests by zone "tiny", botId "twin2"',
+        'twin h2: the module\'s line first');
+    is($b[5], 'manta: request rejected: rate_limited',
+        'twin h2: nginx\'s line second');
+    is(join(' ', @a[1 .. 4], $a[6] // ''), join(' ', @b[1 .. 4], $b[6] // ''),
+        'twin h2: same level, pid#tid, connection and context');
 }
 
 # the line is masked as every line of a gateway request is
