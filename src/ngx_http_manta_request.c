@@ -1092,8 +1092,8 @@ static ngx_str_t *
 ngx_http_manta_error_head(manta_reason_t reason, ngx_uint_t status,
     const char *message)
 {
-    char                         probe[NGX_HTTP_MANTA_ERROR_HEAD + 3];
-    size_t                       len, n;
+    char                          probe[NGX_HTTP_MANTA_ERROR_HEAD + 3];
+    size_t                        len, n;
     ngx_http_manta_error_head_t  *eh;
 
     if ((ngx_uint_t) reason > MANTA_NOMEM) {
