@@ -29,6 +29,7 @@
 
 #include <utf8proc.h>
 
+#include "manta_json.h"
 #include "manta_request.h"
 #include "manta_util.h"
 
@@ -74,6 +75,8 @@ static size_t manta_nfc_decompose(const utf8proc_uint8_t *p, size_t len,
     utf8proc_int32_t *buf, size_t cap);
 static manta_reason_t manta_nfc_order(utf8proc_int32_t *buf, size_t n);
 static int manta_white_space(int32_t cp);
+static int32_t manta_name_hex4(const unsigned char *p);
+static unsigned manta_nfc_qc_byte(int32_t cp);
 
 
 size_t
@@ -580,8 +583,268 @@ manta_name_bad_cp(utf8proc_int32_t cp, const utf8proc_property_t *prop,
 }
 
 
+const unsigned char *
+manta_name_scan(const unsigned char *p, const unsigned char *last,
+    char *dst, char **end, size_t *count, int *escaped)
+{
+    int        esc;
+    char      *o;
+    size_t     n, extra;
+    int32_t    cp, lo;
+    unsigned   v;
+
+    o = dst;
+    esc = 0;
+
+    /* the bytes written that are not code points of their own */
+
+    extra = 0;
+
+    for ( ;; ) {
+        p = manta_json_copy_plain(p, last, &o);
+
+        if (p == last) {
+            return NULL;
+        }
+
+        if (*p == '"') {
+            break;
+        }
+
+        if (*p == ' ') {
+            do {
+                p++;
+            } while (p < last && *p == ' ');
+
+            goto space;
+        }
+
+        if (*p == '\\') {
+
+            if (last - p < 2) {
+                return NULL;
+            }
+
+            switch (p[1]) {
+
+            case '"':
+            case '\\':
+                o[0] = '\\';
+                o[1] = (char) p[1];
+                o += 2;
+                p += 2;
+                extra++;
+                esc = 1;
+                continue;
+
+            case '/':
+                *o++ = '/';
+                p += 2;
+                continue;
+
+            case 'u':
+                break;
+
+            default:
+                /* \b \f \n \r \t are controls, the others invalid */
+                return NULL;
+            }
+
+            if (last - p < 6) {
+                return NULL;
+            }
+
+            cp = manta_name_hex4(p + 2);
+            p += 6;
+
+            if (cp < 0x80) {
+
+                if (cp == ' ') {
+                    goto space;
+                }
+
+                if (cp < 0x20 || cp == 0x7f) {
+                    /* bad hex digits (-1), \u0000 and the controls */
+                    return NULL;
+                }
+
+                if (cp == '"' || cp == '\\') {
+                    *o++ = '\\';
+                    extra++;
+                    esc = 1;
+                }
+
+                *o++ = (char) cp;
+                continue;
+            }
+
+            if (cp >= 0xd800 && cp <= 0xdfff) {
+
+                /* a high surrogate and a low one */
+
+                if (cp >= 0xdc00 || last - p < 6 || p[0] != '\\'
+                    || p[1] != 'u')
+                {
+                    return NULL;
+                }
+
+                lo = manta_name_hex4(p + 2);
+
+                if (lo < 0xdc00 || lo > 0xdfff) {
+                    return NULL;
+                }
+
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+            }
+
+            v = manta_nfc_qc_byte(cp);
+
+            if (!(v & MANTA_NFC_QC_PLAIN)) {
+
+                if (v == MANTA_NFC_YES && manta_white_space(cp)) {
+                    goto space;
+                }
+
+                return NULL;
+            }
+
+            /* UTF-8 of 2 to 4 bytes, never longer than the escape */
+
+            if (cp < 0x800) {
+                o[0] = (char) (0xc0 | (cp >> 6));
+                o[1] = (char) (0x80 | (cp & 0x3f));
+                o += 2;
+                extra += 1;
+
+            } else if (cp < 0x10000) {
+                o[0] = (char) (0xe0 | (cp >> 12));
+                o[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                o[2] = (char) (0x80 | (cp & 0x3f));
+                o += 3;
+                extra += 2;
+
+            } else {
+                o[0] = (char) (0xf0 | (cp >> 18));
+                o[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
+                o[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                o[3] = (char) (0x80 | (cp & 0x3f));
+                o += 4;
+                extra += 3;
+            }
+
+            continue;
+        }
+
+        if (*p < 0x80) {
+            /* controls (jansson rejects them raw) and DEL */
+            return NULL;
+        }
+
+        n = manta_utf8_decode(p, last, &cp);
+
+        if (n == 0) {
+            return NULL;
+        }
+
+        v = manta_nfc_qc_byte(cp);
+
+        if (!(v & MANTA_NFC_QC_PLAIN)) {
+
+            if (v == MANTA_NFC_YES && manta_white_space(cp)) {
+                p += n;
+                goto space;
+            }
+
+            return NULL;
+        }
+
+        /* the sequence copied as it is */
+
+        switch (n) {
+
+        case 4:
+            o[3] = (char) p[3];
+            /* fall through */
+
+        case 3:
+            o[2] = (char) p[2];
+            /* fall through */
+
+        default:
+            o[1] = (char) p[1];
+            o[0] = (char) p[0];
+        }
+
+        o += n;
+        p += n;
+        extra += n - 1;
+
+        continue;
+
+    space:
+
+        /*
+         * White_Space: dropped at the start, a run of it written as one
+         * space (no other code point is written as a space), taken back
+         * at the end
+         */
+
+        if (o != dst && o[-1] != ' ') {
+            *o++ = ' ';
+        }
+    }
+
+    if (o != dst && o[-1] == ' ') {
+        o--;
+    }
+
+    *end = o;
+    *count = (size_t) (o - dst) - extra;
+    *escaped = esc;
+
+    return p;
+}
+
+
+/* the value of the four hex digits at p, of either case; -1 otherwise */
+
+static int32_t
+manta_name_hex4(const unsigned char *p)
+{
+    int  a, b, c, d;
+
+    a = manta_hex_value(p[0]);
+    b = manta_hex_value(p[1]);
+    c = manta_hex_value(p[2]);
+    d = manta_hex_value(p[3]);
+
+    if ((a | b | c | d) < 0) {
+        return -1;
+    }
+
+    return a << 12 | b << 8 | c << 4 | d;
+}
+
+
 unsigned
 manta_nfc_qc(int32_t cp)
+{
+    return manta_nfc_qc_byte(cp) & ~MANTA_NFC_QC_PLAIN;
+}
+
+
+int
+manta_name_plain(int32_t cp)
+{
+    return (manta_nfc_qc_byte(cp) & MANTA_NFC_QC_PLAIN) != 0;
+}
+
+
+/* the table's byte for cp, MANTA_NFC_QC_PLAIN included */
+
+static unsigned
+manta_nfc_qc_byte(int32_t cp)
 {
     size_t  block;
 

@@ -54,8 +54,7 @@ static const unsigned char *manta_body_fast_unescape(const unsigned char *v,
     size_t buf_size, const char **value, size_t *value_len);
 static int manta_body_fast_tail(const unsigned char *p,
     const unsigned char *last);
-static const unsigned char *manta_body_ascii_copy(const unsigned char *p,
-    const unsigned char *last, char **dst);
+static int manta_is_mark(int32_t cp);
 static const unsigned char *manta_skip_json_ws(const unsigned char *p,
     const unsigned char *last);
 static manta_reason_t manta_body_json_name(const manta_body_opts_t *opts,
@@ -514,7 +513,7 @@ manta_body_check_ascii(const manta_body_opts_t *opts, const char *data,
     p = v;
 
     for ( ;; ) {
-        p = manta_body_ascii_copy(p, last, &o);
+        p = manta_json_copy_plain(p, last, &o);
 
         if (p == last || *p != ' ') {
             break;
@@ -570,6 +569,94 @@ manta_body_check_ascii(const manta_body_opts_t *opts, const char *data,
 
     } else {
         *name_len = count;
+        *rc = MANTA_OK;
+    }
+
+    return 1;
+}
+
+
+int
+manta_body_check_text(const manta_body_opts_t *opts, const char *data,
+    size_t len, char *dst, size_t dst_size, size_t *name_len,
+    manta_reason_t *rc, char *msg, size_t msg_size)
+{
+    int                   escaped;
+    char                 *o;
+    size_t                count;
+    int32_t               cp;
+    const unsigned char  *p, *v, *last;
+
+    if (dst_size < len) {
+        return 0;
+    }
+
+    last = (const unsigned char *) data + len;
+
+    v = manta_body_fast_head((const unsigned char *) data, last);
+    if (v == NULL) {
+        return 0;
+    }
+
+    p = manta_name_scan(v, last, dst, &o, &count, &escaped);
+
+    if (p == NULL || !manta_body_fast_tail(p + 1, last)) {
+        return 0;
+    }
+
+    /*
+     * step 6 as manta_name_normalize() judges it and in its words; the
+     * pattern is matched against the name itself, not its JSON escaping:
+     * a name with an escape is left to the general path then
+     */
+
+    if (p != v && o != dst && count <= opts->name_max_length
+        && opts->name_re != NULL && escaped)
+    {
+        return 0;
+    }
+
+    *name_len = 0;
+
+    if (msg_size) {
+        msg[0] = '\0';
+    }
+
+    cp = (unsigned char) dst[0];
+
+    if (p == v) {
+        manta_message(msg, msg_size, "name is empty");
+        *rc = MANTA_INVALID_NAME;
+
+    } else if (o == dst) {
+        manta_message(msg, msg_size, "name is blank: it has only white "
+                      "space or invisible characters");
+        *rc = MANTA_INVALID_NAME;
+
+    } else if (cp >= 0x80
+               && manta_utf8_decode((const unsigned char *) dst,
+                                    (const unsigned char *) o, &cp) != 0
+               && manta_is_mark(cp))
+    {
+        manta_message(msg, msg_size, "name starts with a combining mark "
+                      "(U+%04X)", (unsigned) cp);
+        *rc = MANTA_INVALID_NAME;
+
+    } else if (count > opts->name_max_length) {
+        manta_message(msg, msg_size, "name is %zu characters long, at most "
+                      "%zu are allowed", count, opts->name_max_length);
+        *rc = MANTA_INVALID_NAME;
+
+    } else if (opts->name_re != NULL
+               && manta_re_match(opts->name_re, dst, (size_t) (o - dst))
+                  != 1)
+    {
+        manta_message(msg, msg_size,
+                      "name does not match the allowed pattern");
+        *rc = MANTA_INVALID_NAME;
+
+    } else {
+        *name_len = (size_t) (o - dst);
         *rc = MANTA_OK;
     }
 
@@ -1007,72 +1094,21 @@ manta_body_fast_tail(const unsigned char *p, const unsigned char *last)
 }
 
 
-/*
- * Copies the plain bytes from p on to *dst, moving *dst on: printable
- * ASCII other than the space, '"' and '\\'.  Returns the first other
- * byte, or last.  Whole words of eight bytes are copied at once, the
- * last one even when it holds fewer plain bytes: the caller's buffer has
- * room for as many bytes as there are from p to last.
- */
+/* a combining mark: step 6 rejects a name that starts with one */
 
-static const unsigned char *
-manta_body_ascii_copy(const unsigned char *p, const unsigned char *last,
-    char **dst)
+static int
+manta_is_mark(int32_t cp)
 {
-    char      *o;
+    switch (utf8proc_category((utf8proc_int32_t) cp)) {
 
-#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
-     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+        return 1;
 
-    size_t     n;
-    uint64_t   x, q, b, m;
-
-#endif
-
-    o = *dst;
-
-#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
-     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-
-    /*
-     * as in manta_json_run(): bytes up to 0x20 set their top bit when 0x21
-     * is subtracted, '"' and '\\' when 1 is subtracted from them XORed,
-     * 0x7f and more have it or get it when 1 is added (a carry comes only
-     * from 0xff, itself marked, and goes to a later byte)
-     */
-
-    while (last - p >= 8) {
-        memcpy(&x, p, 8);
-
-        q = x ^ (MANTA_JSON_ONES * '"');
-        b = x ^ (MANTA_JSON_ONES * '\\');
-
-        m = ((x - MANTA_JSON_ONES * 0x21) & ~x) | ((q - MANTA_JSON_ONES) & ~q)
-            | ((b - MANTA_JSON_ONES) & ~b) | x | (x + MANTA_JSON_ONES);
-
-        m &= MANTA_JSON_ONES * 0x80;
-
-        memcpy(o, &x, 8);
-
-        if (m != 0) {
-            n = __builtin_ctzll(m) >> 3;
-            *dst = o + n;
-            return p + n;
-        }
-
-        o += 8;
-        p += 8;
+    default:
+        return 0;
     }
-
-#endif
-
-    while (p < last && *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
-        *o++ = (char) *p++;
-    }
-
-    *dst = o;
-
-    return p;
 }
 
 

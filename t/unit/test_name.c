@@ -45,6 +45,7 @@ typedef struct {
 static void name_case(const manta_body_opts_t *opts, const name_case_t *c);
 static void stream_safe(const manta_body_opts_t *opts);
 static void nfc_table(void);
+static void plain_table(void);
 static void nfc_pairs(void);
 static void nfc_quick_check(const manta_body_opts_t *opts);
 static void collapse_all(void);
@@ -293,6 +294,7 @@ test_name(void)
 
     stream_safe(&opts);
     nfc_table();
+    plain_table();
     nfc_pairs();
     nfc_quick_check(&opts);
     collapse_all();
@@ -510,6 +512,133 @@ nfc_table(void)
            "NFC table: singleton U+212B ANGSTROM SIGN (No)");
     is_int(manta_nfc_qc(0x0344) & 3, MANTA_NFC_NO,
            "NFC table: non-starter decomposition U+0344 (No)");
+}
+
+
+/*
+ * The table's MANTA_NFC_QC_PLAIN (manta_name_plain()), which
+ * manta_name_scan() copies without steps 1 to 4, for every code point but
+ * the surrogates: one is never ASCII, is a starter whose decomposition
+ * starts with one, NFC_Quick_Check Yes, not Default_Ignorable; between
+ * two letters manta_name_normalize() keeps it as it is, and alone too,
+ * unless it is a combining mark (rejected at the start of a name).  The
+ * White_Space that manta_name_scan() takes for a space (table value 0)
+ * manta_name_normalize() takes for one too.
+ */
+
+static void
+plain_table(void)
+{
+    int                        plain;
+    char                       src[16], msg[MANTA_MESSAGE_MAX], *out;
+    size_t                     n, len, out_len, bad_props, bad_kept, count;
+    manta_reason_t             rc;
+    utf8proc_int32_t           cp;
+    manta_body_opts_t          opts;
+    const utf8proc_property_t  *prop;
+
+    opts.name_max_length = 64;
+    opts.name_re = NULL;
+    opts.unknown_fields = MANTA_UNKNOWN_FIELDS_REJECT;
+    opts.client_secret = MANTA_CLIENT_SECRET_REJECT;
+
+    bad_props = 0;
+    bad_kept = 0;
+    count = 0;
+
+    for (cp = 0; cp <= 0x10ffff; cp++) {
+        if (cp >= 0xd800 && cp <= 0xdfff) {
+            continue;
+        }
+
+        plain = manta_name_plain(cp);
+
+        if (!plain && !(manta_nfc_qc(cp) == 0 && cp >= 0x80
+                        && (cp == 0xa0 || cp == 0x1680
+                            || (cp >= 0x2000 && cp <= 0x200a)
+                            || cp == 0x2028 || cp == 0x2029
+                            || cp == 0x202f || cp == 0x205f
+                            || cp == 0x3000)))
+        {
+            continue;
+        }
+
+        count += plain;
+        prop = utf8proc_get_property(cp);
+
+        if (cp < 0x80 || prop->combining_class != 0 || prop->ignorable
+            || (manta_nfc_qc(cp) & 0x0f) != MANTA_NFC_YES)
+        {
+            if (bad_props++ == 0) {
+                diag("U+%04X: plain, but its properties say not",
+                     (unsigned) cp);
+            }
+
+            continue;
+        }
+
+        src[0] = 'x';
+        n = 1 + (size_t) (manta_utf8_encode(src + 1, cp) - (src + 1));
+        len = n + 1;
+        src[n] = 'x';
+
+        rc = alloc_name_normalize(&opts, src, len, &out, &out_len, msg,
+                                  sizeof(msg));
+
+        if (rc != MANTA_OK
+            || (plain && (out_len != len || memcmp(out, src, len) != 0))
+            || (!plain && (out_len != 3 || memcmp(out, "x x", 3) != 0)))
+        {
+            if (bad_kept++ == 0) {
+                diag("U+%04X: between two letters: %s", (unsigned) cp, msg);
+            }
+        }
+
+        if (rc == MANTA_OK) {
+            free(out);
+        }
+
+        if (!plain) {
+            continue;
+        }
+
+        rc = alloc_name_normalize(&opts, src + 1, n - 1, &out, &out_len,
+                                  msg, sizeof(msg));
+
+        if (rc == MANTA_OK) {
+            if (out_len != n - 1 || memcmp(out, src + 1, n - 1) != 0) {
+                if (bad_kept++ == 0) {
+                    diag("U+%04X: alone, changed", (unsigned) cp);
+                }
+            }
+
+            free(out);
+
+        } else if (strncmp(msg, "name starts with a combining mark", 33)
+                   != 0)
+        {
+            if (bad_kept++ == 0) {
+                diag("U+%04X: alone: %s", (unsigned) cp, msg);
+            }
+        }
+    }
+
+    is_int(bad_props, 0, "plain table: every plain code point a starter, "
+           "NFC_Quick_Check Yes, not Default_Ignorable");
+    is_int(bad_kept, 0, "plain table: every plain code point kept as it "
+           "is, every White_Space taken for a space");
+    ok(count > 100000, "plain table: %zu plain code points", count);
+    ok(!manta_name_plain(0x2800) && !manta_name_plain(0x3000)
+       && !manta_name_plain(0x200b) && !manta_name_plain(0xe000)
+       && !manta_name_plain(0x0301) && !manta_name_plain(0x212b)
+       && !manta_name_plain(0x0378) && !manta_name_plain(0x202e)
+       && !manta_name_plain(0x0085) && !manta_name_plain(0x41),
+       "plain table: U+2800, White_Space, ignorable, private-use, marks of "
+       "a class, NFC_QC No, unassigned, bidi controls, C1, ASCII are not "
+       "plain");
+    ok(manta_name_plain(0xe9) && manta_name_plain(0x6771)
+       && manta_name_plain(0x1f600) && manta_name_plain(0x093f),
+       "plain table: e-acute, CJK, emoji, U+093F are plain");
 }
 
 
