@@ -44,17 +44,12 @@ static manta_reason_t manta_bot_id_decode(const char *p, const char *last,
     char *out, size_t *len);
 static int manta_body_fast(const char *data, size_t len, char *buf,
     size_t buf_size, const char **value, size_t *value_len);
-static const unsigned char *manta_body_fast_head(const unsigned char *p,
-    const unsigned char *last);
 static const unsigned char *manta_body_fast_string(const unsigned char *v,
     const unsigned char *last, char *buf, size_t buf_size,
     const char **value, size_t *value_len);
 static const unsigned char *manta_body_fast_unescape(const unsigned char *v,
     const unsigned char *p, const unsigned char *last, char *buf,
     size_t buf_size, const char **value, size_t *value_len);
-static int manta_body_fast_tail(const unsigned char *p,
-    const unsigned char *last);
-static int manta_is_mark(int32_t cp);
 static const unsigned char *manta_skip_json_ws(const unsigned char *p,
     const unsigned char *last);
 static manta_reason_t manta_body_json_name(const manta_body_opts_t *opts,
@@ -576,94 +571,6 @@ manta_body_check_ascii(const manta_body_opts_t *opts, const char *data,
 }
 
 
-int
-manta_body_check_text(const manta_body_opts_t *opts, const char *data,
-    size_t len, char *dst, size_t dst_size, size_t *name_len,
-    manta_reason_t *rc, char *msg, size_t msg_size)
-{
-    int                   escaped;
-    char                 *o;
-    size_t                count;
-    int32_t               cp;
-    const unsigned char  *p, *v, *last;
-
-    if (dst_size < len) {
-        return 0;
-    }
-
-    last = (const unsigned char *) data + len;
-
-    v = manta_body_fast_head((const unsigned char *) data, last);
-    if (v == NULL) {
-        return 0;
-    }
-
-    p = manta_name_scan(v, last, dst, &o, &count, &escaped);
-
-    if (p == NULL || !manta_body_fast_tail(p + 1, last)) {
-        return 0;
-    }
-
-    /*
-     * step 6 as manta_name_normalize() judges it and in its words; the
-     * pattern is matched against the name itself, not its JSON escaping:
-     * a name with an escape is left to the general path then
-     */
-
-    if (p != v && o != dst && count <= opts->name_max_length
-        && opts->name_re != NULL && escaped)
-    {
-        return 0;
-    }
-
-    *name_len = 0;
-
-    if (msg_size) {
-        msg[0] = '\0';
-    }
-
-    cp = (unsigned char) dst[0];
-
-    if (p == v) {
-        manta_message(msg, msg_size, "name is empty");
-        *rc = MANTA_INVALID_NAME;
-
-    } else if (o == dst) {
-        manta_message(msg, msg_size, "name is blank: it has only white "
-                      "space or invisible characters");
-        *rc = MANTA_INVALID_NAME;
-
-    } else if (cp >= 0x80
-               && manta_utf8_decode((const unsigned char *) dst,
-                                    (const unsigned char *) o, &cp) != 0
-               && manta_is_mark(cp))
-    {
-        manta_message(msg, msg_size, "name starts with a combining mark "
-                      "(U+%04X)", (unsigned) cp);
-        *rc = MANTA_INVALID_NAME;
-
-    } else if (count > opts->name_max_length) {
-        manta_message(msg, msg_size, "name is %zu characters long, at most "
-                      "%zu are allowed", count, opts->name_max_length);
-        *rc = MANTA_INVALID_NAME;
-
-    } else if (opts->name_re != NULL
-               && manta_re_match(opts->name_re, dst, (size_t) (o - dst))
-                  != 1)
-    {
-        manta_message(msg, msg_size,
-                      "name does not match the allowed pattern");
-        *rc = MANTA_INVALID_NAME;
-
-    } else {
-        *name_len = (size_t) (o - dst);
-        *rc = MANTA_OK;
-    }
-
-    return 1;
-}
-
-
 manta_reason_t
 manta_body_check_json(const manta_body_opts_t *opts, const char *data,
     size_t len, char *name, size_t name_size, size_t *name_len, char *msg,
@@ -918,9 +825,8 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
 }
 
 
-/* '{', "name", ':' and '"', with white space between: what follows, or NULL */
 
-static const unsigned char *
+const unsigned char *
 manta_body_fast_head(const unsigned char *p, const unsigned char *last)
 {
     if (last - p >= (ptrdiff_t) sizeof(MANTA_BODY_HEAD) - 1
@@ -1079,11 +985,15 @@ manta_body_fast_unescape(const unsigned char *v, const unsigned char *p,
 }
 
 
-/* after the string's closing quote: '}' with white space around, no more */
 
-static int
+int
 manta_body_fast_tail(const unsigned char *p, const unsigned char *last)
 {
+    if (last - p == 1 && *p == '}') {
+        /* as almost every caller sends it */
+        return 1;
+    }
+
     p = manta_skip_json_ws(p, last);
 
     if (p == last || *p++ != '}') {
@@ -1091,24 +1001,6 @@ manta_body_fast_tail(const unsigned char *p, const unsigned char *last)
     }
 
     return manta_skip_json_ws(p, last) == last;
-}
-
-
-/* a combining mark: step 6 rejects a name that starts with one */
-
-static int
-manta_is_mark(int32_t cp)
-{
-    switch (utf8proc_category((utf8proc_int32_t) cp)) {
-
-    case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC:
-    case UTF8PROC_CATEGORY_ME:
-        return 1;
-
-    default:
-        return 0;
-    }
 }
 
 

@@ -115,16 +115,30 @@ int manta_body_check_ascii(const manta_body_opts_t *opts, const char *data,
 
 /*
  * manta_body_check_ascii() for more names: a body {"name":"<text>"} whose
- * string manta_name_scan() takes (UTF-8, JSON escapes).  On MANTA_OK the
- * normalized name at dst is JSON-escaped, as manta_body_build() would
- * write it, *name_len bytes.  Returns 0 (dst may have been written to, msg
- * not) for any other body, for a dst_size below len, and for a name with
- * an escape when opts->name_re is set.  Same answers and messages as
- * manta_body_check() (t/fuzz/fuzz_body_fast.c holds it to that).
+ * string holds printable ASCII, JSON escapes (\" \\ \/ and \uXXXX,
+ * surrogate pairs too) and UTF-8, every code point above U+007F
+ * MANTA_NFC_QC_PLAIN or White_Space (but U+2000 and U+2001), normalized
+ * in one pass.  On MANTA_OK the normalized name at dst is JSON-escaped,
+ * as manta_body_build() would write it, *name_len bytes.  Returns 0 (dst
+ * may have been written to, msg not) for any other body, for a dst_size
+ * below len, and for a name with an escape when opts->name_re is set.
+ * Same answers and messages as manta_body_check() (t/fuzz/fuzz_body_fast.c
+ * holds it to that).
  */
 int manta_body_check_text(const manta_body_opts_t *opts, const char *data,
     size_t len, char *dst, size_t dst_size, size_t *name_len,
     manta_reason_t *rc, char *msg, size_t msg_size);
+
+/*
+ * The two ends of the body {"name":"<text>"}: manta_body_fast_head()
+ * reads '{', "name", ':' and '"', with JSON white space between, and
+ * returns what follows, or NULL; manta_body_fast_tail(), from after the
+ * string's closing quote, is 1 for '}' with white space around and
+ * nothing more.
+ */
+const unsigned char *manta_body_fast_head(const unsigned char *p,
+    const unsigned char *last);
+int manta_body_fast_tail(const unsigned char *p, const unsigned char *last);
 
 /*
  * manta_body_check() with jansson for every body.  manta_body_check()
@@ -186,22 +200,6 @@ unsigned manta_nfc_qc(int32_t cp);
  */
 int manta_name_plain(int32_t cp);
 
-/*
- * Steps 1 to 5 of manta_name_normalize() in one pass as a JSON string is
- * read, for the common name: p is the byte after the string's opening
- * quote.  The string may hold printable ASCII, JSON escapes (\" \\ \/
- * and \uXXXX, surrogate pairs too) and UTF-8, where every code point
- * above U+007F is MANTA_NFC_QC_PLAIN or White_Space of NFC_Quick_Check=Yes
- * and every one below it printable or the space.  Writes the normalized
- * name at dst with its JSON escaping (\" and \\; dst needs as many bytes
- * as there are from p to last) and returns the closing quote, with *end
- * the end of what it wrote, *count its code points and *escaped 1 when it
- * wrote an escape.  NULL for any other string (dst may have been written
- * to): the general path decides.
- */
-const unsigned char *manta_name_scan(const unsigned char *p,
-    const unsigned char *last, char *dst, char **end, size_t *count,
-    int *escaped);
 
 /* the name buffer for len bytes of input: NFC at most triples UTF-8 */
 size_t manta_name_size(size_t len);

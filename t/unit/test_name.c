@@ -46,6 +46,7 @@ static void name_case(const manta_body_opts_t *opts, const name_case_t *c);
 static void stream_safe(const manta_body_opts_t *opts);
 static void nfc_table(void);
 static void plain_table(void);
+static void nfc_stable(void);
 static void nfc_pairs(void);
 static void nfc_quick_check(const manta_body_opts_t *opts);
 static void collapse_all(void);
@@ -295,6 +296,7 @@ test_name(void)
     stream_safe(&opts);
     nfc_table();
     plain_table();
+    nfc_stable();
     nfc_pairs();
     nfc_quick_check(&opts);
     collapse_all();
@@ -703,6 +705,109 @@ nfc_pairs(void)
     is_int(bad, 0, "NFC quick check: Yes for %zu pairs of %zu starters and "
            "every code point, NFC leaves each as it is", yes,
            sizeof(bases) / sizeof(bases[0]));
+}
+
+
+/*
+ * NFC from the last stable code point on (manta_nfc()): after prefixes
+ * of ASCII, precomposed letters, CJK, a mark, a removed Default_Ignorable
+ * and a Hangul jamo, a starter and every code point that is not a starter
+ * of NFC_Quick_Check=Yes, then a letter: the name is utf8proc's NFC of
+ * the whole (the ignorable left out).
+ */
+
+static void
+nfc_stable(void)
+{
+    char                text[64], want[64], msg[MANTA_MESSAGE_MAX], *out;
+    size_t              i, j, len, wlen, out_len, tried, bad;
+    manta_reason_t      rc;
+    utf8proc_int32_t    cp;
+    utf8proc_ssize_t    n;
+    utf8proc_uint8_t   *nfc;
+    manta_body_opts_t   opts;
+
+    static const char  *const prefixes[][2] = {
+        { "xy", "xy" },
+        { "x\xc3\xa9", "x\xc3\xa9" },
+        { "\xe6\x9d\xb1", "\xe6\x9d\xb1" },
+        { "a\xcc\x96", "a\xcc\x96" },
+        { "a\xe2\x80\x8b" "b", "ab" },
+        { "\xe1\x84\x80", "\xe1\x84\x80" }
+    };
+
+    static const utf8proc_int32_t  bases[] = {
+        'e', 'A', 0x00e9, 0x0627, 0x0b47, 0x1100, 0xac00, 0x05d0
+    };
+
+    opts.name_max_length = 64;
+    opts.name_re = NULL;
+    opts.unknown_fields = MANTA_UNKNOWN_FIELDS_REJECT;
+    opts.client_secret = MANTA_CLIENT_SECRET_REJECT;
+
+    tried = 0;
+    bad = 0;
+
+    for (cp = 0x80; cp <= 0x10ffff; cp++) {
+        /* U+2000 and U+2001 are White_Space, collapsed after NFC */
+
+        if ((cp >= 0xd800 && cp <= 0xdfff) || cp == 0x2000 || cp == 0x2001
+            || ((manta_nfc_qc(cp) & 3) == MANTA_NFC_YES
+                && utf8proc_get_property(cp)->combining_class == 0))
+        {
+            continue;
+        }
+
+        for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+            for (j = 0; j < sizeof(bases) / sizeof(bases[0]); j++) {
+                len = strlen(prefixes[i][0]);
+                memcpy(text, prefixes[i][0], len);
+                len += (size_t) utf8proc_encode_char(bases[j],
+                                        (utf8proc_uint8_t *) text + len);
+                len += (size_t) utf8proc_encode_char(cp,
+                                        (utf8proc_uint8_t *) text + len);
+                text[len++] = 'z';
+
+                wlen = strlen(prefixes[i][1]);
+                memcpy(want, prefixes[i][1], wlen);
+                memcpy(want + wlen, text + strlen(prefixes[i][0]),
+                       len - strlen(prefixes[i][0]));
+                wlen += len - strlen(prefixes[i][0]);
+
+                rc = alloc_name_normalize(&opts, text, len, &out, &out_len,
+                                          msg, sizeof(msg));
+
+                if (rc != MANTA_OK) {
+                    continue;
+                }
+
+                tried++;
+
+                n = utf8proc_map((const utf8proc_uint8_t *) want,
+                                 (utf8proc_ssize_t) wlen, &nfc,
+                                 UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+
+                if (n < 0 || (size_t) n != out_len
+                    || memcmp(nfc, out, out_len) != 0)
+                {
+                    if (bad++ == 0) {
+                        diag("prefix %zu, U+%04X U+%04X: not utf8proc's NFC",
+                             i, (unsigned) bases[j], (unsigned) cp);
+                    }
+                }
+
+                if (n >= 0) {
+                    free(nfc);
+                }
+
+                free(out);
+            }
+        }
+    }
+
+    ok(tried > 50000, "NFC from the stable code point: %zu names", tried);
+    is_int(bad, 0, "NFC from the stable code point: every one utf8proc's "
+           "NFC of the whole");
 }
 
 
