@@ -1196,6 +1196,17 @@ manta_nfc_decompose(const utf8proc_uint8_t *p, size_t len,
 
         p += m;
 
+        if (cp < 0x80) {
+            /* ASCII has no decomposition */
+
+            if (n == cap) {
+                return (size_t) -1;
+            }
+
+            buf[n++] = cp;
+            continue;
+        }
+
         bc = 0;
         m = utf8proc_decompose_char(cp, buf + n, (utf8proc_ssize_t) (cap - n),
                                     UTF8PROC_DECOMPOSE, &bc);
@@ -1227,7 +1238,9 @@ manta_nfc_order(utf8proc_int32_t *buf, size_t n)
     for (i = 0; i < n; i += k) {
 
         for (k = 0; i + k < n; k++) {
-            ccc = utf8proc_get_property(buf[i + k])->combining_class;
+            /* ASCII: starters */
+            ccc = (buf[i + k] < 0x80)
+                  ? 0 : utf8proc_get_property(buf[i + k])->combining_class;
 
             if (ccc == 0) {
                 break;
