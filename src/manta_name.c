@@ -29,6 +29,7 @@
 
 #include <utf8proc.h>
 
+#include "manta_json.h"
 #include "manta_request.h"
 #include "manta_util.h"
 
@@ -53,7 +54,8 @@ static manta_reason_t manta_name_check(const manta_body_opts_t *opts,
     const char *out, const char *o, size_t count, int visible, char *msg,
     size_t msg_size);
 static manta_reason_t manta_name_filter(const char *src, size_t len,
-    char **kept, size_t *kept_len, int *is_nfc, char *msg, size_t msg_size);
+    char **kept, size_t *kept_len, int *is_nfc, size_t *stable, char *msg,
+    size_t msg_size);
 static size_t manta_name_cp(const unsigned char *p,
     const unsigned char *last, int32_t *cp, const utf8proc_property_t **prop,
     char *msg, size_t msg_size);
@@ -68,12 +70,18 @@ static manta_nfc_qc_t manta_nfc_qc_step(unsigned v,
     utf8proc_propval_t ccc, utf8proc_propval_t *last_ccc,
     manta_nfc_qc_t qc);
 static manta_reason_t manta_nfc(const char *src, size_t len,
-    utf8proc_int32_t *stack, size_t stack_cap, utf8proc_uint8_t **nfc,
-    size_t *nfc_len);
+    size_t stable, utf8proc_int32_t *stack, size_t stack_cap,
+    utf8proc_uint8_t **nfc, size_t *nfc_len);
 static size_t manta_nfc_decompose(const utf8proc_uint8_t *p, size_t len,
     utf8proc_int32_t *buf, size_t cap);
 static manta_reason_t manta_nfc_order(utf8proc_int32_t *buf, size_t n);
 static int manta_white_space(int32_t cp);
+static const unsigned char *manta_name_scan(const unsigned char *p,
+    const unsigned char *last, char *dst, char **end, size_t *count,
+    int *escaped);
+static int manta_is_mark(int32_t cp);
+static int32_t manta_name_hex4(const unsigned char *p);
+static unsigned manta_nfc_qc_byte(int32_t cp);
 
 
 size_t
@@ -92,7 +100,7 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 {
     int                   is_nfc, visible;
     char                 *o, *kept;
-    size_t                count, kept_len;
+    size_t                count, kept_len, stable;
     manta_reason_t        rc;
     utf8proc_int32_t      stack[MANTA_NFC_STACK];
     utf8proc_uint8_t     *nfc;
@@ -113,8 +121,8 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
     nfc = NULL;
 
-    rc = manta_name_filter(src, len, &kept, &kept_len, &is_nfc, msg,
-                           msg_size);
+    rc = manta_name_filter(src, len, &kept, &kept_len, &is_nfc, &stable,
+                           msg, msg_size);
     if (rc != MANTA_OK) {
         goto failed;
     }
@@ -130,7 +138,8 @@ manta_name_normalize(const manta_body_opts_t *opts, const char *src,
 
     if (!is_nfc) {
 
-        rc = manta_nfc(src, len, stack, MANTA_NFC_STACK, &nfc, &len);
+        rc = manta_nfc(src, len, stable, stack, MANTA_NFC_STACK, &nfc,
+                       &len);
 
         if (rc != MANTA_OK) {
             goto failed;
@@ -364,15 +373,21 @@ manta_name_check(const manta_body_opts_t *opts, const char *out,
  * on failure too), counts the runs of non-starters from the table of
  * manta_nfc_qc.h and runs the quick check of UAX #15 on the text as step 2
  * leaves it: *is_nfc = 1 when it is NFC already (NFC_Quick_Check=Yes), 0
- * when it may not be (No or Maybe).
+ * when it may not be (No or Maybe).  *stable is where NFC has to start
+ * then, in that text: the last code point before the quick check stopped
+ * saying Yes that is a starter of NFC_Quick_Check=Yes whose decomposition
+ * starts with a starter (0 when there is none).  Nothing before such a
+ * code point is reordered or composed with it or what follows, and the
+ * text before it is NFC: NFC of the whole is that text and NFC of the
+ * rest.
  */
 
 static manta_reason_t
 manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
-    int *is_nfc, char *msg, size_t msg_size)
+    int *is_nfc, size_t *stable, char *msg, size_t msg_size)
 {
     char                       *k;
-    size_t                      run, step;
+    size_t                      run, step, at;
     int32_t                     cp;
     manta_reason_t              rc;
     manta_nfc_qc_t              qc;
@@ -383,6 +398,7 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
     *kept = NULL;
     *kept_len = 0;
     *is_nfc = 0;
+    *stable = 0;
 
     k = NULL;
     run = 0;
@@ -406,6 +422,13 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
 
             if (k != NULL) {
                 k = manta_cpymem(k, start, (size_t) (p - start));
+            }
+
+            if (qc == MANTA_NFC_YES) {
+                /* the run's last byte, in the text step 2 leaves */
+                *stable = (k != NULL)
+                          ? (size_t) (k - *kept) - 1
+                          : (size_t) (p - (const unsigned char *) src) - 1;
             }
 
             continue;
@@ -435,6 +458,15 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
                               &qc, msg, msg_size);
         if (rc != MANTA_OK) {
             return rc;
+        }
+
+        at = (k != NULL) ? (size_t) (k - *kept)
+                         : (size_t) (start - (const unsigned char *) src);
+
+        if (qc == MANTA_NFC_YES && prop->combining_class == 0
+            && (manta_nfc_qc(cp) & 0x0f) == MANTA_NFC_YES)
+        {
+            *stable = at;
         }
 
         if (k != NULL) {
@@ -580,8 +612,403 @@ manta_name_bad_cp(utf8proc_int32_t cp, const utf8proc_property_t *prop,
 }
 
 
+int
+manta_body_check_text(const manta_body_opts_t *opts, const char *data,
+    size_t len, char *dst, size_t dst_size, size_t *name_len,
+    manta_reason_t *rc, char *msg, size_t msg_size)
+{
+    int                   escaped;
+    char                 *o;
+    size_t                count;
+    int32_t               cp;
+    const unsigned char  *p, *v, *last;
+
+    if (dst_size < len) {
+        return 0;
+    }
+
+    last = (const unsigned char *) data + len;
+
+    v = manta_body_fast_head((const unsigned char *) data, last);
+    if (v == NULL) {
+        return 0;
+    }
+
+    p = manta_name_scan(v, last, dst, &o, &count, &escaped);
+
+    if (p == NULL || !manta_body_fast_tail(p + 1, last)) {
+        return 0;
+    }
+
+    /*
+     * step 6 as manta_name_normalize() judges it and in its words; the
+     * pattern is matched against the name itself, not its JSON escaping:
+     * a name with an escape is left to the general path then
+     */
+
+    if (p != v && o != dst && count <= opts->name_max_length
+        && opts->name_re != NULL && escaped)
+    {
+        return 0;
+    }
+
+    *name_len = 0;
+
+    if (msg_size) {
+        msg[0] = '\0';
+    }
+
+    cp = (unsigned char) dst[0];
+
+    if (p == v) {
+        manta_message(msg, msg_size, "name is empty");
+        *rc = MANTA_INVALID_NAME;
+
+    } else if (o == dst) {
+        manta_message(msg, msg_size, "name is blank: it has only white "
+                      "space or invisible characters");
+        *rc = MANTA_INVALID_NAME;
+
+    } else if (cp >= 0x80
+               && manta_utf8_decode((const unsigned char *) dst,
+                                    (const unsigned char *) o, &cp) != 0
+               && manta_is_mark(cp))
+    {
+        manta_message(msg, msg_size, "name starts with a combining mark "
+                      "(U+%04X)", (unsigned) cp);
+        *rc = MANTA_INVALID_NAME;
+
+    } else if (count > opts->name_max_length) {
+        manta_message(msg, msg_size, "name is %zu characters long, at most "
+                      "%zu are allowed", count, opts->name_max_length);
+        *rc = MANTA_INVALID_NAME;
+
+    } else if (opts->name_re != NULL
+               && manta_re_match(opts->name_re, dst, (size_t) (o - dst))
+                  != 1)
+    {
+        manta_message(msg, msg_size,
+                      "name does not match the allowed pattern");
+        *rc = MANTA_INVALID_NAME;
+
+    } else {
+        *name_len = (size_t) (o - dst);
+        *rc = MANTA_OK;
+    }
+
+    return 1;
+}
+
+
+/*
+ * Steps 1 to 5 of manta_name_normalize() in one pass as a JSON string is
+ * read, for the common name: p is the byte after the string's opening
+ * quote.  The string may hold printable ASCII, JSON escapes (\" \\ \/
+ * and \uXXXX, surrogate pairs too) and UTF-8, where every code point
+ * above U+007F is MANTA_NFC_QC_PLAIN or White_Space of NFC_Quick_Check=Yes
+ * (a table value of 0) and every one below it printable or the space.
+ * Writes the normalized name at dst with its JSON escaping (\" and \\;
+ * dst needs as many bytes as there are from p to last: nothing it writes
+ * is longer than what it read) and returns the closing quote, with *end
+ * the end of what it wrote, *count its code points and *escaped 1 when it
+ * wrote an escape.  NULL for any other string (dst may have been written
+ * to): the general path decides.
+ */
+
+static const unsigned char *
+manta_name_scan(const unsigned char *p, const unsigned char *last,
+    char *dst, char **end, size_t *count, int *escaped)
+{
+    int        esc;
+    char      *o;
+    size_t     n, extra;
+    int32_t    cp, lo;
+    unsigned   v;
+
+    o = dst;
+    esc = 0;
+
+    /* the bytes written that are not code points of their own */
+
+    extra = 0;
+
+    for ( ;; ) {
+        p = manta_json_copy_plain(p, last, &o);
+
+        if (p == last) {
+            return NULL;
+        }
+
+        if (*p == '"') {
+            break;
+        }
+
+        if (*p == ' ') {
+            do {
+                p++;
+            } while (p < last && *p == ' ');
+
+            goto space;
+        }
+
+        if (*p == '\\') {
+
+            if (last - p < 2) {
+                return NULL;
+            }
+
+            switch (p[1]) {
+
+            case '"':
+            case '\\':
+                o[0] = '\\';
+                o[1] = (char) p[1];
+                o += 2;
+                p += 2;
+                extra++;
+                esc = 1;
+                continue;
+
+            case '/':
+                *o++ = '/';
+                p += 2;
+                continue;
+
+            case 'u':
+                break;
+
+            default:
+                /* \b \f \n \r \t are controls, the others invalid */
+                return NULL;
+            }
+
+            if (last - p < 6) {
+                return NULL;
+            }
+
+            cp = manta_name_hex4(p + 2);
+            p += 6;
+
+            if (cp < 0x80) {
+
+                if (cp == ' ') {
+                    goto space;
+                }
+
+                if (cp < 0x20 || cp == 0x7f) {
+                    /* bad hex digits (-1), \u0000 and the controls */
+                    return NULL;
+                }
+
+                if (cp == '"' || cp == '\\') {
+                    *o++ = '\\';
+                    extra++;
+                    esc = 1;
+                }
+
+                *o++ = (char) cp;
+                continue;
+            }
+
+            if (cp >= 0xd800 && cp <= 0xdfff) {
+
+                /* a high surrogate and a low one */
+
+                if (cp >= 0xdc00 || last - p < 6 || p[0] != '\\'
+                    || p[1] != 'u')
+                {
+                    return NULL;
+                }
+
+                lo = manta_name_hex4(p + 2);
+
+                if (lo < 0xdc00 || lo > 0xdfff) {
+                    return NULL;
+                }
+
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+            }
+
+            v = manta_nfc_qc_byte(cp);
+
+            if (!(v & MANTA_NFC_QC_PLAIN)) {
+
+                if (v == MANTA_NFC_YES && manta_white_space(cp)) {
+                    goto space;
+                }
+
+                return NULL;
+            }
+
+            /* UTF-8 of 2 to 4 bytes, never longer than the escape */
+
+            if (cp < 0x800) {
+                o[0] = (char) (0xc0 | (cp >> 6));
+                o[1] = (char) (0x80 | (cp & 0x3f));
+                o += 2;
+                extra += 1;
+
+            } else if (cp < 0x10000) {
+                o[0] = (char) (0xe0 | (cp >> 12));
+                o[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                o[2] = (char) (0x80 | (cp & 0x3f));
+                o += 3;
+                extra += 2;
+
+            } else {
+                o[0] = (char) (0xf0 | (cp >> 18));
+                o[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
+                o[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                o[3] = (char) (0x80 | (cp & 0x3f));
+                o += 4;
+                extra += 3;
+            }
+
+            continue;
+        }
+
+        if (*p < 0x80) {
+            /* controls (jansson rejects them raw) and DEL */
+            return NULL;
+        }
+
+        n = manta_utf8_decode(p, last, &cp);
+
+        if (n == 0) {
+            return NULL;
+        }
+
+        v = manta_nfc_qc_byte(cp);
+
+        if (!(v & MANTA_NFC_QC_PLAIN)) {
+
+            if (v == MANTA_NFC_YES && manta_white_space(cp)) {
+                p += n;
+                goto space;
+            }
+
+            return NULL;
+        }
+
+        /* the sequence copied as it is */
+
+        switch (n) {
+
+        case 4:
+            o[3] = (char) p[3];
+            /* fall through */
+
+        case 3:
+            o[2] = (char) p[2];
+            /* fall through */
+
+        default:
+            o[1] = (char) p[1];
+            o[0] = (char) p[0];
+        }
+
+        o += n;
+        p += n;
+        extra += n - 1;
+
+        continue;
+
+    space:
+
+        /*
+         * White_Space: dropped at the start, a run of it written as one
+         * space (no other code point is written as a space), taken back
+         * at the end
+         */
+
+        if (o != dst && o[-1] != ' ') {
+            *o++ = ' ';
+        }
+    }
+
+    if (o != dst && o[-1] == ' ') {
+        o--;
+    }
+
+    *end = o;
+    *count = (size_t) (o - dst) - extra;
+    *escaped = esc;
+
+    return p;
+}
+
+
+/* a combining mark: step 6 rejects a name that starts with one */
+
+static int
+manta_is_mark(int32_t cp)
+{
+    switch (utf8proc_category((utf8proc_int32_t) cp)) {
+
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+        return 1;
+
+    default:
+        return 0;
+    }
+}
+
+
+/*
+ * The value of the four hex digits at p, of either case; -1 otherwise.
+ * One table look-up a digit: 0x10 | its value, 0 for another byte.
+ */
+
+static int32_t
+manta_name_hex4(const unsigned char *p)
+{
+    unsigned  a, b, c, d;
+
+    static const unsigned char  hex[256] = {
+        ['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13,
+        ['4'] = 0x14, ['5'] = 0x15, ['6'] = 0x16, ['7'] = 0x17,
+        ['8'] = 0x18, ['9'] = 0x19,
+        ['A'] = 0x1a, ['B'] = 0x1b, ['C'] = 0x1c, ['D'] = 0x1d,
+        ['E'] = 0x1e, ['F'] = 0x1f,
+        ['a'] = 0x1a, ['b'] = 0x1b, ['c'] = 0x1c, ['d'] = 0x1d,
+        ['e'] = 0x1e, ['f'] = 0x1f
+    };
+
+    a = hex[p[0]];
+    b = hex[p[1]];
+    c = hex[p[2]];
+    d = hex[p[3]];
+
+    if (!(a & b & c & d & 0x10)) {
+        return -1;
+    }
+
+    return (int32_t) ((a & 0xf) << 12 | (b & 0xf) << 8 | (c & 0xf) << 4
+                      | (d & 0xf));
+}
+
+
 unsigned
 manta_nfc_qc(int32_t cp)
+{
+    return manta_nfc_qc_byte(cp) & ~MANTA_NFC_QC_PLAIN;
+}
+
+
+int
+manta_name_plain(int32_t cp)
+{
+    return (manta_nfc_qc_byte(cp) & MANTA_NFC_QC_PLAIN) != 0;
+}
+
+
+/* the table's byte for cp, MANTA_NFC_QC_PLAIN included */
+
+static unsigned
+manta_nfc_qc_byte(int32_t cp)
 {
     size_t  block;
 
@@ -666,14 +1093,17 @@ manta_nfc_qc_step(unsigned v, utf8proc_propval_t ccc,
  * NFC of valid UTF-8, as utf8proc_map(UTF8PROC_STABLE | UTF8PROC_COMPOSE)
  * computes it, but decomposing once and putting the marks in canonical
  * order with an insertion sort of each run of non-starters: the runs are
- * at most 30 long (Stream-Safe), so the work is linear.  *nfc is the
- * caller's stack (stack_cap code points) when the decomposition surely
- * fits there, else malloc()ed.
+ * at most 30 long (Stream-Safe), so the work is linear.  The first stable
+ * bytes are NFC and nothing after them interacts with them (see
+ * manta_name_filter()): they are copied, only the rest is normalized.
+ * *nfc is the caller's stack (stack_cap code points) when the
+ * decomposition surely fits there, else malloc()ed.
  */
 
 static manta_reason_t
-manta_nfc(const char *src, size_t len, utf8proc_int32_t *stack,
-    size_t stack_cap, utf8proc_uint8_t **nfc, size_t *nfc_len)
+manta_nfc(const char *src, size_t len, size_t stable,
+    utf8proc_int32_t *stack, size_t stack_cap, utf8proc_uint8_t **nfc,
+    size_t *nfc_len)
 {
     size_t             cap, n;
     utf8proc_int32_t  *buf;
@@ -681,10 +1111,12 @@ manta_nfc(const char *src, size_t len, utf8proc_int32_t *stack,
 
     /*
      * a canonical decomposition has at most 4 code points and only
-     * characters of 2 bytes or more have one: 2 code points a byte suffice
+     * characters of 2 bytes or more have one: 2 code points a byte
+     * suffice; their 8 bytes a byte also hold the stable bytes and the
+     * UTF-8 of the rest, at most 3 bytes a byte of it
      */
 
-    if (len > (size_t) PTRDIFF_MAX / 8 - 1) {
+    if (len > (size_t) PTRDIFF_MAX / 8 - 1 || stable > len) {
         return MANTA_INVALID_NAME;
     }
 
@@ -700,7 +1132,8 @@ manta_nfc(const char *src, size_t len, utf8proc_int32_t *stack,
         }
     }
 
-    n = manta_nfc_decompose((const utf8proc_uint8_t *) src, len, buf, cap);
+    n = manta_nfc_decompose((const utf8proc_uint8_t *) src + stable,
+                            len - stable, buf, cap);
 
     if (n == (size_t) -1 || manta_nfc_order(buf, n) != MANTA_OK) {
         goto failed;
@@ -716,7 +1149,12 @@ manta_nfc(const char *src, size_t len, utf8proc_int32_t *stack,
     }
 
     *nfc = (utf8proc_uint8_t *) buf;
-    *nfc_len = (size_t) m;
+    *nfc_len = stable + (size_t) m;
+
+    if (stable) {
+        memmove(*nfc + stable, *nfc, (size_t) m);
+        memcpy(*nfc, src, stable);
+    }
 
     return MANTA_OK;
 
@@ -758,6 +1196,17 @@ manta_nfc_decompose(const utf8proc_uint8_t *p, size_t len,
 
         p += m;
 
+        if (cp < 0x80) {
+            /* ASCII has no decomposition */
+
+            if (n == cap) {
+                return (size_t) -1;
+            }
+
+            buf[n++] = cp;
+            continue;
+        }
+
         bc = 0;
         m = utf8proc_decompose_char(cp, buf + n, (utf8proc_ssize_t) (cap - n),
                                     UTF8PROC_DECOMPOSE, &bc);
@@ -789,7 +1238,9 @@ manta_nfc_order(utf8proc_int32_t *buf, size_t n)
     for (i = 0; i < n; i += k) {
 
         for (k = 0; i + k < n; k++) {
-            ccc = utf8proc_get_property(buf[i + k])->combining_class;
+            /* ASCII: starters */
+            ccc = (buf[i + k] < 0x80)
+                  ? 0 : utf8proc_get_property(buf[i + k])->combining_class;
 
             if (ccc == 0) {
                 break;

@@ -174,18 +174,18 @@ manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
 
     /*
      * the query first: the forwarded body follows it, and the name of a
-     * plain ASCII body is normalized straight into its place there, after
-     * the prefix, which holds the secret and is written only once the
-     * body passed
+     * common body (manta_body_check_text()) is normalized and JSON-escaped
+     * straight into its place there, after the prefix, which holds the
+     * secret and is written only once the body passed
      */
 
     query_len = manta_query(buf, plan->bot_id, plan->bot_id_len);
     body = buf + query_len;
     room = 2 * manta_plan_name_max(conf, len);
 
-    if (manta_body_check_ascii(&conf->body, data, len,
-                               body + cred->body_prefix_len, room, &name_len,
-                               &rc, plan->message, sizeof(plan->message)))
+    if (manta_body_check_text(&conf->body, data, len,
+                              body + cred->body_prefix_len, room, &name_len,
+                              &rc, plan->message, sizeof(plan->message)))
     {
         if (rc == MANTA_OK && conf->token_expiry_check
             && manta_cred_expired(cred, now))
@@ -194,7 +194,7 @@ manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
         }
 
         if (rc == MANTA_OK) {
-            /* the name needs no escaping */
+            /* the name is JSON-escaped already */
             memcpy(body, cred->body_prefix, cred->body_prefix_len);
             memcpy(body + cred->body_prefix_len + name_len, "\"}", 2);
 

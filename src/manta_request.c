@@ -44,18 +44,12 @@ static manta_reason_t manta_bot_id_decode(const char *p, const char *last,
     char *out, size_t *len);
 static int manta_body_fast(const char *data, size_t len, char *buf,
     size_t buf_size, const char **value, size_t *value_len);
-static const unsigned char *manta_body_fast_head(const unsigned char *p,
-    const unsigned char *last);
 static const unsigned char *manta_body_fast_string(const unsigned char *v,
     const unsigned char *last, char *buf, size_t buf_size,
     const char **value, size_t *value_len);
 static const unsigned char *manta_body_fast_unescape(const unsigned char *v,
     const unsigned char *p, const unsigned char *last, char *buf,
     size_t buf_size, const char **value, size_t *value_len);
-static int manta_body_fast_tail(const unsigned char *p,
-    const unsigned char *last);
-static const unsigned char *manta_body_ascii_copy(const unsigned char *p,
-    const unsigned char *last, char **dst);
 static const unsigned char *manta_skip_json_ws(const unsigned char *p,
     const unsigned char *last);
 static manta_reason_t manta_body_json_name(const manta_body_opts_t *opts,
@@ -514,7 +508,7 @@ manta_body_check_ascii(const manta_body_opts_t *opts, const char *data,
     p = v;
 
     for ( ;; ) {
-        p = manta_body_ascii_copy(p, last, &o);
+        p = manta_json_copy_plain(p, last, &o);
 
         if (p == last || *p != ' ') {
             break;
@@ -831,9 +825,8 @@ manta_body_fast(const char *data, size_t len, char *buf, size_t buf_size,
 }
 
 
-/* '{', "name", ':' and '"', with white space between: what follows, or NULL */
 
-static const unsigned char *
+const unsigned char *
 manta_body_fast_head(const unsigned char *p, const unsigned char *last)
 {
     if (last - p >= (ptrdiff_t) sizeof(MANTA_BODY_HEAD) - 1
@@ -992,11 +985,15 @@ manta_body_fast_unescape(const unsigned char *v, const unsigned char *p,
 }
 
 
-/* after the string's closing quote: '}' with white space around, no more */
 
-static int
+int
 manta_body_fast_tail(const unsigned char *p, const unsigned char *last)
 {
+    if (last - p == 1 && *p == '}') {
+        /* as almost every caller sends it */
+        return 1;
+    }
+
     p = manta_skip_json_ws(p, last);
 
     if (p == last || *p++ != '}') {
@@ -1004,75 +1001,6 @@ manta_body_fast_tail(const unsigned char *p, const unsigned char *last)
     }
 
     return manta_skip_json_ws(p, last) == last;
-}
-
-
-/*
- * Copies the plain bytes from p on to *dst, moving *dst on: printable
- * ASCII other than the space, '"' and '\\'.  Returns the first other
- * byte, or last.  Whole words of eight bytes are copied at once, the
- * last one even when it holds fewer plain bytes: the caller's buffer has
- * room for as many bytes as there are from p to last.
- */
-
-static const unsigned char *
-manta_body_ascii_copy(const unsigned char *p, const unsigned char *last,
-    char **dst)
-{
-    char      *o;
-
-#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
-     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-
-    size_t     n;
-    uint64_t   x, q, b, m;
-
-#endif
-
-    o = *dst;
-
-#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
-     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-
-    /*
-     * as in manta_json_run(): bytes up to 0x20 set their top bit when 0x21
-     * is subtracted, '"' and '\\' when 1 is subtracted from them XORed,
-     * 0x7f and more have it or get it when 1 is added (a carry comes only
-     * from 0xff, itself marked, and goes to a later byte)
-     */
-
-    while (last - p >= 8) {
-        memcpy(&x, p, 8);
-
-        q = x ^ (MANTA_JSON_ONES * '"');
-        b = x ^ (MANTA_JSON_ONES * '\\');
-
-        m = ((x - MANTA_JSON_ONES * 0x21) & ~x) | ((q - MANTA_JSON_ONES) & ~q)
-            | ((b - MANTA_JSON_ONES) & ~b) | x | (x + MANTA_JSON_ONES);
-
-        m &= MANTA_JSON_ONES * 0x80;
-
-        memcpy(o, &x, 8);
-
-        if (m != 0) {
-            n = __builtin_ctzll(m) >> 3;
-            *dst = o + n;
-            return p + n;
-        }
-
-        o += 8;
-        p += 8;
-    }
-
-#endif
-
-    while (p < last && *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
-        *o++ = (char) *p++;
-    }
-
-    *dst = o;
-
-    return p;
 }
 
 

@@ -114,6 +114,33 @@ int manta_body_check_ascii(const manta_body_opts_t *opts, const char *data,
     manta_reason_t *rc, char *msg, size_t msg_size);
 
 /*
+ * manta_body_check_ascii() for more names: a body {"name":"<text>"} whose
+ * string holds printable ASCII, JSON escapes (\" \\ \/ and \uXXXX,
+ * surrogate pairs too) and UTF-8, every code point above U+007F
+ * MANTA_NFC_QC_PLAIN or White_Space (but U+2000 and U+2001), normalized
+ * in one pass.  On MANTA_OK the normalized name at dst is JSON-escaped,
+ * as manta_body_build() would write it, *name_len bytes.  Returns 0 (dst
+ * may have been written to, msg not) for any other body, for a dst_size
+ * below len, and for a name with an escape when opts->name_re is set.
+ * Same answers and messages as manta_body_check() (t/fuzz/fuzz_body_fast.c
+ * holds it to that).
+ */
+int manta_body_check_text(const manta_body_opts_t *opts, const char *data,
+    size_t len, char *dst, size_t dst_size, size_t *name_len,
+    manta_reason_t *rc, char *msg, size_t msg_size);
+
+/*
+ * The two ends of the body {"name":"<text>"}: manta_body_fast_head()
+ * reads '{', "name", ':' and '"', with JSON white space between, and
+ * returns what follows, or NULL; manta_body_fast_tail(), from after the
+ * string's closing quote, is 1 for '}' with white space around and
+ * nothing more.
+ */
+const unsigned char *manta_body_fast_head(const unsigned char *p,
+    const unsigned char *last);
+int manta_body_fast_tail(const unsigned char *p, const unsigned char *last);
+
+/*
  * manta_body_check() with jansson for every body.  manta_body_check()
  * recognizes the common {"name":"<plain text>"} without it and gives the
  * same answers and messages (the differential fuzz target holds it to
@@ -156,9 +183,23 @@ manta_nfc_qc_t manta_nfc_quick_check(const char *src, size_t len);
  * The generated table's byte for cp: bits 0-1 NFC_Quick_Check
  * (manta_nfc_qc_t); bits 2-3 and 4-5 the non-starters that lead and that
  * trail its canonical decomposition (cp itself when it has none); bit 6
- * set when it has non-starters and all of them lead.
+ * set when it has non-starters and all of them lead.  Its bit 7,
+ * MANTA_NFC_QC_PLAIN, is not returned: manta_name_plain() gives it.
  */
+#define MANTA_NFC_QC_PLAIN  0x80
+
 unsigned manta_nfc_qc(int32_t cp);
+
+/*
+ * 1 for a code point above U+007F that steps 1 to 5 keep as it is,
+ * whatever its neighbours: allowed, not Default_Ignorable, a starter
+ * whose canonical decomposition starts with a starter, NFC_Quick_Check
+ * Yes, neither White_Space nor U+2800 (it may be a combining mark of
+ * class 0, which step 6 rejects at the start of a name).  The table's
+ * MANTA_NFC_QC_PLAIN.
+ */
+int manta_name_plain(int32_t cp);
+
 
 /* the name buffer for len bytes of input: NFC at most triples UTF-8 */
 size_t manta_name_size(size_t len);

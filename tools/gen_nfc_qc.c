@@ -14,7 +14,19 @@
  *             that lead its canonical decomposition (itself when it has
  *             none);
  *   bits 4-5  the non-starters that trail it;
- *   bit 6     set when it has non-starters and all of them lead.
+ *   bit 6     set when it has non-starters and all of them lead;
+ *   bit 7     MANTA_NFC_QC_PLAIN: a code point above U+007F that steps 1
+ *             to 5 of name normalization keep as it is, whatever its
+ *             neighbours: step 1 does not reject it (not a control,
+ *             private-use, unassigned or surrogate code point, nor a
+ *             bidi control), step 2 does not remove it (not
+ *             Default_Ignorable), it is a starter (combining class 0)
+ *             whose canonical decomposition starts with a starter (no
+ *             non-starter leads) and NFC_Quick_Check=Yes (so the text
+ *             stays Stream-Safe and NFC around it), and it is neither
+ *             White_Space nor U+2800 (steps 5 and 6).  It may be a
+ *             combining mark of class 0, which step 6 rejects only at
+ *             the start of a name.
  *
  * The Unicode data files are not needed: the properties are derived from
  * utf8proc's normalization itself.
@@ -55,11 +67,13 @@
 #define QC_YES       0
 #define QC_MAYBE     1
 #define QC_NO        2
+#define QC_PLAIN     0x80
 
 
 static int nfc_single(utf8proc_int32_t *cps, utf8proc_ssize_t n,
     utf8proc_int32_t *out);
 static unsigned non_starters(utf8proc_int32_t cp);
+static int plain(utf8proc_int32_t cp, unsigned v);
 static size_t table_size(int shift, size_t *blocks);
 static void emit(int shift);
 
@@ -159,6 +173,10 @@ main(void)
         }
 
         value[cp] |= non_starters(cp);
+
+        if (plain(cp, value[cp])) {
+            value[cp] |= QC_PLAIN;
+        }
     }
 
     best = 0;
@@ -285,6 +303,59 @@ non_starters(utf8proc_int32_t cp)
     }
 
     return lead << 2 | trail << 4 | (count != 0 && lead == count) << 6;
+}
+
+
+/*
+ * The code points of bit 7 (see above), the same rules as
+ * src/manta_name.c's manta_name_bad_cp(), manta_white_space() and
+ * MANTA_BRAILLE_BLANK; t/unit/test_name.c checks the table against them
+ */
+
+static int
+plain(utf8proc_int32_t cp, unsigned v)
+{
+    const utf8proc_property_t  *prop;
+
+    if (cp < 0x80 || (v & 0x0f) != QC_YES) {
+        return 0;
+    }
+
+    prop = utf8proc_get_property(cp);
+
+    switch (prop->category) {
+
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CO:
+    case UTF8PROC_CATEGORY_CN:
+    case UTF8PROC_CATEGORY_CS:
+        return 0;
+
+    default:
+        break;
+    }
+
+    if (cp == 0x061c || cp == 0x200e || cp == 0x200f
+        || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+    {
+        /* bidi controls */
+        return 0;
+    }
+
+    if (prop->ignorable || prop->combining_class != 0) {
+        return 0;
+    }
+
+    /* White_Space (but the controls) and U+2800 BRAILLE PATTERN BLANK */
+
+    if (cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a)
+        || cp == 0x2028 || cp == 0x2029 || cp == 0x202f || cp == 0x205f
+        || cp == 0x3000 || cp == 0x2800)
+    {
+        return 0;
+    }
+
+    return 1;
 }
 
 

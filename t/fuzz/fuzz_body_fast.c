@@ -10,7 +10,9 @@
  * right after the bytes the name may take), unless it runs out of room.
  * So must manta_body_check_ascii() for every body it takes, into a buffer
  * of exactly len bytes, with a name that needs no JSON escaping; it never
- * takes one with a buffer a byte shorter.
+ * takes one with a buffer a byte shorter.  So must
+ * manta_body_check_text(), likewise, with the name JSON-escaped as
+ * manta_body_build() writes it.
  *
  * The first byte picks the options, the rest is the body.
  */
@@ -29,12 +31,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                 taken;
-    char               *fast, *slow, *tight, *plain,
+    char               *fast, *slow, *tight, *plain, *esc,
                         fast_msg[MANTA_MESSAGE_MAX],
                         slow_msg[MANTA_MESSAGE_MAX],
                         tight_msg[MANTA_MESSAGE_MAX],
                         plain_msg[MANTA_MESSAGE_MAX];
-    size_t              fast_len, slow_len, tight_len, tight_size, plain_len;
+    size_t              fast_len, slow_len, tight_len, tight_size, plain_len,
+                        esc_len;
     manta_reason_t      fast_rc, slow_rc, tight_rc, plain_rc;
     manta_body_opts_t   opts;
 
@@ -97,6 +100,41 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                            size - 1, plain, size - 2,
                                            &plain_len, &plain_rc, plain_msg,
                                            sizeof(plain_msg))
+                    == 0);
+    }
+
+    /* manta_body_check_text() likewise, the name JSON-escaped */
+
+    plain_rc = MANTA_NOMEM;
+    plain_len = 0;
+
+    taken = manta_body_check_text(&opts, (const char *) data + 1, size - 1,
+                                  plain, size - 1, &plain_len, &plain_rc,
+                                  plain_msg, sizeof(plain_msg));
+
+    if (taken) {
+        fuzz_assert(plain_rc == slow_rc);
+        fuzz_assert(strcmp(plain_msg, slow_msg) == 0);
+
+        if (plain_rc == MANTA_OK) {
+            esc = malloc(manta_json_escape_len(slow, slow_len) + 1);
+            fuzz_assert(esc != NULL);
+            esc_len = (size_t) (manta_json_escape(esc, slow, slow_len) - esc);
+
+            fuzz_assert(plain_len == esc_len);
+            fuzz_assert(memcmp(plain, esc, esc_len) == 0);
+            free(esc);
+
+        } else {
+            fuzz_assert(plain_len == 0);
+        }
+    }
+
+    if (size > 1) {
+        fuzz_assert(manta_body_check_text(&opts, (const char *) data + 1,
+                                          size - 1, plain, size - 2,
+                                          &plain_len, &plain_rc, plain_msg,
+                                          sizeof(plain_msg))
                     == 0);
     }
 

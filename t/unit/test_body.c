@@ -7,11 +7,13 @@
 
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "manta_json.h"
 #include "manta_request.h"
+#include "manta_util.h"
 #include "alloc.h"
 #include "tap.h"
 #include "tests.h"
@@ -34,6 +36,12 @@ static void escapes(const manta_body_opts_t *opts);
 static void ascii(const manta_body_opts_t *opts);
 static int ascii_is(const manta_body_opts_t *opts, const char *data,
     size_t len, const char *test);
+static void text(const manta_body_opts_t *opts);
+static int text_is(const manta_body_opts_t *opts, const char *data,
+    size_t len, const char *test);
+static size_t text_utf8(char *dst, uint32_t cp);
+static int text_cp_same(const manta_body_opts_t *opts, const char *data,
+    size_t len, int taken);
 
 
 /* bodies checked with the default options */
@@ -178,6 +186,7 @@ test_body(void)
 
     escapes(&opts);
     ascii(&opts);
+    text(&opts);
 
     /* lengths in code points */
 
@@ -712,5 +721,378 @@ ascii(const manta_body_opts_t *opts)
         o.name_max_length = 1 + (seed >> 20) % 20;
 
         ascii_is(&o, body, len, "ascii: random");
+    }
+}
+
+
+/*
+ * manta_body_check_text() against manta_body_check_json() (jansson for
+ * every body) and manta_body_check(): where it takes a body, the same
+ * answer and message, and the name JSON-escaped as manta_body_build()
+ * writes it; into a buffer of exactly len bytes (ASan sees an overrun),
+ * and never taken with one a byte shorter.  Returns what
+ * manta_body_check_text() returned.
+ */
+
+static int
+text_is(const manta_body_opts_t *opts, const char *data, size_t len,
+    const char *test)
+{
+    int              taken;
+    char            *dst, *json_name, *gen_name, *esc, msg[MANTA_MESSAGE_MAX],
+                     json_msg[MANTA_MESSAGE_MAX], gen_msg[MANTA_MESSAGE_MAX];
+    size_t           name_len, json_len, gen_len, esc_len;
+    manta_reason_t   rc, json_rc, gen_rc;
+
+    dst = malloc(len ? len : 1);
+    name_len = 77;
+    rc = MANTA_NOMEM;
+    strcpy(msg, "untouched");
+
+    taken = manta_body_check_text(opts, data, len, dst, len, &name_len, &rc,
+                                  msg, sizeof(msg));
+
+    json_rc = alloc_body_check_json(opts, data, len, &json_name, &json_len,
+                                    json_msg, sizeof(json_msg));
+    gen_rc = alloc_body_check(opts, data, len, &gen_name, &gen_len,
+                              gen_msg, sizeof(gen_msg));
+
+    ok(gen_rc == json_rc && strcmp(gen_msg, json_msg) == 0,
+       "%s: manta_body_check() and jansson agree", test);
+
+    if (gen_rc == MANTA_OK) {
+        free(gen_name);
+    }
+
+    if (len > 0) {
+        size_t          n2;
+        manta_reason_t  rc2;
+        char            msg2[MANTA_MESSAGE_MAX];
+
+        ok(manta_body_check_text(opts, data, len, dst, len - 1, &n2, &rc2,
+                                 msg2, sizeof(msg2))
+           == 0, "%s: not taken with a buffer a byte short", test);
+    }
+
+    if (!taken) {
+        ok(strcmp(msg, "untouched") == 0, "%s: not taken, msg untouched",
+           test);
+        free(dst);
+
+        if (json_rc == MANTA_OK) {
+            free(json_name);
+        }
+
+        return 0;
+    }
+
+    is_int(rc, json_rc, "%s: reason", test);
+    is_str(msg, json_msg, "%s: message", test);
+
+    if (rc == MANTA_OK && json_rc == MANTA_OK) {
+        esc_len = manta_json_escape_len(json_name, json_len);
+        esc = malloc(esc_len + 1);
+        manta_json_escape(esc, json_name, json_len);
+        esc[esc_len] = '\0';
+
+        is_mem(dst, name_len, esc, "%s: name, JSON-escaped", test);
+        free(esc);
+
+    } else {
+        is_int(name_len, 0, "%s: no name", test);
+    }
+
+    free(dst);
+
+    if (json_rc == MANTA_OK) {
+        free(json_name);
+    }
+
+    return 1;
+}
+
+
+/*
+ * text_is() without a test line, for the sweep over every code point:
+ * 1 when manta_body_check_text() and manta_body_check() agree (and, with
+ * taken 1, it was taken)
+ */
+
+static int
+text_cp_same(const manta_body_opts_t *opts, const char *data, size_t len,
+    int taken)
+{
+    int              t;
+    char             dst[64], name[256], esc[256], msg[MANTA_MESSAGE_MAX],
+                     gen_msg[MANTA_MESSAGE_MAX];
+    size_t           name_len, gen_len;
+    manta_reason_t   rc, gen_rc;
+
+    t = manta_body_check_text(opts, data, len, dst, len, &name_len, &rc, msg,
+                              sizeof(msg));
+
+    if (!t) {
+        return taken != 1;
+    }
+
+    gen_rc = manta_body_check(opts, data, len, name, sizeof(name), &gen_len,
+                              gen_msg, sizeof(gen_msg));
+
+    if (rc != gen_rc || strcmp(msg, gen_msg) != 0) {
+        return 0;
+    }
+
+    if (rc != MANTA_OK) {
+        return name_len == 0;
+    }
+
+    return (size_t) (manta_json_escape(esc, name, gen_len) - esc) == name_len
+           && memcmp(esc, dst, name_len) == 0;
+}
+
+
+static size_t
+text_utf8(char *dst, uint32_t cp)
+{
+    return (size_t) (manta_utf8_encode(dst, (int32_t) cp) - dst);
+}
+
+
+static void
+text(const manta_body_opts_t *opts)
+{
+    int                 taken;
+    char                body[128], err[128], *s;
+    size_t              i, k, len, n, m, bad;
+    uint32_t            seed, cp;
+    manta_re_t         *re;
+    manta_body_opts_t   o;
+
+    static const char  *const taken_bodies[] = {
+        "{\"name\":\"  Team  Alpha  \"}",
+        "{\"name\":\"Caf\\u00e9 \\\"x\\\" \\/ y\"}",
+        "{\"name\":\"Caf\xc3\xa9 \xc3\x9c" "ber \xe6\x9d\xb1\xe4\xba\xac\"}",
+        "{\"name\":\"  Caf\\u00e9 \\u3000 cr\\u00e8me   br\\u00fbl\\u00e9e \"}",
+        " \r\n{ \"name\" : \"B\xc3\xb6" "b \\\\ Smith\" }\n",
+        "{\"name\":\"\\u0041\\u0062\\u0020\\u0020c\"}",
+        "{\"name\":\"\\u0022\\u005c\\u002F\"}",
+        "{\"name\":\"\\ud83d\\ude00 smile\"}",
+        "{\"name\":\"\xf0\x9f\x98\x80 smile\"}",
+        "{\"name\":\"\xe3\x80\x80\xe3\x80\x80\"}",
+        "{\"name\":\" \\u3000\xc2\xa0 \"}",
+        "{\"name\":\"\xc2\xa0" "a\xe2\x80\xaf" "b\xe3\x80\x80\"}",
+        "{\"name\":\"\\u00e9\"}",
+        "{\"name\":\"\xe0\xa4\xbf" "abc\"}",
+        "{\"name\":\"a\xe0\xa4\xbf" "bc\"}",
+        "{\"name\":\"\\u093f\"}",
+        "{\"name\":\"\\\"\"}",
+        "{\"name\":\"\\\\\\\\\\\\\"}",
+        "{\"name\":\"abcdefgh\\u0041\"}",
+        "{\"name\":\"\"}",
+        "{\"name\":\"\\u0020\"}"
+    };
+
+    static const char  *const left_bodies[] = {
+        "{\"name\":\"a\\nb\"}",
+        "{\"name\":\"a\\tb\"}",
+        "{\"name\":\"a\\u0000b\"}",
+        "{\"name\":\"a\\u0009b\"}",
+        "{\"name\":\"a\\u007fb\"}",
+        "{\"name\":\"a\\ud83db\"}",
+        "{\"name\":\"a\\ude00b\"}",
+        "{\"name\":\"a\\ud83d\\u0041\"}",
+        "{\"name\":\"a\\ud83d\\n\"}",
+        "{\"name\":\"a\\u00\"}",
+        "{\"name\":\"a\\u00g0\"}",
+        "{\"name\":\"a\\x\"}",
+        "{\"name\":\"a\\",
+        "{\"name\":\"a\\u00e",
+        "{\"name\":\"e\xcc\x81\"}",
+        "{\"name\":\"\xcc\x81\"}",
+        "{\"name\":\"e\\u0301\"}",
+        "{\"name\":\"a\xe2\x80\x8b" "b\"}",
+        "{\"name\":\"a\xc2\xad" "b\"}",
+        "{\"name\":\"a\xe2\x80\x8e" "b\"}",
+        "{\"name\":\"a\xee\x80\x80" "b\"}",
+        "{\"name\":\"a\xcd\xb8" "b\"}",
+        "{\"name\":\"a\xe2\x80\x80" "b\"}",
+        "{\"name\":\"\xe2\xa0\x80\"}",
+        "{\"name\":\"a\xc3\"}",
+        "{\"name\":\"a\xc0\xaf\"}",
+        "{\"name\":\"a\xed\xa0\x80\"}",
+        "{\"name\":\"a\xc2\x85" "b\"}",
+        "{\"name\":\"\xe2\x84\xab\"}",
+        "{\"name\":\"Caf\xc3\xa9\",\"age\":3}",
+        "{\"name\":\"Caf\xc3\xa9\"}x",
+        "{\"name\":\"Caf\xc3\xa9\""
+    };
+
+    /* code points and escapes at every place around the words of eight */
+
+    static const char  *const pieces[] = {
+        "\xc3\xa9", "\xe6\x9d\xb1", "\xf0\x9f\x98\x80", "\\u00e9",
+        "\\u3000", "\xe3\x80\x80", "\\\"", "\\\\", "\\/", "\\ud83d\\ude00",
+        " ", "\xc2\xa0", "\xcc\x81", "\\n", "\xc3"
+    };
+
+    for (i = 0; i < sizeof(taken_bodies) / sizeof(taken_bodies[0]); i++) {
+        taken = text_is(opts, taken_bodies[i], strlen(taken_bodies[i]),
+                        "text: body");
+        ok(taken, "text: body %zu taken", i);
+    }
+
+    for (i = 0; i < sizeof(left_bodies) / sizeof(left_bodies[0]); i++) {
+        taken = text_is(opts, left_bodies[i], strlen(left_bodies[i]),
+                        "text: other body");
+        ok(!taken, "text: other body %zu left to the general path", i);
+    }
+
+    for (k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+        m = strlen(pieces[k]);
+
+        for (i = 0; i <= 20; i++) {
+            len = 0;
+            len += (size_t) sprintf(body, "{\"name\":\"");
+            memcpy(body + len, "abcdefghijklmnopqrstuvwxyz", i);
+            len += i;
+            memcpy(body + len, pieces[k], m);
+            len += m;
+            memcpy(body + len, "xyz\"}", 5);
+            len += 5;
+
+            text_is(opts, body, len, "text: piece in words");
+
+            /* the piece last, right before the closing quote */
+
+            memcpy(body + len - 5, "\"}", 2);
+            text_is(opts, body, len - 3, "text: piece last");
+        }
+    }
+
+    /* lengths in code points: just fits, one too many */
+
+    o = *opts;
+    o.name_max_length = 4;
+
+    ok(text_is(&o, S("{\"name\":\" \xc3\xa9\\u00e9 \\\"\xe6\x9d\xb1 \"}"),
+               "text: 4 fit"), "text: 4 of 4 taken");
+    ok(text_is(&o, S("{\"name\":\"\xc3\xa9\\u00e9 \\\"\xe6\x9d\xb1\"}"),
+               "text: 5 too many"), "text: 5 of 4 taken");
+
+    /* the pattern: matched on the name, a name with escapes left alone */
+
+    re = manta_re_compile(S("^\\p{Lu}\\p{Ll}+( \\p{Lu}\\p{Ll}+)*$"),
+                          MANTA_RE_UTF, err, sizeof(err));
+    ok(re != NULL, "text: pattern compiled");
+
+    if (re != NULL) {
+        o = *opts;
+        o.name_re = re;
+
+        ok(text_is(&o, S("{\"name\":\" \\u00c9mile   Zola \"}"),
+                   "text: pattern matches"), "text: pattern taken");
+        ok(text_is(&o, S("{\"name\":\"\xc3\xa9mile\"}"),
+                   "text: pattern does not match"),
+           "text: pattern taken (no match)");
+        ok(!text_is(&o, S("{\"name\":\"Emile \\\"Zola\\\"\"}"),
+                    "text: pattern, escaped name"),
+           "text: pattern, a name with an escape left to the general path");
+        o.name_max_length = 2;
+
+        ok(text_is(&o, S("{\"name\":\"\\\"\\\"\\\"\"}"),
+                   "text: pattern, escaped name too long"),
+           "text: pattern, escaped name judged on its length first");
+
+        manta_re_free(re);
+    }
+
+    /*
+     * every code point above U+007F raw and as an escape, between two
+     * letters and alone: taken or not, the same answers; the ones taken
+     * are MANTA_NFC_QC_PLAIN or White_Space
+     */
+
+    bad = 0;
+    n = 0;
+
+    for (cp = 0x80; cp <= 0x10ffff; cp++) {
+        if (cp >= 0xd800 && cp <= 0xdfff) {
+            continue;
+        }
+
+        len = (size_t) sprintf(body, "{\"name\":\"a");
+        len += text_utf8(body + len, cp);
+        memcpy(body + len, "b\"}", 3);
+        len += 3;
+
+        taken = manta_name_plain((int32_t) cp);
+        n += taken;
+
+        if (!text_cp_same(opts, body, len, taken ? 1 : -1)) {
+            if (bad++ == 0) {
+                diag("U+%04X raw: the two paths differ", (unsigned) cp);
+            }
+        }
+
+        if (cp < 0x10000) {
+            len = (size_t) sprintf(body, "{\"name\":\"\\u%04x\"}",
+                                   (unsigned) cp);
+
+        } else {
+            len = (size_t) sprintf(body, "{\"name\":\"\\u%04X\\u%04x\"}",
+                                   (unsigned) (0xd800 + ((cp - 0x10000)
+                                                         >> 10)),
+                                   (unsigned) (0xdc00 + ((cp - 0x10000)
+                                                         & 0x3ff)));
+        }
+
+        if (!text_cp_same(opts, body, len, -1)) {
+            if (bad++ == 0) {
+                diag("U+%04X escaped: the two paths differ", (unsigned) cp);
+            }
+        }
+    }
+
+    is_int(bad, 0, "text: every code point, raw and escaped, same answers");
+    ok(n > 100000, "text: %zu code points MANTA_NFC_QC_PLAIN", n);
+
+    /* random bodies over the bytes and pieces that matter */
+
+    seed = 15;
+
+    for (i = 0; i < 5000; i++) {
+        static const char  *const alphabet[] = {
+            " ", "a", "Z", "~", "\"", "\\", "}", "\x7f", "\t", ":",
+            "\xc3\xa9", "\xe3\x80\x80", "\\u3000", "\\u00e9", "\\\"",
+            "\\\\", "\\/", "\xcc\x81", "\\ud83d", "\\ude00", "\xc3",
+            "\xe2\xa0\x80", "\\u0020", "\\u0041"
+        };
+
+        len = 9;
+        memcpy(body, "{\"name\":\"", 9);
+
+        n = (seed = seed * 1103515245 + 12345) >> 16;
+        n %= 16;
+
+        for (k = 0; k < n; k++) {
+            seed = seed * 1103515245 + 12345;
+            s = (char *) alphabet[(seed >> 16)
+                                  % (sizeof(alphabet) / sizeof(alphabet[0]))];
+            m = strlen(s);
+            memcpy(body + len, s, m);
+            len += m;
+        }
+
+        seed = seed * 1103515245 + 12345;
+
+        if ((seed >> 16) % 4 != 0) {
+            memcpy(body + len, "\"}", 2);
+            len += 2;
+        }
+
+        o = *opts;
+        o.name_max_length = 1 + (seed >> 20) % 12;
+
+        text_is(&o, body, len, "text: random");
     }
 }

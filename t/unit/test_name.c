@@ -45,6 +45,8 @@ typedef struct {
 static void name_case(const manta_body_opts_t *opts, const name_case_t *c);
 static void stream_safe(const manta_body_opts_t *opts);
 static void nfc_table(void);
+static void plain_table(void);
+static void nfc_stable(void);
 static void nfc_pairs(void);
 static void nfc_quick_check(const manta_body_opts_t *opts);
 static void collapse_all(void);
@@ -293,6 +295,8 @@ test_name(void)
 
     stream_safe(&opts);
     nfc_table();
+    plain_table();
+    nfc_stable();
     nfc_pairs();
     nfc_quick_check(&opts);
     collapse_all();
@@ -514,6 +518,133 @@ nfc_table(void)
 
 
 /*
+ * The table's MANTA_NFC_QC_PLAIN (manta_name_plain()), which
+ * manta_name_scan() copies without steps 1 to 4, for every code point but
+ * the surrogates: one is never ASCII, is a starter whose decomposition
+ * starts with one, NFC_Quick_Check Yes, not Default_Ignorable; between
+ * two letters manta_name_normalize() keeps it as it is, and alone too,
+ * unless it is a combining mark (rejected at the start of a name).  The
+ * White_Space that manta_name_scan() takes for a space (table value 0)
+ * manta_name_normalize() takes for one too.
+ */
+
+static void
+plain_table(void)
+{
+    int                        plain;
+    char                       src[16], msg[MANTA_MESSAGE_MAX], *out;
+    size_t                     n, len, out_len, bad_props, bad_kept, count;
+    manta_reason_t             rc;
+    utf8proc_int32_t           cp;
+    manta_body_opts_t          opts;
+    const utf8proc_property_t  *prop;
+
+    opts.name_max_length = 64;
+    opts.name_re = NULL;
+    opts.unknown_fields = MANTA_UNKNOWN_FIELDS_REJECT;
+    opts.client_secret = MANTA_CLIENT_SECRET_REJECT;
+
+    bad_props = 0;
+    bad_kept = 0;
+    count = 0;
+
+    for (cp = 0; cp <= 0x10ffff; cp++) {
+        if (cp >= 0xd800 && cp <= 0xdfff) {
+            continue;
+        }
+
+        plain = manta_name_plain(cp);
+
+        if (!plain && !(manta_nfc_qc(cp) == 0 && cp >= 0x80
+                        && (cp == 0xa0 || cp == 0x1680
+                            || (cp >= 0x2000 && cp <= 0x200a)
+                            || cp == 0x2028 || cp == 0x2029
+                            || cp == 0x202f || cp == 0x205f
+                            || cp == 0x3000)))
+        {
+            continue;
+        }
+
+        count += plain;
+        prop = utf8proc_get_property(cp);
+
+        if (cp < 0x80 || prop->combining_class != 0 || prop->ignorable
+            || (manta_nfc_qc(cp) & 0x0f) != MANTA_NFC_YES)
+        {
+            if (bad_props++ == 0) {
+                diag("U+%04X: plain, but its properties say not",
+                     (unsigned) cp);
+            }
+
+            continue;
+        }
+
+        src[0] = 'x';
+        n = 1 + (size_t) (manta_utf8_encode(src + 1, cp) - (src + 1));
+        len = n + 1;
+        src[n] = 'x';
+
+        rc = alloc_name_normalize(&opts, src, len, &out, &out_len, msg,
+                                  sizeof(msg));
+
+        if (rc != MANTA_OK
+            || (plain && (out_len != len || memcmp(out, src, len) != 0))
+            || (!plain && (out_len != 3 || memcmp(out, "x x", 3) != 0)))
+        {
+            if (bad_kept++ == 0) {
+                diag("U+%04X: between two letters: %s", (unsigned) cp, msg);
+            }
+        }
+
+        if (rc == MANTA_OK) {
+            free(out);
+        }
+
+        if (!plain) {
+            continue;
+        }
+
+        rc = alloc_name_normalize(&opts, src + 1, n - 1, &out, &out_len,
+                                  msg, sizeof(msg));
+
+        if (rc == MANTA_OK) {
+            if (out_len != n - 1 || memcmp(out, src + 1, n - 1) != 0) {
+                if (bad_kept++ == 0) {
+                    diag("U+%04X: alone, changed", (unsigned) cp);
+                }
+            }
+
+            free(out);
+
+        } else if (strncmp(msg, "name starts with a combining mark", 33)
+                   != 0)
+        {
+            if (bad_kept++ == 0) {
+                diag("U+%04X: alone: %s", (unsigned) cp, msg);
+            }
+        }
+    }
+
+    is_int(bad_props, 0, "plain table: every plain code point a starter, "
+           "NFC_Quick_Check Yes, not Default_Ignorable");
+    is_int(bad_kept, 0, "plain table: every plain code point kept as it "
+           "is, every White_Space taken for a space");
+    ok(count > 100000, "plain table: %zu plain code points", count);
+    ok(!manta_name_plain(0x2800) && !manta_name_plain(0x3000)
+       && !manta_name_plain(0x200b) && !manta_name_plain(0xe000)
+       && !manta_name_plain(0x0301) && !manta_name_plain(0x212b)
+       && !manta_name_plain(0x0378) && !manta_name_plain(0x202e)
+       && !manta_name_plain(0x0085) && !manta_name_plain(0x41),
+       "plain table: U+2800, White_Space, ignorable, private-use, marks of "
+       "a class, NFC_QC No, unassigned, bidi controls, C1, ASCII are not "
+       "plain");
+    ok(manta_name_plain(0xe9) && manta_name_plain(0x6771)
+       && manta_name_plain(0x1f600) && manta_name_plain(0x093f),
+       "plain table: e-acute, CJK, emoji, U+093F are plain");
+}
+
+
+/*
  * Starters of many scripts, each followed by every code point: when the
  * quick check says Yes, NFC leaves the pair as it is (a code point that
  * composes with the one before it is never Yes)
@@ -574,6 +705,109 @@ nfc_pairs(void)
     is_int(bad, 0, "NFC quick check: Yes for %zu pairs of %zu starters and "
            "every code point, NFC leaves each as it is", yes,
            sizeof(bases) / sizeof(bases[0]));
+}
+
+
+/*
+ * NFC from the last stable code point on (manta_nfc()): after prefixes
+ * of ASCII, precomposed letters, CJK, a mark, a removed Default_Ignorable
+ * and a Hangul jamo, a starter and every code point that is not a starter
+ * of NFC_Quick_Check=Yes, then a letter: the name is utf8proc's NFC of
+ * the whole (the ignorable left out).
+ */
+
+static void
+nfc_stable(void)
+{
+    char                text[64], want[64], msg[MANTA_MESSAGE_MAX], *out;
+    size_t              i, j, len, wlen, out_len, tried, bad;
+    manta_reason_t      rc;
+    utf8proc_int32_t    cp;
+    utf8proc_ssize_t    n;
+    utf8proc_uint8_t   *nfc;
+    manta_body_opts_t   opts;
+
+    static const char  *const prefixes[][2] = {
+        { "xy", "xy" },
+        { "x\xc3\xa9", "x\xc3\xa9" },
+        { "\xe6\x9d\xb1", "\xe6\x9d\xb1" },
+        { "a\xcc\x96", "a\xcc\x96" },
+        { "a\xe2\x80\x8b" "b", "ab" },
+        { "\xe1\x84\x80", "\xe1\x84\x80" }
+    };
+
+    static const utf8proc_int32_t  bases[] = {
+        'e', 'A', 0x00e9, 0x0627, 0x0b47, 0x1100, 0xac00, 0x05d0
+    };
+
+    opts.name_max_length = 64;
+    opts.name_re = NULL;
+    opts.unknown_fields = MANTA_UNKNOWN_FIELDS_REJECT;
+    opts.client_secret = MANTA_CLIENT_SECRET_REJECT;
+
+    tried = 0;
+    bad = 0;
+
+    for (cp = 0x80; cp <= 0x10ffff; cp++) {
+        /* U+2000 and U+2001 are White_Space, collapsed after NFC */
+
+        if ((cp >= 0xd800 && cp <= 0xdfff) || cp == 0x2000 || cp == 0x2001
+            || ((manta_nfc_qc(cp) & 3) == MANTA_NFC_YES
+                && utf8proc_get_property(cp)->combining_class == 0))
+        {
+            continue;
+        }
+
+        for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+            for (j = 0; j < sizeof(bases) / sizeof(bases[0]); j++) {
+                len = strlen(prefixes[i][0]);
+                memcpy(text, prefixes[i][0], len);
+                len += (size_t) utf8proc_encode_char(bases[j],
+                                        (utf8proc_uint8_t *) text + len);
+                len += (size_t) utf8proc_encode_char(cp,
+                                        (utf8proc_uint8_t *) text + len);
+                text[len++] = 'z';
+
+                wlen = strlen(prefixes[i][1]);
+                memcpy(want, prefixes[i][1], wlen);
+                memcpy(want + wlen, text + strlen(prefixes[i][0]),
+                       len - strlen(prefixes[i][0]));
+                wlen += len - strlen(prefixes[i][0]);
+
+                rc = alloc_name_normalize(&opts, text, len, &out, &out_len,
+                                          msg, sizeof(msg));
+
+                if (rc != MANTA_OK) {
+                    continue;
+                }
+
+                tried++;
+
+                n = utf8proc_map((const utf8proc_uint8_t *) want,
+                                 (utf8proc_ssize_t) wlen, &nfc,
+                                 UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+
+                if (n < 0 || (size_t) n != out_len
+                    || memcmp(nfc, out, out_len) != 0)
+                {
+                    if (bad++ == 0) {
+                        diag("prefix %zu, U+%04X U+%04X: not utf8proc's NFC",
+                             i, (unsigned) bases[j], (unsigned) cp);
+                    }
+                }
+
+                if (n >= 0) {
+                    free(nfc);
+                }
+
+                free(out);
+            }
+        }
+    }
+
+    ok(tried > 50000, "NFC from the stable code point: %zu names", tried);
+    is_int(bad, 0, "NFC from the stable code point: every one utf8proc's "
+           "NFC of the whole");
 }
 
 
