@@ -38,6 +38,14 @@
 #define MANTA_REDIS_ELEMS     8
 #define MANTA_REDIS_INLINE    48
 
+/*
+ * No reply the module reads is longer (HELLO's map, 14 entries, is the
+ * longest): an array header asking for more is a broken or hostile
+ * server's, refused before anything is allocated for it, as "*555555550"
+ * would otherwise have the reader calloc() 4 GB of element pointers
+ */
+#define MANTA_REDIS_ARRAY_MAX 1024
+
 typedef struct manta_redis_pool_s  manta_redis_pool_t;
 typedef struct manta_redis_obj_s  manta_redis_obj_t;
 
@@ -645,6 +653,11 @@ manta_redis_array(const redisReadTask *task, int n)
 {
     redisReply        **elem;
     manta_redis_obj_t  *o;
+
+    if (n > MANTA_REDIS_ARRAY_MAX) {
+        /* the reader fails as out of memory: "invalid reply" is logged */
+        return NULL;
+    }
 
     elem = NULL;
 

@@ -208,6 +208,53 @@ test_redis(void)
         manta_redis_reply_free(reply);
     }
 
+    /* an array header asking for 555,555,550 elements: refused at once */
+
+    {
+        int           refused, fits;
+        void         *reply;
+        redisReader  *reader;
+
+        static const char  huge[] = "*555555550\r\n:1\r\n";
+        static const char  most[] = "*1024\r\n";
+
+        reader = manta_redis_reader();
+        reply = NULL;
+
+        refused = reader != NULL
+                  && redisReaderFeed(reader, huge, sizeof(huge) - 1)
+                     == REDIS_OK
+                  && redisReaderGetReply(reader, &reply) == REDIS_ERR
+                  && reply == NULL;
+
+        manta_redis_reader_free(reader);
+
+        /* 1024 elements still read: the header waits for them */
+
+        reader = manta_redis_reader();
+        reply = NULL;
+
+        fits = reader != NULL
+               && redisReaderFeed(reader, most, sizeof(most) - 1) == REDIS_OK
+               && redisReaderGetReply(reader, &reply) == REDIS_OK
+               && reply == NULL;
+
+        for (i = 0; fits && i < 1024; i++) {
+            fits = redisReaderFeed(reader, ":7\r\n", 4) == REDIS_OK;
+        }
+
+        fits = fits && redisReaderGetReply(reader, &reply) == REDIS_OK
+               && reply != NULL
+               && ((redisReply *) reply)->elements == 1024
+               && ((redisReply *) reply)->element[1023]->integer == 7;
+
+        manta_redis_reply_free(reply);
+        manta_redis_reader_free(reader);
+
+        ok(refused && fits, "reader: an array of 555555550 elements refused "
+           "before any allocation, one of 1024 read");
+    }
+
     len = manta_redis_backoff_cmd(&cmd, S("k{b}"), 30);
     ok(len > 0 && memmem(cmd, len, S("$7\r\nbackoff\r\n$2\r\n30\r\n"))
                   != NULL, "backoff: the seconds");
