@@ -39,6 +39,9 @@
      + sizeof(MANTA_ERR_BODY_BOT) - 1 + 6 * (bot_id_len) + 1                 \
      + sizeof(MANTA_ERR_BODY_END) - 1)
 
+/* the members of an object manta_error_plain() reads, at most */
+#define MANTA_ERROR_PLAIN_MEMBERS  16
+
 /* the tokens of a body the fast path reads, and a decoded string's room */
 #define MANTA_ERROR_TOKENS  64
 #define MANTA_ERROR_STACK   1024
@@ -58,6 +61,12 @@ static int manta_error_shape_fast(const char *body, size_t len, int status,
 static int manta_error_direct(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     size_t nredact, char *out, size_t *out_len, manta_error_rc_t *rc);
+static int manta_error_plain(const char *body, size_t len,
+    manta_jtok_t *tok, int *v, manta_error_rc_t *rc);
+static int manta_error_plain_pass(const char *p, const char *last);
+static const char *manta_error_plain_value(const char *p, const char *last);
+static const char *manta_error_plain_string(const char *p,
+    const char *last);
 static int manta_error_read(const char *body, size_t len,
     manta_jtok_t *tok, int pass, int clean, const char *bot_id,
     const manta_str_t *redact, size_t nredact, int *v, manta_error_rc_t *rc);
@@ -285,8 +294,13 @@ manta_error_direct(const char *body, size_t len, int status,
             return 0;
         }
 
-        r = manta_error_read(body, len, tok, 1, 1, bot_id, redact, nredact,
-                             &v, rc);
+        r = manta_error_plain(body, len, tok, &v, rc);
+
+        if (r < 0) {
+            r = manta_error_read(body, len, tok, 1, 1, bot_id, redact,
+                                 nredact, &v, rc);
+        }
+
         if (r != 0) {
             return r > 0;
         }
@@ -474,6 +488,260 @@ manta_error_shape(const char *body, size_t len, int status,
 
     return manta_error_build(phrase, strlen(phrase), status, bot_id,
                              bot_id_len, out, out_len);
+}
+
+
+/*
+ * The commonest bodies read without the tokenizer, in one pass over their
+ * bytes: manta_error_read()'s answer for a body with no white space and
+ * no string holding an escape, a control character or UTF-8 (a string is
+ * then its bytes), that is an ErrorResponse of manta_error_body()'s shape
+ * (1, *rc MANTA_ERROR_PASS: the caller has found no redacted value in the
+ * body) or an object of at most MANTA_ERROR_PLAIN_MEMBERS members whose
+ * values are such strings, integers of at most 18 digits, true, false or
+ * null and none of whose names is "success" or "errResponse" (0, *v 0 and
+ * tok[0] the message, or *v -1).  -1 for any other body: the tokenizer
+ * then reads it.
+ */
+
+static int
+manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
+    manta_error_rc_t *rc)
+{
+    size_t       n, k, i, klen, lens[MANTA_ERROR_PLAIN_MEMBERS];
+    const char  *p, *e, *key, *last, *keys[MANTA_ERROR_PLAIN_MEMBERS];
+
+    p = body;
+    last = body + len;
+
+    if (len < 2 || len >= 0x7fffffff || p[0] != '{' || last[-1] != '}') {
+        return -1;
+    }
+
+    if (len > sizeof(MANTA_ERR_BODY_START) - 1
+        && memcmp(p, MANTA_ERR_BODY_START, sizeof(MANTA_ERR_BODY_START) - 1)
+           == 0)
+    {
+        if (!manta_error_plain_pass(p + sizeof(MANTA_ERR_BODY_START) - 1,
+                                    last))
+        {
+            return -1;
+        }
+
+        *rc = MANTA_ERROR_PASS;
+        return 1;
+    }
+
+    /* the message: the first of the candidates that is a string not empty */
+
+    *v = -1;
+    tok[0].flags = 0;
+    i = MANTA_ERROR_CANDIDATES;
+
+    p++;
+
+    for (n = 0; /* void */; n++) {
+
+        if (n == MANTA_ERROR_PLAIN_MEMBERS || *p != '"') {
+            return -1;
+        }
+
+        key = p + 1;
+
+        e = manta_error_plain_string(key, last);
+        if (e == NULL || last - e < 3 || e[1] != ':') {
+            return -1;
+        }
+
+        klen = (size_t) (e - key);
+
+        /* a duplicate name: jansson rejects the body */
+
+        for (k = 0; k < n; k++) {
+            if (lens[k] == klen && manta_error_same(keys[k], key, klen)) {
+                return -1;
+            }
+        }
+
+        keys[n] = key;
+        lens[n] = klen;
+
+        for (k = 0; k < MANTA_ERROR_TOP; k++) {
+            if (manta_error_top[k].len == klen
+                && manta_error_top[k].data[0] == key[0]
+                && manta_error_same(manta_error_top[k].data, key, klen))
+            {
+                break;
+            }
+        }
+
+        if (k >= MANTA_ERROR_CANDIDATES && k < MANTA_ERROR_TOP) {
+            /* "success" or "errResponse": perhaps an ErrorResponse */
+            return -1;
+        }
+
+        p = e + 2;
+
+        if (*p == '"') {
+            e = manta_error_plain_string(p + 1, last);
+            if (e == NULL) {
+                return -1;
+            }
+
+            if (k < i && e != p + 1) {
+                i = k;
+                tok[0].start = (uint32_t) (p + 1 - body);
+                tok[0].end = (uint32_t) (e - body);
+            }
+
+            p = e + 1;
+
+        } else {
+            p = manta_error_plain_value(p, last);
+            if (p == NULL) {
+                return -1;
+            }
+        }
+
+        /* last[-1] is the '}' */
+
+        if (p == last - 1) {
+            break;
+        }
+
+        if (*p != ',') {
+            return -1;
+        }
+
+        p++;
+    }
+
+    if (i < MANTA_ERROR_CANDIDATES) {
+        *v = 0;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The rest of an ErrorResponse of manta_error_body()'s shape after the
+ * opening quote of its message, up to last: 1 when it is so
+ */
+
+static int
+manta_error_plain_pass(const char *p, const char *last)
+{
+    size_t  n;
+
+    p = manta_error_plain_string(p, last);
+
+    if (p == NULL
+        || (size_t) (last - p) < sizeof(MANTA_ERR_BODY_CODE) - 1
+        || memcmp(p, MANTA_ERR_BODY_CODE, sizeof(MANTA_ERR_BODY_CODE) - 1)
+           != 0)
+    {
+        return 0;
+    }
+
+    p += sizeof(MANTA_ERR_BODY_CODE) - 1;
+
+    /* a code of 1 to 9 digits, no leading zero */
+
+    if (p == last || *p == '0') {
+        return 0;
+    }
+
+    for (n = 0; p < last && manta_json_digit(*p); n++) {
+        p++;
+    }
+
+    if (n == 0 || n > 9
+        || (size_t) (last - p) < sizeof(MANTA_ERR_BODY_BOT) - 1
+        || memcmp(p, MANTA_ERR_BODY_BOT, sizeof(MANTA_ERR_BODY_BOT) - 1)
+           != 0)
+    {
+        return 0;
+    }
+
+    p = manta_error_plain_string(p + sizeof(MANTA_ERR_BODY_BOT) - 1, last);
+
+    return p != NULL && last - p == 3 && p[1] == '}' && p[2] == '}';
+}
+
+
+/*
+ * A value other than a string at p, before last: an integer of at most 18
+ * digits, true, false or null.  The byte after it, or NULL.
+ */
+
+static const char *
+manta_error_plain_value(const char *p, const char *last)
+{
+    int     zero;
+    size_t  n;
+
+    switch (*p) {
+
+    case 't':
+        return (last - p > 4 && memcmp(p, "true", 4) == 0) ? p + 4 : NULL;
+
+    case 'f':
+        return (last - p > 5 && memcmp(p, "false", 5) == 0) ? p + 5 : NULL;
+
+    case 'n':
+        return (last - p > 4 && memcmp(p, "null", 4) == 0) ? p + 4 : NULL;
+
+    case '-':
+        p++;
+        break;
+
+    default:
+        break;
+    }
+
+    zero = (*p == '0');
+
+    for (n = 0; p < last && manta_json_digit(*p); n++) {
+        p++;
+    }
+
+    /* no leading zero, no fraction or exponent ('.', 'e' and 'E' stop) */
+
+    if (n == 0 || n > 18 || (n > 1 && zero)) {
+        return NULL;
+    }
+
+    return p;
+}
+
+
+/*
+ * The closing quote of a string starting at p, before last, whose bytes
+ * are printable ASCII or DEL but '"' and '\\', or NULL
+ */
+
+static const char *
+manta_error_plain_string(const char *p, const char *last)
+{
+    unsigned char  c;
+
+    p = (const char *) manta_json_run((const unsigned char *) p,
+                                      (const unsigned char *) last, 1);
+
+    for ( /* void */ ; p < last; p++) {
+        c = (unsigned char) *p;
+
+        if (c == '"') {
+            return p;
+        }
+
+        if (c < 0x20 || c >= 0x80 || c == '\\') {
+            return NULL;
+        }
+    }
+
+    return NULL;
 }
 
 

@@ -344,6 +344,9 @@ static const rewrite_case_t  near_cases[] = {
 
 static void test_error_cases(void);
 static void test_error_direct(void);
+static void test_error_plain(void);
+static void same_as_jansson(const char *body, size_t len, int status,
+    const char *bot_id, const char *test);
 
 
 /*
@@ -357,6 +360,7 @@ test_error(void)
 {
     test_error_cases();
     test_error_direct();
+    test_error_plain();
 
     diag("manta_error.c: the same cases with every body parsed by jansson");
 
@@ -367,6 +371,169 @@ test_error(void)
 
 
 /* the answer written straight into the caller's buffer, and its limits */
+
+/*
+ * The bodies read in one pass without the tokenizer (manta_error_plain())
+ * and those just beside them, which the tokenizer or jansson read: the
+ * answer is the same as jansson's, byte for byte.
+ */
+
+static void
+test_error_plain(void)
+{
+    size_t             len;
+    char               out[512];
+    manta_error_rc_t   rc;
+
+    static const char *const  bodies[] = {
+        ER("a tag with this name exists", "409", "bot-1"),
+        ER("m", "409", ""),
+        ER("", "409", "b"),
+        ER("m\x7f", "409", "b"),
+        ER("m", "0", "b"),
+        ER("m", "09", "b"),
+        ER("m", "-1", "b"),
+        ER("m", "409.0", "b"),
+        ER("m", "4e2", "b"),
+        ER("m", "123456789", "b"),
+        ER("m", "1234567890", "b"),
+        ER("m\\n", "409", "b"),
+        ER("caf" E2, "409", "b"),
+        ER("m", "409", "b" E2),
+        ER_NOBOT("m", "409"),
+        ER("m", "409", "b") " ",
+        ER("m", "409", "b") "}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m\",\"code\":409,"
+            "\"botId\":\"b\",\"x\":1}}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m\",\"code\":409,"
+            "\"botId\":\"b\"},\"x\":1}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m\",\"code\":409}"
+            ",\"botId\":\"b\"}}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m\",\"code\":409,"
+            "\"botId\":\"b\"}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m\",\"code\":409,"
+            "\"botId\":\"b}}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m\"}}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m",
+        "{\"type\":\"about:blank\",\"title\":\"Conflict\",\"status\":409,"
+            "\"detail\":\"a tag with this name exists\"}",
+        "{\"title\":\"t\",\"detail\":\"d\",\"error\":\"e\",\"message\":\"m\"}",
+        "{\"title\":\"t\",\"detail\":\"d\",\"error\":\"e\"}",
+        "{\"message\":\"\",\"error\":\"\",\"detail\":\"d\"}",
+        "{\"message\":1,\"error\":true,\"detail\":null,\"title\":\"t\"}",
+        "{\"message\":\"m\",\"message\":\"n\"}",
+        "{\"a\":1,\"b\":2,\"a\":3,\"detail\":\"d\"}",
+        "{\"detail\":\"d\",\"success\":false}",
+        "{\"detail\":\"d\",\"errResponse\":{\"message\":\"m\"}}",
+        "{\"detail\":\"d\",\"errResponse\":\"e\"}",
+        "{\"detail\":\"d\",\"x\":{}}",
+        "{\"detail\":\"d\",\"x\":[]}",
+        "{\"detail\":\"d\",\"x\":01}",
+        "{\"detail\":\"d\",\"x\":-0}",
+        "{\"detail\":\"d\",\"x\":-}",
+        "{\"detail\":\"d\",\"x\":1.5}",
+        "{\"detail\":\"d\",\"x\":1e5}",
+        "{\"detail\":\"d\",\"x\":123456789012345678}",
+        "{\"detail\":\"d\",\"x\":1234567890123456789}",
+        "{\"detail\":\"d\",\"x\":tru}",
+        "{\"detail\":\"d\",\"x\":truex}",
+        "{\"detail\":\"d\",\"x\":nul}",
+        "{\"detail\":\"d\",\"x\":falsey}",
+        "{\"detail\":\"d\" }",
+        "{ \"detail\":\"d\"}",
+        "{\"detail\" :\"d\"}",
+        "{\"detail\":\"d\",}",
+        "{\"detail\":\"d\"\"x\":1}",
+        "{\"detail\":\"d}",
+        "{\"detail\":\"d\\\"\"}",
+        "{\"detail\":\"d\x01\"}",
+        "{\"detail\":\"d\x7f\"}",
+        "{\"detail\":\"d" E2 "\"}",
+        "{\"det\\u0061il\":\"d\"}",
+        "{\"\":\"e\",\"detail\":\"d\"}",
+        "{\"detail\":\"d\"}}",
+        "{\"detail\"}",
+        "{\"detail\":}",
+        "{\"detail\":\"d\":1}",
+        "{}",
+        "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
+            "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,"
+            "\"detail\":\"d\"}",
+        "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
+            "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,"
+            "\"p\":1,\"detail\":\"d\"}",
+        "{\"detail\":\"" TOKEN "\"}",
+        "{\"detail\":\"x" TOKEN "y\",\"title\":\"t\"}",
+        "{\"detail\":\"tok.EN-12\",\"x\":\"3\"}",
+        "{\"" TOKEN "\":1,\"detail\":\"d\"}",
+        ER("tok.EN-123", "409", "b"),
+        ER("m", "409", "tok.EN-123"),
+        ER("tok.EN", "409", "-123"),
+    };
+
+    size_t  i;
+
+    for (i = 0; i < NCASES(bodies); i++) {
+        same_as_jansson(bodies[i], strlen(bodies[i]), 409, "bot-1",
+                        bodies[i]);
+        same_as_jansson(bodies[i], strlen(bodies[i]), 502, NULL,
+                        bodies[i]);
+    }
+
+    len = sizeof(out);
+    rc = manta_error_rewrite(S(ER("a tag", "409", "bot-1")), 409, "bot-1", 5,
+                             creds, NCREDS, out, &len);
+    ok(rc == MANTA_ERROR_PASS, "plain: an ErrorResponse of our shape passes");
+
+    len = sizeof(out);
+    rc = manta_error_rewrite(S("{\"title\":\"Conflict\",\"status\":409,"
+                               "\"detail\":\"a tag\"}"),
+                             409, "bot-1", 5, creds, NCREDS, out, &len);
+    ok(rc == MANTA_ERROR_REWRITTEN
+       && len == sizeof(ER("a tag", "409", "bot-1")) - 1
+       && memcmp(out, ER("a tag", "409", "bot-1"), len) == 0,
+       "plain: problem+json: detail before title");
+
+    len = sizeof(out);
+    rc = manta_error_rewrite(S("{\"detail\":\"x" TOKEN "\"}"), 409, "bot-1",
+                             5, creds, NCREDS, out, &len);
+    ok(rc == MANTA_ERROR_REWRITTEN
+       && len == sizeof(ER("x[redacted]", "409", "bot-1")) - 1
+       && memcmp(out, ER("x[redacted]", "409", "bot-1"), len) == 0,
+       "plain: the token in a message is redacted");
+
+}
+
+
+/* manta_error_rewrite() with the fast paths and with jansson alone */
+
+static void
+same_as_jansson(const char *body, size_t len, int status, const char *bot_id,
+    const char *test)
+{
+    char              *fast, *slow;
+    size_t             fast_len, slow_len;
+    manta_error_rc_t   fast_rc, slow_rc;
+
+    fast_rc = alloc_error_rewrite(body, len, status, bot_id,
+                                  bot_id ? strlen(bot_id) : 0, creds, NCREDS,
+                                  &fast, &fast_len);
+
+    manta_error_fast = 0;
+    slow_rc = alloc_error_rewrite(body, len, status, bot_id,
+                                  bot_id ? strlen(bot_id) : 0, creds, NCREDS,
+                                  &slow, &slow_len);
+    manta_error_fast = 1;
+
+    ok(fast_rc == slow_rc && fast_len == slow_len
+       && (fast_len == 0 || memcmp(fast, slow, fast_len) == 0),
+       "plain, as jansson (%d, %s): %s", status, bot_id ? bot_id : "no botId",
+       test);
+
+    free(fast);
+    free(slow);
+}
+
 
 static void
 test_error_direct(void)
