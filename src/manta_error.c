@@ -13,6 +13,10 @@
 
 #include <jansson.h>
 
+#if (defined __SSE2__ && defined __GNUC__)
+#include <emmintrin.h>
+#endif
+
 #include "manta_reason.h"
 #include "manta_json.h"
 #include "manta_jscan.h"
@@ -60,7 +64,10 @@ static int manta_error_shape_fast(const char *body, size_t len, int status,
     manta_error_rc_t *rc);
 static int manta_error_direct(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
-    size_t nredact, char *out, size_t *out_len, manta_error_rc_t *rc);
+    const size_t *anchor, size_t nredact, char *out, size_t *out_len,
+    manta_error_rc_t *rc);
+static int manta_redact_any(const char *s, size_t len,
+    const manta_str_t *redact, const size_t *anchor, size_t nredact);
 static int manta_error_plain(const char *body, size_t len,
     manta_jtok_t *tok, int *v, manta_error_rc_t *rc);
 static int manta_error_plain_pass(const char *p, const char *last);
@@ -155,13 +162,23 @@ manta_error_rewrite(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     size_t nredact, char *out, size_t *out_len)
 {
+    return manta_error_rewrite_at(body, len, status, bot_id, bot_id_len,
+                                  redact, NULL, nredact, out, out_len);
+}
+
+
+manta_error_rc_t
+manta_error_rewrite_at(const char *body, size_t len, int status,
+    const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
+    const size_t *anchor, size_t nredact, char *out, size_t *out_len)
+{
     char              *p;
     size_t             n;
     manta_error_rc_t   rc;
 
     if (manta_error_fast
         && manta_error_direct(body, len, status, bot_id, bot_id_len, redact,
-                              nredact, out, out_len, &rc))
+                              anchor, nredact, out, out_len, &rc))
     {
         if (rc == MANTA_ERROR_PASS) {
             *out_len = 0;
@@ -276,7 +293,8 @@ manta_error_write(char *dst, const char *message, size_t message_len,
 static int
 manta_error_direct(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
-    size_t nredact, char *out, size_t *out_len, manta_error_rc_t *rc)
+    const size_t *anchor, size_t nredact, char *out, size_t *out_len,
+    manta_error_rc_t *rc)
 {
     int            r, v;
     char           buf[MANTA_ERROR_STACK];
@@ -289,7 +307,7 @@ manta_error_direct(const char *body, size_t len, int status,
     if (body != NULL && len != 0) {
 
         if (nredact != 0
-            && manta_redact_find(body, len, redact, nredact, &found) != NULL)
+            && manta_redact_any(body, len, redact, anchor, nredact))
         {
             return 0;
         }
@@ -348,9 +366,7 @@ manta_error_direct(const char *body, size_t len, int status,
     n = manta_error_write(out, m, n, m != buf, status, bot_id, bot_id_len);
     out[n] = '\0';
 
-    if (nredact != 0
-        && manta_redact_find(out, n, redact, nredact, &found) != NULL)
-    {
+    if (nredact != 0 && manta_redact_any(out, n, redact, anchor, nredact)) {
         manta_wipe(out, n);
         return 0;
     }
@@ -718,16 +734,35 @@ manta_error_plain_value(const char *p, const char *last)
 
 /*
  * The closing quote of a string starting at p, before last, whose bytes
- * are printable ASCII or DEL but '"' and '\\', or NULL
+ * are printable ASCII or DEL but '"' and '\\', or NULL; sixteen bytes at
+ * once where SSE2 allows (signed, a byte of 0x80 or more is below 0x20)
  */
 
 static const char *
 manta_error_plain_string(const char *p, const char *last)
 {
     unsigned char  c;
+#if (defined __SSE2__ && defined __GNUC__)
+    unsigned int   m;
+    __m128i        x;
 
-    p = (const char *) manta_json_run((const unsigned char *) p,
-                                      (const unsigned char *) last, 1);
+    while (last - p >= 16) {
+        x = _mm_loadu_si128((const __m128i *) p);
+
+        m = (unsigned int) _mm_movemask_epi8(
+                _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                 _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20))));
+
+        if (m != 0) {
+            p += __builtin_ctz(m);
+            return (*p == '"') ? p : NULL;
+        }
+
+        p += 16;
+    }
+#endif
 
     for ( /* void */ ; p < last; p++) {
         c = (unsigned char) *p;
@@ -1465,6 +1500,31 @@ manta_redact_find(const char *s, size_t len, const manta_str_t *redact,
     }
 
     return best;
+}
+
+
+/*
+ * 1 when s holds a redacted value (manta_redact_find() is not NULL), each
+ * searched for its byte anchor[i] first (anchor may be NULL)
+ */
+
+static int
+manta_redact_any(const char *s, size_t len, const manta_str_t *redact,
+    const size_t *anchor, size_t nredact)
+{
+    size_t  i;
+
+    for (i = 0; i < nredact; i++) {
+        if (redact[i].len != 0
+            && manta_find_at(s, len, redact[i].data, redact[i].len,
+                             anchor ? anchor[i] : 0)
+               != NULL)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -6,6 +6,7 @@
  */
 
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "manta_error.h"
 #include "manta_json.h"
 #include "manta_reason.h"
+#include "manta_util.h"
 #include "alloc.h"
 #include "tap.h"
 #include "tests.h"
@@ -347,6 +349,8 @@ static void test_error_direct(void);
 static void test_error_plain(void);
 static void same_as_jansson(const char *body, size_t len, int status,
     const char *bot_id, const char *test);
+static int same_answer(const char *body, size_t len, int status,
+    const char *bot_id);
 
 
 /*
@@ -471,13 +475,58 @@ test_error_plain(void)
         ER("tok.EN", "409", "-123"),
     };
 
-    size_t  i;
+    static const char *const  stops[] = {
+        "\x01", "\x1f", "\x7f", "\x80", "\xff", E2, "\\n", "\\u0041",
+        "\\\"", "\"", " ", "~"
+    };
+
+    int     tail;
+    char    msg[64], body[256];
+    size_t  i, k, n, bad;
 
     for (i = 0; i < NCASES(bodies); i++) {
         same_as_jansson(bodies[i], strlen(bodies[i]), 409, "bot-1",
                         bodies[i]);
         same_as_jansson(bodies[i], strlen(bodies[i]), 502, NULL,
                         bodies[i]);
+    }
+
+    /*
+     * a byte that stops a plain string at every place of a long message
+     * and of a name, the string's end near the body's end or not: sixteen
+     * bytes at once, then one by one
+     */
+
+    for (k = 0; k < NCASES(stops); k++) {
+        bad = 0;
+
+        for (i = 0; i < 40; i++) {
+            for (tail = 0; tail < 2; tail++) {
+                n = strlen(stops[k]);
+
+                memset(msg, 'a', sizeof(msg));
+                memcpy(msg + i, stops[k], n);
+                msg[i + n > 40 ? i + n : 40] = '\0';
+
+                len = (size_t) snprintf(body, sizeof(body),
+                                        "{\"detail\":\"%s\"%s}", msg,
+                                        tail ? ",\"x\":null" : "");
+                bad += !same_answer(body, len, 409, "bot-1");
+
+                len = (size_t) snprintf(body, sizeof(body),
+                                        "{\"%s\":1,\"title\":\"t\"%s}",
+                                        msg, tail ? ",\"x\":null" : "");
+                bad += !same_answer(body, len, 409, "bot-1");
+
+                len = (size_t) snprintf(body, sizeof(body),
+                                        ER("%s", "409", "%s"),
+                                        tail ? "m" : msg, tail ? msg : "b");
+                bad += !same_answer(body, len, 409, "bot-1");
+            }
+        }
+
+        is_int(bad, 0, "plain: a stop byte (#%d) at every place",
+               (int) k);
     }
 
     len = sizeof(out);
@@ -505,19 +554,72 @@ test_error_plain(void)
 }
 
 
+/*
+ * The fast paths and jansson alone, into a buffer large enough for either
+ * (alloc_error_rewrite() asks for the size first: a fast answer longer
+ * than jansson's would not fit and jansson's would be taken): 1 when they
+ * agree
+ */
+
+static int
+same_answer(const char *body, size_t len, int status, const char *bot_id)
+{
+    int                same;
+    char               fast[2048], slow[2048];
+    size_t             fast_len, slow_len;
+    manta_error_rc_t   fast_rc, slow_rc;
+
+    fast_len = sizeof(fast);
+    fast_rc = manta_error_rewrite(body, len, status, bot_id,
+                                  bot_id ? strlen(bot_id) : 0, creds, NCREDS,
+                                  fast, &fast_len);
+
+    manta_error_fast = 0;
+    slow_len = sizeof(slow);
+    slow_rc = manta_error_rewrite(body, len, status, bot_id,
+                                  bot_id ? strlen(bot_id) : 0, creds, NCREDS,
+                                  slow, &slow_len);
+    manta_error_fast = 1;
+
+    same = (fast_rc == slow_rc && fast_len == slow_len
+            && (fast_len == 0 || memcmp(fast, slow, fast_len) == 0));
+
+    if (!same) {
+        diag("differs: %.*s", (int) len, body);
+    }
+
+    return same;
+}
+
+
 /* manta_error_rewrite() with the fast paths and with jansson alone */
 
 static void
 same_as_jansson(const char *body, size_t len, int status, const char *bot_id,
     const char *test)
 {
-    char              *fast, *slow;
-    size_t             fast_len, slow_len;
-    manta_error_rc_t   fast_rc, slow_rc;
+    char              *fast, *slow, *at;
+    size_t             i, fast_len, slow_len, at_len, anchor[NCREDS];
+    manta_error_rc_t   fast_rc, slow_rc, at_rc;
 
     fast_rc = alloc_error_rewrite(body, len, status, bot_id,
                                   bot_id ? strlen(bot_id) : 0, creds, NCREDS,
                                   &fast, &fast_len);
+
+    for (i = 0; i < NCREDS; i++) {
+        anchor[i] = manta_anchor(creds[i].data, creds[i].len);
+    }
+
+    at_rc = alloc_error_rewrite_at(body, len, status, bot_id,
+                                   bot_id ? strlen(bot_id) : 0, creds,
+                                   anchor, NCREDS, &at, &at_len);
+
+    ok(at_rc == fast_rc && at_len == fast_len
+       && (at_len == 0 || memcmp(at, fast, at_len) == 0),
+       "plain, anchored (%d, %s): %s", status, bot_id ? bot_id : "no botId",
+       test);
+
+    free(at);
 
     manta_error_fast = 0;
     slow_rc = alloc_error_rewrite(body, len, status, bot_id,
@@ -526,7 +628,8 @@ same_as_jansson(const char *body, size_t len, int status, const char *bot_id,
     manta_error_fast = 1;
 
     ok(fast_rc == slow_rc && fast_len == slow_len
-       && (fast_len == 0 || memcmp(fast, slow, fast_len) == 0),
+       && (fast_len == 0 || memcmp(fast, slow, fast_len) == 0)
+       && same_answer(body, len, status, bot_id),
        "plain, as jansson (%d, %s): %s", status, bot_id ? bot_id : "no botId",
        test);
 
