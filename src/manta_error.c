@@ -248,19 +248,23 @@ manta_error_body(char *dst, const char *message, size_t message_len,
 /*
  * manta_error_body(); plain: the message holds no byte JSON escapes but
  * perhaps DEL (a string the tokenizer found without an escape, a reason
- * phrase), so that a message without DEL is copied as it is.
+ * phrase), so that a message without DEL is copied as it is; 2: not DEL
+ * either (a string manta_error_plain() found), copied as it is.
  */
 
 static size_t
 manta_error_write(char *dst, const char *message, size_t message_len,
     int plain, int code, const char *bot_id, size_t bot_id_len)
 {
-    char  *p;
-    char   buf[16];
+    char           *p;
+    char            buf[16];
+    size_t          i;
+    unsigned char   c;
 
     p = manta_cpylit(dst, MANTA_ERR_BODY_START);
 
-    if (plain && memchr(message, 0x7f, message_len) == NULL) {
+    if (plain == 2 || (plain && memchr(message, 0x7f, message_len) == NULL))
+    {
         p = manta_cpymem(p, message, message_len);
 
     } else {
@@ -268,11 +272,37 @@ manta_error_write(char *dst, const char *message, size_t message_len,
     }
 
     p = manta_cpylit(p, MANTA_ERR_BODY_CODE);
-    p = manta_cpymem(p, buf, manta_int_format(buf, code));
+
+    if (code >= 100 && code <= 999) {
+        /* a status: three digits */
+        *p++ = (char) ('0' + code / 100);
+        *p++ = (char) ('0' + code / 10 % 10);
+        *p++ = (char) ('0' + code % 10);
+
+    } else {
+        p = manta_cpymem(p, buf, manta_int_format(buf, code));
+    }
 
     if (bot_id != NULL) {
         p = manta_cpylit(p, MANTA_ERR_BODY_BOT);
-        p = manta_json_escape(p, bot_id, bot_id_len);
+
+        /* a botId JSON escapes no byte of (UTF-8 aside) is copied */
+
+        for (i = 0; i < bot_id_len; i++) {
+            c = (unsigned char) bot_id[i];
+
+            if (c < 0x20 || c == '"' || c == '\\' || c == 0x7f) {
+                break;
+            }
+        }
+
+        if (i == bot_id_len) {
+            p = manta_cpymem(p, bot_id, bot_id_len);
+
+        } else {
+            p = manta_json_escape(p, bot_id, bot_id_len);
+        }
+
         *p++ = '"';
     }
 
@@ -296,13 +326,14 @@ manta_error_direct(const char *body, size_t len, int status,
     const size_t *anchor, size_t nredact, char *out, size_t *out_len,
     manta_error_rc_t *rc)
 {
-    int            r, v;
+    int            r, v, plain;
     char           buf[MANTA_ERROR_STACK];
     size_t         n, found;
     const char    *m;
     manta_jtok_t   tok[MANTA_ERROR_TOKENS];
 
     v = -1;
+    plain = 1;
 
     if (body != NULL && len != 0) {
 
@@ -313,6 +344,11 @@ manta_error_direct(const char *body, size_t len, int status,
         }
 
         r = manta_error_plain(body, len, tok, &v, rc);
+
+        if (r == 0 && v >= 0) {
+            /* a message of printable ASCII: copied as it is */
+            plain = 2;
+        }
 
         if (r < 0) {
             r = manta_error_read(body, len, tok, 1, 1, bot_id, redact,
@@ -363,7 +399,8 @@ manta_error_direct(const char *body, size_t len, int status,
         return 0;
     }
 
-    n = manta_error_write(out, m, n, m != buf, status, bot_id, bot_id_len);
+    n = manta_error_write(out, m, n, m != buf ? plain : 0, status, bot_id,
+                          bot_id_len);
     out[n] = '\0';
 
     if (nredact != 0 && manta_redact_any(out, n, redact, anchor, nredact)) {
@@ -510,8 +547,9 @@ manta_error_shape(const char *body, size_t len, int status,
 /*
  * The commonest bodies read without the tokenizer, in one pass over their
  * bytes: manta_error_read()'s answer for a body with no white space and
- * no string holding an escape, a control character or UTF-8 (a string is
- * then its bytes), that is an ErrorResponse of manta_error_body()'s shape
+ * no string holding an escape, a control character, DEL or UTF-8 (a
+ * string is then its bytes), that is an ErrorResponse of
+ * manta_error_body()'s shape
  * (1, *rc MANTA_ERROR_PASS: the caller has found no redacted value in the
  * body) or an object of at most MANTA_ERROR_PLAIN_MEMBERS members whose
  * values are such strings, integers of at most 18 digits, true, false or
@@ -734,8 +772,8 @@ manta_error_plain_value(const char *p, const char *last)
 
 /*
  * The closing quote of a string starting at p, before last, whose bytes
- * are printable ASCII or DEL but '"' and '\\', or NULL; sixteen bytes at
- * once where SSE2 allows (signed, a byte of 0x80 or more is below 0x20)
+ * are printable ASCII but '"' and '\\', or NULL; sixteen bytes at once
+ * where SSE2 allows (signed, a byte of 0x80 or more is below 0x20)
  */
 
 static const char *
@@ -753,7 +791,8 @@ manta_error_plain_string(const char *p, const char *last)
                 _mm_or_si128(
                     _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
                                  _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-                    _mm_cmplt_epi8(x, _mm_set1_epi8(0x20))));
+                    _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                                 _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)))));
 
         if (m != 0) {
             p += __builtin_ctz(m);
@@ -771,7 +810,7 @@ manta_error_plain_string(const char *p, const char *last)
             return p;
         }
 
-        if (c < 0x20 || c >= 0x80 || c == '\\') {
+        if (c < 0x20 || c >= 0x7f || c == '\\') {
             return NULL;
         }
     }
