@@ -72,7 +72,7 @@ static int manta_error_plain(const char *body, size_t len,
     manta_jtok_t *tok, int *v, manta_error_rc_t *rc);
 static int manta_error_plain_pass(const char *p, const char *last);
 static const char *manta_error_plain_value(const char *p, const char *last);
-static const char *manta_error_plain_string(const char *p,
+static inline const char *manta_error_plain_string(const char *p,
     const char *last);
 static int manta_error_read(const char *body, size_t len,
     manta_jtok_t *tok, int pass, int clean, const char *bot_id,
@@ -776,7 +776,7 @@ manta_error_plain_value(const char *p, const char *last)
  * where SSE2 allows (signed, a byte of 0x80 or more is below 0x20)
  */
 
-static const char *
+static inline const char *
 manta_error_plain_string(const char *p, const char *last)
 {
     unsigned char  c;
