@@ -13,6 +13,10 @@
 
 #include <jansson.h>
 
+#if (defined __SSE2__ && defined __GNUC__)
+#include <emmintrin.h>
+#endif
+
 #include "manta_reason.h"
 #include "manta_json.h"
 #include "manta_jscan.h"
@@ -39,6 +43,9 @@
      + sizeof(MANTA_ERR_BODY_BOT) - 1 + 6 * (bot_id_len) + 1                 \
      + sizeof(MANTA_ERR_BODY_END) - 1)
 
+/* the members of an object manta_error_plain() reads, at most */
+#define MANTA_ERROR_PLAIN_MEMBERS  16
+
 /* the tokens of a body the fast path reads, and a decoded string's room */
 #define MANTA_ERROR_TOKENS  64
 #define MANTA_ERROR_STACK   1024
@@ -57,7 +64,16 @@ static int manta_error_shape_fast(const char *body, size_t len, int status,
     manta_error_rc_t *rc);
 static int manta_error_direct(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
-    size_t nredact, char *out, size_t *out_len, manta_error_rc_t *rc);
+    const size_t *anchor, size_t nredact, char *out, size_t *out_len,
+    manta_error_rc_t *rc);
+static int manta_redact_any(const char *s, size_t len,
+    const manta_str_t *redact, const size_t *anchor, size_t nredact);
+static int manta_error_plain(const char *body, size_t len,
+    manta_jtok_t *tok, int *v, manta_error_rc_t *rc);
+static int manta_error_plain_pass(const char *p, const char *last);
+static const char *manta_error_plain_value(const char *p, const char *last);
+static inline const char *manta_error_plain_string(const char *p,
+    const char *last);
 static int manta_error_read(const char *body, size_t len,
     manta_jtok_t *tok, int pass, int clean, const char *bot_id,
     const manta_str_t *redact, size_t nredact, int *v, manta_error_rc_t *rc);
@@ -146,13 +162,23 @@ manta_error_rewrite(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     size_t nredact, char *out, size_t *out_len)
 {
+    return manta_error_rewrite_at(body, len, status, bot_id, bot_id_len,
+                                  redact, NULL, nredact, out, out_len);
+}
+
+
+manta_error_rc_t
+manta_error_rewrite_at(const char *body, size_t len, int status,
+    const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
+    const size_t *anchor, size_t nredact, char *out, size_t *out_len)
+{
     char              *p;
     size_t             n;
     manta_error_rc_t   rc;
 
     if (manta_error_fast
         && manta_error_direct(body, len, status, bot_id, bot_id_len, redact,
-                              nredact, out, out_len, &rc))
+                              anchor, nredact, out, out_len, &rc))
     {
         if (rc == MANTA_ERROR_PASS) {
             *out_len = 0;
@@ -222,19 +248,23 @@ manta_error_body(char *dst, const char *message, size_t message_len,
 /*
  * manta_error_body(); plain: the message holds no byte JSON escapes but
  * perhaps DEL (a string the tokenizer found without an escape, a reason
- * phrase), so that a message without DEL is copied as it is.
+ * phrase), so that a message without DEL is copied as it is; 2: not DEL
+ * either (a string manta_error_plain() found), copied as it is.
  */
 
 static size_t
 manta_error_write(char *dst, const char *message, size_t message_len,
     int plain, int code, const char *bot_id, size_t bot_id_len)
 {
-    char  *p;
-    char   buf[16];
+    char           *p;
+    char            buf[16];
+    size_t          i;
+    unsigned char   c;
 
     p = manta_cpylit(dst, MANTA_ERR_BODY_START);
 
-    if (plain && memchr(message, 0x7f, message_len) == NULL) {
+    if (plain == 2 || (plain && memchr(message, 0x7f, message_len) == NULL))
+    {
         p = manta_cpymem(p, message, message_len);
 
     } else {
@@ -242,11 +272,37 @@ manta_error_write(char *dst, const char *message, size_t message_len,
     }
 
     p = manta_cpylit(p, MANTA_ERR_BODY_CODE);
-    p = manta_cpymem(p, buf, manta_int_format(buf, code));
+
+    if (code >= 100 && code <= 999) {
+        /* a status: three digits */
+        *p++ = (char) ('0' + code / 100);
+        *p++ = (char) ('0' + code / 10 % 10);
+        *p++ = (char) ('0' + code % 10);
+
+    } else {
+        p = manta_cpymem(p, buf, manta_int_format(buf, code));
+    }
 
     if (bot_id != NULL) {
         p = manta_cpylit(p, MANTA_ERR_BODY_BOT);
-        p = manta_json_escape(p, bot_id, bot_id_len);
+
+        /* a botId JSON escapes no byte of (UTF-8 aside) is copied */
+
+        for (i = 0; i < bot_id_len; i++) {
+            c = (unsigned char) bot_id[i];
+
+            if (c < 0x20 || c == '"' || c == '\\' || c == 0x7f) {
+                break;
+            }
+        }
+
+        if (i == bot_id_len) {
+            p = manta_cpymem(p, bot_id, bot_id_len);
+
+        } else {
+            p = manta_json_escape(p, bot_id, bot_id_len);
+        }
+
         *p++ = '"';
     }
 
@@ -267,26 +323,38 @@ manta_error_write(char *dst, const char *message, size_t message_len,
 static int
 manta_error_direct(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
-    size_t nredact, char *out, size_t *out_len, manta_error_rc_t *rc)
+    const size_t *anchor, size_t nredact, char *out, size_t *out_len,
+    manta_error_rc_t *rc)
 {
-    int            r, v;
+    int            r, v, plain;
     char           buf[MANTA_ERROR_STACK];
     size_t         n, found;
     const char    *m;
     manta_jtok_t   tok[MANTA_ERROR_TOKENS];
 
     v = -1;
+    plain = 1;
 
     if (body != NULL && len != 0) {
 
         if (nredact != 0
-            && manta_redact_find(body, len, redact, nredact, &found) != NULL)
+            && manta_redact_any(body, len, redact, anchor, nredact))
         {
             return 0;
         }
 
-        r = manta_error_read(body, len, tok, 1, 1, bot_id, redact, nredact,
-                             &v, rc);
+        r = manta_error_plain(body, len, tok, &v, rc);
+
+        if (r == 0 && v >= 0) {
+            /* a message of printable ASCII: copied as it is */
+            plain = 2;
+        }
+
+        if (r < 0) {
+            r = manta_error_read(body, len, tok, 1, 1, bot_id, redact,
+                                 nredact, &v, rc);
+        }
+
         if (r != 0) {
             return r > 0;
         }
@@ -331,12 +399,11 @@ manta_error_direct(const char *body, size_t len, int status,
         return 0;
     }
 
-    n = manta_error_write(out, m, n, m != buf, status, bot_id, bot_id_len);
+    n = manta_error_write(out, m, n, m != buf ? plain : 0, status, bot_id,
+                          bot_id_len);
     out[n] = '\0';
 
-    if (nredact != 0
-        && manta_redact_find(out, n, redact, nredact, &found) != NULL)
-    {
+    if (nredact != 0 && manta_redact_any(out, n, redact, anchor, nredact)) {
         manta_wipe(out, n);
         return 0;
     }
@@ -474,6 +541,281 @@ manta_error_shape(const char *body, size_t len, int status,
 
     return manta_error_build(phrase, strlen(phrase), status, bot_id,
                              bot_id_len, out, out_len);
+}
+
+
+/*
+ * The commonest bodies read without the tokenizer, in one pass over their
+ * bytes: manta_error_read()'s answer for a body with no white space and
+ * no string holding an escape, a control character, DEL or UTF-8 (a
+ * string is then its bytes), that is an ErrorResponse of
+ * manta_error_body()'s shape
+ * (1, *rc MANTA_ERROR_PASS: the caller has found no redacted value in the
+ * body) or an object of at most MANTA_ERROR_PLAIN_MEMBERS members whose
+ * values are such strings, integers of at most 18 digits, true, false or
+ * null and none of whose names is "success" or "errResponse" (0, *v 0 and
+ * tok[0] the message, or *v -1).  -1 for any other body: the tokenizer
+ * then reads it.
+ */
+
+static int
+manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
+    manta_error_rc_t *rc)
+{
+    size_t       n, k, i, klen, lens[MANTA_ERROR_PLAIN_MEMBERS];
+    const char  *p, *e, *key, *last, *keys[MANTA_ERROR_PLAIN_MEMBERS];
+
+    p = body;
+    last = body + len;
+
+    if (len < 2 || len >= 0x7fffffff || p[0] != '{' || last[-1] != '}') {
+        return -1;
+    }
+
+    if (len > sizeof(MANTA_ERR_BODY_START) - 1
+        && memcmp(p, MANTA_ERR_BODY_START, sizeof(MANTA_ERR_BODY_START) - 1)
+           == 0)
+    {
+        if (!manta_error_plain_pass(p + sizeof(MANTA_ERR_BODY_START) - 1,
+                                    last))
+        {
+            return -1;
+        }
+
+        *rc = MANTA_ERROR_PASS;
+        return 1;
+    }
+
+    /* the message: the first of the candidates that is a string not empty */
+
+    *v = -1;
+    tok[0].flags = 0;
+    i = MANTA_ERROR_CANDIDATES;
+
+    p++;
+
+    for (n = 0; /* void */; n++) {
+
+        if (n == MANTA_ERROR_PLAIN_MEMBERS || *p != '"') {
+            return -1;
+        }
+
+        key = p + 1;
+
+        e = manta_error_plain_string(key, last);
+        if (e == NULL || last - e < 3 || e[1] != ':') {
+            return -1;
+        }
+
+        klen = (size_t) (e - key);
+
+        /* a duplicate name: jansson rejects the body */
+
+        for (k = 0; k < n; k++) {
+            if (lens[k] == klen && manta_error_same(keys[k], key, klen)) {
+                return -1;
+            }
+        }
+
+        keys[n] = key;
+        lens[n] = klen;
+
+        for (k = 0; k < MANTA_ERROR_TOP; k++) {
+            if (manta_error_top[k].len == klen
+                && manta_error_top[k].data[0] == key[0]
+                && manta_error_same(manta_error_top[k].data, key, klen))
+            {
+                break;
+            }
+        }
+
+        if (k >= MANTA_ERROR_CANDIDATES && k < MANTA_ERROR_TOP) {
+            /* "success" or "errResponse": perhaps an ErrorResponse */
+            return -1;
+        }
+
+        p = e + 2;
+
+        if (*p == '"') {
+            e = manta_error_plain_string(p + 1, last);
+            if (e == NULL) {
+                return -1;
+            }
+
+            if (k < i && e != p + 1) {
+                i = k;
+                tok[0].start = (uint32_t) (p + 1 - body);
+                tok[0].end = (uint32_t) (e - body);
+            }
+
+            p = e + 1;
+
+        } else {
+            p = manta_error_plain_value(p, last);
+            if (p == NULL) {
+                return -1;
+            }
+        }
+
+        /* last[-1] is the '}' */
+
+        if (p == last - 1) {
+            break;
+        }
+
+        if (*p != ',') {
+            return -1;
+        }
+
+        p++;
+    }
+
+    if (i < MANTA_ERROR_CANDIDATES) {
+        *v = 0;
+    }
+
+    return 0;
+}
+
+
+/*
+ * The rest of an ErrorResponse of manta_error_body()'s shape after the
+ * opening quote of its message, up to last: 1 when it is so
+ */
+
+static int
+manta_error_plain_pass(const char *p, const char *last)
+{
+    size_t  n;
+
+    p = manta_error_plain_string(p, last);
+
+    if (p == NULL
+        || (size_t) (last - p) < sizeof(MANTA_ERR_BODY_CODE) - 1
+        || memcmp(p, MANTA_ERR_BODY_CODE, sizeof(MANTA_ERR_BODY_CODE) - 1)
+           != 0)
+    {
+        return 0;
+    }
+
+    p += sizeof(MANTA_ERR_BODY_CODE) - 1;
+
+    /* a code of 1 to 9 digits, no leading zero */
+
+    if (p == last || *p == '0') {
+        return 0;
+    }
+
+    for (n = 0; p < last && manta_json_digit(*p); n++) {
+        p++;
+    }
+
+    if (n == 0 || n > 9
+        || (size_t) (last - p) < sizeof(MANTA_ERR_BODY_BOT) - 1
+        || memcmp(p, MANTA_ERR_BODY_BOT, sizeof(MANTA_ERR_BODY_BOT) - 1)
+           != 0)
+    {
+        return 0;
+    }
+
+    p = manta_error_plain_string(p + sizeof(MANTA_ERR_BODY_BOT) - 1, last);
+
+    return p != NULL && last - p == 3 && p[1] == '}' && p[2] == '}';
+}
+
+
+/*
+ * A value other than a string at p, before last: an integer of at most 18
+ * digits, true, false or null.  The byte after it, or NULL.
+ */
+
+static const char *
+manta_error_plain_value(const char *p, const char *last)
+{
+    int     zero;
+    size_t  n;
+
+    switch (*p) {
+
+    case 't':
+        return (last - p > 4 && memcmp(p, "true", 4) == 0) ? p + 4 : NULL;
+
+    case 'f':
+        return (last - p > 5 && memcmp(p, "false", 5) == 0) ? p + 5 : NULL;
+
+    case 'n':
+        return (last - p > 4 && memcmp(p, "null", 4) == 0) ? p + 4 : NULL;
+
+    case '-':
+        p++;
+        break;
+
+    default:
+        break;
+    }
+
+    zero = (*p == '0');
+
+    for (n = 0; p < last && manta_json_digit(*p); n++) {
+        p++;
+    }
+
+    /* no leading zero, no fraction or exponent ('.', 'e' and 'E' stop) */
+
+    if (n == 0 || n > 18 || (n > 1 && zero)) {
+        return NULL;
+    }
+
+    return p;
+}
+
+
+/*
+ * The closing quote of a string starting at p, before last, whose bytes
+ * are printable ASCII but '"' and '\\', or NULL; sixteen bytes at once
+ * where SSE2 allows (signed, a byte of 0x80 or more is below 0x20)
+ */
+
+static inline const char *
+manta_error_plain_string(const char *p, const char *last)
+{
+    unsigned char  c;
+#if (defined __SSE2__ && defined __GNUC__)
+    unsigned int   m;
+    __m128i        x;
+
+    while (last - p >= 16) {
+        x = _mm_loadu_si128((const __m128i *) p);
+
+        m = (unsigned int) _mm_movemask_epi8(
+                _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                 _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                    _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                                 _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)))));
+
+        if (m != 0) {
+            p += __builtin_ctz(m);
+            return (*p == '"') ? p : NULL;
+        }
+
+        p += 16;
+    }
+#endif
+
+    for ( /* void */ ; p < last; p++) {
+        c = (unsigned char) *p;
+
+        if (c == '"') {
+            return p;
+        }
+
+        if (c < 0x20 || c >= 0x7f || c == '\\') {
+            return NULL;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -1197,6 +1539,31 @@ manta_redact_find(const char *s, size_t len, const manta_str_t *redact,
     }
 
     return best;
+}
+
+
+/*
+ * 1 when s holds a redacted value (manta_redact_find() is not NULL), each
+ * searched for its byte anchor[i] first (anchor may be NULL)
+ */
+
+static int
+manta_redact_any(const char *s, size_t len, const manta_str_t *redact,
+    const size_t *anchor, size_t nredact)
+{
+    size_t  i;
+
+    for (i = 0; i < nredact; i++) {
+        if (redact[i].len != 0
+            && manta_find_at(s, len, redact[i].data, redact[i].len,
+                             anchor ? anchor[i] : 0)
+               != NULL)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -67,6 +67,16 @@ manta_error_rc_t manta_error_rewrite(const char *body, size_t len,
     const manta_str_t *redact, size_t nredact, char *out, size_t *out_len);
 
 /*
+ * manta_error_rewrite() with each redact[i] searched for its byte
+ * anchor[i] first (manta_anchor(), or manta_mask_patterns()'s anchors; 0
+ * for its first byte): the same answer, found sooner.  anchor may be NULL.
+ */
+manta_error_rc_t manta_error_rewrite_at(const char *body, size_t len,
+    int status, const char *bot_id, size_t bot_id_len,
+    const manta_str_t *redact, const size_t *anchor, size_t nredact,
+    char *out, size_t *out_len);
+
+/*
  * 1 (the default): bodies whose answer needs no jansson tree are read with
  * the tokenizer of manta_jscan.h, others with jansson.  0: every body with
  * jansson.  The answer is the same either way; only the tests set it.

@@ -437,11 +437,11 @@ ngx_http_manta_error_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
         len = size;
 
-        rc = manta_error_rewrite(in ? (char *) in->data : NULL,
-                                 in ? in->len : 0,
-                                 (int) r->headers_out.status, bot_id,
-                                 ctx->bot_id.len, redact, nredact,
-                                 (char *) p, &len);
+        rc = manta_error_rewrite_at(in ? (char *) in->data : NULL,
+                                    in ? in->len : 0,
+                                    (int) r->headers_out.status, bot_id,
+                                    ctx->bot_id.len, redact, anchor, nredact,
+                                    (char *) p, &len);
 
         if (rc != MANTA_ERROR_SHORT) {
             break;

@@ -600,10 +600,14 @@ ngx_http_manta_send_json(ngx_http_request_t *r, ngx_str_t *json,
         return rc;
     }
 
-    b = ngx_calloc_buf(r->pool);
+    /* ngx_calloc_buf(), its zeroing of a known size inlined */
+
+    b = ngx_palloc(r->pool, sizeof(ngx_buf_t));
     if (b == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_memzero(b, sizeof(ngx_buf_t));
 
     b->pos = json->data;
     b->last = json->data + json->len;

@@ -3,7 +3,8 @@
  *
  * Differential: manta_error_rewrite() with its fast path (the tokenizer of
  * manta_jscan.h) must give the same answer and the same bytes as with
- * every body parsed by jansson (manta_error_fast = 0).
+ * every body parsed by jansson (manta_error_fast = 0), and so must it with
+ * the redacted values searched for by their anchors (manta_anchor()).
  *
  * The first byte picks the status, the second the botId, the third which
  * values are redacted; the rest is the upstream body.
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "manta_error.h"
+#include "manta_util.h"
 #include "../unit/alloc.h"
 #include "fuzz.h"
 
@@ -34,16 +36,20 @@ static const manta_str_t  pool[] = {
     { S("") }
 };
 
+/* answers written straight into a buffer large enough for any */
+static char  big[2][65536];
+
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int                status;
-    char              *fast, *slow;
-    size_t             i, len, fast_len, slow_len, nredact;
+    char              *fast, *slow, *at;
+    size_t             i, len, fast_len, slow_len, at_len, nredact;
+    size_t             anchor[8], big_len[2];
     const char        *body, *bot_id;
     manta_str_t        redact[8];
-    manta_error_rc_t   fast_rc, slow_rc;
+    manta_error_rc_t   fast_rc, slow_rc, at_rc;
 
     if (size < 3) {
         return 0;
@@ -56,6 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     for (i = 0; i < 8; i++) {
         if (data[2] & (1u << i)) {
+            anchor[nredact] = manta_anchor(pool[i].data, pool[i].len);
             redact[nredact++] = pool[i];
         }
     }
@@ -68,6 +75,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   bot_id ? strlen(bot_id) : 0, redact,
                                   nredact, &fast, &fast_len);
 
+    at_rc = alloc_error_rewrite_at(len ? body : NULL, len, status, bot_id,
+                                   bot_id ? strlen(bot_id) : 0, redact,
+                                   anchor, nredact, &at, &at_len);
+
+    fuzz_assert(at_rc == fast_rc);
+    fuzz_assert(at_len == fast_len);
+    fuzz_assert(at_len == 0 || memcmp(at, fast, at_len) == 0);
+
+    free(at);
+
     manta_error_fast = 0;
     slow_rc = alloc_error_rewrite(len ? body : NULL, len, status, bot_id,
                                   bot_id ? strlen(bot_id) : 0, redact,
@@ -79,6 +96,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     free(fast);
     free(slow);
+
+    /*
+     * into a buffer large enough for either: asked for the size first, a
+     * fast answer longer than jansson's would not fit and would not count
+     */
+
+    big_len[0] = sizeof(big[0]);
+    big_len[1] = sizeof(big[1]);
+
+    manta_error_fast = 1;
+    fast_rc = manta_error_rewrite(len ? body : NULL, len, status, bot_id,
+                                  bot_id ? strlen(bot_id) : 0, redact,
+                                  nredact, big[0], &big_len[0]);
+
+    manta_error_fast = 0;
+    slow_rc = manta_error_rewrite(len ? body : NULL, len, status, bot_id,
+                                  bot_id ? strlen(bot_id) : 0, redact,
+                                  nredact, big[1], &big_len[1]);
+
+    if (fast_rc != MANTA_ERROR_SHORT && slow_rc != MANTA_ERROR_SHORT) {
+        fuzz_assert(fast_rc == slow_rc);
+        fuzz_assert(big_len[0] == big_len[1]);
+        fuzz_assert(big_len[0] == 0
+                    || memcmp(big[0], big[1], big_len[0]) == 0);
+    }
 
     manta_error_fast = 1;
 

@@ -63,10 +63,15 @@ alloc_name(alloc_name_pt check, const manta_body_opts_t *opts,
 
 /* asks for the size first: MANTA_ERROR_SHORT is part of what is tested */
 
+#define alloc_error_rewrite(body, len, status, bot_id, bot_id_len, redact,  \
+                            nredact, out, out_len)                           \
+    alloc_error_rewrite_at(body, len, status, bot_id, bot_id_len, redact,    \
+                           NULL, nredact, out, out_len)
+
 static inline manta_error_rc_t
-alloc_error_rewrite(const char *body, size_t len, int status,
+alloc_error_rewrite_at(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
-    size_t nredact, char **out, size_t *out_len)
+    const size_t *anchor, size_t nredact, char **out, size_t *out_len)
 {
     size_t            size;
     manta_error_rc_t  rc;
@@ -74,8 +79,8 @@ alloc_error_rewrite(const char *body, size_t len, int status,
     *out = NULL;
     size = 0;
 
-    rc = manta_error_rewrite(body, len, status, bot_id, bot_id_len, redact,
-                             nredact, NULL, &size);
+    rc = manta_error_rewrite_at(body, len, status, bot_id, bot_id_len,
+                                redact, anchor, nredact, NULL, &size);
 
     if (rc != MANTA_ERROR_SHORT) {
         *out_len = size;
@@ -89,8 +94,8 @@ alloc_error_rewrite(const char *body, size_t len, int status,
 
     *out_len = size;
 
-    rc = manta_error_rewrite(body, len, status, bot_id, bot_id_len, redact,
-                             nredact, *out, out_len);
+    rc = manta_error_rewrite_at(body, len, status, bot_id, bot_id_len,
+                                redact, anchor, nredact, *out, out_len);
 
     if (rc != MANTA_ERROR_REWRITTEN) {
         free(*out);

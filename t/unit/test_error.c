@@ -6,6 +6,7 @@
  */
 
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "manta_error.h"
 #include "manta_json.h"
 #include "manta_reason.h"
+#include "manta_util.h"
 #include "alloc.h"
 #include "tap.h"
 #include "tests.h"
@@ -344,6 +346,11 @@ static const rewrite_case_t  near_cases[] = {
 
 static void test_error_cases(void);
 static void test_error_direct(void);
+static void test_error_plain(void);
+static void same_as_jansson(const char *body, size_t len, int status,
+    const char *bot_id, const char *test);
+static int same_answer(const char *body, size_t len, int status,
+    const char *bot_id);
 
 
 /*
@@ -357,6 +364,7 @@ test_error(void)
 {
     test_error_cases();
     test_error_direct();
+    test_error_plain();
 
     diag("manta_error.c: the same cases with every body parsed by jansson");
 
@@ -367,6 +375,268 @@ test_error(void)
 
 
 /* the answer written straight into the caller's buffer, and its limits */
+
+/*
+ * The bodies read in one pass without the tokenizer (manta_error_plain())
+ * and those just beside them, which the tokenizer or jansson read: the
+ * answer is the same as jansson's, byte for byte.
+ */
+
+static void
+test_error_plain(void)
+{
+    size_t             len;
+    char               out[512];
+    manta_error_rc_t   rc;
+
+    static const char *const  bodies[] = {
+        ER("a tag with this name exists", "409", "bot-1"),
+        ER("m", "409", ""),
+        ER("", "409", "b"),
+        ER("m\x7f", "409", "b"),
+        ER("m", "0", "b"),
+        ER("m", "09", "b"),
+        ER("m", "-1", "b"),
+        ER("m", "409.0", "b"),
+        ER("m", "4e2", "b"),
+        ER("m", "123456789", "b"),
+        ER("m", "1234567890", "b"),
+        ER("m\\n", "409", "b"),
+        ER("caf" E2, "409", "b"),
+        ER("m", "409", "b" E2),
+        ER_NOBOT("m", "409"),
+        ER("m", "409", "b") " ",
+        ER("m", "409", "b") "}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m\",\"code\":409,"
+            "\"botId\":\"b\",\"x\":1}}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m\",\"code\":409,"
+            "\"botId\":\"b\"},\"x\":1}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m\",\"code\":409}"
+            ",\"botId\":\"b\"}}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m\",\"code\":409,"
+            "\"botId\":\"b\"}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m\",\"code\":409,"
+            "\"botId\":\"b}}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m\"}}",
+        "{\"success\":false,\"errResponse\":{\"message\":\"m",
+        "{\"type\":\"about:blank\",\"title\":\"Conflict\",\"status\":409,"
+            "\"detail\":\"a tag with this name exists\"}",
+        "{\"title\":\"t\",\"detail\":\"d\",\"error\":\"e\",\"message\":\"m\"}",
+        "{\"title\":\"t\",\"detail\":\"d\",\"error\":\"e\"}",
+        "{\"message\":\"\",\"error\":\"\",\"detail\":\"d\"}",
+        "{\"message\":1,\"error\":true,\"detail\":null,\"title\":\"t\"}",
+        "{\"message\":\"m\",\"message\":\"n\"}",
+        "{\"a\":1,\"b\":2,\"a\":3,\"detail\":\"d\"}",
+        "{\"detail\":\"d\",\"success\":false}",
+        "{\"detail\":\"d\",\"errResponse\":{\"message\":\"m\"}}",
+        "{\"detail\":\"d\",\"errResponse\":\"e\"}",
+        "{\"detail\":\"d\",\"x\":{}}",
+        "{\"detail\":\"d\",\"x\":[]}",
+        "{\"detail\":\"d\",\"x\":01}",
+        "{\"detail\":\"d\",\"x\":-0}",
+        "{\"detail\":\"d\",\"x\":-}",
+        "{\"detail\":\"d\",\"x\":1.5}",
+        "{\"detail\":\"d\",\"x\":1e5}",
+        "{\"detail\":\"d\",\"x\":123456789012345678}",
+        "{\"detail\":\"d\",\"x\":1234567890123456789}",
+        "{\"detail\":\"d\",\"x\":tru}",
+        "{\"detail\":\"d\",\"x\":truex}",
+        "{\"detail\":\"d\",\"x\":nul}",
+        "{\"detail\":\"d\",\"x\":falsey}",
+        "{\"detail\":\"d\" }",
+        "{ \"detail\":\"d\"}",
+        "{\"detail\" :\"d\"}",
+        "{\"detail\":\"d\",}",
+        "{\"detail\":\"d\"\"x\":1}",
+        "{\"detail\":\"d}",
+        "{\"detail\":\"d\\\"\"}",
+        "{\"detail\":\"d\x01\"}",
+        "{\"detail\":\"d\x7f\"}",
+        "{\"detail\":\"d" E2 "\"}",
+        "{\"det\\u0061il\":\"d\"}",
+        "{\"\":\"e\",\"detail\":\"d\"}",
+        "{\"detail\":\"d\"}}",
+        "{\"detail\"}",
+        "{\"detail\":}",
+        "{\"detail\":\"d\":1}",
+        "{}",
+        "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
+            "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,"
+            "\"detail\":\"d\"}",
+        "{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,"
+            "\"i\":1,\"j\":1,\"k\":1,\"l\":1,\"m\":1,\"n\":1,\"o\":1,"
+            "\"p\":1,\"detail\":\"d\"}",
+        "{\"detail\":\"" TOKEN "\"}",
+        "{\"detail\":\"x" TOKEN "y\",\"title\":\"t\"}",
+        "{\"detail\":\"tok.EN-12\",\"x\":\"3\"}",
+        "{\"" TOKEN "\":1,\"detail\":\"d\"}",
+        ER("tok.EN-123", "409", "b"),
+        ER("m", "409", "tok.EN-123"),
+        ER("tok.EN", "409", "-123"),
+    };
+
+    static const char *const  stops[] = {
+        "\x01", "\x1f", "\x7f", "\x80", "\xff", E2, "\\n", "\\u0041",
+        "\\\"", "\"", " ", "~"
+    };
+
+    int     tail;
+    char    msg[64], body[256];
+    size_t  i, k, n, bad;
+
+    for (i = 0; i < NCASES(bodies); i++) {
+        same_as_jansson(bodies[i], strlen(bodies[i]), 409, "bot-1",
+                        bodies[i]);
+        same_as_jansson(bodies[i], strlen(bodies[i]), 502, NULL,
+                        bodies[i]);
+    }
+
+    /*
+     * a byte that stops a plain string at every place of a long message
+     * and of a name, the string's end near the body's end or not: sixteen
+     * bytes at once, then one by one
+     */
+
+    for (k = 0; k < NCASES(stops); k++) {
+        bad = 0;
+
+        for (i = 0; i < 40; i++) {
+            for (tail = 0; tail < 2; tail++) {
+                n = strlen(stops[k]);
+
+                memset(msg, 'a', sizeof(msg));
+                memcpy(msg + i, stops[k], n);
+                msg[i + n > 40 ? i + n : 40] = '\0';
+
+                len = (size_t) snprintf(body, sizeof(body),
+                                        "{\"detail\":\"%s\"%s}", msg,
+                                        tail ? ",\"x\":null" : "");
+                bad += !same_answer(body, len, 409, "bot-1");
+
+                len = (size_t) snprintf(body, sizeof(body),
+                                        "{\"%s\":1,\"title\":\"t\"%s}",
+                                        msg, tail ? ",\"x\":null" : "");
+                bad += !same_answer(body, len, 409, "bot-1");
+
+                len = (size_t) snprintf(body, sizeof(body),
+                                        ER("%s", "409", "%s"),
+                                        tail ? "m" : msg, tail ? msg : "b");
+                bad += !same_answer(body, len, 409, "bot-1");
+            }
+        }
+
+        is_int(bad, 0, "plain: a stop byte (#%d) at every place",
+               (int) k);
+    }
+
+    len = sizeof(out);
+    rc = manta_error_rewrite(S(ER("a tag", "409", "bot-1")), 409, "bot-1", 5,
+                             creds, NCREDS, out, &len);
+    ok(rc == MANTA_ERROR_PASS, "plain: an ErrorResponse of our shape passes");
+
+    len = sizeof(out);
+    rc = manta_error_rewrite(S("{\"title\":\"Conflict\",\"status\":409,"
+                               "\"detail\":\"a tag\"}"),
+                             409, "bot-1", 5, creds, NCREDS, out, &len);
+    ok(rc == MANTA_ERROR_REWRITTEN
+       && len == sizeof(ER("a tag", "409", "bot-1")) - 1
+       && memcmp(out, ER("a tag", "409", "bot-1"), len) == 0,
+       "plain: problem+json: detail before title");
+
+    len = sizeof(out);
+    rc = manta_error_rewrite(S("{\"detail\":\"x" TOKEN "\"}"), 409, "bot-1",
+                             5, creds, NCREDS, out, &len);
+    ok(rc == MANTA_ERROR_REWRITTEN
+       && len == sizeof(ER("x[redacted]", "409", "bot-1")) - 1
+       && memcmp(out, ER("x[redacted]", "409", "bot-1"), len) == 0,
+       "plain: the token in a message is redacted");
+
+}
+
+
+/*
+ * The fast paths and jansson alone, into a buffer large enough for either
+ * (alloc_error_rewrite() asks for the size first: a fast answer longer
+ * than jansson's would not fit and jansson's would be taken): 1 when they
+ * agree
+ */
+
+static int
+same_answer(const char *body, size_t len, int status, const char *bot_id)
+{
+    int                same;
+    char               fast[2048], slow[2048];
+    size_t             fast_len, slow_len;
+    manta_error_rc_t   fast_rc, slow_rc;
+
+    fast_len = sizeof(fast);
+    fast_rc = manta_error_rewrite(body, len, status, bot_id,
+                                  bot_id ? strlen(bot_id) : 0, creds, NCREDS,
+                                  fast, &fast_len);
+
+    manta_error_fast = 0;
+    slow_len = sizeof(slow);
+    slow_rc = manta_error_rewrite(body, len, status, bot_id,
+                                  bot_id ? strlen(bot_id) : 0, creds, NCREDS,
+                                  slow, &slow_len);
+    manta_error_fast = 1;
+
+    same = (fast_rc == slow_rc && fast_len == slow_len
+            && (fast_len == 0 || memcmp(fast, slow, fast_len) == 0));
+
+    if (!same) {
+        diag("differs: %.*s", (int) len, body);
+    }
+
+    return same;
+}
+
+
+/* manta_error_rewrite() with the fast paths and with jansson alone */
+
+static void
+same_as_jansson(const char *body, size_t len, int status, const char *bot_id,
+    const char *test)
+{
+    char              *fast, *slow, *at;
+    size_t             i, fast_len, slow_len, at_len, anchor[NCREDS];
+    manta_error_rc_t   fast_rc, slow_rc, at_rc;
+
+    fast_rc = alloc_error_rewrite(body, len, status, bot_id,
+                                  bot_id ? strlen(bot_id) : 0, creds, NCREDS,
+                                  &fast, &fast_len);
+
+    for (i = 0; i < NCREDS; i++) {
+        anchor[i] = manta_anchor(creds[i].data, creds[i].len);
+    }
+
+    at_rc = alloc_error_rewrite_at(body, len, status, bot_id,
+                                   bot_id ? strlen(bot_id) : 0, creds,
+                                   anchor, NCREDS, &at, &at_len);
+
+    ok(at_rc == fast_rc && at_len == fast_len
+       && (at_len == 0 || memcmp(at, fast, at_len) == 0),
+       "plain, anchored (%d, %s): %s", status, bot_id ? bot_id : "no botId",
+       test);
+
+    free(at);
+
+    manta_error_fast = 0;
+    slow_rc = alloc_error_rewrite(body, len, status, bot_id,
+                                  bot_id ? strlen(bot_id) : 0, creds, NCREDS,
+                                  &slow, &slow_len);
+    manta_error_fast = 1;
+
+    ok(fast_rc == slow_rc && fast_len == slow_len
+       && (fast_len == 0 || memcmp(fast, slow, fast_len) == 0)
+       && same_answer(body, len, status, bot_id),
+       "plain, as jansson (%d, %s): %s", status, bot_id ? bot_id : "no botId",
+       test);
+
+    free(fast);
+    free(slow);
+}
+
 
 static void
 test_error_direct(void)
