@@ -47,15 +47,29 @@
 #define manta_nfc_trail(v)      (((v) >> 4) & 3)
 #define manta_nfc_all_lead(v)   (((v) >> 6) & 1)
 
+/* what manta_name_scan()'s helpers read: a code point, a space, neither */
+#define MANTA_SCAN_FAIL         -1
+#define MANTA_SCAN_CHAR         0
+#define MANTA_SCAN_SPACE        1
+
 
 static char *manta_name_collapse(const unsigned char *p,
     const unsigned char *last, char *out, size_t *count, int *visible);
+static inline const unsigned char *manta_name_next(const unsigned char *p,
+    const unsigned char *last, int32_t *cp);
+static inline char *manta_name_copy_cp(char *o, const unsigned char *p,
+    size_t n);
 static manta_reason_t manta_name_check(const manta_body_opts_t *opts,
     const char *out, const char *o, size_t count, int visible, char *msg,
     size_t msg_size);
 static manta_reason_t manta_name_filter(const char *src, size_t len,
     char **kept, size_t *kept_len, int *is_nfc, size_t *stable, char *msg,
     size_t msg_size);
+static inline const unsigned char *manta_name_filter_ascii(const char *src,
+    const unsigned char *p, const unsigned char *last, char **k, char *kept,
+    manta_nfc_qc_t qc, size_t *stable);
+static inline size_t manta_name_at(const char *src, const unsigned char *p,
+    const char *k, const char *kept);
 static size_t manta_name_cp(const unsigned char *p,
     const unsigned char *last, int32_t *cp, const utf8proc_property_t **prop,
     char *msg, size_t msg_size);
@@ -76,9 +90,20 @@ static size_t manta_nfc_decompose(const utf8proc_uint8_t *p, size_t len,
     utf8proc_int32_t *buf, size_t cap);
 static manta_reason_t manta_nfc_order(utf8proc_int32_t *buf, size_t n);
 static int manta_white_space(int32_t cp);
+static inline manta_reason_t manta_body_text_judge(
+    const manta_body_opts_t *opts, int empty, const char *dst,
+    const char *o, size_t count, char *msg, size_t msg_size);
 static const unsigned char *manta_name_scan(const unsigned char *p,
     const unsigned char *last, char *dst, char **end, size_t *count,
     int *escaped);
+static inline int manta_name_scan_escape(const unsigned char **pp,
+    const unsigned char *last, char **op, size_t *extra, int *esc);
+static inline int manta_name_scan_u(const unsigned char **pp,
+    const unsigned char *last, char **op, size_t *extra, int *esc);
+static inline int manta_name_scan_utf8(const unsigned char **pp,
+    const unsigned char *last, char **op, size_t *extra);
+static inline char *manta_name_put_utf8(char *o, int32_t cp,
+    size_t *extra);
 static int manta_is_mark(int32_t cp);
 static int32_t manta_name_hex4(const unsigned char *p);
 static unsigned manta_nfc_qc_byte(int32_t cp);
@@ -192,7 +217,7 @@ manta_name_collapse(const unsigned char *p, const unsigned char *last,
 {
     int                   space, vis;
     char                 *o;
-    size_t                n, step;
+    size_t                n;
     int32_t               cp;
     const unsigned char  *start;
 
@@ -231,30 +256,7 @@ manta_name_collapse(const unsigned char *p, const unsigned char *last,
         }
 
         start = p;
-
-        if (*p >= 0xc3 && (*p < 0xe1 || *p > 0xe3)) {
-            /*
-             * no White_Space, nor U+2800, starts with this byte: the
-             * sequence (the text is valid UTF-8 here) copied undecoded
-             */
-
-            step = (*p < 0xe0) ? 2 : (*p < 0xf0) ? 3 : 4;
-
-            if (step > (size_t) (last - p)) {
-                step = (size_t) (last - p);
-            }
-
-            p += step;
-            cp = 0;
-
-        } else {
-            p += manta_utf8_decode(p, last, &cp);
-
-            if (p == start) {
-                /* not valid UTF-8: cannot happen, kept as it is */
-                p++;
-            }
-        }
+        p = manta_name_next(p, last, &cp);
 
         if (manta_white_space(cp)) {
             /* leading white space is dropped, inner runs pending */
@@ -276,25 +278,7 @@ manta_name_collapse(const unsigned char *p, const unsigned char *last,
 
         /* one code point: 2 to 4 bytes (1 only were the UTF-8 invalid) */
 
-        switch (p - start) {
-
-        case 4:
-            o[3] = (char) start[3];
-            /* fall through */
-
-        case 3:
-            o[2] = (char) start[2];
-            /* fall through */
-
-        case 2:
-            o[1] = (char) start[1];
-            /* fall through */
-
-        default:
-            o[0] = (char) start[0];
-        }
-
-        o += p - start;
+        o = manta_name_copy_cp(o, start, (size_t) (p - start));
     }
 
     /* a pending space here is trailing white space: dropped */
@@ -303,6 +287,75 @@ manta_name_collapse(const unsigned char *p, const unsigned char *last,
     *visible = vis;
 
     return o;
+}
+
+
+/*
+ * The code point at p, in *cp, for manta_name_collapse(): returns the
+ * byte after it.  *cp is 0 for one that is neither White_Space nor U+2800
+ * by its first byte alone.
+ */
+
+static inline const unsigned char *
+manta_name_next(const unsigned char *p, const unsigned char *last,
+    int32_t *cp)
+{
+    size_t                step;
+    const unsigned char  *start;
+
+    if (*p >= 0xc3 && (*p < 0xe1 || *p > 0xe3)) {
+        /*
+         * no White_Space, nor U+2800, starts with this byte: the
+         * sequence (the text is valid UTF-8 here) copied undecoded
+         */
+
+        step = (*p < 0xe0) ? 2 : (*p < 0xf0) ? 3 : 4;
+
+        if (step > (size_t) (last - p)) {
+            step = (size_t) (last - p);
+        }
+
+        *cp = 0;
+
+        return p + step;
+    }
+
+    start = p;
+    p += manta_utf8_decode(p, last, cp);
+
+    if (p == start) {
+        /* not valid UTF-8: cannot happen, kept as it is */
+        p++;
+    }
+
+    return p;
+}
+
+
+/* the n bytes (1 to 4) of one code point at p copied to o: returns o + n */
+
+static inline char *
+manta_name_copy_cp(char *o, const unsigned char *p, size_t n)
+{
+    switch (n) {
+
+    case 4:
+        o[3] = (char) p[3];
+        /* fall through */
+
+    case 3:
+        o[2] = (char) p[2];
+        /* fall through */
+
+    case 2:
+        o[1] = (char) p[1];
+        /* fall through */
+
+    default:
+        o[0] = (char) p[0];
+    }
+
+    return o + n;
 }
 
 
@@ -387,7 +440,7 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
     int *is_nfc, size_t *stable, char *msg, size_t msg_size)
 {
     char                       *k;
-    size_t                      run, step, at;
+    size_t                      run, step;
     int32_t                     cp;
     manta_reason_t              rc;
     manta_nfc_qc_t              qc;
@@ -413,23 +466,10 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
         if (*p >= 0x20 && *p < 0x7f) {
             /* a run of printable ASCII: starters, NFC_QC=Yes, kept */
 
-            do {
-                p++;
-            } while (p < last && *p >= 0x20 && *p < 0x7f);
+            p = manta_name_filter_ascii(src, p, last, &k, *kept, qc, stable);
 
             run = 0;
             last_ccc = 0;
-
-            if (k != NULL) {
-                k = manta_cpymem(k, start, (size_t) (p - start));
-            }
-
-            if (qc == MANTA_NFC_YES) {
-                /* the run's last byte, in the text step 2 leaves */
-                *stable = (k != NULL)
-                          ? (size_t) (k - *kept) - 1
-                          : (size_t) (p - (const unsigned char *) src) - 1;
-            }
 
             continue;
         }
@@ -460,13 +500,10 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
             return rc;
         }
 
-        at = (k != NULL) ? (size_t) (k - *kept)
-                         : (size_t) (start - (const unsigned char *) src);
-
         if (qc == MANTA_NFC_YES && prop->combining_class == 0
             && (manta_nfc_qc(cp) & 0x0f) == MANTA_NFC_YES)
         {
-            *stable = at;
+            *stable = manta_name_at(src, start, k, *kept);
         }
 
         if (k != NULL) {
@@ -474,13 +511,56 @@ manta_name_filter(const char *src, size_t len, char **kept, size_t *kept_len,
         }
     }
 
-    if (k != NULL) {
-        *kept_len = (size_t) (k - *kept);
-    }
-
+    *kept_len = (k != NULL) ? (size_t) (k - *kept) : 0;
     *is_nfc = (qc == MANTA_NFC_YES);
 
     return MANTA_OK;
+}
+
+
+/*
+ * A run of printable ASCII at p for manta_name_filter(): copied to *k
+ * when step 2 has removed a code point (else *k is NULL), and *stable
+ * moved to its last byte while qc is Yes.  Returns the byte after it.
+ */
+
+static inline const unsigned char *
+manta_name_filter_ascii(const char *src, const unsigned char *p,
+    const unsigned char *last, char **k, char *kept, manta_nfc_qc_t qc,
+    size_t *stable)
+{
+    const unsigned char  *start;
+
+    start = p;
+
+    do {
+        p++;
+    } while (p < last && *p >= 0x20 && *p < 0x7f);
+
+    if (*k != NULL) {
+        *k = manta_cpymem(*k, start, (size_t) (p - start));
+    }
+
+    if (qc == MANTA_NFC_YES) {
+        /* the run's last byte, in the text step 2 leaves */
+        *stable = manta_name_at(src, p, *k, kept) - 1;
+    }
+
+    return p;
+}
+
+
+/*
+ * Where p of src is in the text step 2 leaves: k, where the next byte
+ * goes in kept, when step 2 has removed a code point, else p's offset
+ */
+
+static inline size_t
+manta_name_at(const char *src, const unsigned char *p, const char *k,
+    const char *kept)
+{
+    return (k != NULL) ? (size_t) (k - kept)
+                       : (size_t) (p - (const unsigned char *) src);
 }
 
 
@@ -620,7 +700,6 @@ manta_body_check_text(const manta_body_opts_t *opts, const char *data,
     int                   escaped;
     char                 *o;
     size_t                count;
-    int32_t               cp;
     const unsigned char  *p, *v, *last;
 
     if (dst_size < len) {
@@ -652,7 +731,25 @@ manta_body_check_text(const manta_body_opts_t *opts, const char *data,
         return 0;
     }
 
-    *name_len = 0;
+    *rc = manta_body_text_judge(opts, p == v, dst, o, count, msg,
+                                msg_size);
+    *name_len = (*rc == MANTA_OK) ? (size_t) (o - dst) : 0;
+
+    return 1;
+}
+
+
+/*
+ * Step 6 as manta_name_normalize() judges it and in its words, for
+ * manta_body_check_text(): the name at dst, to o, of count code points;
+ * empty when the string was.
+ */
+
+static inline manta_reason_t
+manta_body_text_judge(const manta_body_opts_t *opts, int empty,
+    const char *dst, const char *o, size_t count, char *msg, size_t msg_size)
+{
+    int32_t  cp;
 
     if (msg_size) {
         msg[0] = '\0';
@@ -660,43 +757,42 @@ manta_body_check_text(const manta_body_opts_t *opts, const char *data,
 
     cp = (unsigned char) dst[0];
 
-    if (p == v) {
+    if (empty) {
         manta_message(msg, msg_size, "name is empty");
-        *rc = MANTA_INVALID_NAME;
+        return MANTA_INVALID_NAME;
+    }
 
-    } else if (o == dst) {
+    if (o == dst) {
         manta_message(msg, msg_size, "name is blank: it has only white "
                       "space or invisible characters");
-        *rc = MANTA_INVALID_NAME;
+        return MANTA_INVALID_NAME;
+    }
 
-    } else if (cp >= 0x80
-               && manta_utf8_decode((const unsigned char *) dst,
-                                    (const unsigned char *) o, &cp) != 0
-               && manta_is_mark(cp))
+    if (cp >= 0x80
+        && manta_utf8_decode((const unsigned char *) dst,
+                             (const unsigned char *) o, &cp) != 0
+        && manta_is_mark(cp))
     {
         manta_message(msg, msg_size, "name starts with a combining mark "
                       "(U+%04X)", (unsigned) cp);
-        *rc = MANTA_INVALID_NAME;
+        return MANTA_INVALID_NAME;
+    }
 
-    } else if (count > opts->name_max_length) {
+    if (count > opts->name_max_length) {
         manta_message(msg, msg_size, "name is %zu characters long, at most "
                       "%zu are allowed", count, opts->name_max_length);
-        *rc = MANTA_INVALID_NAME;
+        return MANTA_INVALID_NAME;
+    }
 
-    } else if (opts->name_re != NULL
-               && manta_re_match(opts->name_re, dst, (size_t) (o - dst))
-                  != 1)
+    if (opts->name_re != NULL
+        && manta_re_match(opts->name_re, dst, (size_t) (o - dst)) != 1)
     {
         manta_message(msg, msg_size,
                       "name does not match the allowed pattern");
-        *rc = MANTA_INVALID_NAME;
-
-    } else {
-        *name_len = (size_t) (o - dst);
-        *rc = MANTA_OK;
+        return MANTA_INVALID_NAME;
     }
 
-    return 1;
+    return MANTA_OK;
 }
 
 
@@ -719,11 +815,9 @@ static const unsigned char *
 manta_name_scan(const unsigned char *p, const unsigned char *last,
     char *dst, char **end, size_t *count, int *escaped)
 {
-    int        esc;
-    char      *o;
-    size_t     n, extra;
-    int32_t    cp, lo;
-    unsigned   v;
+    int      esc, rc;
+    char    *o;
+    size_t   extra;
 
     o = dst;
     esc = 0;
@@ -748,173 +842,18 @@ manta_name_scan(const unsigned char *p, const unsigned char *last,
                 p++;
             } while (p < last && *p == ' ');
 
-            goto space;
+            rc = MANTA_SCAN_SPACE;
+
+        } else if (*p == '\\') {
+            rc = manta_name_scan_escape(&p, last, &o, &extra, &esc);
+
+        } else {
+            rc = manta_name_scan_utf8(&p, last, &o, &extra);
         }
 
-        if (*p == '\\') {
-
-            if (last - p < 2) {
-                return NULL;
-            }
-
-            switch (p[1]) {
-
-            case '"':
-            case '\\':
-                o[0] = '\\';
-                o[1] = (char) p[1];
-                o += 2;
-                p += 2;
-                extra++;
-                esc = 1;
-                continue;
-
-            case '/':
-                *o++ = '/';
-                p += 2;
-                continue;
-
-            case 'u':
-                break;
-
-            default:
-                /* \b \f \n \r \t are controls, the others invalid */
-                return NULL;
-            }
-
-            if (last - p < 6) {
-                return NULL;
-            }
-
-            cp = manta_name_hex4(p + 2);
-            p += 6;
-
-            if (cp < 0x80) {
-
-                if (cp == ' ') {
-                    goto space;
-                }
-
-                if (cp < 0x20 || cp == 0x7f) {
-                    /* bad hex digits (-1), \u0000 and the controls */
-                    return NULL;
-                }
-
-                if (cp == '"' || cp == '\\') {
-                    *o++ = '\\';
-                    extra++;
-                    esc = 1;
-                }
-
-                *o++ = (char) cp;
-                continue;
-            }
-
-            if (cp >= 0xd800 && cp <= 0xdfff) {
-
-                /* a high surrogate and a low one */
-
-                if (cp >= 0xdc00 || last - p < 6 || p[0] != '\\'
-                    || p[1] != 'u')
-                {
-                    return NULL;
-                }
-
-                lo = manta_name_hex4(p + 2);
-
-                if (lo < 0xdc00 || lo > 0xdfff) {
-                    return NULL;
-                }
-
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                p += 6;
-            }
-
-            v = manta_nfc_qc_byte(cp);
-
-            if (!(v & MANTA_NFC_QC_PLAIN)) {
-
-                if (v == MANTA_NFC_YES && manta_white_space(cp)) {
-                    goto space;
-                }
-
-                return NULL;
-            }
-
-            /* UTF-8 of 2 to 4 bytes, never longer than the escape */
-
-            if (cp < 0x800) {
-                o[0] = (char) (0xc0 | (cp >> 6));
-                o[1] = (char) (0x80 | (cp & 0x3f));
-                o += 2;
-                extra += 1;
-
-            } else if (cp < 0x10000) {
-                o[0] = (char) (0xe0 | (cp >> 12));
-                o[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
-                o[2] = (char) (0x80 | (cp & 0x3f));
-                o += 3;
-                extra += 2;
-
-            } else {
-                o[0] = (char) (0xf0 | (cp >> 18));
-                o[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
-                o[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
-                o[3] = (char) (0x80 | (cp & 0x3f));
-                o += 4;
-                extra += 3;
-            }
-
-            continue;
-        }
-
-        if (*p < 0x80) {
-            /* controls (jansson rejects them raw) and DEL */
+        if (rc == MANTA_SCAN_FAIL) {
             return NULL;
         }
-
-        n = manta_utf8_decode(p, last, &cp);
-
-        if (n == 0) {
-            return NULL;
-        }
-
-        v = manta_nfc_qc_byte(cp);
-
-        if (!(v & MANTA_NFC_QC_PLAIN)) {
-
-            if (v == MANTA_NFC_YES && manta_white_space(cp)) {
-                p += n;
-                goto space;
-            }
-
-            return NULL;
-        }
-
-        /* the sequence copied as it is */
-
-        switch (n) {
-
-        case 4:
-            o[3] = (char) p[3];
-            /* fall through */
-
-        case 3:
-            o[2] = (char) p[2];
-            /* fall through */
-
-        default:
-            o[1] = (char) p[1];
-            o[0] = (char) p[0];
-        }
-
-        o += n;
-        p += n;
-        extra += n - 1;
-
-        continue;
-
-    space:
 
         /*
          * White_Space: dropped at the start, a run of it written as one
@@ -922,7 +861,7 @@ manta_name_scan(const unsigned char *p, const unsigned char *last,
          * at the end
          */
 
-        if (o != dst && o[-1] != ' ') {
+        if (rc == MANTA_SCAN_SPACE && o != dst && o[-1] != ' ') {
             *o++ = ' ';
         }
     }
@@ -936,6 +875,216 @@ manta_name_scan(const unsigned char *p, const unsigned char *last,
     *escaped = esc;
 
     return p;
+}
+
+
+/*
+ * The escape at *pp for manta_name_scan(), of \" \\ \/ or \uXXXX: a code
+ * point written at *op (with its JSON escaping), a space, or one the
+ * general path must take.  *pp and *op are moved past what was read and
+ * written, *extra counts the bytes written that are not code points of
+ * their own, *esc is set when an escape is written.
+ */
+
+static inline int
+manta_name_scan_escape(const unsigned char **pp, const unsigned char *last,
+    char **op, size_t *extra, int *esc)
+{
+    char                 *o;
+    const unsigned char  *p;
+
+    p = *pp;
+    o = *op;
+
+    if (last - p < 2) {
+        return MANTA_SCAN_FAIL;
+    }
+
+    switch (p[1]) {
+
+    case '"':
+    case '\\':
+        o[0] = '\\';
+        o[1] = (char) p[1];
+        *op = o + 2;
+        *pp = p + 2;
+        (*extra)++;
+        *esc = 1;
+        return MANTA_SCAN_CHAR;
+
+    case '/':
+        o[0] = '/';
+        *op = o + 1;
+        *pp = p + 2;
+        return MANTA_SCAN_CHAR;
+
+    case 'u':
+        return manta_name_scan_u(pp, last, op, extra, esc);
+
+    default:
+        /* \b \f \n \r \t are controls, the others invalid */
+        return MANTA_SCAN_FAIL;
+    }
+}
+
+
+/* the escape \uXXXX at *pp (a surrogate pair too), as above */
+
+static inline int
+manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
+    char **op, size_t *extra, int *esc)
+{
+    char                 *o;
+    int32_t               cp, lo;
+    unsigned              v;
+    const unsigned char  *p;
+
+    p = *pp;
+    o = *op;
+
+    if (last - p < 6) {
+        return MANTA_SCAN_FAIL;
+    }
+
+    cp = manta_name_hex4(p + 2);
+    p += 6;
+    *pp = p;
+
+    if (cp < 0x80) {
+
+        if (cp == ' ') {
+            return MANTA_SCAN_SPACE;
+        }
+
+        if (cp < 0x20 || cp == 0x7f) {
+            /* bad hex digits (-1), \u0000 and the controls */
+            return MANTA_SCAN_FAIL;
+        }
+
+        if (cp == '"' || cp == '\\') {
+            *o++ = '\\';
+            (*extra)++;
+            *esc = 1;
+        }
+
+        *o++ = (char) cp;
+        *op = o;
+
+        return MANTA_SCAN_CHAR;
+    }
+
+    if (cp >= 0xd800 && cp <= 0xdfff) {
+
+        /* a high surrogate and a low one */
+
+        if (cp >= 0xdc00 || last - p < 6 || p[0] != '\\' || p[1] != 'u') {
+            return MANTA_SCAN_FAIL;
+        }
+
+        lo = manta_name_hex4(p + 2);
+
+        if (lo < 0xdc00 || lo > 0xdfff) {
+            return MANTA_SCAN_FAIL;
+        }
+
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        *pp = p + 6;
+    }
+
+    v = manta_nfc_qc_byte(cp);
+
+    if (!(v & MANTA_NFC_QC_PLAIN)) {
+        return (v == MANTA_NFC_YES && manta_white_space(cp))
+               ? MANTA_SCAN_SPACE : MANTA_SCAN_FAIL;
+    }
+
+    *op = manta_name_put_utf8(o, cp, extra);
+
+    return MANTA_SCAN_CHAR;
+}
+
+
+/*
+ * The byte at *pp for manta_name_scan(), neither plain, nor '"', '\\' or
+ * the space: UTF-8 copied as it is, White_Space, or what the general path
+ * must take; as above.
+ */
+
+static inline int
+manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
+    char **op, size_t *extra)
+{
+    size_t                n;
+    int32_t               cp;
+    unsigned              v;
+    const unsigned char  *p;
+
+    p = *pp;
+
+    if (*p < 0x80) {
+        /* controls (jansson rejects them raw) and DEL */
+        return MANTA_SCAN_FAIL;
+    }
+
+    n = manta_utf8_decode(p, last, &cp);
+
+    if (n == 0) {
+        return MANTA_SCAN_FAIL;
+    }
+
+    v = manta_nfc_qc_byte(cp);
+
+    if (!(v & MANTA_NFC_QC_PLAIN)) {
+
+        if (v == MANTA_NFC_YES && manta_white_space(cp)) {
+            *pp = p + n;
+            return MANTA_SCAN_SPACE;
+        }
+
+        return MANTA_SCAN_FAIL;
+    }
+
+    /* the sequence copied as it is */
+
+    *op = manta_name_copy_cp(*op, p, n);
+    *pp = p + n;
+    *extra += n - 1;
+
+    return MANTA_SCAN_CHAR;
+}
+
+
+/*
+ * cp, above U+007F, written at o as UTF-8 of 2 to 4 bytes, never longer
+ * than the escape it was read from: returns the end, *extra counts the
+ * bytes after the first
+ */
+
+static inline char *
+manta_name_put_utf8(char *o, int32_t cp, size_t *extra)
+{
+    if (cp < 0x800) {
+        o[0] = (char) (0xc0 | (cp >> 6));
+        o[1] = (char) (0x80 | (cp & 0x3f));
+        *extra += 1;
+        return o + 2;
+    }
+
+    if (cp < 0x10000) {
+        o[0] = (char) (0xe0 | (cp >> 12));
+        o[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+        o[2] = (char) (0x80 | (cp & 0x3f));
+        *extra += 2;
+        return o + 3;
+    }
+
+    o[0] = (char) (0xf0 | (cp >> 18));
+    o[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
+    o[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
+    o[3] = (char) (0x80 | (cp & 0x3f));
+    *extra += 3;
+
+    return o + 4;
 }
 
 

@@ -25,6 +25,13 @@
 
 
 static void manta_plan_empty(manta_plan_t *plan);
+static inline int manta_check_body_text(const manta_plan_conf_t *conf,
+    manta_plan_t *plan, const char *data, size_t len, time_t now,
+    char *buf, size_t query_len, size_t room);
+static inline int manta_plan_expired(const manta_plan_conf_t *conf,
+    const manta_cred_t *cred, time_t now);
+static inline int manta_plan_fits(const char *name, size_t name_len,
+    size_t room);
 static void manta_plan_forward(manta_plan_t *plan, char *query,
     size_t query_len, char *body, size_t body_len);
 static size_t manta_plan_name_max(const manta_plan_conf_t *conf,
@@ -180,32 +187,12 @@ manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
      */
 
     query_len = manta_query(buf, plan->bot_id, plan->bot_id_len);
-    body = buf + query_len;
     room = 2 * manta_plan_name_max(conf, len);
 
-    if (manta_body_check_text(&conf->body, data, len,
-                              body + cred->body_prefix_len, room, &name_len,
-                              &rc, plan->message, sizeof(plan->message)))
+    if (manta_check_body_text(conf, plan, data, len, now, buf, query_len,
+                              room))
     {
-        if (rc == MANTA_OK && conf->token_expiry_check
-            && manta_cred_expired(cred, now))
-        {
-            rc = MANTA_TOKEN_EXPIRED;
-        }
-
-        if (rc == MANTA_OK) {
-            /* the name is JSON-escaped already */
-            memcpy(body, cred->body_prefix, cred->body_prefix_len);
-            memcpy(body + cred->body_prefix_len + name_len, "\"}", 2);
-
-            manta_plan_forward(plan, buf, query_len, body,
-                               cred->body_prefix_len + name_len
-                               + sizeof("\"}") - 1);
-        }
-
-        plan->reason = rc;
-
-        return rc;
+        return plan->reason;
     }
 
     size = manta_name_size(len);
@@ -222,27 +209,18 @@ manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
     rc = manta_body_check(&conf->body, data, len, name, size, &name_len,
                           plan->message, sizeof(plan->message));
 
-    if (rc == MANTA_OK && conf->token_expiry_check
-        && manta_cred_expired(cred, now))
-    {
+    if (rc == MANTA_OK && manta_plan_expired(conf, cred, now)) {
         rc = MANTA_TOKEN_EXPIRED;
     }
 
-    /*
-     * a valid name has no control character: escaping at most doubles it,
-     * and it has at most room / 2 bytes; only a name that could be longer
-     * escaped, were it not valid, is measured
-     */
-
-    if (rc == MANTA_OK
-        && name_len > room / 6
-        && manta_json_escape_len(name, name_len) > room)
-    {
+    if (rc == MANTA_OK && !manta_plan_fits(name, name_len, room)) {
         /* cannot happen with a buffer of manta_check_body_len() */
         rc = MANTA_NOMEM;
     }
 
     if (rc == MANTA_OK) {
+        body = buf + query_len;
+
         manta_plan_forward(plan, buf, query_len, body,
                            manta_body_build(body, cred->body_prefix,
                                             cred->body_prefix_len, name,
@@ -256,6 +234,78 @@ manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
     plan->reason = rc;
 
     return rc;
+}
+
+
+/*
+ * manta_check_body() for the common body, that manta_body_check_text()
+ * takes: returns 1 for one, with plan->reason set, and the name
+ * normalized and JSON-escaped straight into its place in the forwarded
+ * body, at buf + query_len after the prefix; room is what it may take.
+ */
+
+static inline int
+manta_check_body_text(const manta_plan_conf_t *conf, manta_plan_t *plan,
+    const char *data, size_t len, time_t now, char *buf, size_t query_len,
+    size_t room)
+{
+    char                *body;
+    size_t               name_len;
+    manta_reason_t       rc;
+    const manta_cred_t  *cred;
+
+    cred = plan->cred;
+    body = buf + query_len;
+
+    if (!manta_body_check_text(&conf->body, data, len,
+                               body + cred->body_prefix_len, room, &name_len,
+                               &rc, plan->message, sizeof(plan->message)))
+    {
+        return 0;
+    }
+
+    if (rc == MANTA_OK && manta_plan_expired(conf, cred, now)) {
+        rc = MANTA_TOKEN_EXPIRED;
+    }
+
+    if (rc == MANTA_OK) {
+        /* the name is JSON-escaped already */
+        memcpy(body, cred->body_prefix, cred->body_prefix_len);
+        memcpy(body + cred->body_prefix_len + name_len, "\"}", 2);
+
+        manta_plan_forward(plan, buf, query_len, body,
+                           cred->body_prefix_len + name_len
+                           + sizeof("\"}") - 1);
+    }
+
+    plan->reason = rc;
+
+    return 1;
+}
+
+
+/* the token has expired, and the location checks that */
+
+static inline int
+manta_plan_expired(const manta_plan_conf_t *conf, const manta_cred_t *cred,
+    time_t now)
+{
+    return conf->token_expiry_check && manta_cred_expired(cred, now);
+}
+
+
+/*
+ * The name JSON-escaped fits in room bytes.  A valid name has no control
+ * character: escaping at most doubles it, and it has at most room / 2
+ * bytes; only a name that could be longer escaped, were it not valid, is
+ * measured.
+ */
+
+static inline int
+manta_plan_fits(const char *name, size_t name_len, size_t room)
+{
+    return name_len <= room / 6
+           || manta_json_escape_len(name, name_len) <= room;
 }
 
 

@@ -99,28 +99,15 @@ manta_reason_t manta_body_check(const manta_body_opts_t *opts,
     size_t *name_len, char *msg, size_t msg_size);
 
 /*
- * manta_body_check() for the body {"name":"<text>"} (JSON white space
- * between the tokens) whose string has only printable ASCII and no escape
- * (no '\\'): returns 1 for such a body, with the answer in *rc and
- * msg, and on MANTA_OK the normalized name, which needs no JSON escaping,
- * at dst (not NUL-terminated), *name_len bytes; 0 for any other body,
- * which is left to manta_body_check() (dst may have been written to, msg
- * not).  dst: dst_size bytes, at least len, else 0 is returned.  Same
- * answers and messages as manta_body_check() (t/fuzz/fuzz_body_fast.c
- * holds it to that).
- */
-int manta_body_check_ascii(const manta_body_opts_t *opts, const char *data,
-    size_t len, char *dst, size_t dst_size, size_t *name_len,
-    manta_reason_t *rc, char *msg, size_t msg_size);
-
-/*
- * manta_body_check_ascii() for more names: a body {"name":"<text>"} whose
- * string holds printable ASCII, JSON escapes (\" \\ \/ and \uXXXX,
- * surrogate pairs too) and UTF-8, every code point above U+007F
- * MANTA_NFC_QC_PLAIN or White_Space (but U+2000 and U+2001), normalized
- * in one pass.  On MANTA_OK the normalized name at dst is JSON-escaped,
- * as manta_body_build() would write it, *name_len bytes.  Returns 0 (dst
- * may have been written to, msg not) for any other body, for a dst_size
+ * manta_body_check() for the common body: {"name":"<text>"} (JSON white
+ * space between the tokens) whose string holds printable ASCII, JSON
+ * escapes (\" \\ \/ and \uXXXX, surrogate pairs too) and UTF-8, every
+ * code point above U+007F MANTA_NFC_QC_PLAIN or White_Space (but U+2000
+ * and U+2001), normalized in one pass: returns 1 for such a body, with
+ * the answer in *rc and msg, and on MANTA_OK the normalized name at dst
+ * (not NUL-terminated), JSON-escaped as manta_body_build() would write
+ * it, *name_len bytes.  Returns 0 (dst may have been written to, msg not)
+ * for any other body, which is left to manta_body_check(), for a dst_size
  * below len, and for a name with an escape when opts->name_re is set.
  * Same answers and messages as manta_body_check() (t/fuzz/fuzz_body_fast.c
  * holds it to that).

@@ -77,8 +77,13 @@ static ngx_str_t  ngx_http_manta_limit_retry_name = ngx_string("Retry-After");
 
 static void ngx_http_manta_limit_log(ngx_http_request_t *r,
     ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx);
+static void ngx_http_manta_limit_log_std(ngx_http_request_t *r,
+    ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx,
+    ngx_uint_t level);
 static u_char *ngx_http_manta_limit_log_prefix(u_char *p, ngx_log_t *log,
     ngx_uint_t level);
+static ngx_inline void ngx_http_manta_limit_log_write(ngx_log_t *log,
+    ngx_uint_t level, u_char *errstr, size_t len);
 static void ngx_http_manta_limit_key(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 static ngx_inline void ngx_http_manta_limit_effective(ngx_http_request_t *r,
@@ -91,6 +96,9 @@ static void ngx_http_manta_limit_backoff(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 static ngx_int_t ngx_http_manta_limit_headers(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf);
+static ngx_inline ngx_str_t *ngx_http_manta_limit_policy_of(
+    ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_http_manta_loc_conf_t *mlcf, ngx_str_t *own);
 static ngx_int_t ngx_http_manta_limit_header(ngx_http_request_t *r,
     ngx_str_t *name, u_char *value, size_t len);
 static ngx_str_t *ngx_http_manta_limit_own(ngx_http_manta_loc_conf_t *mlcf,
@@ -119,6 +127,8 @@ static void ngx_http_manta_limit_delay(ngx_http_request_t *r);
 static ngx_http_manta_limit_node_t *ngx_http_manta_limit_node(
     ngx_http_manta_limit_ctx_t *lctx, ngx_http_manta_ctx_t *ctx,
     ngx_uint_t create);
+static ngx_http_manta_limit_node_t *ngx_http_manta_limit_create(
+    ngx_http_manta_limit_ctx_t *lctx, ngx_http_manta_ctx_t *ctx);
 static ngx_inline ngx_int_t ngx_http_manta_limit_cmp(uint32_t account,
     u_char *data, size_t len, ngx_http_manta_limit_node_t *lr);
 static ngx_rbtree_node_t *ngx_http_manta_limit_alloc(
@@ -274,10 +284,9 @@ ngx_http_manta_limit_log(ngx_http_request_t *r,
 {
     u_char      *p, *last;
     size_t       len;
-    ssize_t      n;
     ngx_log_t   *log;
     ngx_str_t   *zone;
-    ngx_uint_t   level, debug_connection;
+    ngx_uint_t   level;
     u_char       errstr[NGX_MAX_ERROR_STR];
 
     log = r->connection->log;
@@ -285,22 +294,7 @@ ngx_http_manta_limit_log(ngx_http_request_t *r,
     zone = &mlcf->limit_zone->shm.name;
 
     if (ngx_use_stderr || level < NGX_LOG_EMERG || level >= NGX_LOG_DEBUG) {
-
-        if (ctx->limit_status == NGX_HTTP_MANTA_LIMIT_REJECTED) {
-            ngx_log_error(level, log, 0,
-                          "limiting requests%s by zone \"%V\", "
-                          "botId \"%V\"",
-                          mlcf->limit_dry_run ? ", dry run," : "",
-                          zone, &ctx->bot_id);
-
-        } else {
-            ngx_log_error(level, log, 0,
-                          "limiting requests%s after upstream 429 by zone "
-                          "\"%V\", botId \"%V\"",
-                          mlcf->limit_dry_run ? ", dry run," : "",
-                          zone, &ctx->bot_id);
-        }
-
+        ngx_http_manta_limit_log_std(r, mlcf, ctx, level);
         return;
     }
 
@@ -346,7 +340,45 @@ ngx_http_manta_limit_log(ngx_http_request_t *r,
 
     ngx_linefeed(p);
 
-    /* the writers, as ngx_log_error_core() calls them */
+    ngx_http_manta_limit_log_write(log, level, errstr, p - errstr);
+}
+
+
+/* the line through ngx_log_error() itself, its printf work and all */
+
+static void
+ngx_http_manta_limit_log_std(ngx_http_request_t *r,
+    ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx,
+    ngx_uint_t level)
+{
+    ngx_str_t  *zone;
+
+    zone = &mlcf->limit_zone->shm.name;
+
+    if (ctx->limit_status == NGX_HTTP_MANTA_LIMIT_REJECTED) {
+        ngx_log_error(level, r->connection->log, 0,
+                      "limiting requests%s by zone \"%V\", botId \"%V\"",
+                      mlcf->limit_dry_run ? ", dry run," : "",
+                      zone, &ctx->bot_id);
+
+    } else {
+        ngx_log_error(level, r->connection->log, 0,
+                      "limiting requests%s after upstream 429 by zone "
+                      "\"%V\", botId \"%V\"",
+                      mlcf->limit_dry_run ? ", dry run," : "",
+                      zone, &ctx->bot_id);
+    }
+}
+
+
+/* the line of len bytes to the log's writers, as ngx_log_error_core() */
+
+static ngx_inline void
+ngx_http_manta_limit_log_write(ngx_log_t *log, ngx_uint_t level,
+    u_char *errstr, size_t len)
+{
+    ssize_t     n;
+    ngx_uint_t  debug_connection;
 
     debug_connection = (log->log_level & NGX_LOG_DEBUG_CONNECTION) != 0;
 
@@ -357,7 +389,7 @@ ngx_http_manta_limit_log(ngx_http_request_t *r,
         }
 
         if (log->writer) {
-            log->writer(log, level, errstr, p - errstr);
+            log->writer(log, level, errstr, len);
             goto next;
         }
 
@@ -365,7 +397,7 @@ ngx_http_manta_limit_log(ngx_http_request_t *r,
             goto next;
         }
 
-        n = ngx_write_fd(log->file->fd, errstr, p - errstr);
+        n = ngx_write_fd(log->file->fd, errstr, len);
 
         if (n == -1 && ngx_errno == NGX_ENOSPC) {
             log->disk_full_time = ngx_time();
@@ -478,24 +510,10 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         ngx_http_manta_limit_peek(r, ctx);
     }
 
-    if (ctx->cred && ctx->cred->rate) {
-        /* the bot's own rate: ready, unless the bot is another location's */
+    policy = ngx_http_manta_limit_policy_of(r, ctx, mlcf, &own);
 
-        policy = ngx_http_manta_limit_own(mlcf, ctx->cred->rate);
-
-        if (policy == NULL) {
-            if (ngx_http_manta_limit_policy(r->pool, mlcf->limit_zone,
-                                            ctx->cred->rate, &own)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            policy = &own;
-        }
-
-    } else {
-        policy = &mlcf->limit_policy;
+    if (policy == NULL) {
+        return NGX_ERROR;
     }
 
     if (ngx_http_manta_limit_header(r, &ngx_http_manta_limit_policy_name,
@@ -550,6 +568,40 @@ ngx_http_manta_limit_headers(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     return ngx_http_manta_limit_header(r, &ngx_http_manta_limit_retry_name, p,
                                        last - p);
+}
+
+
+/*
+ * The RateLimit-Policy of the request: the location's, or that of the
+ * bot's own rate, ready unless the bot is another location's (then made
+ * in *own); NULL on error.
+ */
+
+static ngx_inline ngx_str_t *
+ngx_http_manta_limit_policy_of(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
+    ngx_str_t *own)
+{
+    ngx_str_t  *policy;
+
+    if (ctx->cred == NULL || ctx->cred->rate == 0) {
+        return &mlcf->limit_policy;
+    }
+
+    policy = ngx_http_manta_limit_own(mlcf, ctx->cred->rate);
+
+    if (policy != NULL) {
+        return policy;
+    }
+
+    if (ngx_http_manta_limit_policy(r->pool, mlcf->limit_zone,
+                                    ctx->cred->rate, own)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return own;
 }
 
 
@@ -1355,7 +1407,6 @@ static ngx_http_manta_limit_node_t *
 ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx,
     ngx_http_manta_ctx_t *ctx, ngx_uint_t create)
 {
-    size_t                        size;
     uint32_t                      hash;
     ngx_int_t                     rc;
     ngx_str_t                    *key;
@@ -1400,6 +1451,23 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx,
         return NULL;
     }
 
+    return ngx_http_manta_limit_create(lctx, ctx);
+}
+
+
+/* a new node for the request's bucket, zeroed, in the tree and the queue */
+
+static ngx_http_manta_limit_node_t *
+ngx_http_manta_limit_create(ngx_http_manta_limit_ctx_t *lctx,
+    ngx_http_manta_ctx_t *ctx)
+{
+    size_t                        size;
+    ngx_str_t                    *key;
+    ngx_rbtree_node_t            *node;
+    ngx_http_manta_limit_node_t  *lr;
+
+    key = &ctx->limit_key;
+
     size = offsetof(ngx_rbtree_node_t, color)
            + offsetof(ngx_http_manta_limit_node_t, data)
            + key->len;
@@ -1417,7 +1485,7 @@ ngx_http_manta_limit_node(ngx_http_manta_limit_ctx_t *lctx,
         return NULL;
     }
 
-    node->key = hash;
+    node->key = ctx->limit_hash;
 
     lr = (ngx_http_manta_limit_node_t *) &node->color;
 

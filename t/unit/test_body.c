@@ -34,8 +34,6 @@ static void build_is(const char *prefix, const char *name,
     const char *expected, const char *test);
 static void escapes(const manta_body_opts_t *opts);
 static void ascii(const manta_body_opts_t *opts);
-static int ascii_is(const manta_body_opts_t *opts, const char *data,
-    size_t len, const char *test);
 static void text(const manta_body_opts_t *opts);
 static int text_is(const manta_body_opts_t *opts, const char *data,
     size_t len, const char *test);
@@ -514,60 +512,11 @@ escapes(const manta_body_opts_t *opts)
 
 
 /*
- * manta_body_check_ascii() against manta_body_check_json() (jansson for
- * every body): where it takes a body, the same answer, message and name,
- * a name that needs no JSON escaping; written into a buffer of exactly
- * len bytes (its words of eight bytes must stay inside).  Returns what
- * manta_body_check_ascii() returned.
+ * The ASCII bodies (once those of manta_body_check_ascii(), gone since
+ * manta_body_check_text() took its place): text_is() holds
+ * manta_body_check_text() to jansson on each, into a buffer of exactly len
+ * bytes and never taking one a byte shorter.
  */
-
-static int
-ascii_is(const manta_body_opts_t *opts, const char *data, size_t len,
-    const char *test)
-{
-    int              taken;
-    char            *dst, *json_name, msg[MANTA_MESSAGE_MAX],
-                     json_msg[MANTA_MESSAGE_MAX];
-    size_t           name_len, json_len;
-    manta_reason_t   rc, json_rc;
-
-    dst = malloc(len ? len : 1);
-    name_len = 77;
-    rc = MANTA_NOMEM;
-    strcpy(msg, "untouched");
-
-    taken = manta_body_check_ascii(opts, data, len, dst, len, &name_len, &rc,
-                                   msg, sizeof(msg));
-
-    json_rc = alloc_body_check_json(opts, data, len, &json_name, &json_len,
-                                    json_msg, sizeof(json_msg));
-
-    if (!taken) {
-        ok(strcmp(msg, "untouched") == 0, "%s: not taken, msg untouched",
-           test);
-        free(dst);
-        free(json_name);
-        return 0;
-    }
-
-    is_int(rc, json_rc, "%s: reason", test);
-    is_str(msg, json_msg, "%s: message", test);
-
-    if (rc == MANTA_OK && json_rc == MANTA_OK) {
-        is_mem(dst, name_len, json_name, "%s: name", test);
-        is_int(manta_json_escape_len(dst, name_len), name_len,
-               "%s: nothing to escape", test);
-
-    } else {
-        is_int(name_len, 0, "%s: no name", test);
-    }
-
-    free(dst);
-    free(json_name);
-
-    return 1;
-}
-
 
 static void
 ascii(const manta_body_opts_t *opts)
@@ -593,10 +542,19 @@ ascii(const manta_body_opts_t *opts)
         "{\"name\":\"abcdefghi        j\"}"
     };
 
-    static const char  *const left_bodies[] = {
+    /*
+     * bodies manta_body_check_ascii() left to the general path that
+     * manta_body_check_text() takes: an escape, UTF-8, U+3000
+     */
+
+    static const char  *const text_bodies[] = {
         "{\"name\":\"a\\\"b\"}",
         "{\"name\":\"Caf\xc3\xa9\"}",
         "{\"name\":\"abcdefgh\\u0041\"}",
+        "{\"name\":\"   \xe3\x80\x80\"}"
+    };
+
+    static const char  *const left_bodies[] = {
         "{\"name\":\"a\x7f\"}",
         "{\"name\":\"abcdefg\x7f\"}",
         "{\"name\":\"a\tb\"}",
@@ -607,8 +565,7 @@ ascii(const manta_body_opts_t *opts)
         "{\"name\":\"abc\"}}",
         "{\"nam\":\"abc\"}",
         "[\"abc\"]",
-        "",
-        "{\"name\":\"   \xe3\x80\x80\"}"
+        ""
     };
 
     static const unsigned char  stops[] = {
@@ -621,23 +578,29 @@ ascii(const manta_body_opts_t *opts)
     };
 
     for (i = 0; i < sizeof(taken_bodies) / sizeof(taken_bodies[0]); i++) {
-        taken = ascii_is(opts, taken_bodies[i], strlen(taken_bodies[i]),
+        taken = text_is(opts, taken_bodies[i], strlen(taken_bodies[i]),
                          "ascii: plain body");
         ok(taken, "ascii: plain body %zu taken", i);
     }
 
+    for (i = 0; i < sizeof(text_bodies) / sizeof(text_bodies[0]); i++) {
+        taken = text_is(opts, text_bodies[i], strlen(text_bodies[i]),
+                        "ascii: escape or UTF-8");
+        ok(taken, "ascii: escape or UTF-8 body %zu taken", i);
+    }
+
     for (i = 0; i < sizeof(left_bodies) / sizeof(left_bodies[0]); i++) {
-        taken = ascii_is(opts, left_bodies[i], strlen(left_bodies[i]),
-                         "ascii: other body");
+        taken = text_is(opts, left_bodies[i], strlen(left_bodies[i]),
+                        "ascii: other body");
         ok(!taken, "ascii: other body %zu left to the general path", i);
     }
 
     /* a buffer one byte short of the body: left to the general path */
 
     s = malloc(sizeof("{\"name\":\"Alice\"}") - 2);
-    ok(manta_body_check_ascii(opts, S("{\"name\":\"Alice\"}"), s,
-                              sizeof("{\"name\":\"Alice\"}") - 2, &n,
-                              &rc, err, sizeof(err))
+    ok(manta_body_check_text(opts, S("{\"name\":\"Alice\"}"), s,
+                             sizeof("{\"name\":\"Alice\"}") - 2, &n,
+                             &rc, err, sizeof(err))
        == 0, "ascii: buffer shorter than the body");
     free(s);
 
@@ -656,7 +619,7 @@ ascii(const manta_body_opts_t *opts)
                 body[9 + i] = (char) stops[n];
                 memcpy(body + 9 + len, "\"}", 2);
 
-                ascii_is(opts, body, 9 + len + 2, "ascii: stop byte");
+                text_is(opts, body, 9 + len + 2, "ascii: stop byte");
             }
         }
     }
@@ -666,11 +629,11 @@ ascii(const manta_body_opts_t *opts)
     o = *opts;
     o.name_max_length = 8;
 
-    ok(ascii_is(&o, S("{\"name\":\"  abcd efg  \"}"), "ascii: 8 fit"),
+    ok(text_is(&o, S("{\"name\":\"  abcd efg  \"}"), "ascii: 8 fit"),
        "ascii: 8 of 8 taken");
-    ok(ascii_is(&o, S("{\"name\":\"abcd  efgh\"}"), "ascii: 9 too many"),
+    ok(text_is(&o, S("{\"name\":\"abcd  efgh\"}"), "ascii: 9 too many"),
        "ascii: 9 of 8 taken");
-    ok(ascii_is(&o, S("{\"name\":\"abcdefghijklmnopqrstuvwxyz\"}"),
+    ok(text_is(&o, S("{\"name\":\"abcdefghijklmnopqrstuvwxyz\"}"),
                 "ascii: 26 too many"), "ascii: 26 of 8 taken");
 
     /* the pattern sees the collapsed name */
@@ -683,9 +646,9 @@ ascii(const manta_body_opts_t *opts)
         o = *opts;
         o.name_re = re;
 
-        ok(ascii_is(&o, S("{\"name\":\" Team   Alpha \"}"),
+        ok(text_is(&o, S("{\"name\":\" Team   Alpha \"}"),
                     "ascii: pattern matches"), "ascii: pattern taken");
-        ok(ascii_is(&o, S("{\"name\":\"team alpha\"}"),
+        ok(text_is(&o, S("{\"name\":\"team alpha\"}"),
                     "ascii: pattern does not match"),
            "ascii: pattern taken (no match)");
 
@@ -720,7 +683,7 @@ ascii(const manta_body_opts_t *opts)
         o = *opts;
         o.name_max_length = 1 + (seed >> 20) % 20;
 
-        ascii_is(&o, body, len, "ascii: random");
+        text_is(&o, body, len, "ascii: random");
     }
 }
 
