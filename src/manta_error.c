@@ -66,10 +66,18 @@ static int manta_error_direct(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     const size_t *anchor, size_t nredact, char *out, size_t *out_len,
     manta_error_rc_t *rc);
+static inline const char *manta_error_direct_message(const char *body,
+    const manta_jtok_t *tok, int v, int status, const manta_str_t *redact,
+    size_t nredact, char *buf, size_t *len);
 static int manta_redact_any(const char *s, size_t len,
     const manta_str_t *redact, const size_t *anchor, size_t nredact);
 static int manta_error_plain(const char *body, size_t len,
     manta_jtok_t *tok, int *v, manta_error_rc_t *rc);
+static inline int manta_error_plain_name(const char **pos, const char *last,
+    const char **keys, size_t *lens, size_t n);
+static inline const char *manta_error_plain_member(const char *p,
+    const char *last, const char *body, size_t k, size_t *i,
+    manta_jtok_t *tok);
 static int manta_error_plain_pass(const char *p, const char *last);
 static const char *manta_error_plain_value(const char *p, const char *last);
 static inline const char *manta_error_plain_string(const char *p,
@@ -328,7 +336,7 @@ manta_error_direct(const char *body, size_t len, int status,
 {
     int            r, v, plain;
     char           buf[MANTA_ERROR_STACK];
-    size_t         n, found;
+    size_t         n;
     const char    *m;
     manta_jtok_t   tok[MANTA_ERROR_TOKENS];
 
@@ -360,34 +368,10 @@ manta_error_direct(const char *body, size_t len, int status,
         }
     }
 
-    if (v < 0) {
-        m = manta_status_phrase(status);
-        n = strlen(m);
-
-    } else {
-        m = body + tok[v].start;
-        n = tok[v].end - tok[v].start;
-
-        if (tok[v].flags & MANTA_JT_ESCAPED) {
-            /* the body holds no redacted value, but its decoded string may */
-
-            if (n > sizeof(buf)) {
-                return 0;
-            }
-
-            n = manta_jscan_decode(m, n, buf);
-            m = buf;
-
-            if (nredact != 0
-                && manta_redact_find(buf, n, redact, nredact, &found)
-                   != NULL)
-            {
-                manta_wipe(buf, n);
-                return 0;
-            }
-        }
-
-        n = manta_utf8_cut(m, n, MANTA_ERROR_MESSAGE_MAX);
+    m = manta_error_direct_message(body, tok, v, status, redact, nredact,
+                                   buf, &n);
+    if (m == NULL) {
+        return 0;
     }
 
     /* the exact size is only worked out when the largest may not fit */
@@ -412,6 +396,54 @@ manta_error_direct(const char *body, size_t len, int status,
     *rc = MANTA_ERROR_REWRITTEN;
 
     return 1;
+}
+
+
+/*
+ * The message of manta_error_direct()'s answer: the status's reason
+ * phrase (v < 0) or tok[v]'s string, decoded into buf (MANTA_ERROR_STACK
+ * bytes) when it holds an escape, cut to MANTA_ERROR_MESSAGE_MAX bytes;
+ * NULL when it does not fit buf or, decoded, holds a redacted value (the
+ * body's bytes hold none)
+ */
+
+static inline const char *
+manta_error_direct_message(const char *body, const manta_jtok_t *tok, int v,
+    int status, const manta_str_t *redact, size_t nredact, char *buf,
+    size_t *len)
+{
+    size_t       n, found;
+    const char  *m;
+
+    if (v < 0) {
+        m = manta_status_phrase(status);
+        *len = strlen(m);
+        return m;
+    }
+
+    m = body + tok[v].start;
+    n = tok[v].end - tok[v].start;
+
+    if (tok[v].flags & MANTA_JT_ESCAPED) {
+
+        if (n > MANTA_ERROR_STACK) {
+            return NULL;
+        }
+
+        n = manta_jscan_decode(m, n, buf);
+        m = buf;
+
+        if (nredact != 0
+            && manta_redact_find(buf, n, redact, nredact, &found) != NULL)
+        {
+            manta_wipe(buf, n);
+            return NULL;
+        }
+    }
+
+    *len = manta_utf8_cut(m, n, MANTA_ERROR_MESSAGE_MAX);
+
+    return m;
 }
 
 
@@ -562,8 +594,9 @@ static int
 manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
     manta_error_rc_t *rc)
 {
-    size_t       n, k, i, klen, lens[MANTA_ERROR_PLAIN_MEMBERS];
-    const char  *p, *e, *key, *last, *keys[MANTA_ERROR_PLAIN_MEMBERS];
+    int          r;
+    size_t       n, i, lens[MANTA_ERROR_PLAIN_MEMBERS];
+    const char  *p, *last, *keys[MANTA_ERROR_PLAIN_MEMBERS];
 
     p = body;
     last = body + len;
@@ -596,65 +629,18 @@ manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
 
     for (n = 0; /* void */; n++) {
 
-        if (n == MANTA_ERROR_PLAIN_MEMBERS || *p != '"') {
+        if (n == MANTA_ERROR_PLAIN_MEMBERS) {
             return -1;
         }
 
-        key = p + 1;
-
-        e = manta_error_plain_string(key, last);
-        if (e == NULL || last - e < 3 || e[1] != ':') {
+        r = manta_error_plain_name(&p, last, keys, lens, n);
+        if (r < 0) {
             return -1;
         }
 
-        klen = (size_t) (e - key);
-
-        /* a duplicate name: jansson rejects the body */
-
-        for (k = 0; k < n; k++) {
-            if (lens[k] == klen && manta_error_same(keys[k], key, klen)) {
-                return -1;
-            }
-        }
-
-        keys[n] = key;
-        lens[n] = klen;
-
-        for (k = 0; k < MANTA_ERROR_TOP; k++) {
-            if (manta_error_top[k].len == klen
-                && manta_error_top[k].data[0] == key[0]
-                && manta_error_same(manta_error_top[k].data, key, klen))
-            {
-                break;
-            }
-        }
-
-        if (k >= MANTA_ERROR_CANDIDATES && k < MANTA_ERROR_TOP) {
-            /* "success" or "errResponse": perhaps an ErrorResponse */
+        p = manta_error_plain_member(p, last, body, (size_t) r, &i, tok);
+        if (p == NULL) {
             return -1;
-        }
-
-        p = e + 2;
-
-        if (*p == '"') {
-            e = manta_error_plain_string(p + 1, last);
-            if (e == NULL) {
-                return -1;
-            }
-
-            if (k < i && e != p + 1) {
-                i = k;
-                tok[0].start = (uint32_t) (p + 1 - body);
-                tok[0].end = (uint32_t) (e - body);
-            }
-
-            p = e + 1;
-
-        } else {
-            p = manta_error_plain_value(p, last);
-            if (p == NULL) {
-                return -1;
-            }
         }
 
         /* last[-1] is the '}' */
@@ -675,6 +661,94 @@ manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
     }
 
     return 0;
+}
+
+
+/*
+ * A member's name, from its opening quote at *pos to its ':' (*pos then
+ * after it), the n-th of the object (keys and lens: those before it):
+ * its index in manta_error_top, MANTA_ERROR_TOP for another name; -1 for
+ * a name the tokenizer must read: not a plain string, a duplicate (which
+ * jansson rejects), "success" or "errResponse" (perhaps an
+ * ErrorResponse)
+ */
+
+static inline int
+manta_error_plain_name(const char **pos, const char *last,
+    const char **keys, size_t *lens, size_t n)
+{
+    size_t       k, klen;
+    const char  *e, *key;
+
+    if (**pos != '"') {
+        return -1;
+    }
+
+    key = *pos + 1;
+
+    e = manta_error_plain_string(key, last);
+    if (e == NULL || last - e < 3 || e[1] != ':') {
+        return -1;
+    }
+
+    klen = (size_t) (e - key);
+
+    for (k = 0; k < n; k++) {
+        if (lens[k] == klen && manta_error_same(keys[k], key, klen)) {
+            return -1;
+        }
+    }
+
+    keys[n] = key;
+    lens[n] = klen;
+
+    for (k = 0; k < MANTA_ERROR_TOP; k++) {
+        if (manta_error_top[k].len == klen
+            && manta_error_top[k].data[0] == key[0]
+            && manta_error_same(manta_error_top[k].data, key, klen))
+        {
+            break;
+        }
+    }
+
+    if (k >= MANTA_ERROR_CANDIDATES && k < MANTA_ERROR_TOP) {
+        return -1;
+    }
+
+    *pos = e + 2;
+
+    return (int) k;
+}
+
+
+/*
+ * A member's value at p, of the name of index k: where it ends, NULL when
+ * it is not one manta_error_plain() reads.  A string not empty of a
+ * candidate before the message found so far (index *i) becomes tok[0].
+ */
+
+static inline const char *
+manta_error_plain_member(const char *p, const char *last, const char *body,
+    size_t k, size_t *i, manta_jtok_t *tok)
+{
+    const char  *e;
+
+    if (*p != '"') {
+        return manta_error_plain_value(p, last);
+    }
+
+    e = manta_error_plain_string(p + 1, last);
+    if (e == NULL) {
+        return NULL;
+    }
+
+    if (k < *i && e != p + 1) {
+        *i = k;
+        tok[0].start = (uint32_t) (p + 1 - body);
+        tok[0].end = (uint32_t) (e - body);
+    }
+
+    return e + 1;
 }
 
 
