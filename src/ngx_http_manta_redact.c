@@ -39,7 +39,7 @@ static void ngx_http_manta_redact_list(ngx_http_request_t *r,
     ngx_uint_t sent);
 static void ngx_http_manta_redact_one(ngx_http_request_t *r,
     const manta_pats_t *ps, ngx_table_elt_t *h, ngx_uint_t sent);
-static ngx_uint_t ngx_http_manta_rewritable(ngx_table_elt_t *h);
+static ngx_inline ngx_uint_t ngx_http_manta_rewritable(ngx_table_elt_t *h);
 static ngx_uint_t ngx_http_manta_upstream_copy(ngx_table_elt_t *h,
     ngx_http_manta_walk_t *uw);
 static void ngx_http_manta_forget_header(ngx_http_request_t *r,
@@ -212,22 +212,7 @@ ngx_http_manta_redact_rewritten(ngx_http_request_t *r,
 
             /* Refresh, Location or Set-Cookie: 7 to 10 bytes */
 
-            if (h->key.len - 7 > 3) {
-                continue;
-            }
-
-            switch (h->hash) {
-
-            case NGX_HTTP_MANTA_HASH_REFRESH:
-            case NGX_HTTP_MANTA_HASH_LOCATION:
-            case NGX_HTTP_MANTA_HASH_SET_COOKIE:
-                break;
-
-            default:
-                continue;
-            }
-
-            if (ngx_http_manta_rewritable(h)) {
+            if (h->key.len - 7 <= 3 && ngx_http_manta_rewritable(h)) {
                 ngx_http_manta_redact_one(r, ps, h, 0);
             }
         }
@@ -317,7 +302,7 @@ ngx_http_manta_redact_one(ngx_http_request_t *r, const manta_pats_t *ps,
 
 /* 1 for the header lines the proxy module may rewrite in place */
 
-static ngx_uint_t
+static ngx_inline ngx_uint_t
 ngx_http_manta_rewritable(ngx_table_elt_t *h)
 {
     /* the parser's hash of the lower-case name first: one compare mostly */

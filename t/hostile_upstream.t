@@ -300,17 +300,7 @@ my %answer = (
     },
 );
 
-$t->mock_responder(sub {
-    my ($req) = @_;
-
-    my ($name) = $req->{body} =~ /"name":"(\w+)"/;
-    my $a = $answer{$name // ''}
-        or return (200, ['Content-Type' => $json], $ok);
-
-    return ($a) if ref $a eq 'SCALAR' || ref $a eq 'CODE';
-
-    return @$a;
-});
+$t->mock_answers(\%answer, 200, ['Content-Type' => $json], $ok);
 
 $t->run();
 

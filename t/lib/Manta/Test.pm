@@ -605,6 +605,26 @@ sub mock_responder {
     return $self;
 }
 
+# The mock answers by the caller's name ("name":"<word>" in the body):
+# %$answers maps a name to [status, [headers], body], or to a scalar or
+# code reference as mock_responder() takes them; any other name is
+# answered @default (status, [headers], body).
+
+sub mock_answers {
+    my ($self, $answers, @default) = @_;
+
+    return $self->mock_responder(sub {
+        my ($req) = @_;
+
+        my ($name) = $req->{body} =~ /"name":"(\w+)"/;
+        my $a = $answers->{$name // ''} or return @default;
+
+        return ($a) if ref $a eq 'SCALAR' || ref $a eq 'CODE';
+
+        return @$a;
+    });
+}
+
 sub start_mock {
     my ($self) = @_;
 
