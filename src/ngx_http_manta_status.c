@@ -98,7 +98,8 @@ static void ngx_http_manta_status_count_caller(
 static ngx_http_manta_status_caller_t *ngx_http_manta_status_caller_locked(
     ngx_http_manta_status_ctx_t *sctx, ngx_str_t *id, ngx_uint_t own);
 static void ngx_http_manta_status_warn(ngx_http_request_t *r,
-    ngx_http_manta_ctx_t *ctx, ngx_uint_t status, ngx_atomic_t *warned);
+    ngx_http_manta_ctx_t *ctx, ngx_uint_t status, ngx_atomic_t *warned,
+    ngx_uint_t per_bot);
 static ngx_uint_t ngx_http_manta_status_source(ngx_http_manta_ctx_t *ctx);
 static ngx_uint_t ngx_http_manta_status_upstream(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_uint_t *status, ngx_msec_t *ms);
@@ -190,7 +191,7 @@ ngx_http_manta_status_warn_5xx(ngx_http_request_t *r,
     /* manta_status_class() 4, without a call */
 
     if (status >= 500 && status <= 599) {
-        ngx_http_manta_status_warn(r, ctx, status, &warned);
+        ngx_http_manta_status_warn(r, ctx, status, &warned, 0);
     }
 }
 
@@ -245,7 +246,7 @@ ngx_http_manta_status_count(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     ngx_http_manta_status_count_limit(sctx, node, ctx);
 
     if (cls == 4) {
-        ngx_http_manta_status_warn(r, ctx, status, &node->warned);
+        ngx_http_manta_status_warn(r, ctx, status, &node->warned, 1);
     }
 
     if (ctx->gateway && ctx->gateway->caller) {
@@ -431,11 +432,14 @@ ngx_http_manta_status_source(ngx_http_manta_ctx_t *ctx)
 }
 
 
-/* an upstream 5xx at warn, at most once a minute per botId */
+/*
+ * An upstream 5xx at warn, at most once a minute: per botId series with a
+ * status zone (per_bot), else for all bots of the worker
+ */
 
 static void
 ngx_http_manta_status_warn(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
-    ngx_uint_t status, ngx_atomic_t *warned)
+    ngx_uint_t status, ngx_atomic_t *warned, ngx_uint_t per_bot)
 {
     ngx_atomic_uint_t  now, last;
 
@@ -452,7 +456,8 @@ ngx_http_manta_status_warn(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "manta: upstream answered %ui to botId \"%V\" (logged at "
-                  "most once a minute per botId)", status, &ctx->bot_id);
+                  "most once a minute%s)", status, &ctx->bot_id,
+                  per_bot ? " per botId" : "");
 }
 
 

@@ -512,6 +512,8 @@ for (1 .. 200) {
 }
 
 is(scalar(@warned), 1, 'without a status zone: one upstream 5xx warning');
+like($warned[0] // '', qr/\(logged at most once a minute\) while /,
+    'without a status zone: the warning does not claim to be per botId');
 
 # review: the masking trusts the Content-Length; the range filter's part
 # headers, bytes beyond the length, a length with chunked framing, a body

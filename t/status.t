@@ -171,6 +171,8 @@ status_settled(1 + 5 * $N + 1 + 5 + 3);
 my @warn = grep { /\[warn\].*upstream answered 503 to botId "f"/ }
     split /\n/, $t->read_file('error.log');
 is(scalar(@warn), 1, 'upstream 503 three times: one warn line');
+like($warn[0] // '', qr/\(logged at most once a minute per botId\) while /,
+    'upstream 503 with a status zone: the warning is per botId series');
 
 # Prometheus, by default and format=prometheus, through a real parser
 
