@@ -490,7 +490,6 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     ngx_str_t                   body;
     manta_plan_t                plan;
     manta_reason_t              reason;
-    manta_plan_conf_t           conf;
     ngx_http_manta_loc_conf_t  *mlcf;
 
     if (ctx->too_large) {
@@ -503,8 +502,6 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_manta_plan_conf(mlcf, &conf);
-
     /* the plan of manta_check_head(), as the context keeps it */
 
     plan.bot_id = (char *) ctx->bot_id.data;
@@ -515,13 +512,13 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 
     if (body.len <= mlcf->body_max_size) {
         buf = ngx_pnalloc(r->pool,
-                          manta_check_body_len(&conf, &plan, body.len));
+                          manta_check_body_len(&mlcf->plan, &plan, body.len));
         if (buf == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    reason = manta_check_body(&conf, &plan, (char *) body.data, body.len,
+    reason = manta_check_body(&mlcf->plan, &plan, (char *) body.data, body.len,
                               ngx_time(), (char *) buf);
 
     if (reason == MANTA_TOKEN_EXPIRED) {
