@@ -77,13 +77,6 @@ static ngx_str_t  ngx_http_manta_limit_retry_name = ngx_string("Retry-After");
 
 static void ngx_http_manta_limit_log(ngx_http_request_t *r,
     ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx);
-static void ngx_http_manta_limit_log_std(ngx_http_request_t *r,
-    ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx,
-    ngx_uint_t level);
-static u_char *ngx_http_manta_limit_log_prefix(u_char *p, ngx_log_t *log,
-    ngx_uint_t level);
-static ngx_inline void ngx_http_manta_limit_log_write(ngx_log_t *log,
-    ngx_uint_t level, u_char *errstr, size_t len);
 static void ngx_http_manta_limit_key(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
 static ngx_inline void ngx_http_manta_limit_effective(ngx_http_request_t *r,
@@ -226,9 +219,7 @@ ngx_http_manta_limit_decide(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     case NGX_HTTP_MANTA_LIMIT_REJECTED:
     case NGX_HTTP_MANTA_LIMIT_BACKOFF:
 
-        if (r->connection->log->log_level >= mlcf->limit_log_level) {
-            ngx_http_manta_limit_log(r, mlcf, ctx);
-        }
+        ngx_http_manta_limit_log(r, mlcf, ctx);
 
         if (mlcf->limit_dry_run) {
             ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED_DRY_RUN;
@@ -266,202 +257,29 @@ ngx_http_manta_limit_decide(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 }
 
 
-/*
- * The "limiting requests" line of a rejection, at manta_limit_log_level
- * (the caller has checked the log's level), byte for byte as
- * ngx_log_error() writes it, without most of its printf work: the
- * message is copied, the "pid#tid: " part is formatted once a process.
- * nginx's log handler adds the request's context and the log's writers
- * (the module's own in front, which masks the token and the secret) get
- * the line as ngx_log_error_core() hands it to them.  While nginx still
- * copies its lines to stderr (before it has opened its logs), the line
- * goes through ngx_log_error() itself.
- */
+/* the "limiting requests" line of a rejection, at manta_limit_log_level */
 
 static void
 ngx_http_manta_limit_log(ngx_http_request_t *r,
     ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx)
-{
-    u_char      *p, *last;
-    size_t       len;
-    ngx_log_t   *log;
-    ngx_str_t   *zone;
-    ngx_uint_t   level;
-    u_char       errstr[NGX_MAX_ERROR_STR];
-
-    log = r->connection->log;
-    level = mlcf->limit_log_level;
-    zone = &mlcf->limit_zone->shm.name;
-
-    if (ngx_use_stderr || level < NGX_LOG_EMERG || level >= NGX_LOG_DEBUG) {
-        ngx_http_manta_limit_log_std(r, mlcf, ctx, level);
-        return;
-    }
-
-    last = errstr + NGX_MAX_ERROR_STR;
-
-    p = ngx_http_manta_limit_log_prefix(errstr, log, level);
-
-    /* the message, cut at the end of the buffer as ngx_vslprintf() cuts */
-
-    p = ngx_cpymem(p, "limiting requests", sizeof("limiting requests") - 1);
-
-    if (mlcf->limit_dry_run) {
-        p = ngx_cpymem(p, ", dry run,", sizeof(", dry run,") - 1);
-    }
-
-    if (ctx->limit_status != NGX_HTTP_MANTA_LIMIT_REJECTED) {
-        p = ngx_cpymem(p, " after upstream 429",
-                       sizeof(" after upstream 429") - 1);
-    }
-
-    p = ngx_cpymem(p, " by zone \"", sizeof(" by zone \"") - 1);
-
-    len = ngx_min((size_t) (last - p), zone->len);
-    p = ngx_cpymem(p, zone->data, len);
-
-    len = ngx_min((size_t) (last - p), sizeof("\", botId \"") - 1);
-    p = ngx_cpymem(p, "\", botId \"", len);
-
-    len = ngx_min((size_t) (last - p), ctx->bot_id.len);
-    p = ngx_cpymem(p, ctx->bot_id.data, len);
-
-    if (p < last) {
-        *p++ = '"';
-    }
-
-    if (log->handler) {
-        p = log->handler(log, p, last - p);
-    }
-
-    if (p > last - NGX_LINEFEED_SIZE) {
-        p = last - NGX_LINEFEED_SIZE;
-    }
-
-    ngx_linefeed(p);
-
-    ngx_http_manta_limit_log_write(log, level, errstr, p - errstr);
-}
-
-
-/* the line through ngx_log_error() itself, its printf work and all */
-
-static void
-ngx_http_manta_limit_log_std(ngx_http_request_t *r,
-    ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx,
-    ngx_uint_t level)
 {
     ngx_str_t  *zone;
 
     zone = &mlcf->limit_zone->shm.name;
 
     if (ctx->limit_status == NGX_HTTP_MANTA_LIMIT_REJECTED) {
-        ngx_log_error(level, r->connection->log, 0,
+        ngx_log_error(mlcf->limit_log_level, r->connection->log, 0,
                       "limiting requests%s by zone \"%V\", botId \"%V\"",
                       mlcf->limit_dry_run ? ", dry run," : "",
                       zone, &ctx->bot_id);
 
     } else {
-        ngx_log_error(level, r->connection->log, 0,
+        ngx_log_error(mlcf->limit_log_level, r->connection->log, 0,
                       "limiting requests%s after upstream 429 by zone "
                       "\"%V\", botId \"%V\"",
                       mlcf->limit_dry_run ? ", dry run," : "",
                       zone, &ctx->bot_id);
     }
-}
-
-
-/* the line of len bytes to the log's writers, as ngx_log_error_core() */
-
-static ngx_inline void
-ngx_http_manta_limit_log_write(ngx_log_t *log, ngx_uint_t level,
-    u_char *errstr, size_t len)
-{
-    ssize_t     n;
-    ngx_uint_t  debug_connection;
-
-    debug_connection = (log->log_level & NGX_LOG_DEBUG_CONNECTION) != 0;
-
-    while (log) {
-
-        if (log->log_level < level && !debug_connection) {
-            break;
-        }
-
-        if (log->writer) {
-            log->writer(log, level, errstr, len);
-            goto next;
-        }
-
-        if (ngx_time() == log->disk_full_time) {
-            goto next;
-        }
-
-        n = ngx_write_fd(log->file->fd, errstr, len);
-
-        if (n == -1 && ngx_errno == NGX_ENOSPC) {
-            log->disk_full_time = ngx_time();
-        }
-
-    next:
-
-        log = log->next;
-    }
-}
-
-
-/*
- * The start of an error log line: the time, " [level] ", "pid#tid: " and
- * "*connection ", as ngx_log_error_core() writes them.  In the thread
- * that runs the requests, the pid and the tid change only with the
- * process.
- */
-
-static u_char *
-ngx_http_manta_limit_log_prefix(u_char *p, ngx_log_t *log, ngx_uint_t level)
-{
-    u_char            *q;
-    static ngx_pid_t   pid = -1;
-    static size_t      pid_len;
-    static u_char      pid_text[NGX_INT64_LEN * 2 + sizeof("#: ")];
-    static ngx_str_t   levels[] = {
-        ngx_null_string,
-        ngx_string("emerg"),
-        ngx_string("alert"),
-        ngx_string("crit"),
-        ngx_string("error"),
-        ngx_string("warn"),
-        ngx_string("notice"),
-        ngx_string("info"),
-        ngx_string("debug")
-    };
-
-    if (pid != ngx_pid) {
-        q = ngx_sprintf(pid_text, "%P#" NGX_TID_T_FMT ": ",
-                        ngx_log_pid, ngx_log_tid);
-        pid_len = q - pid_text;
-        pid = ngx_pid;
-    }
-
-    p = ngx_cpymem(p, ngx_cached_err_log_time.data,
-                   ngx_cached_err_log_time.len);
-
-    *p++ = ' ';
-    *p++ = '[';
-    p = ngx_cpymem(p, levels[level].data, levels[level].len);
-    *p++ = ']';
-    *p++ = ' ';
-
-    p = ngx_cpymem(p, pid_text, pid_len);
-
-    if (log->connection) {
-        *p++ = '*';
-        p = (u_char *) manta_uint((char *) p,
-                                  (unsigned long long) log->connection);
-        *p++ = ' ';
-    }
-
-    return p;
 }
 
 
