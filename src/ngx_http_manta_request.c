@@ -14,7 +14,6 @@
 #include "ngx_http_manta_redact.h"
 #include "ngx_http_manta_status.h"
 #include "manta_error.h"
-#include "manta_json.h"
 #include "manta_plan.h"
 #include "manta_util.h"
 
@@ -55,38 +54,12 @@ static ngx_int_t ngx_http_manta_reject(ngx_http_request_t *r,
 static ngx_int_t ngx_http_manta_reject_message(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, manta_reason_t reason, const char *message);
 static ngx_int_t ngx_http_manta_send_error(ngx_http_request_t *r,
-    ngx_http_manta_ctx_t *ctx, ngx_uint_t status, const char *message,
-    manta_reason_t own);
-static ngx_str_t *ngx_http_manta_error_head(manta_reason_t reason,
-    ngx_uint_t status, const char *message);
+    ngx_http_manta_ctx_t *ctx, ngx_uint_t status, const char *message);
 static ngx_int_t ngx_http_manta_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 
 
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
-
-
-/* room for an ErrorResponse of a fixed message without its botId */
-#define NGX_HTTP_MANTA_ERROR_HEAD   256
-
-/* room for an ErrorResponse written on the stack */
-#define NGX_HTTP_MANTA_ERROR_STACK  2048
-
-
-/*
- * The ErrorResponse of a reason's own message up to its botId's value,
- * made for one status: the status's code is part of it
- */
-
-typedef struct {
-    ngx_uint_t                  status;     /* 0: not made */
-    ngx_str_t                   head;
-    u_char                      data[NGX_HTTP_MANTA_ERROR_HEAD];
-} ngx_http_manta_error_head_t;
-
-
-static ngx_http_manta_error_head_t
-    ngx_http_manta_error_heads[MANTA_NOMEM + 1];
 
 
 static ngx_str_t   ngx_http_manta_content_type = ngx_string("Content-Type");
@@ -986,155 +959,39 @@ ngx_http_manta_reject_message(ngx_http_request_t *r,
     }
 
     if (message == NULL || message[0] == '\0') {
-        return ngx_http_manta_send_error(r, ctx, status,
-                                         manta_reason_message(reason),
-                                         reason);
+        message = manta_reason_message(reason);
     }
 
-    return ngx_http_manta_send_error(r, ctx, status, message, MANTA_OK);
+    return ngx_http_manta_send_error(r, ctx, status, message);
 }
 
 
-/*
- * An ErrorResponse with the status as its code, sent by the module; own:
- * the reason whose own message this is, MANTA_OK for another message.
- * With a botId, a reason's own message takes the start of its body as
- * made once (ngx_http_manta_error_head()), and the botId escaped.
- */
+/* an ErrorResponse with the status as its code, sent by the module */
 
 static ngx_int_t
 ngx_http_manta_send_error(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
-    ngx_uint_t status, const char *message, manta_reason_t own)
+    ngx_uint_t status, const char *message)
 {
-    char         buf[NGX_HTTP_MANTA_ERROR_STACK];
-    size_t       len;
-    u_char      *p;
-    ngx_str_t    body, *head;
+    ngx_str_t    body;
     const char  *bot_id;
 
     bot_id = ctx->bot_id.len ? (char *) ctx->bot_id.data : NULL;
 
-    head = (bot_id != NULL && own != MANTA_OK)
-           ? ngx_http_manta_error_head(own, status, message) : NULL;
-
-    if (head != NULL) {
-        body.len = head->len + manta_json_escape_len(bot_id, ctx->bot_id.len)
-                   + sizeof("\"}}") - 1;
-
-        body.data = ngx_pnalloc(r->pool, body.len);
-        if (body.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        p = ngx_cpymem(body.data, head->data, head->len);
-        p = (u_char *) manta_json_escape((char *) p, bot_id, ctx->bot_id.len);
-        ngx_memcpy(p, "\"}}", 3);
-
-        r->headers_out.status = status;
-
-        return ngx_http_manta_send_json(r, &body, NULL, NULL);
-    }
-
-    /*
-     * Another message is written once, on the stack, when it fits there
-     * whatever its bytes: the body with an empty message and botId, and
-     * at most 6 bytes (\u00XX) for each byte of them.
-     */
-
-    len = ngx_strlen(message);
-
-    if (manta_error_body_len("", 0, (int) status, bot_id ? "" : NULL, 0)
-        + 6 * (len + ctx->bot_id.len)
-        <= sizeof(buf))
-    {
-        body.len = manta_error_body(buf, message, len, (int) status, bot_id,
-                                    ctx->bot_id.len);
-
-        body.data = ngx_pnalloc(r->pool, body.len);
-        if (body.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_memcpy(body.data, buf, body.len);
-
-    } else {
-        body.len = manta_error_body_len(message, len, (int) status, bot_id,
-                                        ctx->bot_id.len);
-
-        body.data = ngx_pnalloc(r->pool, body.len);
-        if (body.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        body.len = manta_error_body((char *) body.data, message, len,
+    body.len = manta_error_body_len(message, ngx_strlen(message),
                                     (int) status, bot_id, ctx->bot_id.len);
+
+    body.data = ngx_pnalloc(r->pool, body.len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    body.len = manta_error_body((char *) body.data, message,
+                                ngx_strlen(message), (int) status, bot_id,
+                                ctx->bot_id.len);
 
     r->headers_out.status = status;
 
     return ngx_http_manta_send_json(r, &body, NULL, NULL);
-}
-
-
-/*
- * The start of the ErrorResponse of a reason's own message and a status,
- * up to the value of its botId: manta_error_body() with an empty botId,
- * less its '"}}'.  Made the first time, and again when another status is
- * asked for (manta_limit_status differs by location).  NULL when it does
- * not fit or manta_error_body() is not of that shape: the whole body is
- * then written by manta_error_body().
- */
-
-static ngx_str_t *
-ngx_http_manta_error_head(manta_reason_t reason, ngx_uint_t status,
-    const char *message)
-{
-    char                          probe[NGX_HTTP_MANTA_ERROR_HEAD + 3];
-    size_t                        len, n;
-    ngx_http_manta_error_head_t  *eh;
-
-    if ((ngx_uint_t) reason > MANTA_NOMEM) {
-        return NULL;
-    }
-
-    eh = &ngx_http_manta_error_heads[reason];
-
-    if (eh->status == status) {
-        return eh->head.len ? &eh->head : NULL;
-    }
-
-    eh->status = status;
-    eh->head.data = eh->data;
-    eh->head.len = 0;
-
-    len = ngx_strlen(message);
-
-    if (manta_error_body_len(message, len, (int) status, "a\"", 2)
-        > sizeof(probe))
-    {
-        return NULL;
-    }
-
-    n = manta_error_body((char *) eh->data, message, len, (int) status, "",
-                         0);
-
-    if (n < 3 || ngx_memcmp(eh->data + n - 3, "\"}}", 3) != 0) {
-        return NULL;
-    }
-
-    /* the same with a botId that needs an escape: the botId, escaped */
-
-    if (manta_error_body(probe, message, len, (int) status, "a\"", 2)
-        != n + 3
-        || ngx_memcmp(probe, eh->data, n - 3) != 0
-        || ngx_memcmp(probe + n - 3, "a\\\"\"}}", 6) != 0)
-    {
-        return NULL;
-    }
-
-    eh->head.len = n - 3;
-
-    return &eh->head;
 }
 
 
