@@ -391,25 +391,45 @@ size_t
 manta_mask_all(unsigned char *s, size_t len, const manta_str_t *pat,
     const size_t *anchor, size_t npat)
 {
-    size_t          k, n;
-    unsigned char  *p, *last;
+    size_t        k;
+    manta_pats_t  ps;
+
+    manta_pats_init(&ps);
+
+    for (k = 0; k < npat; k++) {
+        manta_pats_add(&ps, pat[k].data, pat[k].len, anchor ? anchor[k] : 0);
+    }
+
+    return manta_mask_set(&ps, s, len);
+}
+
+
+size_t
+manta_mask_set(const manta_pats_t *ps, unsigned char *s, size_t len)
+{
+    size_t                k, n;
+    unsigned char        *p, *last;
+    const unsigned char  *hit;
 
     n = 0;
 
-    for (k = 0; k < npat; k++) {
+    if (len < ps->minlen) {
+        return 0;
+    }
+
+    for (k = 0; k < ps->npat; k++) {
         p = s;
         last = s + len;
 
-        while (pat[k].len && (size_t) (last - p) >= pat[k].len) {
-            p = (unsigned char *) manta_find_at(p, last - p, pat[k].data,
-                                                pat[k].len,
-                                                anchor ? anchor[k] : 0);
-            if (p == NULL) {
+        while ((size_t) (last - p) >= ps->len[k]) {
+            hit = manta_mask_find(ps, k, p, last - p);
+            if (hit == NULL) {
                 break;
             }
 
-            manta_mask_fill(p, 0, pat[k].len);
-            p += pat[k].len;
+            p = (unsigned char *) hit;
+            manta_mask_fill(p, 0, ps->len[k]);
+            p += ps->len[k];
             n++;
         }
     }
@@ -478,7 +498,9 @@ manta_mask_find(const manta_pats_t *ps, size_t k, const unsigned char *s,
             return NULL;
         }
 
-        if (memcmp(h - a, p, n) == 0) {
+        /* the pattern's last byte first: most places fail there */
+
+        if (h[n - 1 - a] == p[n - 1] && memcmp(h - a, p, n) == 0) {
             return h - a;
         }
 

@@ -126,6 +126,9 @@ int manta_mask_any(const manta_pats_t *ps, const unsigned char *s,
 size_t manta_mask_all(unsigned char *s, size_t len, const manta_str_t *pat,
     const size_t *anchor, size_t npat);
 
+/* the same for a set of patterns made already (a credential's pats) */
+size_t manta_mask_set(const manta_pats_t *ps, unsigned char *s, size_t len);
+
 
 /*
  * The values nothing from upstream may carry to the caller, with their

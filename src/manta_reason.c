@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "manta_reason.h"
 
@@ -24,7 +25,21 @@ typedef struct {
 } manta_reason_info_t;
 
 
+/* manta_message()'s output: p the next byte, last the NUL's place */
+typedef struct {
+    char        *p;
+    char        *last;
+} manta_msg_out_t;
+
+
 static const manta_reason_info_t  *manta_reason_info(manta_reason_t reason);
+static int manta_msg_format(manta_msg_out_t *out, const char *fmt,
+    va_list args);
+static const char *manta_msg_conversion(manta_msg_out_t *out,
+    const char *f, va_list *args);
+static void manta_msg_put(manta_msg_out_t *out, const char *s, size_t len);
+static void manta_msg_number(manta_msg_out_t *out, unsigned long long v,
+    int neg, unsigned base, size_t width, int zero);
 
 
 static const manta_reason_info_t  manta_reasons[] = {
@@ -156,18 +171,217 @@ manta_reason_message(manta_reason_t reason)
 }
 
 
+/*
+ * vsnprintf()'s text for the conversions the messages use (%s, %d, %u, %x
+ * and %X with the length modifiers l, ll and z, a zero flag and a width
+ * on numbers, %%), written without its set-up; any other conversion is
+ * left to vsnprintf() for the whole message
+ */
+
 void
 manta_message(char *msg, size_t msg_size, const char *fmt, ...)
 {
-    va_list  args;
+    va_list          args, again;
+    manta_msg_out_t  out;
 
     if (msg == NULL || msg_size == 0) {
         return;
     }
 
+    out.p = msg;
+    out.last = msg + msg_size - 1;
+
     va_start(args, fmt);
-    (void) vsnprintf(msg, msg_size, fmt, args);
+    va_copy(again, args);
+
+    if (manta_msg_format(&out, fmt, args) == 0) {
+        *out.p = '\0';
+
+    } else {
+        (void) vsnprintf(msg, msg_size, fmt, again);
+    }
+
+    va_end(again);
     va_end(args);
+}
+
+
+/* 0: the whole of fmt written; -1: a conversion left to vsnprintf() */
+
+static int
+manta_msg_format(manta_msg_out_t *out, const char *fmt, va_list args)
+{
+    const char  *pct;
+    va_list      ap;
+
+    va_copy(ap, args);
+
+    for ( ;; ) {
+        pct = strchr(fmt, '%');
+
+        if (pct == NULL) {
+            manta_msg_put(out, fmt, strlen(fmt));
+            break;
+        }
+
+        manta_msg_put(out, fmt, (size_t) (pct - fmt));
+
+        fmt = manta_msg_conversion(out, pct + 1, &ap);
+
+        if (fmt == NULL) {
+            break;
+        }
+    }
+
+    va_end(ap);
+
+    return (fmt == NULL) ? -1 : 0;
+}
+
+
+/* the conversion after a '%' at f; returns what follows it, or NULL */
+
+static const char *
+manta_msg_conversion(manta_msg_out_t *out, const char *f, va_list *args)
+{
+    int                 zero, lng;
+    long long           v;
+    const char         *s;
+    size_t              width;
+    unsigned long long  u;
+
+    zero = (*f == '0');
+    f += zero;
+
+    for (width = 0; *f >= '0' && *f <= '9'; f++) {
+        width = width * 10 + (size_t) (*f - '0');
+
+        if (width > MANTA_MESSAGE_MAX) {
+            return NULL;
+        }
+    }
+
+    lng = 0;
+
+    if (*f == 'z') {
+        lng = 'z';
+        f++;
+
+    } else if (f[0] == 'l' && f[1] == 'l') {
+        lng = 'q';
+        f += 2;
+
+    } else if (*f == 'l') {
+        lng = 'l';
+        f++;
+    }
+
+    switch (*f) {
+
+    case 'd':
+    case 'i':
+        v = (lng == 'q') ? va_arg(*args, long long)
+            : (lng == 'l') ? va_arg(*args, long)
+            : (lng == 'z') ? (long long) va_arg(*args, size_t)
+            : va_arg(*args, int);
+        u = (v < 0) ? 0ULL - (unsigned long long) v : (unsigned long long) v;
+        manta_msg_number(out, u, v < 0, 10, width, zero);
+        return f + 1;
+
+    case 'u':
+    case 'x':
+    case 'X':
+        u = (lng == 'q') ? va_arg(*args, unsigned long long)
+            : (lng == 'l') ? va_arg(*args, unsigned long)
+            : (lng == 'z') ? va_arg(*args, size_t)
+            : va_arg(*args, unsigned);
+        manta_msg_number(out, u, 0, (*f == 'u') ? 10 : (unsigned) *f, width,
+                         zero);
+        return f + 1;
+
+    case 's':
+        if (zero || width || lng) {
+            return NULL;
+        }
+
+        s = va_arg(*args, const char *);
+
+        if (s == NULL) {
+            return NULL;
+        }
+
+        manta_msg_put(out, s, strlen(s));
+        return f + 1;
+
+    case '%':
+        if (zero || width || lng) {
+            return NULL;
+        }
+
+        manta_msg_put(out, "%", 1);
+        return f + 1;
+
+    default:
+        return NULL;
+    }
+}
+
+
+/* as much of s as fits before the NUL's place */
+
+static void
+manta_msg_put(manta_msg_out_t *out, const char *s, size_t len)
+{
+    size_t  room;
+
+    room = (size_t) (out->last - out->p);
+
+    if (len > room) {
+        len = room;
+    }
+
+    memcpy(out->p, s, len);
+    out->p += len;
+}
+
+
+/*
+ * v, negative when neg, in base 10, or 16 with the letters of base ('x' or
+ * 'X'), at least width bytes: padded with zeros after the sign when zero,
+ * else with spaces before it
+ */
+
+static void
+manta_msg_number(manta_msg_out_t *out, unsigned long long v, int neg,
+    unsigned base, size_t width, int zero)
+{
+    char         buf[MANTA_MESSAGE_MAX + 32], *p, *digits;
+    const char  *letters;
+
+    letters = (base == 'x') ? "0123456789abcdef" : "0123456789ABCDEF";
+    base = (base == 10) ? 10 : 16;
+
+    p = buf + sizeof(buf);
+    digits = p;
+
+    do {
+        *--p = letters[v % base];
+        v /= base;
+    } while (v);
+
+    while (zero && (size_t) (digits - p) + (size_t) neg < width) {
+        *--p = '0';
+    }
+
+    if (neg) {
+        *--p = '-';
+    }
+
+    while ((size_t) (digits - p) < width) {
+        *--p = ' ';
+    }
+
+    manta_msg_put(out, p, (size_t) (digits - p));
 }
 
 

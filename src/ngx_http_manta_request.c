@@ -304,18 +304,13 @@ static void
 ngx_http_manta_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf,
     size_t len)
 {
-    size_t                 npat;
-    size_t                 anchor[MANTA_MASK_PATTERNS];
-    manta_str_t            pat[MANTA_MASK_PATTERNS];
     ngx_http_manta_ctx_t  *ctx;
 
     ctx = log->wdata;
 
     if (ctx->cred) {
         /* the line is masked in place: the logs after this one see it so */
-
-        npat = manta_mask_patterns(ctx->cred, pat, anchor);
-        (void) manta_mask_all(buf, len, pat, anchor, npat);
+        (void) manta_mask_set(&ctx->cred->pats, buf, len);
     }
 
     if (ctx->log_writer) {

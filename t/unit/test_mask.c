@@ -42,6 +42,9 @@ static void test_mask_set(void);
 static void test_mask_set_edges(void);
 static void test_mask_set_streams(void);
 static void test_mask_cred_pats(void);
+static void test_mask_line(void);
+static size_t mask_line_naive(const manta_str_t *pat, size_t npat,
+    char *s, size_t len);
 static size_t run_set(const manta_pats_t *ps, const char *body, size_t len,
     const size_t *cuts, int mode, char *out, size_t *bad);
 static unsigned next_rand(unsigned *seed);
@@ -82,6 +85,117 @@ static const mask_case_t  cases[] = {
     { "TOKEN-42", { 0 }, "********", "exactly the token" },
     { "-", { 0 }, "-", "one byte" },
 };
+
+
+/* manta_mask_all()'s contract, written the plain way */
+
+static size_t
+mask_line_naive(const manta_str_t *pat, size_t npat, char *s, size_t len)
+{
+    size_t  k, i, n;
+
+    n = 0;
+
+    for (k = 0; k < npat; k++) {
+        for (i = 0; pat[k].len && i + pat[k].len <= len; /* void */ ) {
+            if (memcmp(s + i, pat[k].data, pat[k].len) == 0) {
+                memset(s + i, MANTA_MASK_BYTE, pat[k].len);
+                i += pat[k].len;
+                n++;
+
+            } else {
+                i++;
+            }
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * The log writer's masking of a whole line with a credential's set
+ * (manta_mask_set()), and manta_mask_all(), against the plain way: lines
+ * of up to 300 bytes (short ones searched with memchr(), longer ones
+ * with memmem()) of a few letters, one to three patterns anchored
+ * anywhere, occurrences side by side, overlapping, at both ends
+ */
+
+static void
+test_mask_line(void)
+{
+    char          want[320], got[320], all[320], pats[3][12];
+    size_t        i, k, j, len, npat, bad, nw, ng, na, anchor[3];
+    unsigned      seed;
+    manta_str_t   pat[3];
+    manta_pats_t  ps;
+
+    seed = 11;
+    bad = 0;
+
+#define NEXT(n)  (seed = seed * 1103515245 + 12345, (seed >> 16) % (n))
+
+    for (i = 0; i < 30000; i++) {
+        len = NEXT(301);
+        npat = 1 + NEXT(3);
+
+        manta_pats_init(&ps);
+
+        for (k = 0; k < npat; k++) {
+            pat[k].len = 1 + NEXT(sizeof(pats[k]));
+            pat[k].data = pats[k];
+
+            for (j = 0; j < pat[k].len; j++) {
+                pats[k][j] = "abJ"[NEXT(3)];
+            }
+
+            anchor[k] = NEXT(pat[k].len);
+            manta_pats_add(&ps, pat[k].data, pat[k].len, anchor[k]);
+        }
+
+        for (j = 0; j < len; j++) {
+            want[j] = "abJ"[NEXT(3)];
+        }
+
+        /* now and then the patterns themselves, at the ends too */
+
+        for (k = 0; k < npat && NEXT(2) && len >= pat[k].len; k++) {
+            j = NEXT(3) ? NEXT(len - pat[k].len + 1)
+                        : (NEXT(2) ? 0 : len - pat[k].len);
+            memcpy(want + j, pat[k].data, pat[k].len);
+        }
+
+        memcpy(got, want, len);
+        memcpy(all, want, len);
+
+        nw = mask_line_naive(pat, npat, want, len);
+        ng = manta_mask_set(&ps, (unsigned char *) got, len);
+        na = manta_mask_all((unsigned char *) all, len, pat,
+                            NEXT(2) ? anchor : NULL, npat);
+
+        bad += (nw != ng || nw != na || memcmp(want, got, len) != 0
+                || memcmp(want, all, len) != 0);
+    }
+
+#undef NEXT
+
+    ok(bad == 0, "mask a line: a set and manta_mask_all() mask as the "
+       "plain way does (%zu lines differ)", bad);
+
+    manta_pats_init(&ps);
+    ok(manta_mask_set(&ps, (unsigned char *) got, 10) == 0,
+       "mask a line: an empty set masks nothing");
+
+    manta_pats_add(&ps, TOKEN, sizeof(TOKEN) - 1, 2);
+    memcpy(got, "TOKEN-4", 7);
+    ok(manta_mask_set(&ps, (unsigned char *) got, 7) == 0
+       && memcmp(got, "TOKEN-4", 7) == 0,
+       "mask a line: a line shorter than the pattern, its prefix, is kept");
+    memcpy(got, "xTOKEN-42", 9);
+    ok(manta_mask_set(&ps, (unsigned char *) got, 9) == 1
+       && memcmp(got, "x" TOKENSTARS, 9) == 0,
+       "mask a line: the pattern that ends the line");
+}
 
 
 void
@@ -453,6 +567,7 @@ test_mask_set(void)
     test_mask_set_edges();
     test_mask_set_streams();
     test_mask_cred_pats();
+    test_mask_line();
 }
 
 

@@ -6,11 +6,18 @@
  */
 
 
+#include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "manta_reason.h"
 #include "tap.h"
 #include "tests.h"
+
+
+/* the truncation of snprintf() is what the message tests compare */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
 
 
 typedef struct {
@@ -92,6 +99,76 @@ static const struct {
 };
 
 
+static void test_message(void);
+
+
+/*
+ * manta_message() against snprintf(), which it must equal byte for byte,
+ * for every buffer size from 0 (nothing written) to past the text: the
+ * conversions it writes itself and ones it leaves to vsnprintf()
+ */
+
+#define MESSAGE_IS(fmt, ...)                                                 \
+    do {                                                                     \
+        char    want[MANTA_MESSAGE_MAX], got[MANTA_MESSAGE_MAX];             \
+        int     same;                                                        \
+        size_t  size;                                                        \
+                                                                             \
+        same = 1;                                                            \
+                                                                             \
+        for (size = 0; size < sizeof(want); size++) {                        \
+            memset(want, 'w', sizeof(want));                                 \
+            memset(got, 'w', sizeof(got));                                   \
+            (void) snprintf(want, size, fmt, __VA_ARGS__);                   \
+            manta_message(size ? got : NULL, size, fmt, __VA_ARGS__);        \
+            if (size == 0) {                                                 \
+                manta_message(got, 0, fmt, __VA_ARGS__);                     \
+            }                                                                \
+            same = same && memcmp(want, got, sizeof(want)) == 0;             \
+        }                                                                    \
+                                                                             \
+        ok(same, "message as snprintf: \"%s\"", fmt);                       \
+    } while (0)
+
+
+static void
+test_message(void)
+{
+    const char * volatile  null_string = NULL;
+    const char * volatile  long_string =
+        "a message that is longer than the buffers of the test, which are "
+        "MANTA_MESSAGE_MAX bytes: it is truncated to fit, NUL-terminated, "
+        "as vsnprintf() truncates it, whatever the size of the buffer it "
+        "is given, from one byte up to the whole of it, and it goes on for "
+        "a while so as to be long enough";
+
+    MESSAGE_IS("body is not valid JSON (near byte %d): it must be one JSON "
+               "object", 22);
+    MESSAGE_IS("body is not valid UTF-8 (near byte %d)", 0);
+    MESSAGE_IS("%d %d %d %i", INT_MIN, INT_MAX, -1, -7);
+    MESSAGE_IS("body is %lld bytes, at most %zu are allowed", LLONG_MIN,
+               (size_t) -1);
+    MESSAGE_IS("%lld %lld %ld %lu %llu", LLONG_MAX, 0LL, LONG_MIN,
+               ULONG_MAX, ULLONG_MAX);
+    MESSAGE_IS("name contains %s (U+%04X)", "a control character", 0x7fu);
+    MESSAGE_IS("(U+%04X) (U+%04X) %x %X %08x %3u %03d %5d %05d|", 0x10ffffu,
+               0u, 0xabcdefu, 0xabcdefu, 0x1fu, 7u, -5, -42, -42);
+    MESSAGE_IS("name is %zu characters long, at most %zu are allowed",
+               (size_t) 129, (size_t) 128);
+    MESSAGE_IS("duplicate member \"%s\"", "\"na\\\"me\"");
+    MESSAGE_IS("%s%s%s", "", "x", "");
+    MESSAGE_IS("100%% %s %%", "sure");
+    MESSAGE_IS("%s", "no conversion after this one");
+    MESSAGE_IS("left to vsnprintf: %-5d|%+d|% d|%.3s|%5s|%c|%p", 1, 2, 3,
+               "abcdef", "ab", 'c', (void *) 0);
+    MESSAGE_IS("then ours: %d %s %hd %d", 1, "two", (short) 3, 4);
+    MESSAGE_IS("a width too long for us: %0100d %09999d", 5, 6);
+    MESSAGE_IS("a %s string", null_string);
+    MESSAGE_IS("%s", long_string);
+    MESSAGE_IS("widths up to the buffer's: %0255d|%256u|%0257d", -5, 6u, 7);
+}
+
+
 void
 test_reason(void)
 {
@@ -117,4 +194,6 @@ test_reason(void)
         is_str(manta_status_phrase(phrases[i].status), phrases[i].phrase,
                "phrase of %d", phrases[i].status);
     }
+
+    test_message();
 }
