@@ -74,6 +74,11 @@ static ngx_str_t  ngx_http_manta_limit_policy_name =
 static ngx_str_t  ngx_http_manta_limit_name = ngx_string("RateLimit");
 static ngx_str_t  ngx_http_manta_limit_retry_name = ngx_string("Retry-After");
 
+/* what a "limiting requests" line says of a rejection by a backoff */
+static char      *ngx_http_manta_limit_after[2] = {
+    "", " after upstream 429"
+};
+
 
 static void ngx_http_manta_limit_log(ngx_http_request_t *r,
     ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx);
@@ -97,6 +102,8 @@ static ngx_int_t ngx_http_manta_limit_header(ngx_http_request_t *r,
 static ngx_str_t *ngx_http_manta_limit_own(ngx_http_manta_loc_conf_t *mlcf,
     ngx_uint_t rate);
 static ngx_int_t ngx_http_manta_limit_own_merge(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf);
+static ngx_int_t ngx_http_manta_limit_log_merge(ngx_conf_t *cf,
     ngx_http_manta_loc_conf_t *conf);
 static int ngx_libc_cdecl ngx_http_manta_limit_rate_cmp(const void *one,
     const void *two);
@@ -257,29 +264,22 @@ ngx_http_manta_limit_decide(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 }
 
 
-/* the "limiting requests" line of a rejection, at manta_limit_log_level */
+/*
+ * the "limiting requests" line of a rejection, at manta_limit_log_level:
+ * its text up to the botId made at merge (ngx_http_manta_limit_log_merge())
+ */
 
 static void
 ngx_http_manta_limit_log(ngx_http_request_t *r,
     ngx_http_manta_loc_conf_t *mlcf, ngx_http_manta_ctx_t *ctx)
 {
-    ngx_str_t  *zone;
+    ngx_str_t  *text;
 
-    zone = &mlcf->limit_zone->shm.name;
+    text = &mlcf->limit_log[ctx->limit_status
+                            != NGX_HTTP_MANTA_LIMIT_REJECTED];
 
-    if (ctx->limit_status == NGX_HTTP_MANTA_LIMIT_REJECTED) {
-        ngx_log_error(mlcf->limit_log_level, r->connection->log, 0,
-                      "limiting requests%s by zone \"%V\", botId \"%V\"",
-                      mlcf->limit_dry_run ? ", dry run," : "",
-                      zone, &ctx->bot_id);
-
-    } else {
-        ngx_log_error(mlcf->limit_log_level, r->connection->log, 0,
-                      "limiting requests%s after upstream 429 by zone "
-                      "\"%V\", botId \"%V\"",
-                      mlcf->limit_dry_run ? ", dry run," : "",
-                      zone, &ctx->bot_id);
-    }
+    ngx_log_error(mlcf->limit_log_level, r->connection->log, 0, "%V%V\"",
+                  text, &ctx->bot_id);
 }
 
 
@@ -988,7 +988,9 @@ ngx_http_manta_limit_merge(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_manta_limit_own_merge(cf, conf) != NGX_OK) {
+    if (ngx_http_manta_limit_own_merge(cf, conf) != NGX_OK
+        || ngx_http_manta_limit_log_merge(cf, conf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -1017,6 +1019,42 @@ ngx_http_manta_limit_merge(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
                                 'r', conf->limit_fresh_remaining,
                                 't', conf->limit_fresh_reset)
                             - p;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The "limiting requests" lines of the location, up to the botId and its
+ * opening quote: a rejection by the limit, and by an upstream 429's
+ * backoff
+ */
+
+static ngx_int_t
+ngx_http_manta_limit_log_merge(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
+{
+    u_char      *p;
+    ngx_str_t   *zone;
+    ngx_uint_t   i;
+
+    zone = &conf->limit_zone->shm.name;
+
+    for (i = 0; i < 2; i++) {
+        p = ngx_pnalloc(cf->pool,
+                        sizeof("limiting requests, dry run, after upstream "
+                               "429 by zone \"\", botId \"") - 1 + zone->len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        conf->limit_log[i].data = p;
+
+        p = ngx_sprintf(p, "limiting requests%s%s by zone \"%V\", botId \"",
+                        conf->limit_dry_run ? ", dry run," : "",
+                        ngx_http_manta_limit_after[i], zone);
+
+        conf->limit_log[i].len = p - conf->limit_log[i].data;
+    }
 
     return NGX_OK;
 }

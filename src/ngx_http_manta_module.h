@@ -135,6 +135,11 @@ typedef struct {
     ngx_uint_t                 limit_delay;
     ngx_flag_t                 limit_dry_run;
     ngx_uint_t                 limit_log_level;
+    /*
+     * the "limiting requests" lines up to the botId, for a rejection by
+     * the limit and by an upstream 429's backoff
+     */
+    ngx_str_t                  limit_log[2];
     ngx_uint_t                 limit_reject_code;  /* manta_limit_status */
     ngx_flag_t                 limit_headers;
     ngx_flag_t                 upstream_backoff;
