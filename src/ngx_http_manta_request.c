@@ -967,22 +967,23 @@ static ngx_int_t
 ngx_http_manta_send_error(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_uint_t status, const char *message)
 {
+    size_t       len;
     ngx_str_t    body;
     const char  *bot_id;
 
     bot_id = ctx->bot_id.len ? (char *) ctx->bot_id.data : NULL;
+    len = ngx_strlen(message);
 
-    body.len = manta_error_body_len(message, ngx_strlen(message),
-                                    (int) status, bot_id, ctx->bot_id.len);
+    body.len = manta_error_body_len(message, len, (int) status, bot_id,
+                                    ctx->bot_id.len);
 
     body.data = ngx_pnalloc(r->pool, body.len);
     if (body.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    body.len = manta_error_body((char *) body.data, message,
-                                ngx_strlen(message), (int) status, bot_id,
-                                ctx->bot_id.len);
+    body.len = manta_error_body((char *) body.data, message, len,
+                                (int) status, bot_id, ctx->bot_id.len);
 
     r->headers_out.status = status;
 

@@ -13,7 +13,10 @@
  * started from a pattern set (manta_mask_start(), its memory given at its
  * first step) passes a piece by manta_mask_clean() exactly when the first
  * needs no work, steps the same, and the set's search (manta_mask_any())
- * answers as manta_mask_holds() on every piece and the whole body.
+ * answers as manta_mask_holds() on every piece and the whole body.  The
+ * log writer's masker of a whole line (manta_mask_set() with the set,
+ * manta_mask_all() with the patterns) masks the body as each pattern's
+ * occurrences found from left to right, one after the other, would be.
  */
 
 
@@ -23,6 +26,10 @@
 #include "manta_mask.h"
 #include "manta_util.h"
 #include "fuzz.h"
+
+
+static void fuzz_mask_line(const manta_pats_t *ps, const manta_str_t *pat,
+    const size_t *anchor, const unsigned char *body, size_t len);
 
 
 static const manta_str_t  sets[4][2] = {
@@ -191,6 +198,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_assert(memcmp(out, ref, len) == 0);
     fuzz_assert(memcmp(out2, ref, len) == 0);
 
+    fuzz_mask_line(&ps, pat, (data[0] & 8) ? anchor : NULL, body, len);
+
     free(mem);
     free(mem2);
     free(out2);
@@ -203,4 +212,47 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(rel);
 
     return 0;
+}
+
+
+static void
+fuzz_mask_line(const manta_pats_t *ps, const manta_str_t *pat,
+    const size_t *anchor, const unsigned char *body, size_t len)
+{
+    size_t          i, k, n, n1, n2;
+    unsigned char  *want, *set, *all;
+
+    want = malloc(len + 1);
+    set = malloc(len + 1);
+    all = malloc(len + 1);
+    fuzz_assert(want && set && all);
+
+    memcpy(want, body, len);
+    memcpy(set, body, len);
+    memcpy(all, body, len);
+
+    n = 0;
+
+    for (k = 0; k < 2; k++) {
+        for (i = 0; pat[k].len && i + pat[k].len <= len; /* void */ ) {
+            if (memcmp(want + i, pat[k].data, pat[k].len) == 0) {
+                memset(want + i, MANTA_MASK_BYTE, pat[k].len);
+                i += pat[k].len;
+                n++;
+
+            } else {
+                i++;
+            }
+        }
+    }
+
+    n1 = manta_mask_set(ps, set, len);
+    n2 = manta_mask_all(all, len, pat, anchor, 2);
+
+    fuzz_assert(n1 == n && n2 == n);
+    fuzz_assert(memcmp(set, want, len) == 0 && memcmp(all, want, len) == 0);
+
+    free(want);
+    free(set);
+    free(all);
 }
