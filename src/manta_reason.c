@@ -37,6 +37,8 @@ static int manta_msg_format(manta_msg_out_t *out, const char *fmt,
     va_list args);
 static const char *manta_msg_conversion(manta_msg_out_t *out,
     const char *f, va_list *args);
+static const char *manta_msg_integer(manta_msg_out_t *out, const char *f,
+    int lng, size_t width, int zero, va_list *args);
 static void manta_msg_put(manta_msg_out_t *out, const char *s, size_t len);
 static void manta_msg_number(manta_msg_out_t *out, unsigned long long v,
     int neg, unsigned base, size_t width, int zero);
@@ -244,11 +246,9 @@ manta_msg_format(manta_msg_out_t *out, const char *fmt, va_list args)
 static const char *
 manta_msg_conversion(manta_msg_out_t *out, const char *f, va_list *args)
 {
-    int                 zero, lng;
-    long long           v;
-    const char         *s;
-    size_t              width;
-    unsigned long long  u;
+    int          zero, lng;
+    size_t       width;
+    const char  *s;
 
     zero = (*f == '0');
     f += zero;
@@ -276,6 +276,35 @@ manta_msg_conversion(manta_msg_out_t *out, const char *f, va_list *args)
         f++;
     }
 
+    if (*f != 's' && *f != '%') {
+        return manta_msg_integer(out, f, lng, width, zero, args);
+    }
+
+    if (zero || width || lng) {
+        return NULL;
+    }
+
+    s = (*f == 's') ? va_arg(*args, const char *) : "%";
+
+    if (s == NULL) {
+        return NULL;
+    }
+
+    manta_msg_put(out, s, strlen(s));
+
+    return f + 1;
+}
+
+
+/* an integer conversion at f, its modifiers given */
+
+static const char *
+manta_msg_integer(manta_msg_out_t *out, const char *f, int lng, size_t width,
+    int zero, va_list *args)
+{
+    long long           v;
+    unsigned long long  u;
+
     switch (*f) {
 
     case 'd':
@@ -297,28 +326,6 @@ manta_msg_conversion(manta_msg_out_t *out, const char *f, va_list *args)
             : va_arg(*args, unsigned);
         manta_msg_number(out, u, 0, (*f == 'u') ? 10 : (unsigned) *f, width,
                          zero);
-        return f + 1;
-
-    case 's':
-        if (zero || width || lng) {
-            return NULL;
-        }
-
-        s = va_arg(*args, const char *);
-
-        if (s == NULL) {
-            return NULL;
-        }
-
-        manta_msg_put(out, s, strlen(s));
-        return f + 1;
-
-    case '%':
-        if (zero || width || lng) {
-            return NULL;
-        }
-
-        manta_msg_put(out, "%", 1);
         return f + 1;
 
     default:
