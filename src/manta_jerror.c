@@ -12,6 +12,7 @@
  */
 
 
+#include <stdint.h>
 #include <string.h>
 
 #include "manta_jerror.h"
@@ -54,8 +55,10 @@ typedef struct {
 } manta_je_t;
 
 
+static int manta_je_text(const unsigned char *p, const unsigned char *last);
 static int manta_je_scan(manta_je_t *je);
 static int manta_je_string(manta_je_t *je);
+static int manta_je_escape(manta_je_t *je, const unsigned char **pp);
 static int manta_je_number(manta_je_t *je, unsigned char c);
 static int manta_je_value(manta_je_t *je);
 static int manta_je_container(manta_je_t *je, int close);
@@ -80,12 +83,8 @@ manta_jerror(const char *data, size_t len, enum json_error_code *code,
         return 0;
     }
 
-    /* printable ASCII (DEL included) and JSON white space only */
-
-    for ( /* void */ ; p < last; p++) {
-        if (*p >= 0x80 || (*p < 0x20 && !manta_json_ws(*p))) {
-            return 0;
-        }
+    if (!manta_je_text(p, last)) {
+        return 0;
     }
 
     je.start = (const unsigned char *) data;
@@ -122,6 +121,44 @@ manta_jerror(const char *data, size_t len, enum json_error_code *code,
 }
 
 
+/*
+ * 1 when the text is printable ASCII (DEL included) and JSON white space
+ * only: eight bytes at a time while none is below 0x20 or above 0x7f
+ */
+
+static int
+manta_je_text(const unsigned char *p, const unsigned char *last)
+{
+    uint64_t  w;
+
+    while (last - p >= 8) {
+        memcpy(&w, p, 8);
+
+        /*
+         * a byte with its top bit set, or one below 0x20: with the top
+         * bits set, no subtraction borrows from the next byte, and a top
+         * bit is left clear by those below 0x20 only
+         */
+
+        if (((w | ~((w | 0x8080808080808080ULL) - 0x2020202020202020ULL))
+             & 0x8080808080808080ULL) != 0)
+        {
+            break;
+        }
+
+        p += 8;
+    }
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p >= 0x80 || (*p < 0x20 && !manta_json_ws(*p))) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* lex_scan(): white space, then one token */
 
 static int
@@ -129,18 +166,22 @@ manta_je_scan(manta_je_t *je)
 {
     size_t                n;
     unsigned char         c;
-    const unsigned char  *word;
+    const unsigned char  *p, *word;
 
-    while (je->p < je->last && manta_json_ws(*je->p)) {
-        je->p++;
+    p = je->p;
+
+    while (p < je->last && manta_json_ws(*p)) {
+        p++;
     }
 
-    if (je->p == je->last) {
+    if (p == je->last) {
+        je->p = p;
         je->token = MANTA_JE_EOF;
         return MANTA_JE_GOON;
     }
 
-    c = *je->p++;
+    c = *p;
+    je->p = p + 1;
 
     switch (c) {
 
@@ -191,73 +232,100 @@ manta_je_scan(manta_je_t *je)
 }
 
 
-/* lex_scan_string(), after the opening quote */
+/*
+ * lex_scan_string(), after the opening quote; the text is printable ASCII
+ * and white space (manta_jerror() checked it): the bytes that end a run
+ * of plain ones are '"', '\\' and the control characters
+ */
 
 static int
 manta_je_string(manta_je_t *je)
 {
-    unsigned char  c;
+    int                   rc;
+    unsigned char         c;
+    const unsigned char  *p, *last;
 
     je->token = MANTA_JE_INVALID;
     je->str = je->p;
     je->escaped = 0;
 
+    p = je->p;
+    last = je->last;
+
     for ( ;; ) {
 
-        if (je->p == je->last) {
-            je->code = json_error_premature_end_of_input;
-            return MANTA_JE_REJECTED;
+        while (p < last && *p >= 0x20 && *p != '"' && *p != '\\') {
+            p++;
         }
 
-        c = *je->p++;
+        if (p == last) {
+            je->code = json_error_premature_end_of_input;
+            rc = MANTA_JE_REJECTED;
+            break;
+        }
+
+        c = *p++;
 
         if (c == '"') {
-            je->str_len = (size_t) (je->p - 1 - je->str);
+            je->str_len = (size_t) (p - 1 - je->str);
             je->token = MANTA_JE_STRING;
-            return MANTA_JE_GOON;
+            rc = MANTA_JE_GOON;
+            break;
         }
 
         if (c < 0x20) {
             /* a control character: put back before the error */
-            je->p--;
+            p--;
             je->code = json_error_invalid_syntax;
-            return MANTA_JE_REJECTED;
-        }
-
-        if (c != '\\') {
-            continue;
-        }
-
-        if (je->p == je->last) {
-            /* "invalid escape", the text read */
-            je->code = json_error_invalid_syntax;
-            return MANTA_JE_REJECTED;
-        }
-
-        c = *je->p++;
-
-        switch (c) {
-
-        case 'u':
-            /* surrogates, "\u0000", the decoded key: left to jansson */
-            return MANTA_JE_UNSURE;
-
-        case '"':
-        case '\\':
-        case '/':
-        case 'b':
-        case 'f':
-        case 'n':
-        case 'r':
-        case 't':
-            je->escaped = 1;
+            rc = MANTA_JE_REJECTED;
             break;
-
-        default:
-            /* "invalid escape", after the byte read */
-            je->code = json_error_invalid_syntax;
-            return MANTA_JE_REJECTED;
         }
+
+        rc = manta_je_escape(je, &p);
+
+        if (rc != MANTA_JE_GOON) {
+            break;
+        }
+    }
+
+    je->p = p;
+
+    return rc;
+}
+
+
+/* the escape after a backslash at *pp */
+
+static int
+manta_je_escape(manta_je_t *je, const unsigned char **pp)
+{
+    if (*pp == je->last) {
+        /* "invalid escape", the text read */
+        je->code = json_error_invalid_syntax;
+        return MANTA_JE_REJECTED;
+    }
+
+    switch (*(*pp)++) {
+
+    case 'u':
+        /* surrogates, "\u0000", the decoded key: left to jansson */
+        return MANTA_JE_UNSURE;
+
+    case '"':
+    case '\\':
+    case '/':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+        je->escaped = 1;
+        return MANTA_JE_GOON;
+
+    default:
+        /* "invalid escape", after the byte read */
+        je->code = json_error_invalid_syntax;
+        return MANTA_JE_REJECTED;
     }
 }
 

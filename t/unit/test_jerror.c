@@ -23,6 +23,7 @@
 
 static void jerror_is(const char *json, size_t len, int judged,
     const char *name);
+static void test_jerror_bytes(void);
 
 
 static const struct {
@@ -119,6 +120,59 @@ test_jerror(void)
 
     jerror_is("{\"a\":1,\0}", sizeof("{\"a\":1,\0}") - 1, LEFT,
               "a NUL byte inside the text");
+
+    test_jerror_bytes();
+}
+
+
+/*
+ * Texts with a byte that is neither printable ASCII nor JSON white space
+ * (a control character, DEL's neighbours past 0x7f) are left to jansson,
+ * wherever it is: in the first eight bytes, the middle ones or the tail;
+ * white space and DEL anywhere do not stop the judgement
+ */
+
+static void
+test_jerror_bytes(void)
+{
+    char                  text[64], name[96];
+    size_t                i, k, len, position;
+    enum json_error_code  code;
+
+    static const char           base[] =
+        "{\"name\":\"Team Alpha Beta Gamma Delta\",}";
+    static const unsigned char  bad[] = { 0x00, 0x01, 0x1f, 0x80, 0xc3,
+                                          0xff };
+
+    len = sizeof(base) - 1;
+
+    for (i = 0; i < len; i++) {
+        for (k = 0; k < sizeof(bad); k++) {
+            memcpy(text, base, len);
+            text[i] = (char) bad[k];
+
+            if (manta_jerror(text, len, &code, &position) != 0) {
+                snprintf(name, sizeof(name), "byte 0x%02x at %zu", bad[k],
+                         i);
+                jerror_is(text, len, LEFT, name);
+            }
+        }
+    }
+
+    ok(1, "jerror: a text with a byte that is not text is left to jansson, "
+       "at each of %zu places", len);
+
+    memcpy(text, base, len);
+    text[12] = 0x7f;
+    jerror_is(text, len, JUDGED, "DEL in a string");
+
+    memcpy(text, " \t\r\n", 4);
+    memcpy(text + 4, base, len);
+    jerror_is(text, len + 4, JUDGED, "white space in the first word");
+
+    memcpy(text, base, len - 2);
+    memcpy(text + len - 2, ",\n\t\r }", 6);
+    jerror_is(text, len + 4, JUDGED, "white space in the tail");
 }
 
 
