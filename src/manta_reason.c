@@ -34,7 +34,7 @@ typedef struct {
 
 static const manta_reason_info_t  *manta_reason_info(manta_reason_t reason);
 static int manta_msg_format(manta_msg_out_t *out, const char *fmt,
-    va_list args);
+    va_list *args);
 static const char *manta_msg_conversion(manta_msg_out_t *out,
     const char *f, va_list *args);
 static const char *manta_msg_integer(manta_msg_out_t *out, const char *f,
@@ -196,7 +196,7 @@ manta_message(char *msg, size_t msg_size, const char *fmt, ...)
     va_start(args, fmt);
     va_copy(again, args);
 
-    if (manta_msg_format(&out, fmt, args) == 0) {
+    if (manta_msg_format(&out, fmt, &args) == 0) {
         *out.p = '\0';
 
     } else {
@@ -211,33 +211,26 @@ manta_message(char *msg, size_t msg_size, const char *fmt, ...)
 /* 0: the whole of fmt written; -1: a conversion left to vsnprintf() */
 
 static int
-manta_msg_format(manta_msg_out_t *out, const char *fmt, va_list args)
+manta_msg_format(manta_msg_out_t *out, const char *fmt, va_list *args)
 {
     const char  *pct;
-    va_list      ap;
-
-    va_copy(ap, args);
 
     for ( ;; ) {
         pct = strchr(fmt, '%');
 
         if (pct == NULL) {
             manta_msg_put(out, fmt, strlen(fmt));
-            break;
+            return 0;
         }
 
         manta_msg_put(out, fmt, (size_t) (pct - fmt));
 
-        fmt = manta_msg_conversion(out, pct + 1, &ap);
+        fmt = manta_msg_conversion(out, pct + 1, args);
 
         if (fmt == NULL) {
-            break;
+            return -1;
         }
     }
-
-    va_end(ap);
-
-    return (fmt == NULL) ? -1 : 0;
 }
 
 
@@ -366,15 +359,22 @@ manta_msg_number(manta_msg_out_t *out, unsigned long long v, int neg,
     const char  *letters;
 
     letters = (base == 'x') ? "0123456789abcdef" : "0123456789ABCDEF";
-    base = (base == 10) ? 10 : 16;
 
     p = buf + sizeof(buf);
     digits = p;
 
-    do {
-        *--p = letters[v % base];
-        v /= base;
-    } while (v);
+    if (base == 10) {
+        do {
+            *--p = (char) ('0' + v % 10);
+            v /= 10;
+        } while (v);
+
+    } else {
+        do {
+            *--p = letters[v % 16];
+            v /= 16;
+        } while (v);
+    }
 
     while (zero && (size_t) (digits - p) + (size_t) neg < width) {
         *--p = '0';
