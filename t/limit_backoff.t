@@ -29,6 +29,10 @@ my $t = Manta::Test->new()->write_gateway(<<'EOF',
 %%MANTA_TAG(/nobackoff/clientTag;
             manta_limit zone=backoff burst=100 nodelay;
             manta_upstream_backoff off)%%
+
+%%MANTA_TAG(/dryback/clientTag;
+            manta_limit zone=backoff burst=100 nodelay;
+            manta_limit_dry_run on)%%
 EOF
     main => 'worker_processes  2;', listen => 'reuseport', client_tag => 0,
     log => [limit => '$manta_limit_status $upstream_status'],
@@ -178,6 +182,20 @@ is($r->{body}, upstream_429('slow3'),
 is(forwarded(), 1, 'backoff off: the next request forwarded');
 is($t->log_tail('limit.log'), '429 PASSED 429',
     'backoff off: PASSED, not BACKOFF');
+
+# manta_limit_dry_run: the backoff is logged, the request forwarded
+
+busy('slow4', '2');
+
+$r = post('slow4', '/dryback/clientTag');
+is($r->{status}, 429, 'dry run: upstream 429 to the caller');
+
+$r = post('slow4', '/dryback/clientTag');
+is(forwarded(), 1, 'dry run: the next request forwarded all the same');
+$line = 'limiting requests, dry run, after upstream 429 by zone "backoff", '
+    . 'botId "slow4",';
+like($t->read_file('error.log'), qr/\[error\] .* \Q$line\E/,
+    'dry run: "limiting requests, dry run, after upstream 429" logged');
 
 $t->done();
 
