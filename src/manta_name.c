@@ -97,11 +97,16 @@ static const unsigned char *manta_name_scan(const unsigned char *p,
     const unsigned char *last, char *dst, char **end, size_t *count,
     int *escaped);
 static inline int manta_name_scan_escape(const unsigned char **pp,
-    const unsigned char *last, char **op, size_t *extra, int *esc);
+    const unsigned char *last, const char *dst, char **op, size_t *extra,
+    int *esc);
 static inline int manta_name_scan_u(const unsigned char **pp,
-    const unsigned char *last, char **op, size_t *extra, int *esc);
+    const unsigned char *last, const char *dst, char **op, size_t *extra,
+    int *esc);
 static inline int manta_name_scan_utf8(const unsigned char **pp,
-    const unsigned char *last, char **op, size_t *extra);
+    const unsigned char *last, const char *dst, char **op, size_t *extra);
+static inline int manta_name_scan_compose(const char *dst, char **op,
+    int32_t m, size_t *extra);
+static inline int32_t manta_nfc_compose(int32_t s, int32_t m);
 static inline char *manta_name_put_utf8(char *o, int32_t cp,
     size_t *extra);
 static int manta_is_mark(int32_t cp);
@@ -845,10 +850,10 @@ manta_name_scan(const unsigned char *p, const unsigned char *last,
             rc = MANTA_SCAN_SPACE;
 
         } else if (*p == '\\') {
-            rc = manta_name_scan_escape(&p, last, &o, &extra, &esc);
+            rc = manta_name_scan_escape(&p, last, dst, &o, &extra, &esc);
 
         } else {
-            rc = manta_name_scan_utf8(&p, last, &o, &extra);
+            rc = manta_name_scan_utf8(&p, last, dst, &o, &extra);
         }
 
         if (rc == MANTA_SCAN_FAIL) {
@@ -888,7 +893,7 @@ manta_name_scan(const unsigned char *p, const unsigned char *last,
 
 static inline int
 manta_name_scan_escape(const unsigned char **pp, const unsigned char *last,
-    char **op, size_t *extra, int *esc)
+    const char *dst, char **op, size_t *extra, int *esc)
 {
     char                 *o;
     const unsigned char  *p;
@@ -919,7 +924,7 @@ manta_name_scan_escape(const unsigned char **pp, const unsigned char *last,
         return MANTA_SCAN_CHAR;
 
     case 'u':
-        return manta_name_scan_u(pp, last, op, extra, esc);
+        return manta_name_scan_u(pp, last, dst, op, extra, esc);
 
     default:
         /* \b \f \n \r \t are controls, the others invalid */
@@ -932,7 +937,7 @@ manta_name_scan_escape(const unsigned char **pp, const unsigned char *last,
 
 static inline int
 manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
-    char **op, size_t *extra, int *esc)
+    const char *dst, char **op, size_t *extra, int *esc)
 {
     char                 *o;
     int32_t               cp, lo;
@@ -994,6 +999,11 @@ manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
     v = manta_nfc_qc_byte(cp);
 
     if (!(v & MANTA_NFC_QC_PLAIN)) {
+
+        if ((v & 3) == MANTA_NFC_MAYBE) {
+            return manta_name_scan_compose(dst, op, cp, extra);
+        }
+
         return (v == MANTA_NFC_YES && manta_white_space(cp))
                ? MANTA_SCAN_SPACE : MANTA_SCAN_FAIL;
     }
@@ -1012,7 +1022,7 @@ manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
 
 static inline int
 manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
-    char **op, size_t *extra)
+    const char *dst, char **op, size_t *extra)
 {
     size_t                n;
     int32_t               cp;
@@ -1041,6 +1051,14 @@ manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
             return MANTA_SCAN_SPACE;
         }
 
+        if ((v & 3) == MANTA_NFC_MAYBE
+            && manta_name_scan_compose(dst, op, cp, extra)
+               == MANTA_SCAN_CHAR)
+        {
+            *pp = p + n;
+            return MANTA_SCAN_CHAR;
+        }
+
         return MANTA_SCAN_FAIL;
     }
 
@@ -1051,6 +1069,106 @@ manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
     *extra += n - 1;
 
     return MANTA_SCAN_CHAR;
+}
+
+
+/*
+ * The mark m, a code point of NFC_Quick_Check Maybe that is not plain,
+ * read by manta_name_scan_utf8() or manta_name_scan_u(): when the code
+ * point written before it (from dst to *op) and m are a pair of
+ * manta_nfc_pairs[], that code point is rewritten as their composite,
+ * which is NFC whatever the scanner takes after it (tools/gen_nfc_qc.c
+ * says why); *op and *extra as above.  MANTA_SCAN_FAIL for any other
+ * pair, and for a mark at the start of the name: the general path
+ * decides.  The composite is never longer than the pair it replaces.
+ */
+
+static inline int
+manta_name_scan_compose(const char *dst, char **op, int32_t m,
+    size_t *extra)
+{
+    char     *o, *s;
+    int32_t   c, cp;
+
+    o = *op;
+
+    if (o == dst) {
+        return MANTA_SCAN_FAIL;
+    }
+
+    /* the last code point written: ASCII, or valid UTF-8 */
+
+    s = o - 1;
+    cp = (unsigned char) *s;
+
+    if (cp >= 0x80) {
+        while (s > dst && (*s & 0xc0) == 0x80) {
+            s--;
+        }
+
+        if (manta_utf8_decode((const unsigned char *) s,
+                              (const unsigned char *) o, &cp)
+            != (size_t) (o - s))
+        {
+            return MANTA_SCAN_FAIL;
+        }
+    }
+
+    c = manta_nfc_compose(cp, m);
+
+    if (c < 0) {
+        return MANTA_SCAN_FAIL;
+    }
+
+    /* one code point, the composite, in place of the pair */
+
+    *extra -= (size_t) (o - s) - 1;
+    *op = manta_name_put_utf8(s, c, extra);
+
+    return MANTA_SCAN_CHAR;
+}
+
+
+/*
+ * The composite of the pair (s, m) in manta_nfc_pairs[], -1 when the
+ * pair is not there: a binary search for the last entry not above the
+ * pair's key with any composite
+ */
+
+static inline int32_t
+manta_nfc_compose(int32_t s, int32_t m)
+{
+    size_t           n, half;
+    uint64_t         key;
+    const uint64_t  *e;
+
+    key = (uint64_t) s << 42 | (uint64_t) m << 21 | 0x1fffff;
+
+    e = manta_nfc_pairs;
+    n = MANTA_NFC_PAIRS;
+
+    while (n > 1) {
+        half = n / 2;
+        e = (e[half] <= key) ? e + half : e;
+        n -= half;
+    }
+
+    return ((*e ^ key) >> 21) ? -1 : (int32_t) (*e & 0x1fffff);
+}
+
+
+int
+manta_nfc_pair(size_t i, int32_t *s, int32_t *m, int32_t *c)
+{
+    if (i >= MANTA_NFC_PAIRS) {
+        return 0;
+    }
+
+    *s = (int32_t) (manta_nfc_pairs[i] >> 42);
+    *m = (int32_t) (manta_nfc_pairs[i] >> 21 & 0x1fffff);
+    *c = (int32_t) (manta_nfc_pairs[i] & 0x1fffff);
+
+    return 1;
 }
 
 

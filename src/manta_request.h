@@ -187,6 +187,13 @@ unsigned manta_nfc_qc(int32_t cp);
  */
 int manta_name_plain(int32_t cp);
 
+/*
+ * The i-th pair (s, m) of code points that the one-pass scanner of
+ * manta_body_check_text() writes as their composite c, as NFC does
+ * (tools/gen_nfc_qc.c says when): 1, or 0 past the last
+ */
+int manta_nfc_pair(size_t i, int32_t *s, int32_t *m, int32_t *c);
+
 
 /* the name buffer for len bytes of input: NFC at most triples UTF-8 */
 size_t manta_name_size(size_t len);
