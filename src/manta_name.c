@@ -1131,44 +1131,55 @@ manta_name_scan_compose(const char *dst, char **op, int32_t m,
 
 /*
  * The composite of the pair (s, m) in manta_nfc_pairs[], -1 when the
- * pair is not there: a binary search for the last entry not above the
- * pair's key with any composite
+ * pair is not there: its hash table is looked up from the pair's slot to
+ * the first empty entry
  */
 
 static inline int32_t
 manta_nfc_compose(int32_t s, int32_t m)
 {
-    size_t           n, half;
-    uint64_t         key;
-    const uint64_t  *e;
+    size_t    i;
+    uint64_t  key, e;
 
-    key = (uint64_t) s << 42 | (uint64_t) m << 21 | 0x1fffff;
+    key = (uint64_t) s << 21 | (uint64_t) m;
 
-    e = manta_nfc_pairs;
-    n = MANTA_NFC_PAIRS;
+    for (i = manta_nfc_pair_slot(key); /* void */ ;
+         i = (i + 1) & ((1 << MANTA_NFC_PAIR_BITS) - 1))
+    {
+        e = manta_nfc_pairs[i];
 
-    while (n > 1) {
-        half = n / 2;
-        e = (e[half] <= key) ? e + half : e;
-        n -= half;
+        if (e >> 21 == key) {
+            return (int32_t) (e & 0x1fffff);
+        }
+
+        if (e == 0) {
+            return -1;
+        }
     }
-
-    return ((*e ^ key) >> 21) ? -1 : (int32_t) (*e & 0x1fffff);
 }
 
 
 int
 manta_nfc_pair(size_t i, int32_t *s, int32_t *m, int32_t *c)
 {
-    if (i >= MANTA_NFC_PAIRS) {
-        return 0;
+    size_t    k;
+    uint64_t  e;
+
+    /* the i-th entry used */
+
+    for (k = 0; k < sizeof(manta_nfc_pairs) / sizeof(uint64_t); k++) {
+        e = manta_nfc_pairs[k];
+
+        if (e != 0 && i-- == 0) {
+            *s = (int32_t) (e >> 42);
+            *m = (int32_t) (e >> 21 & 0x1fffff);
+            *c = (int32_t) (e & 0x1fffff);
+
+            return 1;
+        }
     }
 
-    *s = (int32_t) (manta_nfc_pairs[i] >> 42);
-    *m = (int32_t) (manta_nfc_pairs[i] >> 21 & 0x1fffff);
-    *c = (int32_t) (manta_nfc_pairs[i] & 0x1fffff);
-
-    return 1;
+    return 0;
 }
 
 

@@ -55,8 +55,8 @@
  * that gives the smallest table.
  *
  * Then manta_nfc_pairs[], the pairs manta_name_scan() composes in its one
- * pass: S << 42 | M << 21 | C, sorted, for each code point C whose full
- * canonical decomposition is that of S followed by M, where
+ * pass: S << 42 | M << 21 | C for each code point C whose full canonical
+ * decomposition is that of S followed by M, where
  *
  *   C      is MANTA_NFC_QC_PLAIN (so NFC leaves it as it is: not a
  *          composition exclusion);
@@ -79,6 +79,9 @@
  * that each of them has such a decomposition), the end of the name too;
  * C itself is never an S (a non-starter, M, trails it: checked too), so
  * the scanner leaves any other X, a second mark say, to the general path.
+ * The table is a hash table of 2^MANTA_NFC_PAIR_BITS entries, at most a
+ * third of them used, 0 for none: a pair is looked for from entry
+ * manta_nfc_pair_slot(S << 21 | M) on, to the first that is 0.
  */
 
 
@@ -96,6 +99,12 @@
 #define QC_NO        2
 #define QC_PLAIN     0x80
 #define PAIRS_MAX    4096
+
+/* the hash of the key S << 21 | M (a uint64_t), into manta_nfc_qc.h */
+#define PAIR_SLOT(k, bits)                                                   \
+    ((size_t) ((k) * 0x9e3779b97f4a7c15ULL >> (64 - (bits))))
+#define STRING(x)    STRING_(x)
+#define STRING_(x)   #x
 
 
 static int nfc_single(utf8proc_int32_t *cps, utf8proc_ssize_t n,
@@ -115,6 +124,7 @@ static void emit_pairs(const uint64_t *pair, size_t n);
 
 static unsigned char  value[CP_MAX];
 static uint64_t       composed[PAIRS_MAX];
+static uint64_t       slots[4 * PAIRS_MAX];
 
 
 int
@@ -655,17 +665,42 @@ pair_cmp(const void *a, const void *b)
 static void
 emit_pairs(const uint64_t *pair, size_t n)
 {
-    size_t  i;
+    int     bits;
+    size_t  i, k, size, probes;
 
-    printf("\n\n/* S << 42 | M << 21 | C, sorted: see tools/gen_nfc_qc.c */"
-           "\n\n#define MANTA_NFC_PAIRS  %zu\n\n\n", n);
+    for (bits = 4; ((size_t) 1 << bits) < 3 * n; bits++) { /* void */ }
+
+    size = (size_t) 1 << bits;
+    probes = 0;
+
+    for (i = 0; i < n; i++) {
+        k = PAIR_SLOT(pair[i] >> 21, bits);
+
+        while (slots[k] != 0) {
+            k = (k + 1) & (size - 1);
+            probes++;
+        }
+
+        slots[k] = pair[i];
+    }
+
+    printf("\n\n/* S << 42 | M << 21 | C, hashed: see tools/gen_nfc_qc.c */"
+           "\n\n#define MANTA_NFC_PAIRS      %zu\n"
+           "#define MANTA_NFC_PAIR_BITS  %d\n\n"
+           "/* k: a uint64_t */\n"
+           "#define manta_nfc_pair_slot(k)                                   "
+           "     \\\n    %s\n\n\n", n, bits,
+           STRING(PAIR_SLOT(k, MANTA_NFC_PAIR_BITS)));
 
     printf("static const uint64_t  manta_nfc_pairs[] = {");
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < size; i++) {
         printf("%s0x%016llx,", (i % 3 == 0) ? "\n    " : " ",
-               (unsigned long long) pair[i]);
+               (unsigned long long) slots[i]);
     }
 
     printf("\n};\n");
+
+    fprintf(stderr, "gen_nfc_qc: %zu pairs in %zu entries, %zu probes past "
+            "their own\n", n, size, probes);
 }
