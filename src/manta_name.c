@@ -807,7 +807,8 @@ manta_body_text_judge(const manta_body_opts_t *opts, int empty,
  * quote.  The string may hold printable ASCII, JSON escapes (\" \\ \/
  * and \uXXXX, surrogate pairs too) and UTF-8, where every code point
  * above U+007F is MANTA_NFC_QC_PLAIN or White_Space of NFC_Quick_Check=Yes
- * (a table value of 0) and every one below it printable or the space.
+ * (a table value of 0), or a mark manta_name_scan_compose() composes with
+ * the one before it, and every one below it printable or the space.
  * Writes the normalized name at dst with its JSON escaping (\" and \\;
  * dst needs as many bytes as there are from p to last: nothing it writes
  * is longer than what it read) and returns the closing quote, with *end
@@ -1148,7 +1149,7 @@ manta_nfc_compose(int32_t s, int32_t m)
     {
         e = manta_nfc_pairs[i];
 
-        if (e >> 21 == key) {
+        if ((e >> 21) == key) {
             return (int32_t) (e & 0x1fffff);
         }
 
@@ -1167,7 +1168,7 @@ manta_nfc_pair(size_t i, int32_t *s, int32_t *m, int32_t *c)
 
     /* the i-th entry used */
 
-    for (k = 0; k < sizeof(manta_nfc_pairs) / sizeof(uint64_t); k++) {
+    for (k = 0; k < (1 << MANTA_NFC_PAIR_BITS); k++) {
         e = manta_nfc_pairs[k];
 
         if (e != 0 && i-- == 0) {

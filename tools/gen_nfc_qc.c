@@ -75,8 +75,9 @@
  * alone after it, is not reordered.  So NFC(... S M X ...) is ... C X ...
  * for every X that is a starter of NFC_Quick_Check Yes whose
  * decomposition starts with a starter of NFC_Quick_Check Yes (printable
- * ASCII, a space, a MANTA_NFC_QC_PLAIN code point, the generator checks
- * that each of them has such a decomposition), the end of the name too;
+ * ASCII, White_Space, a MANTA_NFC_QC_PLAIN code point: the generator
+ * checks that every such starter has such a decomposition), the end of
+ * the name too;
  * C itself is never an S (a non-starter, M, trails it: checked too), so
  * the scanner leaves any other X, a second mark say, to the general path.
  * The table is a hash table of 2^MANTA_NFC_PAIR_BITS entries, at most a
@@ -505,9 +506,12 @@ emit(int shift)
 
 /*
  * What the scanner's composition relies on for the code point X after
- * the mark: every one it takes (printable ASCII, MANTA_NFC_QC_PLAIN) has
- * a canonical decomposition that starts with a starter of NFC_Quick_Check
- * Yes, so that no composite before it composes with it.  0 when so.
+ * the mark: every starter of NFC_Quick_Check Yes whose decomposition
+ * starts with a starter (table value 0 in bits 0-3: those the scanner
+ * takes, printable ASCII, White_Space and MANTA_NFC_QC_PLAIN, among them)
+ * has a canonical decomposition that starts with a starter of
+ * NFC_Quick_Check Yes, so that no composite before it composes with it.
+ * 0 when so.
  */
 
 static int
@@ -516,9 +520,9 @@ stable_starters(void)
     utf8proc_int32_t  cp, d[8];
     utf8proc_ssize_t  n;
 
-    for (cp = 0x21; cp < CP_MAX; cp++) {
-        if ((cp >= 0x7f && cp < 0x80) || (cp >= 0xd800 && cp <= 0xdfff)
-            || (cp >= 0x80 && !(value[cp] & QC_PLAIN)))
+    for (cp = 0; cp < CP_MAX; cp++) {
+        if ((cp >= 0xd800 && cp <= 0xdfff) || (value[cp] & 0x0f) != QC_YES
+            || utf8proc_get_property(cp)->combining_class != 0)
         {
             continue;
         }
