@@ -104,8 +104,7 @@ static inline int manta_name_scan_u(const unsigned char **pp,
     int *esc);
 static inline int manta_name_scan_utf8(const unsigned char **pp,
     const unsigned char *last, const char *dst, char **op, size_t *extra);
-static inline int manta_name_scan_compose(const char *dst, char **op,
-    int32_t m, size_t *extra);
+static char *manta_name_scan_compose(const char *dst, char *o, int32_t m);
 static inline int32_t manta_nfc_compose(int32_t s, int32_t m);
 static inline char *manta_name_put_utf8(char *o, int32_t cp,
     size_t *extra);
@@ -940,7 +939,7 @@ static inline int
 manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
     const char *dst, char **op, size_t *extra, int *esc)
 {
-    char                 *o;
+    char                 *o, *end;
     int32_t               cp, lo;
     unsigned              v;
     const unsigned char  *p;
@@ -1002,7 +1001,16 @@ manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
     if (!(v & MANTA_NFC_QC_PLAIN)) {
 
         if ((v & 3) == MANTA_NFC_MAYBE) {
-            return manta_name_scan_compose(dst, op, cp, extra);
+            end = manta_name_scan_compose(dst, o, cp);
+
+            if (end == NULL) {
+                return MANTA_SCAN_FAIL;
+            }
+
+            *op = end;
+            *extra += (size_t) (end - o);
+
+            return MANTA_SCAN_CHAR;
         }
 
         return (v == MANTA_NFC_YES && manta_white_space(cp))
@@ -1025,6 +1033,7 @@ static inline int
 manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
     const char *dst, char **op, size_t *extra)
 {
+    char                 *o;
     size_t                n;
     int32_t               cp;
     unsigned              v;
@@ -1052,10 +1061,12 @@ manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
             return MANTA_SCAN_SPACE;
         }
 
-        if ((v & 3) == MANTA_NFC_MAYBE
-            && manta_name_scan_compose(dst, op, cp, extra)
-               == MANTA_SCAN_CHAR)
-        {
+        o = ((v & 3) == MANTA_NFC_MAYBE)
+            ? manta_name_scan_compose(dst, *op, cp) : NULL;
+
+        if (o != NULL) {
+            *extra += (size_t) (o - *op);
+            *op = o;
             *pp = p + n;
             return MANTA_SCAN_CHAR;
         }
@@ -1076,25 +1087,25 @@ manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
 /*
  * The mark m, a code point of NFC_Quick_Check Maybe that is not plain,
  * read by manta_name_scan_utf8() or manta_name_scan_u(): when the code
- * point written before it (from dst to *op) and m are a pair of
+ * point written before it (from dst to o) and m are a pair of
  * manta_nfc_pairs[], that code point is rewritten as their composite,
  * which is NFC whatever the scanner takes after it (tools/gen_nfc_qc.c
- * says why); *op and *extra as above.  MANTA_SCAN_FAIL for any other
- * pair, and for a mark at the start of the name: the general path
- * decides.  The composite is never longer than the pair it replaces.
+ * says why), and the end of it returned: it is as long as the code point
+ * it replaces or longer (its bytes are one code point: the caller counts
+ * the difference in *extra), never longer than the pair.  NULL for any
+ * other pair, and for a mark at the start of the name: the general path
+ * decides.  Out of line, with neither of the scanner's o and extra, which
+ * stay in registers.
  */
 
-static inline int
-manta_name_scan_compose(const char *dst, char **op, int32_t m,
-    size_t *extra)
+static char *
+manta_name_scan_compose(const char *dst, char *o, int32_t m)
 {
-    char     *o, *s;
+    char     *s;
     int32_t   c, cp;
 
-    o = *op;
-
     if (o == dst) {
-        return MANTA_SCAN_FAIL;
+        return NULL;
     }
 
     /* the last code point written: ASCII, or valid UTF-8 */
@@ -1111,22 +1122,17 @@ manta_name_scan_compose(const char *dst, char **op, int32_t m,
                               (const unsigned char *) o, &cp)
             != (size_t) (o - s))
         {
-            return MANTA_SCAN_FAIL;
+            return NULL;
         }
     }
 
     c = manta_nfc_compose(cp, m);
 
     if (c < 0) {
-        return MANTA_SCAN_FAIL;
+        return NULL;
     }
 
-    /* one code point, the composite, in place of the pair */
-
-    *extra -= (size_t) (o - s) - 1;
-    *op = manta_name_put_utf8(s, c, extra);
-
-    return MANTA_SCAN_CHAR;
+    return manta_utf8_encode(s, c);
 }
 
 

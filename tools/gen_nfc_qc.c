@@ -68,8 +68,9 @@
  *          non-starter trails its canonical decomposition (bits 4-5 are
  *          0);
  *
- * and utf8proc's NFC of S M is C, C's UTF-8 no longer than S's and M's
- * together (the generator checks both, and fails otherwise).  S is a
+ * and utf8proc's NFC of S M is C, C's UTF-8 no shorter than S's and no
+ * longer than S's and M's together (the generator checks these, and fails
+ * otherwise).  S is a
  * starter of NFC_Quick_Check Yes whose decomposition starts and ends with
  * a starter: nothing before it composes with it or what follows, and M,
  * alone after it, is not reordered.  So NFC(... S M X ...) is ... C X ...
@@ -636,10 +637,12 @@ pair_of(utf8proc_int32_t c, utf8proc_int32_t *s, utf8proc_int32_t *m)
     two[1] = *m;
 
     if (nfc_single(two, 2, &one) != 1 || one != c
-        || utf8_len(c) > utf8_len(*s) + utf8_len(*m))
+        || utf8_len(c) > utf8_len(*s) + utf8_len(*m)
+        || utf8_len(c) < utf8_len(*s))
     {
         fprintf(stderr, "gen_nfc_qc: U+%04X U+%04X: NFC is not U+%04X, or "
-                "longer\n", (unsigned) *s, (unsigned) *m, (unsigned) c);
+                "its length is not between theirs\n", (unsigned) *s,
+                (unsigned) *m, (unsigned) c);
         exit(1);
     }
 
