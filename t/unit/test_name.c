@@ -1292,7 +1292,8 @@ compose_pair(const manta_body_opts_t *opts, int32_t s, int32_t m,
 /*
  * Every code point of NFC_Quick_Check Maybe (marks, the Hangul jamo, the
  * starters that compose) after printable ASCII and a sample of plain code
- * points and White_Space, most of them not the S of a pair: what
+ * points and White_Space, most of them not the S of a pair, and after
+ * what the scanner writes as two bytes or as a space: what
  * manta_body_check_text() takes, it takes with the general path's answer.
  */
 
@@ -1301,8 +1302,13 @@ compose_others(const manta_body_opts_t *opts)
 {
     int      taken;
     char     name[64], out[64];
-    size_t   bad, names, composed, e, n, out_len;
+    size_t   bad, names, composed, e, n, k, out_len;
     int32_t  s, m;
+
+    static const char  *const before[] = {
+        "\\\"", "\\\\", "\\/", "\\u0022", "\\u005C", " ", "\\u0020",
+        "\\u3000", "\xe3\x80\x80", "\xc2\xa0", "e\xcc\x81", "e\\u0301"
+    };
 
     bad = 0;
     names = 0;
@@ -1332,6 +1338,25 @@ compose_others(const manta_body_opts_t *opts)
                 if (!compose_same(opts, name, n, &taken, out, &out_len)) {
                     if (bad++ == 0) {
                         diag("x U+%04X U+%04X y (%zu): differ", (unsigned) s,
+                             (unsigned) m, e);
+                    }
+                }
+
+                composed += taken;
+            }
+        }
+
+        for (k = 0; k < sizeof(before) / sizeof(before[0]); k++) {
+            for (e = 0; e < 2; e++) {
+                n = (size_t) sprintf(name, "x%s", before[k]);
+                n += compose_put(name + n, m, (int) e);
+                name[n++] = 'y';
+
+                names++;
+
+                if (!compose_same(opts, name, n, &taken, out, &out_len)) {
+                    if (bad++ == 0) {
+                        diag("x%s U+%04X y (%zu): differ", before[k],
                              (unsigned) m, e);
                     }
                 }
