@@ -104,6 +104,8 @@ static inline int manta_name_scan_u(const unsigned char **pp,
     int *esc);
 static inline int manta_name_scan_utf8(const unsigned char **pp,
     const unsigned char *last, const char *dst, char **op, size_t *extra);
+static inline int manta_name_scan_mark(const char *dst, char **op,
+    int32_t m, size_t *extra);
 static char *manta_name_scan_compose(const char *dst, char *o, int32_t m);
 static inline int32_t manta_nfc_compose(int32_t s, int32_t m);
 static inline char *manta_name_put_utf8(char *o, int32_t cp,
@@ -939,7 +941,7 @@ static inline int
 manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
     const char *dst, char **op, size_t *extra, int *esc)
 {
-    char                 *o, *end;
+    char                 *o;
     int32_t               cp, lo;
     unsigned              v;
     const unsigned char  *p;
@@ -1001,16 +1003,7 @@ manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
     if (!(v & MANTA_NFC_QC_PLAIN)) {
 
         if ((v & 3) == MANTA_NFC_MAYBE) {
-            end = manta_name_scan_compose(dst, o, cp);
-
-            if (end == NULL) {
-                return MANTA_SCAN_FAIL;
-            }
-
-            *op = end;
-            *extra += (size_t) (end - o);
-
-            return MANTA_SCAN_CHAR;
+            return manta_name_scan_mark(dst, op, cp, extra);
         }
 
         return (v == MANTA_NFC_YES && manta_white_space(cp))
@@ -1033,7 +1026,6 @@ static inline int
 manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
     const char *dst, char **op, size_t *extra)
 {
-    char                 *o;
     size_t                n;
     int32_t               cp;
     unsigned              v;
@@ -1061,12 +1053,9 @@ manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
             return MANTA_SCAN_SPACE;
         }
 
-        o = ((v & 3) == MANTA_NFC_MAYBE)
-            ? manta_name_scan_compose(dst, *op, cp) : NULL;
-
-        if (o != NULL) {
-            *extra += (size_t) (o - *op);
-            *op = o;
+        if ((v & 3) == MANTA_NFC_MAYBE
+            && manta_name_scan_mark(dst, op, cp, extra) == MANTA_SCAN_CHAR)
+        {
             *pp = p + n;
             return MANTA_SCAN_CHAR;
         }
@@ -1086,16 +1075,40 @@ manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
 
 /*
  * The mark m, a code point of NFC_Quick_Check Maybe that is not plain,
- * read by manta_name_scan_utf8() or manta_name_scan_u(): when the code
- * point written before it (from dst to o) and m are a pair of
- * manta_nfc_pairs[], that code point is rewritten as their composite,
- * which is NFC whatever the scanner takes after it (tools/gen_nfc_qc.c
- * says why), and the end of it returned: it is as long as the code point
- * it replaces or longer (its bytes are one code point: the caller counts
- * the difference in *extra), never longer than the pair.  NULL for any
- * other pair, and for a mark at the start of the name: the general path
- * decides.  Out of line, with neither of the scanner's o and extra, which
- * stay in registers.
+ * read by manta_name_scan_utf8() or manta_name_scan_u(): composed with
+ * the code point before it by manta_name_scan_compose(), *op and *extra
+ * moved as above, or MANTA_SCAN_FAIL
+ */
+
+static inline int
+manta_name_scan_mark(const char *dst, char **op, int32_t m, size_t *extra)
+{
+    char  *end;
+
+    end = manta_name_scan_compose(dst, *op, m);
+
+    if (end == NULL) {
+        return MANTA_SCAN_FAIL;
+    }
+
+    /* as long as the code point it replaced or longer, one code point */
+
+    *extra += (size_t) (end - *op);
+    *op = end;
+
+    return MANTA_SCAN_CHAR;
+}
+
+
+/*
+ * For manta_name_scan_mark(): when the code point written before o (from
+ * dst) and m are a pair of manta_nfc_pairs[], that code point is
+ * rewritten as their composite, which is NFC whatever the scanner takes
+ * after it (tools/gen_nfc_qc.c says why), and the end of it returned: it
+ * is as long as the code point it replaces or longer, never longer than
+ * the pair.  NULL for any other pair, and for a mark at the start of the
+ * name: the general path decides.  Out of line, and given o by value, so
+ * that the scanner keeps its o and extra in registers.
  */
 
 static char *
