@@ -97,11 +97,17 @@ static const unsigned char *manta_name_scan(const unsigned char *p,
     const unsigned char *last, char *dst, char **end, size_t *count,
     int *escaped);
 static inline int manta_name_scan_escape(const unsigned char **pp,
-    const unsigned char *last, char **op, size_t *extra, int *esc);
+    const unsigned char *last, const char *dst, char **op, size_t *extra,
+    int *esc);
 static inline int manta_name_scan_u(const unsigned char **pp,
-    const unsigned char *last, char **op, size_t *extra, int *esc);
+    const unsigned char *last, const char *dst, char **op, size_t *extra,
+    int *esc);
 static inline int manta_name_scan_utf8(const unsigned char **pp,
-    const unsigned char *last, char **op, size_t *extra);
+    const unsigned char *last, const char *dst, char **op, size_t *extra);
+static inline int manta_name_scan_mark(const char *dst, char **op,
+    int32_t m, size_t *extra);
+static char *manta_name_scan_compose(const char *dst, char *o, int32_t m);
+static inline int32_t manta_nfc_compose(int32_t s, int32_t m);
 static inline char *manta_name_put_utf8(char *o, int32_t cp,
     size_t *extra);
 static int manta_is_mark(int32_t cp);
@@ -802,7 +808,8 @@ manta_body_text_judge(const manta_body_opts_t *opts, int empty,
  * quote.  The string may hold printable ASCII, JSON escapes (\" \\ \/
  * and \uXXXX, surrogate pairs too) and UTF-8, where every code point
  * above U+007F is MANTA_NFC_QC_PLAIN or White_Space of NFC_Quick_Check=Yes
- * (a table value of 0) and every one below it printable or the space.
+ * (a table value of 0), or a mark manta_name_scan_compose() composes with
+ * the one before it, and every one below it printable or the space.
  * Writes the normalized name at dst with its JSON escaping (\" and \\;
  * dst needs as many bytes as there are from p to last: nothing it writes
  * is longer than what it read) and returns the closing quote, with *end
@@ -845,10 +852,10 @@ manta_name_scan(const unsigned char *p, const unsigned char *last,
             rc = MANTA_SCAN_SPACE;
 
         } else if (*p == '\\') {
-            rc = manta_name_scan_escape(&p, last, &o, &extra, &esc);
+            rc = manta_name_scan_escape(&p, last, dst, &o, &extra, &esc);
 
         } else {
-            rc = manta_name_scan_utf8(&p, last, &o, &extra);
+            rc = manta_name_scan_utf8(&p, last, dst, &o, &extra);
         }
 
         if (rc == MANTA_SCAN_FAIL) {
@@ -888,7 +895,7 @@ manta_name_scan(const unsigned char *p, const unsigned char *last,
 
 static inline int
 manta_name_scan_escape(const unsigned char **pp, const unsigned char *last,
-    char **op, size_t *extra, int *esc)
+    const char *dst, char **op, size_t *extra, int *esc)
 {
     char                 *o;
     const unsigned char  *p;
@@ -919,7 +926,7 @@ manta_name_scan_escape(const unsigned char **pp, const unsigned char *last,
         return MANTA_SCAN_CHAR;
 
     case 'u':
-        return manta_name_scan_u(pp, last, op, extra, esc);
+        return manta_name_scan_u(pp, last, dst, op, extra, esc);
 
     default:
         /* \b \f \n \r \t are controls, the others invalid */
@@ -932,7 +939,7 @@ manta_name_scan_escape(const unsigned char **pp, const unsigned char *last,
 
 static inline int
 manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
-    char **op, size_t *extra, int *esc)
+    const char *dst, char **op, size_t *extra, int *esc)
 {
     char                 *o;
     int32_t               cp, lo;
@@ -994,6 +1001,11 @@ manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
     v = manta_nfc_qc_byte(cp);
 
     if (!(v & MANTA_NFC_QC_PLAIN)) {
+
+        if ((v & 3) == MANTA_NFC_MAYBE) {
+            return manta_name_scan_mark(dst, op, cp, extra);
+        }
+
         return (v == MANTA_NFC_YES && manta_white_space(cp))
                ? MANTA_SCAN_SPACE : MANTA_SCAN_FAIL;
     }
@@ -1012,7 +1024,7 @@ manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
 
 static inline int
 manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
-    char **op, size_t *extra)
+    const char *dst, char **op, size_t *extra)
 {
     size_t                n;
     int32_t               cp;
@@ -1041,6 +1053,13 @@ manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
             return MANTA_SCAN_SPACE;
         }
 
+        if ((v & 3) == MANTA_NFC_MAYBE
+            && manta_name_scan_mark(dst, op, cp, extra) == MANTA_SCAN_CHAR)
+        {
+            *pp = p + n;
+            return MANTA_SCAN_CHAR;
+        }
+
         return MANTA_SCAN_FAIL;
     }
 
@@ -1051,6 +1070,136 @@ manta_name_scan_utf8(const unsigned char **pp, const unsigned char *last,
     *extra += n - 1;
 
     return MANTA_SCAN_CHAR;
+}
+
+
+/*
+ * The mark m, a code point of NFC_Quick_Check Maybe that is not plain,
+ * read by manta_name_scan_utf8() or manta_name_scan_u(): composed with
+ * the code point before it by manta_name_scan_compose(), *op and *extra
+ * moved as above, or MANTA_SCAN_FAIL
+ */
+
+static inline int
+manta_name_scan_mark(const char *dst, char **op, int32_t m, size_t *extra)
+{
+    char  *end;
+
+    end = manta_name_scan_compose(dst, *op, m);
+
+    if (end == NULL) {
+        return MANTA_SCAN_FAIL;
+    }
+
+    /* as long as the code point it replaced or longer, one code point */
+
+    *extra += (size_t) (end - *op);
+    *op = end;
+
+    return MANTA_SCAN_CHAR;
+}
+
+
+/*
+ * For manta_name_scan_mark(): when the code point written before o (from
+ * dst) and m are a pair of manta_nfc_pairs[], that code point is
+ * rewritten as their composite, which is NFC whatever the scanner takes
+ * after it (tools/gen_nfc_qc.c says why), and the end of it returned: it
+ * is as long as the code point it replaces or longer, never longer than
+ * the pair.  NULL for any other pair, and for a mark at the start of the
+ * name: the general path decides.  Out of line, and given o by value, so
+ * that the scanner keeps its o and extra in registers.
+ */
+
+static char *
+manta_name_scan_compose(const char *dst, char *o, int32_t m)
+{
+    char     *s;
+    int32_t   c, cp;
+
+    if (o == dst) {
+        return NULL;
+    }
+
+    /* the last code point written: ASCII, or valid UTF-8 */
+
+    s = o - 1;
+    cp = (unsigned char) *s;
+
+    if (cp >= 0x80) {
+        while (s > dst && (*s & 0xc0) == 0x80) {
+            s--;
+        }
+
+        if (manta_utf8_decode((const unsigned char *) s,
+                              (const unsigned char *) o, &cp)
+            != (size_t) (o - s))
+        {
+            return NULL;
+        }
+    }
+
+    c = manta_nfc_compose(cp, m);
+
+    if (c < 0) {
+        return NULL;
+    }
+
+    return manta_utf8_encode(s, c);
+}
+
+
+/*
+ * The composite of the pair (s, m) in manta_nfc_pairs[], -1 when the
+ * pair is not there: its hash table is looked up from the pair's slot to
+ * the first empty entry
+ */
+
+static inline int32_t
+manta_nfc_compose(int32_t s, int32_t m)
+{
+    size_t    i;
+    uint64_t  key, e;
+
+    key = (uint64_t) s << 21 | (uint64_t) m;
+
+    for (i = manta_nfc_pair_slot(key); /* void */ ;
+         i = (i + 1) & ((1 << MANTA_NFC_PAIR_BITS) - 1))
+    {
+        e = manta_nfc_pairs[i];
+
+        if ((e >> 21) == key) {
+            return (int32_t) (e & 0x1fffff);
+        }
+
+        if (e == 0) {
+            return -1;
+        }
+    }
+}
+
+
+int
+manta_nfc_pair(size_t i, int32_t *s, int32_t *m, int32_t *c)
+{
+    size_t    k;
+    uint64_t  e;
+
+    /* the i-th entry used */
+
+    for (k = 0; k < (1 << MANTA_NFC_PAIR_BITS); k++) {
+        e = manta_nfc_pairs[k];
+
+        if (e != 0 && i-- == 0) {
+            *s = (int32_t) (e >> 42);
+            *m = (int32_t) (e >> 21 & 0x1fffff);
+            *c = (int32_t) (e & 0x1fffff);
+
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

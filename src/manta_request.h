@@ -103,7 +103,8 @@ manta_reason_t manta_body_check(const manta_body_opts_t *opts,
  * space between the tokens) whose string holds printable ASCII, JSON
  * escapes (\" \\ \/ and \uXXXX, surrogate pairs too) and UTF-8, every
  * code point above U+007F MANTA_NFC_QC_PLAIN or White_Space (but U+2000
- * and U+2001), normalized in one pass: returns 1 for such a body, with
+ * and U+2001), or a mark composed with the one before it (a pair of
+ * manta_nfc_pair()), normalized in one pass: returns 1 for such a body, with
  * the answer in *rc and msg, and on MANTA_OK the normalized name at dst
  * (not NUL-terminated), JSON-escaped as manta_body_build() would write
  * it, *name_len bytes.  Returns 0 (dst may have been written to, msg not)
@@ -186,6 +187,13 @@ unsigned manta_nfc_qc(int32_t cp);
  * MANTA_NFC_QC_PLAIN.
  */
 int manta_name_plain(int32_t cp);
+
+/*
+ * The i-th pair (s, m) of code points that the one-pass scanner of
+ * manta_body_check_text() writes as their composite c, as NFC does
+ * (tools/gen_nfc_qc.c says when): 1, or 0 past the last
+ */
+int manta_nfc_pair(size_t i, int32_t *s, int32_t *m, int32_t *c);
 
 
 /* the name buffer for len bytes of input: NFC at most triples UTF-8 */

@@ -49,6 +49,33 @@ $r = name("\"Cafe\xcc\x81 Ame\xcc\x81lie\"");
 is($t->forwarded_body(), body_for("Caf\x{e9} Am\x{e9}lie"),
     'NFC on raw UTF-8 input');
 
+# a mark composed with the letter before it as the name is read (the
+# one-pass scanner), or left to the full NFC when more follows
+
+$r = name("\"Cafe\xcc\x81\"");
+is($t->forwarded_body(), body_for("Caf\x{e9}"),
+    'NFC: raw Cafe + U+0301 forwarded as Caf U+00E9');
+
+$r = name("\"xA\xcc\xa3y \xe3\x81\x8b\xe3\x82\x99 a\xcc\x81\"");
+is($t->forwarded_body(), body_for("x\x{1ea0}y \x{304c} \x{e1}"),
+    'NFC: A + U+0323, kana + U+3099, a + U+0301 composed, in one name');
+
+$r = name('"\ud804\udc99\ud804\udcba z"');
+is($t->forwarded_body(), body_for("\x{1109a} z"),
+    'NFC: U+11099 + U+110BA (escaped surrogate pairs) composed');
+
+$r = name('"a\u0301\u0323b"');
+is($t->forwarded_body(), body_for("\x{1ea1}\x{301}b"),
+    'NFC: a + U+0301 + U+0323 reordered, then composed');
+
+$r = name("\"a \xcc\x81\"");
+is($t->forwarded_body(), body_for("a \x{301}"),
+    'NFC: a mark after a space is not composed with it');
+
+$r = name("\"\xe1\x84\x80\xe1\x85\xa1e\xcc\x81\xe1\x85\xa1\"");
+is($t->forwarded_body(), body_for("\x{ac00}\x{e9}\x{1161}"),
+    'NFC: Hangul L + V, e + U+0301, then a V jamo alone');
+
 $r = name('"\u212b"');
 is($t->forwarded_body(), body_for("\x{c5}"),
     'NFC: ANGSTROM SIGN becomes its canonical equivalent');
@@ -241,6 +268,11 @@ $t->is_rejected($r, 'invalid_name', 'bot-a', 'manta_name_pattern: digit');
 $r = name('"ab\u00e9"', '/pattern/clientTag');
 $t->is_rejected($r, 'invalid_name', 'bot-a', 'manta_name_pattern: non-ASCII');
 
+$r = name("\"abe\xcc\x81\"", '/pattern/clientTag');
+$t->is_rejected($r, 'invalid_name', 'bot-a',
+    'manta_name_pattern: e + U+0301 matched composed',
+    'name does not match the allowed pattern');
+
 # manta_name_max_length 5
 
 $r = name('"abcde"', '/short/clientTag');
@@ -259,6 +291,15 @@ is($t->forwarded_body(), body_for('ab cd'),
 $r = name('"' . 'e\u0301' x 5 . '"', '/short/clientTag');
 is($t->forwarded_body(), body_for("\x{e9}" x 5),
     'manta_name_max_length 5: counted after NFC');
+
+$r = name('"' . "e\xcc\x81" x 5 . '"', '/short/clientTag');
+is($t->forwarded_body(), body_for("\x{e9}" x 5),
+    'manta_name_max_length 5: raw e + U+0301 counted once each');
+
+$r = name('"' . "e\xcc\x81" x 6 . '"', '/short/clientTag');
+$t->is_rejected($r, 'invalid_name', 'bot-a',
+    'manta_name_max_length 5: 6 raw e + U+0301',
+    'name is 6 characters long, at most 5 are allowed');
 
 $r = name('"' . "\xc3\xa9" x 6 . '"', '/short/clientTag');
 $t->is_rejected($r, 'invalid_name', 'bot-a',

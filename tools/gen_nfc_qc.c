@@ -53,9 +53,41 @@
  * The stage-one index maps cp >> MANTA_NFC_QC_SHIFT to a block of the
  * stage-two data; equal blocks are stored once.  The shift is the one
  * that gives the smallest table.
+ *
+ * Then manta_nfc_pairs[], the pairs manta_name_scan() composes in its one
+ * pass: S << 42 | M << 21 | C for each code point C whose full canonical
+ * decomposition is that of S followed by M, where
+ *
+ *   C      is MANTA_NFC_QC_PLAIN (so NFC leaves it as it is: not a
+ *          composition exclusion);
+ *   M      has a combining class other than 0, NFC_Quick_Check Maybe and
+ *          no decomposition; step 1 does not reject it, step 2 does not
+ *          remove it;
+ *   S      is printable ASCII but the space, '"' and '\\' (which the
+ *          scanner writes escaped), or MANTA_NFC_QC_PLAIN, and no
+ *          non-starter trails its canonical decomposition (bits 4-5 are
+ *          0);
+ *
+ * and utf8proc's NFC of S M is C, C's UTF-8 no shorter than S's and no
+ * longer than S's and M's together (the generator checks these, and fails
+ * otherwise).  S is a
+ * starter of NFC_Quick_Check Yes whose decomposition starts and ends with
+ * a starter: nothing before it composes with it or what follows, and M,
+ * alone after it, is not reordered.  So NFC(... S M X ...) is ... C X ...
+ * for every X that is a starter of NFC_Quick_Check Yes whose
+ * decomposition starts with a starter of NFC_Quick_Check Yes (printable
+ * ASCII, White_Space, a MANTA_NFC_QC_PLAIN code point: the generator
+ * checks that every such starter has such a decomposition), the end of
+ * the name too;
+ * C itself is never an S (a non-starter, M, trails it: checked too), so
+ * the scanner leaves any other X, a second mark say, to the general path.
+ * The table is a hash table of 2^MANTA_NFC_PAIR_BITS entries, at most a
+ * third of them used, 0 for none: a pair is looked for from entry
+ * manta_nfc_pair_slot(S << 21 | M) on, to the first that is 0.
  */
 
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +100,13 @@
 #define QC_MAYBE     1
 #define QC_NO        2
 #define QC_PLAIN     0x80
+#define PAIRS_MAX    4096
+
+/* the hash of the key S << 21 | M (a uint64_t), into manta_nfc_qc.h */
+#define PAIR_SLOT(k, bits)                                                   \
+    ((size_t) ((k) * 0x9e3779b97f4a7c15ULL >> (64 - (bits))))
+#define STRING(x)    STRING_(x)
+#define STRING_(x)   #x
 
 
 static int nfc_single(utf8proc_int32_t *cps, utf8proc_ssize_t n,
@@ -76,9 +115,18 @@ static unsigned non_starters(utf8proc_int32_t cp);
 static int plain(utf8proc_int32_t cp, unsigned v);
 static size_t table_size(int shift, size_t *blocks);
 static void emit(int shift);
+static int stable_starters(void);
+static size_t pairs(uint64_t *out);
+static int pair_of(utf8proc_int32_t c, utf8proc_int32_t *s,
+    utf8proc_int32_t *m);
+static int utf8_len(utf8proc_int32_t cp);
+static int pair_cmp(const void *a, const void *b);
+static void emit_pairs(const uint64_t *pair, size_t n);
 
 
 static unsigned char  value[CP_MAX];
+static uint64_t       composed[PAIRS_MAX];
+static uint64_t       slots[4 * PAIRS_MAX];
 
 
 int
@@ -196,11 +244,22 @@ main(void)
         return 1;
     }
 
+    if (stable_starters() != 0) {
+        return 1;
+    }
+
+    size = pairs(composed);
+
+    if (size == 0) {
+        return 1;
+    }
+
     emit(best);
+    emit_pairs(composed, size);
 
     fprintf(stderr, "gen_nfc_qc: Unicode %s, NFC_QC No %zu, Maybe %zu; "
-            "%zu bytes\n", utf8proc_unicode_version(), counts[QC_NO],
-            counts[QC_MAYBE], min);
+            "%zu bytes; %zu pairs composed\n", utf8proc_unicode_version(),
+            counts[QC_NO], counts[QC_MAYBE], min, size);
 
     return 0;
 }
@@ -443,4 +502,212 @@ emit(int shift)
     printf("\n};\n");
 
     free(index);
+}
+
+
+/*
+ * What the scanner's composition relies on for the code point X after
+ * the mark: every starter of NFC_Quick_Check Yes whose decomposition
+ * starts with a starter (table value 0 in bits 0-3: those the scanner
+ * takes, printable ASCII, White_Space and MANTA_NFC_QC_PLAIN, among them)
+ * has a canonical decomposition that starts with a starter of
+ * NFC_Quick_Check Yes, so that no composite before it composes with it.
+ * 0 when so.
+ */
+
+static int
+stable_starters(void)
+{
+    utf8proc_int32_t  cp, d[8];
+    utf8proc_ssize_t  n;
+
+    for (cp = 0; cp < CP_MAX; cp++) {
+        if ((cp >= 0xd800 && cp <= 0xdfff) || (value[cp] & 0x0f) != QC_YES
+            || utf8proc_get_property(cp)->combining_class != 0)
+        {
+            continue;
+        }
+
+        n = utf8proc_decompose_char(cp, d, 8, UTF8PROC_DECOMPOSE, NULL);
+
+        if (n <= 0 || n > 8 || utf8proc_get_property(d[0])->combining_class
+            || (value[d[0]] & 3) != QC_YES)
+        {
+            fprintf(stderr, "gen_nfc_qc: U+%04X does not decompose to a "
+                    "starter of NFC_Quick_Check Yes first\n", (unsigned) cp);
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The pairs of manta_nfc_pairs[] (see above) into out, sorted: returns
+ * how many, 0 on failure
+ */
+
+static size_t
+pairs(uint64_t *out)
+{
+    size_t            n, i, j;
+    utf8proc_int32_t  c, s, m;
+
+    n = 0;
+
+    for (c = 0x80; c < CP_MAX; c++) {
+        if (!(value[c] & QC_PLAIN) || !pair_of(c, &s, &m)) {
+            continue;
+        }
+
+        if (n == PAIRS_MAX) {
+            fprintf(stderr, "gen_nfc_qc: more than %d pairs\n", PAIRS_MAX);
+            return 0;
+        }
+
+        out[n++] = (uint64_t) s << 42 | (uint64_t) m << 21 | (uint64_t) c;
+    }
+
+    qsort(out, n, sizeof(uint64_t), pair_cmp);
+
+    /* no composite is the first of a pair, no pair is there twice */
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < n; j++) {
+            if ((out[i] & 0x1fffff) == out[j] >> 42
+                || (j > i && out[i] >> 21 == out[j] >> 21))
+            {
+                fprintf(stderr, "gen_nfc_qc: U+%04X: a composite composed "
+                        "again, or a pair twice\n",
+                        (unsigned) (out[i] & 0x1fffff));
+                return 0;
+            }
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * The pair (S, M) of the composite c, a MANTA_NFC_QC_PLAIN code point, as
+ * above: 1 when it has one the scanner may compose, 0 when not; exits
+ * when utf8proc's NFC of the pair is not c
+ */
+
+static int
+pair_of(utf8proc_int32_t c, utf8proc_int32_t *s, utf8proc_int32_t *m)
+{
+    utf8proc_int32_t            d[8], one, two[2];
+    utf8proc_ssize_t            n;
+    const utf8proc_property_t  *prop;
+
+    n = utf8proc_decompose_char(c, d, 8, UTF8PROC_DECOMPOSE, NULL);
+
+    if (n < 2 || n > 8) {
+        return 0;
+    }
+
+    *m = d[n - 1];
+    prop = utf8proc_get_property(*m);
+
+    if (prop->combining_class == 0 || (value[*m] & 3) != QC_MAYBE
+        || prop->ignorable || prop->category == UTF8PROC_CATEGORY_CN
+        || prop->category == UTF8PROC_CATEGORY_CC
+        || prop->category == UTF8PROC_CATEGORY_CO)
+    {
+        return 0;
+    }
+
+    if (nfc_single(d, n - 1, s) != 1) {
+        return 0;
+    }
+
+    /* neither the space, '"' and '\\', nor any other White_Space */
+
+    if ((*s < 0x80 && (*s <= 0x20 || *s >= 0x7f || *s == '"' || *s == '\\'))
+        || (*s >= 0x80 && !(value[*s] & QC_PLAIN))
+        || (value[*s] & 0x30) != 0)
+    {
+        return 0;
+    }
+
+    two[0] = *s;
+    two[1] = *m;
+
+    if (nfc_single(two, 2, &one) != 1 || one != c
+        || utf8_len(c) > utf8_len(*s) + utf8_len(*m)
+        || utf8_len(c) < utf8_len(*s))
+    {
+        fprintf(stderr, "gen_nfc_qc: U+%04X U+%04X: NFC is not U+%04X, or "
+                "its length is not between theirs\n", (unsigned) *s,
+                (unsigned) *m, (unsigned) c);
+        exit(1);
+    }
+
+    return 1;
+}
+
+
+static int
+utf8_len(utf8proc_int32_t cp)
+{
+    return (cp < 0x80) ? 1 : (cp < 0x800) ? 2 : (cp < 0x10000) ? 3 : 4;
+}
+
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+    uint64_t  x, y;
+
+    x = *(const uint64_t *) a;
+    y = *(const uint64_t *) b;
+
+    return (x > y) - (x < y);
+}
+
+
+static void
+emit_pairs(const uint64_t *pair, size_t n)
+{
+    int     bits;
+    size_t  i, k, size, probes;
+
+    for (bits = 4; ((size_t) 1 << bits) < 3 * n; bits++) { /* void */ }
+
+    size = (size_t) 1 << bits;
+    probes = 0;
+
+    for (i = 0; i < n; i++) {
+        k = PAIR_SLOT(pair[i] >> 21, bits);
+
+        while (slots[k] != 0) {
+            k = (k + 1) & (size - 1);
+            probes++;
+        }
+
+        slots[k] = pair[i];
+    }
+
+    printf("\n\n/* S << 42 | M << 21 | C, hashed: see tools/gen_nfc_qc.c */"
+           "\n\n#define MANTA_NFC_PAIRS      %zu\n"
+           "#define MANTA_NFC_PAIR_BITS  %d\n\n"
+           "/* k: a uint64_t */\n"
+           "#define manta_nfc_pair_slot(k)                                   "
+           "     \\\n    %s\n\n\n", n, bits,
+           STRING(PAIR_SLOT(k, MANTA_NFC_PAIR_BITS)));
+
+    printf("static const uint64_t  manta_nfc_pairs[] = {");
+
+    for (i = 0; i < size; i++) {
+        printf("%s0x%016llx,", (i % 3 == 0) ? "\n    " : " ",
+               (unsigned long long) slots[i]);
+    }
+
+    printf("\n};\n");
+
+    fprintf(stderr, "gen_nfc_qc: %zu pairs in %zu entries, %zu probes past "
+            "their own\n", n, size, probes);
 }

@@ -852,7 +852,9 @@ text(const manta_body_opts_t *opts)
         "{\"name\":\"\\\\\\\\\\\\\"}",
         "{\"name\":\"abcdefgh\\u0041\"}",
         "{\"name\":\"\"}",
-        "{\"name\":\"\\u0020\"}"
+        "{\"name\":\"\\u0020\"}",
+        "{\"name\":\"e\xcc\x81\"}",
+        "{\"name\":\"e\\u0301\"}"
     };
 
     static const char  *const left_bodies[] = {
@@ -870,9 +872,9 @@ text(const manta_body_opts_t *opts)
         "{\"name\":\"a\\x\"}",
         "{\"name\":\"a\\",
         "{\"name\":\"a\\u00e",
-        "{\"name\":\"e\xcc\x81\"}",
+        "{\"name\":\"e\xcc\x81\xcc\x81\"}",
         "{\"name\":\"\xcc\x81\"}",
-        "{\"name\":\"e\\u0301\"}",
+        "{\"name\":\"e\\u0301\\u0323\"}",
         "{\"name\":\"a\xe2\x80\x8b" "b\"}",
         "{\"name\":\"a\xc2\xad" "b\"}",
         "{\"name\":\"a\xe2\x80\x8e" "b\"}",
