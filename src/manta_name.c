@@ -52,8 +52,11 @@
 #define MANTA_SCAN_CHAR         0
 #define MANTA_SCAN_SPACE        1
 
-/* the bytes of a string, as manta_name_scan() reads them */
-#define MANTA_BYTE_PLAIN        0       /* printable ASCII, '"' '\\' ' ' aside */
+/*
+ * the bytes of a string, as manta_name_scan() reads them: plain is
+ * printable ASCII other than the space, '"' and '\\'
+ */
+#define MANTA_BYTE_PLAIN        0
 #define MANTA_BYTE_SPACE        1
 #define MANTA_BYTE_QUOTE        2
 #define MANTA_BYTE_ESCAPE       3
@@ -97,7 +100,7 @@ static manta_reason_t manta_nfc(const char *src, size_t len,
 static size_t manta_nfc_decompose(const utf8proc_uint8_t *p, size_t len,
     utf8proc_int32_t *buf, size_t cap);
 static manta_reason_t manta_nfc_order(utf8proc_int32_t *buf, size_t n);
-static int manta_white_space(int32_t cp);
+static inline int manta_white_space(int32_t cp);
 static inline manta_reason_t manta_body_text_judge(
     const manta_body_opts_t *opts, int empty, const char *dst,
     const char *o, size_t count, char *msg, size_t msg_size);
@@ -151,18 +154,47 @@ static const unsigned char  manta_name_bytes[256] = {
 #undef U
 
 
-/* manta_name_hex4()'s: a hex digit's value, 0x10000 for another byte */
+/*
+ * manta_name_hex4()'s: the value of a hex digit, shifted by 4 for the first
+ * of a pair of them; 0x10000 for another byte, which stays above 0xffff
+ * in the value of four bytes
+ */
 
 #define X  0x10000
 
-static const uint32_t  manta_name_hex[256] = {
+static const uint32_t  manta_name_hex_hi[256] = {
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, X, X, X, X, X, X,
-    X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,
+    0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70,
+    0x80, 0x90, X, X, X, X, X, X,
+    X, 0xa0, 0xb0, 0xc0, 0xd0, 0xe0, 0xf0, X,
+    X, X, X, X, X, X, X, X,
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,
+    X, 0xa0, 0xb0, 0xc0, 0xd0, 0xe0, 0xf0, X,
+    X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X
+};
+
+static const uint32_t  manta_name_hex_lo[256] = {
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7,
+    0x8, 0x9, X, X, X, X, X, X,
+    X, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, X,
+    X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, X,
+    X, X, X, X, X, X, X, X,
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
@@ -1008,8 +1040,8 @@ manta_name_scan(const unsigned char *p, const unsigned char *q,
 static inline const unsigned char *
 manta_name_copy_run(const unsigned char *p, char **op)
 {
-    char           *o;
-    unsigned char   c;
+    char    *o;
+    size_t   c;
 
     o = *op;
     c = *p;
@@ -1135,7 +1167,7 @@ manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
             return MANTA_SCAN_FAIL;
         }
 
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        cp = 0x10000 + ((cp & 0x3ff) << 10) + (lo & 0x3ff);
         *pp = p + 6;
     }
 
@@ -1256,8 +1288,7 @@ manta_is_mark(int32_t cp)
 
 /*
  * The value of the four hex digits at p, of either case; -1 otherwise.
- * One table look-up a digit: 0x10000 for a byte that is not one stays
- * above 0xffff once shifted.
+ * One table look-up a digit.
  */
 
 static inline int32_t
@@ -1265,8 +1296,8 @@ manta_name_hex4(const unsigned char *p)
 {
     uint32_t  v;
 
-    v = manta_name_hex[p[0]] << 12 | manta_name_hex[p[1]] << 8
-        | manta_name_hex[p[2]] << 4 | manta_name_hex[p[3]];
+    v = (manta_name_hex_hi[p[0]] | manta_name_hex_lo[p[1]]) << 8
+        | manta_name_hex_hi[p[2]] | manta_name_hex_lo[p[3]];
 
     return (v > 0xffff) ? -1 : (int32_t) v;
 }
@@ -1291,16 +1322,18 @@ manta_name_plain(int32_t cp)
 static unsigned
 manta_nfc_qc_byte(int32_t cp)
 {
-    size_t  block;
+    size_t    block;
+    uint32_t  u;
 
     if (cp < 0 || cp > 0x10ffff) {
         return MANTA_NFC_YES;
     }
 
-    block = manta_nfc_qc_index[cp >> MANTA_NFC_QC_SHIFT];
+    u = (uint32_t) cp;
+    block = manta_nfc_qc_index[u >> MANTA_NFC_QC_SHIFT];
 
     return manta_nfc_qc_data[block << MANTA_NFC_QC_SHIFT
-                             | (cp & ((1 << MANTA_NFC_QC_SHIFT) - 1))];
+                             | (u & ((1 << MANTA_NFC_QC_SHIFT) - 1))];
 }
 
 
@@ -1557,7 +1590,7 @@ manta_nfc_order(utf8proc_int32_t *buf, size_t n)
  * which step 1 has already rejected
  */
 
-static int
+static inline int
 manta_white_space(int32_t cp)
 {
     if (cp < 0x2000) {
