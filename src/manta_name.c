@@ -830,8 +830,8 @@ manta_body_check_text(const manta_body_opts_t *opts, const char *data,
      * a name with an escape is left to the general path then
      */
 
-    if (p != v && o != dst && count <= opts->name_max_length
-        && opts->name_re != NULL && escaped)
+    if (escaped && opts->name_re != NULL && p != v && o != dst
+        && count <= opts->name_max_length)
     {
         return 0;
     }
