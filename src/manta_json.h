@@ -40,17 +40,6 @@ static inline const unsigned char *manta_json_run(
     const unsigned char *p, const unsigned char *last, int utf8);
 
 
-/*
- * Copies the plain bytes from p on to *dst, moving *dst on: printable
- * ASCII other than the space, '"' and '\\'.  Returns the first other
- * byte, or last.  Whole words of eight bytes are copied at once, the
- * last one even when it holds fewer plain bytes: the caller's buffer has
- * room for as many bytes as there are from p to last.
- */
-static inline const unsigned char *manta_json_copy_plain(
-    const unsigned char *p, const unsigned char *last, char **dst);
-
-
 /* a 1 in each byte of a 64-bit word */
 #define MANTA_JSON_ONES  0x0101010101010101ULL
 
@@ -99,67 +88,6 @@ manta_json_run(const unsigned char *p, const unsigned char *last, int utf8)
     }
 
 #endif
-
-    return p;
-}
-
-
-static inline const unsigned char *
-manta_json_copy_plain(const unsigned char *p, const unsigned char *last,
-    char **dst)
-{
-    char      *o;
-
-#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
-     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-
-    size_t     n;
-    uint64_t   x, q, b, m;
-
-#endif
-
-    o = *dst;
-
-#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
-     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
-
-    /*
-     * as in manta_json_run(): bytes up to 0x20 set their top bit when 0x21
-     * is subtracted, '"' and '\\' when 1 is subtracted from them XORed,
-     * 0x7f and more have it or get it when 1 is added (a carry comes only
-     * from 0xff, itself marked, and goes to a later byte)
-     */
-
-    while (last - p >= 8) {
-        memcpy(&x, p, 8);
-
-        q = x ^ (MANTA_JSON_ONES * '"');
-        b = x ^ (MANTA_JSON_ONES * '\\');
-
-        m = ((x - MANTA_JSON_ONES * 0x21) & ~x) | ((q - MANTA_JSON_ONES) & ~q)
-            | ((b - MANTA_JSON_ONES) & ~b) | x | (x + MANTA_JSON_ONES);
-
-        m &= MANTA_JSON_ONES * 0x80;
-
-        memcpy(o, &x, 8);
-
-        if (m != 0) {
-            n = __builtin_ctzll(m) >> 3;
-            *dst = o + n;
-            return p + n;
-        }
-
-        o += 8;
-        p += 8;
-    }
-
-#endif
-
-    while (p < last && *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\') {
-        *o++ = (char) *p++;
-    }
-
-    *dst = o;
 
     return p;
 }

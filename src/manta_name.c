@@ -52,6 +52,17 @@
 #define MANTA_SCAN_CHAR         0
 #define MANTA_SCAN_SPACE        1
 
+/*
+ * the bytes of a string, as manta_name_scan() reads them: plain is
+ * printable ASCII other than the space, '"' and '\\'
+ */
+#define MANTA_BYTE_PLAIN        0
+#define MANTA_BYTE_SPACE        1
+#define MANTA_BYTE_QUOTE        2
+#define MANTA_BYTE_ESCAPE       3
+#define MANTA_BYTE_UTF8         4       /* 0x80 and above */
+#define MANTA_BYTE_FAIL         5       /* the controls and DEL */
+
 
 static char *manta_name_collapse(const unsigned char *p,
     const unsigned char *last, char *out, size_t *count, int *visible);
@@ -89,13 +100,17 @@ static manta_reason_t manta_nfc(const char *src, size_t len,
 static size_t manta_nfc_decompose(const utf8proc_uint8_t *p, size_t len,
     utf8proc_int32_t *buf, size_t cap);
 static manta_reason_t manta_nfc_order(utf8proc_int32_t *buf, size_t n);
-static int manta_white_space(int32_t cp);
+static inline int manta_white_space(int32_t cp);
 static inline manta_reason_t manta_body_text_judge(
     const manta_body_opts_t *opts, int empty, const char *dst,
     const char *o, size_t count, char *msg, size_t msg_size);
+static inline const unsigned char *manta_name_quote(
+    const unsigned char *v, const unsigned char *last);
 static const unsigned char *manta_name_scan(const unsigned char *p,
-    const unsigned char *last, char *dst, char **end, size_t *count,
+    const unsigned char *q, char *dst, char **end, size_t *count,
     int *escaped);
+static inline const unsigned char *manta_name_copy_run(
+    const unsigned char *p, char **op);
 static inline int manta_name_scan_escape(const unsigned char **pp,
     const unsigned char *last, const char *dst, char **op, size_t *extra,
     int *esc);
@@ -111,8 +126,93 @@ static inline int32_t manta_nfc_compose(int32_t s, int32_t m);
 static inline char *manta_name_put_utf8(char *o, int32_t cp,
     size_t *extra);
 static int manta_is_mark(int32_t cp);
-static int32_t manta_name_hex4(const unsigned char *p);
+static inline int32_t manta_name_hex4(const unsigned char *p);
 static unsigned manta_nfc_qc_byte(int32_t cp);
+
+
+/* manta_name_scan()'s: the MANTA_BYTE_* of a string's byte */
+
+#define F  MANTA_BYTE_FAIL
+#define U  MANTA_BYTE_UTF8
+
+static const unsigned char  manta_name_bytes[256] = {
+    F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F,     /* 0x00 .. 0x0f */
+    F, F, F, F, F, F, F, F, F, F, F, F, F, F, F, F,     /* 0x10 .. 0x1f */
+    MANTA_BYTE_SPACE, 0, MANTA_BYTE_QUOTE, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0,                             /* 0x28 .. 0x2f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 0x30 .. 0x3f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 0x40 .. 0x4f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    MANTA_BYTE_ESCAPE, 0, 0, 0,                         /* 0x50 .. 0x5f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,     /* 0x60 .. 0x6f */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, F,     /* 0x70 .. 0x7f */
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U,
+    U, U, U, U, U, U, U, U, U, U, U, U, U, U, U, U      /* 0x80 .. 0xff */
+};
+
+#undef F
+#undef U
+
+
+/*
+ * manta_name_hex4()'s: the value of a hex digit, shifted by 4 for the first
+ * of a pair of them; 0x10000 for another byte, which stays above 0xffff
+ * in the value of four bytes
+ */
+
+#define X  0x10000
+
+static const uint32_t  manta_name_hex_hi[256] = {
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70,
+    0x80, 0x90, X, X, X, X, X, X,
+    X, 0xa0, 0xb0, 0xc0, 0xd0, 0xe0, 0xf0, X,
+    X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, 0xa0, 0xb0, 0xc0, 0xd0, 0xe0, 0xf0, X,
+    X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X
+};
+
+static const uint32_t  manta_name_hex_lo[256] = {
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7,
+    0x8, 0x9, X, X, X, X, X, X,
+    X, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, X,
+    X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, X,
+    X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X
+};
+
+#undef X
 
 
 size_t
@@ -706,7 +806,7 @@ manta_body_check_text(const manta_body_opts_t *opts, const char *data,
     int                   escaped;
     char                 *o;
     size_t                count;
-    const unsigned char  *p, *v, *last;
+    const unsigned char  *p, *q, *v, *last;
 
     if (dst_size < len) {
         return 0;
@@ -719,9 +819,14 @@ manta_body_check_text(const manta_body_opts_t *opts, const char *data,
         return 0;
     }
 
-    p = manta_name_scan(v, last, dst, &o, &count, &escaped);
+    q = manta_name_quote(v, last);
+    if (q == NULL) {
+        return 0;
+    }
 
-    if (p == NULL || !manta_body_fast_tail(p + 1, last)) {
+    p = manta_name_scan(v, q, dst, &o, &count, &escaped);
+
+    if (p == NULL) {
         return 0;
     }
 
@@ -731,8 +836,8 @@ manta_body_check_text(const manta_body_opts_t *opts, const char *data,
      * a name with an escape is left to the general path then
      */
 
-    if (p != v && o != dst && count <= opts->name_max_length
-        && opts->name_re != NULL && escaped)
+    if (escaped && opts->name_re != NULL && p != v && o != dst
+        && count <= opts->name_max_length)
     {
         return 0;
     }
@@ -803,28 +908,67 @@ manta_body_text_judge(const manta_body_opts_t *opts, int empty,
 
 
 /*
+ * The closing quote of the string that starts at v, for
+ * manta_body_check_text(): the last '"' of data, followed by '}' alone,
+ * with JSON white space around it; NULL when data does not end so.
+ */
+
+static inline const unsigned char *
+manta_name_quote(const unsigned char *v, const unsigned char *last)
+{
+    const unsigned char  *p;
+
+    p = last;
+
+    if (last - v >= 2 && p[-1] == '}' && p[-2] == '"') {
+        /* as almost every caller sends it */
+        return p - 2;
+    }
+
+    while (p > v && manta_json_ws(p[-1])) {
+        p--;
+    }
+
+    if (p == v || *--p != '}') {
+        return NULL;
+    }
+
+    while (p > v && manta_json_ws(p[-1])) {
+        p--;
+    }
+
+    if (p == v || *--p != '"') {
+        return NULL;
+    }
+
+    return p;
+}
+
+
+/*
  * Steps 1 to 5 of manta_name_normalize() in one pass as a JSON string is
  * read, for the common name: p is the byte after the string's opening
- * quote.  The string may hold printable ASCII, JSON escapes (\" \\ \/
- * and \uXXXX, surrogate pairs too) and UTF-8, where every code point
- * above U+007F is MANTA_NFC_QC_PLAIN or White_Space of NFC_Quick_Check=Yes
- * (a table value of 0), or a mark manta_name_scan_compose() composes with
- * the one before it, and every one below it printable or the space.
- * Writes the normalized name at dst with its JSON escaping (\" and \\;
- * dst needs as many bytes as there are from p to last: nothing it writes
- * is longer than what it read) and returns the closing quote, with *end
- * the end of what it wrote, *count its code points and *escaped 1 when it
- * wrote an escape.  NULL for any other string (dst may have been written
- * to): the general path decides.
+ * quote, q its closing one (manta_name_quote()), which stops every run of bytes
+ * read here.  The string may hold printable ASCII, JSON escapes (\" \\ \/ and
+ * \uXXXX, surrogate pairs too) and UTF-8, where every code point above U+007F
+ * is MANTA_NFC_QC_PLAIN or White_Space of NFC_Quick_Check=Yes (a table value of
+ * 0), or a mark manta_name_scan_compose() composes with the one before it, and
+ * every one below it printable or the space.  Writes the normalized name at dst
+ * with its JSON escaping (\" and \\; dst needs as many bytes as there are from
+ * p to q: nothing it writes is longer than what it read) and returns q, with
+ * *end the end of what it wrote, *count its code points and *escaped 1 when it
+ * wrote an escape.  NULL for any other string, or one that ends before q (dst
+ * may have been written to): the general path decides.
  */
 
 static const unsigned char *
-manta_name_scan(const unsigned char *p, const unsigned char *last,
+manta_name_scan(const unsigned char *p, const unsigned char *q,
     char *dst, char **end, size_t *count, int *escaped)
 {
-    int      esc, rc;
-    char    *o;
-    size_t   extra;
+    int       esc, rc;
+    char     *o;
+    size_t    extra;
+    unsigned  t;
 
     o = dst;
     esc = 0;
@@ -834,28 +978,31 @@ manta_name_scan(const unsigned char *p, const unsigned char *last,
     extra = 0;
 
     for ( ;; ) {
-        p = manta_json_copy_plain(p, last, &o);
+        t = manta_name_bytes[*p];
 
-        if (p == last) {
-            return NULL;
+        if (t == MANTA_BYTE_PLAIN) {
+            p = manta_name_copy_run(p, &o);
+            t = manta_name_bytes[*p];
         }
 
-        if (*p == '"') {
-            break;
-        }
-
-        if (*p == ' ') {
+        if (t == MANTA_BYTE_SPACE) {
             do {
                 p++;
-            } while (p < last && *p == ' ');
+            } while (*p == ' ');
 
             rc = MANTA_SCAN_SPACE;
 
-        } else if (*p == '\\') {
-            rc = manta_name_scan_escape(&p, last, dst, &o, &extra, &esc);
+        } else if (t == MANTA_BYTE_ESCAPE) {
+            rc = manta_name_scan_escape(&p, q, dst, &o, &extra, &esc);
+
+        } else if (t == MANTA_BYTE_UTF8) {
+            rc = manta_name_scan_utf8(&p, q, dst, &o, &extra);
+
+        } else if (t == MANTA_BYTE_QUOTE) {
+            break;
 
         } else {
-            rc = manta_name_scan_utf8(&p, last, dst, &o, &extra);
+            return NULL;
         }
 
         if (rc == MANTA_SCAN_FAIL) {
@@ -873,6 +1020,10 @@ manta_name_scan(const unsigned char *p, const unsigned char *last,
         }
     }
 
+    if (p != q) {
+        return NULL;
+    }
+
     if (o != dst && o[-1] == ' ') {
         o--;
     }
@@ -880,6 +1031,32 @@ manta_name_scan(const unsigned char *p, const unsigned char *last,
     *end = o;
     *count = (size_t) (o - dst) - extra;
     *escaped = esc;
+
+    return p;
+}
+
+
+/*
+ * The run of plain bytes at p (printable ASCII other than the space, '"'
+ * and '\\', at least one) copied to *op for manta_name_scan(): returns the
+ * byte after it, *op moved on.  The closing quote ends every run.
+ */
+
+static inline const unsigned char *
+manta_name_copy_run(const unsigned char *p, char **op)
+{
+    char    *o;
+    size_t   c;
+
+    o = *op;
+    c = *p;
+
+    do {
+        *o++ = (char) c;
+        c = *++p;
+    } while (manta_name_bytes[c] == MANTA_BYTE_PLAIN);
+
+    *op = o;
 
     return p;
 }
@@ -903,6 +1080,10 @@ manta_name_scan_escape(const unsigned char **pp, const unsigned char *last,
     p = *pp;
     o = *op;
 
+    if (last - p >= 6 && p[1] == 'u') {
+        return manta_name_scan_u(pp, last, dst, op, extra, esc);
+    }
+
     if (last - p < 2) {
         return MANTA_SCAN_FAIL;
     }
@@ -925,11 +1106,8 @@ manta_name_scan_escape(const unsigned char **pp, const unsigned char *last,
         *pp = p + 2;
         return MANTA_SCAN_CHAR;
 
-    case 'u':
-        return manta_name_scan_u(pp, last, dst, op, extra, esc);
-
     default:
-        /* \b \f \n \r \t are controls, the others invalid */
+        /* \b \f \n \r \t are controls, \u too short, the others invalid */
         return MANTA_SCAN_FAIL;
     }
 }
@@ -994,7 +1172,7 @@ manta_name_scan_u(const unsigned char **pp, const unsigned char *last,
             return MANTA_SCAN_FAIL;
         }
 
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        cp = 0x10000 + ((cp & 0x3ff) << 10) + (lo & 0x3ff);
         *pp = p + 6;
     }
 
@@ -1257,35 +1435,18 @@ manta_is_mark(int32_t cp)
 
 /*
  * The value of the four hex digits at p, of either case; -1 otherwise.
- * One table look-up a digit: 0x10 | its value, 0 for another byte.
+ * One table look-up a digit.
  */
 
-static int32_t
+static inline int32_t
 manta_name_hex4(const unsigned char *p)
 {
-    unsigned  a, b, c, d;
+    uint32_t  v;
 
-    static const unsigned char  hex[256] = {
-        ['0'] = 0x10, ['1'] = 0x11, ['2'] = 0x12, ['3'] = 0x13,
-        ['4'] = 0x14, ['5'] = 0x15, ['6'] = 0x16, ['7'] = 0x17,
-        ['8'] = 0x18, ['9'] = 0x19,
-        ['A'] = 0x1a, ['B'] = 0x1b, ['C'] = 0x1c, ['D'] = 0x1d,
-        ['E'] = 0x1e, ['F'] = 0x1f,
-        ['a'] = 0x1a, ['b'] = 0x1b, ['c'] = 0x1c, ['d'] = 0x1d,
-        ['e'] = 0x1e, ['f'] = 0x1f
-    };
+    v = (manta_name_hex_hi[p[0]] | manta_name_hex_lo[p[1]]) << 8
+        | manta_name_hex_hi[p[2]] | manta_name_hex_lo[p[3]];
 
-    a = hex[p[0]];
-    b = hex[p[1]];
-    c = hex[p[2]];
-    d = hex[p[3]];
-
-    if (!(a & b & c & d & 0x10)) {
-        return -1;
-    }
-
-    return (int32_t) ((a & 0xf) << 12 | (b & 0xf) << 8 | (c & 0xf) << 4
-                      | (d & 0xf));
+    return (v > 0xffff) ? -1 : (int32_t) v;
 }
 
 
@@ -1308,16 +1469,18 @@ manta_name_plain(int32_t cp)
 static unsigned
 manta_nfc_qc_byte(int32_t cp)
 {
-    size_t  block;
+    size_t    block;
+    uint32_t  u;
 
     if (cp < 0 || cp > 0x10ffff) {
         return MANTA_NFC_YES;
     }
 
-    block = manta_nfc_qc_index[cp >> MANTA_NFC_QC_SHIFT];
+    u = (uint32_t) cp;
+    block = manta_nfc_qc_index[u >> MANTA_NFC_QC_SHIFT];
 
     return manta_nfc_qc_data[block << MANTA_NFC_QC_SHIFT
-                             | (cp & ((1 << MANTA_NFC_QC_SHIFT) - 1))];
+                             | (u & ((1 << MANTA_NFC_QC_SHIFT) - 1))];
 }
 
 
@@ -1574,7 +1737,7 @@ manta_nfc_order(utf8proc_int32_t *buf, size_t n)
  * which step 1 has already rejected
  */
 
-static int
+static inline int
 manta_white_space(int32_t cp)
 {
     if (cp < 0x2000) {

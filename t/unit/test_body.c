@@ -40,6 +40,11 @@ static int text_is(const manta_body_opts_t *opts, const char *data,
 static size_t text_utf8(char *dst, uint32_t cp);
 static int text_cp_same(const manta_body_opts_t *opts, const char *data,
     size_t len, int taken);
+static void text_hex(const manta_body_opts_t *opts);
+static void text_white(const manta_body_opts_t *opts);
+static void text_ends(const manta_body_opts_t *opts);
+static int text_same(const manta_body_opts_t *opts, const char *data,
+    size_t len, int *taken);
 
 
 /* bodies checked with the default options */
@@ -185,6 +190,9 @@ test_body(void)
     escapes(&opts);
     ascii(&opts);
     text(&opts);
+    text_hex(&opts);
+    text_white(&opts);
+    text_ends(&opts);
 
     /* lengths in code points */
 
@@ -1060,4 +1068,290 @@ text(const manta_body_opts_t *opts)
 
         text_is(&o, body, len, "text: random");
     }
+}
+
+
+/*
+ * \uXXXX as manta_name_scan() reads its digits: every byte at each of
+ * the four places of an escape (of a code point of 2 and of 3 bytes of
+ * UTF-8, and of both halves of a surrogate pair), the others digits of
+ * either case: where one is not a hex digit the body is left to the
+ * general path (jansson rejects it), and where taken the answers and the
+ * name are jansson's
+ */
+
+static void
+text_hex(const manta_body_opts_t *opts)
+{
+    int          taken;
+    char         body[64];
+    size_t       i, k, at, len, bad, wrong;
+    unsigned     c;
+
+    static const char  *const escapes[] = {
+        "\\u00e9", "\\u00E9", "\\u00c9", "\\u4e2d", "\\u4E2D", "\\uFF21",
+        "\\ud83d\\ude00", "\\uD83D\\uDE00"
+    };
+
+    for (k = 0; k < sizeof(escapes) / sizeof(escapes[0]); k++) {
+        bad = 0;
+        wrong = 0;
+
+        for (i = 0; i < strlen(escapes[k]); i++) {
+            if (escapes[k][i] == '\\' || escapes[k][i] == 'u') {
+                continue;
+            }
+
+            for (c = 0; c < 256; c++) {
+                len = (size_t) sprintf(body, "{\"name\":\"a%sb\"}",
+                                       escapes[k]);
+                at = sizeof("{\"name\":\"a") - 1 + i;
+                body[at] = (char) c;
+
+                if (!text_same(opts, body, len, &taken)) {
+                    if (bad++ == 0) {
+                        diag("%s, byte 0x%02x at %zu: the paths differ",
+                             escapes[k], c, i);
+                    }
+                }
+
+                if (taken && manta_hex_value((unsigned char) c) < 0) {
+                    if (wrong++ == 0) {
+                        diag("%s, byte 0x%02x at %zu: taken %d", escapes[k],
+                             c, i, taken);
+                    }
+                }
+            }
+        }
+
+        is_int(bad, 0, "text: %s, every byte at each digit, same answers",
+               escapes[k]);
+        is_int(wrong, 0, "text: %s, never taken with a byte not a digit",
+               escapes[k]);
+    }
+
+    /* every pair of a digit and a letter, of either case, at each place */
+
+    bad = 0;
+
+    for (i = 0; i < 4; i++) {
+        for (c = 0; c < 22; c++) {
+            char  digits[5];
+
+            strcpy(digits, "00e9");
+            digits[i] = "0123456789abcdefABCDEF"[c];
+
+            len = (size_t) sprintf(body, "{\"name\":\"x\\u%sy\"}", digits);
+
+            if (!text_same(opts, body, len, &taken)) {
+                if (bad++ == 0) {
+                    diag("\\u%s: the paths differ", digits);
+                }
+            }
+        }
+    }
+
+    is_int(bad, 0, "text: every hex digit at each place, same answers");
+
+    /* surrogates: pairs, lone halves, reversed, cut by the closing quote */
+
+    text_is(opts, S("{\"name\":\"\\udbff\\udfff\"}"), "text: U+10FFFF");
+    text_is(opts, S("{\"name\":\"\\ud800\\udc00\"}"), "text: U+10000");
+    text_is(opts, S("{\"name\":\"\\ud83d\"}"), "text: lone high last");
+    text_is(opts, S("{\"name\":\"\\ude00\\ud83d\"}"), "text: reversed");
+    text_is(opts, S("{\"name\":\"\\ud83d\\ud83d\"}"), "text: two highs");
+    text_is(opts, S("{\"name\":\"\\ud83d\\u0041\"}"), "text: high, ASCII");
+    text_is(opts, S("{\"name\":\"\\ud83d\\ude0\"}"), "text: low cut");
+    text_is(opts, S("{\"name\":\"\\ud83d\\\"}"), "text: high, quote");
+    text_is(opts, S("{\"name\":\"\\ud83d\\\\\"}"), "text: high, backslash");
+    text_is(opts, S("{\"name\":\"\\u00e\"}"), "text: 3 digits, quote");
+    text_is(opts, S("{\"name\":\"\\u00e9\"}"), "text: 4 digits, quote");
+    text_is(opts, S("{\"name\":\"\\u\"}"), "text: \\u, quote");
+}
+
+
+/*
+ * Every White_Space code point (and a few that are not), raw and
+ * escaped, alone, twice, at the start, between letters, at the end and
+ * next to spaces: the answers and the names are jansson's, and those of
+ * NFC_Quick_Check=Yes taken
+ */
+
+static void
+text_white(const manta_body_opts_t *opts)
+{
+    int          taken;
+    char         raw[8], esc[8], body[128];
+    size_t       i, k, f, len, bad, n;
+    uint32_t     cp;
+    const char  *w;
+
+    static const uint32_t  cps[] = {
+        0x0020, 0x00a0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004,
+        0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029,
+        0x202f, 0x205f, 0x3000, 0x0085, 0x180e, 0x200b, 0x2800, 0xfeff
+    };
+
+    static const char  *const forms[] = {
+        "%s", "%s%s", "%sab", "a%sb", "ab%s", " %s ", "a %s b", "%s  %s",
+        "  a%s%s", "a%s \\u0020", "\\\"%s\\\"", "\\u00e9%s\\u00e9"
+    };
+
+    for (i = 0; i < sizeof(cps) / sizeof(cps[0]); i++) {
+        cp = cps[i];
+        raw[text_utf8(raw, cp)] = '\0';
+        sprintf(esc, "\\u%04x", (unsigned) cp);
+
+        for (k = 0; k < 2; k++) {
+            w = (k == 0) ? raw : esc;
+            bad = 0;
+            n = 0;
+
+            for (f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+                len = (size_t) sprintf(body, "{\"name\":\"");
+                len += (size_t) sprintf(body + len, forms[f], w, w);
+                len += (size_t) sprintf(body + len, "\"}");
+
+                if (!text_same(opts, body, len, &taken)) {
+                    if (bad++ == 0) {
+                        diag("U+%04X %s in \"%s\": the paths differ",
+                             (unsigned) cp, k ? "escaped" : "raw", forms[f]);
+                    }
+                }
+
+                n += taken;
+            }
+
+            is_int(bad, 0, "text: U+%04X %s, same answers", (unsigned) cp,
+                   k ? "escaped" : "raw");
+
+            if (i < 19 && cp != 0x2000 && cp != 0x2001) {
+                is_int(n, f, "text: U+%04X %s, every body taken",
+                       (unsigned) cp, k ? "escaped" : "raw");
+            }
+        }
+    }
+}
+
+
+/*
+ * The string's closing quote, found from the end of the body: every tail
+ * of up to five bytes of white space, braces, quotes, backslashes and
+ * letters after a name, the answers are jansson's
+ */
+
+static void
+text_ends(const manta_body_opts_t *opts)
+{
+    int      taken;
+    char     body[64];
+    size_t   i, k, len, bad, n, total;
+
+    static const char  alphabet[] = " \n}\"a\\";
+    static const char  *const names[] = { "ab", "", "a\\u00e9", "a " };
+
+    bad = 0;
+    n = 0;
+    total = 0;
+
+    for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+        for (len = 0; len <= 5; len++) {
+            size_t  combos, c, m;
+
+            combos = 1;
+
+            for (i = 0; i < len; i++) {
+                combos *= sizeof(alphabet) - 1;
+            }
+
+            for (c = 0; c < combos; c++) {
+                m = (size_t) sprintf(body, "{\"name\":\"%s", names[k]);
+
+                for (i = 0, total = c; i < len; i++) {
+                    body[m++] = alphabet[total % (sizeof(alphabet) - 1)];
+                    total /= sizeof(alphabet) - 1;
+                }
+
+                if (!text_same(opts, body, m, &taken)) {
+                    if (bad++ == 0) {
+                        diag("\"%.*s\": the paths differ", (int) m, body);
+                    }
+                }
+
+                n += taken;
+            }
+        }
+    }
+
+    is_int(bad, 0, "text: every short tail, same answers");
+    ok(n > 100, "text: %zu of the tails taken", n);
+
+    ok(text_is(opts, S("{\"name\":\"abc\\\\\"}"), "text: \\\\ last"),
+       "text: an escaped backslash right before the closing quote taken");
+    ok(!text_is(opts, S("{\"name\":\"abc\\\"}"), "text: \\\" last"),
+       "text: the closing quote escaped left to the general path");
+    ok(!text_is(opts, S("{\"name\":\"a\",\"b\":\"}"), "text: other member"),
+       "text: a quote before the last left to the general path");
+    ok(text_is(opts, S("{\"name\":\"abc\" \t}\r\n "), "text: white space"),
+       "text: white space around the closing brace taken");
+    ok(!text_is(opts, S("{\"name\":\"}"), "text: no closing quote"),
+       "text: no closing quote left to the general path");
+}
+
+
+/*
+ * manta_body_check_text() against jansson, without a test line: 1 when
+ * it is not taken, or taken with jansson's answer, message and name
+ * (JSON-escaped); *taken is what manta_body_check_text() returned
+ */
+
+static int
+text_same(const manta_body_opts_t *opts, const char *data, size_t len,
+    int *taken)
+{
+    int              same;
+    char            *dst, *copy, *json_name, *esc, msg[MANTA_MESSAGE_MAX],
+                     json_msg[MANTA_MESSAGE_MAX];
+    size_t           name_len, json_len, esc_len;
+    manta_reason_t   rc, json_rc;
+
+    /* exactly len bytes each: ASan sees a byte read or written past them */
+
+    dst = malloc(len ? len : 1);
+    copy = malloc(len ? len : 1);
+    memcpy(copy, data, len);
+
+    *taken = manta_body_check_text(opts, copy, len, dst, len, &name_len, &rc,
+                                   msg, sizeof(msg));
+    free(copy);
+
+    if (!*taken) {
+        free(dst);
+        return 1;
+    }
+
+    json_rc = alloc_body_check_json(opts, data, len, &json_name, &json_len,
+                                    json_msg, sizeof(json_msg));
+
+    same = (rc == json_rc && strcmp(msg, json_msg) == 0);
+
+    if (same && rc == MANTA_OK) {
+        esc_len = manta_json_escape_len(json_name, json_len);
+        esc = malloc(esc_len + 1);
+        manta_json_escape(esc, json_name, json_len);
+
+        same = (name_len == esc_len && memcmp(dst, esc, esc_len) == 0);
+        free(esc);
+
+    } else if (same) {
+        same = (name_len == 0);
+    }
+
+    if (json_rc == MANTA_OK) {
+        free(json_name);
+    }
+
+    free(dst);
+
+    return same;
 }
