@@ -46,6 +46,14 @@
 /* the members of an object manta_error_plain() reads, at most */
 #define MANTA_ERROR_PLAIN_MEMBERS  16
 
+/*
+ * The longest run of bytes without '"' in the ErrorResponse's template
+ * ("errResponse"), and those of its code (':', the digits, then ',' or
+ * "}}"): manta_error_direct_holds()
+ */
+#define MANTA_ERROR_RUN           11
+#define MANTA_ERROR_CODE_RUN(d)   ((d) + 3)
+
 /* the tokens of a body the fast path reads, and a decoded string's room */
 #define MANTA_ERROR_TOKENS  64
 #define MANTA_ERROR_STACK   1024
@@ -69,19 +77,27 @@ static int manta_error_direct(const char *body, size_t len, int status,
 static inline const char *manta_error_direct_message(const char *body,
     const manta_jtok_t *tok, int v, int status, const manta_str_t *redact,
     size_t nredact, char *buf, size_t *len);
-static int manta_redact_any(const char *s, size_t len,
+static int manta_error_direct_holds(const char *out, size_t n,
+    int verbatim, size_t mlen, int status, int bot,
+    const manta_str_t *redact, const size_t *anchor, size_t nredact);
+static int manta_redact_any(const char *s, size_t len, size_t run,
     const manta_str_t *redact, const size_t *anchor, size_t nredact);
 static int manta_error_plain(const char *body, size_t len,
     manta_jtok_t *tok, int *v, manta_error_rc_t *rc);
 static inline int manta_error_plain_name(const char **pos, const char *last,
-    const char **keys, size_t *lens, size_t n);
+    const char *body, const char **keys, size_t *lens, size_t n,
+    uint64_t *seen);
 static inline const char *manta_error_plain_member(const char *p,
     const char *last, const char *body, size_t k, size_t *i,
     manta_jtok_t *tok);
-static int manta_error_plain_pass(const char *p, const char *last);
+static int manta_error_plain_pass(const char *p, const char *last,
+    const char *body);
 static const char *manta_error_plain_value(const char *p, const char *last);
 static inline const char *manta_error_plain_string(const char *p,
-    const char *last);
+    const char *last, const char *body);
+#if (defined __SSE2__ && defined __GNUC__)
+static inline unsigned int manta_error_plain_stops(const char *p);
+#endif
 static int manta_error_read(const char *body, size_t len,
     manta_jtok_t *tok, int pass, int clean, const char *bot_id,
     const manta_str_t *redact, size_t nredact, int *v, manta_error_rc_t *rc);
@@ -115,6 +131,8 @@ static const char *manta_redact_find(const char *s, size_t len,
 static size_t manta_redact_match(const char *s, size_t len,
     const manta_str_t *redact, size_t nredact);
 static size_t manta_int_format(char *buf, int n);
+static inline int manta_error_verbatim(const char *message, size_t len,
+    int plain);
 static size_t manta_error_write(char *dst, const char *message,
     size_t message_len, int plain, int code, const char *bot_id,
     size_t bot_id_len);
@@ -146,14 +164,20 @@ static const char  *manta_error_members[] = {
 
 #define manta_error_name(s)  { s, sizeof(s) - 1 }
 
+#define manta_error_top_names(name)                                          \
+    name("message") name("error") name("detail") name("title")               \
+    name("success") name("errResponse")
+
+#define manta_error_top_entry(s)  manta_error_name(s),
+
 static const manta_str_t  manta_error_top[MANTA_ERROR_TOP] = {
-    manta_error_name("message"),
-    manta_error_name("error"),
-    manta_error_name("detail"),
-    manta_error_name("title"),
-    manta_error_name("success"),
-    manta_error_name("errResponse")
+    manta_error_top_names(manta_error_top_entry)
 };
+
+/* bit n set: a name of manta_error_top is n bytes long */
+
+#define manta_error_top_bit(s)  | ((uint64_t) 1 << (sizeof(s) - 1))
+#define MANTA_ERROR_TOP_LENS    (0 manta_error_top_names(manta_error_top_bit))
 
 static const manta_str_t  manta_error_er[MANTA_ERROR_ER] = {
     manta_error_name("message"),
@@ -271,8 +295,7 @@ manta_error_write(char *dst, const char *message, size_t message_len,
 
     p = manta_cpylit(dst, MANTA_ERR_BODY_START);
 
-    if (plain == 2 || (plain && memchr(message, 0x7f, message_len) == NULL))
-    {
+    if (manta_error_verbatim(message, message_len, plain)) {
         p = manta_cpymem(p, message, message_len);
 
     } else {
@@ -320,6 +343,15 @@ manta_error_write(char *dst, const char *message, size_t message_len,
 }
 
 
+/* manta_error_write() copies the message as it is */
+
+static inline int
+manta_error_verbatim(const char *message, size_t len, int plain)
+{
+    return plain == 2 || (plain && memchr(message, 0x7f, len) == NULL);
+}
+
+
 /*
  * The common answers written straight into the caller's buffer, without
  * jansson or malloc(): what manta_error_make() would answer when the
@@ -334,9 +366,9 @@ manta_error_direct(const char *body, size_t len, int status,
     const size_t *anchor, size_t nredact, char *out, size_t *out_len,
     manta_error_rc_t *rc)
 {
-    int            r, v, plain;
+    int            r, v, plain, verbatim;
     char           buf[MANTA_ERROR_STACK];
-    size_t         n;
+    size_t         n, mlen;
     const char    *m;
     manta_jtok_t   tok[MANTA_ERROR_TOKENS];
 
@@ -346,7 +378,7 @@ manta_error_direct(const char *body, size_t len, int status,
     if (body != NULL && len != 0) {
 
         if (nredact != 0
-            && manta_redact_any(body, len, redact, anchor, nredact))
+            && manta_redact_any(body, len, len, redact, anchor, nredact))
         {
             return 0;
         }
@@ -383,11 +415,19 @@ manta_error_direct(const char *body, size_t len, int status,
         return 0;
     }
 
+    /* a message of the body's bytes, which hold no redacted value */
+
+    verbatim = (v >= 0 && m != buf && manta_error_verbatim(m, n, plain));
+    mlen = n;
+
     n = manta_error_write(out, m, n, m != buf ? plain : 0, status, bot_id,
                           bot_id_len);
     out[n] = '\0';
 
-    if (nredact != 0 && manta_redact_any(out, n, redact, anchor, nredact)) {
+    if (nredact != 0
+        && manta_error_direct_holds(out, n, verbatim, mlen, status,
+                                    bot_id != NULL, redact, anchor, nredact))
+    {
         manta_wipe(out, n);
         return 0;
     }
@@ -444,6 +484,54 @@ manta_error_direct_message(const char *body, const manta_jtok_t *tok, int v,
     *len = manta_utf8_cut(m, n, MANTA_ERROR_MESSAGE_MAX);
 
     return m;
+}
+
+
+/*
+ * 1 when out, manta_error_write()'s answer of n bytes for status (bot: with
+ * a botId), holds a redacted value.  verbatim: its message, mlen bytes,
+ * was copied from the body, which holds none.
+ *
+ * A redacted value without '"' lies within a run of out without '"': of
+ * the template, of the code, of the message or of the botId.  When the
+ * message's holds none, a value longer than all the others is not in out
+ * and is not searched for.
+ */
+
+static int
+manta_error_direct_holds(const char *out, size_t n, int verbatim,
+    size_t mlen, int status, int bot, const manta_str_t *redact,
+    const size_t *anchor, size_t nredact)
+{
+    char    buf[16];
+    size_t  run, d, rest;
+
+    if (!verbatim) {
+        return manta_redact_any(out, n, n, redact, anchor, nredact);
+    }
+
+    d = (status >= 100 && status <= 999) ? 3 : manta_int_format(buf, status);
+
+    run = MANTA_ERROR_CODE_RUN(d);
+
+    if (run < MANTA_ERROR_RUN) {
+        run = MANTA_ERROR_RUN;
+    }
+
+    if (bot) {
+        /* the botId as written: what follows the message less the rest */
+
+        rest = n - (sizeof(MANTA_ERR_BODY_START) - 1) - mlen
+               - (sizeof(MANTA_ERR_BODY_CODE) - 1) - d
+               - (sizeof(MANTA_ERR_BODY_BOT) - 1) - 1
+               - (sizeof(MANTA_ERR_BODY_END) - 1);
+
+        if (run < rest) {
+            run = rest;
+        }
+    }
+
+    return manta_redact_any(out, n, run, redact, anchor, nredact);
 }
 
 
@@ -596,6 +684,7 @@ manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
 {
     int          r;
     size_t       n, i, lens[MANTA_ERROR_PLAIN_MEMBERS];
+    uint64_t     seen;
     const char  *p, *last, *keys[MANTA_ERROR_PLAIN_MEMBERS];
 
     p = body;
@@ -610,7 +699,7 @@ manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
            == 0)
     {
         if (!manta_error_plain_pass(p + sizeof(MANTA_ERR_BODY_START) - 1,
-                                    last))
+                                    last, body))
         {
             return -1;
         }
@@ -624,6 +713,7 @@ manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
     *v = -1;
     tok[0].flags = 0;
     i = MANTA_ERROR_CANDIDATES;
+    seen = 0;
 
     p++;
 
@@ -633,7 +723,7 @@ manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
             return -1;
         }
 
-        r = manta_error_plain_name(&p, last, keys, lens, n);
+        r = manta_error_plain_name(&p, last, body, keys, lens, n, &seen);
         if (r < 0) {
             return -1;
         }
@@ -666,18 +756,20 @@ manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
 
 /*
  * A member's name, from its opening quote at *pos to its ':' (*pos then
- * after it), the n-th of the object (keys and lens: those before it):
- * its index in manta_error_top, MANTA_ERROR_TOP for another name; -1 for
- * a name the tokenizer must read: not a plain string, a duplicate (which
- * jansson rejects), "success" or "errResponse" (perhaps an
- * ErrorResponse)
+ * after it), the n-th of the object (keys and lens: those before it, bit
+ * k of *seen set for a length k, 63 for 63 or more): its index in
+ * manta_error_top, MANTA_ERROR_TOP for another name; -1 for a name the
+ * tokenizer must read: not a plain string, a duplicate (which jansson
+ * rejects), "success" or "errResponse" (perhaps an ErrorResponse)
  */
 
 static inline int
 manta_error_plain_name(const char **pos, const char *last,
-    const char **keys, size_t *lens, size_t n)
+    const char *body, const char **keys, size_t *lens, size_t n,
+    uint64_t *seen)
 {
     size_t       k, klen;
+    uint64_t     bit;
     const char  *e, *key;
 
     if (**pos != '"') {
@@ -686,23 +778,29 @@ manta_error_plain_name(const char **pos, const char *last,
 
     key = *pos + 1;
 
-    e = manta_error_plain_string(key, last);
+    e = manta_error_plain_string(key, last, body);
     if (e == NULL || last - e < 3 || e[1] != ':') {
         return -1;
     }
 
     klen = (size_t) (e - key);
+    bit = (uint64_t) 1 << (klen < 63 ? klen : 63);
 
-    for (k = 0; k < n; k++) {
+    /* a name as long as one before it only may be the same */
+
+    for (k = 0; k < n && (*seen & bit); k++) {
         if (lens[k] == klen && manta_error_same(keys[k], key, klen)) {
             return -1;
         }
     }
 
+    *seen |= bit;
     keys[n] = key;
     lens[n] = klen;
 
-    for (k = 0; k < MANTA_ERROR_TOP; k++) {
+    k = (MANTA_ERROR_TOP_LENS & bit) ? 0 : MANTA_ERROR_TOP;
+
+    for ( /* void */ ; k < MANTA_ERROR_TOP; k++) {
         if (manta_error_top[k].len == klen
             && manta_error_top[k].data[0] == key[0]
             && manta_error_same(manta_error_top[k].data, key, klen))
@@ -737,7 +835,7 @@ manta_error_plain_member(const char *p, const char *last, const char *body,
         return manta_error_plain_value(p, last);
     }
 
-    e = manta_error_plain_string(p + 1, last);
+    e = manta_error_plain_string(p + 1, last, body);
     if (e == NULL) {
         return NULL;
     }
@@ -758,11 +856,11 @@ manta_error_plain_member(const char *p, const char *last, const char *body,
  */
 
 static int
-manta_error_plain_pass(const char *p, const char *last)
+manta_error_plain_pass(const char *p, const char *last, const char *body)
 {
     size_t  n;
 
-    p = manta_error_plain_string(p, last);
+    p = manta_error_plain_string(p, last, body);
 
     if (p == NULL
         || (size_t) (last - p) < sizeof(MANTA_ERR_BODY_CODE) - 1
@@ -792,7 +890,8 @@ manta_error_plain_pass(const char *p, const char *last)
         return 0;
     }
 
-    p = manta_error_plain_string(p + sizeof(MANTA_ERR_BODY_BOT) - 1, last);
+    p = manta_error_plain_string(p + sizeof(MANTA_ERR_BODY_BOT) - 1, last,
+                                 body);
 
     return p != NULL && last - p == 3 && p[1] == '}' && p[2] == '}';
 }
@@ -847,26 +946,19 @@ manta_error_plain_value(const char *p, const char *last)
 /*
  * The closing quote of a string starting at p, before last, whose bytes
  * are printable ASCII but '"' and '\\', or NULL; sixteen bytes at once
- * where SSE2 allows (signed, a byte of 0x80 or more is below 0x20)
+ * where SSE2 allows (signed, a byte of 0x80 or more is below 0x20), the
+ * last ones read with the bytes of the body before them
  */
 
 static inline const char *
-manta_error_plain_string(const char *p, const char *last)
+manta_error_plain_string(const char *p, const char *last, const char *body)
 {
     unsigned char  c;
 #if (defined __SSE2__ && defined __GNUC__)
     unsigned int   m;
-    __m128i        x;
 
     while (last - p >= 16) {
-        x = _mm_loadu_si128((const __m128i *) p);
-
-        m = (unsigned int) _mm_movemask_epi8(
-                _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-                                 _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-                    _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
-                                 _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)))));
+        m = manta_error_plain_stops(p);
 
         if (m != 0) {
             p += __builtin_ctz(m);
@@ -875,6 +967,21 @@ manta_error_plain_string(const char *p, const char *last)
 
         p += 16;
     }
+
+    if (last - body >= 16) {
+        /* the bytes from p to last are the block's last ones */
+
+        m = manta_error_plain_stops(last - 16) >> (16 - (last - p));
+
+        if (m != 0) {
+            p += __builtin_ctz(m);
+            return (*p == '"') ? p : NULL;
+        }
+
+        return NULL;
+    }
+#else
+    (void) body;
 #endif
 
     for ( /* void */ ; p < last; p++) {
@@ -891,6 +998,28 @@ manta_error_plain_string(const char *p, const char *last)
 
     return NULL;
 }
+
+
+#if (defined __SSE2__ && defined __GNUC__)
+
+/* a bit for each of the 16 bytes at p that ends a plain string */
+
+static inline unsigned int
+manta_error_plain_stops(const char *p)
+{
+    __m128i  x;
+
+    x = _mm_loadu_si128((const __m128i *) p);
+
+    return (unsigned int) _mm_movemask_epi8(
+               _mm_or_si128(
+                   _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                   _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                                _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)))));
+}
+
+#endif
 
 
 /*
@@ -1618,20 +1747,28 @@ manta_redact_find(const char *s, size_t len, const manta_str_t *redact,
 
 /*
  * 1 when s holds a redacted value (manta_redact_find() is not NULL), each
- * searched for its byte anchor[i] first (anchor may be NULL)
+ * searched for its byte anchor[i] first (anchor may be NULL).  run: no
+ * run of s without '"' is longer (len: s may be anything), so that a value
+ * longer and without '"' is not searched for.
  */
 
 static int
-manta_redact_any(const char *s, size_t len, const manta_str_t *redact,
-    const size_t *anchor, size_t nredact)
+manta_redact_any(const char *s, size_t len, size_t run,
+    const manta_str_t *redact, const size_t *anchor, size_t nredact)
 {
     size_t  i;
 
     for (i = 0; i < nredact; i++) {
-        if (redact[i].len != 0
-            && manta_find_at(s, len, redact[i].data, redact[i].len,
-                             anchor ? anchor[i] : 0)
-               != NULL)
+        if (redact[i].len == 0 || redact[i].len > len
+            || (redact[i].len > run
+                && memchr(redact[i].data, '"', redact[i].len) == NULL))
+        {
+            continue;
+        }
+
+        if (manta_find_at(s, len, redact[i].data, redact[i].len,
+                          anchor ? anchor[i] : 0)
+            != NULL)
         {
             return 1;
         }

@@ -31,6 +31,10 @@
 
 #define NCREDS    (sizeof(creds) / sizeof(creds[0]))
 
+/* a member name of 63 bytes */
+#define N63                                                                  \
+    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk"
+
 #define ER(m, c, b)                                                          \
     "{\"success\":false,\"errResponse\":{\"message\":\"" m "\",\"code\":"    \
     c ",\"botId\":\"" b "\"}}"
@@ -346,6 +350,9 @@ static const rewrite_case_t  near_cases[] = {
 
 static void test_error_cases(void);
 static void test_error_direct(void);
+static void test_error_runs(void);
+static void test_error_runs_case(const manta_str_t *value, const char *body,
+    int status, const char *bot_id, int held, const char *test);
 static void test_error_plain(void);
 static void same_as_jansson(const char *body, size_t len, int status,
     const char *bot_id, const char *test);
@@ -364,6 +371,7 @@ test_error(void)
 {
     test_error_cases();
     test_error_direct();
+    test_error_runs();
     test_error_plain();
 
     diag("manta_error.c: the same cases with every body parsed by jansson");
@@ -427,6 +435,24 @@ test_error_plain(void)
         "{\"message\":1,\"error\":true,\"detail\":null,\"title\":\"t\"}",
         "{\"message\":\"m\",\"message\":\"n\"}",
         "{\"a\":1,\"b\":2,\"a\":3,\"detail\":\"d\"}",
+        /* names of one length, a duplicate after others of its length */
+        "{\"ab\":1,\"cd\":2,\"ef\":3,\"cd\":4,\"detail\":\"d\"}",
+        "{\"ab\":1,\"cd\":2,\"ef\":3,\"gh\":4,\"detail\":\"d\"}",
+        "{\"status\":1,\"detail\":\"d\",\"detail\":\"e\"}",
+        "{\"status\":1,\"title\":\"t\",\"stat\":2,\"titles\":\"u\"}",
+        /* names of 63 bytes or more, which share a bit */
+        "{\"" N63 "\":1,\"" N63 "x\":2,\"" N63 "xy\":3,\"detail\":\"d\"}",
+        "{\"" N63 "xy\":1,\"" N63 "x\":2,\"" N63 "xy\":3,"
+            "\"detail\":\"d\"}",
+        "{\"" N63 "\":1,\"" N63 "\":2}",
+        /* a stop byte in the last bytes, read with those before them */
+        "{\"detail\":\"a tag with this name exists\",\"x\":\"abc\\\"\"}",
+        "{\"detail\":\"a tag with this name exists\",\"x\":\"a\x01\"}",
+        "{\"detail\":\"a tag with this name exists\",\"x\":\"a\x7f\"}",
+        "{\"detail\":\"a tag with this name exists\",\"x\":\"a" E2 "\"}",
+        "{\"detail\":\"a tag with this name exists\",\"xyzw\":\"\"}",
+        "{\"detail\":\"a tag with this name exists\",\"x\":\"",
+        "{\"title\":\"Conflict\",\"de\x01ail\":\"a tag with this name exists\"}",
         "{\"detail\":\"d\",\"success\":false}",
         "{\"detail\":\"d\",\"errResponse\":{\"message\":\"m\"}}",
         "{\"detail\":\"d\",\"errResponse\":\"e\"}",
@@ -685,6 +711,116 @@ test_error_direct(void)
     }
 
     is_int(bad, 0, "direct: no reason phrase of 400 to 599 needs escaping");
+}
+
+
+/*
+ * The answer written straight into the caller's buffer is searched only
+ * for the redacted values that its runs without '"' other than the
+ * body's message can hold: values that span the message and the template,
+ * or lie in the botId, the code, the reason phrase or the template, make
+ * the same answer as jansson's, which searches the whole answer.
+ */
+
+static void
+test_error_runs(void)
+{
+    static const char  problem[] =
+        "{\"title\":\"Conflict\",\"status\":409,"
+        "\"detail\":\"a tag with this name exists\"}";
+
+    static const manta_str_t  values[] = {
+        { S("bot-with-a-long-secret") },        /* the botId */
+        { S("exists\",\"code\":409,\"botId\":\"b") },  /* spans */
+        { S("\",\"code\":409,\"botId\":\"bot-1\"}}") },
+        { S("{\"success\":false,\"errResponse\":{\"message\":\"a") },
+        { S("errResponse") },                   /* the longest run */
+        { S("success") },
+        { S(":2147483647,") },                  /* the code, 10 digits */
+        { S(":2147483647}}") },
+        { S("Internal Server Error") },         /* the reason phrase */
+        { S("long-secret-not-anywhere") },
+        { S("with this name") },                /* the message */
+        { S("-with-a-long-") }                  /* in the botId */
+    };
+
+    /* held: the answer holds the value whatever is done */
+
+    test_error_runs_case(&values[0], problem, 409,
+                         "bot-with-a-long-secret", 1, "the botId");
+    test_error_runs_case(&values[1], problem, 409, "bot-1", 0,
+                         "message and template");
+    test_error_runs_case(&values[1], problem, 409, NULL, 0,
+                         "message and template, no botId");
+    test_error_runs_case(&values[2], problem, 409, "bot-1", 1,
+                         "template and botId");
+    test_error_runs_case(&values[3], problem, 409, "bot-1", 0,
+                         "template and message");
+    test_error_runs_case(&values[4], problem, 409, "bot-1", 1,
+                         "the template's longest run");
+    test_error_runs_case(&values[5], problem, 409, NULL, 1,
+                         "a run of the template");
+    test_error_runs_case(&values[6], problem, 2147483647, "bot-1", 1,
+                         "the code");
+    test_error_runs_case(&values[7], problem, 2147483647, NULL, 1,
+                         "the code, no botId");
+    test_error_runs_case(&values[8], "{\"status\":500}", 500, "bot-1", 1,
+                         "the reason phrase");
+    test_error_runs_case(&values[9], problem, 409, "bot-1", 0,
+                         "nowhere");
+    test_error_runs_case(&values[10], problem, 409, "bot-1", 0,
+                         "the message");
+    test_error_runs_case(&values[11], problem, 409,
+                         "bot-with-a-long-secret", 1, "within the botId");
+    test_error_runs_case(&values[11], problem, 409,
+                         "bot\"with-a-long-secret", 0,
+                         "within the botId, escaped");
+}
+
+
+/*
+ * value redacted from body: the answer as jansson's (with and without
+ * anchors), each written into a buffer large enough for any (a fast answer
+ * longer than jansson's must not be hidden by a buffer of jansson's size),
+ * and holding the value only when held
+ */
+
+static void
+test_error_runs_case(const manta_str_t *value, const char *body, int status,
+    const char *bot_id, int held, const char *test)
+{
+    char              out[3][2048];
+    size_t            len[3], anchor, bot_id_len;
+    manta_error_rc_t  rc[3];
+
+    bot_id_len = bot_id ? strlen(bot_id) : 0;
+    anchor = manta_anchor(value->data, value->len);
+
+    len[0] = sizeof(out[0]);
+    rc[0] = manta_error_rewrite(body, strlen(body), status, bot_id,
+                                bot_id_len, value, 1, out[0], &len[0]);
+
+    len[1] = sizeof(out[1]);
+    rc[1] = manta_error_rewrite_at(body, strlen(body), status, bot_id,
+                                   bot_id_len, value, &anchor, 1, out[1],
+                                   &len[1]);
+
+    manta_error_fast = 0;
+    len[2] = sizeof(out[2]);
+    rc[2] = manta_error_rewrite(body, strlen(body), status, bot_id,
+                                bot_id_len, value, 1, out[2], &len[2]);
+    manta_error_fast = 1;
+
+    ok(rc[0] == MANTA_ERROR_REWRITTEN && rc[0] == rc[2] && rc[1] == rc[2]
+       && len[0] == len[2] && len[1] == len[2]
+       && memcmp(out[0], out[2], len[2]) == 0
+       && memcmp(out[1], out[2], len[2]) == 0,
+       "runs: %s: the answer is jansson's", test);
+
+    ok((manta_find(out[2], len[2], value->data, value->len) != NULL)
+       == held,
+       "runs: %s: the value is %s the answer", test,
+       held ? "still in" : "not in");
 }
 
 
