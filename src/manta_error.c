@@ -74,6 +74,10 @@ static int manta_error_direct(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     const size_t *anchor, size_t nredact, char *out, size_t *out_len,
     manta_error_rc_t *rc);
+static int manta_error_direct_read(const char *body, size_t len,
+    manta_jtok_t *tok, int *v, int *plain, const char *bot_id,
+    const manta_str_t *redact, const size_t *anchor, size_t nredact,
+    manta_error_rc_t *rc);
 static inline const char *manta_error_direct_message(const char *body,
     const manta_jtok_t *tok, int v, int status, const manta_str_t *redact,
     size_t nredact, char *buf, size_t *len);
@@ -355,9 +359,10 @@ manta_error_verbatim(const char *message, size_t len, int plain)
 /*
  * The common answers written straight into the caller's buffer, without
  * jansson or malloc(): what manta_error_make() would answer when the
- * tokenizer is sure of the body, no redacted value is in its bytes (nor in
- * its message, decoded) and the result fits.  0 when any of that is not
- * so: manta_error_make() then answers.  Otherwise 1 and *rc.
+ * tokenizer is sure of the body, no redacted value is in the bytes the
+ * answer takes from it (manta_error_direct_read()), nor in its message,
+ * decoded, nor in the answer, and the result fits.  0 when any of that is
+ * not so: manta_error_make() then answers.  Otherwise 1 and *rc.
  */
 
 static int
@@ -376,25 +381,8 @@ manta_error_direct(const char *body, size_t len, int status,
     plain = 1;
 
     if (body != NULL && len != 0) {
-
-        if (nredact != 0
-            && manta_redact_any(body, len, len, redact, anchor, nredact))
-        {
-            return 0;
-        }
-
-        r = manta_error_plain(body, len, tok, &v, rc);
-
-        if (r == 0 && v >= 0) {
-            /* a message of printable ASCII: copied as it is */
-            plain = 2;
-        }
-
-        if (r < 0) {
-            r = manta_error_read(body, len, tok, 1, 1, bot_id, redact,
-                                 nredact, &v, rc);
-        }
-
+        r = manta_error_direct_read(body, len, tok, &v, &plain, bot_id,
+                                    redact, anchor, nredact, rc);
         if (r != 0) {
             return r > 0;
         }
@@ -415,7 +403,7 @@ manta_error_direct(const char *body, size_t len, int status,
         return 0;
     }
 
-    /* a message of the body's bytes, which hold no redacted value */
+    /* a message of the body's bytes, searched with them or alone */
 
     verbatim = (v >= 0 && m != buf && manta_error_verbatim(m, n, plain));
     mlen = n;
@@ -436,6 +424,55 @@ manta_error_direct(const char *body, size_t len, int status,
     *rc = MANTA_ERROR_REWRITTEN;
 
     return 1;
+}
+
+
+/*
+ * manta_error_direct()'s reading of the body: -1 when the answer is not
+ * given here (the tokenizer is unsure, or the bytes the answer would take
+ * from the body hold a redacted value), 1 with *rc for a body passed, else
+ * 0 and *v the token of the message (-1: the reason phrase), *plain 2 for
+ * one of printable ASCII, copied as it is.  Of an object
+ * manta_error_plain() reads, the answer takes only the message: its string
+ * is searched whole (before it is cut, as manta_error_make() redacts it
+ * before cutting); any other body is searched whole.
+ */
+
+static int
+manta_error_direct_read(const char *body, size_t len, manta_jtok_t *tok,
+    int *v, int *plain, const char *bot_id, const manta_str_t *redact,
+    const size_t *anchor, size_t nredact, manta_error_rc_t *rc)
+{
+    int  r;
+
+    r = manta_error_plain(body, len, tok, v, rc);
+
+    if (r == 0) {
+        if (*v < 0) {
+            return 0;
+        }
+
+        *plain = 2;
+
+        return (nredact != 0
+                && manta_redact_any(body + tok[0].start,
+                                    tok[0].end - tok[0].start, len, redact,
+                                    anchor, nredact))
+               ? -1 : 0;
+    }
+
+    if (nredact != 0
+        && manta_redact_any(body, len, len, redact, anchor, nredact))
+    {
+        return -1;
+    }
+
+    if (r < 0) {
+        r = manta_error_read(body, len, tok, 1, 1, bot_id, redact, nredact,
+                             v, rc);
+    }
+
+    return r;
 }
 
 
@@ -490,7 +527,8 @@ manta_error_direct_message(const char *body, const manta_jtok_t *tok, int v,
 /*
  * 1 when out, manta_error_write()'s answer of n bytes for status (bot: with
  * a botId), holds a redacted value.  verbatim: its message, mlen bytes,
- * was copied from the body, which holds none.
+ * was copied from the body's bytes searched already (the whole body or
+ * the message's string), which hold none.
  *
  * A redacted value without '"' lies within a run of out without '"': of
  * the template, of the code, of the message or of the botId.  When the

@@ -775,6 +775,40 @@ test_error_runs(void)
     test_error_runs_case(&values[11], problem, 409,
                          "bot\"with-a-long-secret", 0,
                          "within the botId, escaped");
+
+    /*
+     * of an object read in one pass, only the message's string is searched:
+     * a value elsewhere in the body is not in the answer; one in the
+     * message past the cut is redacted before the cut, as jansson's
+     */
+
+    test_error_runs_case(&values[9],
+                         "{\"title\":\"long-secret-not-anywhere\","
+                         "\"x\":\"long-secret-not-anywhere\","
+                         "\"detail\":\"a tag\"}", 409, "bot-1", 0,
+                         "a value in other members");
+    test_error_runs_case(&values[9],
+                         "{\"long-secret-not-anywhere\":1,"
+                         "\"detail\":\"a tag\",\"y\":2}", 409, "bot-1", 0,
+                         "a value as a member name");
+    test_error_runs_case(&values[9],
+                         "{\"detail\":\"a tag long-secret-not-anywhere\"}",
+                         409, NULL, 0, "a value in the message");
+
+    {
+        char    body[700];
+        size_t  cut;
+
+        for (cut = 490; cut < 515; cut += 3) {
+            memcpy(body, "{\"detail\":\"", 11);
+            memset(body + 11, 'x', cut);
+            memcpy(body + 11 + cut, values[9].data, values[9].len);
+            memcpy(body + 11 + cut + values[9].len, "yy\"}", 5);
+
+            test_error_runs_case(&values[9], body, 409, "bot-1", 0,
+                                 "a value in the message across its cut");
+        }
+    }
 }
 
 

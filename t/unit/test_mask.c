@@ -38,6 +38,8 @@ static size_t run(const manta_str_t *pat, size_t npat, const char *body,
     size_t *found);
 static void reference(const manta_str_t *pat, size_t npat, const char *body,
     size_t len, char *out);
+static const void *naive_find(const char *hay, size_t hlen,
+    const char *needle, size_t nlen);
 static void test_mask_set(void);
 static void test_mask_set_edges(void);
 static void test_mask_set_streams(void);
@@ -82,6 +84,23 @@ static const mask_case_t  cases[] = {
     { "TOKEN-42", { 0 }, "********", "exactly the token" },
     { "-", { 0 }, "-", "one byte" },
 };
+
+
+/* the first occurrence, compared at every place */
+
+static const void *
+naive_find(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    size_t  i;
+
+    for (i = 0; nlen != 0 && i + nlen <= hlen; i++) {
+        if (memcmp(hay + i, needle, nlen) == 0) {
+            return hay + i;
+        }
+    }
+
+    return NULL;
+}
 
 
 void
@@ -220,6 +239,70 @@ test_mask(void)
 
         is_int((int) manta_anchor(S("eyJhbGciOi")), 2,
                "anchor: the J of a JWT's eyJ, not its e");
+    }
+
+    /*
+     * every search against the naive one, by every byte of the needle: hays
+     * of every length to 300 (the sixteen places at once of
+     * manta_find_pairs(), their last block overlapping, and the longer hays
+     * of memmem()), each in a buffer of its own length (read no further
+     * under ASan)
+     */
+
+    {
+        char          *hay, needle[40];
+        size_t         hlen, nlen, anchor, k, bad, tries;
+        unsigned       seed3;
+        const char    *alpha;
+        const void    *want, *got;
+
+        seed3 = 7;
+        bad = 0;
+        tries = 0;
+
+        for (hlen = 0; hlen <= 300; hlen++) {
+            hay = malloc(hlen ? hlen : 1);
+
+            for (i = 0; i < 40; i++) {
+                seed3 = seed3 * 1103515245 + 12345;
+                nlen = 1 + (seed3 >> 16) % (i < 20 ? 4 : sizeof(needle));
+                alpha = (i % 3 == 0) ? "ab" : (i % 3 == 1) ? "abcJ"
+                                                           : "a\x80\xff\"";
+
+                for (k = 0; k < hlen; k++) {
+                    seed3 = seed3 * 1103515245 + 12345;
+                    hay[k] = alpha[(seed3 >> 16) % strlen(alpha)];
+                }
+
+                for (k = 0; k < nlen; k++) {
+                    seed3 = seed3 * 1103515245 + 12345;
+                    needle[k] = alpha[(seed3 >> 16) % strlen(alpha)];
+                }
+
+                if (hlen >= nlen && i % 2) {
+                    /* one occurrence at least, perhaps the very last */
+                    seed3 = seed3 * 1103515245 + 12345;
+                    k = (i % 4 == 1) ? hlen - nlen
+                                     : (seed3 >> 16) % (hlen - nlen + 1);
+                    memcpy(hay + k, needle, nlen);
+                }
+
+                want = naive_find(hay, hlen, needle, nlen);
+
+                for (anchor = 0; anchor < nlen; anchor++) {
+                    got = manta_find_at(hay, hlen, needle, nlen, anchor);
+                    bad += (got != want);
+                    tries++;
+                }
+
+                bad += (manta_find(hay, hlen, needle, nlen) != want);
+            }
+
+            free(hay);
+        }
+
+        ok(bad == 0, "find: as the naive search, on %d searches of hays "
+           "of 0 to 300 bytes by every byte of the needle", (int) tries);
     }
 
     /* the search by the rarest byte at the edges of the hay */
