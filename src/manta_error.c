@@ -91,6 +91,7 @@ static int manta_error_plain(const char *body, size_t len,
 static inline int manta_error_plain_name(const char **pos, const char *last,
     const char *body, const char **keys, size_t *lens, size_t n,
     uint64_t *seen);
+static inline size_t manta_error_top_index(const char *key, size_t klen);
 static inline const char *manta_error_plain_member(const char *p,
     const char *last, const char *body, size_t k, size_t *i,
     manta_jtok_t *tok);
@@ -168,20 +169,16 @@ static const char  *manta_error_members[] = {
 
 #define manta_error_name(s)  { s, sizeof(s) - 1 }
 
-#define manta_error_top_names(name)                                          \
-    name("message") name("error") name("detail") name("title")               \
-    name("success") name("errResponse")
-
-#define manta_error_top_entry(s)  manta_error_name(s),
+/* manta_error_top_index() finds them by their length and first byte */
 
 static const manta_str_t  manta_error_top[MANTA_ERROR_TOP] = {
-    manta_error_top_names(manta_error_top_entry)
+    manta_error_name("message"),
+    manta_error_name("error"),
+    manta_error_name("detail"),
+    manta_error_name("title"),
+    manta_error_name("success"),
+    manta_error_name("errResponse")
 };
-
-/* bit n set: a name of manta_error_top is n bytes long */
-
-#define manta_error_top_bit(s)  | ((uint64_t) 1 << (sizeof(s) - 1))
-#define MANTA_ERROR_TOP_LENS    (0 manta_error_top_names(manta_error_top_bit))
 
 static const manta_str_t  manta_error_er[MANTA_ERROR_ER] = {
     manta_error_name("message"),
@@ -836,16 +833,7 @@ manta_error_plain_name(const char **pos, const char *last,
     keys[n] = key;
     lens[n] = klen;
 
-    k = (MANTA_ERROR_TOP_LENS & bit) ? 0 : MANTA_ERROR_TOP;
-
-    for ( /* void */ ; k < MANTA_ERROR_TOP; k++) {
-        if (manta_error_top[k].len == klen
-            && manta_error_top[k].data[0] == key[0]
-            && manta_error_same(manta_error_top[k].data, key, klen))
-        {
-            break;
-        }
-    }
+    k = manta_error_top_index(key, klen);
 
     if (k >= MANTA_ERROR_CANDIDATES && k < MANTA_ERROR_TOP) {
         return -1;
@@ -854,6 +842,40 @@ manta_error_plain_name(const char **pos, const char *last,
     *pos = e + 2;
 
     return (int) k;
+}
+
+
+/* the index in manta_error_top of a name, MANTA_ERROR_TOP for another */
+
+static inline size_t
+manta_error_top_index(const char *key, size_t klen)
+{
+    size_t  k;
+
+    switch (klen) {
+
+    case 5:
+        k = (key[0] == 'e') ? 1 : 3;        /* "error", "title" */
+        break;
+
+    case 6:
+        k = 2;                              /* "detail" */
+        break;
+
+    case 7:
+        k = (key[0] == 'm') ? 0 : 4;        /* "message", "success" */
+        break;
+
+    case 11:
+        k = 5;                              /* "errResponse" */
+        break;
+
+    default:
+        return MANTA_ERROR_TOP;
+    }
+
+    return manta_error_same(manta_error_top[k].data, key, klen)
+           ? k : MANTA_ERROR_TOP;
 }
 
 

@@ -478,7 +478,9 @@ manta_mask_find(const manta_pats_t *ps, size_t k, const unsigned char *s,
             return NULL;
         }
 
-        if (memcmp(h - a, p, n) == 0) {
+        /* the last byte first, as manta_find() does */
+
+        if (h[n - 1 - a] == p[n - 1] && memcmp(h - a, p, n) == 0) {
             return h - a;
         }
 
