@@ -82,9 +82,10 @@ static inline const char *manta_error_direct_message(const char *body,
     const manta_jtok_t *tok, int v, int status, const manta_str_t *redact,
     size_t nredact, char *buf, size_t *len);
 static int manta_error_direct_holds(const char *out, size_t n,
-    int verbatim, size_t mlen, int status, int bot,
-    const manta_str_t *redact, const size_t *anchor, size_t nredact);
-static int manta_redact_any(const char *s, size_t len, size_t run,
+    int verbatim, size_t mlen, int status, int bot, const char *msg,
+    size_t msg_len, const manta_str_t *redact, const size_t *anchor,
+    size_t nredact);
+static int manta_redact_any(const char *s, size_t len,
     const manta_str_t *redact, const size_t *anchor, size_t nredact);
 static int manta_error_plain(const char *body, size_t len,
     manta_jtok_t *tok, int *v, manta_error_rc_t *rc);
@@ -411,7 +412,11 @@ manta_error_direct(const char *body, size_t len, int status,
 
     if (nredact != 0
         && manta_error_direct_holds(out, n, verbatim, mlen, status,
-                                    bot_id != NULL, redact, anchor, nredact))
+                                    bot_id != NULL,
+                                    plain == 2 ? body + tok[0].start : NULL,
+                                    plain == 2 ? tok[0].end - tok[0].start
+                                               : 0,
+                                    redact, anchor, nredact))
     {
         manta_wipe(out, n);
         return 0;
@@ -430,9 +435,9 @@ manta_error_direct(const char *body, size_t len, int status,
  * from the body hold a redacted value), 1 with *rc for a body passed, else
  * 0 and *v the token of the message (-1: the reason phrase), *plain 2 for
  * one of printable ASCII, copied as it is.  Of an object
- * manta_error_plain() reads, the answer takes only the message: its string
- * is searched whole (before it is cut, as manta_error_make() redacts it
- * before cutting); any other body is searched whole.
+ * manta_error_plain() reads, the answer takes only the message, whose
+ * string manta_error_direct_holds() searches; any other body is searched
+ * whole here.
  */
 
 static int
@@ -449,17 +454,15 @@ manta_error_direct_read(const char *body, size_t len, manta_jtok_t *tok,
             return 0;
         }
 
+        /* its message's string is searched with the answer */
+
         *plain = 2;
 
-        return (nredact != 0
-                && manta_redact_any(body + tok[0].start,
-                                    tok[0].end - tok[0].start, len, redact,
-                                    anchor, nredact))
-               ? -1 : 0;
+        return 0;
     }
 
     if (nredact != 0
-        && manta_redact_any(body, len, len, redact, anchor, nredact))
+        && manta_redact_any(body, len, redact, anchor, nredact))
     {
         return -1;
     }
@@ -523,26 +526,29 @@ manta_error_direct_message(const char *body, const manta_jtok_t *tok, int v,
 
 /*
  * 1 when out, manta_error_write()'s answer of n bytes for status (bot: with
- * a botId), holds a redacted value.  verbatim: its message, mlen bytes,
- * was copied from the body's bytes searched already (the whole body or
- * the message's string), which hold none.
+ * a botId), or the message's string msg (when not NULL: the body's, cut
+ * to become out's message), holds a redacted value.  verbatim: out's
+ * message, mlen bytes, was copied from msg or from a body searched
+ * already (it is then msg's only when msg is not NULL).
  *
- * A redacted value without '"' lies within a run of out without '"': of
- * the template, of the code, of the message or of the botId.  When the
- * message's holds none, a value longer than all the others is not in out
- * and is not searched for.
+ * msg is searched whole: manta_error_make() redacts it before cutting.  A
+ * redacted value without '"' lies within a run of out without '"': of
+ * the template, of the code, of the message or of the botId.  The
+ * message's holding none, a value longer than all the others is not in
+ * out and is not searched for there.
  */
 
 static int
 manta_error_direct_holds(const char *out, size_t n, int verbatim,
-    size_t mlen, int status, int bot, const manta_str_t *redact,
-    const size_t *anchor, size_t nredact)
+    size_t mlen, int status, int bot, const char *msg, size_t msg_len,
+    const manta_str_t *redact, const size_t *anchor, size_t nredact)
 {
-    char    buf[16];
-    size_t  run, d, rest;
+    char         buf[16];
+    size_t       i, len, run, d, rest, a;
+    const char  *r;
 
     if (!verbatim) {
-        return manta_redact_any(out, n, n, redact, anchor, nredact);
+        return manta_redact_any(out, n, redact, anchor, nredact);
     }
 
     d = (status >= 100 && status <= 999) ? 3 : manta_int_format(buf, status);
@@ -566,7 +572,29 @@ manta_error_direct_holds(const char *out, size_t n, int verbatim,
         }
     }
 
-    return manta_redact_any(out, n, run, redact, anchor, nredact);
+    for (i = 0; i < nredact; i++) {
+        r = redact[i].data;
+        len = redact[i].len;
+        a = anchor ? anchor[i] : 0;
+
+        if (len == 0) {
+            continue;
+        }
+
+        if (msg != NULL && len <= msg_len
+            && manta_find_at(msg, msg_len, r, len, a) != NULL)
+        {
+            return 1;
+        }
+
+        if (len <= n && (len <= run || memchr(r, '"', len) != NULL)
+            && manta_find_at(out, n, r, len, a) != NULL)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -1807,28 +1835,20 @@ manta_redact_find(const char *s, size_t len, const manta_str_t *redact,
 
 /*
  * 1 when s holds a redacted value (manta_redact_find() is not NULL), each
- * searched for its byte anchor[i] first (anchor may be NULL).  run: no
- * run of s without '"' is longer (len: s may be anything), so that a value
- * longer and without '"' is not searched for.
+ * searched for its byte anchor[i] first (anchor may be NULL)
  */
 
 static int
-manta_redact_any(const char *s, size_t len, size_t run,
-    const manta_str_t *redact, const size_t *anchor, size_t nredact)
+manta_redact_any(const char *s, size_t len, const manta_str_t *redact,
+    const size_t *anchor, size_t nredact)
 {
     size_t  i;
 
     for (i = 0; i < nredact; i++) {
-        if (redact[i].len == 0 || redact[i].len > len
-            || (redact[i].len > run
-                && memchr(redact[i].data, '"', redact[i].len) == NULL))
-        {
-            continue;
-        }
-
-        if (manta_find_at(s, len, redact[i].data, redact[i].len,
-                          anchor ? anchor[i] : 0)
-            != NULL)
+        if (redact[i].len != 0
+            && manta_find_at(s, len, redact[i].data, redact[i].len,
+                             anchor ? anchor[i] : 0)
+               != NULL)
         {
             return 1;
         }

@@ -452,7 +452,8 @@ test_error_plain(void)
         "{\"detail\":\"a tag with this name exists\",\"x\":\"a" E2 "\"}",
         "{\"detail\":\"a tag with this name exists\",\"xyzw\":\"\"}",
         "{\"detail\":\"a tag with this name exists\",\"x\":\"",
-        "{\"title\":\"Conflict\",\"de\x01ail\":\"a tag with this name exists\"}",
+        "{\"title\":\"Conflict\","
+            "\"de\x01ail\":\"a tag with this name exists\"}",
         "{\"detail\":\"d\",\"success\":false}",
         "{\"detail\":\"d\",\"errResponse\":{\"message\":\"m\"}}",
         "{\"detail\":\"d\",\"errResponse\":\"e\"}",
