@@ -478,7 +478,7 @@ manta_mask_find(const manta_pats_t *ps, size_t k, const unsigned char *s,
             return NULL;
         }
 
-        /* the last byte first, as manta_find() does */
+        /* the pattern's last byte first: most places fail there */
 
         if (h[n - 1 - a] == p[n - 1] && memcmp(h - a, p, n) == 0) {
             return h - a;
