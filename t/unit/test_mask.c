@@ -38,8 +38,6 @@ static size_t run(const manta_str_t *pat, size_t npat, const char *body,
     size_t *found);
 static void reference(const manta_str_t *pat, size_t npat, const char *body,
     size_t len, char *out);
-static const void *naive_find(const char *hay, size_t hlen,
-    const char *needle, size_t nlen);
 static void test_mask_set(void);
 static void test_mask_set_edges(void);
 static void test_mask_set_streams(void);
@@ -47,6 +45,8 @@ static void test_mask_cred_pats(void);
 static size_t run_set(const manta_pats_t *ps, const char *body, size_t len,
     const size_t *cuts, int mode, char *out, size_t *bad);
 static unsigned next_rand(unsigned *seed);
+static const void *naive_find(const char *hay, size_t hlen,
+    const char *needle, size_t nlen);
 
 
 static const size_t  none[8];
@@ -84,23 +84,6 @@ static const mask_case_t  cases[] = {
     { "TOKEN-42", { 0 }, "********", "exactly the token" },
     { "-", { 0 }, "-", "one byte" },
 };
-
-
-/* the first occurrence, compared at every place */
-
-static const void *
-naive_find(const char *hay, size_t hlen, const char *needle, size_t nlen)
-{
-    size_t  i;
-
-    for (i = 0; nlen != 0 && i + nlen <= hlen; i++) {
-        if (memcmp(hay + i, needle, nlen) == 0) {
-            return hay + i;
-        }
-    }
-
-    return NULL;
-}
 
 
 void
@@ -243,9 +226,9 @@ test_mask(void)
 
     /*
      * every search against the naive one, by every byte of the needle: hays
-     * of every length to 300 (the sixteen places at once of
-     * manta_find_pairs(), their last block overlapping, and the longer hays
-     * of memmem()), each in a buffer of its own length (read no further
+     * of every length to 300 (searched with memchr() and a look at the
+     * needle's last byte, the longer ones with memmem()), needles at the
+     * very end, each hay in a buffer of its own length (read no further
      * under ASan)
      */
 
@@ -957,4 +940,21 @@ reference(const manta_str_t *pat, size_t npat, const char *body, size_t len,
             }
         }
     }
+}
+
+
+/* the first occurrence, compared at every place */
+
+static const void *
+naive_find(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    size_t  i;
+
+    for (i = 0; nlen != 0 && i + nlen <= hlen; i++) {
+        if (memcmp(hay + i, needle, nlen) == 0) {
+            return hay + i;
+        }
+    }
+
+    return NULL;
 }
