@@ -110,7 +110,8 @@ static int manta_error_read(const char *body, size_t len,
 static void manta_error_fast_members(const char *body,
     const manta_jtok_t *tok, int obj, const manta_str_t *names, size_t n,
     int *idx);
-static int manta_error_same(const char *a, const char *b, size_t len);
+static inline int manta_error_same(const char *a, const char *b,
+    size_t len);
 static int manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
     size_t count, const int *top, const char *bot_id,
     const manta_str_t *redact, size_t nredact, int body_clean);
@@ -1288,7 +1289,7 @@ manta_error_fast_members(const char *body, const manta_jtok_t *tok, int obj,
  * loads of 8 or 4 bytes, within the len bytes of each, compare them all
  */
 
-static int
+static inline int
 manta_error_same(const char *a, const char *b, size_t len)
 {
     size_t    i;
