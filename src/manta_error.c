@@ -46,6 +46,14 @@
 /* the members of an object manta_error_plain() reads, at most */
 #define MANTA_ERROR_PLAIN_MEMBERS  16
 
+/*
+ * The longest run of bytes without '"' in the ErrorResponse's template
+ * ("errResponse"), and those of its code (':', the digits, then ',' or
+ * "}}"): manta_error_direct_holds()
+ */
+#define MANTA_ERROR_RUN           11
+#define MANTA_ERROR_CODE_RUN(d)   ((d) + 3)
+
 /* the tokens of a body the fast path reads, and a decoded string's room */
 #define MANTA_ERROR_TOKENS  64
 #define MANTA_ERROR_STACK   1024
@@ -66,29 +74,44 @@ static int manta_error_direct(const char *body, size_t len, int status,
     const char *bot_id, size_t bot_id_len, const manta_str_t *redact,
     const size_t *anchor, size_t nredact, char *out, size_t *out_len,
     manta_error_rc_t *rc);
+static int manta_error_direct_read(const char *body, size_t len,
+    manta_jtok_t *tok, int *v, int *plain, const char *bot_id,
+    const manta_str_t *redact, const size_t *anchor, size_t nredact,
+    manta_error_rc_t *rc);
 static inline const char *manta_error_direct_message(const char *body,
     const manta_jtok_t *tok, int v, int status, const manta_str_t *redact,
     size_t nredact, char *buf, size_t *len);
+static int manta_error_direct_holds(const char *out, size_t n,
+    int verbatim, size_t mlen, int status, int bot, const char *msg,
+    size_t msg_len, const manta_str_t *redact, const size_t *anchor,
+    size_t nredact);
 static int manta_redact_any(const char *s, size_t len,
     const manta_str_t *redact, const size_t *anchor, size_t nredact);
 static int manta_error_plain(const char *body, size_t len,
     manta_jtok_t *tok, int *v, manta_error_rc_t *rc);
 static inline int manta_error_plain_name(const char **pos, const char *last,
-    const char **keys, size_t *lens, size_t n);
+    const char *body, const char **keys, size_t *lens, size_t n,
+    uint64_t *seen);
+static inline size_t manta_error_top_index(const char *key, size_t klen);
 static inline const char *manta_error_plain_member(const char *p,
     const char *last, const char *body, size_t k, size_t *i,
     manta_jtok_t *tok);
-static int manta_error_plain_pass(const char *p, const char *last);
+static int manta_error_plain_pass(const char *p, const char *last,
+    const char *body);
 static const char *manta_error_plain_value(const char *p, const char *last);
 static inline const char *manta_error_plain_string(const char *p,
-    const char *last);
+    const char *last, const char *body);
+#if (defined __SSE2__ && defined __GNUC__)
+static inline unsigned int manta_error_plain_stops(const char *p);
+#endif
 static int manta_error_read(const char *body, size_t len,
     manta_jtok_t *tok, int pass, int clean, const char *bot_id,
     const manta_str_t *redact, size_t nredact, int *v, manta_error_rc_t *rc);
 static void manta_error_fast_members(const char *body,
     const manta_jtok_t *tok, int obj, const manta_str_t *names, size_t n,
     int *idx);
-static int manta_error_same(const char *a, const char *b, size_t len);
+static inline int manta_error_same(const char *a, const char *b,
+    size_t len);
 static int manta_error_fast_pass(const char *body, const manta_jtok_t *tok,
     size_t count, const int *top, const char *bot_id,
     const manta_str_t *redact, size_t nredact, int body_clean);
@@ -115,6 +138,8 @@ static const char *manta_redact_find(const char *s, size_t len,
 static size_t manta_redact_match(const char *s, size_t len,
     const manta_str_t *redact, size_t nredact);
 static size_t manta_int_format(char *buf, int n);
+static inline int manta_error_verbatim(const char *message, size_t len,
+    int plain);
 static size_t manta_error_write(char *dst, const char *message,
     size_t message_len, int plain, int code, const char *bot_id,
     size_t bot_id_len);
@@ -145,6 +170,8 @@ static const char  *manta_error_members[] = {
 #define MANTA_ERROR_ER          3
 
 #define manta_error_name(s)  { s, sizeof(s) - 1 }
+
+/* manta_error_top_index() finds them by their length and first byte */
 
 static const manta_str_t  manta_error_top[MANTA_ERROR_TOP] = {
     manta_error_name("message"),
@@ -271,8 +298,7 @@ manta_error_write(char *dst, const char *message, size_t message_len,
 
     p = manta_cpylit(dst, MANTA_ERR_BODY_START);
 
-    if (plain == 2 || (plain && memchr(message, 0x7f, message_len) == NULL))
-    {
+    if (manta_error_verbatim(message, message_len, plain)) {
         p = manta_cpymem(p, message, message_len);
 
     } else {
@@ -320,12 +346,22 @@ manta_error_write(char *dst, const char *message, size_t message_len,
 }
 
 
+/* manta_error_write() copies the message as it is */
+
+static inline int
+manta_error_verbatim(const char *message, size_t len, int plain)
+{
+    return plain == 2 || (plain && memchr(message, 0x7f, len) == NULL);
+}
+
+
 /*
  * The common answers written straight into the caller's buffer, without
  * jansson or malloc(): what manta_error_make() would answer when the
- * tokenizer is sure of the body, no redacted value is in its bytes (nor in
- * its message, decoded) and the result fits.  0 when any of that is not
- * so: manta_error_make() then answers.  Otherwise 1 and *rc.
+ * tokenizer is sure of the body, no redacted value is in the bytes the
+ * answer takes from it (manta_error_direct_read()), nor in its message,
+ * decoded, nor in the answer, and the result fits.  0 when any of that is
+ * not so: manta_error_make() then answers.  Otherwise 1 and *rc.
  */
 
 static int
@@ -334,9 +370,9 @@ manta_error_direct(const char *body, size_t len, int status,
     const size_t *anchor, size_t nredact, char *out, size_t *out_len,
     manta_error_rc_t *rc)
 {
-    int            r, v, plain;
+    int            r, v, plain, verbatim;
     char           buf[MANTA_ERROR_STACK];
-    size_t         n;
+    size_t         n, mlen;
     const char    *m;
     manta_jtok_t   tok[MANTA_ERROR_TOKENS];
 
@@ -344,25 +380,8 @@ manta_error_direct(const char *body, size_t len, int status,
     plain = 1;
 
     if (body != NULL && len != 0) {
-
-        if (nredact != 0
-            && manta_redact_any(body, len, redact, anchor, nredact))
-        {
-            return 0;
-        }
-
-        r = manta_error_plain(body, len, tok, &v, rc);
-
-        if (r == 0 && v >= 0) {
-            /* a message of printable ASCII: copied as it is */
-            plain = 2;
-        }
-
-        if (r < 0) {
-            r = manta_error_read(body, len, tok, 1, 1, bot_id, redact,
-                                 nredact, &v, rc);
-        }
-
+        r = manta_error_direct_read(body, len, tok, &v, &plain, bot_id,
+                                    redact, anchor, nredact, rc);
         if (r != 0) {
             return r > 0;
         }
@@ -383,11 +402,23 @@ manta_error_direct(const char *body, size_t len, int status,
         return 0;
     }
 
+    /* a message of the body's bytes, searched with them or alone */
+
+    verbatim = (v >= 0 && m != buf && manta_error_verbatim(m, n, plain));
+    mlen = n;
+
     n = manta_error_write(out, m, n, m != buf ? plain : 0, status, bot_id,
                           bot_id_len);
     out[n] = '\0';
 
-    if (nredact != 0 && manta_redact_any(out, n, redact, anchor, nredact)) {
+    if (nredact != 0
+        && manta_error_direct_holds(out, n, verbatim, mlen, status,
+                                    bot_id != NULL,
+                                    plain == 2 ? body + tok[0].start : NULL,
+                                    plain == 2 ? tok[0].end - tok[0].start
+                                               : 0,
+                                    redact, anchor, nredact))
+    {
         manta_wipe(out, n);
         return 0;
     }
@@ -396,6 +427,53 @@ manta_error_direct(const char *body, size_t len, int status,
     *rc = MANTA_ERROR_REWRITTEN;
 
     return 1;
+}
+
+
+/*
+ * manta_error_direct()'s reading of the body: -1 when the answer is not
+ * given here (the tokenizer is unsure, or the bytes the answer would take
+ * from the body hold a redacted value), 1 with *rc for a body passed, else
+ * 0 and *v the token of the message (-1: the reason phrase), *plain 2 for
+ * one of printable ASCII, copied as it is.  Of an object
+ * manta_error_plain() reads, the answer takes only the message, whose
+ * string manta_error_direct_holds() searches; any other body is searched
+ * whole here.
+ */
+
+static int
+manta_error_direct_read(const char *body, size_t len, manta_jtok_t *tok,
+    int *v, int *plain, const char *bot_id, const manta_str_t *redact,
+    const size_t *anchor, size_t nredact, manta_error_rc_t *rc)
+{
+    int  r;
+
+    r = manta_error_plain(body, len, tok, v, rc);
+
+    if (r == 0) {
+        if (*v < 0) {
+            return 0;
+        }
+
+        /* its message's string is searched with the answer */
+
+        *plain = 2;
+
+        return 0;
+    }
+
+    if (nredact != 0
+        && manta_redact_any(body, len, redact, anchor, nredact))
+    {
+        return -1;
+    }
+
+    if (r < 0) {
+        r = manta_error_read(body, len, tok, 1, 1, bot_id, redact, nredact,
+                             v, rc);
+    }
+
+    return r;
 }
 
 
@@ -444,6 +522,80 @@ manta_error_direct_message(const char *body, const manta_jtok_t *tok, int v,
     *len = manta_utf8_cut(m, n, MANTA_ERROR_MESSAGE_MAX);
 
     return m;
+}
+
+
+/*
+ * 1 when out, manta_error_write()'s answer of n bytes for status (bot: with
+ * a botId), or the message's string msg (when not NULL: the body's, cut
+ * to become out's message), holds a redacted value.  verbatim: out's
+ * message, mlen bytes, was copied from msg or from a body searched
+ * already (it is then msg's only when msg is not NULL).
+ *
+ * msg is searched whole: manta_error_make() redacts it before cutting.  A
+ * redacted value without '"' lies within a run of out without '"': of
+ * the template, of the code, of the message or of the botId.  The
+ * message's holding none, a value longer than all the others is not in
+ * out and is not searched for there.
+ */
+
+static int
+manta_error_direct_holds(const char *out, size_t n, int verbatim,
+    size_t mlen, int status, int bot, const char *msg, size_t msg_len,
+    const manta_str_t *redact, const size_t *anchor, size_t nredact)
+{
+    char         buf[16];
+    size_t       i, len, run, d, rest, a;
+    const char  *r;
+
+    if (!verbatim) {
+        return manta_redact_any(out, n, redact, anchor, nredact);
+    }
+
+    d = (status >= 100 && status <= 999) ? 3 : manta_int_format(buf, status);
+
+    run = MANTA_ERROR_CODE_RUN(d);
+
+    if (run < MANTA_ERROR_RUN) {
+        run = MANTA_ERROR_RUN;
+    }
+
+    if (bot) {
+        /* the botId as written: what follows the message less the rest */
+
+        rest = n - (sizeof(MANTA_ERR_BODY_START) - 1) - mlen
+               - (sizeof(MANTA_ERR_BODY_CODE) - 1) - d
+               - (sizeof(MANTA_ERR_BODY_BOT) - 1) - 1
+               - (sizeof(MANTA_ERR_BODY_END) - 1);
+
+        if (run < rest) {
+            run = rest;
+        }
+    }
+
+    for (i = 0; i < nredact; i++) {
+        r = redact[i].data;
+        len = redact[i].len;
+        a = anchor ? anchor[i] : 0;
+
+        if (len == 0) {
+            continue;
+        }
+
+        if (msg != NULL && len <= msg_len
+            && manta_find_at(msg, msg_len, r, len, a) != NULL)
+        {
+            return 1;
+        }
+
+        if (len <= n && (len <= run || memchr(r, '"', len) != NULL)
+            && manta_find_at(out, n, r, len, a) != NULL)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -596,6 +748,7 @@ manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
 {
     int          r;
     size_t       n, i, lens[MANTA_ERROR_PLAIN_MEMBERS];
+    uint64_t     seen;
     const char  *p, *last, *keys[MANTA_ERROR_PLAIN_MEMBERS];
 
     p = body;
@@ -610,7 +763,7 @@ manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
            == 0)
     {
         if (!manta_error_plain_pass(p + sizeof(MANTA_ERR_BODY_START) - 1,
-                                    last))
+                                    last, body))
         {
             return -1;
         }
@@ -624,6 +777,7 @@ manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
     *v = -1;
     tok[0].flags = 0;
     i = MANTA_ERROR_CANDIDATES;
+    seen = 0;
 
     p++;
 
@@ -633,7 +787,7 @@ manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
             return -1;
         }
 
-        r = manta_error_plain_name(&p, last, keys, lens, n);
+        r = manta_error_plain_name(&p, last, body, keys, lens, n, &seen);
         if (r < 0) {
             return -1;
         }
@@ -666,18 +820,20 @@ manta_error_plain(const char *body, size_t len, manta_jtok_t *tok, int *v,
 
 /*
  * A member's name, from its opening quote at *pos to its ':' (*pos then
- * after it), the n-th of the object (keys and lens: those before it):
- * its index in manta_error_top, MANTA_ERROR_TOP for another name; -1 for
- * a name the tokenizer must read: not a plain string, a duplicate (which
- * jansson rejects), "success" or "errResponse" (perhaps an
- * ErrorResponse)
+ * after it), the n-th of the object (keys and lens: those before it, bit
+ * k of *seen set for a length k, 63 for 63 or more): its index in
+ * manta_error_top, MANTA_ERROR_TOP for another name; -1 for a name the
+ * tokenizer must read: not a plain string, a duplicate (which jansson
+ * rejects), "success" or "errResponse" (perhaps an ErrorResponse)
  */
 
 static inline int
 manta_error_plain_name(const char **pos, const char *last,
-    const char **keys, size_t *lens, size_t n)
+    const char *body, const char **keys, size_t *lens, size_t n,
+    uint64_t *seen)
 {
     size_t       k, klen;
+    uint64_t     bit;
     const char  *e, *key;
 
     if (**pos != '"') {
@@ -686,30 +842,27 @@ manta_error_plain_name(const char **pos, const char *last,
 
     key = *pos + 1;
 
-    e = manta_error_plain_string(key, last);
+    e = manta_error_plain_string(key, last, body);
     if (e == NULL || last - e < 3 || e[1] != ':') {
         return -1;
     }
 
     klen = (size_t) (e - key);
+    bit = (uint64_t) 1 << (klen < 63 ? klen : 63);
 
-    for (k = 0; k < n; k++) {
+    /* a name as long as one before it only may be the same */
+
+    for (k = 0; k < n && (*seen & bit); k++) {
         if (lens[k] == klen && manta_error_same(keys[k], key, klen)) {
             return -1;
         }
     }
 
+    *seen |= bit;
     keys[n] = key;
     lens[n] = klen;
 
-    for (k = 0; k < MANTA_ERROR_TOP; k++) {
-        if (manta_error_top[k].len == klen
-            && manta_error_top[k].data[0] == key[0]
-            && manta_error_same(manta_error_top[k].data, key, klen))
-        {
-            break;
-        }
-    }
+    k = manta_error_top_index(key, klen);
 
     if (k >= MANTA_ERROR_CANDIDATES && k < MANTA_ERROR_TOP) {
         return -1;
@@ -718,6 +871,40 @@ manta_error_plain_name(const char **pos, const char *last,
     *pos = e + 2;
 
     return (int) k;
+}
+
+
+/* the index in manta_error_top of a name, MANTA_ERROR_TOP for another */
+
+static inline size_t
+manta_error_top_index(const char *key, size_t klen)
+{
+    size_t  k;
+
+    switch (klen) {
+
+    case 5:
+        k = (key[0] == 'e') ? 1 : 3;        /* "error", "title" */
+        break;
+
+    case 6:
+        k = 2;                              /* "detail" */
+        break;
+
+    case 7:
+        k = (key[0] == 'm') ? 0 : 4;        /* "message", "success" */
+        break;
+
+    case 11:
+        k = 5;                              /* "errResponse" */
+        break;
+
+    default:
+        return MANTA_ERROR_TOP;
+    }
+
+    return manta_error_same(manta_error_top[k].data, key, klen)
+           ? k : MANTA_ERROR_TOP;
 }
 
 
@@ -737,7 +924,7 @@ manta_error_plain_member(const char *p, const char *last, const char *body,
         return manta_error_plain_value(p, last);
     }
 
-    e = manta_error_plain_string(p + 1, last);
+    e = manta_error_plain_string(p + 1, last, body);
     if (e == NULL) {
         return NULL;
     }
@@ -758,11 +945,11 @@ manta_error_plain_member(const char *p, const char *last, const char *body,
  */
 
 static int
-manta_error_plain_pass(const char *p, const char *last)
+manta_error_plain_pass(const char *p, const char *last, const char *body)
 {
     size_t  n;
 
-    p = manta_error_plain_string(p, last);
+    p = manta_error_plain_string(p, last, body);
 
     if (p == NULL
         || (size_t) (last - p) < sizeof(MANTA_ERR_BODY_CODE) - 1
@@ -792,7 +979,8 @@ manta_error_plain_pass(const char *p, const char *last)
         return 0;
     }
 
-    p = manta_error_plain_string(p + sizeof(MANTA_ERR_BODY_BOT) - 1, last);
+    p = manta_error_plain_string(p + sizeof(MANTA_ERR_BODY_BOT) - 1, last,
+                                 body);
 
     return p != NULL && last - p == 3 && p[1] == '}' && p[2] == '}';
 }
@@ -847,26 +1035,19 @@ manta_error_plain_value(const char *p, const char *last)
 /*
  * The closing quote of a string starting at p, before last, whose bytes
  * are printable ASCII but '"' and '\\', or NULL; sixteen bytes at once
- * where SSE2 allows (signed, a byte of 0x80 or more is below 0x20)
+ * where SSE2 allows (signed, a byte of 0x80 or more is below 0x20), the
+ * last ones read with the bytes of the body before them
  */
 
 static inline const char *
-manta_error_plain_string(const char *p, const char *last)
+manta_error_plain_string(const char *p, const char *last, const char *body)
 {
     unsigned char  c;
 #if (defined __SSE2__ && defined __GNUC__)
     unsigned int   m;
-    __m128i        x;
 
     while (last - p >= 16) {
-        x = _mm_loadu_si128((const __m128i *) p);
-
-        m = (unsigned int) _mm_movemask_epi8(
-                _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-                                 _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-                    _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
-                                 _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)))));
+        m = manta_error_plain_stops(p);
 
         if (m != 0) {
             p += __builtin_ctz(m);
@@ -875,6 +1056,21 @@ manta_error_plain_string(const char *p, const char *last)
 
         p += 16;
     }
+
+    if (last - body >= 16) {
+        /* the bytes from p to last are the block's last ones */
+
+        m = manta_error_plain_stops(last - 16) >> (16 - (last - p));
+
+        if (m != 0) {
+            p += __builtin_ctz(m);
+            return (*p == '"') ? p : NULL;
+        }
+
+        return NULL;
+    }
+#else
+    (void) body;
 #endif
 
     for ( /* void */ ; p < last; p++) {
@@ -891,6 +1087,28 @@ manta_error_plain_string(const char *p, const char *last)
 
     return NULL;
 }
+
+
+#if (defined __SSE2__ && defined __GNUC__)
+
+/* a bit for each of the 16 bytes at p that ends a plain string */
+
+static inline unsigned int
+manta_error_plain_stops(const char *p)
+{
+    __m128i  x;
+
+    x = _mm_loadu_si128((const __m128i *) p);
+
+    return (unsigned int) _mm_movemask_epi8(
+               _mm_or_si128(
+                   _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                   _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                                _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)))));
+}
+
+#endif
 
 
 /*
@@ -1071,7 +1289,7 @@ manta_error_fast_members(const char *body, const manta_jtok_t *tok, int obj,
  * loads of 8 or 4 bytes, within the len bytes of each, compare them all
  */
 
-static int
+static inline int
 manta_error_same(const char *a, const char *b, size_t len)
 {
     size_t    i;

@@ -228,7 +228,11 @@ manta_find(const void *hay, size_t hlen, const void *needle, size_t nlen)
             return NULL;
         }
 
-        if (memcmp(p + 1, n + 1, nlen - 1) == 0) {
+        /* the last byte first: most false starts end there, no call */
+
+        if (p[nlen - 1] == n[nlen - 1]
+            && memcmp(p + 1, n + 1, nlen - 1) == 0)
+        {
             return p;
         }
 
@@ -347,7 +351,9 @@ manta_find_at(const void *hay, size_t hlen, const void *needle, size_t nlen,
             return NULL;
         }
 
-        if (memcmp(p - anchor, n, nlen) == 0) {
+        if (p[nlen - 1 - anchor] == n[nlen - 1]
+            && memcmp(p - anchor, n, nlen) == 0)
+        {
             return p - anchor;
         }
 

@@ -6,8 +6,11 @@
  * every body parsed by jansson (manta_error_fast = 0), and so must it with
  * the redacted values searched for by their anchors (manta_anchor()).
  *
- * The first byte picks the status, the second the botId, the third which
- * values are redacted; the rest is the upstream body.
+ * The first byte picks the status, the second the botId and the pool of
+ * values (the short ones, or the long ones: not searched for in the
+ * runs of the answer without '"' they cannot fit, see
+ * manta_error_direct_holds()), the third which values are redacted; the
+ * rest is the upstream body.
  */
 
 
@@ -21,7 +24,8 @@
 
 
 static const char *const  bot_ids[] = {
-    NULL, "bot-1", "secret-bot", "caf\xc3\xa9"
+    NULL, "bot-1", "secret-bot", "caf\xc3\xa9", "a-long-secret-bot-id",
+    "bot\"with-a-long-secret", "Conflict", "errResponse-errResponse"
 };
 
 /* some of them are also what an escape in a body decodes to */
@@ -34,6 +38,17 @@ static const manta_str_t  pool[] = {
     { S("caf\xc3\xa9") },
     { S("\xf0\x9f\x98\x80!") },
     { S("") }
+};
+
+static const manta_str_t  pool_long[] = {
+    { S("a-long-secret-bot-id") },
+    { S("-long-secret-") },
+    { S("errResponse") },
+    { S("\",\"code\":4") },
+    { S("exists\",\"code\":409,\"botId\":\"a") },
+    { S("Internal Server Error") },
+    { S("012345678901") },
+    { S("\xf0\x9f\x98\x80-long-secret-\xf0\x9f\x98\x80") }
 };
 
 /* answers written straight into a buffer large enough for any */
@@ -49,6 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t             anchor[8], big_len[2];
     const char        *body, *bot_id;
     manta_str_t        redact[8];
+    const manta_str_t *values;
     manta_error_rc_t   fast_rc, slow_rc, at_rc;
 
     if (size < 3) {
@@ -56,14 +72,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     status = 400 + data[0] % 200;
-    bot_id = bot_ids[data[1] % 4];
+    bot_id = bot_ids[data[1] % 8];
+    values = (data[1] & 8) ? pool_long : pool;
 
     nredact = 0;
 
     for (i = 0; i < 8; i++) {
         if (data[2] & (1u << i)) {
-            anchor[nredact] = manta_anchor(pool[i].data, pool[i].len);
-            redact[nredact++] = pool[i];
+            anchor[nredact] = manta_anchor(values[i].data, values[i].len);
+            redact[nredact++] = values[i];
         }
     }
 

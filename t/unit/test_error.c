@@ -31,6 +31,10 @@
 
 #define NCREDS    (sizeof(creds) / sizeof(creds[0]))
 
+/* a member name of 63 bytes */
+#define N63                                                                  \
+    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk"
+
 #define ER(m, c, b)                                                          \
     "{\"success\":false,\"errResponse\":{\"message\":\"" m "\",\"code\":"    \
     c ",\"botId\":\"" b "\"}}"
@@ -346,6 +350,9 @@ static const rewrite_case_t  near_cases[] = {
 
 static void test_error_cases(void);
 static void test_error_direct(void);
+static void test_error_runs(void);
+static void test_error_runs_case(const manta_str_t *value, const char *body,
+    int status, const char *bot_id, int held, const char *test);
 static void test_error_plain(void);
 static void same_as_jansson(const char *body, size_t len, int status,
     const char *bot_id, const char *test);
@@ -364,6 +371,7 @@ test_error(void)
 {
     test_error_cases();
     test_error_direct();
+    test_error_runs();
     test_error_plain();
 
     diag("manta_error.c: the same cases with every body parsed by jansson");
@@ -427,6 +435,25 @@ test_error_plain(void)
         "{\"message\":1,\"error\":true,\"detail\":null,\"title\":\"t\"}",
         "{\"message\":\"m\",\"message\":\"n\"}",
         "{\"a\":1,\"b\":2,\"a\":3,\"detail\":\"d\"}",
+        /* names of one length, a duplicate after others of its length */
+        "{\"ab\":1,\"cd\":2,\"ef\":3,\"cd\":4,\"detail\":\"d\"}",
+        "{\"ab\":1,\"cd\":2,\"ef\":3,\"gh\":4,\"detail\":\"d\"}",
+        "{\"status\":1,\"detail\":\"d\",\"detail\":\"e\"}",
+        "{\"status\":1,\"title\":\"t\",\"stat\":2,\"titles\":\"u\"}",
+        /* names of 63 bytes or more, which share a bit */
+        "{\"" N63 "\":1,\"" N63 "x\":2,\"" N63 "xy\":3,\"detail\":\"d\"}",
+        "{\"" N63 "xy\":1,\"" N63 "x\":2,\"" N63 "xy\":3,"
+            "\"detail\":\"d\"}",
+        "{\"" N63 "\":1,\"" N63 "\":2}",
+        /* a stop byte in the last bytes, read with those before them */
+        "{\"detail\":\"a tag with this name exists\",\"x\":\"abc\\\"\"}",
+        "{\"detail\":\"a tag with this name exists\",\"x\":\"a\x01\"}",
+        "{\"detail\":\"a tag with this name exists\",\"x\":\"a\x7f\"}",
+        "{\"detail\":\"a tag with this name exists\",\"x\":\"a" E2 "\"}",
+        "{\"detail\":\"a tag with this name exists\",\"xyzw\":\"\"}",
+        "{\"detail\":\"a tag with this name exists\",\"x\":\"",
+        "{\"title\":\"Conflict\","
+            "\"de\x01ail\":\"a tag with this name exists\"}",
         "{\"detail\":\"d\",\"success\":false}",
         "{\"detail\":\"d\",\"errResponse\":{\"message\":\"m\"}}",
         "{\"detail\":\"d\",\"errResponse\":\"e\"}",
@@ -685,6 +712,197 @@ test_error_direct(void)
     }
 
     is_int(bad, 0, "direct: no reason phrase of 400 to 599 needs escaping");
+}
+
+
+/*
+ * The answer written straight into the caller's buffer is searched only
+ * for the redacted values that its runs without '"' other than the
+ * body's message can hold: values that span the message and the template,
+ * or lie in the botId, the code, the reason phrase or the template, make
+ * the same answer as jansson's, which searches the whole answer.
+ */
+
+static void
+test_error_runs(void)
+{
+    static const char  problem[] =
+        "{\"title\":\"Conflict\",\"status\":409,"
+        "\"detail\":\"a tag with this name exists\"}";
+
+    static const manta_str_t  values[] = {
+        { S("bot-with-a-long-secret") },        /* the botId */
+        { S("exists\",\"code\":409,\"botId\":\"b") },  /* spans */
+        { S("\",\"code\":409,\"botId\":\"bot-1\"}}") },
+        { S("{\"success\":false,\"errResponse\":{\"message\":\"a") },
+        { S("errResponse") },                   /* the longest run */
+        { S("success") },
+        { S(":2147483647,") },                  /* the code, 10 digits */
+        { S(":2147483647}}") },
+        { S("Internal Server Error") },         /* the reason phrase */
+        { S("long-secret-not-anywhere") },
+        { S("with this name") },                /* the message */
+        { S("-with-a-long-") },                 /* in the botId */
+        { S(":123456789,") }                    /* the code, 9 digits */
+    };
+
+    /* held: the answer holds the value whatever is done */
+
+    test_error_runs_case(&values[0], problem, 409,
+                         "bot-with-a-long-secret", 1, "the botId");
+    test_error_runs_case(&values[1], problem, 409, "bot-1", 0,
+                         "message and template");
+    test_error_runs_case(&values[1], problem, 409, NULL, 0,
+                         "message and template, no botId");
+    test_error_runs_case(&values[2], problem, 409, "bot-1", 1,
+                         "template and botId");
+    test_error_runs_case(&values[3], problem, 409, "bot-1", 0,
+                         "template and message");
+    test_error_runs_case(&values[4], problem, 409, "bot-1", 1,
+                         "the template's longest run");
+    test_error_runs_case(&values[5], problem, 409, NULL, 1,
+                         "a run of the template");
+    test_error_runs_case(&values[6], problem, 2147483647, "bot-1", 1,
+                         "the code");
+    test_error_runs_case(&values[7], problem, 2147483647, NULL, 1,
+                         "the code, no botId");
+    test_error_runs_case(&values[8], "{\"status\":500}", 500, "bot-1", 1,
+                         "the reason phrase");
+    test_error_runs_case(&values[9], problem, 409, "bot-1", 0,
+                         "nowhere");
+    test_error_runs_case(&values[10], problem, 409, "bot-1", 0,
+                         "the message");
+    test_error_runs_case(&values[11], problem, 409,
+                         "bot-with-a-long-secret", 1, "within the botId");
+    test_error_runs_case(&values[11], problem, 409,
+                         "bot\"with-a-long-secret", 0,
+                         "within the botId, escaped");
+
+    /*
+     * of an object read in one pass, only the message's string is searched:
+     * a value elsewhere in the body is not in the answer; one in the
+     * message past the cut is redacted before the cut, as jansson's
+     */
+
+    test_error_runs_case(&values[9],
+                         "{\"title\":\"long-secret-not-anywhere\","
+                         "\"x\":\"long-secret-not-anywhere\","
+                         "\"detail\":\"a tag\"}", 409, "bot-1", 0,
+                         "a value in other members");
+    test_error_runs_case(&values[9],
+                         "{\"long-secret-not-anywhere\":1,"
+                         "\"detail\":\"a tag\",\"y\":2}", 409, "bot-1", 0,
+                         "a value as a member name");
+    test_error_runs_case(&values[9],
+                         "{\"detail\":\"a tag long-secret-not-anywhere\"}",
+                         409, NULL, 0, "a value in the message");
+
+    {
+        char    body[700];
+        size_t  cut;
+
+        for (cut = 490; cut < 515; cut += 3) {
+            memcpy(body, "{\"detail\":\"", 11);
+            memset(body + 11, 'x', cut);
+            memcpy(body + 11 + cut, values[9].data, values[9].len);
+            memcpy(body + 11 + cut + values[9].len, "yy\"}", 5);
+
+            test_error_runs_case(&values[9], body, 409, "bot-1", 0,
+                                 "a value in the message across its cut");
+        }
+    }
+
+    /*
+     * an ErrorResponse of our shape passes as it is only when none of its
+     * bytes holds a redacted value: in its message, its botId, its code,
+     * across them and the template
+     */
+
+    test_error_runs_case(&values[9],
+                         ER("a long-secret-not-anywhere tag", "409", "b1"),
+                         409, "b1", -1,
+                         "pass: a value in the message");
+    test_error_runs_case(&values[9],
+                         ER("a tag", "409", "long-secret-not-anywhere"),
+                         409, "b1", -1,
+                         "pass: the botId the value");
+    test_error_runs_case(&values[11],
+                         ER("a tag", "409", "bot-with-a-long-secret"),
+                         409, "b1", -1,
+                         "pass: the value in the botId");
+    test_error_runs_case(&values[1],
+                         ER("a tag with this name exists", "409", "b"),
+                         409, "b1", -1,
+                         "pass: the value spans message and template");
+    test_error_runs_case(&values[4], ER("a tag", "409", "b1"), 409, "b1",
+                         -1,
+                         "pass: the template's longest run");
+    test_error_runs_case(&values[6], ER("a tag", "2147483647", "b1"), 409,
+                         "b1", -1, "pass: the value in a code of 10 digits");
+    test_error_runs_case(&values[9], ER("a tag", "2147483647", "b1"), 409,
+                         "b1", 2, "pass: a code of 10 digits, not ours");
+    test_error_runs_case(&values[12], ER("a tag", "123456789", "b1"), 409,
+                         "b1", -1,
+                         "pass: the value in the code");
+    test_error_runs_case(&values[9], ER("a tag", "409", "b1"), 409, "b1",
+                         2, "pass: the value nowhere");
+    test_error_runs_case(&values[9],
+                         ER("long-secret-not-anywher", "409",
+                            "ong-secret-not-anywhere"),
+                         409, "b1", 2,
+                         "pass: the value's ends in message and botId");
+}
+
+
+/*
+ * value redacted from body: the answer as jansson's (with and without
+ * anchors), each written into a buffer large enough for any (a fast answer
+ * longer than jansson's must not be hidden by a buffer of jansson's size),
+ * and holding the value only when held; held 2: the body passes, -1: it
+ * is rewritten and may still hold the value
+ */
+
+static void
+test_error_runs_case(const manta_str_t *value, const char *body, int status,
+    const char *bot_id, int held, const char *test)
+{
+    char              out[3][2048];
+    size_t            len[3], anchor, bot_id_len;
+    manta_error_rc_t  rc[3];
+
+    bot_id_len = bot_id ? strlen(bot_id) : 0;
+    anchor = manta_anchor(value->data, value->len);
+
+    len[0] = sizeof(out[0]);
+    rc[0] = manta_error_rewrite(body, strlen(body), status, bot_id,
+                                bot_id_len, value, 1, out[0], &len[0]);
+
+    len[1] = sizeof(out[1]);
+    rc[1] = manta_error_rewrite_at(body, strlen(body), status, bot_id,
+                                   bot_id_len, value, &anchor, 1, out[1],
+                                   &len[1]);
+
+    manta_error_fast = 0;
+    len[2] = sizeof(out[2]);
+    rc[2] = manta_error_rewrite(body, strlen(body), status, bot_id,
+                                bot_id_len, value, 1, out[2], &len[2]);
+    manta_error_fast = 1;
+
+    ok(rc[0] == (held == 2 ? MANTA_ERROR_PASS : MANTA_ERROR_REWRITTEN)
+       && rc[0] == rc[2] && rc[1] == rc[2]
+       && len[0] == len[2] && len[1] == len[2]
+       && memcmp(out[0], out[2], len[2]) == 0
+       && memcmp(out[1], out[2], len[2]) == 0,
+       "runs: %s: the answer is jansson's", test);
+
+    if (held < 0 || held == 2) {
+        return;
+    }
+
+    ok((manta_find(out[2], len[2], value->data, value->len) != NULL)
+       == held,
+       "runs: %s: the value is %s the answer", test,
+       held ? "still in" : "not in");
 }
 
 

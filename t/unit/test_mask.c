@@ -48,6 +48,8 @@ static size_t mask_line_naive(const manta_str_t *pat, size_t npat,
 static size_t run_set(const manta_pats_t *ps, const char *body, size_t len,
     const size_t *cuts, int mode, char *out, size_t *bad);
 static unsigned next_rand(unsigned *seed);
+static const void *naive_find(const char *hay, size_t hlen,
+    const char *needle, size_t nlen);
 
 
 static const size_t  none[8];
@@ -334,6 +336,70 @@ test_mask(void)
 
         is_int((int) manta_anchor(S("eyJhbGciOi")), 2,
                "anchor: the J of a JWT's eyJ, not its e");
+    }
+
+    /*
+     * every search against the naive one, by every byte of the needle: hays
+     * of every length to 300 (searched with memchr() and a look at the
+     * needle's last byte, the longer ones with memmem()), needles at the
+     * very end, each hay in a buffer of its own length (read no further
+     * under ASan)
+     */
+
+    {
+        char          *hay, needle[40];
+        size_t         hlen, nlen, anchor, k, bad, tries;
+        unsigned       seed3;
+        const char    *alpha;
+        const void    *want, *got;
+
+        seed3 = 7;
+        bad = 0;
+        tries = 0;
+
+        for (hlen = 0; hlen <= 300; hlen++) {
+            hay = malloc(hlen ? hlen : 1);
+
+            for (i = 0; i < 40; i++) {
+                seed3 = seed3 * 1103515245 + 12345;
+                nlen = 1 + (seed3 >> 16) % (i < 20 ? 4 : sizeof(needle));
+                alpha = (i % 3 == 0) ? "ab" : (i % 3 == 1) ? "abcJ"
+                                                           : "a\x80\xff\"";
+
+                for (k = 0; k < hlen; k++) {
+                    seed3 = seed3 * 1103515245 + 12345;
+                    hay[k] = alpha[(seed3 >> 16) % strlen(alpha)];
+                }
+
+                for (k = 0; k < nlen; k++) {
+                    seed3 = seed3 * 1103515245 + 12345;
+                    needle[k] = alpha[(seed3 >> 16) % strlen(alpha)];
+                }
+
+                if (hlen >= nlen && i % 2) {
+                    /* one occurrence at least, perhaps the very last */
+                    seed3 = seed3 * 1103515245 + 12345;
+                    k = (i % 4 == 1) ? hlen - nlen
+                                     : (seed3 >> 16) % (hlen - nlen + 1);
+                    memcpy(hay + k, needle, nlen);
+                }
+
+                want = naive_find(hay, hlen, needle, nlen);
+
+                for (anchor = 0; anchor < nlen; anchor++) {
+                    got = manta_find_at(hay, hlen, needle, nlen, anchor);
+                    bad += (got != want);
+                    tries++;
+                }
+
+                bad += (manta_find(hay, hlen, needle, nlen) != want);
+            }
+
+            free(hay);
+        }
+
+        ok(bad == 0, "find: as the naive search, on %d searches of hays "
+           "of 0 to 300 bytes by every byte of the needle", (int) tries);
     }
 
     /* the search by the rarest byte at the edges of the hay */
@@ -989,4 +1055,21 @@ reference(const manta_str_t *pat, size_t npat, const char *body, size_t len,
             }
         }
     }
+}
+
+
+/* the first occurrence, compared at every place */
+
+static const void *
+naive_find(const char *hay, size_t hlen, const char *needle, size_t nlen)
+{
+    size_t  i;
+
+    for (i = 0; nlen != 0 && i + nlen <= hlen; i++) {
+        if (memcmp(hay + i, needle, nlen) == 0) {
+            return hay + i;
+        }
+    }
+
+    return NULL;
 }
