@@ -402,11 +402,15 @@ ngx_http_manta_check_head(ngx_http_request_t *r,
     manta_check_head(&mlcf->plan, &head, &plan, (char *) p);
 
     if (plan.bot_id != NULL) {
-        ctx->bot_id.data = p;
+        ctx->bot_id.data = (u_char *) plan.bot_id;
         ctx->bot_id.len = plan.bot_id_len;
     }
 
     ctx->cred = plan.cred;
+
+    /* the canonical query, if the caller's is one: NULL otherwise */
+    ctx->query.data = (u_char *) plan.query;
+    ctx->query.len = plan.query_len;
 
     if (plan.caller != NULL) {
         ctx->caller_id = caller;
@@ -475,6 +479,8 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     plan.bot_id = (char *) ctx->bot_id.data;
     plan.bot_id_len = ctx->bot_id.len;
     plan.cred = ctx->cred;
+    plan.query = (char *) ctx->query.data;
+    plan.query_len = ctx->query.len;
 
     buf = NULL;
 
