@@ -444,6 +444,13 @@ ngx_http_manta_body_handler(ngx_http_request_t *r)
 
     ctx->status = NGX_DECLINED;
 
+    /*
+     * the phases go on after the gateway's handler, as its NGX_DECLINED
+     * would have them: it has nothing left to do for the request here
+     */
+
+    r->phase_handler++;
+
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
 }
