@@ -712,8 +712,12 @@ ngx_http_manta_rewrite_request(ngx_http_request_t *r,
 
     ngx_http_manta_view_save(r, &ctx->caller);
 
+    /*
+     * each member of the forwarded view is set below, the headers and the
+     * fields parsed from them by ngx_http_manta_set_headers()
+     */
+
     fw = &ctx->forward;
-    *fw = ctx->caller;
 
     fw->args = ctx->query;
 
