@@ -24,10 +24,12 @@
 #define MANTA_UTF8_MAX        4
 
 
+static manta_reason_t manta_plan_bot_id(const manta_plan_conf_t *conf,
+    const manta_head_t *head, manta_plan_t *plan, char *buf);
 static void manta_plan_empty(manta_plan_t *plan);
 static inline int manta_check_body_text(const manta_plan_conf_t *conf,
     manta_plan_t *plan, const char *data, size_t len, time_t now,
-    char *buf, size_t query_len, size_t room);
+    char *query, size_t query_len, char *body, size_t room);
 static inline int manta_plan_expired(const manta_plan_conf_t *conf,
     const manta_cred_t *cred, time_t now);
 static inline int manta_plan_fits(const char *name, size_t name_len,
@@ -58,9 +60,13 @@ static const char  *manta_drop_headers[MANTA_DROP_MAX + 1] = {
 size_t
 manta_check_head_len(size_t args_len)
 {
-    /* the decoded botId is never longer than the query; NUL-terminated */
+    /*
+     * the query's prefix, then the botId (never longer decoded than the
+     * query), NUL-terminated
+     */
 
-    return (args_len < MANTA_BOT_ID_MAX ? args_len : MANTA_BOT_ID_MAX) + 1;
+    return sizeof(MANTA_QUERY_PREFIX) - 1
+           + (args_len < MANTA_BOT_ID_MAX ? args_len : MANTA_BOT_ID_MAX) + 1;
 }
 
 
@@ -68,7 +74,6 @@ manta_reason_t
 manta_check_head(const manta_plan_conf_t *conf, const manta_head_t *head,
     manta_plan_t *plan, char *buf)
 {
-    size_t          len;
     manta_reason_t  rc;
 
     plan->message[0] = '\0';
@@ -93,17 +98,13 @@ manta_check_head(const manta_plan_conf_t *conf, const manta_head_t *head,
         goto done;
     }
 
-    rc = manta_bot_id_parse(head->args, head->args_len, conf->bot_id_re, buf,
-                            &len);
+    rc = manta_plan_bot_id(conf, head, plan, buf);
     if (rc != MANTA_OK) {
         goto done;
     }
 
-    buf[len] = '\0';
-    plan->bot_id = buf;
-    plan->bot_id_len = len;
-
-    plan->cred = manta_creds_lookup(conf->creds, buf, len);
+    plan->cred = manta_creds_lookup(conf->creds, plan->bot_id,
+                                    plan->bot_id_len);
 
     if (plan->cred == NULL) {
         rc = MANTA_UNKNOWN_BOT;
@@ -117,7 +118,8 @@ manta_check_head(const manta_plan_conf_t *conf, const manta_head_t *head,
         }
 
         if (manta_caller_allowed(conf->creds, head->caller, head->caller_len,
-                                 buf, len, &plan->caller)
+                                 plan->bot_id, plan->bot_id_len,
+                                 &plan->caller)
             != MANTA_CALLER_OK)
         {
             plan->caller = NULL;
@@ -135,9 +137,50 @@ manta_check_head(const manta_plan_conf_t *conf, const manta_head_t *head,
 
 done:
 
+    if (rc != MANTA_OK) {
+        /* no query of manta_plan_bot_id() */
+        manta_plan_empty(plan);
+    }
+
     plan->reason = rc;
 
     return rc;
+}
+
+
+/*
+ * The botId decoded into buf after the query's prefix, NUL-terminated;
+ * the query itself when it is "botId=" and unreserved bytes only: its own
+ * canonical form, as manta_query() would write it.
+ */
+
+static manta_reason_t
+manta_plan_bot_id(const manta_plan_conf_t *conf, const manta_head_t *head,
+    manta_plan_t *plan, char *buf)
+{
+    int             plain;
+    char           *bot_id;
+    size_t          len;
+    manta_reason_t  rc;
+
+    bot_id = manta_cpylit(buf, MANTA_QUERY_PREFIX);
+
+    rc = manta_bot_id_parse(head->args, head->args_len, conf->bot_id_re,
+                            bot_id, &len, &plain);
+    if (rc != MANTA_OK) {
+        return rc;
+    }
+
+    bot_id[len] = '\0';
+    plan->bot_id = bot_id;
+    plan->bot_id_len = len;
+
+    if (plain) {
+        plan->query = buf;
+        plan->query_len = sizeof(MANTA_QUERY_PREFIX) - 1 + len;
+    }
+
+    return MANTA_OK;
 }
 
 
@@ -162,11 +205,13 @@ manta_reason_t
 manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
     const char *data, size_t len, time_t now, char *buf)
 {
-    char                stack[MANTA_NAME_STACK], *name, *body;
+    char                stack[MANTA_NAME_STACK], *name, *query;
     size_t              size, name_len, room, query_len;
     manta_reason_t      rc;
     const manta_cred_t *cred;
 
+    query = plan->query;            /* manta_check_head()'s, or NULL */
+    query_len = plan->query_len;
     plan->message[0] = '\0';
     manta_plan_empty(plan);
 
@@ -180,17 +225,22 @@ manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
     }
 
     /*
-     * the query first: the forwarded body follows it, and the name of a
-     * common body (manta_body_check_text()) is normalized and JSON-escaped
-     * straight into its place there, after the prefix, which holds the
-     * secret and is written only once the body passed
+     * the query first (unless manta_check_head() made it): the forwarded
+     * body follows, and the name of a common body (manta_body_check_text())
+     * is normalized and JSON-escaped straight into its place there, after
+     * the prefix, which holds the secret and is written once the body passed
      */
 
-    query_len = manta_query(buf, plan->bot_id, plan->bot_id_len);
+    if (query == NULL) {
+        query = buf;
+        query_len = manta_query(buf, plan->bot_id, plan->bot_id_len);
+        buf += query_len;
+    }
+
     room = 2 * manta_plan_name_max(conf, len);
 
-    if (manta_check_body_text(conf, plan, data, len, now, buf, query_len,
-                              room))
+    if (manta_check_body_text(conf, plan, data, len, now, query, query_len,
+                              buf, room))
     {
         return plan->reason;
     }
@@ -219,10 +269,9 @@ manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
     }
 
     if (rc == MANTA_OK) {
-        body = buf + query_len;
-
-        manta_plan_forward(plan, buf, query_len, body,
-                           manta_body_build(body, cred->body_prefix,
+        /* the body after the query, or alone in buf */
+        manta_plan_forward(plan, query, query_len, buf,
+                           manta_body_build(buf, cred->body_prefix,
                                             cred->body_prefix_len, name,
                                             name_len));
     }
@@ -246,16 +295,14 @@ manta_check_body(const manta_plan_conf_t *conf, manta_plan_t *plan,
 
 static inline int
 manta_check_body_text(const manta_plan_conf_t *conf, manta_plan_t *plan,
-    const char *data, size_t len, time_t now, char *buf, size_t query_len,
-    size_t room)
+    const char *data, size_t len, time_t now, char *query, size_t query_len,
+    char *body, size_t room)
 {
-    char                *body;
     size_t               name_len;
     manta_reason_t       rc;
     const manta_cred_t  *cred;
 
     cred = plan->cred;
-    body = buf + query_len;
 
     if (!manta_body_check_text(&conf->body, data, len,
                                body + cred->body_prefix_len, room, &name_len,
@@ -273,7 +320,7 @@ manta_check_body_text(const manta_plan_conf_t *conf, manta_plan_t *plan,
         memcpy(body, cred->body_prefix, cred->body_prefix_len);
         memcpy(body + cred->body_prefix_len + name_len, "\"}", 2);
 
-        manta_plan_forward(plan, buf, query_len, body,
+        manta_plan_forward(plan, query, query_len, body,
                            cred->body_prefix_len + name_len
                            + sizeof("\"}") - 1);
     }

@@ -75,7 +75,10 @@ typedef struct {
 
     /*
      * when manta_check_body() gives MANTA_OK, in its caller's buffer (the
-     * authorization is the cred's); empty (NULL, 0) otherwise
+     * authorization is the cred's); empty (NULL, 0) otherwise.  The query
+     * may be set by manta_check_head() already, in its buffer, when the
+     * caller's query is its own canonical form; manta_check_body() keeps
+     * it then.
      */
     char                  *query;
     size_t                 query_len;
@@ -101,8 +104,8 @@ manta_reason_t manta_check_head(const manta_plan_conf_t *conf,
 
 /*
  * Continues a plan that passed manta_check_head() (or one whose bot_id,
- * bot_id_len and cred a caller kept and set again).  The size of the
- * buffer manta_check_body() needs for a body of len bytes.
+ * bot_id_len, cred, query and query_len a caller kept and set again).
+ * The size of the buffer manta_check_body() needs for a body of len bytes.
  */
 size_t manta_check_body_len(const manta_plan_conf_t *conf,
     const manta_plan_t *plan, size_t len);

@@ -176,7 +176,7 @@ manta_content_type_ok(const char *value, size_t len)
 
 manta_reason_t
 manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
-    char *out, size_t *out_len)
+    char *out, size_t *out_len, int *plain)
 {
     int                   word;
     size_t                n;
@@ -188,8 +188,10 @@ manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
      * what nearly every caller sends: "botId=<value>", no other argument
      * ('&' is not MANTA_BOT_ID_LITERAL), a value of plain ASCII, its own
      * decoded form; one of MANTA_RE_BOT_ID's classes also matches the
-     * default pattern
+     * default pattern; one of MANTA_BOT_ID_WORD only is unreserved too
      */
+
+    *plain = 0;
 
     n = len - (sizeof("botId=") - 1);
 
@@ -221,6 +223,7 @@ manta_bot_id_parse(const char *args, size_t len, const manta_re_t *re,
 
             memcpy(out, value, n);
             *out_len = n;
+            *plain = (chars & MANTA_BOT_ID_WORD) != 0;
 
             return MANTA_OK;
         }

@@ -35,10 +35,12 @@ int manta_content_type_ok(const char *value, size_t len);
  * never longer than the query), and matches it against re.
  * Returns MANTA_OK with *out_len set, or MANTA_BAD_BOT_ID when missing,
  * empty, repeated, badly encoded, longer than MANTA_BOT_ID_MAX, holding a
- * NUL byte, not valid UTF-8 once decoded, or not matching.
+ * NUL byte, not valid UTF-8 once decoded, or not matching.  *plain is 1
+ * only for a query of "botId=" and a value of [A-Za-z0-9_-] alone, that
+ * is its own canonical form (manta_query()); 0 otherwise.
  */
 manta_reason_t manta_bot_id_parse(const char *args, size_t len,
-    const manta_re_t *re, char *out, size_t *out_len);
+    const manta_re_t *re, char *out, size_t *out_len, int *plain);
 
 /*
  * manta_bot_id_parse() without its fast path for a value of plain ASCII

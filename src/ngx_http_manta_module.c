@@ -391,10 +391,14 @@ ngx_http_manta_create_ctx(ngx_http_request_t *r)
     ngx_pool_cleanup_t    *cln;
     ngx_http_manta_ctx_t  *ctx;
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_manta_ctx_t));
+    /* the members set before they are read stay as the pool has them */
+
+    ctx = ngx_palloc(r->pool, sizeof(ngx_http_manta_ctx_t));
     if (ctx == NULL) {
         return NULL;
     }
+
+    ngx_memzero(ctx, NGX_HTTP_MANTA_CTX_ZEROED);
 
     ctx->request = r;
     ctx->status = NGX_DONE;

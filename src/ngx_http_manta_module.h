@@ -227,20 +227,32 @@ typedef struct {
     ngx_log_writer_pt          log_writer;
     void                      *log_wdata;
 
-    ngx_http_manta_view_t      caller;
-    ngx_http_manta_view_t      forward;
-    ngx_buf_t                  forward_buf;   /* forward.bufs: the body */
-    ngx_chain_t                forward_link;
     unsigned                   forwarded:1;  /* "forward" is built */
     unsigned                   applied:1;    /* r holds "forward" */
 
-    /* the upstream's response: body masking, its finalizer while held */
-    manta_mask_t               mask;
+    /* the upstream's response: its finalizer while held, body masking */
     void                     (*upstream_finalize)(ngx_http_request_t *r,
                                                   ngx_int_t rc);
     unsigned                   mask_on:1;
     unsigned                   mask_logged:1;
+
+    /*
+     * The members from here on are not zeroed when the ctx is made (see
+     * NGX_HTTP_MANTA_CTX_ZEROED): each is written whole before it is read,
+     * the views and the body's buffer by ngx_http_manta_rewrite_request()
+     * ("forwarded" and "applied" guard them), the mask by
+     * manta_mask_start() ("mask_on" guards it).
+     */
+    ngx_http_manta_view_t      caller;
+    ngx_http_manta_view_t      forward;
+    ngx_buf_t                  forward_buf;   /* forward.bufs: the body */
+    ngx_chain_t                forward_link;
+    manta_mask_t               mask;
 } ngx_http_manta_ctx_t;
+
+
+/* the bytes of a new ctx that are zeroed: up to its views */
+#define NGX_HTTP_MANTA_CTX_ZEROED  offsetof(ngx_http_manta_ctx_t, caller)
 
 
 typedef struct {

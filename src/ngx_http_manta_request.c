@@ -402,11 +402,15 @@ ngx_http_manta_check_head(ngx_http_request_t *r,
     manta_check_head(&mlcf->plan, &head, &plan, (char *) p);
 
     if (plan.bot_id != NULL) {
-        ctx->bot_id.data = p;
+        ctx->bot_id.data = (u_char *) plan.bot_id;
         ctx->bot_id.len = plan.bot_id_len;
     }
 
     ctx->cred = plan.cred;
+
+    /* the canonical query, if the caller's is one: NULL otherwise */
+    ctx->query.data = (u_char *) plan.query;
+    ctx->query.len = plan.query_len;
 
     if (plan.caller != NULL) {
         ctx->caller_id = caller;
@@ -439,6 +443,13 @@ ngx_http_manta_body_handler(ngx_http_request_t *r)
     }
 
     ctx->status = NGX_DECLINED;
+
+    /*
+     * the phases go on after the gateway's handler, as its NGX_DECLINED
+     * would have them: it has nothing left to do for the request here
+     */
+
+    r->phase_handler++;
 
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
@@ -475,6 +486,8 @@ ngx_http_manta_process_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     plan.bot_id = (char *) ctx->bot_id.data;
     plan.bot_id_len = ctx->bot_id.len;
     plan.cred = ctx->cred;
+    plan.query = (char *) ctx->query.data;
+    plan.query_len = ctx->query.len;
 
     buf = NULL;
 
@@ -699,8 +712,12 @@ ngx_http_manta_rewrite_request(ngx_http_request_t *r,
 
     ngx_http_manta_view_save(r, &ctx->caller);
 
+    /*
+     * each member of the forwarded view is set below, the headers and the
+     * fields parsed from them by ngx_http_manta_set_headers()
+     */
+
     fw = &ctx->forward;
-    *fw = ctx->caller;
 
     fw->args = ctx->query;
 

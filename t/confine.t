@@ -168,6 +168,19 @@ $r = $t->post('/tf/clientTag?botId=tf&extra=1', $caller_body, @caller_auth);
 is($r->{status}, 200, 'try_files: the named location answers');
 left('try_files', '/tf/clientTag', 'botId=tf&extra=1');
 
+# the same with the body in delayed packets: read after the gateway's
+# handler has returned, then the phases resume after that handler, and
+# try_files runs as before
+
+$t->mock_clear();
+$r = $t->post('/tf/clientTag?botId=tf&extra=1', undef,
+    parts => ['{"na', 'me":"x"}'], delay => 0.1, @caller_auth);
+
+is($r->{status}, 200,
+    'try_files, body in delayed packets: the named location answers');
+left('try_files, body in delayed packets', '/tf/clientTag',
+    'botId=tf&extra=1');
+
 # a subrequest into a gateway location: SSI include
 
 $t->mock_clear();

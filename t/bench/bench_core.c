@@ -417,10 +417,12 @@ bench_marks_runs(void)
 static void
 bench_bot_id(void)
 {
+    int     plain;
     char    out[MANTA_BOT_ID_MAX], enc[3 * MANTA_BOT_ID_MAX];
     size_t  len;
 
-    if (manta_bot_id_parse(args, sizeof(args) - 1, bot_id_re, out, &len)
+    if (manta_bot_id_parse(args, sizeof(args) - 1, bot_id_re, out, &len,
+                           &plain)
         != MANTA_OK)
     {
         fprintf(stderr, "bench-core: botId rejected\n");

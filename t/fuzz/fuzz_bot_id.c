@@ -32,6 +32,7 @@ static void same(const manta_re_t *re, const manta_re_t *slow,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    int              plain;
     char            *args, *end, out[MANTA_BOT_ID_MAX],
                      any[MANTA_BOT_ID_MAX], again[MANTA_BOT_ID_MAX];
     size_t           i, len, any_len, again_len, n;
@@ -49,11 +50,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     same(NULL, NULL, data, size);
 
     len = 12345;
-    rc = manta_bot_id_parse((const char *) data, size, bot_re, out, &len);
+    rc = manta_bot_id_parse((const char *) data, size, bot_re, out, &len,
+                            &plain);
 
     any_len = 12345;
     rc_any = manta_bot_id_parse((const char *) data, size, NULL, any,
-                                &any_len);
+                                &any_len, &plain);
 
     fuzz_assert(rc == MANTA_OK || rc == MANTA_BAD_BOT_ID);
     fuzz_assert(rc_any == MANTA_OK || rc_any == MANTA_BAD_BOT_ID);
@@ -84,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     fuzz_assert(manta_bot_id_parse(args, (size_t) (end - args), NULL, again,
-                                   &again_len)
+                                   &again_len, &plain)
                 == MANTA_OK);
     fuzz_assert(again_len == any_len && memcmp(again, any, any_len) == 0);
 
@@ -117,6 +119,7 @@ static void
 same(const manta_re_t *re, const manta_re_t *slow, const uint8_t *data,
     size_t size)
 {
+    int             plain;
     char            out[MANTA_BOT_ID_MAX], full[MANTA_BOT_ID_MAX];
     size_t          out_len, full_len;
     manta_reason_t  rc, rc_full;
@@ -124,9 +127,23 @@ same(const manta_re_t *re, const manta_re_t *slow, const uint8_t *data,
     out_len = 12345;
     full_len = 54321;
 
-    rc = manta_bot_id_parse((const char *) data, size, re, out, &out_len);
+    plain = 2;
+
+    rc = manta_bot_id_parse((const char *) data, size, re, out, &out_len,
+                            &plain);
     rc_full = manta_bot_id_parse_full((const char *) data, size, slow, full,
                                       &full_len);
+
+    /* plain: the query is "botId=" and the value, each byte unreserved */
+
+    fuzz_assert(plain == 0 || plain == 1);
+
+    if (plain) {
+        fuzz_assert(rc == MANTA_OK && size == 6 + out_len);
+        fuzz_assert(memcmp(data, "botId=", 6) == 0);
+        fuzz_assert(memcmp(data + 6, out, out_len) == 0);
+        fuzz_assert(manta_pct_encode_len(out, out_len) == out_len);
+    }
 
     fuzz_assert(rc == rc_full && out_len == full_len);
     fuzz_assert(memcmp(out, full, out_len) == 0);

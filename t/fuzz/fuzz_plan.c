@@ -207,7 +207,9 @@ next_field(const char **p, const char *last, size_t *len)
 static void
 forwarded(const manta_plan_t *plan, size_t max_length)
 {
-    char         bot_id[MANTA_BOT_ID_MAX];
+    int          plain;
+    char         bot_id[MANTA_BOT_ID_MAX],
+                 query[sizeof("botId=") - 1 + 3 * MANTA_BOT_ID_MAX];
     size_t       len;
     json_t      *root, *name;
     const char  *key;
@@ -219,10 +221,16 @@ forwarded(const manta_plan_t *plan, size_t max_length)
                 == manta_query_len(plan->bot_id, plan->bot_id_len));
     fuzz_assert(memchr(plan->query, '&', plan->query_len) == NULL);
     fuzz_assert(manta_bot_id_parse(plan->query, plan->query_len, NULL, bot_id,
-                                   &len)
+                                   &len, &plain)
                 == MANTA_OK);
     fuzz_assert(len == plan->bot_id_len
                 && memcmp(bot_id, plan->bot_id, len) == 0);
+
+    /* the query manta_check_head() keeps is the one manta_query() makes */
+
+    len = manta_query(query, plan->bot_id, plan->bot_id_len);
+    fuzz_assert(len == plan->query_len
+                && memcmp(query, plan->query, len) == 0);
 
     /* the bot's secret first, then the name, nothing else */
 

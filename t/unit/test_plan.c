@@ -294,7 +294,8 @@ forward_is(const manta_plan_conf_t *conf, const char *args, const char *body,
     const char *query, const char *fwd_body, const char *auth,
     const char *test)
 {
-    char            *hbuf, *bbuf;
+    char            *hbuf, *bbuf,
+                     qbuf[sizeof("botId=") - 1 + 3 * MANTA_BOT_ID_MAX];
     size_t           len;
     manta_head_t     head;
     manta_plan_t     plan;
@@ -326,6 +327,10 @@ forward_is(const manta_plan_conf_t *conf, const char *args, const char *body,
                    plan.message))
         {
             is_mem(plan.query, plan.query_len, query, "%s: query", test);
+            ok(plan.query_len == manta_query(qbuf, plan.bot_id,
+                                             plan.bot_id_len)
+               && memcmp(qbuf, plan.query, plan.query_len) == 0,
+               "%s: query as manta_query() makes it", test);
             is_mem(plan.body, plan.body_len, fwd_body, "%s: body", test);
             is_mem(plan.authorization, plan.authorization_len, auth,
                    "%s: Authorization", test);

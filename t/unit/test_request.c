@@ -27,6 +27,8 @@ static void bot_id_is(const manta_re_t *re, const char *args,
     const char *expected, const char *name);
 static int bot_id_same(const manta_re_t *re, const manta_re_t *slow,
     const char *args, size_t len);
+static void bot_id_plain_is(const char *args, int expected,
+    const char *name);
 static void pct_is(const char *src, size_t len, const char *expected,
     const char *name);
 
@@ -251,6 +253,24 @@ test_request(void)
     bot_id_is(any, "botId=%C0%AF", NULL, "botId: overlong UTF-8");
     bot_id_is(any, "botId=%ED%A0%80", NULL, "botId: UTF-8 surrogate");
 
+    /* a query that is its own canonical form, and queries that are not */
+
+    bot_id_plain_is("botId=bot-1", 1, "plain: word bytes");
+    bot_id_plain_is("botId=A_z-09", 1, "plain: every word class");
+    bot_id_plain_is("botId=a", 1, "plain: one byte");
+    bot_id_plain_is("botId=bot.1", 0, "plain: '.' left to manta_query()");
+    bot_id_plain_is("botId=bot~1", 0, "plain: '~' left to manta_query()");
+    bot_id_plain_is("botId=b%41", 0, "plain: not with an escape");
+    bot_id_plain_is("botId=b%2D", 0, "plain: not with an escaped '-'");
+    bot_id_plain_is("botId=b+c", 0, "plain: not with '+'");
+    bot_id_plain_is("botId=b!c", 0, "plain: not with '!'");
+    bot_id_plain_is("botId=b*c", 0, "plain: not with '*'");
+    bot_id_plain_is("botId=b'c", 0, "plain: not with a quote");
+    bot_id_plain_is("botId=bot-1&x=1", 0, "plain: not with a second "
+                    "argument");
+    bot_id_plain_is("x=1&botId=bot-1", 0, "plain: not after an argument");
+    bot_id_plain_is("botid=bot-1", 0, "plain: not another name");
+
     manta_re_free(pcre);
     manta_re_free(any);
     manta_re_free(re);
@@ -270,12 +290,13 @@ static void
 bot_id_is(const manta_re_t *re, const char *args, const char *expected,
     const char *name)
 {
+    int             plain;
     char            out[MANTA_BOT_ID_MAX];
     size_t          len;
     manta_reason_t  rc;
 
     len = 12345;
-    rc = manta_bot_id_parse(args, strlen(args), re, out, &len);
+    rc = manta_bot_id_parse(args, strlen(args), re, out, &len, &plain);
 
     if (expected == NULL) {
         is_int(rc, MANTA_BAD_BOT_ID, "%s: bad_bot_id", name);
@@ -297,15 +318,29 @@ static int
 bot_id_same(const manta_re_t *re, const manta_re_t *slow, const char *args,
     size_t len)
 {
+    int             plain;
     char            out[MANTA_BOT_ID_MAX], full[MANTA_BOT_ID_MAX];
     size_t          out_len, full_len;
     manta_reason_t  rc, rc_full;
 
     out_len = 12345;
     full_len = 54321;
+    plain = 2;
 
-    rc = manta_bot_id_parse(args, len, re, out, &out_len);
+    rc = manta_bot_id_parse(args, len, re, out, &out_len, &plain);
     rc_full = manta_bot_id_parse_full(args, len, slow, full, &full_len);
+
+    /* plain: the query is "botId=" and the value, each byte unreserved */
+
+    if (plain != 0
+        && (plain != 1 || rc != MANTA_OK || len != 6 + out_len
+            || memcmp(args, "botId=", 6) != 0
+            || memcmp(args + 6, out, out_len) != 0
+            || manta_pct_encode_len(out, out_len) != out_len))
+    {
+        diag("%zu bytes: plain %d, not the canonical query", len, plain);
+        return 0;
+    }
 
     if (rc == rc_full && out_len == full_len
         && memcmp(out, full, out_len) == 0)
@@ -319,6 +354,24 @@ bot_id_same(const manta_re_t *re, const manta_re_t *slow, const char *args,
     return 0;
 }
 
+
+
+/* whether manta_bot_id_parse() finds the query its own canonical form */
+
+static void
+bot_id_plain_is(const char *args, int expected, const char *name)
+{
+    int             plain;
+    char            out[MANTA_BOT_ID_MAX];
+    size_t          len;
+
+    plain = 2;
+
+    (void) manta_bot_id_parse(args, strlen(args), NULL, out, &len, &plain);
+
+    is_int(plain, expected, "%s", name);
+    ok(bot_id_same(NULL, NULL, args, strlen(args)), "%s: as decoded", name);
+}
 
 static void
 pct_is(const char *src, size_t len, const char *expected, const char *name)
