@@ -162,14 +162,30 @@ static ngx_uint_t
 ngx_http_manta_raw_clean(ngx_http_request_t *r, ngx_http_upstream_t *u,
     const manta_pats_t *ps)
 {
+    u_char           *start;
     ngx_buf_t        *b;
     ngx_table_elt_t  *ct;
 
     b = &u->buffer;
+    start = b->start;
+
+#if (NGX_HTTP_CACHE)
+
+    /*
+     * a response to be cached has its buffer's first bytes kept for the
+     * cache file's header, not yet written; one from the cache has that
+     * header there: the block begins after it
+     */
+
+    if (r->cache && start != NULL) {
+        start += r->cache->header_start;
+    }
+
+#endif
 
     if (r->http_version == NGX_HTTP_VERSION_9
-        || b->start == NULL || b->pos <= b->start || b->pos > b->last
-        || manta_mask_any(ps, b->start, b->pos - b->start))
+        || start == NULL || b->pos <= start || b->pos > b->last
+        || manta_mask_any(ps, start, b->pos - start))
     {
         return 0;
     }

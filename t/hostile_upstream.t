@@ -415,6 +415,27 @@ is($r && join(' ', $r->{status}, $r->{body},
     'Content-Type with the token: dropped');
 clean($r, 'Content-Type with the token');
 
+# the same through proxy_cache: the upstream's header block starts after
+# the room the buffer keeps for the cache file's header (not yet written
+# when the headers are checked), and must be searched from there
+
+$r = call('debug200', 'spool');
+is(join(' ', $r->{status}, $r->{body}, $r->{headers}{'x-debug'} // '-',
+    $r->{headers}{'x-fine'} // '-'), '200 fine - kept',
+    'proxy_cache: X-Debug holding the token dropped, response kept');
+clean($r, 'proxy_cache: X-Debug holding the token');
+
+$r = call('phrase200', 'spool');
+is($r && "$r->{status} $r->{body}", '200 ok',
+    'proxy_cache: reason phrase with the secret: response kept');
+clean($r, 'proxy_cache: reason phrase with the secret');
+
+$r = call('type200', 'spool');
+is($r && join(' ', $r->{status}, $r->{body},
+    $r->{headers}{'content-type'} // '-'), '200 typed -',
+    'proxy_cache: Content-Type with the token dropped');
+clean($r, 'proxy_cache: Content-Type with the token');
+
 my $log = $t->read_file('error.log');
 my $drop = 'holds the token or the secret: not passed';
 like($log, qr/\[warn\].*upstream header "WWW-Authenticate" \Q$drop\E/,
