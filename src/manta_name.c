@@ -161,36 +161,13 @@ static const unsigned char  manta_name_bytes[256] = {
 
 
 /*
- * manta_name_hex4()'s: the value of a hex digit, shifted by 4 for the first
- * of a pair of them; 0x10000 for another byte, which stays above 0xffff
- * in the value of four bytes
+ * manta_name_hex4()'s: the value of a hex digit; 0x10000 for another
+ * byte, which stays above 0xffff in the value of four bytes
  */
 
 #define X  0x10000
 
-static const uint32_t  manta_name_hex_hi[256] = {
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70,
-    0x80, 0x90, X, X, X, X, X, X,
-    X, 0xa0, 0xb0, 0xc0, 0xd0, 0xe0, 0xf0, X,
-    X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, 0xa0, 0xb0, 0xc0, 0xd0, 0xe0, 0xf0, X,
-    X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-    X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X
-};
-
-static const uint32_t  manta_name_hex_lo[256] = {
+static const uint32_t  manta_name_hex[256] = {
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
     X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
@@ -1443,8 +1420,8 @@ manta_name_hex4(const unsigned char *p)
 {
     uint32_t  v;
 
-    v = (manta_name_hex_hi[p[0]] | manta_name_hex_lo[p[1]]) << 8
-        | manta_name_hex_hi[p[2]] | manta_name_hex_lo[p[3]];
+    v = manta_name_hex[p[0]] << 12 | manta_name_hex[p[1]] << 8
+        | manta_name_hex[p[2]] << 4 | manta_name_hex[p[3]];
 
     return (v > 0xffff) ? -1 : (int32_t) v;
 }
