@@ -469,19 +469,10 @@ manta_name_check(const manta_body_opts_t *opts, const char *out,
 
     /* no ASCII character is a mark */
 
-    switch (cp < 0x80 ? UTF8PROC_CATEGORY_LU
-                      : utf8proc_category((utf8proc_int32_t) cp))
-    {
-
-    case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC:
-    case UTF8PROC_CATEGORY_ME:
+    if (cp >= 0x80 && manta_is_mark(cp)) {
         manta_message(msg, msg_size, "name starts with a combining mark "
                       "(U+%04X)", (unsigned) cp);
         return MANTA_INVALID_NAME;
-
-    default:
-        break;
     }
 
     if (count > opts->name_max_length) {
@@ -830,57 +821,24 @@ manta_body_check_text(const manta_body_opts_t *opts, const char *data,
 /*
  * Step 6 as manta_name_normalize() judges it and in its words, for
  * manta_body_check_text(): the name at dst, to o, of count code points;
- * empty when the string was.
+ * empty when the string was.  Every code point the scan writes is
+ * visible (it takes no U+2800 and no Default_Ignorable code point).
  */
 
 static inline manta_reason_t
 manta_body_text_judge(const manta_body_opts_t *opts, int empty,
     const char *dst, const char *o, size_t count, char *msg, size_t msg_size)
 {
-    int32_t  cp;
-
     if (msg_size) {
         msg[0] = '\0';
     }
-
-    cp = (unsigned char) dst[0];
 
     if (empty) {
         manta_message(msg, msg_size, "name is empty");
         return MANTA_INVALID_NAME;
     }
 
-    if (o == dst) {
-        manta_message(msg, msg_size, "name is blank: it has only white "
-                      "space or invisible characters");
-        return MANTA_INVALID_NAME;
-    }
-
-    if (cp >= 0x80
-        && manta_utf8_decode((const unsigned char *) dst,
-                             (const unsigned char *) o, &cp) != 0
-        && manta_is_mark(cp))
-    {
-        manta_message(msg, msg_size, "name starts with a combining mark "
-                      "(U+%04X)", (unsigned) cp);
-        return MANTA_INVALID_NAME;
-    }
-
-    if (count > opts->name_max_length) {
-        manta_message(msg, msg_size, "name is %zu characters long, at most "
-                      "%zu are allowed", count, opts->name_max_length);
-        return MANTA_INVALID_NAME;
-    }
-
-    if (opts->name_re != NULL
-        && manta_re_match(opts->name_re, dst, (size_t) (o - dst)) != 1)
-    {
-        manta_message(msg, msg_size,
-                      "name does not match the allowed pattern");
-        return MANTA_INVALID_NAME;
-    }
-
-    return MANTA_OK;
+    return manta_name_check(opts, dst, o, count, 1, msg, msg_size);
 }
 
 
