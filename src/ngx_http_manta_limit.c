@@ -460,21 +460,12 @@ static ngx_int_t
 ngx_http_manta_limit_header(ngx_http_request_t *r, ngx_str_t *name,
     u_char *value, size_t len)
 {
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_manta_push_header(&r->headers_out.headers, name, NULL, 1,
+                                   value, len)
+        == NULL)
+    {
         return NGX_ERROR;
     }
-
-    h->hash = 1;
-    h->key = *name;
-    h->lowcase_key = NULL;
-    h->value.data = value;
-    h->value.len = len;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
 
     return NGX_OK;
 }
