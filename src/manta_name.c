@@ -70,7 +70,7 @@ static inline const unsigned char *manta_name_next(const unsigned char *p,
     const unsigned char *last, int32_t *cp);
 static inline char *manta_name_copy_cp(char *o, const unsigned char *p,
     size_t n);
-static manta_reason_t manta_name_check(const manta_body_opts_t *opts,
+static inline manta_reason_t manta_name_check(const manta_body_opts_t *opts,
     const char *out, const char *o, size_t count, int visible, char *msg,
     size_t msg_size);
 static manta_reason_t manta_name_filter(const char *src, size_t len,
@@ -447,7 +447,7 @@ manta_name_copy_cp(char *o, const unsigned char *p, size_t n)
  * visible as manta_name_collapse() gives them.
  */
 
-static manta_reason_t
+static inline manta_reason_t
 manta_name_check(const manta_body_opts_t *opts, const char *out,
     const char *o, size_t count, int visible, char *msg, size_t msg_size)
 {

@@ -523,35 +523,6 @@ ngx_http_manta_add_header(ngx_http_request_t *r, char *key, size_t key_len,
 
 
 /*
- * Appends a header field to a request's or a response's list; lowcase_key
- * may be NULL for a response header, a zero hash hides it from variables.
- */
-
-ngx_table_elt_t *
-ngx_http_manta_push_header(ngx_list_t *headers, ngx_str_t *key,
-    ngx_str_t *lowcase_key, ngx_uint_t hash, u_char *value, size_t value_len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = hash;
-    h->key = *key;
-    h->lowcase_key = lowcase_key ? lowcase_key->data : NULL;
-    h->value.data = value;
-    h->value.len = value_len;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return h;
-}
-
-
-/*
  * The next entry of a header list named "name" (len bytes, any case) after
  * the walk's position, NULL when there is none; entries with a zero hash
  * (deleted) are passed over

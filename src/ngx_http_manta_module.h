@@ -263,6 +263,35 @@ typedef struct {
 
 
 /*
+ * Appends a header field to a request's or a response's list; lowcase_key
+ * may be NULL for a response header, a zero hash hides it from variables.
+ */
+
+static ngx_inline ngx_table_elt_t *
+ngx_http_manta_push_header(ngx_list_t *headers, ngx_str_t *key,
+    ngx_str_t *lowcase_key, ngx_uint_t hash, u_char *value, size_t value_len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = hash;
+    h->key = *key;
+    h->lowcase_key = lowcase_key ? lowcase_key->data : NULL;
+    h->value.data = value;
+    h->value.len = value_len;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return h;
+}
+
+
+/*
  * A walk over the entries of an ngx_list_t, part after part: init, then
  * next until NULL.  Inline: it runs once a header line of every request.
  */
@@ -308,9 +337,6 @@ ngx_http_manta_ctx_t *ngx_http_manta_get_ctx(ngx_http_request_t *r);
 ngx_http_manta_ctx_t *ngx_http_manta_create_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_manta_add_header(ngx_http_request_t *r, char *key,
     size_t key_len, u_char *value, size_t value_len);
-ngx_table_elt_t *ngx_http_manta_push_header(ngx_list_t *headers,
-    ngx_str_t *key, ngx_str_t *lowcase_key, ngx_uint_t hash, u_char *value,
-    size_t value_len);
 ngx_int_t ngx_http_manta_send_json(ngx_http_request_t *r, ngx_str_t *json,
     ngx_http_output_header_filter_pt next_header,
     ngx_http_output_body_filter_pt next_body);
