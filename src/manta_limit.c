@@ -148,6 +148,25 @@ manta_backoff(manta_bucket_t *b, uint64_t now, unsigned seconds)
 }
 
 
+int
+manta_limit_log_due(manta_bucket_t *b, uint64_t now)
+{
+    uint32_t  second;
+
+    /* 0 is "no line yet": the clock's first second is 1 */
+
+    second = (uint32_t) (now / 1000) + 1;
+
+    if (b->logged == second) {
+        return 0;
+    }
+
+    b->logged = second;
+
+    return 1;
+}
+
+
 void
 manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now, unsigned *quota, unsigned *window, unsigned *remaining,

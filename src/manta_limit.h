@@ -40,6 +40,8 @@ typedef enum {
  * charged): the excess drains at that rate, whatever the zone's rate, so
  * expiry cannot hand a slow bot a fresh burst.  blocked is the time in
  * milliseconds until which upstream asked the bot to back off (0: never).
+ * logged is the second of the bot's last "limiting requests" line
+ * (manta_limit_log_due(); 0: none), in what would be the struct's padding.
  * All zero is a new bucket.
  */
 typedef struct {
@@ -47,6 +49,7 @@ typedef struct {
     uint64_t    excess;
     uint64_t    blocked;
     uint32_t    rate;
+    uint32_t    logged;
 } manta_bucket_t;
 
 
@@ -78,6 +81,14 @@ int manta_limit_idle(const manta_bucket_t *b, uint64_t now);
 
 /* upstream asked the bot to wait "seconds" from "now" */
 void manta_backoff(manta_bucket_t *b, uint64_t now, unsigned seconds);
+
+/*
+ * Whether a rejection of the bot at "now" (monotonic milliseconds) gets its
+ * "limiting requests" line: 1 for the first in a second of the clock (the
+ * bucket keeps that second), 0 for the others, so that a bot rejected a
+ * thousand times a second costs one line a second, not a thousand writes.
+ */
+int manta_limit_log_due(manta_bucket_t *b, uint64_t now);
 
 /*
  * milliseconds the bot still has to back off at "now", 0 when none; here,

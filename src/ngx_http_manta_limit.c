@@ -226,7 +226,9 @@ ngx_http_manta_limit_decide(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     case NGX_HTTP_MANTA_LIMIT_REJECTED:
     case NGX_HTTP_MANTA_LIMIT_BACKOFF:
 
-        ngx_http_manta_limit_log(r, mlcf, ctx);
+        if (!ctx->limit_quiet) {
+            ngx_http_manta_limit_log(r, mlcf, ctx);
+        }
 
         if (mlcf->limit_dry_run) {
             ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED_DRY_RUN;
@@ -535,6 +537,7 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     if (blocked) {
         ctx->limit_status = NGX_HTTP_MANTA_LIMIT_BACKOFF;
         ctx->limit_retry_after = (blocked + 999) / 1000;
+        ctx->limit_quiet = !manta_limit_log_due(&lr->bucket, now);
 
         ngx_http_manta_limit_fields(ctx, &lr->bucket, limit, now);
 
@@ -552,6 +555,7 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
         ctx->limit_retry_after = manta_limit_retry_after(&lr->bucket, limit,
                                                          now);
+        ctx->limit_quiet = !manta_limit_log_due(&lr->bucket, now);
         break;
 
     case MANTA_LIMIT_DELAYED:
@@ -604,6 +608,7 @@ ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
         ctx->limit_status = rm->cached_status;
         ctx->limit_retry_after = (unsigned) ((rm->cached - now + 999) / 1000);
         ctx->limit_source = NGX_HTTP_MANTA_SOURCE_CACHED;
+        ctx->limit_quiet = !manta_limit_log_due(&lr->bucket, now);
 
         ngx_http_manta_limit_fields(ctx, &rm->remote, limit, now);
 
@@ -685,6 +690,7 @@ ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
         if (ms) {
             rm->cached = now + ms;
             rm->cached_status = ctx->limit_status;
+            ctx->limit_quiet = !manta_limit_log_due(&lr->bucket, now);
         }
     }
 

@@ -4,7 +4,8 @@
 # (Redis)"): two gateways sharing one real redis-server share one limit
 # exactly; delay, dry run and a bot's own rate as locally; an upstream 429
 # blocks the bot on the other gateway; a cached rejection makes no Redis
-# call; SCRIPT FLUSH is recovered from (NOSCRIPT); SELECT db and the key's
+# call; a bot rejected by Redis and then from the cache has one
+# "limiting requests" line a second; SCRIPT FLUSH is recovered from (NOSCRIPT); SELECT db and the key's
 # layout; AUTH with an ACL user and a password file, and a wrong password;
 # a slow Redis (DEBUG SLEEP) and a dead one: answers within the timeout
 # from the fallback (local at rate/fleet, allow, deny), one warn when the
@@ -18,7 +19,7 @@ use strict;
 use Test::More;
 
 use JSON::PP ();
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(time sleep clock_gettime CLOCK_MONOTONIC);
 
 use FindBin;
 use lib "$FindBin::Bin/lib";
@@ -154,6 +155,26 @@ is(source_of($res), 'cached', 'cached: $manta_limit_source cached');
 like($res->{headers}{'retry-after'} // '', qr/^\d+$/,
     'cached: Retry-After sent');
 is($redis->calls('evalsha'), $calls, 'cached: no EVALSHA reached Redis');
+
+# a flood of one bot, rejected by Redis and then from the cache: one
+# "limiting requests" line a second of nginx's clock
+
+is(join(' ', map { post($ga, '/fleet/clientTag?botId=rflood')->{status} }
+    1 .. 6), '200 200 200 200 200 200', 'flood: the burst passes');
+
+my $from = int(clock_gettime(CLOCK_MONOTONIC));
+@r = map { post($ga, '/fleet/clientTag?botId=rflood') } 1 .. 20;
+my $to = int(clock_gettime(CLOCK_MONOTONIC));
+
+is(join(' ', map { $_->{status} } @r), join(' ', ('429') x 20),
+    'flood: the next 20 are 429');
+is(join(' ', map { source_of($_) } @r[0, 1, 19]), 'redis cached cached',
+    'flood: the first rejected by Redis, the others from the cache');
+
+my $n = count($ga, qr/\[error\] .* limiting requests by zone "bots", /
+    . qr/botId "rflood",/);
+ok($n >= 1 && $n <= $to - $from + 1, 'flood: 20 rejections, one line a '
+    . "second: $n line(s) in " . ($to - $from + 1) . ' second(s)');
 
 # the status zone counts decisions by where they were taken
 

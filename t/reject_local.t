@@ -4,7 +4,9 @@
 # limiting", "What a request goes through"): the "limiting requests" line
 # is written byte for byte as nginx's ngx_log_error() writes a line (its
 # time, level, pid#tid and connection as nginx's own line of the same
-# request has them, the same context, the token and the secret masked);
+# request has them, the same context, the token and the secret masked),
+# one a second for a bot however often it is rejected, each bot its own,
+# every rejection still answered and in the access log;
 # the ErrorResponse of a reason's own message, made once and then given
 # the botId, equals the one written in full (botIds that need escapes,
 # manta_limit_status differing by location, one after the other); an
@@ -17,6 +19,7 @@ use warnings;
 use strict;
 
 use Test::More;
+use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC sleep);
 
 use FindBin;
 use lib "$FindBin::Bin/lib";
@@ -71,6 +74,23 @@ sub lines_with {
     }
 
     return @l;
+}
+
+# the second of nginx's clock (ngx_current_msec is CLOCK_MONOTONIC's)
+
+sub second {
+    return int(clock_gettime(CLOCK_MONOTONIC));
+}
+
+# waits for the start of the next second of that clock
+
+sub next_second {
+    my $now = clock_gettime(CLOCK_MONOTONIC);
+    sleep(int($now) + 1.05 - $now);
+}
+
+sub rejections_logged {
+    return scalar grep { / 429 rate_limited/ } $t->log_lines('manta.log');
 }
 
 sub body_of {
@@ -203,6 +223,42 @@ is(scalar @lines, 1, 'dry: one line');
 is((($lines[0] // '') =~ $line_re)[5],
     'limiting requests, dry run, by zone "tiny", botId "dry"',
     'dry: the message');
+
+# a flood: a bot rejected 50 times in a row has one line a second of
+# nginx's clock, another bot rejected in the same second its own line;
+# each rejection is answered 429 and written to the access log
+
+is(post('/tiny/clientTag?botId=flood')->{status}, 200, 'flood: first passes');
+is(post('/tiny/clientTag?botId=flood2')->{status}, 200,
+    'flood: another bot\'s first passes');
+
+my $logged = rejections_logged();
+my $from = second();
+@r = map { post('/tiny/clientTag?botId=flood') } 1 .. 50;
+$r = post('/tiny/clientTag?botId=flood2');
+my $to = second();
+
+is(scalar(grep { $_->{status} == 429 && $_->{body} eq
+    body_of($limited, 429, 'flood') } @r), 50,
+    'flood: the 50 answered with the 429 ErrorResponse');
+is($r->{status}, 429, 'flood: the other bot rejected too');
+
+my $n = @lines = lines_with('botId "flood"');
+ok($n >= 1 && $n <= $to - $from + 1, 'flood: 50 rejections, one line a '
+    . "second: $n line(s) in " . ($to - $from + 1) . ' second(s)');
+is(scalar(@lines = lines_with('botId "flood2"')), 1,
+    'flood: the other bot has its own line in the same second');
+is(rejections_logged() - $logged, 51,
+    'flood: all 51 rejections are in the access log');
+
+next_second();
+
+is(post('/tiny/clientTag?botId=flood')->{status}, 429,
+    'flood: rejected in the next second');
+is(post('/tiny/clientTag?botId=flood')->{status}, 429,
+    'flood: and again in that second');
+is(scalar(@lines = lines_with('botId "flood"', $n + 1)), $n + 1,
+    'flood: the next second has one line more, not two');
 
 # botIds that need escapes; manta_limit_status 429 and 503 by location,
 # alternating (the start of the ErrorResponse is made for each in turn)

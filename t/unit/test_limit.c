@@ -52,6 +52,7 @@ static void test_idle(void);
 static void test_own_rate(void);
 static void test_hash(void);
 static void test_charge(void);
+static void test_log_due(void);
 static int hash_cmp(const void *a, const void *b);
 
 
@@ -503,6 +504,7 @@ test_limit(void)
     test_own_rate();
     test_hash();
     test_charge();
+    test_log_due();
 }
 
 
@@ -868,4 +870,72 @@ test_charge(void)
     }
 
     is_int(bad, 0, "charge: as take then fields, 100000 requests");
+}
+
+
+/* one "limiting requests" line a second per bucket */
+
+static void
+test_log_due(void)
+{
+    unsigned         i, n;
+    manta_bucket_t   b, saved;
+    manta_limit_t    l;
+
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    is_int(manta_limit_log_due(&b, T0 + 500), 1,
+           "log: a bucket's first rejection is logged");
+
+    for (n = 0, i = 501; i <= 999; i++) {
+        n += manta_limit_log_due(&b, T0 + i);
+    }
+
+    is_int(n, 0, "log: none of the 499 others in the same second is");
+    is_int(manta_limit_log_due(&b, T0 + 1000), 1,
+           "log: the first of the next second is, 500 ms later");
+    is_int(manta_limit_log_due(&b, T0 + 1999), 0,
+           "log: not the last ms of that second");
+    is_int(manta_limit_log_due(&b, T0 + 5000), 1,
+           "log: a rejection seconds later is");
+    is_int(manta_limit_log_due(&b, T0 + 5000), 0,
+           "log: and a second one at the same ms is not");
+
+    /* over a minute of rejections at 1 ms apart: one line a second */
+
+    for (n = 0, i = 0; i < 60000; i++) {
+        n += manta_limit_log_due(&b, T0 + 10000 + i);
+    }
+
+    is_int(n, 60, "log: 60,000 rejections over 60 s make 60 lines");
+
+    /* the clock's first second (0 to 999 ms) is not "no line yet" */
+
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    is_int(manta_limit_log_due(&b, 0), 1, "log: ms 0 is logged");
+    is_int(manta_limit_log_due(&b, 999), 0, "log: not again at ms 999");
+    is_int(manta_limit_log_due(&b, 1000), 1, "log: at ms 1000 again");
+
+    /* the mark is the bucket's own: the decisions do not move it */
+
+    l = limit(manta_rate_parse(S("1r/m")), 0, 0);
+    memset(&b, 0, sizeof(manta_bucket_t));
+
+    take_is(&b, &l, T0, MANTA_LIMIT_PASSED, 0, "log: the first passes");
+    take_is(&b, &l, T0 + 1, MANTA_LIMIT_REJECTED, 0,
+            "log: the second is rejected");
+    is_int(manta_limit_log_due(&b, T0 + 1), 1, "log: ... and logged");
+
+    saved = b;
+    b.logged = 0;
+
+    is_int(manta_limit_log_due(&b, T0 + 2), 1,
+           "log: a bucket without the mark logs again");
+    take_is(&b, &l, T0 + 3, MANTA_LIMIT_REJECTED, 0,
+            "log: the mark does not change the decision");
+    ok(memcmp(&b, &saved, sizeof(manta_bucket_t)) == 0,
+       "log: the bucket is the one logged at T0 + 1, to the byte");
+    is_int(manta_limit_log_due(&b, T0 + 3), 0,
+           "log: the third in the second is not logged");
 }
