@@ -13,11 +13,13 @@
 # Each path's figures are the medians of its per-round ratios
 # gateway/reference (a round's two runs are back to back, so their ratio
 # is the least disturbed by the machine's drift), printed as one table at
-# the end.  The local rejections are compared with the reference that
-# forwards the same request: their CPU ratio is the share of a forwarded
-# request's cost (target < 0.5).  The Redis path is compared with the
-# local limit, and reports the Redis commands per forwarded request
-# (INFO commandstats before and after its runs).
+# the end, with the lowest and highest per-round CPU ratio beside the
+# median (how far one round may be from it on this machine).  The local
+# rejections are compared with the reference that forwards the same
+# request: their CPU ratio is the share of a forwarded request's cost
+# (target < 0.5).  The Redis path is compared with the local limit, and
+# reports the Redis commands per forwarded request (INFO commandstats
+# before and after its runs).
 #
 # Environment: MANTA_MODULE (the .so), NGINX_BIN, BENCH_SECONDS (3),
 # BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_PATHS (all; a
@@ -136,27 +138,31 @@ sub report {
     print "\nmake bench: gateway / reference, median of $rounds per-round "
         . "ratios ($seconds s runs, $conns connections)\n\n";
 
-    printf "%-14s %-11s %8s %8s %8s %8s %9s %9s  %s\n", 'path', 'vs',
-        'cpu/req', 'req/s', 'p50', 'p99', 'gw us/req', 'vs us/req',
-        'target (cpu/req)';
+    printf "%-14s %-11s %8s %11s %8s %8s %8s %9s %9s  %s\n", 'path',
+        'vs', 'cpu/req', 'rounds', 'req/s', 'p50', 'p99', 'gw us/req',
+        'vs us/req', 'target (cpu/req)';
 
     for my $c (@cases) {
         my $ref = $res{ $c->{name} }{ref};
         my $gw = $res{ $c->{name} }{gw};
-        my %ratio;
+        my (%ratio, @cpu);
 
         for my $k (qw(cpu_us rps p50_us p99_us)) {
-            $ratio{$k} = median(map {
+            my @r = map {
                 $ref->[$_]{$k} ? $gw->[$_]{$k} / $ref->[$_]{$k} : 0
-            } 0 .. $#$gw);
+            } 0 .. $#$gw;
+
+            $ratio{$k} = median(@r);
+            @cpu = sort { $a <=> $b } @r if $k eq 'cpu_us';
         }
 
         my $cmp = $c->{target} < 1 ? '<' : '<=';
         my $met = $c->{target} < 1 ? $ratio{cpu_us} < $c->{target}
             : $ratio{cpu_us} <= $c->{target};
 
-        printf "%-14s %-11s %8.3f %8.3f %8.3f %8.3f %9.2f %9.2f  %s %.2f %s\n",
-            $c->{name}, $c->{vs}, @ratio{qw(cpu_us rps p50_us p99_us)},
+        printf "%-14s %-11s %8.3f %5.2f-%5.2f %8.3f %8.3f %8.3f %9.2f %9.2f"
+            . "  %s %.2f %s\n", $c->{name}, $c->{vs}, $ratio{cpu_us},
+            $cpu[0], $cpu[-1], @ratio{qw(rps p50_us p99_us)},
             median(map { $_->{cpu_us} } @$gw),
             median(map { $_->{cpu_us} } @$ref), $cmp, $c->{target},
             $met ? 'met' : 'NOT MET';
