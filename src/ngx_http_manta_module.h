@@ -213,8 +213,8 @@ typedef struct {
     unsigned                   limit_backoff;  /* s, after upstream 429 */
     unsigned                   limit_source:3;
     unsigned                   limit_parked:1;  /* waits for Redis */
-    unsigned                   limit_quiet:1;   /* the bot's line is due
-                                                   next second */
+    unsigned                   limit_quiet:1;   /* the bot had its line
+                                                   this second */
     void                     (*resume)(ngx_http_request_t *r);
     unsigned                   limit_fields:1;
     unsigned                   handled:1;
