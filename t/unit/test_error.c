@@ -823,9 +823,21 @@ test_error_runs(void)
                          409, "b1", -1,
                          "pass: a value in the message");
     test_error_runs_case(&values[9],
+                         ER("long-secret-not-anywhere", "409", "b1"),
+                         409, "b1", -1,
+                         "pass: the message the value");
+    test_error_runs_case(&values[9],
+                         ER("a long-secret-not-anywhere", "409", "b1"),
+                         409, "b1", -1,
+                         "pass: the value at the message's end");
+    test_error_runs_case(&values[9],
                          ER("a tag", "409", "long-secret-not-anywhere"),
                          409, "b1", -1,
                          "pass: the botId the value");
+    test_error_runs_case(&values[9],
+                         ER("a tag", "409", "a-long-secret-not-anywhere"),
+                         409, "b1", -1,
+                         "pass: the value at the botId's end");
     test_error_runs_case(&values[11],
                          ER("a tag", "409", "bot-with-a-long-secret"),
                          409, "b1", -1,
