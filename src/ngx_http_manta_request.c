@@ -405,6 +405,7 @@ ngx_http_manta_check_head(ngx_http_request_t *r,
     if (plan.bot_id != NULL) {
         ctx->bot_id.data = (u_char *) plan.bot_id;
         ctx->bot_id.len = plan.bot_id_len;
+        ctx->bot_id_plain = plan.bot_id_plain;
     }
 
     ctx->cred = plan.cred;
@@ -999,6 +1000,10 @@ ngx_http_manta_send_error(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     bot_id = ctx->bot_id.len ? (char *) ctx->bot_id.data : NULL;
     len = ngx_strlen(message);
+
+    if (ctx->bot_id_plain) {
+        plain |= MANTA_ERROR_PLAIN_BOT_ID;
+    }
 
     body.len = manta_error_body_len(message, len, (int) status, bot_id,
                                     ctx->bot_id.len, &plain);
