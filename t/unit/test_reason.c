@@ -148,6 +148,10 @@ test_message(void)
                "object", 22);
     MESSAGE_IS("body is not valid UTF-8 (near byte %d)", 0);
     MESSAGE_IS("%d %d %d %i", INT_MIN, INT_MAX, -1, -7);
+    MESSAGE_IS("%u %u %u %u %u %u %u %d %d", 9u, 10u, 99u, 100u, 999999u,
+               1000000u, 4294967295u, -10, -100000);
+    MESSAGE_IS("%llu %lld %zu %llu|", 4294967296ULL, -4294967296LL,
+               (size_t) 100000000000ULL, 12345678901234567ULL);
     MESSAGE_IS("body is %lld bytes, at most %zu are allowed", LLONG_MIN,
                (size_t) -1);
     MESSAGE_IS("%lld %lld %ld %lu %llu", LLONG_MAX, 0LL, LONG_MIN,
