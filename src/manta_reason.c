@@ -327,6 +327,7 @@ manta_msg_integer(manta_msg_out_t *out, const char *f, int lng, size_t width,
             : (lng == 'l') ? va_arg(*args, unsigned long)
             : (lng == 'z') ? va_arg(*args, size_t)
             : va_arg(*args, unsigned);
+
         if (width == 0 && *f == 'u') {
             manta_msg_decimal(out, u, 0);
 
