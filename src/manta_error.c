@@ -141,8 +141,8 @@ static size_t manta_int_format(char *buf, int n);
 static inline int manta_error_verbatim(const char *message, size_t len,
     int plain);
 static size_t manta_error_write(char *dst, const char *message,
-    size_t message_len, int plain, int code, const char *bot_id,
-    size_t bot_id_len);
+    size_t message_len, int copy, int code, const char *bot_id,
+    size_t bot_id_len, int bot_id_copy);
 static manta_error_rc_t manta_error_build(const char *message, size_t len,
     int status, const char *bot_id, size_t bot_id_len, char **out,
     size_t *out_len);
@@ -250,21 +250,40 @@ manta_error_rewrite_at(const char *body, size_t len, int status,
 
 size_t
 manta_error_body_len(const char *message, size_t message_len, int code,
-    const char *bot_id, size_t bot_id_len)
+    const char *bot_id, size_t bot_id_len, unsigned *plain)
 {
     char    buf[16];
-    size_t  len;
+    size_t  len, n;
 
-    len = sizeof(MANTA_ERR_BODY_START) - 1
-          + manta_json_escape_len(message, message_len)
+    len = sizeof(MANTA_ERR_BODY_START) - 1 + message_len
           + sizeof(MANTA_ERR_BODY_CODE) - 1
-          + manta_int_format(buf, code)
+          + ((code >= 100 && code <= 999) ? 3 : manta_int_format(buf, code))
           + sizeof(MANTA_ERR_BODY_END) - 1;
 
-    if (bot_id != NULL) {
-        len += sizeof(MANTA_ERR_BODY_BOT) - 1
-               + manta_json_escape_len(bot_id, bot_id_len)
-               + 1;
+    if (!(*plain & MANTA_ERROR_PLAIN_MESSAGE)) {
+        n = manta_json_escape_len(message, message_len);
+
+        if (n == message_len) {
+            *plain |= MANTA_ERROR_PLAIN_MESSAGE;
+        }
+
+        len += n - message_len;
+    }
+
+    if (bot_id == NULL) {
+        return len;
+    }
+
+    len += sizeof(MANTA_ERR_BODY_BOT) - 1 + bot_id_len + 1;
+
+    if (!(*plain & MANTA_ERROR_PLAIN_BOT_ID)) {
+        n = manta_json_escape_len(bot_id, bot_id_len);
+
+        if (n == bot_id_len) {
+            *plain |= MANTA_ERROR_PLAIN_BOT_ID;
+        }
+
+        len += n - bot_id_len;
     }
 
     return len;
@@ -273,23 +292,24 @@ manta_error_body_len(const char *message, size_t message_len, int code,
 
 size_t
 manta_error_body(char *dst, const char *message, size_t message_len,
-    int code, const char *bot_id, size_t bot_id_len)
+    int code, const char *bot_id, size_t bot_id_len, unsigned plain)
 {
-    return manta_error_write(dst, message, message_len, 0, code, bot_id,
-                             bot_id_len);
+    return manta_error_write(dst, message, message_len,
+                             (plain & MANTA_ERROR_PLAIN_MESSAGE) != 0, code,
+                             bot_id, bot_id_len,
+                             (plain & MANTA_ERROR_PLAIN_BOT_ID) != 0);
 }
 
 
 /*
- * manta_error_body(); plain: the message holds no byte JSON escapes but
- * perhaps DEL (a string the tokenizer found without an escape, a reason
- * phrase), so that a message without DEL is copied as it is; 2: not DEL
- * either (a string manta_error_plain() found), copied as it is.
+ * manta_error_body(); copy: the message holds no byte JSON escapes and is
+ * copied as it is; bot_id_copy: so is the botId, which is read otherwise.
  */
 
 static size_t
 manta_error_write(char *dst, const char *message, size_t message_len,
-    int plain, int code, const char *bot_id, size_t bot_id_len)
+    int copy, int code, const char *bot_id, size_t bot_id_len,
+    int bot_id_copy)
 {
     char           *p;
     char            buf[16];
@@ -298,7 +318,7 @@ manta_error_write(char *dst, const char *message, size_t message_len,
 
     p = manta_cpylit(dst, MANTA_ERR_BODY_START);
 
-    if (manta_error_verbatim(message, message_len, plain)) {
+    if (copy) {
         p = manta_cpymem(p, message, message_len);
 
     } else {
@@ -322,7 +342,7 @@ manta_error_write(char *dst, const char *message, size_t message_len,
 
         /* a botId JSON escapes no byte of (UTF-8 aside) is copied */
 
-        for (i = 0; i < bot_id_len; i++) {
+        for (i = 0; !bot_id_copy && i < bot_id_len; i++) {
             c = (unsigned char) bot_id[i];
 
             if (c < 0x20 || c == '"' || c == '\\' || c == 0x7f) {
@@ -330,7 +350,7 @@ manta_error_write(char *dst, const char *message, size_t message_len,
             }
         }
 
-        if (i == bot_id_len) {
+        if (bot_id_copy || i == bot_id_len) {
             p = manta_cpymem(p, bot_id, bot_id_len);
 
         } else {
@@ -370,9 +390,10 @@ manta_error_direct(const char *body, size_t len, int status,
     const size_t *anchor, size_t nredact, char *out, size_t *out_len,
     manta_error_rc_t *rc)
 {
-    int            r, v, plain, verbatim;
+    int            r, v, plain, copy, verbatim;
     char           buf[MANTA_ERROR_STACK];
     size_t         n, mlen;
+    unsigned       found;
     const char    *m;
     manta_jtok_t   tok[MANTA_ERROR_TOKENS];
 
@@ -395,8 +416,10 @@ manta_error_direct(const char *body, size_t len, int status,
 
     /* the exact size is only worked out when the largest may not fit */
 
+    found = 0;
+
     if (MANTA_ERROR_BODY_MAX(n, bot_id ? bot_id_len : 0) + 1 > *out_len
-        && manta_error_body_len(m, n, status, bot_id, bot_id_len) + 1
+        && manta_error_body_len(m, n, status, bot_id, bot_id_len, &found) + 1
            > *out_len)
     {
         return 0;
@@ -404,11 +427,11 @@ manta_error_direct(const char *body, size_t len, int status,
 
     /* a message of the body's bytes, searched with them or alone */
 
-    verbatim = (v >= 0 && m != buf && manta_error_verbatim(m, n, plain));
+    copy = (m != buf && manta_error_verbatim(m, n, plain));
+    verbatim = (v >= 0 && copy);
     mlen = n;
 
-    n = manta_error_write(out, m, n, m != buf ? plain : 0, status, bot_id,
-                          bot_id_len);
+    n = manta_error_write(out, m, n, copy, status, bot_id, bot_id_len, 0);
     out[n] = '\0';
 
     if (nredact != 0
@@ -1885,17 +1908,21 @@ static manta_error_rc_t
 manta_error_build(const char *message, size_t len, int status,
     const char *bot_id, size_t bot_id_len, char **out, size_t *out_len)
 {
-    char    *p;
-    size_t   size;
+    char      *p;
+    size_t     size;
+    unsigned   plain;
 
-    size = manta_error_body_len(message, len, status, bot_id, bot_id_len);
+    plain = 0;
+    size = manta_error_body_len(message, len, status, bot_id, bot_id_len,
+                                &plain);
 
     p = malloc(size + 1);
     if (p == NULL) {
         return MANTA_ERROR_NOMEM;
     }
 
-    *out_len = manta_error_body(p, message, len, status, bot_id, bot_id_len);
+    *out_len = manta_error_body(p, message, len, status, bot_id, bot_id_len,
+                                plain);
     p[*out_len] = '\0';
     *out = p;
 

@@ -88,12 +88,22 @@ extern int  manta_error_fast;
  * {"success":false,"errResponse":{"message":M,"code":C,"botId":B}}
  * "botId" is omitted when bot_id is NULL.  Returns the length written;
  * manta_error_body_len() gives the exact size needed.
+ *
+ * plain: MANTA_ERROR_PLAIN_MESSAGE when the message is known to hold no
+ * byte JSON escapes (every manta_reason_message() and
+ * manta_status_phrase(): a unit test sees to it), MANTA_ERROR_PLAIN_BOT_ID
+ * when the botId is; those are copied without being read.
+ * manta_error_body_len() adds to *plain the flag of each it reads and
+ * finds holding none, for manta_error_body() with the same arguments.
  */
 
+#define MANTA_ERROR_PLAIN_MESSAGE  0x1
+#define MANTA_ERROR_PLAIN_BOT_ID   0x2
+
 size_t manta_error_body_len(const char *message, size_t message_len,
-    int code, const char *bot_id, size_t bot_id_len);
+    int code, const char *bot_id, size_t bot_id_len, unsigned *plain);
 size_t manta_error_body(char *dst, const char *message, size_t message_len,
-    int code, const char *bot_id, size_t bot_id_len);
+    int code, const char *bot_id, size_t bot_id_len, unsigned plain);
 
 
 

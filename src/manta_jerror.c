@@ -254,6 +254,10 @@ manta_je_string(manta_je_t *je)
 
     for ( ;; ) {
 
+        /* eight bytes at a time, then byte by byte (DEL stops the words) */
+
+        p = manta_json_run(p, last, 0);
+
         while (p < last && *p >= 0x20 && *p != '"' && *p != '\\') {
             p++;
         }

@@ -79,6 +79,7 @@ manta_check_head(const manta_plan_conf_t *conf, const manta_head_t *head,
     plan->message[0] = '\0';
     plan->bot_id = NULL;
     plan->bot_id_len = 0;
+    plan->bot_id_plain = 0;
     plan->cred = NULL;
     plan->caller = NULL;
     manta_plan_empty(plan);
@@ -174,6 +175,7 @@ manta_plan_bot_id(const manta_plan_conf_t *conf, const manta_head_t *head,
     bot_id[len] = '\0';
     plan->bot_id = bot_id;
     plan->bot_id_len = len;
+    plan->bot_id_plain = plain;
 
     if (plain) {
         plan->query = buf;

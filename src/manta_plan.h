@@ -68,6 +68,8 @@ typedef struct {
     /* from manta_check_head(): the decoded botId, in the caller's buffer */
     char                  *bot_id;
     size_t                 bot_id_len;
+    /* 1: the botId is of [A-Za-z0-9_-] only (no byte JSON escapes) */
+    int                    bot_id_plain;
     const manta_cred_t    *cred;
 
     /* the "callers" entry of an accepted caller; NULL otherwise */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "manta_reason.h"
+#include "manta_util.h"
 
 
 #define MANTA_NELTS(a)  ((int) (sizeof(a) / sizeof((a)[0])))
@@ -42,6 +43,8 @@ static const char *manta_msg_integer(manta_msg_out_t *out, const char *f,
 static void manta_msg_put(manta_msg_out_t *out, const char *s, size_t len);
 static void manta_msg_number(manta_msg_out_t *out, unsigned long long v,
     int neg, unsigned base, size_t width, int zero);
+static void manta_msg_decimal(manta_msg_out_t *out, unsigned long long v,
+    int neg);
 
 
 static const manta_reason_info_t  manta_reasons[] = {
@@ -307,7 +310,14 @@ manta_msg_integer(manta_msg_out_t *out, const char *f, int lng, size_t width,
             : (lng == 'z') ? (long long) va_arg(*args, size_t)
             : va_arg(*args, int);
         u = (v < 0) ? 0ULL - (unsigned long long) v : (unsigned long long) v;
-        manta_msg_number(out, u, v < 0, 10, width, zero);
+
+        if (width == 0) {
+            manta_msg_decimal(out, u, v < 0);
+
+        } else {
+            manta_msg_number(out, u, v < 0, 10, width, zero);
+        }
+
         return f + 1;
 
     case 'u':
@@ -317,8 +327,15 @@ manta_msg_integer(manta_msg_out_t *out, const char *f, int lng, size_t width,
             : (lng == 'l') ? va_arg(*args, unsigned long)
             : (lng == 'z') ? va_arg(*args, size_t)
             : va_arg(*args, unsigned);
-        manta_msg_number(out, u, 0, (*f == 'u') ? 10 : (unsigned) *f, width,
-                         zero);
+
+        if (width == 0 && *f == 'u') {
+            manta_msg_decimal(out, u, 0);
+
+        } else {
+            manta_msg_number(out, u, 0, (*f == 'u') ? 10 : (unsigned) *f,
+                             width, zero);
+        }
+
         return f + 1;
 
     default:
@@ -342,6 +359,25 @@ manta_msg_put(manta_msg_out_t *out, const char *s, size_t len)
 
     memcpy(out->p, s, len);
     out->p += len;
+}
+
+
+/* v, negative when neg, in base 10 without a width: manta_uint()'s digits */
+
+static void
+manta_msg_decimal(manta_msg_out_t *out, unsigned long long v, int neg)
+{
+    char  buf[sizeof("-18446744073709551615")], *p;
+
+    p = buf;
+
+    if (neg) {
+        *p++ = '-';
+    }
+
+    p = manta_uint(p, v);
+
+    manta_msg_put(out, buf, (size_t) (p - buf));
 }
 
 

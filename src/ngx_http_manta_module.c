@@ -558,10 +558,36 @@ ngx_http_manta_send_json(ngx_http_request_t *r, ngx_str_t *json,
     ngx_http_output_header_filter_pt next_header,
     ngx_http_output_body_filter_pt next_body)
 {
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
+    u_char           *p, *last;
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
 
+    static ngx_str_t  content_length = ngx_string("Content-Length");
+
+    /*
+     * Content-Length as a header field, as a proxied answer's is: nginx's
+     * header filters send it as it is and do not format content_length_n
+     * again (ngx_sprintf() is slow)
+     */
+
+    ngx_http_clear_content_length(r);
+
+    p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = (u_char *) manta_uint((char *) p, json->len);
+
+    h = ngx_http_manta_push_header(&r->headers_out.headers, &content_length,
+                                   NULL, 1, p, last - p);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    r->headers_out.content_length = h;
     r->headers_out.content_length_n = json->len;
 
     ngx_str_set(&r->headers_out.content_type, "application/json");

@@ -217,6 +217,7 @@ typedef struct {
                                                    this second */
     void                     (*resume)(ngx_http_request_t *r);
     unsigned                   limit_fields:1;
+    unsigned                   bot_id_plain:1;  /* plan.bot_id_plain */
     unsigned                   handled:1;
     unsigned                   reading:1;
     unsigned                   too_large:1;

@@ -54,7 +54,8 @@ static ngx_int_t ngx_http_manta_reject(ngx_http_request_t *r,
 static ngx_int_t ngx_http_manta_reject_message(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, manta_reason_t reason, const char *message);
 static ngx_int_t ngx_http_manta_send_error(ngx_http_request_t *r,
-    ngx_http_manta_ctx_t *ctx, ngx_uint_t status, const char *message);
+    ngx_http_manta_ctx_t *ctx, ngx_uint_t status, const char *message,
+    unsigned plain);
 static ngx_int_t ngx_http_manta_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 
@@ -404,6 +405,7 @@ ngx_http_manta_check_head(ngx_http_request_t *r,
     if (plan.bot_id != NULL) {
         ctx->bot_id.data = (u_char *) plan.bot_id;
         ctx->bot_id.len = plan.bot_id_len;
+        ctx->bot_id_plain = plan.bot_id_plain;
     }
 
     ctx->cred = plan.cred;
@@ -924,6 +926,7 @@ ngx_http_manta_reject_message(ngx_http_request_t *r,
 {
     char                        buf[MANTA_MESSAGE_MAX];
     off_t                       size;
+    unsigned                    plain;
     ngx_int_t                   rc;
     ngx_uint_t                  status;
     ngx_http_manta_loc_conf_t  *mlcf;
@@ -970,19 +973,26 @@ ngx_http_manta_reject_message(ngx_http_request_t *r,
         status = manta_reason_status(reason);
     }
 
+    plain = 0;
+
     if (message == NULL || message[0] == '\0') {
+        /* the reason's own message needs no escaping: see test_reason */
         message = manta_reason_message(reason);
+        plain = MANTA_ERROR_PLAIN_MESSAGE;
     }
 
-    return ngx_http_manta_send_error(r, ctx, status, message);
+    return ngx_http_manta_send_error(r, ctx, status, message, plain);
 }
 
 
-/* an ErrorResponse with the status as its code, sent by the module */
+/*
+ * An ErrorResponse with the status as its code, sent by the module;
+ * plain: manta_error_body()'s flags for the message
+ */
 
 static ngx_int_t
 ngx_http_manta_send_error(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
-    ngx_uint_t status, const char *message)
+    ngx_uint_t status, const char *message, unsigned plain)
 {
     size_t       len;
     ngx_str_t    body;
@@ -991,8 +1001,12 @@ ngx_http_manta_send_error(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     bot_id = ctx->bot_id.len ? (char *) ctx->bot_id.data : NULL;
     len = ngx_strlen(message);
 
+    if (ctx->bot_id_plain) {
+        plain |= MANTA_ERROR_PLAIN_BOT_ID;
+    }
+
     body.len = manta_error_body_len(message, len, (int) status, bot_id,
-                                    ctx->bot_id.len);
+                                    ctx->bot_id.len, &plain);
 
     body.data = ngx_pnalloc(r->pool, body.len);
     if (body.data == NULL) {
@@ -1000,7 +1014,7 @@ ngx_http_manta_send_error(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     }
 
     body.len = manta_error_body((char *) body.data, message, len,
-                                (int) status, bot_id, ctx->bot_id.len);
+                                (int) status, bot_id, ctx->bot_id.len, plain);
 
     r->headers_out.status = status;
 

@@ -278,6 +278,7 @@ null_body_ok(int status, const char *bot_id, const manta_str_t *redact,
 {
     char              *out, *expected;
     size_t             out_len, n, bot_id_len;
+    unsigned           plain;
     const char        *phrase;
     manta_error_rc_t   rc;
 
@@ -290,13 +291,14 @@ null_body_ok(int status, const char *bot_id, const manta_str_t *redact,
 
     phrase = manta_status_phrase(status);
 
+    plain = 0;
     n = manta_error_body_len(phrase, strlen(phrase), status, bot_id,
-                             bot_id_len);
+                             bot_id_len, &plain);
     expected = malloc(n);
     fuzz_assert(expected != NULL);
 
     fuzz_assert(manta_error_body(expected, phrase, strlen(phrase), status,
-                                 bot_id, bot_id_len)
+                                 bot_id, bot_id_len, plain)
                 == n);
     fuzz_assert(out_len == n && memcmp(out, expected, n) == 0);
 

@@ -43,6 +43,7 @@ static int text_cp_same(const manta_body_opts_t *opts, const char *data,
 static void text_hex(const manta_body_opts_t *opts);
 static void text_white(const manta_body_opts_t *opts);
 static void text_ends(const manta_body_opts_t *opts);
+static void body_runs(const manta_body_opts_t *opts);
 static int text_same(const manta_body_opts_t *opts, const char *data,
     size_t len, int *taken);
 
@@ -193,6 +194,7 @@ test_body(void)
     text_hex(&opts);
     text_white(&opts);
     text_ends(&opts);
+    body_runs(&opts);
 
     /* lengths in code points */
 
@@ -1354,4 +1356,70 @@ text_same(const manta_body_opts_t *opts, const char *data, size_t len,
     free(dst);
 
     return same;
+}
+
+
+/*
+ * manta_body_check() reads a name eight bytes at a time: the byte that
+ * ends a run (the closing quote, an escape, UTF-8 raw or escaped, a
+ * control character, DEL, a byte that is not UTF-8) at each place in a
+ * word and across words, with more bytes after it and a body that is or
+ * is not valid after the name: jansson's answer, message and name
+ */
+
+static void
+body_runs(const manta_body_opts_t *opts)
+{
+    char            *gen, *json, gen_msg[MANTA_MESSAGE_MAX],
+                     json_msg[MANTA_MESSAGE_MAX], body[96], *p;
+    size_t           i, k, t, n, bad, gen_len, json_len;
+    manta_reason_t   gen_rc, json_rc;
+
+    static const char  *ends[] = { "\"", "\\n", "\\u00e9", "\xc3\xa9",
+                                   "\t", "\x7f", "\x01", "\xff", "\\\"" };
+    static const char  *tails[] = { "\"}", "\",}", "\",\"x\":1}" };
+
+    bad = 0;
+
+    for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        for (k = 0; k <= 17; k++) {
+            for (t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+                p = body + sprintf(body, "{\"name\":\"");
+
+                for (n = 0; n < k; n++) {
+                    *p++ = (char) ('a' + n);
+                }
+
+                p += sprintf(p, "%srstuvwxyz%s", ends[i], tails[t]);
+                n = (size_t) (p - body);
+
+                gen_rc = alloc_body_check(opts, body, n, &gen, &gen_len,
+                                          gen_msg, sizeof(gen_msg));
+                json_rc = alloc_body_check_json(opts, body, n, &json,
+                                                &json_len, json_msg,
+                                                sizeof(json_msg));
+
+                if (gen_rc != json_rc || strcmp(gen_msg, json_msg) != 0
+                    || (gen_rc == MANTA_OK
+                        && (gen_len != json_len
+                            || memcmp(gen, json, gen_len) != 0)))
+                {
+                    if (bad++ == 0) {
+                        diag("\"%.*s\": the paths differ", (int) n, body);
+                    }
+                }
+
+                if (gen_rc == MANTA_OK) {
+                    free(gen);
+                }
+
+                if (json_rc == MANTA_OK) {
+                    free(json);
+                }
+            }
+        }
+    }
+
+    is_int(bad, 0, "body: the byte ending a run of the name at each place, "
+           "jansson's answers");
 }

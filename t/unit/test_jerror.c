@@ -24,6 +24,7 @@
 static void jerror_is(const char *json, size_t len, int judged,
     const char *name);
 static void test_jerror_bytes(void);
+static void test_jerror_runs(void);
 
 
 static const struct {
@@ -122,6 +123,43 @@ test_jerror(void)
               "a NUL byte inside the text");
 
     test_jerror_bytes();
+    test_jerror_runs();
+}
+
+
+/*
+ * A string is read eight bytes at a time: the byte that ends a run ('"',
+ * a backslash, a valid or invalid escape, a tab, DEL) at each place in a
+ * word and across words, with more bytes after it, judged as jansson does
+ * (a \\u escape left to it)
+ */
+
+static void
+test_jerror_runs(void)
+{
+    char    text[96], name[96], *p;
+    size_t  i, k, n;
+
+    static const char  *ends[] = { "\"", "\\n", "\\x", "\t", "\x7f",
+                                   "\\u0041", "\\" };
+
+    for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        for (k = 0; k <= 17; k++) {
+            p = text;
+            p += sprintf(p, "{\"a\":\"");
+
+            for (n = 0; n < k; n++) {
+                *p++ = (char) ('a' + n);
+            }
+
+            p += sprintf(p, "%s%s", ends[i], "rstuvwxyz\",}");
+
+            snprintf(name, sizeof(name), "end %zu after %zu bytes", i, k);
+            /* a \\u escape is left to jansson */
+            jerror_is(text, (size_t) (p - text),
+                      (ends[i][1] == 'u') ? LEFT : JUDGED, name);
+        }
+    }
 }
 
 

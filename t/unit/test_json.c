@@ -88,6 +88,21 @@ test_json(void)
                   "{\"success\":false,\"errResponse\":{\"message\":\"x\","
                   "\"code\":-2147483648}}",
                   "error body with the smallest int");
+    error_body_is("too many requests for this botId", 429, "bot\x7f",
+                  "{\"success\":false,\"errResponse\":{\"message\":"
+                  "\"too many requests for this botId\",\"code\":429,"
+                  "\"botId\":\"bot\\u007F\"}}",
+                  "error body: a plain message, a botId with DEL");
+    error_body_is("a message of some words\twith a tab", 403, "bot-1",
+                  "{\"success\":false,\"errResponse\":{\"message\":"
+                  "\"a message of some words\\twith a tab\",\"code\":403,"
+                  "\"botId\":\"bot-1\"}}",
+                  "error body: a message with a tab, a plain botId");
+    error_body_is("unknown botId", 1000, "bot-bot-bot-bot\"",
+                  "{\"success\":false,\"errResponse\":{\"message\":"
+                  "\"unknown botId\",\"code\":1000,"
+                  "\"botId\":\"bot-bot-bot-bot\\\"\"}}",
+                  "error body: a code of four digits, '\"' ending a botId");
 }
 
 
@@ -179,19 +194,43 @@ static void
 error_body_is(const char *message, int code, const char *bot_id,
     const char *expected, const char *name)
 {
-    char    *buf;
-    size_t   n, len;
+    char      *buf;
+    size_t     n, len, mlen, blen;
+    unsigned   plain, want, known;
 
-    len = manta_error_body_len(message, strlen(message), code, bot_id,
-                               bot_id ? strlen(bot_id) : 0);
+    mlen = strlen(message);
+    blen = bot_id ? strlen(bot_id) : 0;
+
+    plain = 0;
+    len = manta_error_body_len(message, mlen, code, bot_id, blen, &plain);
     is_int(len, strlen(expected), "%s: length", name);
 
+    /* what the length found holding no byte JSON escapes, and only that */
+
+    want = (manta_json_escape_len(message, mlen) == mlen)
+           ? MANTA_ERROR_PLAIN_MESSAGE : 0;
+
+    if (bot_id && manta_json_escape_len(bot_id, blen) == blen) {
+        want |= MANTA_ERROR_PLAIN_BOT_ID;
+    }
+
+    is_int(plain, want, "%s: plain flags", name);
+
     buf = malloc(len + 1);
-    n = manta_error_body(buf, message, strlen(message), code, bot_id,
-                         bot_id ? strlen(bot_id) : 0);
+    n = manta_error_body(buf, message, mlen, code, bot_id, blen, plain);
 
     is_int(n, len, "%s: written length", name);
     is_mem(buf, n, expected, "%s", name);
+
+    /* the same with no flag (all read) and with the true ones known */
+
+    n = manta_error_body(buf, message, mlen, code, bot_id, blen, 0);
+    is_mem(buf, n, expected, "%s: no flag", name);
+
+    known = want;
+    is_int(manta_error_body_len(message, mlen, code, bot_id, blen, &known),
+           len, "%s: length, plain known", name);
+    is_int(known, want, "%s: known flags kept", name);
 
     free(buf);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "manta_plan.h"
+#include "manta_json.h"
 #include "tap.h"
 #include "tests.h"
 
@@ -294,6 +295,7 @@ forward_is(const manta_plan_conf_t *conf, const char *args, const char *body,
     const char *query, const char *fwd_body, const char *auth,
     const char *test)
 {
+    int              word;
     char            *hbuf, *bbuf,
                      qbuf[sizeof("botId=") - 1 + 3 * MANTA_BOT_ID_MAX];
     size_t           len;
@@ -318,6 +320,20 @@ forward_is(const manta_plan_conf_t *conf, const char *args, const char *body,
     rc = manta_check_head(conf, &head, &plan, hbuf);
 
     if (is_int(rc, MANTA_OK, "%s: head passes", test)) {
+        /* the flag the ErrorResponse trusts: [A-Za-z0-9_-] alone */
+
+        word = plan.bot_id_len != 0
+               && strspn(plan.bot_id, "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+                  == plan.bot_id_len
+               && head.args_len == sizeof("botId=") - 1 + plan.bot_id_len;
+
+        is_int(plan.bot_id_plain, word, "%s: botId plain", test);
+        ok(!plan.bot_id_plain
+           || manta_json_escape_len(plan.bot_id, plan.bot_id_len)
+              == plan.bot_id_len,
+           "%s: a plain botId needs no JSON escapes", test);
+
         len = strlen(body);
         bbuf = malloc(manta_check_body_len(conf, &plan, len));
 

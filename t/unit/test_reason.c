@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "manta_reason.h"
+#include "manta_json.h"
 #include "tap.h"
 #include "tests.h"
 
@@ -100,6 +101,7 @@ static const struct {
 
 
 static void test_message(void);
+static void reason_messages_plain(void);
 
 
 /*
@@ -146,6 +148,10 @@ test_message(void)
                "object", 22);
     MESSAGE_IS("body is not valid UTF-8 (near byte %d)", 0);
     MESSAGE_IS("%d %d %d %i", INT_MIN, INT_MAX, -1, -7);
+    MESSAGE_IS("%u %u %u %u %u %u %u %d %d", 9u, 10u, 99u, 100u, 999999u,
+               1000000u, 4294967295u, -10, -100000);
+    MESSAGE_IS("%llu %lld %zu %llu|", 4294967296ULL, -4294967296LL,
+               (size_t) 100000000000ULL, 12345678901234567ULL);
     MESSAGE_IS("body is %lld bytes, at most %zu are allowed", LLONG_MIN,
                (size_t) -1);
     MESSAGE_IS("%lld %lld %ld %lu %llu", LLONG_MAX, 0LL, LONG_MIN,
@@ -195,5 +201,37 @@ test_reason(void)
                "phrase of %d", phrases[i].status);
     }
 
+    reason_messages_plain();
+
     test_message();
+}
+
+
+/*
+ * The module copies a reason's own message into its ErrorResponse
+ * without reading it (MANTA_ERROR_PLAIN_MESSAGE): none may hold a byte
+ * JSON escapes
+ */
+
+static void
+reason_messages_plain(void)
+{
+    int          r, bad;
+    size_t       len;
+    const char  *message;
+
+    bad = 0;
+
+    for (r = MANTA_OK; r <= MANTA_NOMEM + 1; r++) {
+        message = manta_reason_message((manta_reason_t) r);
+        len = strlen(message);
+
+        if (manta_json_escape_len(message, len) != len) {
+            bad++;
+            diag("the message of reason %d needs escaping", r);
+        }
+    }
+
+    is_int(bad, 0, "no reason's message needs JSON escaping");
+    is_int(MANTA_NOMEM, MANTA_SUBREQUEST + 1, "MANTA_NOMEM is the last reason");
 }
