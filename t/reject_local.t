@@ -6,12 +6,12 @@
 # time, level, pid#tid and connection as nginx's own line of the same
 # request has them, the same context, the token and the secret masked),
 # one a second for a bot however often it is rejected, each bot its own,
-# every rejection still answered and in the access log;
-# the ErrorResponse of a reason's own message, made once and then given
-# the botId, equals the one written in full (botIds that need escapes,
-# manta_limit_status differing by location, one after the other); an
-# ErrorResponse too large for the stack is written as before; keep-alive
-# and pipelining stay intact after 429s.
+# every rejection still answered and in the access log; the ErrorResponse
+# of a reason's own message (copied unread: it needs no escaping) is the
+# one written in full, with botIds that need escapes and manta_limit_status
+# differing by location, one after the other; an ErrorResponse too large
+# for the stack is written as before; keep-alive and pipelining stay
+# intact after 429s.
 
 ###############################################################################
 
