@@ -17,7 +17,7 @@ use strict;
 
 use List::Util qw(max min);
 use Test::More;
-use Time::HiRes qw(time clock_gettime CLOCK_MONOTONIC_COARSE);
+use Time::HiRes qw(time);
 
 use FindBin;
 use lib "$FindBin::Bin/lib";
@@ -88,10 +88,10 @@ my ($r, @r);
 # over 4 workers; 1r/m burst=5 nodelay lets exactly 6 through
 
 $t->mock_clear();
-my $from = second();
+my $from = nginx_second();
 @r = $t->parallel([map { post_req('/openapi/clientTag?botId=count') }
     1 .. 12]);
-my $to = second();
+my $to = nginx_second();
 
 my @passed = grep { $_ && $_->{status} == 200 } @r;
 my @rejected = grep { $_ && $_->{status} == 429 } @r;
@@ -129,9 +129,9 @@ is(post('/openapi/clientTag?botId=count')->{status}, 429,
 # delay=2: 3 at once, the next 3 delayed 100, 200, 300 ms, the rest rejected
 
 $t->mock_clear();
-$from = second();
+$from = nginx_second();
 @r = $t->parallel([map { post_req('/delay/clientTag?botId=d') } 1 .. 8]);
-$to = second();
+$to = nginx_second();
 
 my @ok = sort { $a->{elapsed} <=> $b->{elapsed} }
     grep { $_ && $_->{status} == 200 } @r;
@@ -301,9 +301,9 @@ is(count(qr/\[(?!warn).*limiting requests.*botId "st",/), 0,
 # dry run: counted and logged, never rejected
 
 $t->mock_clear();
-$from = second();
+$from = nginx_second();
 @r = map { post('/dry/clientTag?botId=dry') } 1 .. 4;
-$to = second();
+$to = nginx_second();
 
 is(join(' ', map { $_->{status} } @r), '200 200 200 200',
     'dry run: never rejected');
@@ -428,14 +428,6 @@ sub status_of {
 
 sub statuses {
     return map { status_of($_) } @_;
-}
-
-# the second of nginx's clock (ngx_current_msec is read from
-# CLOCK_MONOTONIC_COARSE, so is this): the "limiting requests" lines of a
-# bot are one a second of it
-
-sub second {
-    return int(clock_gettime(CLOCK_MONOTONIC_COARSE));
 }
 
 # Lines of error.log matching $re.

@@ -19,7 +19,7 @@ use warnings;
 use strict;
 
 use Test::More;
-use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC_COARSE sleep);
+use Time::HiRes qw(sleep);
 
 use FindBin;
 use lib "$FindBin::Bin/lib";
@@ -76,17 +76,10 @@ sub lines_with {
     return @l;
 }
 
-# the second of nginx's clock (ngx_current_msec is read from
-# CLOCK_MONOTONIC_COARSE, so is this)
-
-sub second {
-    return int(clock_gettime(CLOCK_MONOTONIC_COARSE));
-}
-
-# waits for the start of the next second of that clock
+# waits for the start of the next second of nginx's clock
 
 sub next_second {
-    my $now = clock_gettime(CLOCK_MONOTONIC_COARSE);
+    my $now = nginx_clock();
     sleep(int($now) + 1.05 - $now);
 }
 
@@ -246,10 +239,10 @@ is(post('/tiny/clientTag?botId=flood')->{status}, 200, 'flood: first passes');
 is(post('/tiny/clientTag?botId=flood2')->{status}, 200,
     'flood: another bot\'s first passes');
 
-my $from = second();
+my $from = nginx_second();
 @r = map { post('/tiny/clientTag?botId=flood') } 1 .. 50;
 $r = post('/tiny/clientTag?botId=flood2');
-my $to = second();
+my $to = nginx_second();
 
 is(scalar(grep { $_->{status} == 429 && $_->{body} eq
     body_of($limited, 429, 'flood') } @r), 50,

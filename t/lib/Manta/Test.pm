@@ -41,7 +41,7 @@ use JSON::PP ();
 use POSIX qw(WNOHANG _exit);
 use Scalar::Util qw(weaken);
 use Test::More;
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep time clock_gettime CLOCK_MONOTONIC_COARSE);
 
 use Manta::Assert qw(is_error_response error_response_problems error_body
     token_id jwt json_str header_values);
@@ -55,6 +55,7 @@ use parent -norequire, qw(Manta::Client Manta::Sanitizer Manta::Assert);
 our @EXPORT = qw(
     is_error_response error_response_problems error_body
     parse_response token_id jwt json_str header_values
+    nginx_clock nginx_second
 );
 
 # reason code => [status, ErrorResponse message]: see Manta::Assert
@@ -1017,6 +1018,18 @@ sub mock_clear {
     close $fh;
 
     return $self;
+}
+
+# nginx's clock, in seconds (ngx_current_msec is read from
+# CLOCK_MONOTONIC_COARSE, a tick behind CLOCK_MONOTONIC at most), and its
+# whole second: the one of a bot's "limiting requests" line
+
+sub nginx_clock {
+    return clock_gettime(CLOCK_MONOTONIC_COARSE);
+}
+
+sub nginx_second {
+    return int(nginx_clock());
 }
 
 # The one forwarded body, or a note saying how many requests the mock got.
