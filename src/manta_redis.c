@@ -12,7 +12,11 @@
  * module, replaces the clock: t/redis_parity.t replays one sequence of
  * (time, rate, burst, delay) here and through manta_limit_take().  A key
  * expires once its bucket is idle (drained at its own rate and not
- * blocked) plus one second: forgetting it then changes no decision.
+ * blocked) plus one second: forgetting it then changes no decision.  The
+ * answer is one status line of six numbers, "code delay excess age rate
+ * blocked" (string.format()'s %d truncates as Redis converts a Lua number
+ * to an integer reply): hiredis's reader frames it as one item, not as an
+ * array of six.
  */
 
 
@@ -65,7 +69,11 @@ struct manta_redis_pool_s {
 };
 
 
-static int manta_redis_int(const redisReply *r, uint64_t max, uint64_t *v);
+static char *manta_redis_evalsha(char *p, const char *argc, const char *key,
+    size_t key_len);
+static char *manta_redis_arg(char *p, const char *arg, size_t len);
+static char *manta_redis_number(char *p, unsigned long long n);
+static int manta_redis_numbers(const char *p, size_t len, uint64_t *v);
 static manta_redis_obj_t *manta_redis_obj(const redisReadTask *task);
 static void *manta_redis_string(const redisReadTask *task, char *str,
     size_t len);
@@ -112,7 +120,8 @@ const char  manta_redis_script[] =
     "  local age, b = 0, 0\n"
     "  if last > 0 and now > last then age = now - last end\n"
     "  if blocked > now then b = blocked - now end\n"
-    "  return {code, delay, excess, age, brate, b}\n"
+    "  return {ok = string.format('%d %d %d %d %d %d', code, delay, excess,\n"
+    "    age, brate, b)}\n"
     "end\n"
     "local function expire()\n"
     "  local ttl = 1000\n"
@@ -151,23 +160,44 @@ const char  manta_redis_script[] =
     "return answer(1, idiv((excess - delay * 1000) * 1000, lrate))\n";
 
 
+/*
+ * What every EVALSHA of the script starts with after its argument count:
+ * the command, the SHA1 and the number of keys, made with the SHA1
+ */
+
+#define MANTA_REDIS_EVALSHA  "$7\r\nEVALSHA\r\n$40\r\n"
+#define MANTA_REDIS_NUMKEYS  "\r\n$1\r\n1\r\n"
+
+static char  manta_redis_head[sizeof(MANTA_REDIS_EVALSHA) - 1
+                              + 2 * SHA_DIGEST_LENGTH
+                              + sizeof(MANTA_REDIS_NUMKEYS) - 1];
+static char  manta_redis_hex[2 * SHA_DIGEST_LENGTH + 1];
+
+
 const char *
 manta_redis_sha(void)
 {
     int             i;
+    char           *p;
     unsigned char   md[SHA_DIGEST_LENGTH];
-    static char     hex[2 * SHA_DIGEST_LENGTH + 1];
 
-    if (hex[0] == '\0') {
+    if (manta_redis_hex[0] == '\0') {
         SHA1((const unsigned char *) manta_redis_script,
              sizeof(manta_redis_script) - 1, md);
 
         for (i = 0; i < SHA_DIGEST_LENGTH; i++) {
-            manta_hex_byte(hex + 2 * i, md[i], 1);
+            manta_hex_byte(manta_redis_hex + 2 * i, md[i], 1);
         }
+
+        p = manta_redis_head;
+        memcpy(p, MANTA_REDIS_EVALSHA, sizeof(MANTA_REDIS_EVALSHA) - 1);
+        p += sizeof(MANTA_REDIS_EVALSHA) - 1;
+        memcpy(p, manta_redis_hex, 2 * SHA_DIGEST_LENGTH);
+        p += 2 * SHA_DIGEST_LENGTH;
+        memcpy(p, MANTA_REDIS_NUMKEYS, sizeof(MANTA_REDIS_NUMKEYS) - 1);
     }
 
-    return hex;
+    return manta_redis_hex;
 }
 
 
@@ -205,63 +235,46 @@ manta_redis_key(char *buf, size_t size, const char *prefix,
 }
 
 
-int
-manta_redis_take_cmd(char **cmd, const char *key, size_t key_len,
+/*
+ * The script's commands are written where the caller says: the constant
+ * head made once, the key, then the arguments, numbers without printf()
+ */
+
+size_t
+manta_redis_take_cmd(char *buf, const char *key, size_t key_len,
     const manta_limit_t *l, int backoff)
 {
-    char         rate[24], burst[24], delay[24];
-    size_t       len[9];
-    const char  *argv[9];
+    char  *p;
 
-    len[5] = manta_uint(rate, l->rate) - rate;
-    len[6] = manta_uint(burst, l->burst) - burst;
-    len[7] = manta_uint(delay, l->delay) - delay;
+    p = manta_redis_evalsha(buf, "*9\r\n", key, key_len);
 
-    argv[0] = "EVALSHA";
-    argv[1] = manta_redis_sha();
-    argv[2] = "1";
-    argv[3] = key;
-    argv[4] = "take";
-    argv[5] = rate;
-    argv[6] = burst;
-    argv[7] = delay;
-    argv[8] = backoff ? "1" : "0";
+    memcpy(p, "$4\r\ntake\r\n", 10);
+    p += 10;
 
-    len[0] = 7;
-    len[1] = 2 * SHA_DIGEST_LENGTH;
-    len[2] = 1;
-    len[3] = key_len;
-    len[4] = 4;
-    len[8] = 1;
+    p = manta_redis_number(p, l->rate);
+    p = manta_redis_number(p, l->burst);
+    p = manta_redis_number(p, l->delay);
 
-    return manta_redis_command(cmd, 9, argv, len);
+    memcpy(p, backoff ? "$1\r\n1\r\n" : "$1\r\n0\r\n", 7);
+
+    return p + 7 - buf;
 }
 
 
-int
-manta_redis_backoff_cmd(char **cmd, const char *key, size_t key_len,
+size_t
+manta_redis_backoff_cmd(char *buf, const char *key, size_t key_len,
     unsigned seconds)
 {
-    char         s[24];
-    size_t       len[6];
-    const char  *argv[6];
+    char  *p;
 
-    len[5] = manta_uint(s, seconds) - s;
+    p = manta_redis_evalsha(buf, "*6\r\n", key, key_len);
 
-    argv[0] = "EVALSHA";
-    argv[1] = manta_redis_sha();
-    argv[2] = "1";
-    argv[3] = key;
-    argv[4] = "backoff";
-    argv[5] = s;
+    memcpy(p, "$7\r\nbackoff\r\n", 13);
+    p += 13;
 
-    len[0] = 7;
-    len[1] = 2 * SHA_DIGEST_LENGTH;
-    len[2] = 1;
-    len[3] = key_len;
-    len[4] = 7;
+    p = manta_redis_number(p, seconds);
 
-    return manta_redis_command(cmd, 6, argv, len);
+    return p - buf;
 }
 
 
@@ -329,7 +342,7 @@ int
 manta_redis_reply(const redisReply *reply, manta_redis_result_t *res,
     const char **err)
 {
-    uint64_t  code;
+    uint64_t  v[6];
 
     memset(res, 0, sizeof(manta_redis_result_t));
 
@@ -351,31 +364,20 @@ manta_redis_reply(const redisReply *reply, manta_redis_result_t *res,
         return MANTA_REDIS_ERROR;
     }
 
-    /* limits: the largest values a sane bucket can hold */
-
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 6
-        || manta_redis_int(reply->element[0], MANTA_REDIS_BLOCKED, &code)
-           != 0
-        || manta_redis_int(reply->element[1], (uint64_t) 1 << 52,
-                           &res->delay)
-           != 0
-        || manta_redis_int(reply->element[2],
-                           (uint64_t) MANTA_LIMIT_MAX * 1000 + 1000,
-                           &res->excess)
-           != 0
-        || manta_redis_int(reply->element[3], (uint64_t) 1 << 52, &res->age)
-           != 0
-        || manta_redis_int(reply->element[4], UINT32_MAX, &res->rate) != 0
-        || manta_redis_int(reply->element[5],
-                           (uint64_t) MANTA_BACKOFF_MAX * 1000 + 1000,
-                           &res->blocked)
-           != 0)
+    if (reply->type != REDIS_REPLY_STATUS || reply->str == NULL
+        || manta_redis_numbers(reply->str, reply->len, v) != 0)
     {
         *err = "unexpected reply";
         return MANTA_REDIS_ERROR;
     }
 
-    res->code = (int) code;
+    res->code = (int) v[0];
+    res->delay = v[1];
+    res->excess = v[2];
+    res->age = v[3];
+    res->rate = v[4];
+    res->blocked = v[5];
+
     *err = NULL;
 
     return MANTA_REDIS_OK;
@@ -411,18 +413,58 @@ manta_redis_bucket(const manta_redis_result_t *res, uint64_t now,
 }
 
 
+/*
+ * The script's answer, "code delay excess age rate blocked": six numbers
+ * in decimal, without sign or leading zero, one space between them and
+ * nothing else, each at most its limit, the largest a sane bucket holds
+ */
+
 static int
-manta_redis_int(const redisReply *r, uint64_t max, uint64_t *v)
+manta_redis_numbers(const char *p, size_t len, uint64_t *v)
 {
-    if (r == NULL || r->type != REDIS_REPLY_INTEGER || r->integer < 0
-        || (uint64_t) r->integer > max)
-    {
-        return -1;
+    size_t       i;
+    unsigned     d;
+    uint64_t     n;
+    const char  *last, *start;
+
+    static const uint64_t  max[6] = {
+        MANTA_REDIS_BLOCKED,
+        (uint64_t) 1 << 52,
+        (uint64_t) MANTA_LIMIT_MAX * 1000 + 1000,
+        (uint64_t) 1 << 52,
+        UINT32_MAX,
+        (uint64_t) MANTA_BACKOFF_MAX * 1000 + 1000
+    };
+
+    last = p + len;
+
+    for (i = 0; /* void */; i++) {
+        start = p;
+        n = 0;
+
+        while (p < last && (d = (unsigned) (*p - '0')) < 10) {
+            n = n * 10 + d;
+            p++;
+        }
+
+        /* every limit is below 10^16: 16 digits cannot wrap n */
+
+        if (p == start || p - start > 16 || (*start == '0' && p - start > 1)
+            || n > max[i])
+        {
+            return -1;
+        }
+
+        v[i] = n;
+
+        if (i == 5) {
+            return (p == last) ? 0 : -1;
+        }
+
+        if (p == last || *p++ != ' ') {
+            return -1;
+        }
     }
-
-    *v = (uint64_t) r->integer;
-
-    return 0;
 }
 
 
@@ -463,20 +505,75 @@ manta_redis_command(char **cmd, int argc, const char **argv,
     *p++ = '\n';
 
     for (i = 0; i < argc; i++) {
-        *p++ = '$';
-        p = manta_uint(p, len[i]);
-        *p++ = '\r';
-        *p++ = '\n';
-        memcpy(p, argv[i], len[i]);
-        p += len[i];
-        *p++ = '\r';
-        *p++ = '\n';
+        p = manta_redis_arg(p, argv[i], len[i]);
     }
 
     *p = '\0';
     *cmd = buf;
 
     return (int) (p - buf);
+}
+
+
+/* "*N" CRLF, EVALSHA sha 1, then the key: a command of the script */
+
+static char *
+manta_redis_evalsha(char *p, const char *argc, const char *key,
+    size_t key_len)
+{
+    (void) manta_redis_sha();
+
+    memcpy(p, argc, 4);
+    p += 4;
+
+    memcpy(p, manta_redis_head, sizeof(manta_redis_head));
+    p += sizeof(manta_redis_head);
+
+    return manta_redis_arg(p, key, key_len);
+}
+
+
+/* one argument: "$" len CRLF arg CRLF */
+
+static char *
+manta_redis_arg(char *p, const char *arg, size_t len)
+{
+    *p++ = '$';
+    p = manta_uint(p, len);
+    *p++ = '\r';
+    *p++ = '\n';
+    memcpy(p, arg, len);
+    p += len;
+    *p++ = '\r';
+    *p++ = '\n';
+
+    return p;
+}
+
+
+/*
+ * A number as an argument, its digits written once: below 10^9 they are
+ * at most 9, whose length is one digit, else two
+ */
+
+static char *
+manta_redis_number(char *p, unsigned long long n)
+{
+    char    *d;
+    size_t   len;
+
+    d = p + ((n < 1000000000) ? 4 : 5);
+    len = manta_uint(d, n) - d;
+
+    *p++ = '$';
+    p = manta_uint(p, len);
+    *p++ = '\r';
+    *p++ = '\n';
+    p += len;
+    *p++ = '\r';
+    *p++ = '\n';
+
+    return p;
 }
 
 

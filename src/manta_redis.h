@@ -74,15 +74,22 @@ int manta_redis_command(char **cmd, int argc, const char **argv,
     const size_t *len);
 
 /*
- * Commands, as RESP (free() them): one request charged against l,
+ * The script's commands, as RESP, written into buf, which holds
+ * MANTA_REDIS_CMD_SIZE(key_len) bytes: one request charged against l,
  * honouring the backoff block when "backoff" is set; the bot blocked for
- * "seconds"; SCRIPT LOAD; AUTH (user may be NULL) and SELECT.  -1 on
- * error, else the length.
+ * "seconds".  Return the length.
  */
-int manta_redis_take_cmd(char **cmd, const char *key, size_t key_len,
+#define MANTA_REDIS_CMD_SIZE(key_len)  ((key_len) + 160)
+
+size_t manta_redis_take_cmd(char *buf, const char *key, size_t key_len,
     const manta_limit_t *l, int backoff);
-int manta_redis_backoff_cmd(char **cmd, const char *key, size_t key_len,
+size_t manta_redis_backoff_cmd(char *buf, const char *key, size_t key_len,
     unsigned seconds);
+
+/*
+ * The other commands, as RESP (free() them): SCRIPT LOAD, AUTH (user may
+ * be NULL) and SELECT.  -1 on error, else the length.
+ */
 int manta_redis_load_cmd(char **cmd);
 int manta_redis_auth_cmd(char **cmd, const char *user, size_t user_len,
     const char *password, size_t password_len);
@@ -98,9 +105,10 @@ void manta_redis_reader_free(redisReader *reader);
 void manta_redis_reply_free(void *reply);
 
 /*
- * A reply of the script: MANTA_REDIS_OK with *res filled, NOSCRIPT, or
- * ERROR for an error reply or anything that is not the script's answer;
- * err then says what it was (never the reply's bytes: no secret there).
+ * A reply of the script: MANTA_REDIS_OK with *res filled from its status
+ * line of six numbers, NOSCRIPT, or ERROR for an error reply or anything
+ * that is not the script's answer; err then says what it was (never the
+ * reply's bytes: no secret there).
  */
 int manta_redis_reply(const redisReply *reply, manta_redis_result_t *res,
     const char **err);

@@ -43,8 +43,9 @@ typedef struct {
     ngx_pool_cleanup_t               *cln;
     ngx_http_manta_redis_handler_pt   handler;
     ngx_event_t                       timer;
-    char                             *cmd;    /* kept for NOSCRIPT */
-    int                               len;
+    u_char                           *cmd;    /* kept for NOSCRIPT */
+    size_t                            len;
+    size_t                            size;   /* of cmd, kept with the op */
     ngx_uint_t                        kind;
     unsigned                          retried:1;
 } ngx_http_manta_redis_op_t;
@@ -77,9 +78,11 @@ static ngx_int_t ngx_http_manta_redis_prologue(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br);
 static ngx_int_t ngx_http_manta_redis_queue(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br, ngx_uint_t kind, char *cmd, int len);
-static ngx_http_manta_redis_op_t *ngx_http_manta_redis_send(
+static ngx_http_manta_redis_op_t *ngx_http_manta_redis_op(
     ngx_http_manta_redis_t *rd, ngx_http_manta_redis_breaker_t *br,
-    ngx_uint_t kind, char *cmd, int len);
+    ngx_uint_t kind, size_t size);
+static ngx_int_t ngx_http_manta_redis_send(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_op_t *op);
 static void ngx_http_manta_redis_flush(ngx_http_manta_redis_t *rd);
 static void ngx_http_manta_redis_post(ngx_http_manta_redis_t *rd);
 static void ngx_http_manta_redis_write_handler(ngx_event_t *wev);
@@ -174,8 +177,6 @@ ngx_http_manta_redis_take(ngx_http_manta_redis_t *rd,
     ngx_str_t *key, manta_limit_t *limit, ngx_uint_t backoff,
     ngx_http_manta_redis_handler_pt handler)
 {
-    int                         len;
-    char                       *cmd;
     ngx_pool_cleanup_t         *cln;
     ngx_http_manta_redis_op_t  *op;
 
@@ -188,15 +189,16 @@ ngx_http_manta_redis_take(ngx_http_manta_redis_t *rd,
         return NGX_DECLINED;
     }
 
-    len = manta_redis_take_cmd(&cmd, (char *) key->data, key->len, limit,
-                               (int) backoff);
-    if (len < 0) {
+    op = ngx_http_manta_redis_op(rd, br, NGX_HTTP_MANTA_REDIS_TAKE,
+                                 MANTA_REDIS_CMD_SIZE(key->len));
+    if (op == NULL) {
         return NGX_DECLINED;
     }
 
-    op = ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_TAKE, cmd,
-                                   len);
-    if (op == NULL) {
+    op->len = manta_redis_take_cmd((char *) op->cmd, (char *) key->data,
+                                   key->len, limit, (int) backoff);
+
+    if (ngx_http_manta_redis_send(rd, op) != NGX_OK) {
         return NGX_DECLINED;
     }
 
@@ -219,23 +221,22 @@ void
 ngx_http_manta_redis_backoff(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br, ngx_str_t *key, unsigned seconds)
 {
-    int    len;
-    char  *cmd;
+    ngx_http_manta_redis_op_t  *op;
 
     if (ngx_http_manta_redis_ready(rd, br) != NGX_OK) {
         return;
     }
 
-    len = manta_redis_backoff_cmd(&cmd, (char *) key->data, key->len,
-                                  seconds);
-    if (len < 0) {
+    op = ngx_http_manta_redis_op(rd, br, NGX_HTTP_MANTA_REDIS_BACKOFF,
+                                 MANTA_REDIS_CMD_SIZE(key->len));
+    if (op == NULL) {
         return;
     }
 
-    if (ngx_http_manta_redis_send(rd, br, NGX_HTTP_MANTA_REDIS_BACKOFF, cmd,
-                                  len)
-        == NULL)
-    {
+    op->len = manta_redis_backoff_cmd((char *) op->cmd, (char *) key->data,
+                                      key->len, seconds);
+
+    if (ngx_http_manta_redis_send(rd, op) != NGX_OK) {
         return;
     }
 
@@ -443,38 +444,114 @@ ngx_http_manta_redis_prologue(ngx_http_manta_redis_t *rd,
 }
 
 
-/* ngx_http_manta_redis_send() of a command built (len < 0: it was not) */
+/* a command built by the core (len < 0: it was not), sent and freed */
 
 static ngx_int_t
 ngx_http_manta_redis_queue(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br, ngx_uint_t kind, char *cmd, int len)
 {
-    if (len < 0 || ngx_http_manta_redis_send(rd, br, kind, cmd, len) == NULL) {
+    ngx_http_manta_redis_op_t  *op;
+
+    if (len < 0) {
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    op = ngx_http_manta_redis_op(rd, br, kind, len);
+
+    if (op != NULL) {
+        ngx_memcpy(op->cmd, cmd, len);
+        op->len = len;
+    }
+
+    redisFreeCommand(cmd);
+
+    if (op == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_manta_redis_send(rd, op);
 }
 
 
-/* queues a command (cmd is the op's from now on, freed with it) */
+/*
+ * An op for a command of at most size bytes, written into op->cmd: the
+ * op's own memory, kept with it when it is freed, so that an op reused
+ * (most are) writes its command without an allocation
+ */
 
 static ngx_http_manta_redis_op_t *
-ngx_http_manta_redis_send(ngx_http_manta_redis_t *rd,
-    ngx_http_manta_redis_breaker_t *br, ngx_uint_t kind, char *cmd, int len)
+ngx_http_manta_redis_op(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_breaker_t *br, ngx_uint_t kind, size_t size)
 {
-    u_char                     *p;
-    size_t                      size;
+    u_char                     *cmd;
     ngx_queue_t                *q;
     ngx_http_manta_redis_op_t  *op;
 
-    if (rd->out_len + len > rd->out_size) {
-        size = ngx_max(rd->out_size * 2, rd->out_len + len + 4096);
+    if (!ngx_queue_empty(&rd->free)) {
+        q = ngx_queue_head(&rd->free);
+        ngx_queue_remove(q);
+        op = ngx_queue_data(q, ngx_http_manta_redis_op_t, queue);
+
+    } else {
+        op = ngx_alloc(sizeof(ngx_http_manta_redis_op_t), ngx_cycle->log);
+        if (op == NULL) {
+            return NULL;
+        }
+
+        op->cmd = NULL;
+        op->size = 0;
+    }
+
+    op->rd = rd;
+
+    if (size > op->size) {
+        cmd = ngx_alloc(ngx_max(size, 256), ngx_cycle->log);
+        if (cmd == NULL) {
+            ngx_queue_insert_head(&rd->free, &op->queue);
+            return NULL;
+        }
+
+        if (op->cmd) {
+            ngx_free(op->cmd);
+        }
+
+        op->cmd = cmd;
+        op->size = ngx_max(size, 256);
+    }
+
+    op->br = br;
+    op->r = NULL;
+    op->cln = NULL;
+    op->handler = NULL;
+    op->len = 0;
+    op->kind = kind;
+    op->retried = 0;
+
+    ngx_memzero(&op->timer, sizeof(ngx_event_t));
+    op->timer.handler = ngx_http_manta_redis_timeout;
+    op->timer.data = op;
+    op->timer.log = ngx_cycle->log;
+
+    return op;
+}
+
+
+/* queues op's command: appended to what goes out; op freed if it cannot */
+
+static ngx_int_t
+ngx_http_manta_redis_send(ngx_http_manta_redis_t *rd,
+    ngx_http_manta_redis_op_t *op)
+{
+    u_char  *p;
+    size_t   size;
+
+    if (rd->out_len + op->len > rd->out_size) {
+        size = ngx_max(rd->out_size * 2, rd->out_len + op->len + 4096);
 
         p = ngx_alloc(size, ngx_cycle->log);
         if (p == NULL) {
-            redisFreeCommand(cmd);
-            return NULL;
+            ngx_http_manta_redis_free(op);
+            return NGX_ERROR;
         }
 
         if (rd->out_len) {
@@ -489,36 +566,12 @@ ngx_http_manta_redis_send(ngx_http_manta_redis_t *rd,
         rd->out_size = size;
     }
 
-    if (!ngx_queue_empty(&rd->free)) {
-        q = ngx_queue_head(&rd->free);
-        ngx_queue_remove(q);
-        op = ngx_queue_data(q, ngx_http_manta_redis_op_t, queue);
-
-    } else {
-        op = ngx_alloc(sizeof(ngx_http_manta_redis_op_t), ngx_cycle->log);
-        if (op == NULL) {
-            redisFreeCommand(cmd);
-            return NULL;
-        }
-    }
-
-    ngx_memzero(op, sizeof(ngx_http_manta_redis_op_t));
-
-    op->rd = rd;
-    op->br = br;
-    op->kind = kind;
-    op->cmd = cmd;
-    op->len = len;
-    op->timer.handler = ngx_http_manta_redis_timeout;
-    op->timer.data = op;
-    op->timer.log = ngx_cycle->log;
-
-    ngx_memcpy(rd->out + rd->out_len, cmd, len);
-    rd->out_len += len;
+    ngx_memcpy(rd->out + rd->out_len, op->cmd, op->len);
+    rd->out_len += op->len;
 
     ngx_queue_insert_tail(&rd->pending, &op->queue);
 
-    return op;
+    return NGX_OK;
 }
 
 
@@ -843,6 +896,7 @@ ngx_http_manta_redis_retry(ngx_http_manta_redis_t *rd,
 {
     int                              len;
     char                            *cmd;
+    size_t                           size;
     ngx_http_manta_redis_op_t       *again;
     ngx_http_manta_redis_breaker_t  *br;
 
@@ -857,8 +911,25 @@ ngx_http_manta_redis_retry(ngx_http_manta_redis_t *rd,
         return NGX_DECLINED;
     }
 
-    again = ngx_http_manta_redis_send(rd, br, op->kind, op->cmd, op->len);
-    op->cmd = NULL;
+    /* the command again, in op's memory: again's goes to op */
+
+    again = ngx_http_manta_redis_op(rd, br, op->kind, 0);
+
+    if (again != NULL) {
+        cmd = (char *) again->cmd;
+        size = again->size;
+
+        again->cmd = op->cmd;
+        again->size = op->size;
+        again->len = op->len;
+
+        op->cmd = (u_char *) cmd;
+        op->size = size;
+
+        if (ngx_http_manta_redis_send(rd, again) != NGX_OK) {
+            again = NULL;
+        }
+    }
 
     if (again == NULL) {
         ngx_http_manta_redis_failure(rd, br);
@@ -1114,9 +1185,9 @@ ngx_http_manta_redis_free(ngx_http_manta_redis_op_t *op)
         op->cln = NULL;
     }
 
-    if (op->cmd) {
-        redisFreeCommand(op->cmd);
-        op->cmd = NULL;
+    if (op->kind == NGX_HTTP_MANTA_REDIS_AUTH) {
+        /* the op's memory outlives it: no password left there */
+        ngx_explicit_memzero(op->cmd, op->len);
     }
 
     op->r = NULL;
@@ -1736,7 +1807,13 @@ ngx_http_manta_redis_exit(void *data)
     while (!ngx_queue_empty(&rd->free)) {
         q = ngx_queue_head(&rd->free);
         ngx_queue_remove(q);
-        ngx_free(ngx_queue_data(q, ngx_http_manta_redis_op_t, queue));
+        op = ngx_queue_data(q, ngx_http_manta_redis_op_t, queue);
+
+        if (op->cmd) {
+            ngx_free(op->cmd);
+        }
+
+        ngx_free(op);
     }
 
     if (rd->reader) {

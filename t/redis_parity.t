@@ -78,7 +78,9 @@ for my $name (sort keys %sequences) {
         my ($n, $rt, $b, $d) = split ' ', $steps[$i];
         my $a = $redis->cmd('EVAL', $script, 1, $key, 'take', $rt, $b, $d,
             '0', $n);
-        push @remote, "$a->[0] $a->[1] $a->[2]";
+        my @a = $a =~ /^(0|[1-9]\d*)(?: (0|[1-9]\d*)){5}$/
+            ? split(/ /, $a) : ('not six numbers:', $a, '');
+        push @remote, "$a[0] $a[1] $a[2]";
         $first //= $i if $remote[$i] ne ($local[$i] // '');
     }
 

@@ -5,10 +5,12 @@
  * send: the bytes, fed in two pieces to hiredis's redisReader as the
  * transport does, then every reply read is interpreted by
  * manta_redis_reply(); an accepted one is turned into a bucket and its
- * RateLimit fields and Retry-After are computed.
+ * RateLimit fields and Retry-After are computed.  An accepted one is a
+ * status line that is its six numbers written back, no byte more.
  */
 
 
+#include <stdio.h>
 #include <string.h>
 
 #include "manta_redis.h"
@@ -18,7 +20,8 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int                    rc, n;
+    int                    rc, n, len;
+    char                   line[128];
     void                  *reply;
     size_t                 half;
     unsigned               q, w, r, t;
@@ -64,6 +67,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == MANTA_REDIS_OK) {
             fuzz_assert(res.code >= MANTA_REDIS_PASSED
                         && res.code <= MANTA_REDIS_BLOCKED);
+
+            len = snprintf(line, sizeof(line),
+                           "%d %llu %llu %llu %llu %llu", res.code,
+                           (unsigned long long) res.delay,
+                           (unsigned long long) res.excess,
+                           (unsigned long long) res.age,
+                           (unsigned long long) res.rate,
+                           (unsigned long long) res.blocked);
+
+            fuzz_assert(((redisReply *) reply)->type == REDIS_REPLY_STATUS
+                        && ((redisReply *) reply)->len == (size_t) len
+                        && memcmp(((redisReply *) reply)->str, line, len)
+                           == 0);
 
             manta_redis_bucket(&res, 1000000, &b);
             manta_limit_fields(&b, &l, 1000000, &q, &w, &r, &t);

@@ -22,6 +22,9 @@
 
 static int reply_of(const char *resp, size_t len, manta_redis_result_t *res,
     const char **err);
+static void test_redis_cmds(void);
+static void test_redis_answers(void);
+static int answer_ref(const char *s, size_t len, uint64_t *v);
 
 
 static const struct {
@@ -32,31 +35,80 @@ static const struct {
     uint64_t     excess;
     const char  *test;
 } replies[] = {
-    { "*6\r\n:0\r\n:0\r\n:0\r\n:0\r\n:16\r\n:0\r\n", MANTA_REDIS_OK,
-      MANTA_REDIS_PASSED, 0, 0, "passed" },
-    { "*6\r\n:1\r\n:199\r\n:4000\r\n:0\r\n:10000\r\n:0\r\n",
-      MANTA_REDIS_OK, MANTA_REDIS_DELAYED, 199, 4000, "delayed 199 ms" },
-    { "*6\r\n:2\r\n:0\r\n:5000\r\n:120\r\n:16\r\n:0\r\n", MANTA_REDIS_OK,
-      MANTA_REDIS_REJECTED, 0, 5000, "rejected" },
-    { "*6\r\n:3\r\n:0\r\n:0\r\n:0\r\n:0\r\n:2500\r\n", MANTA_REDIS_OK,
-      MANTA_REDIS_BACKOFF, 0, 0, "backing off" },
+    { "+0 0 0 0 16 0\r\n", MANTA_REDIS_OK, MANTA_REDIS_PASSED, 0, 0,
+      "passed" },
+    { "+1 199 4000 0 10000 0\r\n", MANTA_REDIS_OK, MANTA_REDIS_DELAYED,
+      199, 4000, "delayed 199 ms" },
+    { "+2 0 5000 120 16 0\r\n", MANTA_REDIS_OK, MANTA_REDIS_REJECTED, 0,
+      5000, "rejected" },
+    { "+3 0 0 0 0 2500\r\n", MANTA_REDIS_OK, MANTA_REDIS_BACKOFF, 0, 0,
+      "backing off" },
+    { "+4 4503599627370496 1000000001000 4503599627370496 4294967295 "
+      "61000\r\n", MANTA_REDIS_OK, MANTA_REDIS_BLOCKED,
+      4503599627370496ULL, 1000000001000ULL, "every number at its limit" },
     { "-NOSCRIPT No matching script. Please use EVAL.\r\n",
       MANTA_REDIS_NOSCRIPT, 0, 0, 0, "NOSCRIPT: load and retry" },
     { "-ERR wrong number of arguments\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
       "an error reply" },
     { "+OK\r\n", MANTA_REDIS_ERROR, 0, 0, 0, "a status is not an answer" },
+    { "+0 0 0 0 16\r\n", MANTA_REDIS_ERROR, 0, 0, 0, "5 numbers" },
+    { "+0 0 0 0 16 0 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0, "7 numbers" },
+    { "+5 0 0 0 16 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0, "an unknown code" },
+    { "+0 -1 0 0 16 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "a negative delay" },
+    { "+0 +1 0 0 16 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0, "a plus sign" },
+    { "+0 0 0 0 016 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0, "a leading zero" },
+    { "+00 0 0 0 16 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "a zero written twice" },
+    { "+0 0 0 0 16 0 \r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "a space after the last number" },
+    { "+ 0 0 0 0 16 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "a space before the first" },
+    { "+0 0  0 0 16 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0, "two spaces" },
+    { "+0 0\t0 0 16 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "a tab between numbers" },
+    { "+0 0 0 0 16 0x\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "a byte after the last number" },
+    { "+0 0 0 0 16 1e+15\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "a number in exponent form" },
+    { "+0 0 0 0 1.5 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "a fraction" },
+    { "+\r\n", MANTA_REDIS_ERROR, 0, 0, 0, "an empty status" },
+    { "$12\r\n0 0 0 0 16 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "the numbers in a bulk string, not a status" },
+    { ":0\r\n", MANTA_REDIS_ERROR, 0, 0, 0, "an integer" },
+    { "*6\r\n:0\r\n:0\r\n:0\r\n:0\r\n:16\r\n:0\r\n",
+      MANTA_REDIS_ERROR, 0, 0, 0, "the array of six integers (the answer "
+      "of scripts before 0.8) is not this script's" },
+    { "*1\r\n+0 0 0 0 16 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "the status in an array" },
+    { "+0 99999999999999999999999999 0 0 16 0\r\n", MANTA_REDIS_ERROR, 0,
+      0, 0, "a delay beyond 64 bits" },
+    { "+0 4503599627370497 0 0 16 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "a delay beyond 2^52" },
+    { "+0 0 1000000001001 0 16 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "an excess beyond the largest burst" },
+    { "+0 0 0 4503599627370497 16 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "an age beyond 2^52" },
+    { "+0 0 0 0 4294967296 0\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "a rate beyond 32 bits" },
+    { "+0 0 0 0 16 61001\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
+      "a block longer than the longest backoff" },
+
+    /* the attacks of the array shape, refused as before */
+
     { "*5\r\n:0\r\n:0\r\n:0\r\n:0\r\n:16\r\n", MANTA_REDIS_ERROR, 0, 0, 0,
-      "5 elements" },
+      "array: 5 elements" },
     { "*6\r\n:5\r\n:0\r\n:0\r\n:0\r\n:16\r\n:0\r\n", MANTA_REDIS_ERROR, 0,
-      0, 0, "an unknown code" },
+      0, 0, "array: an unknown code" },
     { "*6\r\n:0\r\n:-1\r\n:0\r\n:0\r\n:16\r\n:0\r\n", MANTA_REDIS_ERROR, 0,
-      0, 0, "a negative delay" },
+      0, 0, "array: a negative delay" },
     { "*6\r\n:0\r\n:0\r\n$1\r\n0\r\n:0\r\n:16\r\n:0\r\n", MANTA_REDIS_ERROR,
-      0, 0, 0, "a string where an integer is due" },
+      0, 0, 0, "array: a string where an integer is due" },
     { "*6\r\n:0\r\n:0\r\n:0\r\n:0\r\n:4294967296\r\n:0\r\n",
-      MANTA_REDIS_ERROR, 0, 0, 0, "a rate beyond 32 bits" },
+      MANTA_REDIS_ERROR, 0, 0, 0, "array: a rate beyond 32 bits" },
     { "*6\r\n:0\r\n:0\r\n:0\r\n:0\r\n:16\r\n:61001\r\n", MANTA_REDIS_ERROR,
-      0, 0, 0, "a block longer than the longest backoff" },
+      0, 0, 0, "array: a block longer than the longest backoff" },
 };
 
 
@@ -65,6 +117,7 @@ test_redis(void)
 {
     int                    len, rc;
     char                  *cmd, key[MANTA_REDIS_KEY_MAX];
+    char                   buf[MANTA_REDIS_CMD_SIZE(MANTA_REDIS_KEY_MAX)];
     size_t                 i, n;
     const char            *err;
     manta_limit_t          l;
@@ -84,12 +137,12 @@ test_redis(void)
     l.burst = 5;
     l.delay = 5;
 
-    len = manta_redis_take_cmd(&cmd, S("k{b}"), &l, 1);
+    cmd = buf;
+    len = (int) manta_redis_take_cmd(cmd, S("k{b}"), &l, 1);
     ok(len > 0 && memmem(cmd, len, manta_redis_sha(), 40) != NULL
        && memmem(cmd, len, S("$4\r\ntake\r\n$2\r\n16\r\n$1\r\n5\r\n"
                              "$1\r\n5\r\n$1\r\n1\r\n")) != NULL,
        "take: EVALSHA sha 1 key take rate burst delay backoff");
-    free(cmd);
 
     /* byte for byte what hiredis's printf-based formatter writes */
 
@@ -103,7 +156,9 @@ test_redis(void)
         l.burst = 0;
         l.delay = 1000000;
 
-        len = manta_redis_take_cmd(&cmd, S("manta:z:00000001:{b-1}"), &l, 0);
+        len = (int) manta_redis_take_cmd(buf, S("manta:z:00000001:{b-1}"),
+                                         &l, 0);
+        cmd = buf;
 
         snprintf(num[0], 16, "%u", l.rate);
         snprintf(num[1], 16, "%u", l.burst);
@@ -130,7 +185,6 @@ test_redis(void)
            "burst 0)");
 
         free(ref);
-        free(cmd);
     }
 
     /* any command, as hiredis formats it: random arguments, empty, binary */
@@ -255,10 +309,10 @@ test_redis(void)
            "before any allocation, one of 1024 read");
     }
 
-    len = manta_redis_backoff_cmd(&cmd, S("k{b}"), 30);
+    cmd = buf;
+    len = (int) manta_redis_backoff_cmd(cmd, S("k{b}"), 30);
     ok(len > 0 && memmem(cmd, len, S("$7\r\nbackoff\r\n$2\r\n30\r\n"))
                   != NULL, "backoff: the seconds");
-    free(cmd);
 
     len = manta_redis_auth_cmd(&cmd, S("gw"), S("pw"));
     is_mem(cmd, len, "*3\r\n$4\r\nAUTH\r\n$2\r\ngw\r\n$2\r\npw\r\n",
@@ -289,6 +343,9 @@ test_redis(void)
                "reply: %s: the values", replies[i].test);
         }
     }
+
+    test_redis_cmds();
+    test_redis_answers();
 
     /* the bucket on the local clock: age and block relative to now */
 
@@ -350,6 +407,258 @@ reply_of(const char *resp, size_t len, manta_redis_result_t *res,
     manta_redis_reader_free(reader);
 
     return rc;
+}
+
+
+/*
+ * The script's commands, written where the caller says: within
+ * MANTA_REDIS_CMD_SIZE() with the longest key and the largest numbers,
+ * byte for byte what hiredis's formatter writes
+ */
+
+static void
+test_redis_cmds(void)
+{
+    int            ref_len, same;
+    char          *ref, *buf, *key, num[4][24];
+    size_t         len, i, k, alen[9];
+    const char    *argv[9];
+    manta_limit_t  l;
+
+    static const unsigned  values[] = { 0, 9, 10, 999999999, 1000000000,
+                                        4294967295U };
+    static const size_t    klen[] = { 0, 9, MANTA_REDIS_KEY_MAX };
+
+    key = malloc(MANTA_REDIS_KEY_MAX);
+    memset(key, 'k', MANTA_REDIS_KEY_MAX);
+
+    same = 1;
+
+    for (i = 0; i < 3 * 6 * 6 && same; i++) {
+        l.rate = values[i % 6];
+        l.burst = values[i / 6 % 6];
+        l.delay = values[(i + 3) % 6];
+
+        snprintf(num[0], 24, "%u", l.rate);
+        snprintf(num[1], 24, "%u", l.burst);
+        snprintf(num[2], 24, "%u", l.delay);
+
+        argv[0] = "EVALSHA";
+        argv[1] = manta_redis_sha();
+        argv[2] = "1";
+        argv[3] = key;
+        argv[4] = "take";
+        argv[5] = num[0];
+        argv[6] = num[1];
+        argv[7] = num[2];
+        argv[8] = (i & 1) ? "1" : "0";
+
+        for (k = 0; k < 9; k++) {
+            alen[k] = (k == 3) ? klen[i / 36] : strlen(argv[k]);
+        }
+
+        /* exactly the size: ASan sees a byte written beyond it */
+
+        buf = malloc(MANTA_REDIS_CMD_SIZE(alen[3]));
+        len = manta_redis_take_cmd(buf, key, alen[3], &l, (int) (i & 1));
+
+        ref_len = redisFormatCommandArgv(&ref, 9, argv, alen);
+        same = (size_t) ref_len == len && memcmp(ref, buf, len) == 0;
+
+        free(ref);
+        free(buf);
+    }
+
+    free(key);
+
+    ok(same, "take: keys of 0, 9 and %d bytes, numbers of 1 to 10 "
+       "digits: within MANTA_REDIS_CMD_SIZE, the bytes of "
+       "redisFormatCommandArgv", MANTA_REDIS_KEY_MAX);
+
+    buf = malloc(MANTA_REDIS_CMD_SIZE(4));
+
+    argv[0] = "EVALSHA";
+    argv[1] = manta_redis_sha();
+    argv[2] = "1";
+    argv[3] = "k{b}";
+    argv[4] = "backoff";
+    argv[5] = num[3];
+
+    snprintf(num[3], 24, "%u", 4294967295U);
+
+    for (len = 0; len < 6; len++) {
+        alen[len] = strlen(argv[len]);
+    }
+
+    ref_len = redisFormatCommandArgv(&ref, 6, argv, alen);
+    len = manta_redis_backoff_cmd(buf, S("k{b}"), 4294967295U);
+
+    ok((size_t) ref_len == len && len <= MANTA_REDIS_CMD_SIZE(4)
+       && memcmp(ref, buf, len) == 0,
+       "backoff: the bytes of redisFormatCommandArgv, within "
+       "MANTA_REDIS_CMD_SIZE");
+
+    free(ref);
+    free(buf);
+}
+
+
+/*
+ * The script's answer: all six numbers read; split over reads byte by
+ * byte; and against a reference (sscanf(), then the numbers written back
+ * must be the line, each within its limit) on lines made of valid ones by
+ * random edits
+ */
+
+static void
+test_redis_answers(void)
+{
+    int                    rc, same;
+    char                   line[128];
+    size_t                 i, k, n, len;
+    void                  *reply;
+    uint64_t               v[6];
+    unsigned               seed;
+    const char            *err;
+    redisReader           *reader;
+    manta_redis_result_t   res;
+
+    static const char  all[] = "+4 4503599627370496 1000000001000 "
+                               "4503599627370496 4294967295 61000\r\n";
+    static const char  alphabet[] = "0123456789 -+\tx\0e.";
+
+    rc = reply_of(S(all), &res, &err);
+    ok(rc == MANTA_REDIS_OK && res.code == 4
+       && res.delay == 4503599627370496ULL && res.excess == 1000000001000ULL
+       && res.age == 4503599627370496ULL && res.rate == 4294967295U
+       && res.blocked == 61000, "answer: the six numbers at their limits");
+
+    reader = manta_redis_reader();
+    reply = NULL;
+    rc = 1;
+
+    for (i = 0; i < sizeof(all) - 1 && rc; i++) {
+        rc = redisReaderFeed(reader, all + i, 1) == REDIS_OK
+             && redisReaderGetReply(reader, &reply) == REDIS_OK
+             && (reply == NULL) == (i < sizeof(all) - 2);
+    }
+
+    ok(rc && manta_redis_reply(reply, &res, &err) == MANTA_REDIS_OK
+       && res.age == 4503599627370496ULL && res.blocked == 61000,
+       "answer: split byte by byte, read once whole");
+
+    manta_redis_reply_free(reply);
+    manta_redis_reader_free(reader);
+
+    seed = 7;
+    same = 1;
+
+    for (i = 0; i < 20000 && same; i++) {
+        for (k = 0; k < 6; k++) {
+            seed = seed * 1103515245 + 12345;
+            v[k] = (seed >> 16) % 4 == 0 ? 0 : (uint64_t) (seed >> 8)
+                                               * ((seed >> 20) % 3 + 1);
+        }
+
+        v[0] %= 6;
+        v[5] %= 70000;
+        v[1] = (i % 7 == 0) ? (uint64_t) 1 << 52 : v[1];
+        v[3] = (i % 11 == 0) ? ((uint64_t) 1 << 52) + 1 : v[3];
+
+        line[0] = '+';
+        len = 1 + snprintf(line + 1, 100, "%llu %llu %llu %llu %llu %llu",
+                           (unsigned long long) v[0],
+                           (unsigned long long) v[1],
+                           (unsigned long long) v[2],
+                           (unsigned long long) v[3],
+                           (unsigned long long) v[4],
+                           (unsigned long long) v[5]);
+
+        for (n = (i % 4); n > 0 && len > 1; n--) {
+            seed = seed * 1103515245 + 12345;
+            k = 1 + (seed >> 8) % (len - 1);
+            seed = seed * 1103515245 + 12345;
+
+            switch ((seed >> 16) % 3) {
+            case 0:
+                line[k] = alphabet[(seed >> 4) % (sizeof(alphabet) - 1)];
+                break;
+            case 1:
+                memmove(line + k, line + k + 1, len - k - 1);
+                len--;
+                break;
+            default:
+                memmove(line + k + 1, line + k, len - k);
+                line[k] = alphabet[(seed >> 4) % (sizeof(alphabet) - 1)];
+                len++;
+            }
+        }
+
+        memcpy(line + len, "\r\n", 2);
+
+        rc = reply_of(line, len + 2, &res, &err);
+
+        if (answer_ref(line + 1, len - 1, v) == 0) {
+            same = rc == MANTA_REDIS_OK && (uint64_t) res.code == v[0]
+                   && res.delay == v[1] && res.excess == v[2]
+                   && res.age == v[3] && res.rate == v[4]
+                   && res.blocked == v[5];
+
+        } else {
+            same = rc == MANTA_REDIS_ERROR;
+        }
+
+        if (!same) {
+            diag("line %.*s", (int) len, line);
+        }
+    }
+
+    ok(same, "answer: 20000 lines, valid and edited: read as the reference "
+       "reads them");
+}
+
+
+static int
+answer_ref(const char *s, size_t len, uint64_t *v)
+{
+    int                 i;
+    char                buf[128], canon[128];
+    unsigned long long  a[6];
+
+    static const unsigned long long  max[6] = {
+        4, 1ULL << 52, 1000000001000ULL, 1ULL << 52, 4294967295ULL, 61000
+    };
+
+    if (len >= sizeof(buf) || memchr(s, '\0', len) != NULL) {
+        return -1;
+    }
+
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+
+    if (sscanf(buf, "%llu %llu %llu %llu %llu %llu", &a[0], &a[1], &a[2],
+               &a[3], &a[4], &a[5])
+        != 6)
+    {
+        return -1;
+    }
+
+    snprintf(canon, sizeof(canon), "%llu %llu %llu %llu %llu %llu", a[0],
+             a[1], a[2], a[3], a[4], a[5]);
+
+    if (strcmp(canon, buf) != 0) {
+        return -1;
+    }
+
+    for (i = 0; i < 6; i++) {
+        if (a[i] > max[i]) {
+            return -1;
+        }
+
+        v[i] = a[i];
+    }
+
+    return 0;
 }
 
 
