@@ -69,8 +69,8 @@ struct manta_redis_pool_s {
 };
 
 
-static char *manta_redis_evalsha(char *p, const char *argc, const char *key,
-    size_t key_len);
+static char *manta_redis_evalsha(char *p, const char *argc,
+    const manta_redis_key_t *key);
 static char *manta_redis_arg(char *p, const char *arg, size_t len);
 static char *manta_redis_number(char *p, unsigned long long n);
 static int manta_redis_numbers(const char *p, size_t len, uint64_t *v);
@@ -203,13 +203,12 @@ manta_redis_sha(void)
 
 size_t
 manta_redis_key(char *buf, size_t size, const char *prefix,
-    size_t prefix_len, const char *zone, size_t zone_len, uint32_t account,
-    const char *bot_id, size_t bot_id_len)
+    size_t prefix_len, const char *zone, size_t zone_len, uint32_t account)
 {
     char    *p;
     size_t   len;
 
-    len = prefix_len + zone_len + sizeof(":12345678:{}") - 1 + bot_id_len;
+    len = prefix_len + zone_len + sizeof(":12345678:{") - 1;
 
     if (len > size) {
         return 0;
@@ -227,9 +226,6 @@ manta_redis_key(char *buf, size_t size, const char *prefix,
     p = manta_hex_byte(p, (unsigned char) account, 1);
     *p++ = ':';
     *p++ = '{';
-    memcpy(p, bot_id, bot_id_len);
-    p += bot_id_len;
-    *p++ = '}';
 
     return p - buf;
 }
@@ -237,16 +233,16 @@ manta_redis_key(char *buf, size_t size, const char *prefix,
 
 /*
  * The script's commands are written where the caller says: the constant
- * head made once, the key, then the arguments, numbers without printf()
+ * head made once, the key, then the arguments (a take's made by the
+ * caller, for a location's own limit once), numbers without printf()
  */
 
 size_t
-manta_redis_take_cmd(char *buf, const char *key, size_t key_len,
-    const manta_limit_t *l, int backoff)
+manta_redis_take_args(char *buf, const manta_limit_t *l, int backoff)
 {
     char  *p;
 
-    p = manta_redis_evalsha(buf, "*9\r\n", key, key_len);
+    p = buf;
 
     memcpy(p, "$4\r\ntake\r\n", 10);
     p += 10;
@@ -262,12 +258,26 @@ manta_redis_take_cmd(char *buf, const char *key, size_t key_len,
 
 
 size_t
-manta_redis_backoff_cmd(char *buf, const char *key, size_t key_len,
+manta_redis_take_cmd(char *buf, const manta_redis_key_t *key,
+    const char *args, size_t args_len)
+{
+    char  *p;
+
+    p = manta_redis_evalsha(buf, "*9\r\n", key);
+
+    memcpy(p, args, args_len);
+
+    return p + args_len - buf;
+}
+
+
+size_t
+manta_redis_backoff_cmd(char *buf, const manta_redis_key_t *key,
     unsigned seconds)
 {
     char  *p;
 
-    p = manta_redis_evalsha(buf, "*6\r\n", key, key_len);
+    p = manta_redis_evalsha(buf, "*6\r\n", key);
 
     memcpy(p, "$7\r\nbackoff\r\n", 13);
     p += 13;
@@ -515,11 +525,13 @@ manta_redis_command(char **cmd, int argc, const char **argv,
 }
 
 
-/* "*N" CRLF, EVALSHA sha 1, then the key: a command of the script */
+/*
+ * "*N" CRLF, EVALSHA sha 1, then the key, its head and the botId closed
+ * with "}": a command of the script
+ */
 
 static char *
-manta_redis_evalsha(char *p, const char *argc, const char *key,
-    size_t key_len)
+manta_redis_evalsha(char *p, const char *argc, const manta_redis_key_t *key)
 {
     (void) manta_redis_sha();
 
@@ -529,7 +541,19 @@ manta_redis_evalsha(char *p, const char *argc, const char *key,
     memcpy(p, manta_redis_head, sizeof(manta_redis_head));
     p += sizeof(manta_redis_head);
 
-    return manta_redis_arg(p, key, key_len);
+    *p++ = '$';
+    p = manta_uint(p, key->head_len + key->bot_id_len + 1);
+    *p++ = '\r';
+    *p++ = '\n';
+    memcpy(p, key->head, key->head_len);
+    p += key->head_len;
+    memcpy(p, key->bot_id, key->bot_id_len);
+    p += key->bot_id_len;
+    *p++ = '}';
+    *p++ = '\r';
+    *p++ = '\n';
+
+    return p;
 }
 
 

@@ -56,14 +56,21 @@ extern const char  manta_redis_script[];
 const char *manta_redis_sha(void);
 
 /*
- * The key of a bot's bucket: prefix, zone, account, then the botId as
+ * The key of a bot's bucket is prefix, zone, account, then the botId as
  * the hash tag ("manta:bots:1a2b3c4d:{bot}"), so that a Redis Cluster
- * keeps a bot's keys in one slot.  Returns the length, 0 when it does not
- * fit in size.
+ * keeps a bot's keys in one slot.  manta_redis_key() writes its head, up
+ * to the "{" (a location's, once); the commands add the botId and "}".
+ * Returns the length, 0 when it does not fit in size.
  */
 size_t manta_redis_key(char *buf, size_t size, const char *prefix,
-    size_t prefix_len, const char *zone, size_t zone_len, uint32_t account,
-    const char *bot_id, size_t bot_id_len);
+    size_t prefix_len, const char *zone, size_t zone_len, uint32_t account);
+
+typedef struct {
+    const char  *head;          /* manta_redis_key()'s */
+    size_t       head_len;
+    const char  *bot_id;
+    size_t       bot_id_len;
+} manta_redis_key_t;
 
 /*
  * Any command: argc arguments in the protocol's form, as hiredis's
@@ -75,15 +82,19 @@ int manta_redis_command(char **cmd, int argc, const char **argv,
 
 /*
  * The script's commands, as RESP, written into buf, which holds
- * MANTA_REDIS_CMD_SIZE(key_len) bytes: one request charged against l,
- * honouring the backoff block when "backoff" is set; the bot blocked for
- * "seconds".  Return the length.
+ * MANTA_REDIS_CMD_SIZE() of the key's length (head, botId and "}"): one
+ * request charged, with the arguments after the key that
+ * manta_redis_take_args() wrote (at most MANTA_REDIS_ARGS_SIZE bytes): the
+ * limit l, honouring the backoff block when "backoff" is set; the bot
+ * blocked for "seconds".  Return the length.
  */
 #define MANTA_REDIS_CMD_SIZE(key_len)  ((key_len) + 160)
+#define MANTA_REDIS_ARGS_SIZE          72
 
-size_t manta_redis_take_cmd(char *buf, const char *key, size_t key_len,
-    const manta_limit_t *l, int backoff);
-size_t manta_redis_backoff_cmd(char *buf, const char *key, size_t key_len,
+size_t manta_redis_take_args(char *buf, const manta_limit_t *l, int backoff);
+size_t manta_redis_take_cmd(char *buf, const manta_redis_key_t *key,
+    const char *args, size_t args_len);
+size_t manta_redis_backoff_cmd(char *buf, const manta_redis_key_t *key,
     unsigned seconds);
 
 /*

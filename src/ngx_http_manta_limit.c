@@ -120,9 +120,10 @@ static void ngx_http_manta_limit_remote_done(ngx_http_request_t *r,
 static ngx_int_t ngx_http_manta_limit_fallback(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
     manta_limit_t *limit);
-static ngx_int_t ngx_http_manta_limit_redis_key(ngx_http_request_t *r,
-    ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
-    ngx_str_t *key);
+static void ngx_http_manta_limit_redis_key(ngx_http_manta_ctx_t *ctx,
+    ngx_http_manta_loc_conf_t *mlcf, manta_redis_key_t *key);
+static ngx_int_t ngx_http_manta_limit_redis_merge(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf);
 static void ngx_http_manta_limit_delay(ngx_http_request_t *r);
 static ngx_http_manta_limit_node_t *ngx_http_manta_limit_node(
     ngx_http_manta_limit_ctx_t *lctx, ngx_http_manta_ctx_t *ctx,
@@ -588,9 +589,11 @@ static ngx_int_t
 ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     ngx_http_manta_loc_conf_t *mlcf, manta_limit_t *limit)
 {
+    u_char                          buf[MANTA_REDIS_ARGS_SIZE];
     uint64_t                        now;
-    ngx_str_t                       key;
+    ngx_str_t                       args;
     ngx_int_t                       rc;
+    manta_redis_key_t               key;
     ngx_http_manta_limit_ctx_t     *lctx;
     ngx_http_manta_limit_node_t    *lr;
     ngx_http_manta_limit_remote_t  *rm;
@@ -619,13 +622,24 @@ ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     ngx_shmtx_unlock(&lctx->shpool->mutex);
 
-    if (ngx_http_manta_limit_redis_key(r, ctx, mlcf, &key) != NGX_OK) {
-        return NGX_ERROR;
+    ngx_http_manta_limit_redis_key(ctx, mlcf, &key);
+
+    /* the location's own limit's arguments were made at configuration */
+
+    if (limit->rate == mlcf->limit_redis.rate
+        && limit->burst == mlcf->limit_redis.burst
+        && limit->delay == mlcf->limit_redis.delay)
+    {
+        args = mlcf->limit_redis_args;
+
+    } else {
+        args.data = buf;
+        args.len = manta_redis_take_args((char *) buf, limit,
+                                         (int) mlcf->upstream_backoff);
     }
 
     rc = ngx_http_manta_redis_take(lctx->redis, &lctx->sh->breaker, r, &key,
-                                   limit, mlcf->upstream_backoff,
-                                   ngx_http_manta_limit_remote_done);
+                                   &args, ngx_http_manta_limit_remote_done);
 
     if (rc == NGX_AGAIN) {
         return NGX_BUSY;
@@ -777,38 +791,70 @@ ngx_http_manta_limit_fallback(ngx_http_request_t *r,
 }
 
 
-/* "prefix" "zone" ":" account ":{" botId "}" */
+/* "prefix" "zone" ":" account ":{", made at configuration, then botId */
+
+static void
+ngx_http_manta_limit_redis_key(ngx_http_manta_ctx_t *ctx,
+    ngx_http_manta_loc_conf_t *mlcf, manta_redis_key_t *key)
+{
+    key->head = (char *) mlcf->limit_redis_key.data;
+    key->head_len = mlcf->limit_redis_key.len;
+    key->bot_id = (char *) ctx->bot_id.data;
+    key->bot_id_len = ctx->bot_id.len;
+}
+
+
+/*
+ * A location's Redis key up to the botId, and the arguments after the key
+ * of a take against its own limit (the zone's rate, its burst and delay,
+ * the backoff honoured or not): a bot without a rate or burst of its own
+ * is charged with them as they are
+ */
 
 static ngx_int_t
-ngx_http_manta_limit_redis_key(ngx_http_request_t *r,
-    ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf,
-    ngx_str_t *key)
+ngx_http_manta_limit_redis_merge(ngx_conf_t *cf,
+    ngx_http_manta_loc_conf_t *conf)
 {
-    u_char                      *p;
     size_t                       len;
+    ngx_str_t                   *zone;
     ngx_http_manta_redis_t      *rd;
     ngx_http_manta_limit_ctx_t  *lctx;
 
-    lctx = mlcf->limit_zone->data;
+    lctx = conf->limit_zone->data;
     rd = lctx->redis;
+    zone = &conf->limit_zone->shm.name;
 
-    len = rd->prefix.len + mlcf->limit_zone->shm.name.len
-          + sizeof(":12345678:{}") - 1 + ctx->bot_id.len;
+    len = rd->prefix.len + zone->len + sizeof(":12345678:{") - 1;
 
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
+    conf->limit_redis_key.data = ngx_pnalloc(cf->pool, len);
+    conf->limit_redis_args.data = ngx_pnalloc(cf->pool,
+                                              MANTA_REDIS_ARGS_SIZE);
+
+    if (conf->limit_redis_key.data == NULL
+        || conf->limit_redis_args.data == NULL)
+    {
         return NGX_ERROR;
     }
 
-    key->data = p;
-    key->len = manta_redis_key((char *) p, len, (char *) rd->prefix.data,
-                               rd->prefix.len,
-                               (char *) mlcf->limit_zone->shm.name.data,
-                               mlcf->limit_zone->shm.name.len,
-                               mlcf->creds->account,
-                               (char *) ctx->bot_id.data, ctx->bot_id.len);
+    conf->limit_redis_key.len = manta_redis_key(
+                                    (char *) conf->limit_redis_key.data, len,
+                                    (char *) rd->prefix.data, rd->prefix.len,
+                                    (char *) zone->data, zone->len,
+                                    conf->creds ? conf->creds->account : 0);
 
-    return key->len ? NGX_OK : NGX_ERROR;
+    conf->limit_redis.rate = (unsigned) lctx->rate;
+    conf->limit_redis.burst = (unsigned) conf->limit_burst;
+    conf->limit_redis.delay = (conf->limit_delay
+                               == NGX_HTTP_MANTA_LIMIT_NODELAY)
+                              ? conf->limit_redis.burst
+                              : (unsigned) conf->limit_delay;
+
+    conf->limit_redis_args.len = manta_redis_take_args(
+                                     (char *) conf->limit_redis_args.data,
+                                     &conf->limit_redis,
+                                     (int) conf->upstream_backoff);
+
+    return NGX_OK;
 }
 
 
@@ -992,6 +1038,10 @@ ngx_http_manta_limit_merge(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
     }
 
     lctx = conf->limit_zone->data;
+
+    if (lctx->redis && ngx_http_manta_limit_redis_merge(cf, conf) != NGX_OK) {
+        return NGX_ERROR;
+    }
     zone = &conf->limit_zone->shm.name;
 
     limit.rate = (unsigned) lctx->rate;
@@ -1146,8 +1196,9 @@ static void
 ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 {
     unsigned                      seconds;
-    ngx_str_t                    *value, key;
+    ngx_str_t                    *value;
     ngx_uint_t                    alert;
+    manta_redis_key_t             key;
     ngx_http_manta_loc_conf_t    *mlcf;
     ngx_http_manta_limit_ctx_t   *lctx;
     ngx_http_manta_limit_node_t    *lr;
@@ -1193,10 +1244,9 @@ ngx_http_manta_limit_backoff(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
     }
 
     if (lctx->redis) {
-        if (ngx_http_manta_limit_redis_key(r, ctx, mlcf, &key) == NGX_OK) {
-            ngx_http_manta_redis_backoff(lctx->redis, &lctx->sh->breaker,
-                                         &key, seconds);
-        }
+        ngx_http_manta_limit_redis_key(ctx, mlcf, &key);
+        ngx_http_manta_redis_backoff(lctx->redis, &lctx->sh->breaker, &key,
+                                     seconds);
     }
 
     ngx_log_error(mlcf->limit_log_level, r->connection->log, 0,

@@ -144,6 +144,13 @@ typedef struct {
     ngx_flag_t                 limit_headers;
     ngx_flag_t                 upstream_backoff;
     ngx_http_manta_conf_pos_t  limit_pos;
+    /*
+     * manta_limit_redis: the key up to the botId, and a take's arguments
+     * after the key for the location's own limit (limit_redis)
+     */
+    ngx_str_t                  limit_redis_key;
+    ngx_str_t                  limit_redis_args;
+    manta_limit_t              limit_redis;
 
     ngx_flag_t                 upstream_tls_verify;
     time_t                     token_expiry_warn;

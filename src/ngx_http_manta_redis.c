@@ -174,7 +174,7 @@ static ngx_http_manta_redis_parse_pt  ngx_http_manta_redis_parsers[] = {
 ngx_int_t
 ngx_http_manta_redis_take(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br, ngx_http_request_t *r,
-    ngx_str_t *key, manta_limit_t *limit, ngx_uint_t backoff,
+    manta_redis_key_t *key, ngx_str_t *args,
     ngx_http_manta_redis_handler_pt handler)
 {
     ngx_pool_cleanup_t         *cln;
@@ -190,13 +190,15 @@ ngx_http_manta_redis_take(ngx_http_manta_redis_t *rd,
     }
 
     op = ngx_http_manta_redis_op(rd, br, NGX_HTTP_MANTA_REDIS_TAKE,
-                                 MANTA_REDIS_CMD_SIZE(key->len));
+                                 MANTA_REDIS_CMD_SIZE(key->head_len
+                                                      + key->bot_id_len + 1)
+                                 + args->len);
     if (op == NULL) {
         return NGX_DECLINED;
     }
 
-    op->len = manta_redis_take_cmd((char *) op->cmd, (char *) key->data,
-                                   key->len, limit, (int) backoff);
+    op->len = manta_redis_take_cmd((char *) op->cmd, key,
+                                   (char *) args->data, args->len);
 
     if (ngx_http_manta_redis_send(rd, op) != NGX_OK) {
         return NGX_DECLINED;
@@ -219,7 +221,8 @@ ngx_http_manta_redis_take(ngx_http_manta_redis_t *rd,
 
 void
 ngx_http_manta_redis_backoff(ngx_http_manta_redis_t *rd,
-    ngx_http_manta_redis_breaker_t *br, ngx_str_t *key, unsigned seconds)
+    ngx_http_manta_redis_breaker_t *br, manta_redis_key_t *key,
+    unsigned seconds)
 {
     ngx_http_manta_redis_op_t  *op;
 
@@ -228,13 +231,13 @@ ngx_http_manta_redis_backoff(ngx_http_manta_redis_t *rd,
     }
 
     op = ngx_http_manta_redis_op(rd, br, NGX_HTTP_MANTA_REDIS_BACKOFF,
-                                 MANTA_REDIS_CMD_SIZE(key->len));
+                                 MANTA_REDIS_CMD_SIZE(key->head_len
+                                                      + key->bot_id_len + 1));
     if (op == NULL) {
         return;
     }
 
-    op->len = manta_redis_backoff_cmd((char *) op->cmd, (char *) key->data,
-                                      key->len, seconds);
+    op->len = manta_redis_backoff_cmd((char *) op->cmd, key, seconds);
 
     if (ngx_http_manta_redis_send(rd, op) != NGX_OK) {
         return;

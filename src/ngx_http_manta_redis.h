@@ -78,19 +78,21 @@ char *ngx_http_manta_redis_create(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_manta_redis_t **rdp);
 
 /*
- * Asks Redis for the decision on one request: NGX_AGAIN when the request
- * is parked (handler is called once, with the answer or NULL after the
- * timeout), NGX_DECLINED when Redis cannot be asked now (circuit open, no
+ * Asks Redis for the decision on one request, charged with the arguments
+ * of manta_redis_take_args(): NGX_AGAIN when the request is parked
+ * (handler is called once, with the answer or NULL after the timeout),
+ * NGX_DECLINED when Redis cannot be asked now (circuit open, no
  * connection): take the fallback.
  */
 ngx_int_t ngx_http_manta_redis_take(ngx_http_manta_redis_t *rd,
     ngx_http_manta_redis_breaker_t *br, ngx_http_request_t *r,
-    ngx_str_t *key, manta_limit_t *limit, ngx_uint_t backoff,
+    manta_redis_key_t *key, ngx_str_t *args,
     ngx_http_manta_redis_handler_pt handler);
 
 /* blocks the bot fleet-wide for "seconds"; nobody waits for the answer */
 void ngx_http_manta_redis_backoff(ngx_http_manta_redis_t *rd,
-    ngx_http_manta_redis_breaker_t *br, ngx_str_t *key, unsigned seconds);
+    ngx_http_manta_redis_breaker_t *br, manta_redis_key_t *key,
+    unsigned seconds);
 
 
 #endif /* _NGX_HTTP_MANTA_REDIS_H_INCLUDED_ */

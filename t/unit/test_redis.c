@@ -22,6 +22,11 @@
 
 static int reply_of(const char *resp, size_t len, manta_redis_result_t *res,
     const char **err);
+static size_t take(char *buf, const char *head, size_t head_len,
+    const char *bot_id, size_t bot_id_len, const manta_limit_t *l,
+    int backoff);
+static size_t backoff(char *buf, const char *head, size_t head_len,
+    const char *bot_id, size_t bot_id_len, unsigned seconds);
 static void test_redis_cmds(void);
 static void test_redis_answers(void);
 static int answer_ref(const char *s, size_t len, uint64_t *v);
@@ -125,11 +130,25 @@ test_redis(void)
     manta_redis_result_t   res;
 
     n = manta_redis_key(key, sizeof(key), S("manta:"), S("bots"),
-                        0x1a2b3c4d, S("bot-1"));
-    is_mem(key, n, "manta:bots:1a2b3c4d:{bot-1}",
-           "key: prefix, zone, account, botId as the hash tag");
-    is_int(manta_redis_key(key, 10, S("manta:"), S("bots"), 1, S("b")), 0,
+                        0x1a2b3c4d);
+    is_mem(key, n, "manta:bots:1a2b3c4d:{",
+           "key: prefix, zone, account, the hash tag opened");
+    is_int(manta_redis_key(key, 10, S("manta:"), S("bots"), 1), 0,
            "key: 0 when it does not fit");
+
+    l.rate = 16;
+    l.burst = 5;
+    l.delay = 5;
+
+    len = (int) take(buf, key, n, S("bot-1"), &l, 0);
+    ok(memmem(buf, len, S("\r\n$1\r\n1\r\n$27\r\nmanta:bots:1a2b3c4d:{bot-1}"
+                          "\r\n$4\r\ntake\r\n")) != NULL,
+       "key: prefix, zone, account, botId as the hash tag, in the command");
+
+    len = (int) backoff(buf, key, n, S("bot-1"), 30);
+    ok(memmem(buf, len, S("\r\n$1\r\n1\r\n$27\r\nmanta:bots:1a2b3c4d:{bot-1}"
+                          "\r\n$7\r\nbackoff\r\n")) != NULL,
+       "key: the same in a backoff");
 
     is_int(strlen(manta_redis_sha()), 40, "sha: 40 hex digits");
 
@@ -138,7 +157,7 @@ test_redis(void)
     l.delay = 5;
 
     cmd = buf;
-    len = (int) manta_redis_take_cmd(cmd, S("k{b}"), &l, 1);
+    len = (int) take(cmd, S("k{"), S("b"), &l, 1);
     ok(len > 0 && memmem(cmd, len, manta_redis_sha(), 40) != NULL
        && memmem(cmd, len, S("$4\r\ntake\r\n$2\r\n16\r\n$1\r\n5\r\n"
                              "$1\r\n5\r\n$1\r\n1\r\n")) != NULL,
@@ -156,8 +175,7 @@ test_redis(void)
         l.burst = 0;
         l.delay = 1000000;
 
-        len = (int) manta_redis_take_cmd(buf, S("manta:z:00000001:{b-1}"),
-                                         &l, 0);
+        len = (int) take(buf, S("manta:z:00000001:{"), S("b-1"), &l, 0);
         cmd = buf;
 
         snprintf(num[0], 16, "%u", l.rate);
@@ -310,7 +328,7 @@ test_redis(void)
     }
 
     cmd = buf;
-    len = (int) manta_redis_backoff_cmd(cmd, S("k{b}"), 30);
+    len = (int) backoff(cmd, S("k{"), S("b"), 30);
     ok(len > 0 && memmem(cmd, len, S("$7\r\nbackoff\r\n$2\r\n30\r\n"))
                   != NULL, "backoff: the seconds");
 
@@ -427,7 +445,9 @@ test_redis_cmds(void)
 
     static const unsigned  values[] = { 0, 9, 10, 999999999, 1000000000,
                                         4294967295U };
-    static const size_t    klen[] = { 0, 9, MANTA_REDIS_KEY_MAX };
+    static const size_t    klen[] = { 1, 9, MANTA_REDIS_KEY_MAX };
+
+    /* keys of 'k's closed with "}": a head and an empty botId */
 
     key = malloc(MANTA_REDIS_KEY_MAX);
     memset(key, 'k', MANTA_REDIS_KEY_MAX);
@@ -457,10 +477,13 @@ test_redis_cmds(void)
             alen[k] = (k == 3) ? klen[i / 36] : strlen(argv[k]);
         }
 
+        memset(key, 'k', MANTA_REDIS_KEY_MAX);
+        key[alen[3] - 1] = '}';
+
         /* exactly the size: ASan sees a byte written beyond it */
 
         buf = malloc(MANTA_REDIS_CMD_SIZE(alen[3]));
-        len = manta_redis_take_cmd(buf, key, alen[3], &l, (int) (i & 1));
+        len = take(buf, key, alen[3] - 1, "", 0, &l, (int) (i & 1));
 
         ref_len = redisFormatCommandArgv(&ref, 9, argv, alen);
         same = (size_t) ref_len == len && memcmp(ref, buf, len) == 0;
@@ -471,7 +494,7 @@ test_redis_cmds(void)
 
     free(key);
 
-    ok(same, "take: keys of 0, 9 and %d bytes, numbers of 1 to 10 "
+    ok(same, "take: keys of 1, 9 and %d bytes, numbers of 1 to 10 "
        "digits: within MANTA_REDIS_CMD_SIZE, the bytes of "
        "redisFormatCommandArgv", MANTA_REDIS_KEY_MAX);
 
@@ -491,7 +514,7 @@ test_redis_cmds(void)
     }
 
     ref_len = redisFormatCommandArgv(&ref, 6, argv, alen);
-    len = manta_redis_backoff_cmd(buf, S("k{b}"), 4294967295U);
+    len = backoff(buf, S("k{"), S("b"), 4294967295U);
 
     ok((size_t) ref_len == len && len <= MANTA_REDIS_CMD_SIZE(4)
        && memcmp(ref, buf, len) == 0,
@@ -659,6 +682,46 @@ answer_ref(const char *s, size_t len, uint64_t *v)
     }
 
     return 0;
+}
+
+
+/* a command as the glue writes it: a key's head, the botId, arguments */
+
+static size_t
+take(char *buf, const char *head, size_t head_len, const char *bot_id,
+    size_t bot_id_len, const manta_limit_t *l, int backoff)
+{
+    char               args[MANTA_REDIS_ARGS_SIZE];
+    size_t             len;
+    manta_redis_key_t  key;
+
+    key.head = head;
+    key.head_len = head_len;
+    key.bot_id = bot_id;
+    key.bot_id_len = bot_id_len;
+
+    len = manta_redis_take_args(args, l, backoff);
+
+    if (len > MANTA_REDIS_ARGS_SIZE) {
+        abort();
+    }
+
+    return manta_redis_take_cmd(buf, &key, args, len);
+}
+
+
+static size_t
+backoff(char *buf, const char *head, size_t head_len, const char *bot_id,
+    size_t bot_id_len, unsigned seconds)
+{
+    manta_redis_key_t  key;
+
+    key.head = head;
+    key.head_len = head_len;
+    key.bot_id = bot_id;
+    key.bot_id_len = bot_id_len;
+
+    return manta_redis_backoff_cmd(buf, &key, seconds);
 }
 
 
