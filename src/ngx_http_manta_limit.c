@@ -135,6 +135,8 @@ static ngx_inline ngx_int_t ngx_http_manta_limit_cmp(uint32_t account,
 static ngx_rbtree_node_t *ngx_http_manta_limit_alloc(
     ngx_http_manta_limit_ctx_t *lctx, size_t size);
 static void ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx);
+static ngx_uint_t ngx_http_manta_limit_idle(ngx_http_manta_limit_ctx_t *lctx,
+    ngx_http_manta_limit_node_t *lr, ngx_msec_t now, ngx_msec_t unused);
 static void ngx_http_manta_limit_free(ngx_http_manta_limit_ctx_t *lctx,
     ngx_http_manta_limit_node_t *lr);
 static ngx_uint_t ngx_http_manta_limit_full(ngx_http_manta_limit_ctx_t *lctx);
@@ -1478,7 +1480,7 @@ ngx_http_manta_limit_alloc(ngx_http_manta_limit_ctx_t *lctx, size_t size)
 
         lr = ngx_queue_data(q, ngx_http_manta_limit_node_t, queue);
 
-        if (!manta_limit_idle(&lr->bucket, now)) {
+        if (!ngx_http_manta_limit_idle(lctx, lr, now, 0)) {
             ngx_queue_remove(q);
             ngx_queue_insert_head(&lctx->sh->queue, q);
             continue;
@@ -1528,15 +1530,55 @@ ngx_http_manta_limit_expire(ngx_http_manta_limit_ctx_t *lctx)
          * minute allocate it again (a full zone frees any idle one)
          */
 
-        if ((ngx_msec_int_t) (now - (ngx_msec_t) lr->bucket.last)
-            < NGX_HTTP_MANTA_LIMIT_EXPIRE
-            || !manta_limit_idle(&lr->bucket, now))
+        if (!ngx_http_manta_limit_idle(lctx, lr, now,
+                                       NGX_HTTP_MANTA_LIMIT_EXPIRE))
         {
             return;
         }
 
         ngx_http_manta_limit_free(lctx, lr);
     }
+}
+
+
+/*
+ * 1 when no request needs the node: its bucket idle (and unused for the
+ * last "unused" ms, when not 0).  In a Redis zone, the bucket Redis last
+ * answered and a cached rejection count too: the local bucket there is
+ * charged only by the fallback, and taking its emptiness alone had every
+ * new bot's node free those Redis decides for, their cached rejections
+ * with them.
+ */
+
+static ngx_uint_t
+ngx_http_manta_limit_idle(ngx_http_manta_limit_ctx_t *lctx,
+    ngx_http_manta_limit_node_t *lr, ngx_msec_t now, ngx_msec_t unused)
+{
+    ngx_http_manta_limit_remote_t  *rm;
+
+    if ((unused
+         && (ngx_msec_int_t) (now - (ngx_msec_t) lr->bucket.last)
+            < (ngx_msec_int_t) unused)
+        || !manta_limit_idle(&lr->bucket, now))
+    {
+        return 0;
+    }
+
+    if (lctx->redis == NULL) {
+        return 1;
+    }
+
+    rm = ngx_http_manta_limit_remote_of(lr);
+
+    if (rm->cached > now
+        || (unused && rm->remote.last
+            && (ngx_msec_int_t) (now - (ngx_msec_t) rm->remote.last)
+               < (ngx_msec_int_t) unused))
+    {
+        return 0;
+    }
+
+    return manta_limit_idle(&rm->remote, now);
 }
 
 

@@ -156,6 +156,17 @@ like($res->{headers}{'retry-after'} // '', qr/^\d+$/,
     'cached: Retry-After sent');
 is($redis->calls('evalsha'), $calls, 'cached: no EVALSHA reached Redis');
 
+# other bots' first requests do not take the cached rejection's place in
+# the zone: a Redis zone's bucket is in use while Redis has answered for
+# it within the minute, or its rejection is cached
+
+post($ga, "/fleet/clientTag?botId=other-$_") for 1 .. 3;
+$calls = $redis->calls('evalsha');
+$res = post($ga, '/fleet/clientTag?botId=shared');
+is(source_of($res), 'cached', 'cached: still cached after 3 other bots');
+is($redis->calls('evalsha'), $calls,
+    'cached: after 3 other bots, no EVALSHA reached Redis');
+
 # a flood of one bot, rejected by Redis and then from the cache: one
 # "limiting requests" line a second of nginx's clock
 
