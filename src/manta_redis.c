@@ -432,7 +432,7 @@ manta_redis_bucket(const manta_redis_result_t *res, uint64_t now,
 static int
 manta_redis_numbers(const char *p, size_t len, uint64_t *v)
 {
-    size_t       i;
+    size_t       i, w;
     unsigned     d;
     uint64_t     n;
     const char  *last, *start;
@@ -457,11 +457,11 @@ manta_redis_numbers(const char *p, size_t len, uint64_t *v)
             p++;
         }
 
-        /* every limit is below 10^16: 16 digits cannot wrap n */
+        /* 1 to 16 digits (every limit is below 10^16: n cannot wrap) */
 
-        if (p == start || p - start > 16 || (*start == '0' && p - start > 1)
-            || n > max[i])
-        {
+        w = (size_t) (p - start);
+
+        if (w - 1 > 15 || (w > 1 && *start == '0') || n > max[i]) {
             return -1;
         }
 

@@ -112,6 +112,11 @@ int manta_redis_select_cmd(char **cmd, unsigned db);
  * freeReplyObject(), and the reader with manta_redis_reader_free().
  */
 redisReader *manta_redis_reader(void);
+
+/* 1 when bytes fed to the reader are not yet in a reply it returned */
+#define manta_redis_reader_unread(reader)                                    \
+    (((redisReader *) (reader))->pos < ((redisReader *) (reader))->len)
+
 void manta_redis_reader_free(redisReader *reader);
 void manta_redis_reply_free(void *reply);
 

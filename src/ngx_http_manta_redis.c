@@ -737,6 +737,16 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
             ngx_http_manta_redis_close(rd, NULL, 0);
             return;
         }
+
+        if (!rev->ready) {
+            /* the socket is drained (nginx's recv() knows) */
+
+            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+                ngx_http_manta_redis_close(rd, br, 1);
+            }
+
+            return;
+        }
     }
 }
 
@@ -781,6 +791,11 @@ ngx_http_manta_redis_replies(ngx_http_manta_redis_t *rd,
 
         if (rc != NGX_OK) {
             return NGX_ERROR;
+        }
+
+        if (!manta_redis_reader_unread(rd->reader)) {
+            /* no byte left for another reply */
+            return NGX_OK;
         }
     }
 }

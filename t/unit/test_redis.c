@@ -573,6 +573,41 @@ test_redis_answers(void)
     manta_redis_reply_free(reply);
     manta_redis_reader_free(reader);
 
+    /* the bytes left unread: a second reply, then part of a third */
+
+    {
+        void  *one, *two, *three;
+
+        static const char  replies[] = "+0 0 0 0 16 0\r\n+1 1 1 1 1 1\r\n";
+
+        reader = manta_redis_reader();
+        one = NULL;
+        two = NULL;
+        three = NULL;
+
+        rc = redisReaderFeed(reader, replies, sizeof(replies) - 1) == REDIS_OK
+             && redisReaderGetReply(reader, &one) == REDIS_OK && one != NULL
+             && manta_redis_reader_unread(reader)
+             && redisReaderGetReply(reader, &two) == REDIS_OK && two != NULL
+             && !manta_redis_reader_unread(reader)
+             && redisReaderFeed(reader, S("+2 0")) == REDIS_OK
+             && manta_redis_reader_unread(reader)
+             && redisReaderGetReply(reader, &three) == REDIS_OK
+             && three == NULL
+             && redisReaderFeed(reader, S(" 0 0 16 0\r\n")) == REDIS_OK
+             && manta_redis_reader_unread(reader)
+             && redisReaderGetReply(reader, &three) == REDIS_OK
+             && three != NULL && !manta_redis_reader_unread(reader);
+
+        ok(rc, "reader: bytes unread after a reply followed by another, "
+           "none after the last, some of a reply in part");
+
+        manta_redis_reply_free(one);
+        manta_redis_reply_free(two);
+        manta_redis_reply_free(three);
+        manta_redis_reader_free(reader);
+    }
+
     seed = 7;
     same = 1;
 
