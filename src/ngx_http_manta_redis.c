@@ -466,6 +466,10 @@ ngx_http_manta_redis_queue(ngx_http_manta_redis_t *rd,
         op->len = len;
     }
 
+    if (kind == NGX_HTTP_MANTA_REDIS_AUTH) {
+        ngx_explicit_memzero(cmd, len);
+    }
+
     redisFreeCommand(cmd);
 
     if (op == NULL) {
