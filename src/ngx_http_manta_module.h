@@ -47,6 +47,17 @@
 #define NGX_HTTP_MANTA_SOURCE_CACHED    4
 
 
+/*
+ * A function on a rare path kept out of its only caller, so that the
+ * caller's common path saves no registers for it
+ */
+#if (defined __GNUC__ || defined __clang__)
+#define NGX_HTTP_MANTA_COLD  __attribute__ ((noinline))
+#else
+#define NGX_HTTP_MANTA_COLD
+#endif
+
+
 /* RateLimit-Policy of a location for bots of their own rate */
 
 typedef struct {
