@@ -58,6 +58,8 @@ static ngx_int_t ngx_http_manta_send_error(ngx_http_request_t *r,
     unsigned plain);
 static ngx_int_t ngx_http_manta_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_manta_request_body_drop(ngx_http_request_t *r,
+    ngx_chain_t *in) NGX_HTTP_MANTA_COLD;
 
 
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
@@ -1031,7 +1033,7 @@ ngx_http_manta_send_error(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 static ngx_int_t
 ngx_http_manta_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_chain_t                *cl, *out, **ll;
+    ngx_chain_t                *cl;
     ngx_http_manta_ctx_t       *ctx;
     ngx_http_manta_loc_conf_t  *mlcf;
 
@@ -1054,6 +1056,21 @@ ngx_http_manta_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     if (!ctx->too_large) {
         return ngx_http_next_request_body_filter(r, in);
     }
+
+    return ngx_http_manta_request_body_drop(r, in);
+}
+
+
+/*
+ * The body past manta_body_max_size: its bytes consumed, only the mark of
+ * its end passed on (NGX_HTTP_MANTA_COLD: the filter, which every request
+ * body of every location passes, then keeps no stack guard for its list)
+ */
+
+static ngx_int_t
+ngx_http_manta_request_body_drop(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t  *cl, *out, **ll;
 
     out = NULL;
     ll = &out;
