@@ -212,8 +212,12 @@ ngx_http_manta_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_manta_error_filter(r, ctx, in);
     }
 
-    if (ctx->mask_on && ngx_http_manta_mask_body(r, ctx, &in) != NGX_OK) {
-        return NGX_ERROR;
+    if (ctx->mask_on) {
+        in = ngx_http_manta_mask_body(r, ctx, in);
+
+        if (in == NGX_CHAIN_ERROR) {
+            return NGX_ERROR;
+        }
     }
 
     return ngx_http_next_body_filter(r, in);
