@@ -21,6 +21,7 @@
 static ngx_int_t ngx_http_manta_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_subrequest(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_restore_handler(ngx_http_request_t *r);
+static void ngx_http_manta_restore(ngx_http_request_t *r) NGX_HTTP_MANTA_COLD;
 static void ngx_http_manta_subrequest_view(ngx_http_request_t *r);
 static void ngx_http_manta_guard_log(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
@@ -202,15 +203,32 @@ ngx_http_manta_subrequest(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_manta_restore_handler(ngx_http_request_t *r)
 {
+    /* a request as the client sent it: nothing to restore */
+
+    if (r == r->main && !r->internal) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_manta_restore(r);
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A subrequest, or a request redirected (NGX_HTTP_MANTA_COLD: the
+ * handler, which every request of every location passes twice, saves no
+ * registers for it)
+ */
+
+static void
+ngx_http_manta_restore(ngx_http_request_t *r)
+{
     ngx_http_manta_ctx_t  *ctx;
 
     if (r != r->main) {
         ngx_http_manta_subrequest_view(r);
-        return NGX_DECLINED;
-    }
-
-    if (!r->internal) {
-        return NGX_DECLINED;
+        return;
     }
 
     ctx = ngx_http_manta_get_ctx(r);
@@ -219,8 +237,6 @@ ngx_http_manta_restore_handler(ngx_http_request_t *r)
         ngx_http_manta_view_apply(r, &ctx->caller, &ctx->forward);
         ctx->applied = 0;
     }
-
-    return NGX_DECLINED;
 }
 
 
