@@ -20,6 +20,8 @@ static inline int manta_mask_search(const manta_pats_t *ps,
     const unsigned char *s, size_t len);
 static inline const unsigned char *manta_mask_find(const manta_pats_t *ps,
     size_t k, const unsigned char *s, size_t len);
+static const unsigned char *manta_mask_verify(const manta_pats_t *ps,
+    size_t k, const unsigned char *h, const unsigned char *last);
 static size_t manta_mask_straddle(manta_mask_t *m, const unsigned char *in,
     size_t len);
 static size_t manta_mask_hold(manta_mask_t *m, const unsigned char *in,
@@ -468,7 +470,9 @@ manta_mask_search(const manta_pats_t *ps, const unsigned char *s, size_t len)
  * The first occurrence of pattern k in s[len], or NULL; s is at least as
  * long as the pattern.  Its byte anchor[k] is searched for first, with
  * memchr(), but for a long text and an anchor at 0 (memmem(), linear
- * whatever the bytes), as manta_find_at() does.
+ * whatever the bytes), as manta_find_at() does.  Most texts hold no such
+ * byte: that first memchr() is all the callers' loops inline, and
+ * manta_mask_verify() goes on from a place it finds.
  */
 
 static inline const unsigned char *
@@ -476,27 +480,44 @@ manta_mask_find(const manta_pats_t *ps, size_t k, const unsigned char *s,
     size_t len)
 {
     size_t                a, n;
-    const unsigned char  *p, *h, *last;
+    const unsigned char  *h;
+
+    n = ps->len[k];
+    a = ps->anchor[k];
+
+    if (a == 0 && len > MANTA_FIND_SHORT) {
+        return memmem(s, len, ps->pat[k], n);
+    }
+
+    /* the places of p[a] a whole occurrence fits around */
+
+    h = memchr(s + a, ps->pat[k][a], len - n + 1);
+
+    if (h == NULL) {
+        return NULL;
+    }
+
+    return manta_mask_verify(ps, k, h, s + len - n + a + 1);
+}
+
+
+/*
+ * The first occurrence of pattern k whose byte anchor[k] is at h, a place
+ * of that byte, or after it and before last; NULL when none is.
+ */
+
+static const unsigned char *
+manta_mask_verify(const manta_pats_t *ps, size_t k, const unsigned char *h,
+    const unsigned char *last)
+{
+    size_t                a, n;
+    const unsigned char  *p;
 
     p = ps->pat[k];
     n = ps->len[k];
     a = ps->anchor[k];
 
-    if (a == 0 && len > MANTA_FIND_SHORT) {
-        return memmem(s, len, p, n);
-    }
-
-    /* h walks the places of p[a] */
-
-    h = s + a;
-    last = s + len - n + a + 1;
-
-    do {
-        h = memchr(h, p[a], last - h);
-
-        if (h == NULL) {
-            return NULL;
-        }
+    for ( ;; ) {
 
         /* the pattern's last byte first: most places fail there */
 
@@ -504,11 +525,16 @@ manta_mask_find(const manta_pats_t *ps, size_t k, const unsigned char *s,
             return h - a;
         }
 
-        h++;
+        if (++h >= last) {
+            return NULL;
+        }
 
-    } while (h < last);
+        h = memchr(h, p[a], last - h);
 
-    return NULL;
+        if (h == NULL) {
+            return NULL;
+        }
+    }
 }
 
 

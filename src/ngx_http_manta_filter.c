@@ -19,6 +19,8 @@ static ngx_int_t ngx_http_manta_error_start(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_http_manta_loc_conf_t *mlcf);
 static ngx_int_t ngx_http_manta_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_manta_error_filter(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_chain_t *in) NGX_HTTP_MANTA_COLD;
 
 static void ngx_http_manta_upstream_finalize(ngx_http_request_t *r,
     ngx_int_t rc);
@@ -198,8 +200,6 @@ ngx_http_manta_error_start(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 static ngx_int_t
 ngx_http_manta_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_uint_t             last;
-    ngx_chain_t           *cl;
     ngx_http_manta_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_manta_module);
@@ -208,14 +208,35 @@ ngx_http_manta_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, in);
     }
 
-    if (ctx->error_phase != NGX_HTTP_MANTA_ERROR_COLLECT) {
+    if (ctx->error_phase == NGX_HTTP_MANTA_ERROR_COLLECT) {
+        return ngx_http_manta_error_filter(r, ctx, in);
+    }
 
-        if (ctx->mask_on && ngx_http_manta_mask_body(r, ctx, &in) != NGX_OK) {
+    if (ctx->mask_on) {
+        in = ngx_http_manta_mask_body(r, ctx, in);
+
+        if (in == NGX_CHAIN_ERROR) {
             return NGX_ERROR;
         }
-
-        return ngx_http_next_body_filter(r, in);
     }
+
+    return ngx_http_next_body_filter(r, in);
+}
+
+
+/*
+ * The body of an error response to be rewritten, collected; the
+ * ErrorResponse is sent once its last buffer has been seen
+ * (NGX_HTTP_MANTA_COLD: the path of every other body through
+ * ngx_http_manta_body_filter() saves no registers for it).
+ */
+
+static ngx_int_t
+ngx_http_manta_error_filter(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    ngx_uint_t    last;
+    ngx_chain_t  *cl;
 
     last = 0;
 

@@ -47,6 +47,17 @@
 #define NGX_HTTP_MANTA_SOURCE_CACHED    4
 
 
+/*
+ * A function on a rare path kept out of its only caller, so that the
+ * caller's common path saves no registers for it
+ */
+#if (defined __GNUC__ || defined __clang__)
+#define NGX_HTTP_MANTA_COLD  __attribute__ ((noinline))
+#else
+#define NGX_HTTP_MANTA_COLD
+#endif
+
+
 /* RateLimit-Policy of a location for bots of their own rate */
 
 typedef struct {
@@ -197,13 +208,10 @@ typedef struct {
 typedef struct {
     ngx_http_request_t        *request;
     ngx_pool_cleanup_t         cleanup;     /* in the request's pool */
-    manta_reason_t             reason;
     ngx_int_t                  status;      /* the phase handler's answer */
     ngx_str_t                  bot_id;      /* decoded and validated */
     ngx_str_t                  query;       /* the canonical query */
     ngx_str_t                  limit_key;   /* botId, in limit_account */
-    uint32_t                   limit_account;
-    uint32_t                   limit_hash;  /* manta_limit_hash() */
     const manta_cred_t        *cred;
     ngx_str_t                  caller_id;   /* accepted: $manta_caller */
     u_char                    *body;        /* forwarded, wiped at the end */
@@ -214,15 +222,30 @@ typedef struct {
     size_t                     error_size;  /* its room, or Content-Length */
     ngx_uint_t                 limit_status;  /* $manta_limit_status */
     ngx_msec_t                 limit_delay;
+    void                     (*resume)(ngx_http_request_t *r);
+
+    ngx_http_manta_loc_conf_t *gateway;       /* the validating one */
+    ngx_log_t                 *log;           /* guarded: its writer */
+    ngx_log_writer_pt          log_writer;
+    void                      *log_wdata;
+
+    /* the upstream's response: its finalizer while held */
+    void                     (*upstream_finalize)(ngx_http_request_t *r,
+                                                  ngx_int_t rc);
+
+    /* the 4-byte members, then the flags: no padding between them */
+    manta_reason_t             reason;
+    uint32_t                   limit_account;
+    uint32_t                   limit_hash;  /* manta_limit_hash() */
     unsigned                   limit_retry_after;
     unsigned                   limit_remaining;
     unsigned                   limit_reset;
     unsigned                   limit_backoff;  /* s, after upstream 429 */
+
     unsigned                   limit_source:3;
     unsigned                   limit_parked:1;  /* waits for Redis */
     unsigned                   limit_quiet:1;   /* the bot had its line
                                                    this second */
-    void                     (*resume)(ngx_http_request_t *r);
     unsigned                   limit_fields:1;
     unsigned                   bot_id_plain:1;  /* plan.bot_id_plain */
     unsigned                   handled:1;
@@ -231,19 +254,9 @@ typedef struct {
     unsigned                   error_phase:2;
     unsigned                   error_skip:1;
     unsigned                   error_rewritten:1;
-
-    ngx_http_manta_loc_conf_t *gateway;       /* the validating one */
-    ngx_log_t                 *log;           /* guarded: its writer */
-    ngx_log_writer_pt          log_writer;
-    void                      *log_wdata;
-
     unsigned                   forwarded:1;  /* "forward" is built */
     unsigned                   applied:1;    /* r holds "forward" */
-
-    /* the upstream's response: its finalizer while held, body masking */
-    void                     (*upstream_finalize)(ngx_http_request_t *r,
-                                                  ngx_int_t rc);
-    unsigned                   mask_on:1;
+    unsigned                   mask_on:1;    /* the body is masked */
     unsigned                   mask_logged:1;
 
     /*

@@ -46,8 +46,8 @@ static void ngx_http_manta_forget_header(ngx_http_request_t *r,
     ngx_table_elt_t *h);
 static void ngx_http_manta_forget_in_array(ngx_array_t *a,
     ngx_table_elt_t *h);
-static ngx_int_t ngx_http_manta_mask_chain(ngx_http_request_t *r,
-    ngx_http_manta_ctx_t *ctx, ngx_chain_t **chain, ngx_chain_t *from);
+static ngx_chain_t *ngx_http_manta_mask_chain(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t *from);
 static ngx_int_t ngx_http_manta_mask_buf(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll);
 static ngx_int_t ngx_http_manta_mask_out(ngx_http_request_t *r,
@@ -548,75 +548,76 @@ ngx_http_manta_mask_start(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx)
 /*
  * A body streamed to the caller with every occurrence of the token and the
  * secret masked: the chain passes as it is unless a buffer holds one, ends
- * with the start of one, or bytes are held back.
+ * with the start of one, or bytes are held back.  Returns the chain to
+ * pass on, or NGX_CHAIN_ERROR.
  */
 
-ngx_int_t
+ngx_chain_t *
 ngx_http_manta_mask_body(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
-    ngx_chain_t **chain)
+    ngx_chain_t *in)
 {
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
 
     if (ctx->mask.carry) {
-        return ngx_http_manta_mask_chain(r, ctx, chain, *chain);
+        return ngx_http_manta_mask_chain(r, ctx, in, in);
     }
 
     /* each clean buffer is counted as passed, until one is not */
 
-    for (cl = *chain; cl; cl = cl->next) {
+    for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
 
         if (ngx_buf_in_memory(b) && b->last > b->pos
             && !manta_mask_clean(&ctx->mask, b->pos, b->last - b->pos))
         {
-            return ngx_http_manta_mask_chain(r, ctx, chain, cl);
+            return ngx_http_manta_mask_chain(r, ctx, in, cl);
         }
     }
 
     /* all clean: the chain passes as it is */
 
-    return NGX_OK;
+    return in;
 }
 
 
 /*
- * The chain into a new one from the buffer "from" on, which needs masking
- * or comes after bytes held back; those before it passed as they are.
+ * The chain "in" into a new one, returned (NGX_CHAIN_ERROR on error), from
+ * the buffer "from" on, which needs masking or comes after bytes held
+ * back; those before it passed as they are.
  */
 
-static ngx_int_t
+static ngx_chain_t *
 ngx_http_manta_mask_chain(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
-    ngx_chain_t **chain, ngx_chain_t *from)
+    ngx_chain_t *in, ngx_chain_t *from)
 {
     u_char       *mem;
     size_t        size;
-    ngx_chain_t  *in, *cl, *out, **ll;
+    ngx_chain_t  *cl, *out, **ll;
 
     size = manta_mask_room(&ctx->mask);
 
     if (ctx->mask.orig == NULL && size) {
         mem = ngx_pnalloc(r->pool, size);
         if (mem == NULL) {
-            return NGX_ERROR;
+            return NGX_CHAIN_ERROR;
         }
 
         manta_mask_memory(&ctx->mask, mem);
     }
 
-    in = *chain;
     out = NULL;
     ll = &out;
 
     for (cl = in; cl != from; cl = cl->next) {
         if (ngx_http_manta_mask_out(r, ctx, cl->buf, &ll) != NGX_OK) {
-            return NGX_ERROR;
+            return NGX_CHAIN_ERROR;
         }
     }
 
     for ( /* void */ ; cl; cl = cl->next) {
         if (ngx_http_manta_mask_buf(r, ctx, cl->buf, &ll) != NGX_OK) {
-            return NGX_ERROR;
+            return NGX_CHAIN_ERROR;
         }
     }
 
@@ -628,9 +629,7 @@ ngx_http_manta_mask_chain(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
                       "the secret: masked");
     }
 
-    *chain = out;
-
-    return NGX_OK;
+    return out;
 }
 
 

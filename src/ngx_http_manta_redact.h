@@ -21,8 +21,8 @@ void ngx_http_manta_redact_headers(ngx_http_request_t *r,
 ngx_int_t ngx_http_manta_final_response(ngx_http_request_t *r);
 ngx_int_t ngx_http_manta_mask_start(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
-ngx_int_t ngx_http_manta_mask_body(ngx_http_request_t *r,
-    ngx_http_manta_ctx_t *ctx, ngx_chain_t **chain);
+ngx_chain_t *ngx_http_manta_mask_body(ngx_http_request_t *r,
+    ngx_http_manta_ctx_t *ctx, ngx_chain_t *in);
 
 
 #endif /* _NGX_HTTP_MANTA_REDACT_H_INCLUDED_ */

@@ -21,6 +21,7 @@
 static ngx_int_t ngx_http_manta_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_subrequest(ngx_http_request_t *r);
 static ngx_int_t ngx_http_manta_restore_handler(ngx_http_request_t *r);
+static void ngx_http_manta_restore(ngx_http_request_t *r) NGX_HTTP_MANTA_COLD;
 static void ngx_http_manta_subrequest_view(ngx_http_request_t *r);
 static void ngx_http_manta_guard_log(ngx_http_request_t *r,
     ngx_http_manta_ctx_t *ctx);
@@ -58,6 +59,8 @@ static ngx_int_t ngx_http_manta_send_error(ngx_http_request_t *r,
     unsigned plain);
 static ngx_int_t ngx_http_manta_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+static ngx_int_t ngx_http_manta_request_body_drop(ngx_http_request_t *r,
+    ngx_chain_t *in) NGX_HTTP_MANTA_COLD;
 
 
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
@@ -200,15 +203,32 @@ ngx_http_manta_subrequest(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_manta_restore_handler(ngx_http_request_t *r)
 {
+    /* a request as the client sent it: nothing to restore */
+
+    if (r == r->main && !r->internal) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_manta_restore(r);
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * A subrequest, or a request redirected (NGX_HTTP_MANTA_COLD: the
+ * handler, which every request of every location passes twice, saves no
+ * registers for it)
+ */
+
+static void
+ngx_http_manta_restore(ngx_http_request_t *r)
+{
     ngx_http_manta_ctx_t  *ctx;
 
     if (r != r->main) {
         ngx_http_manta_subrequest_view(r);
-        return NGX_DECLINED;
-    }
-
-    if (!r->internal) {
-        return NGX_DECLINED;
+        return;
     }
 
     ctx = ngx_http_manta_get_ctx(r);
@@ -217,8 +237,6 @@ ngx_http_manta_restore_handler(ngx_http_request_t *r)
         ngx_http_manta_view_apply(r, &ctx->caller, &ctx->forward);
         ctx->applied = 0;
     }
-
-    return NGX_DECLINED;
 }
 
 
@@ -1031,7 +1049,7 @@ ngx_http_manta_send_error(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 static ngx_int_t
 ngx_http_manta_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_chain_t                *cl, *out, **ll;
+    ngx_chain_t                *cl;
     ngx_http_manta_ctx_t       *ctx;
     ngx_http_manta_loc_conf_t  *mlcf;
 
@@ -1054,6 +1072,21 @@ ngx_http_manta_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     if (!ctx->too_large) {
         return ngx_http_next_request_body_filter(r, in);
     }
+
+    return ngx_http_manta_request_body_drop(r, in);
+}
+
+
+/*
+ * The body past manta_body_max_size: its bytes consumed, only the mark of
+ * its end passed on (NGX_HTTP_MANTA_COLD: the filter, which every request
+ * body of every location passes, then keeps no stack guard for its list)
+ */
+
+static ngx_int_t
+ngx_http_manta_request_body_drop(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t  *cl, *out, **ll;
 
     out = NULL;
     ll = &out;

@@ -693,6 +693,37 @@ test_mask_set_edges(void)
        && !manta_mask_any(&ps, (const unsigned char *) S("s3cr3"))
        && !manta_mask_any(&ps, (const unsigned char *) S("3cr3t")),
        "mask set: a hay that is the secret; one byte shorter, either end");
+
+    /*
+     * the anchor's byte at many places before the pattern, the first of
+     * them where the pattern would be cut by the end, and last at the
+     * last place an occurrence fits: the search goes on from each
+     */
+
+    manta_pats_init(&ps);
+    manta_pats_add(&ps, S("aJJb"), 2);
+
+    bad = 0;
+
+    for (hlen = 4; hlen < 80; hlen++) {
+        memset(hay, 'J', hlen);
+        memcpy(hay + hlen - 4, "aJJb", 4);
+
+        bad += !manta_mask_any(&ps, (const unsigned char *) hay, hlen);
+
+        hay[hlen - 1] = 'J';
+        bad += manta_mask_any(&ps, (const unsigned char *) hay, hlen);
+
+        /* a place of 'J' after the last one an occurrence fits */
+
+        memset(hay, 'x', hlen);
+        memcpy(hay + hlen - 3, "aJJ", 3);
+        bad += manta_mask_any(&ps, (const unsigned char *) hay, hlen);
+    }
+
+    ok(bad == 0, "mask set: the anchor's byte at every place before the "
+       "pattern, the pattern at the end found; cut, or its last byte "
+       "changed, not found");
 }
 
 
