@@ -113,8 +113,8 @@ test_json(void)
 
 
 /*
- * manta_json_run() against a byte by byte reading of the same bytes, in
- * both modes: every length up to 70 (sixteen, eight, the last bytes of a
+ * manta_json_run() (and manta_json_words()) against a byte by byte reading
+ * of the same bytes, in both modes: every length up to 70 (sixteen, eight, the last bytes of a
  * run read again), a byte that ends a run at every place or none, plain
  * bytes of every kind around it.  The bytes are the end of a buffer of
  * their own size, and p its start: AddressSanitizer sees any byte read
@@ -166,8 +166,8 @@ run_every_place(void)
         }
     }
 
-    is_int(bad, 0, "manta_json_run: as byte by byte, every length to 70, "
-           "a byte that ends a run at every place");
+    is_int(bad, 0, "manta_json_run, manta_json_words: as byte by byte, "
+           "every length to 70, a byte that ends a run at every place");
 }
 
 
@@ -208,7 +208,8 @@ run_random(void)
         free(buf);
     }
 
-    is_int(bad, 0, "manta_json_run: as byte by byte, 200000 random texts");
+    is_int(bad, 0, "manta_json_run, manta_json_words: as byte by byte, "
+           "200000 random texts");
 }
 
 
@@ -233,34 +234,49 @@ run_scalar(const unsigned char *p, size_t len, int utf8)
 
 /*
  * 0 when manta_json_run() returns where the byte by byte reading stops,
- * from eight bytes on (p below that), 1 with a diagnostic otherwise
+ * from eight bytes on (p below that), and so does manta_json_words() (the
+ * run without SSE2) where it is built; 1 with a diagnostic otherwise
  */
 
 static int
 run_check(const unsigned char *p, size_t len, int utf8)
 {
+    int                   bad;
     size_t                want;
     const unsigned char  *got;
 
-    got = manta_json_run(p, p + len, utf8);
+    bad = 0;
     want = run_scalar(p, len, utf8);
 
 #if (defined MANTA_JSON_WORDS)
+
     if (len < 8) {
         want = 0;
     }
-#else
-    want = 0;
-#endif
 
-    if (got == p + want) {
-        return 0;
+    got = manta_json_words(p, p + len, utf8);
+
+    if (got != p + want) {
+        diag("manta_json_words: %zu bytes, utf8 %d: %td, not %zu", len, utf8,
+             got - p, want);
+        bad = 1;
     }
 
-    diag("manta_json_run: %zu bytes, utf8 %d: %td, not %zu", len, utf8,
-         got - p, want);
+#else
 
-    return 1;
+    want = 0;
+
+#endif
+
+    got = manta_json_run(p, p + len, utf8);
+
+    if (got != p + want) {
+        diag("manta_json_run: %zu bytes, utf8 %d: %td, not %zu", len, utf8,
+             got - p, want);
+        bad = 1;
+    }
+
+    return bad;
 }
 
 
