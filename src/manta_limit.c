@@ -20,7 +20,9 @@
 
 
 static inline manta_limit_rc_t manta_limit_do_take(manta_bucket_t *b,
-    const manta_limit_t *l, uint64_t now, uint64_t *delay_ms);
+    const manta_limit_t *l, uint64_t now, uint64_t *delay_ms,
+    int64_t *level);
+static unsigned manta_limit_reset(int64_t level, unsigned rate);
 static unsigned manta_limit_quota(unsigned rate, unsigned *window);
 static unsigned manta_limit_rate(const manta_bucket_t *b,
     const manta_limit_t *l);
@@ -32,25 +34,33 @@ manta_limit_rc_t
 manta_limit_take(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
     uint64_t *delay_ms)
 {
-    return manta_limit_do_take(b, l, now, delay_ms);
+    int64_t  level;
+
+    return manta_limit_do_take(b, l, now, delay_ms, &level);
 }
 
 
-/* manta_limit_take(), inlined in manta_limit_charge() too */
+/*
+ * manta_limit_take(), inlined in manta_limit_charge() too; *level: the
+ * level at "now" of a bucket that was charged before (of a rejection
+ * too), as manta_limit_fields() finds it
+ */
 
 static inline manta_limit_rc_t
 manta_limit_do_take(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
-    uint64_t *delay_ms)
+    uint64_t *delay_ms, int64_t *level)
 {
     int64_t  excess;
 
     *delay_ms = 0;
+    *level = -1000;
 
     if (b->last == 0) {
         excess = 0;
 
     } else {
-        excess = manta_limit_level(b, manta_limit_rate(b, l), now) + 1000;
+        *level = manta_limit_level(b, manta_limit_rate(b, l), now);
+        excess = *level + 1000;
 
         if (excess < 0) {
             excess = 0;
@@ -83,13 +93,26 @@ manta_limit_rc_t
 manta_limit_charge(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
     uint64_t *delay_ms, unsigned *remaining, unsigned *reset)
 {
-    uint64_t          next, burst, r, t;
+    int64_t           level;
+    uint64_t          next, burst, r;
     unsigned          quota, window;
     manta_limit_rc_t  rc;
 
-    rc = manta_limit_do_take(b, l, now, delay_ms);
+    rc = manta_limit_do_take(b, l, now, delay_ms, &level);
 
-    if (rc == MANTA_LIMIT_REJECTED || b->last == 0) {
+    if (rc == MANTA_LIMIT_REJECTED) {
+        /*
+         * not charged: manta_limit_fields() would find the level just
+         * read, one request above the burst, so nothing remains
+         */
+
+        *remaining = 0;
+        *reset = manta_limit_reset(level, manta_limit_rate(b, l));
+
+        return rc;
+    }
+
+    if (b->last == 0) {
         manta_limit_fields(b, l, now, &quota, &window, remaining, reset);
         return rc;
     }
@@ -107,14 +130,7 @@ manta_limit_charge(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
     r = (next > burst) ? 0 : (burst - next) / 1000 + 1;
 
     *remaining = (r > quota) ? quota : (unsigned) r;
-
-    if (l->rate == 0) {
-        *reset = 0;
-
-    } else {
-        t = (next + l->rate - 1) / l->rate;
-        *reset = (t > UINT_MAX) ? UINT_MAX : (unsigned) t;
-    }
+    *reset = manta_limit_reset((int64_t) b->excess, l->rate);
 
     return rc;
 }
@@ -173,7 +189,7 @@ manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
     unsigned *reset)
 {
     int64_t   level, next;
-    uint64_t  r, t;
+    uint64_t  r;
     unsigned  rate;
 
     *quota = manta_limit_quota(l->rate, window);
@@ -196,16 +212,27 @@ manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
     }
 
     *remaining = (r > *quota) ? *quota : (unsigned) r;
+    *reset = manta_limit_reset(level, rate);
+}
 
-    /* the full burst is available again once level <= -1000 */
+
+/*
+ * RateLimit's reset: whole seconds until the full burst is available
+ * again, once the level is -1000 or less
+ */
+
+static unsigned
+manta_limit_reset(int64_t level, unsigned rate)
+{
+    uint64_t  t;
 
     if (level <= -1000 || rate == 0) {
-        *reset = 0;
-
-    } else {
-        t = ((uint64_t) (level + 1000) + rate - 1) / rate;
-        *reset = (t > UINT_MAX) ? UINT_MAX : (unsigned) t;
+        return 0;
     }
+
+    t = ((uint64_t) (level + 1000) + rate - 1) / rate;
+
+    return (t > UINT_MAX) ? UINT_MAX : (unsigned) t;
 }
 
 
