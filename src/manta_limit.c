@@ -23,6 +23,8 @@ static inline manta_limit_rc_t manta_limit_do_take(manta_bucket_t *b,
     const manta_limit_t *l, uint64_t now, uint64_t *delay_ms,
     int64_t *level);
 static unsigned manta_limit_reset(int64_t level, unsigned rate);
+static uint64_t manta_limit_wait(int64_t level, unsigned rate,
+    unsigned burst);
 static unsigned manta_limit_quota(unsigned rate, unsigned *window);
 static unsigned manta_limit_rate(const manta_bucket_t *b,
     const manta_limit_t *l);
@@ -95,19 +97,23 @@ manta_limit_charge(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
 {
     int64_t           level;
     uint64_t          next, burst, r;
-    unsigned          quota, window;
+    unsigned          quota, window, rate;
     manta_limit_rc_t  rc;
 
     rc = manta_limit_do_take(b, l, now, delay_ms, &level);
 
     if (rc == MANTA_LIMIT_REJECTED) {
         /*
-         * not charged: manta_limit_fields() would find the level just
-         * read, one request above the burst, so nothing remains
+         * not charged: manta_limit_fields() and manta_limit_retry_ms()
+         * would find the level just read, one request above the burst,
+         * so nothing remains
          */
 
+        rate = manta_limit_rate(b, l);
+
         *remaining = 0;
-        *reset = manta_limit_reset(level, manta_limit_rate(b, l));
+        *reset = manta_limit_reset(level, rate);
+        *delay_ms = manta_limit_wait(level, rate, l->burst);
 
         return rc;
     }
@@ -240,11 +246,14 @@ unsigned
 manta_limit_retry_after(const manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now)
 {
-    uint64_t  ms;
+    return manta_limit_retry_seconds(manta_limit_retry_ms(b, l, now));
+}
 
+
+unsigned
+manta_limit_retry_seconds(uint64_t ms)
+{
     /* whole seconds, at least one: ceil(ceil(x / a) / b) is ceil(x / ab) */
-
-    ms = manta_limit_retry_ms(b, l, now);
 
     return (ms == 0) ? 1 : (unsigned) ((ms + 999) / 1000);
 }
@@ -254,16 +263,29 @@ uint64_t
 manta_limit_retry_ms(const manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now)
 {
-    int64_t   need;
     unsigned  rate;
 
     rate = manta_limit_rate(b, l);
+
+    /* a bucket of rate 0 never drains: its level is not read */
+
+    return manta_limit_wait(rate ? manta_limit_level(b, rate, now) : 0, rate,
+                            l->burst);
+}
+
+
+/* manta_limit_retry_ms() of a bucket at that level, draining at rate */
+
+static uint64_t
+manta_limit_wait(int64_t level, unsigned rate, unsigned burst)
+{
+    int64_t  need;
 
     if (rate == 0) {
         return (uint64_t) MANTA_BACKOFF_MAX * 1000;
     }
 
-    need = manta_limit_level(b, rate, now) + 1000 - (int64_t) l->burst * 1000;
+    need = level + 1000 - (int64_t) burst * 1000;
 
     if (need <= 0) {
         return 0;
