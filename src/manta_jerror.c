@@ -271,7 +271,7 @@ manta_je_string(manta_je_t *je)
 
     for ( ;; ) {
 
-        /* eight bytes at a time, then byte by byte (DEL stops the words) */
+        /* many bytes at a time, then byte by byte (DEL stops the runs) */
 
         p = manta_json_run(p, last, 0);
 
