@@ -60,6 +60,17 @@ static inline const unsigned char *manta_json_run(
 
 
 #if (defined MANTA_JSON_WORDS)
+static inline uint64_t manta_json_word(const unsigned char *p, int utf8);
+static inline const unsigned char *manta_json_words(const unsigned char *p,
+    const unsigned char *last, int utf8);
+#endif
+
+#if (defined MANTA_JSON_SSE2)
+static inline unsigned manta_json_block(__m128i x, int utf8);
+#endif
+
+
+#if (defined MANTA_JSON_WORDS)
 
 /*
  * In the word's bytes, taken as 64-bit lanes of 8: a byte below 0x20 sets
