@@ -312,8 +312,8 @@ manta_error_write(char *dst, const char *message, size_t message_len,
     int bot_id_copy)
 {
     char           *p;
-    char            buf[16];
     size_t          i;
+    unsigned        q, r;
     unsigned char   c;
 
     p = manta_cpylit(dst, MANTA_ERR_BODY_START);
@@ -329,12 +329,15 @@ manta_error_write(char *dst, const char *message, size_t message_len,
 
     if (code >= 100 && code <= 999) {
         /* a status: three digits */
-        *p++ = (char) ('0' + code / 100);
-        *p++ = (char) ('0' + code / 10 % 10);
-        *p++ = (char) ('0' + code % 10);
+        q = (unsigned) code / 100;
+        r = (unsigned) code - q * 100;
+        *p++ = (char) ('0' + q);
+        *p++ = (char) ('0' + r / 10);
+        *p++ = (char) ('0' + r % 10);
 
     } else {
-        p = manta_cpymem(p, buf, manta_int_format(buf, code));
+        /* in the room manta_error_body_len() measured with it */
+        p += manta_int_format(p, code);
     }
 
     if (bot_id != NULL) {

@@ -56,6 +56,7 @@ typedef struct {
 
 
 static int manta_je_text(const unsigned char *p, const unsigned char *last);
+static inline int manta_je_word(const unsigned char *p);
 static int manta_je_scan(manta_je_t *je);
 static int manta_je_string(manta_je_t *je);
 static int manta_je_escape(manta_je_t *je, const unsigned char **pp);
@@ -123,30 +124,28 @@ manta_jerror(const char *data, size_t len, enum json_error_code *code,
 
 /*
  * 1 when the text is printable ASCII (DEL included) and JSON white space
- * only: eight bytes at a time while none is below 0x20 or above 0x7f
+ * only: eight bytes at a time while none is below 0x20 or above 0x7f,
+ * the last few of a text of eight or more with the eight that end it
+ * (those before p in them are seen already), then byte by byte
  */
 
 static int
 manta_je_text(const unsigned char *p, const unsigned char *last)
 {
-    uint64_t  w;
+    const unsigned char  *start;
+
+    start = p;
 
     while (last - p >= 8) {
-        memcpy(&w, p, 8);
-
-        /*
-         * a byte with its top bit set, or one below 0x20: with the top
-         * bits set, no subtraction borrows from the next byte, and a top
-         * bit is left clear by those below 0x20 only
-         */
-
-        if (((w | ~((w | 0x8080808080808080ULL) - 0x2020202020202020ULL))
-             & 0x8080808080808080ULL) != 0)
-        {
+        if (!manta_je_word(p)) {
             break;
         }
 
         p += 8;
+    }
+
+    if (last - p < 8 && last - start >= 8 && manta_je_word(last - 8)) {
+        return 1;
     }
 
     for ( /* void */ ; p < last; p++) {
@@ -156,6 +155,24 @@ manta_je_text(const unsigned char *p, const unsigned char *last)
     }
 
     return 1;
+}
+
+
+/*
+ * 1 when none of the eight bytes at p has its top bit set or is below
+ * 0x20: with the top bits set, no subtraction borrows from the next byte,
+ * and a top bit is left clear by those below 0x20 only
+ */
+
+static inline int
+manta_je_word(const unsigned char *p)
+{
+    uint64_t  w;
+
+    memcpy(&w, p, 8);
+
+    return ((w | ~((w | 0x8080808080808080ULL) - 0x2020202020202020ULL))
+            & 0x8080808080808080ULL) == 0;
 }
 
 
@@ -254,7 +271,7 @@ manta_je_string(manta_je_t *je)
 
     for ( ;; ) {
 
-        /* eight bytes at a time, then byte by byte (DEL stops the words) */
+        /* many bytes at a time, then byte by byte (DEL stops the runs) */
 
         p = manta_json_run(p, last, 0);
 

@@ -20,7 +20,11 @@
 
 
 static inline manta_limit_rc_t manta_limit_do_take(manta_bucket_t *b,
-    const manta_limit_t *l, uint64_t now, uint64_t *delay_ms);
+    const manta_limit_t *l, uint64_t now, uint64_t *delay_ms,
+    int64_t *level);
+static unsigned manta_limit_reset(int64_t level, unsigned rate);
+static uint64_t manta_limit_wait(int64_t level, unsigned rate,
+    unsigned burst);
 static unsigned manta_limit_quota(unsigned rate, unsigned *window);
 static unsigned manta_limit_rate(const manta_bucket_t *b,
     const manta_limit_t *l);
@@ -32,25 +36,33 @@ manta_limit_rc_t
 manta_limit_take(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
     uint64_t *delay_ms)
 {
-    return manta_limit_do_take(b, l, now, delay_ms);
+    int64_t  level;
+
+    return manta_limit_do_take(b, l, now, delay_ms, &level);
 }
 
 
-/* manta_limit_take(), inlined in manta_limit_charge() too */
+/*
+ * manta_limit_take(), inlined in manta_limit_charge() too; *level: the
+ * level at "now" of a bucket that was charged before (of a rejection
+ * too), as manta_limit_fields() finds it
+ */
 
 static inline manta_limit_rc_t
 manta_limit_do_take(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
-    uint64_t *delay_ms)
+    uint64_t *delay_ms, int64_t *level)
 {
     int64_t  excess;
 
     *delay_ms = 0;
+    *level = -1000;
 
     if (b->last == 0) {
         excess = 0;
 
     } else {
-        excess = manta_limit_level(b, manta_limit_rate(b, l), now) + 1000;
+        *level = manta_limit_level(b, manta_limit_rate(b, l), now);
+        excess = *level + 1000;
 
         if (excess < 0) {
             excess = 0;
@@ -83,13 +95,30 @@ manta_limit_rc_t
 manta_limit_charge(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
     uint64_t *delay_ms, unsigned *remaining, unsigned *reset)
 {
-    uint64_t          next, burst, r, t;
-    unsigned          quota, window;
+    int64_t           level;
+    uint64_t          next, burst, r;
+    unsigned          quota, window, rate;
     manta_limit_rc_t  rc;
 
-    rc = manta_limit_do_take(b, l, now, delay_ms);
+    rc = manta_limit_do_take(b, l, now, delay_ms, &level);
 
-    if (rc == MANTA_LIMIT_REJECTED || b->last == 0) {
+    if (rc == MANTA_LIMIT_REJECTED) {
+        /*
+         * not charged: manta_limit_fields() and manta_limit_retry_ms()
+         * would find the level just read, one request above the burst,
+         * so nothing remains
+         */
+
+        rate = manta_limit_rate(b, l);
+
+        *remaining = 0;
+        *reset = manta_limit_reset(level, rate);
+        *delay_ms = manta_limit_wait(level, rate, l->burst);
+
+        return rc;
+    }
+
+    if (b->last == 0) {
         manta_limit_fields(b, l, now, &quota, &window, remaining, reset);
         return rc;
     }
@@ -107,14 +136,7 @@ manta_limit_charge(manta_bucket_t *b, const manta_limit_t *l, uint64_t now,
     r = (next > burst) ? 0 : (burst - next) / 1000 + 1;
 
     *remaining = (r > quota) ? quota : (unsigned) r;
-
-    if (l->rate == 0) {
-        *reset = 0;
-
-    } else {
-        t = (next + l->rate - 1) / l->rate;
-        *reset = (t > UINT_MAX) ? UINT_MAX : (unsigned) t;
-    }
+    *reset = manta_limit_reset((int64_t) b->excess, l->rate);
 
     return rc;
 }
@@ -173,7 +195,7 @@ manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
     unsigned *reset)
 {
     int64_t   level, next;
-    uint64_t  r, t;
+    uint64_t  r;
     unsigned  rate;
 
     *quota = manta_limit_quota(l->rate, window);
@@ -196,16 +218,27 @@ manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
     }
 
     *remaining = (r > *quota) ? *quota : (unsigned) r;
+    *reset = manta_limit_reset(level, rate);
+}
 
-    /* the full burst is available again once level <= -1000 */
+
+/*
+ * RateLimit's reset: whole seconds until the full burst is available
+ * again, once the level is -1000 or less
+ */
+
+static unsigned
+manta_limit_reset(int64_t level, unsigned rate)
+{
+    uint64_t  t;
 
     if (level <= -1000 || rate == 0) {
-        *reset = 0;
-
-    } else {
-        t = ((uint64_t) (level + 1000) + rate - 1) / rate;
-        *reset = (t > UINT_MAX) ? UINT_MAX : (unsigned) t;
+        return 0;
     }
+
+    t = ((uint64_t) (level + 1000) + rate - 1) / rate;
+
+    return (t > UINT_MAX) ? UINT_MAX : (unsigned) t;
 }
 
 
@@ -213,11 +246,14 @@ unsigned
 manta_limit_retry_after(const manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now)
 {
-    uint64_t  ms;
+    return manta_limit_retry_seconds(manta_limit_retry_ms(b, l, now));
+}
 
+
+unsigned
+manta_limit_retry_seconds(uint64_t ms)
+{
     /* whole seconds, at least one: ceil(ceil(x / a) / b) is ceil(x / ab) */
-
-    ms = manta_limit_retry_ms(b, l, now);
 
     return (ms == 0) ? 1 : (unsigned) ((ms + 999) / 1000);
 }
@@ -227,16 +263,29 @@ uint64_t
 manta_limit_retry_ms(const manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now)
 {
-    int64_t   need;
     unsigned  rate;
 
     rate = manta_limit_rate(b, l);
+
+    /* a bucket of rate 0 never drains: its level is not read */
+
+    return manta_limit_wait(rate ? manta_limit_level(b, rate, now) : 0, rate,
+                            l->burst);
+}
+
+
+/* manta_limit_retry_ms() of a bucket at that level, draining at rate */
+
+static uint64_t
+manta_limit_wait(int64_t level, unsigned rate, unsigned burst)
+{
+    int64_t  need;
 
     if (rate == 0) {
         return (uint64_t) MANTA_BACKOFF_MAX * 1000;
     }
 
-    need = manta_limit_level(b, rate, now) + 1000 - (int64_t) l->burst * 1000;
+    need = level + 1000 - (int64_t) burst * 1000;
 
     if (need <= 0) {
         return 0;

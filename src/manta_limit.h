@@ -112,7 +112,9 @@ void manta_limit_fields(const manta_bucket_t *b, const manta_limit_t *l,
 /*
  * manta_limit_take(), then manta_limit_fields() at "now" but for quota and
  * window, in one: a request that was charged has its fields from its new
- * excess, with none of manta_limit_fields()'s draining arithmetic
+ * excess, with none of manta_limit_fields()'s draining arithmetic, a
+ * rejected one from the level the take read; *delay_ms of a rejected
+ * request (manta_limit_take()'s is 0): manta_limit_retry_ms()
  */
 manta_limit_rc_t manta_limit_charge(manta_bucket_t *b, const manta_limit_t *l,
     uint64_t now, uint64_t *delay_ms, unsigned *remaining, unsigned *reset);
@@ -120,6 +122,9 @@ manta_limit_rc_t manta_limit_charge(manta_bucket_t *b, const manta_limit_t *l,
 /* whole seconds, rounded up, a rejected request should wait (>= 1) */
 unsigned manta_limit_retry_after(const manta_bucket_t *b,
     const manta_limit_t *l, uint64_t now);
+
+/* manta_limit_retry_after() of manta_limit_retry_ms()'s milliseconds */
+unsigned manta_limit_retry_seconds(uint64_t ms);
 
 /*
  * milliseconds, rounded up, until a rejected request would pass (0 when

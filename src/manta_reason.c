@@ -43,8 +43,8 @@ static const char *manta_msg_integer(manta_msg_out_t *out, const char *f,
 static void manta_msg_put(manta_msg_out_t *out, const char *s, size_t len);
 static void manta_msg_number(manta_msg_out_t *out, unsigned long long v,
     int neg, unsigned base, size_t width, int zero);
-static void manta_msg_decimal(manta_msg_out_t *out, unsigned long long v,
-    int neg);
+static inline void manta_msg_decimal(manta_msg_out_t *out,
+    unsigned long long v, int neg);
 
 
 static const manta_reason_info_t  manta_reasons[] = {
@@ -362,12 +362,26 @@ manta_msg_put(manta_msg_out_t *out, const char *s, size_t len)
 }
 
 
-/* v, negative when neg, in base 10 without a width: manta_uint()'s digits */
+/*
+ * v, negative when neg, in base 10 without a width: manta_uint()'s digits,
+ * straight into the message while the longest number fits there
+ */
 
-static void
+static inline void
 manta_msg_decimal(manta_msg_out_t *out, unsigned long long v, int neg)
 {
     char  buf[sizeof("-18446744073709551615")], *p;
+
+    if ((size_t) (out->last - out->p) >= sizeof(buf) - 1) {
+        p = out->p;
+
+        if (neg) {
+            *p++ = '-';
+        }
+
+        out->p = manta_uint(p, v);
+        return;
+    }
 
     p = buf;
 

@@ -555,9 +555,9 @@ ngx_http_manta_limit_lookup(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
                                &ctx->limit_remaining, &ctx->limit_reset))
     {
     case MANTA_LIMIT_REJECTED:
+        /* delay: the milliseconds until the bot's next request passes */
         ctx->limit_status = NGX_HTTP_MANTA_LIMIT_REJECTED;
-        ctx->limit_retry_after = manta_limit_retry_after(&lr->bucket, limit,
-                                                         now);
+        ctx->limit_retry_after = manta_limit_retry_seconds(delay);
         ctx->limit_quiet = !manta_limit_log_due(&lr->bucket, now);
         break;
 

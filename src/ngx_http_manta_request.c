@@ -967,10 +967,14 @@ ngx_http_manta_reject_message(ngx_http_request_t *r,
         message = buf;
     }
 
-    rc = ngx_http_discard_request_body(r);
+    /* a body read already, as the body checks' is, has nothing to discard */
 
-    if (rc != NGX_OK) {
-        return rc;
+    if (r->request_body == NULL) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

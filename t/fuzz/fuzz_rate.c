@@ -218,7 +218,11 @@ step(manta_bucket_t *b, const manta_limit_t *l, uint64_t now)
     rc2 = manta_limit_charge(&later, l, now, &d, &g[2], &g[3]);
     manta_limit_fields(b, l, now, &g[0], &g[1], &f[2], &f[3]);
 
-    fuzz_assert(rc2 == rc && d == delay
+    /* a rejection's delay: manta_limit_retry_ms() (the bucket as it was) */
+
+    fuzz_assert(rc2 == rc
+                && d == (rc == MANTA_LIMIT_REJECTED
+                         ? manta_limit_retry_ms(b, l, now) : delay)
                 && memcmp(&later, b, sizeof(manta_bucket_t)) == 0
                 && g[2] == f[2] && g[3] == f[3]);
 

@@ -174,7 +174,7 @@ static void
 test_jerror_bytes(void)
 {
     char                  text[64], name[96];
-    size_t                i, k, len, position;
+    size_t                i, k, n, len, wrong, position;
     enum json_error_code  code;
 
     static const char           base[] =
@@ -199,6 +199,27 @@ test_jerror_bytes(void)
 
     ok(1, "jerror: a text with a byte that is not text is left to jansson, "
        "at each of %zu places", len);
+
+    /* every length: the last bytes are read with the word that ends them */
+
+    wrong = 0;
+
+    for (n = 1; n <= len; n++) {
+        for (i = 0; i < n; i++) {
+            for (k = 0; k < sizeof(bad); k++) {
+                memcpy(text, base, n);
+                text[i] = (char) bad[k];
+
+                if (manta_jerror(text, n, &code, &position) != 0) {
+                    diag("byte 0x%02x at %zu of %zu judged", bad[k], i, n);
+                    wrong++;
+                }
+            }
+        }
+    }
+
+    is_int(wrong, 0, "jerror: so at every place of every length to %zu",
+           len);
 
     memcpy(text, base, len);
     text[12] = 0x7f;

@@ -24,6 +24,10 @@ static void escape_is(const char *src, size_t len, const char *expected,
 static void error_body_is(const char *message, int code, const char *bot_id,
     const char *expected, const char *name);
 static void escape_runs(void);
+static void run_every_place(void);
+static void run_random(void);
+static size_t run_scalar(const unsigned char *p, size_t len, int utf8);
+static int run_check(const unsigned char *p, size_t len, int utf8);
 static void uint_runs(void);
 
 
@@ -62,6 +66,8 @@ test_json(void)
               "\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80", "escape: UTF-8 kept");
     escape_is(S("\xe2\x80\xa8"), "\xe2\x80\xa8", "escape: U+2028 kept");
     escape_runs();
+    run_every_place();
+    run_random();
 
     error_body_is("bad", 400, "bot-1",
                   "{\"success\":false,\"errResponse\":{\"message\":\"bad\","
@@ -103,6 +109,174 @@ test_json(void)
                   "\"unknown botId\",\"code\":1000,"
                   "\"botId\":\"bot-bot-bot-bot\\\"\"}}",
                   "error body: a code of four digits, '\"' ending a botId");
+}
+
+
+/*
+ * manta_json_run() (and manta_json_words()) against a byte by byte reading
+ * of the same bytes, in both modes: every length up to 70 (sixteen, eight, the last bytes of a
+ * run read again), a byte that ends a run at every place or none, plain
+ * bytes of every kind around it.  The bytes are the end of a buffer of
+ * their own size, and p its start: AddressSanitizer sees any byte read
+ * outside.
+ */
+
+static void
+run_every_place(void)
+{
+    int             utf8, bad;
+    size_t          len, at, i, s;
+    unsigned char  *buf;
+
+    static const unsigned char  stops[] = {
+        0x00, 0x09, 0x1f, '"', '\\', 0x7f, 0x80, 0xc3, 0xff, ' ', '~', '!'
+    };
+
+    /* every plain byte: from ' ' to '~' but '"' and '\\' */
+    static const char  plain[] =
+        " !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`"
+        "abcdefghijklmnopqrstuvwxyz{|}~";
+
+    bad = 0;
+
+    for (utf8 = 0; utf8 <= 1; utf8++) {
+        for (len = 0; len <= 70; len++) {
+            for (at = 0; at <= len; at++) {
+                for (s = 0; s < sizeof(stops); s++) {
+                    buf = malloc(len ? len : 1);
+
+                    for (i = 0; i < len; i++) {
+                        buf[i] = (unsigned char)
+                                     plain[(7 * i + s) % (sizeof(plain) - 1)];
+                    }
+
+                    if (at < len) {
+                        buf[at] = stops[s];
+                    }
+
+                    bad += run_check(buf, len, utf8);
+
+                    free(buf);
+
+                    if (at == len) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    is_int(bad, 0, "manta_json_run, manta_json_words: as byte by byte, "
+           "every length to 70, a byte that ends a run at every place");
+}
+
+
+/* random bytes, mostly plain: lengths 0 to 100, some of several stops */
+
+static void
+run_random(void)
+{
+    int             bad, utf8;
+    size_t          len, i, n;
+    uint32_t        seed;
+    unsigned char  *buf;
+
+    seed = 2463534242u;
+    bad = 0;
+
+    for (n = 0; n < 200000; n++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+
+        len = seed % 101;
+        utf8 = (seed >> 8) & 1;
+
+        buf = malloc(len ? len : 1);
+
+        for (i = 0; i < len; i++) {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+
+            buf[i] = (seed % 64 == 0) ? (unsigned char) (seed >> 8)
+                                      : (unsigned char) ('a' + seed % 26);
+        }
+
+        bad += run_check(buf, len, utf8);
+
+        free(buf);
+    }
+
+    is_int(bad, 0, "manta_json_run, manta_json_words: as byte by byte, "
+           "200000 random texts");
+}
+
+
+/* the first byte that ends a run, read byte by byte; len if none */
+
+static size_t
+run_scalar(const unsigned char *p, size_t len, int utf8)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < 0x20 || p[i] == '"' || p[i] == '\\'
+            || (utf8 ? p[i] >= 0x80 : p[i] == 0x7f))
+        {
+            break;
+        }
+    }
+
+    return i;
+}
+
+
+/*
+ * 0 when manta_json_run() returns where the byte by byte reading stops,
+ * from eight bytes on (p below that), and so does manta_json_words() (the
+ * run without SSE2) where it is built; 1 with a diagnostic otherwise
+ */
+
+static int
+run_check(const unsigned char *p, size_t len, int utf8)
+{
+    int                   bad;
+    size_t                want;
+    const unsigned char  *got;
+
+    bad = 0;
+    want = run_scalar(p, len, utf8);
+
+#if (defined MANTA_JSON_WORDS)
+
+    if (len < 8) {
+        want = 0;
+    }
+
+    got = manta_json_words(p, p + len, utf8);
+
+    if (got != p + want) {
+        diag("manta_json_words: %zu bytes, utf8 %d: %td, not %zu", len, utf8,
+             got - p, want);
+        bad = 1;
+    }
+
+#else
+
+    want = 0;
+
+#endif
+
+    got = manta_json_run(p, p + len, utf8);
+
+    if (got != p + want) {
+        diag("manta_json_run: %zu bytes, utf8 %d: %td, not %zu", len, utf8,
+             got - p, want);
+        bad = 1;
+    }
+
+    return bad;
 }
 
 
