@@ -63,7 +63,7 @@ my $t = Manta::Test->new()->write_gateway(<<'EOF',
 %%MANTA_TAG(/invalid/clientTag; manta_limit zone=bots burst=1 nodelay)%%
 EOF
     main => 'worker_processes  4;', listen => 'reuseport', client_tag => 0,
-    log => [limit => '$manta_limit_status $manta_bot_id $pid'],
+    log => [limit => '$manta_limit_status $manta_bot_id $pid $request_time'],
     http => <<'EOF');
 manta_limit_zone  zone=bots:1m     rate=1r/m;
 manta_limit_zone  zone=minutes:1m  rate=10r/m;
@@ -137,7 +137,7 @@ my @ok = sort { $a->{elapsed} <=> $b->{elapsed} }
     grep { $_ && $_->{status} == 200 } @r;
 my @no = grep { $_ && $_->{status} == 429 } @r;
 my %by = (PASSED => [], DELAYED => [], REJECTED => []);
-push @{ $by{ status_of($_) } }, $_->{elapsed} for grep { $_ } @r;
+push @{ $by{ status_of($_) } }, time_of($_) for grep { $_ } @r;
 
 is(scalar @ok, 6, 'delay=2: 6 of 8 answered 200');
 is(scalar(grep { !error_response_problems($_, 429, 'd', $limited) } @no), 2,
@@ -146,13 +146,18 @@ is(scalar(my @d = $t->mock_requests()), 6, 'delay=2: 6 forwarded');
 is(join(' ', map { scalar @{ $by{$_} } } qw/PASSED DELAYED REJECTED/),
     '3 3 2', 'delay=2: 3 PASSED, 3 DELAYED, 2 REJECTED');
 cmp_ok(max(@{ $by{PASSED} }, 0), '<', min(@{ $by{DELAYED} }, 1e9),
-    'delay=2: the passed ones answered before any delayed one');
+    'delay=2: the passed ones took less time in nginx ($request_time) than '
+    . 'any delayed one');
 cmp_ok(max((map { $_->{elapsed} } @no), 0), '<', $ok[-1]{elapsed},
     'delay=2: rejections answered at once, before the last delayed one');
 cmp_ok($ok[-1]{elapsed}, '>=', 0.25,
     'delay=2: the 6th answered at least 250 ms after the start');
 cmp_ok($ok[-1]{elapsed}, '<', 1.5, 'delay=2: ... and not much later');
-cmp_ok($ok[2]{elapsed}, '<', 0.1, 'delay=2: the first 3 answered at once');
+cmp_ok(max(@{ $by{PASSED} }) // 1e9, '<', 0.1,
+    'delay=2: the first 3 answered at once ($request_time under 100 ms)');
+cmp_ok(min(@{ $by{DELAYED} }) // 0, '>=', 0.09,
+    'delay=2: each delayed one held at least its first slot (~100 ms) in '
+    . 'nginx ($request_time)');
 like($r[0]{headers}{'ratelimit-policy'} // '', qr/^"tens";q=10;w=1$/,
     'RateLimit-Policy of 10r/s: "tens";q=10;w=1');
 is(count(qr/\[notice\] .* delaying request by \d+ ms by zone "tens", /
@@ -413,7 +418,8 @@ sub rate_fields {
     return @fields;
 }
 
-# The request's line in limit.log: "status limit_status botId pid".
+# The request's line in limit.log: "status limit_status botId pid
+# request_time".
 
 sub log_of {
     my ($res) = @_;
@@ -424,6 +430,13 @@ sub log_of {
 sub status_of {
     my ($res) = @_;
     return (split ' ', log_of($res))[1] // 'none';
+}
+
+# The request's time in nginx, $request_time (the log line's last field).
+
+sub time_of {
+    my ($res) = @_;
+    return (split ' ', log_of($res))[-1] // 1e9;
 }
 
 sub statuses {
