@@ -713,11 +713,7 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
         n = c->recv(c, buf, sizeof(buf));
 
         if (n == NGX_AGAIN) {
-            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
-                ngx_http_manta_redis_close(rd, br, 1);
-            }
-
-            return;
+            break;
         }
 
         if (n == 0 || n == NGX_ERROR || br == NULL) {
@@ -744,13 +740,12 @@ ngx_http_manta_redis_read_handler(ngx_event_t *rev)
 
         if (!rev->ready) {
             /* the socket is drained (nginx's recv() knows) */
-
-            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
-                ngx_http_manta_redis_close(rd, br, 1);
-            }
-
-            return;
+            break;
         }
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_http_manta_redis_close(rd, br, 1);
     }
 }
 
