@@ -41,7 +41,7 @@ use JSON::PP ();
 use POSIX qw(WNOHANG _exit);
 use Scalar::Util qw(weaken);
 use Test::More;
-use Time::HiRes qw(sleep time clock_gettime CLOCK_MONOTONIC_COARSE);
+use Time::HiRes qw(sleep time clock_gettime CLOCK_MONOTONIC);
 
 use Manta::Assert qw(is_error_response error_response_problems error_body
     token_id jwt json_str header_values);
@@ -1020,12 +1020,16 @@ sub mock_clear {
     return $self;
 }
 
-# nginx's clock, in seconds (ngx_current_msec is read from
-# CLOCK_MONOTONIC_COARSE, a tick behind CLOCK_MONOTONIC at most), and its
-# whole second: the one of a bot's "limiting requests" line
+# nginx's clock, in seconds, and its whole second: the one of a bot's
+# "limiting requests" line.  ngx_time_update() reads ngx_current_msec from
+# CLOCK_MONOTONIC on Linux (CLOCK_MONOTONIC_FAST only where it exists; the
+# coarse clock lags it by up to a tick, so a test reading that one could
+# see one second where nginx had already seen the next), once each turn of
+# its event loop: a worker's value lies between a test's readings before
+# it sends and after it is answered.
 
 sub nginx_clock {
-    return clock_gettime(CLOCK_MONOTONIC_COARSE);
+    return clock_gettime(CLOCK_MONOTONIC);
 }
 
 sub nginx_second {
