@@ -628,9 +628,9 @@ ngx_http_manta_limit_remote(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     /* the location's own limit's arguments were made at configuration */
 
-    if (limit->rate == mlcf->limit_redis.rate
-        && limit->burst == mlcf->limit_redis.burst
-        && limit->delay == mlcf->limit_redis.delay)
+    if (limit->rate == mlcf->limit_base.rate
+        && limit->burst == mlcf->limit_base.burst
+        && limit->delay == mlcf->limit_base.delay)
     {
         args = mlcf->limit_redis_args;
 
@@ -808,9 +808,8 @@ ngx_http_manta_limit_redis_key(ngx_http_manta_ctx_t *ctx,
 
 /*
  * A location's Redis key up to the botId, and the arguments after the key
- * of a take against its own limit (the zone's rate, its burst and delay,
- * the backoff honoured or not): a bot without a rate or burst of its own
- * is charged with them as they are
+ * of a take against its limit_base (the backoff honoured or not): a bot
+ * without a rate or burst of its own is charged with them as they are
  */
 
 static ngx_int_t
@@ -844,16 +843,9 @@ ngx_http_manta_limit_redis_merge(ngx_conf_t *cf,
                                     (char *) zone->data, zone->len,
                                     conf->creds ? conf->creds->account : 0);
 
-    conf->limit_redis.rate = (unsigned) lctx->rate;
-    conf->limit_redis.burst = (unsigned) conf->limit_burst;
-    conf->limit_redis.delay = (conf->limit_delay
-                               == NGX_HTTP_MANTA_LIMIT_NODELAY)
-                              ? conf->limit_redis.burst
-                              : (unsigned) conf->limit_delay;
-
     conf->limit_redis_args.len = manta_redis_take_args(
                                      (char *) conf->limit_redis_args.data,
-                                     &conf->limit_redis,
+                                     &conf->limit_base,
                                      (int) conf->upstream_backoff);
 
     return NGX_OK;
@@ -893,14 +885,11 @@ static ngx_inline void
 ngx_http_manta_limit_effective(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
     manta_limit_t *limit)
 {
-    ngx_http_manta_loc_conf_t   *mlcf;
-    ngx_http_manta_limit_ctx_t  *lctx;
+    ngx_http_manta_loc_conf_t  *mlcf;
 
     mlcf = ngx_http_get_module_loc_conf(r, ngx_http_manta_module);
-    lctx = mlcf->limit_zone->data;
 
-    limit->rate = (unsigned) lctx->rate;
-    limit->burst = (unsigned) mlcf->limit_burst;
+    *limit = mlcf->limit_base;
 
     if (ctx->cred && ctx->cred->rate) {
         limit->rate = ctx->cred->rate;
@@ -908,10 +897,11 @@ ngx_http_manta_limit_effective(ngx_http_request_t *r, ngx_http_manta_ctx_t *ctx,
 
     if (ctx->cred && ctx->cred->burst >= 0) {
         limit->burst = (unsigned) ctx->cred->burst;
-    }
 
-    limit->delay = (mlcf->limit_delay == NGX_HTTP_MANTA_LIMIT_NODELAY)
-                   ? limit->burst : (unsigned) mlcf->limit_delay;
+        if (mlcf->limit_delay == NGX_HTTP_MANTA_LIMIT_NODELAY) {
+            limit->delay = limit->burst;
+        }
+    }
 }
 
 
@@ -1022,7 +1012,6 @@ ngx_http_manta_limit_merge(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
     uint64_t                     delay;
     unsigned                     quota, window;
     ngx_str_t                   *zone;
-    manta_limit_t                limit;
     manta_bucket_t               bucket;
     ngx_http_manta_limit_ctx_t  *lctx;
 
@@ -1040,21 +1029,26 @@ ngx_http_manta_limit_merge(ngx_conf_t *cf, ngx_http_manta_loc_conf_t *conf)
     }
 
     lctx = conf->limit_zone->data;
+    zone = &conf->limit_zone->shm.name;
+
+    conf->limit_base.rate = (unsigned) lctx->rate;
+    conf->limit_base.burst = (unsigned) conf->limit_burst;
+    conf->limit_base.delay = (conf->limit_delay
+                              == NGX_HTTP_MANTA_LIMIT_NODELAY)
+                             ? conf->limit_base.burst
+                             : (unsigned) conf->limit_delay;
 
     if (lctx->redis && ngx_http_manta_limit_redis_merge(cf, conf) != NGX_OK) {
         return NGX_ERROR;
     }
-    zone = &conf->limit_zone->shm.name;
 
-    limit.rate = (unsigned) lctx->rate;
-    limit.burst = (unsigned) conf->limit_burst;
-    limit.delay = limit.burst;
+    /* a new bucket's fields after its first request (which passes) */
 
     ngx_memzero(&bucket, sizeof(manta_bucket_t));
 
-    (void) manta_limit_take(&bucket, &limit, 1, &delay);
+    (void) manta_limit_take(&bucket, &conf->limit_base, 1, &delay);
 
-    manta_limit_fields(&bucket, &limit, 1, &quota, &window,
+    manta_limit_fields(&bucket, &conf->limit_base, 1, &quota, &window,
                        &conf->limit_fresh_remaining, &conf->limit_fresh_reset);
 
     p = ngx_pnalloc(cf->pool, sizeof("\"\";r=;t=") - 1 + zone->len

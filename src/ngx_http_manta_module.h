@@ -155,13 +155,14 @@ typedef struct {
     ngx_flag_t                 limit_headers;
     ngx_flag_t                 upstream_backoff;
     ngx_http_manta_conf_pos_t  limit_pos;
+    /* the location's limit: the zone's rate, the burst and delay here */
+    manta_limit_t              limit_base;
     /*
      * manta_limit_redis: the key up to the botId, and a take's arguments
-     * after the key for the location's own limit (limit_redis)
+     * after the key for limit_base
      */
     ngx_str_t                  limit_redis_key;
     ngx_str_t                  limit_redis_args;
-    manta_limit_t              limit_redis;
 
     ngx_flag_t                 upstream_tls_verify;
     time_t                     token_expiry_warn;

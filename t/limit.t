@@ -71,7 +71,8 @@ manta_limit_zone  zone=tens:1m     rate=10r/s;
 EOF
 
 $t->write_creds({token => 'TOKEN-D', secret => 'SECRET-D',
-    bots => {fast => {rate => '100r/s', burst => 50}}});
+    bots => {fast => {rate => '100r/s', burst => 50},
+        wide => {burst => 20}}});
 $t->write_file('strict.json',
     '{"bots":{"known":{"token":"TOKEN-K","secret":"SECRET-K"}}}', 0600);
 
@@ -286,6 +287,14 @@ is(scalar(grep { ($_->[1] // '') eq '"bots";q=100;w=1' } @fields), 10,
     'bot with its own rate: RateLimit-Policy "bots";q=100;w=1');
 like($fields[0][2] // '', qr/^"bots";r=50;t=\d+$/,
     'bot with its own burst: r=50 at first');
+
+# a burst of its own in a nodelay location: its delay is that burst, not
+# the location's (at 1r/m, a request delayed would wait a minute)
+
+@r = map { post('/openapi/clientTag?botId=wide') } 1 .. 12;
+is(join(' ', statuses(@r)), join(' ', ('PASSED') x 12),
+    'bot with its own burst=20 in a burst=5 nodelay location: 12 passed, '
+    . 'none delayed');
 
 # manta_limit_status 503
 
