@@ -967,14 +967,10 @@ ngx_http_manta_reject_message(ngx_http_request_t *r,
         message = buf;
     }
 
-    /* a body read already, as the body checks' is, has nothing to discard */
+    rc = ngx_http_discard_request_body(r);
 
-    if (r->request_body == NULL) {
-        rc = ngx_http_discard_request_body(r);
-
-        if (rc != NGX_OK) {
-            return rc;
-        }
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
